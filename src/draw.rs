@@ -1,0 +1,87 @@
+//! Common random numbers: every random draw is keyed by (seed, job, purpose, index) in a
+//! counter-based ChaCha8 stream, so job 17's `authToken` read takes the same time in every
+//! variant whatever else happened before it.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::scenario::Dist;
+
+/// What a draw is for; part of the key, so purposes never share numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Purpose {
+    ClientEdgeUp = 1,
+    ClientEdgeDown,
+    EdgeObjectUp,
+    EdgeObjectDown,
+    StorageRead,
+    CachedRead,
+    StorageWrite,
+    ColdStart,
+    Restart,
+    ConnectDelay,
+    RetryBackoff,
+    BookEnrich,
+    Token,
+    Pair,
+    Accept,
+}
+
+/// Draws of a run. Cheap to clone; holds only the key.
+#[derive(Debug, Clone)]
+pub struct Draws {
+    key: [u8; 32],
+    tick_ms: u64,
+}
+
+/// Bits of the ChaCha word position that index one draw's words (2^20 words per draw).
+const WORDS_PER_DRAW_BITS: u32 = 20;
+/// Bits of the word position above the draw index, for the purpose (68-bit positions).
+const PURPOSE_SHIFT: u32 = 60;
+
+impl Draws {
+    pub fn new(seed: u64, tick_ms: u64) -> Self {
+        assert!(tick_ms > 0, "tick_ms is checked to be >= 1");
+        Draws {
+            key: ChaCha8Rng::seed_from_u64(seed).get_seed(),
+            tick_ms,
+        }
+    }
+
+    /// The generator of one keyed draw.
+    pub fn rng(&self, job: u64, purpose: Purpose, index: u64) -> ChaCha8Rng {
+        assert!(
+            index < 1 << (PURPOSE_SHIFT - WORDS_PER_DRAW_BITS),
+            "draw index {index} out of range"
+        );
+        let mut rng = ChaCha8Rng::from_seed(self.key);
+        rng.set_stream(job);
+        rng.set_word_pos(
+            ((purpose as u128) << PURPOSE_SHIFT) | ((index as u128) << WORDS_PER_DRAW_BITS),
+        );
+        rng
+    }
+
+    /// A latency in whole ms, rounded to the nearest tick: every timer fires on a tick.
+    pub fn ms(&self, dist: &Dist, job: u64, purpose: Purpose, index: u64) -> u64 {
+        let raw = dist.sample_ms(&mut self.rng(job, purpose, index));
+        self.round_to_tick(raw)
+    }
+
+    pub fn round_to_tick(&self, ms: f64) -> u64 {
+        let ticks = (ms / self.tick_ms as f64).round();
+        ticks as u64 * self.tick_ms
+    }
+
+    /// True with probability `p`.
+    pub fn chance(&self, p: f64, job: u64, purpose: Purpose, index: u64) -> bool {
+        p > 0.0 && self.rng(job, purpose, index).random::<f64>() < p
+    }
+
+    /// 128 random bits as 32 hex digits (auth tokens).
+    pub fn hex128(&self, job: u64, purpose: Purpose, index: u64) -> String {
+        let v: u128 = self.rng(job, purpose, index).random();
+        format!("{v:032x}")
+    }
+}

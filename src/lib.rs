@@ -1,0 +1,12 @@
+//! handshake-sim: a deterministic simulation testbed for the Issue #407 WebSocket upgrade
+//! path. See README.md for the user's guide and ARCHITECTURE.md for the code map.
+
+pub mod client;
+pub mod clock;
+pub mod draw;
+pub mod metrics;
+pub mod record;
+pub mod report;
+pub mod scenario;
+pub mod server;
+pub mod sim;

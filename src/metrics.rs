@@ -1,0 +1,221 @@
+//! Records → figures: outcome counts, failure rates with 95% Wilson intervals, hdrhistogram
+//! percentiles, and paired per-job deltas against the first variant.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::record::{JobRecord, Outcome};
+use crate::sim::RunOutput;
+
+/// z for a two-sided 95% interval.
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// A proportion with its 95% Wilson score interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Rate {
+    pub value: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+impl Rate {
+    pub fn wilson(successes: u64, n: u64) -> Rate {
+        if n == 0 {
+            return Rate {
+                value: 0.0,
+                ci95_low: 0.0,
+                ci95_high: 1.0,
+            };
+        }
+        let n_f = n as f64;
+        let p = successes as f64 / n_f;
+        let z2 = Z95 * Z95;
+        let denom = 1.0 + z2 / n_f;
+        let centre = (p + z2 / (2.0 * n_f)) / denom;
+        let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
+        Rate {
+            value: round6(p),
+            ci95_low: round6((centre - half).max(0.0)),
+            ci95_high: round6((centre + half).min(1.0)),
+        }
+    }
+}
+
+/// Percentiles of a latency, in ms (hdrhistogram, 3 significant digits).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Latency {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+}
+
+impl Latency {
+    pub fn of(values: impl Iterator<Item = u64>) -> Latency {
+        let mut h = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+        for v in values {
+            h.record(v)
+                .expect("auto-resizing histogram accepts any u64");
+        }
+        if h.is_empty() {
+            return Latency {
+                count: 0,
+                mean: 0.0,
+                p50: 0,
+                p95: 0,
+                p99: 0,
+                max: 0,
+            };
+        }
+        Latency {
+            count: h.len(),
+            mean: round3(h.mean()),
+            p50: h.value_at_quantile(0.50),
+            p95: h.value_at_quantile(0.95),
+            p99: h.value_at_quantile(0.99),
+            max: h.max(),
+        }
+    }
+}
+
+/// Mean of per-job differences (this variant minus the baseline), with a 95% interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Delta {
+    pub pairs: u64,
+    pub mean: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Delta {
+    fn of(diffs: &[i64]) -> Option<Delta> {
+        if diffs.is_empty() {
+            return None;
+        }
+        let n = diffs.len() as f64;
+        let mean = diffs.iter().map(|&d| d as f64).sum::<f64>() / n;
+        let var = if diffs.len() > 1 {
+            diffs
+                .iter()
+                .map(|&d| (d as f64 - mean).powi(2))
+                .sum::<f64>()
+                / (n - 1.0)
+        } else {
+            0.0
+        };
+        let half = Z95 * (var / n).sqrt();
+        Some(Delta {
+            pairs: diffs.len() as u64,
+            mean: round3(mean),
+            ci95_low: round3(mean - half),
+            ci95_high: round3(mean + half),
+            min: *diffs.iter().min().expect("not empty"),
+            max: *diffs.iter().max().expect("not empty"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Paired {
+    pub baseline: String,
+    pub storage_ms: Option<Delta>,
+    pub client_upgrade_ms: Option<Delta>,
+}
+
+/// The figures of one variant over all seeds of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VariantSummary {
+    pub variant: String,
+    pub jobs: u64,
+    pub outcomes: BTreeMap<&'static str, u64>,
+    pub failure_rate: Rate,
+    pub canceled: u64,
+    pub no_socket_warnings: u64,
+    pub cold_starts: u64,
+    pub retries: u64,
+    pub storage_ms: Latency,
+    pub upgrade_ms: Latency,
+    pub client_upgrade_ms: Latency,
+    pub paired_delta: Option<Paired>,
+}
+
+impl VariantSummary {
+    pub fn outcome(&self, o: Outcome) -> u64 {
+        self.outcomes.get(o.name()).copied().unwrap_or(0)
+    }
+}
+
+/// Summaries of every variant, in the order given; runs of one variant may span many seeds.
+pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary> {
+    let records_of = |v: &str| -> Vec<(u64, &JobRecord)> {
+        runs.iter()
+            .filter(|r| r.variant == v)
+            .flat_map(|r| r.records.iter().map(move |j| (r.seed, j)))
+            .collect()
+    };
+    let baseline = variants.first().map(|v| (v.clone(), records_of(v)));
+    variants
+        .iter()
+        .map(|v| {
+            let recs = records_of(v);
+            let jobs = recs.len() as u64;
+            let mut outcomes: BTreeMap<&'static str, u64> =
+                Outcome::ALL.iter().map(|o| (o.name(), 0)).collect();
+            for (_, r) in &recs {
+                let o = r.outcome.expect("every job has an outcome after a run");
+                *outcomes.get_mut(o.name()).expect("all outcomes listed") += 1;
+            }
+            let failures = jobs - outcomes["ok"];
+            let paired_delta = baseline.as_ref().filter(|(b, _)| b != v).map(|(b, base)| {
+                let by_key: BTreeMap<(u64, u64), &JobRecord> =
+                    base.iter().map(|(s, r)| ((*s, r.job), *r)).collect();
+                let diffs = |f: fn(&JobRecord) -> Option<u64>| -> Vec<i64> {
+                    recs.iter()
+                        .filter_map(|(s, r)| {
+                            let b = by_key.get(&(*s, r.job))?;
+                            Some(f(r)? as i64 - f(b)? as i64)
+                        })
+                        .collect()
+                };
+                Paired {
+                    baseline: b.clone(),
+                    storage_ms: Delta::of(&diffs(|r| r.storage_ms)),
+                    client_upgrade_ms: Delta::of(&diffs(|r| r.client_upgrade_ms)),
+                }
+            });
+            VariantSummary {
+                variant: v.clone(),
+                jobs,
+                failure_rate: Rate::wilson(failures, jobs),
+                outcomes,
+                canceled: recs.iter().map(|(_, r)| r.canceled as u64).sum(),
+                no_socket_warnings: recs.iter().map(|(_, r)| r.no_socket_warnings as u64).sum(),
+                cold_starts: recs.iter().filter(|(_, r)| r.cold_start).count() as u64,
+                retries: recs
+                    .iter()
+                    .map(|(_, r)| r.attempts.saturating_sub(1) as u64)
+                    .sum(),
+                storage_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.storage_ms)),
+                upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
+                client_upgrade_ms: Latency::of(
+                    recs.iter().filter_map(|(_, r)| r.client_upgrade_ms),
+                ),
+                paired_delta,
+            }
+        })
+        .collect()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1e3).round() / 1e3
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}

@@ -1,0 +1,53 @@
+use std::io::Write;
+
+use serde::Serialize;
+
+use crate::sim::RunOutput;
+
+/// One CSV row: a job in a variant and seed.
+#[derive(Serialize)]
+struct Row<'a> {
+    seed: u64,
+    job: u64,
+    variant: &'a str,
+    outcome: &'a str,
+    attempts: u32,
+    cold_start: bool,
+    cold_start_ms: Option<u64>,
+    read1_ms: Option<u64>,
+    read2_ms: Option<u64>,
+    storage_ms: Option<u64>,
+    upgrade_ms: Option<u64>,
+    client_upgrade_ms: Option<u64>,
+    canceled: u32,
+    no_socket_warnings: u32,
+    progress_received: u32,
+}
+
+/// Writes one row per job, variant and seed (enough to replay any of them by seed).
+pub fn write_records<W: Write>(out: W, runs: &[RunOutput]) -> Result<(), ::csv::Error> {
+    let mut w = ::csv::Writer::from_writer(out);
+    for run in runs {
+        for r in &run.records {
+            w.serialize(Row {
+                seed: run.seed,
+                job: r.job,
+                variant: &run.variant,
+                outcome: r.outcome.map_or("none", |o| o.name()),
+                attempts: r.attempts,
+                cold_start: r.cold_start,
+                cold_start_ms: r.cold_start_ms,
+                read1_ms: r.reads_ms.first().copied(),
+                read2_ms: r.reads_ms.get(1).copied(),
+                storage_ms: r.storage_ms,
+                upgrade_ms: r.upgrade_ms,
+                client_upgrade_ms: r.client_upgrade_ms,
+                canceled: r.canceled,
+                no_socket_warnings: r.no_socket_warnings,
+                progress_received: r.progress_received,
+            })?;
+        }
+    }
+    w.flush()?;
+    Ok(())
+}

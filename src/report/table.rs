@@ -1,0 +1,126 @@
+use std::fmt::Write;
+
+use super::Report;
+use crate::metrics::{Delta, Latency};
+use crate::record::Outcome;
+
+/// The side-by-side terminal table: one column per variant.
+pub fn table(report: &Report) -> String {
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let vs = &report.variants;
+    let mut row = |label: &str, cells: Vec<String>| rows.push((label.to_string(), cells));
+    row("jobs", vs.iter().map(|v| v.jobs.to_string()).collect());
+    for o in Outcome::ALL {
+        row(
+            &format!("  {}", o.name()),
+            vs.iter().map(|v| v.outcome(o).to_string()).collect(),
+        );
+    }
+    row(
+        "failure rate [95% CI]",
+        vs.iter()
+            .map(|v| {
+                let r = v.failure_rate;
+                format!(
+                    "{:.1}% [{:.1}–{:.1}]",
+                    r.value * 100.0,
+                    r.ci95_low * 100.0,
+                    r.ci95_high * 100.0
+                )
+            })
+            .collect(),
+    );
+    row(
+        "canceled (server)",
+        vs.iter().map(|v| v.canceled.to_string()).collect(),
+    );
+    row(
+        "no-socket warnings",
+        vs.iter()
+            .map(|v| v.no_socket_warnings.to_string())
+            .collect(),
+    );
+    row(
+        "cold upgrades",
+        vs.iter().map(|v| v.cold_starts.to_string()).collect(),
+    );
+    row(
+        "retries",
+        vs.iter().map(|v| v.retries.to_string()).collect(),
+    );
+    let lat_rows = |name: &str,
+                    f: fn(&crate::metrics::VariantSummary) -> Latency,
+                    row: &mut dyn FnMut(&str, Vec<String>)| {
+        row(
+            &format!("{name} mean"),
+            vs.iter().map(|v| format!("{:.1}", f(v).mean)).collect(),
+        );
+        for (q, g) in [
+            ("p50", (|l: Latency| l.p50) as fn(Latency) -> u64),
+            ("p95", |l: Latency| l.p95),
+            ("p99", |l: Latency| l.p99),
+            ("max", |l: Latency| l.max),
+        ] {
+            row(
+                &format!("{name} {q}"),
+                vs.iter().map(|v| g(f(v)).to_string()).collect(),
+            );
+        }
+    };
+    lat_rows("storage_ms", |v| v.storage_ms, &mut row);
+    lat_rows("upgrade_ms", |v| v.upgrade_ms, &mut row);
+    lat_rows("client_upgrade_ms", |v| v.client_upgrade_ms, &mut row);
+    let delta = |d: Option<Delta>| {
+        d.map_or("–".to_string(), |d| {
+            format!("{:+.1} [{:+.1}, {:+.1}]", d.mean, d.ci95_low, d.ci95_high)
+        })
+    };
+    if let Some(base) = vs.first() {
+        row(
+            &format!("Δ storage_ms vs {}", base.variant),
+            vs.iter()
+                .map(|v| delta(v.paired_delta.as_ref().and_then(|p| p.storage_ms)))
+                .collect(),
+        );
+        row(
+            &format!("Δ client_upgrade_ms vs {}", base.variant),
+            vs.iter()
+                .map(|v| delta(v.paired_delta.as_ref().and_then(|p| p.client_upgrade_ms)))
+                .collect(),
+        );
+    }
+
+    let label_w = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    let col_w: Vec<usize> = (0..vs.len())
+        .map(|i| {
+            rows.iter()
+                .map(|(_, c)| c[i].chars().count())
+                .chain(std::iter::once(vs[i].variant.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    let pad = |s: &str, w: usize| format!("{}{s}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let _ = write!(out, "{}", " ".repeat(label_w));
+    for (v, w) in vs.iter().zip(&col_w) {
+        let _ = write!(out, "  {}", pad(&v.variant, *w));
+    }
+    out.push('\n');
+    for (label, cells) in &rows {
+        let _ = write!(
+            out,
+            "{label}{}",
+            " ".repeat(label_w - label.chars().count())
+        );
+        for (c, w) in cells.iter().zip(&col_w) {
+            let _ = write!(out, "  {}", pad(c, *w));
+        }
+        out.push('\n');
+    }
+    out
+}

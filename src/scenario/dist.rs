@@ -1,0 +1,151 @@
+//! Latency distributions as written in scenario files, and their sampling.
+
+use rand::Rng;
+use rand_distr::{Distribution as _, LogNormal, Normal};
+use serde::{Deserialize, Serialize};
+
+/// Largest value any latency distribution may produce or name, in ms (one hour).
+pub const LATENCY_MS_MAX: f64 = 3_600_000.0;
+/// Largest number of samples an `empirical` distribution may hold.
+pub const EMPIRICAL_SAMPLES_MAX: usize = 100_000;
+/// z-score of the 99th percentile of the standard normal, for `lognormal { median, p99 }`.
+const Z_P99: f64 = 2.326_347_874_040_841;
+/// Resampling bound for the normal truncated at 0 (then 0 is used).
+const NORMAL_RESAMPLES_MAX: u32 = 64;
+
+/// A latency in milliseconds, drawn per event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Dist {
+    Constant(f64),
+    Uniform([f64; 2]),
+    Normal { mean: f64, sd: f64 },
+    Lognormal { median: f64, p99: f64 },
+    Empirical(Vec<f64>),
+}
+
+impl Default for Dist {
+    fn default() -> Self {
+        Dist::Constant(0.0)
+    }
+}
+
+impl Dist {
+    pub fn constant(ms: f64) -> Self {
+        Dist::Constant(ms)
+    }
+
+    /// Checks the parameters; the error names the offending sub-key (relative).
+    pub fn check(&self) -> Result<(), (String, String)> {
+        let finite = |key: &str, v: f64| -> Result<(), (String, String)> {
+            if !v.is_finite() {
+                return Err((key.into(), format!("{v} is not a finite number")));
+            }
+            if v < 0.0 {
+                return Err((
+                    key.into(),
+                    format!("{v} is negative; latencies are >= 0 ms"),
+                ));
+            }
+            if v > LATENCY_MS_MAX {
+                return Err((
+                    key.into(),
+                    format!("{v} exceeds the limit of {LATENCY_MS_MAX} ms"),
+                ));
+            }
+            Ok(())
+        };
+        match self {
+            Dist::Constant(v) => finite("constant", *v),
+            Dist::Uniform([lo, hi]) => {
+                finite("uniform.0", *lo)?;
+                finite("uniform.1", *hi)?;
+                if lo > hi {
+                    return Err(("uniform".into(), format!("min {lo} > max {hi}")));
+                }
+                Ok(())
+            }
+            Dist::Normal { mean, sd } => {
+                finite("normal.mean", *mean)?;
+                finite("normal.sd", *sd)
+            }
+            Dist::Lognormal { median, p99 } => {
+                finite("lognormal.median", *median)?;
+                finite("lognormal.p99", *p99)?;
+                if *median <= 0.0 {
+                    return Err(("lognormal.median".into(), "must be > 0".into()));
+                }
+                if p99 < median {
+                    return Err(("lognormal".into(), format!("p99 {p99} < median {median}")));
+                }
+                Ok(())
+            }
+            Dist::Empirical(samples) => {
+                if samples.is_empty() {
+                    return Err(("empirical".into(), "needs at least one sample".into()));
+                }
+                if samples.len() > EMPIRICAL_SAMPLES_MAX {
+                    return Err((
+                        "empirical".into(),
+                        format!(
+                            "{} samples exceed the limit of {EMPIRICAL_SAMPLES_MAX}",
+                            samples.len()
+                        ),
+                    ));
+                }
+                for (i, v) in samples.iter().enumerate() {
+                    finite(&format!("empirical.{i}"), *v)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One draw in ms (unrounded). Parameters must have passed [`Dist::check`].
+    pub fn sample_ms<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        let v = match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform([lo, hi]) => {
+                if lo == hi {
+                    *lo
+                } else {
+                    rng.random_range(*lo..=*hi)
+                }
+            }
+            Dist::Normal { mean, sd } => {
+                let normal = Normal::new(*mean, *sd).expect("checked: sd finite and >= 0");
+                let mut drawn = 0.0;
+                for _ in 0..NORMAL_RESAMPLES_MAX {
+                    let x = normal.sample(rng);
+                    if x >= 0.0 {
+                        drawn = x;
+                        break;
+                    }
+                }
+                drawn
+            }
+            Dist::Lognormal { median, p99 } => {
+                let sigma = (p99.ln() - median.ln()) / Z_P99;
+                LogNormal::new(median.ln(), sigma)
+                    .expect("checked: sigma finite and >= 0")
+                    .sample(rng)
+            }
+            Dist::Empirical(samples) => samples[rng.random_range(0..samples.len())],
+        };
+        v.clamp(0.0, LATENCY_MS_MAX)
+    }
+
+    /// The mean in ms, where it has a closed form (for documentation and tests).
+    pub fn mean_ms(&self) -> f64 {
+        match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform([lo, hi]) => (lo + hi) / 2.0,
+            Dist::Normal { mean, .. } => *mean,
+            Dist::Lognormal { median, p99 } => {
+                let sigma = (p99.ln() - median.ln()) / Z_P99;
+                median * (sigma * sigma / 2.0).exp()
+            }
+            Dist::Empirical(s) => s.iter().sum::<f64>() / s.len() as f64,
+        }
+    }
+}

@@ -1,0 +1,293 @@
+//! Loading: TOML text → `toml::Table` → `--set` overrides → serde → checks. Errors carry the
+//! file, line and column (from the document's spans) and the dotted key.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::{Location, Scenario, ScenarioError};
+
+/// Most `--set` overrides on one command line.
+const OVERRIDES_MAX: usize = 256;
+/// Largest scenario file read, in bytes.
+const FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
+
+/// One `--set key.path=VALUE` override, parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub path: Vec<String>,
+    pub value: toml::Value,
+    pub arg: String,
+}
+
+/// Parses `key.path=VALUE`. VALUE is a TOML value; a bare word that is not one is a string.
+pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
+    let bad = |message: &str| ScenarioError::Override {
+        arg: arg.to_string(),
+        message: message.to_string(),
+    };
+    let (key, raw) = arg
+        .split_once('=')
+        .ok_or_else(|| bad("expected KEY=VALUE"))?;
+    let path: Vec<String> = key.trim().split('.').map(str::to_string).collect();
+    if path.iter().any(|p| p.is_empty()) {
+        return Err(bad("the key has an empty segment"));
+    }
+    let raw = raw.trim();
+    let value = match toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        Ok(mut t) => t.remove("v").ok_or_else(|| bad("no value"))?,
+        Err(_) if is_bare_word(raw) => toml::Value::String(raw.to_string()),
+        Err(e) => return Err(bad(&format!("not a TOML value: {}", e.message()))),
+    };
+    Ok(Override {
+        path,
+        value,
+        arg: arg.to_string(),
+    })
+}
+
+fn is_bare_word(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// Sets `path` in `table` to `value`, creating tables on the way (array items by index).
+pub fn apply_override(table: &mut toml::Table, ov: &Override) -> Result<(), ScenarioError> {
+    let bad = |message: String| ScenarioError::Override {
+        arg: ov.arg.clone(),
+        message,
+    };
+    let (first, rest) = ov
+        .path
+        .split_first()
+        .expect("parse_override rejects empty keys");
+    if rest.is_empty() {
+        table.insert(first.clone(), ov.value.clone());
+        return Ok(());
+    }
+    let mut cur = table
+        .entry(first.clone())
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let (last, middle) = rest.split_last().expect("rest is not empty");
+    for seg in middle.iter().chain(std::iter::once(last)) {
+        let is_last = std::ptr::eq(seg, last);
+        cur = match cur {
+            toml::Value::Table(t) if is_last => {
+                t.insert(seg.clone(), ov.value.clone());
+                return Ok(());
+            }
+            toml::Value::Table(t) => t
+                .entry(seg.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new())),
+            toml::Value::Array(a) => {
+                let i: usize = seg
+                    .parse()
+                    .map_err(|_| bad(format!("{seg:?} is not an array index")))?;
+                let len = a.len();
+                let slot = a
+                    .get_mut(i)
+                    .ok_or_else(|| bad(format!("index {i} is past the array's {len} items")))?;
+                if is_last {
+                    *slot = ov.value.clone();
+                    return Ok(());
+                }
+                slot
+            }
+            _ => {
+                return Err(bad(format!(
+                    "{seg:?} is inside a value that is neither a table nor an array"
+                )))
+            }
+        };
+    }
+    unreachable!("the loop returns at the last segment")
+}
+
+impl Scenario {
+    /// Loads and checks a scenario file with overrides applied.
+    pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
+        let read_err = |source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = std::fs::metadata(path).map_err(read_err)?;
+        if meta.len() > FILE_BYTES_MAX {
+            return Err(ScenarioError::Invalid {
+                location: Location {
+                    file: path.display().to_string(),
+                    line_col: None,
+                    key: None,
+                },
+                message: format!(
+                    "file is {} bytes; the limit is {FILE_BYTES_MAX}",
+                    meta.len()
+                ),
+            });
+        }
+        let bytes = std::fs::read(path).map_err(read_err)?;
+        let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Invalid {
+            location: Location {
+                file: path.display().to_string(),
+                line_col: None,
+                key: None,
+            },
+            message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+        })?;
+        Scenario::from_toml_str(&path.display().to_string(), &text, overrides)
+    }
+
+    /// Parses and checks scenario text; `origin` names it in errors (a path or `<string>`).
+    pub fn from_toml_str(
+        origin: &str,
+        text: &str,
+        overrides: &[Override],
+    ) -> Result<Scenario, ScenarioError> {
+        let at = |span: Option<std::ops::Range<usize>>, key: Option<String>, message: String| {
+            ScenarioError::Invalid {
+                location: Location {
+                    file: origin.to_string(),
+                    line_col: span.map(|s| line_col(text, s.start)),
+                    key,
+                },
+                message,
+            }
+        };
+        if overrides.len() > OVERRIDES_MAX {
+            return Err(at(
+                None,
+                None,
+                format!("more than {OVERRIDES_MAX} --set overrides"),
+            ));
+        }
+        let mut table: toml::Table =
+            toml::from_str(text).map_err(|e| at(e.span(), None, e.message().trim().to_string()))?;
+        let mut overridden = BTreeSet::new();
+        for ov in overrides {
+            apply_override(&mut table, ov)?;
+            overridden.insert(ov.path.join("."));
+        }
+        let doc = toml_edit::Document::parse(text).ok();
+        // Where a key is: `--set` when overridden (it or a parent), else its span in the file.
+        let locate = |key: &str| -> (String, Option<(usize, usize)>) {
+            let mut prefix = String::new();
+            for seg in key.split('.') {
+                if !prefix.is_empty() {
+                    prefix.push('.');
+                }
+                prefix.push_str(seg);
+                if overridden.contains(&prefix) {
+                    return ("--set".to_string(), None);
+                }
+            }
+            let span = doc.as_ref().and_then(|d| span_of(d, key));
+            (origin.to_string(), span.map(|s| line_col(text, s.start)))
+        };
+        let invalid = |key: String, message: String| {
+            let (file, line_col) = locate(&key);
+            ScenarioError::Invalid {
+                location: Location {
+                    file,
+                    line_col,
+                    key: Some(key),
+                },
+                message,
+            }
+        };
+        let scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = dotted(e.path());
+                let message = e.inner().message().trim().to_string();
+                invalid(key, message)
+            })?;
+        scenario
+            .check()
+            .map_err(|(key, message)| invalid(key, message))?;
+        Ok(scenario)
+    }
+}
+
+fn dotted(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let segs: Vec<String> = path
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Unknown => None,
+        })
+        .collect();
+    if segs.is_empty() {
+        "(top level)".to_string()
+    } else {
+        segs.join(".")
+    }
+}
+
+/// The span of the deepest part of `key` found in the document.
+fn span_of(doc: &toml_edit::Document<&str>, key: &str) -> Option<std::ops::Range<usize>> {
+    use toml_edit::{Item, Value};
+    let mut item: Option<&Item> = None;
+    let mut value: Option<&Value> = None;
+    let mut best = None;
+    for (i, seg) in key.split('.').enumerate() {
+        let next_item = if i == 0 {
+            doc.as_table().get(seg)
+        } else if let Some(it) = item {
+            match it {
+                Item::Table(t) => t.get(seg),
+                Item::ArrayOfTables(a) => {
+                    seg.parse().ok().and_then(|n: usize| a.get(n)).map(|_| it)
+                }
+                Item::Value(_) => None,
+                Item::None => None,
+            }
+        } else {
+            None
+        };
+        if let Some(it) = next_item {
+            best = it.span().or(best);
+            value = it.as_value();
+            item = Some(it);
+            continue;
+        }
+        let Some(v) = value.or_else(|| item.and_then(Item::as_value)) else {
+            break;
+        };
+        let next = match v {
+            Value::InlineTable(t) => t.get(seg),
+            Value::Array(a) => seg.parse().ok().and_then(|n: usize| a.get(n)),
+            _ => None,
+        };
+        match next {
+            Some(nv) => {
+                best = nv.span().or(best);
+                value = Some(nv);
+                item = None;
+            }
+            None => break,
+        }
+    }
+    best
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary_compat(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
+trait FloorCharBoundary {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize;
+}
+impl FloorCharBoundary for str {
+    fn floor_char_boundary_compat(&self, mut i: usize) -> usize {
+        while i > 0 && !self.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+}

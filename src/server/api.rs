@@ -1,0 +1,95 @@
+//! The simulated system's HTTP API and WebSocket messages (documented in the README).
+
+use serde::{Deserialize, Serialize};
+
+pub const BATCH_PATH: &str = "/api/enrichment/batch";
+pub const PROGRESS_PATH: &str = "/ws/progress";
+/// Longest accepted `jobId`.
+pub const JOB_ID_LEN_MAX: usize = 64;
+/// Largest accepted request body, in bytes.
+pub const BODY_BYTES_MAX: usize = 64 * 1024;
+
+/// `POST /api/enrichment/batch` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BatchRequest {
+    pub job_id: String,
+    pub books: u32,
+}
+
+/// `202 Accepted` body of the batch POST.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchAccepted {
+    pub job_id: String,
+    pub token: String,
+    pub expires_at_ms: u64,
+}
+
+/// Messages the object pushes on the progress socket (JSON text frames).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ServerMsg {
+    /// Sent right after the accept.
+    #[serde(rename_all = "camelCase")]
+    Ready {
+        job_id: String,
+        books_done: u32,
+        books: u32,
+    },
+    /// One per enriched book; `seq` counts from 1.
+    #[serde(rename_all = "camelCase")]
+    Progress { seq: u32, books: u32 },
+    /// The job finished; the client may close.
+    #[serde(rename_all = "camelCase")]
+    Complete { books: u32 },
+}
+
+/// A well-formed job id: 1..=64 of `[A-Za-z0-9_-]`.
+pub fn valid_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= JOB_ID_LEN_MAX
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The id the simulated client uses for job `n`.
+pub fn job_id(n: u64) -> String {
+    format!("job-{n}")
+}
+
+/// The number keying a job's random draws: `n` for `job-n`, else a stable FNV-1a hash
+/// with the top bit set (so it never collides with a simulated job).
+pub fn job_key(id: &str) -> u64 {
+    if let Some(n) = id.strip_prefix("job-").and_then(|s| s.parse::<u64>().ok()) {
+        if n < 1 << 63 {
+            return n;
+        }
+    }
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h | 1 << 63
+}
+
+/// A query key given more than once: ambiguous, so malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
+/// The value of `name` in a query string, if present once (a repeated key is malformed).
+pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Result<Option<&'a str>, Repeated> {
+    let mut found = None;
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        if k == name {
+            if found.is_some() {
+                return Err(Repeated);
+            }
+            found = Some(v);
+        }
+    }
+    Ok(found)
+}

@@ -1,0 +1,59 @@
+//! The simulated Cloudflare side: the worker relay, the durable objects with their storage
+//! and lifecycle, and the handshake variants. Generic over the byte stream, so the same code
+//! runs on turmoil's simulated TCP and on real sockets.
+
+pub mod api;
+pub mod auth;
+mod object;
+mod socket;
+mod storage;
+pub mod variant;
+mod worker;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use crate::clock::Clock;
+use crate::draw::Draws;
+use crate::record::Recorder;
+use crate::scenario::Scenario;
+
+pub use object::{serve_objects_conn, Object, Objects};
+pub use variant::Variant;
+pub use worker::{serve_worker_conn, Dial, IoObject, Worker};
+
+/// A byte stream a server connection can run on.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Io for T {}
+
+/// What every server component of a run shares.
+pub struct Env {
+    pub scenario: Rc<Scenario>,
+    pub draws: Draws,
+    pub clock: Clock,
+    pub variant: &'static dyn Variant,
+    pub recorder: Rc<RefCell<Recorder>>,
+}
+
+impl Env {
+    pub(crate) async fn sleep_ms(ms: u64) {
+        if ms > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+        }
+    }
+}
+
+/// Read buffer of every WebSocket stream: the messages are small, and tungstenite's 128 KiB
+/// default is zero-filled on every read.
+pub const WS_READ_BUFFER_BYTES: usize = 4096;
+
+/// The WebSocket configuration both ends use.
+pub fn ws_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(0)
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024))
+}

@@ -1,0 +1,546 @@
+//! Durable objects: one per job, all on one host. Lifecycle (cold start on activation,
+//! hibernation and eviction after idle, restarts), the input gate, and the HTTP service that
+//! answers the batch POST and the progress upgrade.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION,
+    UPGRADE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::{mpsc, oneshot, RwLock, RwLockReadGuard};
+
+use super::api::{self, BatchAccepted, BatchRequest, ServerMsg};
+use super::auth;
+use super::storage::{Store, Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
+use super::{Env, Io};
+use crate::draw::Purpose;
+
+/// Most objects one host keeps (one per job id seen).
+pub const OBJECTS_MAX: usize = 2_000_000;
+
+/// Every object of the run, by job id.
+pub struct Objects {
+    pub env: Env,
+    objects: RefCell<BTreeMap<String, Rc<Object>>>,
+}
+
+impl Objects {
+    pub fn new(env: Env) -> Rc<Self> {
+        Rc::new(Objects {
+            env,
+            objects: RefCell::new(BTreeMap::new()),
+        })
+    }
+
+    /// The object named `id`, created (cold, empty) on first use, as `idFromName` does.
+    fn get(&self, id: &str) -> Option<Rc<Object>> {
+        let mut objects = self.objects.borrow_mut();
+        if let Some(o) = objects.get(id) {
+            return Some(o.clone());
+        }
+        if objects.len() >= OBJECTS_MAX {
+            return None;
+        }
+        let o = Rc::new(Object::new(id));
+        objects.insert(id.to_string(), o.clone());
+        Some(o)
+    }
+}
+
+pub struct Object {
+    pub id: String,
+    /// Key of the job's random draws.
+    pub job: u64,
+    pub(super) state: RefCell<State>,
+    /// Serialises activation: concurrent first events share one cold start.
+    activation: tokio::sync::Mutex<()>,
+    /// The input gate: storage operations hold it shared, event delivery waits for it.
+    gate: RwLock<()>,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub store: Store,
+    /// The token as `setAuthToken` left it in memory (`memory-cache` variant).
+    pub memory_token: Option<(String, u64)>,
+    active: bool,
+    activations: u64,
+    events_in_flight: u32,
+    last_event_end_ms: u64,
+    upgrades: u32,
+    pub socket: Option<(u64, mpsc::Sender<ServerMsg>)>,
+    pub sockets_opened: u64,
+    pub books: u32,
+    pub books_done: u32,
+    pub done: bool,
+}
+
+/// Holds an event "in flight" for the idle clock; dropping it ends the event.
+struct EventGuard<'a> {
+    object: &'a Object,
+    env: &'a Env,
+}
+
+impl Drop for EventGuard<'_> {
+    fn drop(&mut self) {
+        let mut st = self.object.state.borrow_mut();
+        st.events_in_flight -= 1;
+        st.last_event_end_ms = self.env.clock.now_ms();
+    }
+}
+
+impl Object {
+    fn new(id: &str) -> Self {
+        Object {
+            id: id.to_string(),
+            job: api::job_key(id),
+            state: RefCell::new(State::default()),
+            activation: tokio::sync::Mutex::new(()),
+            gate: RwLock::new(()),
+        }
+    }
+
+    /// Memory is gone; the next event starts the object cold. Storage is kept.
+    fn go_cold(&self, st: &mut State, why: &str, now_ms: u64) {
+        if st.active {
+            tracing::debug!(job = self.job, t_ms = now_ms, why, "object cold");
+        }
+        st.active = false;
+        st.store.forget_memory();
+        st.memory_token = None;
+    }
+
+    /// Delivers an event: waits at the input gate, applies idle hibernation or eviction,
+    /// and activates a cold object. Returns the cold start paid, if any.
+    async fn deliver<'a>(&'a self, env: &'a Env) -> (EventGuard<'a>, Option<u64>) {
+        if env.scenario.object.input_gate {
+            drop(self.gate.write().await);
+        }
+        let _activation = self.activation.lock().await;
+        let now_ms = env.clock.now_ms();
+        let cold_ms = {
+            let mut st = self.state.borrow_mut();
+            if st.active && st.events_in_flight == 0 {
+                let idle_ms = now_ms - st.last_event_end_ms;
+                let o = &env.scenario.object;
+                if idle_ms >= o.evict_after_idle_ms {
+                    self.go_cold(&mut st, "evicted after idle", now_ms);
+                } else if idle_ms >= o.hibernate_after_idle_ms {
+                    self.go_cold(&mut st, "hibernated after idle", now_ms);
+                }
+            }
+            st.events_in_flight += 1;
+            if st.active {
+                None
+            } else {
+                st.activations += 1;
+                Some(env.draws.ms(
+                    &env.scenario.object.cold_start_ms,
+                    self.job,
+                    Purpose::ColdStart,
+                    st.activations - 1,
+                ))
+            }
+        };
+        let guard = EventGuard { object: self, env };
+        if let Some(ms) = cold_ms {
+            tracing::debug!(
+                job = self.job,
+                t_ms = now_ms,
+                cold_start_ms = ms,
+                "cold start"
+            );
+            Env::sleep_ms(ms).await;
+            self.state.borrow_mut().active = true;
+        }
+        (guard, cold_ms)
+    }
+
+    /// The token `setAuthToken` kept in memory, if memory survived.
+    pub fn memory_token(&self) -> Option<(String, u64)> {
+        self.state.borrow().memory_token.clone()
+    }
+
+    pub fn remember_token(&self, token: String, expires_at_ms: u64) {
+        self.state.borrow_mut().memory_token = Some((token, expires_at_ms));
+    }
+
+    /// Held by each storage operation while the input gate is on.
+    pub(super) async fn storage_gate(&self, env: &Env) -> Option<RwLockReadGuard<'_, ()>> {
+        if env.scenario.object.input_gate {
+            Some(self.gate.read().await)
+        } else {
+            None
+        }
+    }
+
+    /// `setAuthToken`: stores the token and its expiration; memory too where the variant says.
+    async fn set_auth_token(&self, env: &Env, token: &str, expires_at_ms: u64) {
+        self.storage_put(
+            env,
+            vec![
+                (AUTH_TOKEN, Stored::Text(token.to_string())),
+                (AUTH_TOKEN_EXPIRATION, Stored::Ms(expires_at_ms)),
+            ],
+        )
+        .await;
+        if env.variant.keeps_token_in_memory() {
+            self.state.borrow_mut().memory_token = Some((token.to_string(), expires_at_ms));
+        }
+    }
+
+    /// A progress event from the enrichment pipeline: pushed on the socket, or warned about.
+    async fn progress(&self, env: &Env, msg: ServerMsg) {
+        let (_event, _cold) = self.deliver(env).await;
+        let now_ms = env.clock.now_ms();
+        let socket = self
+            .state
+            .borrow()
+            .socket
+            .as_ref()
+            .map(|(_, tx)| tx.clone());
+        let sent = match socket {
+            Some(tx) => tx.try_send(msg.clone()).is_ok(),
+            None => false,
+        };
+        if !sent {
+            env.recorder.borrow_mut().job(self.job).no_socket_warnings += 1;
+            tracing::warn!(
+                job = self.job,
+                t_ms = now_ms,
+                "[{}] No WebSocket connection available",
+                self.id
+            );
+        } else {
+            tracing::debug!(job = self.job, t_ms = now_ms, ?msg, "progress pushed");
+        }
+    }
+}
+
+type Body = Full<Bytes>;
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(format!("{text}\n"))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain"),
+    );
+    r
+}
+
+/// Serves one connection to the object host (HTTP/1.1 with upgrades).
+pub async fn serve_objects_conn<S: Io>(stream: S, objects: Rc<Objects>) {
+    let service = hyper::service::service_fn(move |req| {
+        let objects = objects.clone();
+        async move { Ok::<_, Infallible>(route(req, objects).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::trace!(error = %e, "object connection ended");
+    }
+}
+
+async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    match (req.method(), req.uri().path()) {
+        (&Method::POST, api::BATCH_PATH) => post_batch(req, objects).await,
+        (_, api::BATCH_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
+        (&Method::GET, api::PROGRESS_PATH) => upgrade(req, objects).await,
+        (_, api::PROGRESS_PATH) => plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use GET with Upgrade: websocket",
+        ),
+        _ => plain(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// Reads a JSON body of at most [`api::BODY_BYTES_MAX`] bytes.
+pub(super) async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
+    match Limited::new(body, api::BODY_BYTES_MAX).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(_) => Err(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body too large or unreadable",
+        )),
+    }
+}
+
+async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    let body = match read_body(req.into_body()).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("bad batch body: {e}")),
+    };
+    if !api::valid_job_id(&batch.job_id) {
+        return plain(StatusCode::BAD_REQUEST, "malformed jobId");
+    }
+    if batch.books > crate::scenario::BOOKS_PER_JOB_MAX {
+        return plain(StatusCode::BAD_REQUEST, "too many books");
+    }
+    let Some(object) = objects.get(&batch.job_id) else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+    };
+    let env = &objects.env;
+    let (event, _cold) = object.deliver(env).await;
+    let now_ms = env.clock.now_ms();
+    tracing::debug!(
+        job = object.job,
+        t_ms = now_ms,
+        books = batch.books,
+        "POST batch"
+    );
+    let token = env.draws.hex128(object.job, Purpose::Token, 0);
+    let expires_at_ms = now_ms + env.scenario.auth.token_ttl_ms;
+    object.set_auth_token(env, &token, expires_at_ms).await;
+    let restart_ms = env.clock.now_ms();
+    {
+        let mut st = object.state.borrow_mut();
+        st.books = batch.books;
+        st.books_done = 0;
+        st.done = false;
+        // A deploy, eviction or relocation between the POST and the upgrade.
+        if env.draws.chance(
+            env.scenario.object.restart_probability,
+            object.job,
+            Purpose::Restart,
+            0,
+        ) {
+            object.go_cold(&mut st, "restarted", restart_ms);
+        }
+    }
+    drop(event);
+    env.recorder.borrow_mut().enrichment_started();
+    tokio::task::spawn_local(enrich(objects.clone(), object.clone(), batch.books));
+    let accepted = BatchAccepted {
+        job_id: batch.job_id,
+        token,
+        expires_at_ms,
+    };
+    let mut r = Response::new(Full::new(Bytes::from(
+        serde_json::to_vec(&accepted).expect("plain struct serialises"),
+    )));
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The enrichment pipeline of one job: one progress event per enriched book, then completion.
+async fn enrich(objects: Rc<Objects>, object: Rc<Object>, books: u32) {
+    let env = &objects.env;
+    for i in 0..books {
+        let ms = env.draws.ms(
+            &env.scenario.enrichment.book_ms,
+            object.job,
+            Purpose::BookEnrich,
+            i as u64,
+        );
+        Env::sleep_ms(ms).await;
+        object.state.borrow_mut().books_done = i + 1;
+        object
+            .progress(env, ServerMsg::Progress { seq: i + 1, books })
+            .await;
+    }
+    object.state.borrow_mut().done = true;
+    object.progress(env, ServerMsg::Complete { books }).await;
+    tracing::debug!(
+        job = object.job,
+        t_ms = env.clock.now_ms(),
+        "enrichment done"
+    );
+    env.recorder.borrow_mut().enrichment_finished(object.job);
+}
+
+/// What the upgrade handler decided.
+enum Decision {
+    Reject(StatusCode, &'static str),
+    Accept { accept_key: String },
+}
+
+async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    // Step 3 of the write-up's call flow: the upgrade header, instantly.
+    let wants_ws = req
+        .headers()
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_ws {
+        let mut r = plain(StatusCode::UPGRADE_REQUIRED, "expected Upgrade: websocket");
+        r.headers_mut()
+            .insert(UPGRADE, HeaderValue::from_static("websocket"));
+        return r;
+    }
+    // Step 4: the job id, instantly.
+    let query = req.uri().query();
+    let job_id = match api::query_param(query, "jobId") {
+        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
+        _ => return plain(StatusCode::BAD_REQUEST, "missing or malformed jobId"),
+    };
+    let token = match api::query_param(query, "token") {
+        Ok(t) => t.unwrap_or("").to_string(),
+        Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "token given twice"),
+    };
+    // RFC 6455 4.2.1: a handshake without a key or with another version is refused here.
+    let key_ok = req
+        .headers()
+        .get(SEC_WEBSOCKET_KEY)
+        .is_some_and(|k| k.len() == 24 && k.as_bytes().ends_with(b"=="));
+    if !key_ok {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            "missing or malformed Sec-WebSocket-Key",
+        );
+    }
+    if req
+        .headers()
+        .get(SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
+        let mut r = plain(
+            StatusCode::UPGRADE_REQUIRED,
+            "unsupported Sec-WebSocket-Version",
+        );
+        r.headers_mut()
+            .insert(SEC_WEBSOCKET_VERSION, HeaderValue::from_static("13"));
+        return r;
+    }
+    let key = req.headers()[SEC_WEBSOCKET_KEY].as_bytes().to_vec();
+    let Some(object) = objects.get(&job_id) else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    // The handshake runs as its own task, so its timings are recorded even when the client is
+    // gone and hyper drops this request; the server then counts the upgrade as canceled.
+    let (tx, rx) = oneshot::channel();
+    tokio::task::spawn_local(async move {
+        let decision = handshake(&objects, &object, &token, &key).await;
+        let accepted = matches!(decision, Decision::Accept { .. });
+        let response = match decision {
+            Decision::Reject(status, why) => plain(status, why),
+            Decision::Accept { accept_key } => {
+                let mut r = Response::new(Full::new(Bytes::new()));
+                *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                let h = r.headers_mut();
+                h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+                h.insert(
+                    SEC_WEBSOCKET_ACCEPT,
+                    HeaderValue::from_str(&accept_key).expect("base64 is a valid header"),
+                );
+                r
+            }
+        };
+        let env = &objects.env;
+        if tx.send(response).is_err() {
+            if accepted {
+                canceled(env, &object, "client gone before the 101");
+            }
+            return;
+        }
+        if !accepted {
+            return;
+        }
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                super::socket::run(objects.clone(), object, TokioIo::new(upgraded)).await
+            }
+            Err(_) => canceled(env, &object, "upgrade failed"),
+        }
+    });
+    rx.await
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
+}
+
+pub(super) fn canceled(env: &Env, object: &Object, why: &str) {
+    env.recorder.borrow_mut().job(object.job).canceled += 1;
+    tracing::info!(
+        job = object.job,
+        t_ms = env.clock.now_ms(),
+        why,
+        "upgrade canceled"
+    );
+}
+
+/// Steps 5–9 of the call flow: activation, the token read by the variant, validation, the
+/// pair and the accept. Records the write-up's timing log for the job's first upgrade.
+async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) -> Decision {
+    let env = &objects.env;
+    let arrive_ms = env.clock.now_ms();
+    tracing::debug!(
+        job = object.job,
+        t_ms = arrive_ms,
+        "upgrade request at object"
+    );
+    let (_event, cold_ms) = object.deliver(env).await;
+    let first = {
+        let mut st = object.state.borrow_mut();
+        st.upgrades += 1;
+        st.upgrades == 1
+    };
+    if token.is_empty() {
+        return Decision::Reject(StatusCode::UNAUTHORIZED, "missing token");
+    }
+    let storage_start_ms = env.clock.now_ms();
+    let read = env.variant.read_token(object, env).await;
+    let storage_ms = env.clock.now_ms() - storage_start_ms;
+    let now_ms = env.clock.now_ms();
+    if let Err(why) = auth::check(token, read.token.as_deref(), read.expires_at_ms, now_ms) {
+        tracing::info!(
+            job = object.job,
+            t_ms = now_ms,
+            ?why,
+            "upgrade refused: 401"
+        );
+        return Decision::Reject(StatusCode::UNAUTHORIZED, "invalid or expired token");
+    }
+    let pair_ms = env
+        .draws
+        .ms(&env.scenario.object.pair_ms, object.job, Purpose::Pair, 0);
+    Env::sleep_ms(pair_ms).await;
+    let accept_ms = env.draws.ms(
+        &env.scenario.object.accept_ms,
+        object.job,
+        Purpose::Accept,
+        0,
+    );
+    Env::sleep_ms(accept_ms).await;
+    let done_ms = env.clock.now_ms();
+    let upgrade_ms = done_ms - arrive_ms;
+    tracing::info!(
+        target: "handshake_sim::timing",
+        job = object.job,
+        t_ms = done_ms,
+        "[{}] 📊 WebSocket upgrade timing: {{ storageDuration: \"{storage_ms}ms\", pairCreation: \"{pair_ms}ms\", accept: \"{accept_ms}ms\", totalUpgrade: \"{upgrade_ms}ms\" }}",
+        object.id
+    );
+    if first {
+        let mut rec = env.recorder.borrow_mut();
+        let r = rec.job(object.job);
+        r.cold_start = cold_ms.is_some();
+        r.cold_start_ms = cold_ms;
+        r.reads_ms = read.reads_ms;
+        r.storage_ms = Some(storage_ms);
+        r.upgrade_ms = Some(upgrade_ms);
+    }
+    Decision::Accept {
+        accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
+    }
+}

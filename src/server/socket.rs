@@ -1,0 +1,85 @@
+//! The object's end of an accepted progress socket: ready, progress and completion messages
+//! out; pings answered (tungstenite replies with the pong); close when the client closes.
+
+use std::rc::Rc;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::api::ServerMsg;
+use super::object::{canceled, Object, Objects};
+use super::Io;
+
+/// Most frames one socket handles before the object closes it (a bound on the loop).
+const FRAMES_MAX: u64 = 1_000_000;
+
+pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S) {
+    let env = &objects.env;
+    let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(super::ws_config())).await;
+    let (tx, mut rx) = mpsc::channel::<ServerMsg>(object_queue_len(&object));
+    let (socket_id, ready, complete) = {
+        let mut st = object.state.borrow_mut();
+        st.sockets_opened += 1;
+        let id = st.sockets_opened;
+        st.socket = Some((id, tx));
+        let ready = ServerMsg::Ready {
+            job_id: object.id.clone(),
+            books_done: st.books_done,
+            books: st.books,
+        };
+        let complete = st.done.then_some(ServerMsg::Complete { books: st.books });
+        (id, ready, complete)
+    };
+    tracing::debug!(
+        job = object.job,
+        t_ms = env.clock.now_ms(),
+        "socket accepted, ready sent"
+    );
+    let mut heard_client = false;
+    let mut ok = send(&mut ws, &ready).await;
+    if let (true, Some(c)) = (ok, &complete) {
+        ok = send(&mut ws, c).await;
+    }
+    let mut frames = 0u64;
+    while ok && frames < FRAMES_MAX {
+        frames += 1;
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(m) => ok = send(&mut ws, &m).await,
+                None => break,
+            },
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Ping(_))) => {
+                    heard_client = true;
+                    tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "ping received, pong queued");
+                }
+                Some(Ok(_)) => heard_client = true,
+            },
+        }
+    }
+    // Flush a pending close reply; errors only mean the peer is already gone.
+    let _ = ws.close(None).await;
+    {
+        let mut st = object.state.borrow_mut();
+        if st.socket.as_ref().is_some_and(|(id, _)| *id == socket_id) {
+            st.socket = None;
+        }
+    }
+    tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket closed");
+    if !heard_client {
+        canceled(env, &object, "socket closed before the client spoke");
+    }
+}
+
+fn object_queue_len(object: &Object) -> usize {
+    object.state.borrow().books as usize + 4
+}
+
+async fn send<S: Io>(ws: &mut WebSocketStream<S>, msg: &ServerMsg) -> bool {
+    let text = serde_json::to_string(msg).expect("plain enum serialises");
+    ws.send(Message::text(text)).await.is_ok()
+}

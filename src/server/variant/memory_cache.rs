@@ -1,0 +1,36 @@
+use futures_util::future::LocalBoxFuture;
+
+use super::{parallel::Parallel, TokenRead, Variant};
+use crate::server::{Env, Object};
+
+/// `setAuthToken` keeps the token in a class field; storage is read (in parallel) only when
+/// a cold restart lost it, and the read refills memory.
+pub struct MemoryCache;
+
+impl Variant for MemoryCache {
+    fn name(&self) -> &'static str {
+        "memory-cache"
+    }
+    fn describe(&self) -> &'static str {
+        "token kept in object memory by setAuthToken; parallel gets only after a cold restart"
+    }
+    fn keeps_token_in_memory(&self) -> bool {
+        true
+    }
+    fn read_token<'a>(&'a self, object: &'a Object, env: &'a Env) -> LocalBoxFuture<'a, TokenRead> {
+        Box::pin(async move {
+            if let Some((token, expires_at_ms)) = object.memory_token() {
+                return TokenRead {
+                    token: Some(token),
+                    expires_at_ms: Some(expires_at_ms),
+                    reads_ms: Vec::new(),
+                };
+            }
+            let read = Parallel.read_token(object, env).await;
+            if let (Some(t), Some(e)) = (&read.token, read.expires_at_ms) {
+                object.remember_token(t.clone(), e);
+            }
+            read
+        })
+    }
+}

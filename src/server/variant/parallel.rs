@@ -1,0 +1,30 @@
+use futures_util::future::LocalBoxFuture;
+
+use super::{TokenRead, Variant};
+use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
+use crate::server::{Env, Object};
+
+/// The fix: both gets in flight together (`Promise.all`).
+pub struct Parallel;
+
+impl Variant for Parallel {
+    fn name(&self) -> &'static str {
+        "parallel"
+    }
+    fn describe(&self) -> &'static str {
+        "Promise.all([get(authToken), get(authTokenExpiration)]): two round trips in flight together"
+    }
+    fn read_token<'a>(&'a self, object: &'a Object, env: &'a Env) -> LocalBoxFuture<'a, TokenRead> {
+        Box::pin(async move {
+            let (token, expiration) = tokio::join!(
+                object.storage_get(env, &[AUTH_TOKEN]),
+                object.storage_get(env, &[AUTH_TOKEN_EXPIRATION]),
+            );
+            TokenRead::from_stored(
+                token.values.into_iter().next().flatten(),
+                expiration.values.into_iter().next().flatten(),
+                vec![token.took_ms, expiration.took_ms],
+            )
+        })
+    }
+}

@@ -1,0 +1,194 @@
+//! One run: builds the turmoil world (a client fleet, the worker, the object host), drives it
+//! to the end, and returns the per-job records. Pure simulation: no wall clock, no OS entropy,
+//! no files, no real sockets.
+
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+use tokio::sync::Semaphore;
+
+use crate::client::{Connect, Session};
+use crate::clock::Clock;
+use crate::draw::Draws;
+use crate::record::{JobRecord, Recorder};
+use crate::scenario::Scenario;
+use crate::server::{self, Dial, Env, IoObject, Objects, Variant, Worker};
+
+pub const WORKER_HOST: &str = "worker";
+pub const OBJECT_HOST: &str = "objects";
+pub const FLEET_HOST: &str = "fleet";
+pub const PORT: u16 = 8787;
+
+/// A run that could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("variant {variant}, seed {seed}: the simulation failed: {message}")]
+    Failed {
+        variant: String,
+        seed: u64,
+        message: String,
+    },
+}
+
+/// The records of one run.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub variant: String,
+    pub seed: u64,
+    pub records: Vec<JobRecord>,
+    /// Simulated time the run took, in ms.
+    pub sim_ms: u64,
+}
+
+struct TurmoilDial(&'static str);
+
+impl Dial for TurmoilDial {
+    fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
+        let host = self.0;
+        Box::pin(async move {
+            let s = turmoil::net::TcpStream::connect((host, PORT)).await?;
+            Ok(Box::new(s) as Box<dyn IoObject>)
+        })
+    }
+}
+
+impl Connect for TurmoilDial {
+    fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
+        self.dial()
+    }
+    fn authority(&self) -> String {
+        format!("{}:{PORT}", self.0)
+    }
+}
+
+/// Serves `host` connections with `serve` until the simulation ends.
+async fn accept_loop<F, Fut>(serve: F) -> turmoil::Result
+where
+    F: Fn(turmoil::net::TcpStream) -> Fut,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
+    loop {
+        let (stream, _) = listener.accept().await?;
+        tokio::task::spawn_local(serve(stream));
+    }
+}
+
+/// Runs `scenario` once with `variant` and `seed`.
+pub fn run(
+    scenario: &Scenario,
+    variant: &'static dyn Variant,
+    seed: u64,
+) -> Result<RunOutput, SimError> {
+    let scenario = Rc::new(scenario.clone());
+    let meta = &scenario.scenario;
+    let tick = Duration::from_millis(meta.tick_ms);
+    let mut sim = turmoil::Builder::new()
+        .tick_duration(tick)
+        .simulation_duration(Duration::from_secs(meta.duration_s_max))
+        .min_message_latency(Duration::ZERO)
+        .max_message_latency(Duration::ZERO)
+        .tcp_capacity(1 << 16)
+        .rng_seed(seed)
+        .build();
+    let draws = Draws::new(seed, meta.tick_ms);
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let env = || Env {
+        scenario: scenario.clone(),
+        draws: draws.clone(),
+        clock: Clock::Sim,
+        variant,
+        recorder: recorder.clone(),
+    };
+
+    let objects = Objects::new(env());
+    sim.host(OBJECT_HOST, move || {
+        let objects = objects.clone();
+        async move { accept_loop(move |s| server::serve_objects_conn(s, objects.clone())).await }
+    });
+    let worker = Worker::new(env(), Box::new(TurmoilDial(OBJECT_HOST)));
+    sim.host(WORKER_HOST, move || {
+        let worker = worker.clone();
+        async move { accept_loop(move |s| server::serve_worker_conn(s, worker.clone())).await }
+    });
+
+    let session = Rc::new(Session {
+        scenario: scenario.clone(),
+        draws: draws.clone(),
+        clock: Clock::Sim,
+        recorder: recorder.clone(),
+        connect: Rc::new(TurmoilDial(WORKER_HOST)),
+    });
+    let jobs = meta.jobs as u64;
+    let concurrency = meta.concurrency as usize;
+    let fleet_recorder = recorder.clone();
+    sim.client(FLEET_HOST, async move {
+        let permits = std::sync::Arc::new(Semaphore::new(concurrency));
+        let mut tasks = Vec::with_capacity(jobs as usize);
+        for n in 0..jobs {
+            let permit = permits.clone().acquire_owned().await.expect("never closed");
+            let session = session.clone();
+            tasks.push(tokio::task::spawn_local(async move {
+                session.run_job(n).await;
+                drop(permit);
+            }));
+        }
+        for t in tasks {
+            t.await?;
+        }
+        // Let the objects finish enriching, so every "no socket" warning is counted.
+        while fleet_recorder.borrow().enrichments_open() > 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    });
+    let failed = |message: String| SimError::Failed {
+        variant: variant.name().to_string(),
+        seed,
+        message,
+    };
+    sim.run().map_err(|e| failed(e.to_string()))?;
+    let sim_ms = sim.elapsed().as_millis() as u64;
+    drop(sim);
+    let recorder = Rc::try_unwrap(recorder)
+        .map_err(|_| failed("records still shared after the run".into()))?
+        .into_inner();
+    let records = recorder.into_records();
+    for r in &records {
+        assert!(
+            r.outcome.is_some(),
+            "job {} has no outcome after the run (variant {}, seed {seed})",
+            r.job,
+            variant.name()
+        );
+    }
+    Ok(RunOutput {
+        variant: variant.name().to_string(),
+        seed,
+        records,
+        sim_ms,
+    })
+}
+
+/// Runs every variant (by name, checked) over every seed; ordered by variant, then seed.
+pub fn run_all(
+    scenario: &Scenario,
+    variants: &[String],
+    seeds: &[u64],
+) -> Result<Vec<RunOutput>, SimError> {
+    let mut runs = Vec::with_capacity(variants.len() * seeds.len());
+    for name in variants {
+        let variant = server::variant::by_name(name).ok_or_else(|| SimError::Failed {
+            variant: name.clone(),
+            seed: seeds.first().copied().unwrap_or(0),
+            message: "unknown variant".into(),
+        })?;
+        for &seed in seeds {
+            runs.push(run(scenario, variant, seed)?);
+        }
+    }
+    Ok(runs)
+}
