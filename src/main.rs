@@ -99,14 +99,23 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
+    // turmoil's own host and bind messages are noise unless asked for by name.
+    let with_turmoil = |f: &str| {
+        if f.contains("turmoil") {
+            f.to_string()
+        } else {
+            format!("{f},turmoil=warn")
+        }
+    };
     let filter = match level {
-        Some(l) => EnvFilter::try_new(l).map_err(|e| ScenarioError::Override {
+        Some(l) => EnvFilter::try_new(with_turmoil(l)).map_err(|e| ScenarioError::Override {
             arg: format!("--log {l}"),
             message: e.to_string(),
         })?,
         None => match std::env::var("RUST_LOG") {
-            Ok(v) if !v.is_empty() => EnvFilter::try_new(&v).context("RUST_LOG")?,
+            Ok(v) if !v.is_empty() => EnvFilter::try_new(with_turmoil(&v)).context("RUST_LOG")?,
             _ => return Ok(()),
         },
     };
@@ -115,6 +124,7 @@ fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .without_time()
         .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
     Ok(())

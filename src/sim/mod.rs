@@ -77,17 +77,21 @@ where
     }
 }
 
-/// Runs `scenario` once with `variant` and `seed`.
-pub fn run(
-    scenario: &Scenario,
-    variant: &'static dyn Variant,
-    seed: u64,
-) -> Result<RunOutput, SimError> {
+/// A built simulation: the object host and the worker are running; add clients and run.
+pub struct World<'a> {
+    pub sim: turmoil::Sim<'a>,
+    pub recorder: Rc<RefCell<Recorder>>,
+    pub scenario: Rc<Scenario>,
+    pub draws: Draws,
+}
+
+/// Builds the turmoil world for `scenario`, `variant` and `seed`: the object host and the
+/// worker, with turmoil's link latency at 0 (the worker applies the scenario's latencies).
+pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) -> World<'a> {
     let scenario = Rc::new(scenario.clone());
     let meta = &scenario.scenario;
-    let tick = Duration::from_millis(meta.tick_ms);
     let mut sim = turmoil::Builder::new()
-        .tick_duration(tick)
+        .tick_duration(Duration::from_millis(meta.tick_ms))
         .simulation_duration(Duration::from_secs(meta.duration_s_max))
         .min_message_latency(Duration::ZERO)
         .max_message_latency(Duration::ZERO)
@@ -103,7 +107,6 @@ pub fn run(
         variant,
         recorder: recorder.clone(),
     };
-
     let objects = Objects::new(env());
     sim.host(OBJECT_HOST, move || {
         let objects = objects.clone();
@@ -114,16 +117,40 @@ pub fn run(
         let worker = worker.clone();
         async move { accept_loop(move |s| server::serve_worker_conn(s, worker.clone())).await }
     });
+    World {
+        sim,
+        recorder,
+        scenario,
+        draws,
+    }
+}
 
+/// A connection to the worker from inside the simulation (for clients of the world).
+pub fn edge() -> Rc<dyn Connect> {
+    Rc::new(TurmoilDial(WORKER_HOST))
+}
+
+/// Runs `scenario` once with `variant` and `seed`.
+pub fn run(
+    scenario: &Scenario,
+    variant: &'static dyn Variant,
+    seed: u64,
+) -> Result<RunOutput, SimError> {
+    let World {
+        mut sim,
+        recorder,
+        scenario,
+        draws,
+    } = world(scenario, variant, seed);
     let session = Rc::new(Session {
         scenario: scenario.clone(),
-        draws: draws.clone(),
+        draws,
         clock: Clock::Sim,
         recorder: recorder.clone(),
-        connect: Rc::new(TurmoilDial(WORKER_HOST)),
+        connect: edge(),
     });
-    let jobs = meta.jobs as u64;
-    let concurrency = meta.concurrency as usize;
+    let jobs = scenario.scenario.jobs as u64;
+    let concurrency = scenario.scenario.concurrency as usize;
     let fleet_recorder = recorder.clone();
     sim.client(FLEET_HOST, async move {
         let permits = std::sync::Arc::new(Semaphore::new(concurrency));
@@ -153,6 +180,7 @@ pub fn run(
     sim.run().map_err(|e| failed(e.to_string()))?;
     let sim_ms = sim.elapsed().as_millis() as u64;
     drop(sim);
+    drop(scenario);
     let recorder = Rc::try_unwrap(recorder)
         .map_err(|_| failed("records still shared after the run".into()))?
         .into_inner();

@@ -1,0 +1,97 @@
+//! Malformed scenario files and arguments: exit code 2 and a message naming the place and the
+//! key, never a panic. Each file in tests/bad/ states what its error must say on its first
+//! line: `# expect: TEXT` (and `TEXT` may hold several fragments separated by ` && `).
+
+use std::process::Command;
+
+fn run(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_handshake-sim"))
+        .args(args)
+        .current_dir(crate::root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn check(args: &[&str], expect: &[&str]) {
+    let (code, err) = run(args);
+    assert_eq!(code, 2, "{args:?} exited {code}: {err}");
+    assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+    for e in expect {
+        assert!(err.contains(e), "{args:?}: {err:?} does not contain {e:?}");
+    }
+}
+
+#[test]
+fn every_file_in_the_corpus_is_refused_with_its_message() {
+    let dir = crate::root().join("tests/bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "the corpus is missing");
+    for f in files {
+        let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+        let expect = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("# expect: "))
+            .unwrap_or_else(|| panic!("{} has no '# expect:' line", f.display()));
+        let rel = format!("tests/bad/{}", f.file_name().unwrap().to_string_lossy());
+        let mut fragments: Vec<&str> = expect.split(" && ").collect();
+        fragments.push(&rel);
+        check(&["run", &rel], &fragments);
+    }
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    check(
+        &["run", "sims/nope.toml"],
+        &["sims/nope.toml", "cannot read"],
+    );
+    check(
+        &["run", "sims/issue407.toml", "--set", "nokey"],
+        &["--set", "KEY=VALUE"],
+    );
+    check(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--set",
+            "storage.read_ms={ uniform = [9, 1] }",
+        ],
+        &["--set", "storage.read_ms.uniform", "min 9 > max 1"],
+    );
+    check(
+        &["run", "sims/issue407.toml", "--set", "client.retries=-1"],
+        &["client.retries"],
+    );
+    check(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--set",
+            "storage.backend=postgres",
+        ],
+        &["storage.backend", "postgres"],
+    );
+    check(
+        &["run", "sims/issue407.toml", "--variant", "fastest"],
+        &["fastest", "unknown variant"],
+    );
+    check(
+        &["run", "sims/issue407.toml", "--jobs", "0"],
+        &["scenario.jobs"],
+    );
+    check(&["run", "sims/issue407.toml", "--seeds", "0"], &["--seeds"]);
+    check(
+        &["run", "sims/issue407.toml", "--log", "debug[[["],
+        &["--log"],
+    );
+    check(&["run"], &["SCENARIO"]);
+}

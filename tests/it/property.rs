@@ -1,0 +1,66 @@
+//! Per-job properties on common random numbers: for any read latency parameters, a job's
+//! parallel storage time is the larger of its two reads and never more than its sequential
+//! time (the sum), and the batched read equals one read.
+
+use std::collections::BTreeMap;
+
+use handshake_sim::record::JobRecord;
+use handshake_sim::server::variant;
+use handshake_sim::sim;
+use proptest::prelude::*;
+
+fn by_job(s: &handshake_sim::scenario::Scenario, v: &str, seed: u64) -> BTreeMap<u64, JobRecord> {
+    let run = sim::run(s, variant::by_name(v).unwrap(), seed).unwrap();
+    run.records.into_iter().map(|r| (r.job, r)).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn parallel_is_the_max_and_batched_is_one_read(
+        lo in 0u32..300,
+        width in 0u32..300,
+        sd in 0u32..50,
+        normal in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let hi = lo + width;
+        let dist = if normal {
+            format!("{{ normal = {{ mean = {lo}, sd = {sd} }} }}")
+        } else {
+            format!("{{ uniform = [{lo}, {hi}] }}")
+        };
+        let s = crate::scenario(&format!(r#"
+[scenario]
+jobs = 12
+concurrency = 12
+[network.client_edge]
+latency_ms = {{ uniform = [0, 30] }}
+[storage]
+read_ms = {dist}
+[object]
+restart_probability = 1.0
+[enrichment]
+book_ms = {{ constant = 60000 }}
+[client]
+books_per_job = 1
+"#));
+        let seq = by_job(&s, "sequential", seed);
+        let par = by_job(&s, "parallel", seed);
+        let bat = by_job(&s, "batched", seed);
+        for (job, p) in &par {
+            let q = &seq[job];
+            let b = &bat[job];
+            // Common random numbers: the same two draws in both variants.
+            prop_assert_eq!(&p.reads_ms, &q.reads_ms);
+            prop_assert_eq!(p.reads_ms.len(), 2);
+            let p_ms = p.storage_ms.unwrap();
+            prop_assert_eq!(p_ms, *p.reads_ms.iter().max().unwrap());
+            prop_assert!(p_ms <= q.storage_ms.unwrap());
+            prop_assert_eq!(q.storage_ms.unwrap(), q.reads_ms.iter().sum::<u64>());
+            prop_assert_eq!(b.reads_ms.len(), 1);
+            prop_assert_eq!(b.storage_ms.unwrap(), q.reads_ms[0]);
+        }
+    }
+}
