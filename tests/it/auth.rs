@@ -62,14 +62,13 @@ fn upgrade(
     b.body(Full::new(Bytes::new())).unwrap()
 }
 
+/// A named request and the status it must get.
+type Case = (&'static str, Request<Full<Bytes>>, StatusCode);
+
 const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
 /// Runs `cases(token_of_job_1, token_of_job_2)` in a world and checks every status.
-fn check(
-    extra: &str,
-    wait_ms: u64,
-    cases: fn(&str, &str) -> Vec<(&'static str, Request<Full<Bytes>>, StatusCode)>,
-) {
+fn check(extra: &str, wait_ms: u64, cases: fn(&str, &str) -> Vec<Case>) {
     let s = crate::scenario(&format!(
         "[storage]\nread_ms = {{ uniform = [5, 10] }}\n[enrichment]\nbook_ms = {{ constant = 100 }}\n{extra}"
     ));
