@@ -137,6 +137,8 @@ pub struct VariantSummary {
     pub failure_rate: Rate,
     pub canceled: u64,
     pub no_socket_warnings: u64,
+    /// Jobs with at least one progress message pushed while no socket was open (lost).
+    pub jobs_missing_progress: u64,
     pub cold_starts: u64,
     pub retries: u64,
     pub storage_ms: Latency,
@@ -196,6 +198,10 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
                 outcomes,
                 canceled: recs.iter().map(|(_, r)| r.canceled as u64).sum(),
                 no_socket_warnings: recs.iter().map(|(_, r)| r.no_socket_warnings as u64).sum(),
+                jobs_missing_progress: recs
+                    .iter()
+                    .filter(|(_, r)| r.no_socket_warnings > 0)
+                    .count() as u64,
                 cold_starts: recs.iter().filter(|(_, r)| r.cold_start).count() as u64,
                 retries: recs
                     .iter()

@@ -41,6 +41,12 @@ pub fn table(report: &Report) -> String {
             .collect(),
     );
     row(
+        "jobs missing progress",
+        vs.iter()
+            .map(|v| v.jobs_missing_progress.to_string())
+            .collect(),
+    );
+    row(
         "cold upgrades",
         vs.iter().map(|v| v.cold_starts.to_string()).collect(),
     );
