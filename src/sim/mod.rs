@@ -177,7 +177,17 @@ pub fn run(
         seed,
         message,
     };
-    sim.run().map_err(|e| failed(e.to_string()))?;
+    sim.run().map_err(|e| {
+        let e = e.to_string();
+        if e.starts_with("Ran for duration") {
+            failed(format!(
+                "the simulated clock reached scenario.duration_s_max ({} s) before every job finished",
+                scenario.scenario.duration_s_max
+            ))
+        } else {
+            failed(e)
+        }
+    })?;
     let sim_ms = sim.elapsed().as_millis() as u64;
     drop(sim);
     drop(scenario);
