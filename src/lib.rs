@@ -4,9 +4,16 @@
 pub mod client;
 pub mod clock;
 pub mod draw;
+pub mod expect;
+mod experiment;
+pub mod gate;
+pub mod live;
 pub mod metrics;
 pub mod record;
 pub mod report;
 pub mod scenario;
 pub mod server;
 pub mod sim;
+pub mod slo;
+
+pub use experiment::{Error, Experiment, Outcome};

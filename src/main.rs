@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use handshake_sim::live::{self, LiveError};
 use handshake_sim::report::{self, Report};
 use handshake_sim::scenario::{self, Scenario, ScenarioError};
 use handshake_sim::{server, sim};
@@ -32,8 +33,124 @@ enum Command {
     /// Run a scenario: every variant on the same seeded latencies, side by side.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Pre-deploy gate: run scenarios over seeds and judge their SLOs and expectations.
+    #[command(after_help = CHECK_EXAMPLES)]
+    Check(CheckArgs),
+    /// Serve the simulated Worker and Durable Objects on a real socket, in real time.
+    #[command(after_help = SERVE_EXAMPLES)]
+    Serve(ServeArgs),
+    /// Run the simulated client against a real endpoint and judge the SLOs.
+    #[command(after_help = PROBE_EXAMPLES)]
+    Probe(ProbeArgs),
     /// List the handshake variants.
     Variants,
+}
+
+const SERVE_EXAMPLES: &str =
+    "The server speaks the API in the README: POST /api/enrichment/batch with
+{\"jobId\":\"job-1\",\"books\":5}, then GET ws://HOST/ws/progress?jobId=job-1&token=TOKEN.
+It logs one timing line per upgrade in the write-up's format. Ctrl-C stops it.
+
+Examples:
+  handshake-sim serve sims/issue407.toml --variant sequential
+  handshake-sim serve sims/issue407.toml --variant parallel --listen 127.0.0.1:9000";
+
+const PROBE_EXAMPLES: &str =
+    "Exit codes: 0 no critical SLO breach, 1 a critical breach, 2 bad input.
+
+Examples:
+  handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --jobs 50
+  handshake-sim probe wss://staging.example.com --allow-remote --jobs 20 --concurrency 2";
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Scenario file: its latencies, storage model and lifecycle are served in real time.
+    scenario: PathBuf,
+    /// Variant to serve (default: the first of `scenario.variants`).
+    #[arg(long)]
+    variant: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: std::net::SocketAddr,
+    /// Seed of the latency draws (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Log filter (default: the timing lines and warnings).
+    #[arg(long, value_name = "LEVEL")]
+    log: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct ProbeArgs {
+    /// Endpoint: http://, ws://, https:// or wss:// HOST[:PORT].
+    #[arg(default_value = "http://127.0.0.1:8787")]
+    url: String,
+    /// Client sessions to run.
+    #[arg(long, default_value_t = 20)]
+    jobs: u32,
+    /// Sessions in flight at once.
+    #[arg(long, default_value_t = 5)]
+    concurrency: u32,
+    /// Scenario whose [client] model and [slo] thresholds to use (default: the defaults).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Seed of the client's own draws (connect delay, backoff).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Give up waiting after this many seconds; unfinished jobs count as network errors.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    time_limit_s: u64,
+    /// Write the figures as JSON ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write one CSV row per job ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    records: Option<PathBuf>,
+    /// Allow a target outside the loopback range.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Print the client's trace events at LEVEL to stderr.
+    #[arg(long, value_name = "LEVEL")]
+    log: Option<String>,
+}
+
+const CHECK_EXAMPLES: &str =
+    "Exit codes: 0 every check holds (warnings allowed), 1 a critical SLO or an expectation failed,
+2 bad input.
+
+Examples:
+  handshake-sim check                                  # every scenario in sims/
+  handshake-sim check sims/issue407.toml --seeds 5 --junit check.xml --markdown summary.md
+  handshake-sim check sims/issue407.toml --set client.handshake_timeout_ms=100";
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Scenario files or directories of them (default: sims/).
+    paths: Vec<PathBuf>,
+    /// Seeds per scenario, consecutive from --seed.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    seeds: u64,
+    /// First seed (default: each scenario's `scenario.seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a key in every scenario, e.g. client.handshake_timeout_ms=250 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Write a JUnit XML report (one test case per scenario × variant × check).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary (for a CI job page).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
 }
 
 const RUN_EXAMPLES: &str = "Examples:
@@ -78,6 +195,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Check(args) => check(args),
+        Command::Serve(args) => serve(args),
+        Command::Probe(args) => probe(args),
         Command::Variants => {
             for v in server::variant::ALL {
                 println!("{:<14} {}", v.name(), v.describe());
@@ -89,7 +209,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("handshake-sim: error: {e:#}");
-            if e.downcast_ref::<ScenarioError>().is_some() {
+            let usage = matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)));
+            if usage || e.downcast_ref::<ScenarioError>().is_some() {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
@@ -99,6 +220,11 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
+    init_tracing_or(level, None)
+}
+
+/// Installs a subscriber for `level`, else `RUST_LOG`, else `default` (else none at all).
+fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     // turmoil's own host and bind messages are noise unless asked for by name.
@@ -114,8 +240,11 @@ fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
             arg: format!("--log {l}"),
             message: e.to_string(),
         })?,
-        None => match std::env::var("RUST_LOG") {
-            Ok(v) if !v.is_empty() => EnvFilter::try_new(with_turmoil(&v)).context("RUST_LOG")?,
+        None => match (std::env::var("RUST_LOG"), default) {
+            (Ok(v), _) if !v.is_empty() => {
+                EnvFilter::try_new(with_turmoil(&v)).context("RUST_LOG")?
+            }
+            (_, Some(d)) => EnvFilter::try_new(d).context("default log filter")?,
             _ => return Ok(()),
         },
     };
@@ -223,11 +352,221 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
 }
 
+fn load_with_sets(path: Option<&std::path::Path>, sets: &[String]) -> anyhow::Result<Scenario> {
+    let overrides = sets
+        .iter()
+        .map(|s| scenario::parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match path {
+        Some(p) => Scenario::load(p, &overrides)?,
+        None => Scenario::from_toml_str("<defaults>", "", &overrides)?,
+    })
+}
+
+/// A current-thread runtime with a `LocalSet`: the server and client are single-threaded.
+fn block_on_local<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    Ok(tokio::task::LocalSet::new().block_on(&rt, f))
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing_or(args.log.as_deref(), Some("warn,handshake_sim::timing=info"))?;
+    let scenario = load_with_sets(Some(&args.scenario), &args.sets)?;
+    let name = args
+        .variant
+        .clone()
+        .unwrap_or_else(|| scenario.scenario.variants[0].clone());
+    let variant = server::variant::by_name(&name).ok_or_else(|| {
+        LiveError::Usage(format!(
+            "unknown variant {name:?}; known: {}",
+            server::variant::NAMES.join(", ")
+        ))
+    })?;
+    live::ensure_loopback(&[args.listen], args.allow_remote, "listen address")?;
+    let seed = args.seed.unwrap_or(scenario.scenario.seed);
+    block_on_local(async move {
+        let server = live::Server::bind(&scenario, variant, seed, args.listen).await?;
+        let addr = server.local_addr().context("listen address")?;
+        println!(
+            "handshake-sim serve: {} with variant {name}, seed {seed}, on http://{addr}\n  POST http://{addr}/api/enrichment/batch  {{\"jobId\":\"job-1\",\"books\":5}}\n  GET  ws://{addr}/ws/progress?jobId=job-1&token=TOKEN\nCtrl-C stops it.",
+            scenario.scenario.name
+        );
+        server
+            .run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        println!("handshake-sim serve: stopped");
+        Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
+    })?
+}
+
+fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing(args.log.as_deref())?;
+    let scenario = load_with_sets(args.scenario.as_deref(), &args.sets)?;
+    let options = live::ProbeOptions {
+        jobs: args.jobs,
+        concurrency: args.concurrency,
+        seed: args.seed.unwrap_or(scenario.scenario.seed),
+        time_limit_s: args.time_limit_s,
+        label: "live".into(),
+    };
+    let run = block_on_local(async {
+        let target = live::ProbeTarget::parse(&args.url, args.allow_remote).await?;
+        live::probe(&scenario, target, &options).await
+    })??;
+    let label = [options.label.clone()];
+    let seeds = [options.seed];
+    let runs = [run];
+    let report = Report::new(&scenario, &label, &seeds, &runs);
+    let verdicts = handshake_sim::slo::judge_client_side(&scenario.slo, &report.variants[0]);
+    if let Some(path) = &args.json {
+        let mut v = serde_json::to_value(&report).context("report as JSON")?;
+        v["url"] = serde_json::Value::from(args.url.clone());
+        v["slo"] = serde_json::to_value(&verdicts).context("verdicts as JSON")?;
+        let mut text = serde_json::to_string_pretty(&v).context("report as JSON")?;
+        text.push('\n');
+        write_output(path, text.as_bytes())?;
+    }
+    if let Some(path) = &args.records {
+        let mut buf = Vec::new();
+        report::write_records(&mut buf, &runs).context("formatting records")?;
+        write_output(path, &buf)?;
+    }
+    let quiet = [&args.json, &args.records]
+        .iter()
+        .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
+    if !quiet {
+        println!(
+            "probe {} — {} job(s), concurrency {}",
+            args.url, args.jobs, args.concurrency
+        );
+        print!("{}", report::table(&report));
+        println!("\nSLOs (client side: upgrade = request sent → 101; canceled = gave up):");
+        for v in &verdicts {
+            println!(
+                "  {:<16} {:>10.3}   warn > {}, crit > {}   {}",
+                v.slo,
+                v.value,
+                v.warning,
+                v.critical,
+                v.verdict.name()
+            );
+        }
+    }
+    let critical = verdicts
+        .iter()
+        .any(|v| v.verdict == handshake_sim::slo::Verdict::Critical);
+    Ok(if critical {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Scenario files named by `paths`: files as given, directories' `*.toml` in name order.
+fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let default = [PathBuf::from("sims")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(ScenarioError::Invalid {
+                    location: scenario::Location {
+                        file: p.display().to_string(),
+                        line_col: None,
+                        key: None,
+                    },
+                    message: "no *.toml scenario files here".into(),
+                }
+                .into());
+            }
+            files.extend(found);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let overrides = args
+        .sets
+        .iter()
+        .map(|s| scenario::parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Load everything first: bad input stops the gate before any run.
+    let mut scenarios = Vec::new();
+    for f in scenario_files(&args.paths)? {
+        let s = Scenario::load(&f, &overrides)?;
+        s.check_gate_variants()
+            .map_err(|(key, message)| ScenarioError::Invalid {
+                location: scenario::Location {
+                    file: f.display().to_string(),
+                    line_col: None,
+                    key: Some(key),
+                },
+                message,
+            })?;
+        scenarios.push((f.display().to_string(), s));
+    }
+    let mut rows = Vec::new();
+    for (file, s) in &scenarios {
+        let first = args.seed.unwrap_or(s.scenario.seed);
+        let seeds: Vec<u64> = (0..args.seeds).map(|i| first.wrapping_add(i)).collect();
+        let r = handshake_sim::gate::check_scenario(file, s, &seeds).map_err(|e| {
+            anyhow::anyhow!(
+                "{e}\nreproduce: {}",
+                report::run_command(file, first, &args.sets)
+            )
+        })?;
+        rows.extend(r);
+    }
+    print!("{}", report::gate_table(&rows, &args.sets));
+    if let Some(path) = &args.junit {
+        write_output(path, report::junit(&rows, &args.sets).as_bytes())?;
+    }
+    if let Some(path) = &args.markdown {
+        write_output(path, report::markdown(&rows, &args.sets).as_bytes())?;
+    }
+    let failed = rows.iter().filter(|r| r.fails()).count();
+    let warnings = rows
+        .iter()
+        .filter(|r| r.kind == "slo" && r.verdict == handshake_sim::slo::Verdict::Warning)
+        .count();
+    println!(
+        "\n{} scenario(s), {} check(s): {} failed, {} warning(s)",
+        scenarios.len(),
+        rows.len(),
+        failed,
+        warnings
+    );
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// The command that reruns exactly this run.
 fn reproduce(args: &RunArgs, variants: &[String], seed: u64, seeds: u64) -> String {
     let mut cmd = format!(
         "handshake-sim run {} --seed {seed}",
-        shell_quote(&args.scenario.display().to_string())
+        report::shell_quote(&args.scenario.display().to_string())
     );
     if seeds > 1 {
         cmd.push_str(&format!(" --seeds {seeds}"));
@@ -236,20 +575,10 @@ fn reproduce(args: &RunArgs, variants: &[String], seed: u64, seeds: u64) -> Stri
         cmd.push_str(&format!(" --variant {v}"));
     }
     for s in &args.sets {
-        cmd.push_str(&format!(" --set {}", shell_quote(s)));
+        cmd.push_str(&format!(" --set {}", report::shell_quote(s)));
     }
     if let Some(j) = args.jobs {
         cmd.push_str(&format!(" --jobs {j}"));
     }
     cmd
-}
-
-fn shell_quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }

@@ -147,9 +147,104 @@ pub struct VariantSummary {
     pub paired_delta: Option<Paired>,
 }
 
+/// Names of the figures [`VariantSummary::figure`] knows, for expectations and the API.
+pub const FIGURES: &[&str] = &[
+    "jobs",
+    "ok",
+    "handshake_timeout",
+    "ping_timeout",
+    "rejected",
+    "network_error",
+    "failures",
+    "failure_rate",
+    "failure_rate_ci95_low",
+    "failure_rate_ci95_high",
+    "canceled",
+    "canceled_rate",
+    "no_socket_warnings",
+    "jobs_missing_progress",
+    "cold_starts",
+    "retries",
+    "mean_storage_ms",
+    "p50_storage_ms",
+    "p95_storage_ms",
+    "p99_storage_ms",
+    "max_storage_ms",
+    "mean_upgrade_ms",
+    "p50_upgrade_ms",
+    "p95_upgrade_ms",
+    "p99_upgrade_ms",
+    "max_upgrade_ms",
+    "mean_client_upgrade_ms",
+    "p50_client_upgrade_ms",
+    "p95_client_upgrade_ms",
+    "p99_client_upgrade_ms",
+    "max_client_upgrade_ms",
+    "delta_storage_ms",
+    "delta_client_upgrade_ms",
+];
+
 impl VariantSummary {
     pub fn outcome(&self, o: Outcome) -> u64 {
         self.outcomes.get(o.name()).copied().unwrap_or(0)
+    }
+
+    /// A figure by name (see [`FIGURES`]); `None` for an unknown name, or a paired delta of
+    /// the baseline itself.
+    pub fn figure(&self, name: &str) -> Option<f64> {
+        if let Some(o) = Outcome::ALL.iter().find(|o| o.name() == name) {
+            return Some(self.outcome(*o) as f64);
+        }
+        // A latency of no sample has no value (not 0): an expectation or SLO on it fails.
+        let latency = |stat: &str, l: &Latency| -> Option<f64> {
+            if l.count == 0 {
+                return None;
+            }
+            Some(match stat {
+                "mean" => l.mean,
+                "p50" => l.p50 as f64,
+                "p95" => l.p95 as f64,
+                "p99" => l.p99 as f64,
+                "max" => l.max as f64,
+                _ => return None,
+            })
+        };
+        if let Some((stat, rest)) = name.split_once('_') {
+            let l = match rest {
+                "storage_ms" => Some(&self.storage_ms),
+                "upgrade_ms" => Some(&self.upgrade_ms),
+                "client_upgrade_ms" => Some(&self.client_upgrade_ms),
+                _ => None,
+            };
+            if let Some(l) = l {
+                if ["mean", "p50", "p95", "p99", "max"].contains(&stat) {
+                    return latency(stat, l);
+                }
+            }
+        }
+        let rate = |n: u64| {
+            if self.jobs == 0 {
+                0.0
+            } else {
+                n as f64 / self.jobs as f64
+            }
+        };
+        Some(match name {
+            "jobs" => self.jobs as f64,
+            "failures" => (self.jobs - self.outcome(Outcome::Ok)) as f64,
+            "failure_rate" => self.failure_rate.value,
+            "failure_rate_ci95_low" => self.failure_rate.ci95_low,
+            "failure_rate_ci95_high" => self.failure_rate.ci95_high,
+            "canceled" => self.canceled as f64,
+            "canceled_rate" => rate(self.canceled),
+            "no_socket_warnings" => self.no_socket_warnings as f64,
+            "jobs_missing_progress" => self.jobs_missing_progress as f64,
+            "cold_starts" => self.cold_starts as f64,
+            "retries" => self.retries as f64,
+            "delta_storage_ms" => self.paired_delta.as_ref()?.storage_ms?.mean,
+            "delta_client_upgrade_ms" => self.paired_delta.as_ref()?.client_upgrade_ms?.mean,
+            _ => return None,
+        })
     }
 }
 

@@ -106,6 +106,10 @@ impl Recorder {
         self.jobs.get(&job)
     }
 
+    pub fn clone_records(&self) -> Vec<JobRecord> {
+        self.jobs.values().cloned().collect()
+    }
+
     pub fn into_records(self) -> Vec<JobRecord> {
         self.jobs.into_values().collect()
     }

@@ -27,8 +27,12 @@ use crate::server::IoObject;
 /// Opens a connection to the edge (the worker).
 pub trait Connect {
     fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>>;
-    /// `host[:port]` for the Host header and the ws:// URL.
+    /// `host[:port]` for the Host header and the socket URL.
     fn authority(&self) -> String;
+    /// `ws`, or `wss` when `connect` returns TLS streams.
+    fn ws_scheme(&self) -> &'static str {
+        "ws"
+    }
 }
 
 /// What one client session needs.
@@ -169,7 +173,8 @@ impl Session {
         };
         tracing::debug!(job = n, t_ms = start_ms, "connect");
         let url = format!(
-            "ws://{}{}?jobId={}&token={}",
+            "{}://{}{}?jobId={}&token={}",
+            self.connect.ws_scheme(),
             self.connect.authority(),
             api::PROGRESS_PATH,
             accepted.job_id,

@@ -1,6 +1,7 @@
 //! Output formats: the terminal table, JSON and the per-job CSV. Only this module knows them.
 
 mod csv;
+mod gate;
 mod table;
 
 use serde::Serialize;
@@ -10,6 +11,7 @@ use crate::scenario::Scenario;
 use crate::sim::RunOutput;
 
 pub use self::csv::write_records;
+pub use gate::{gate_table, junit, markdown, run_command, shell_quote};
 pub use table::table;
 
 /// Everything a run reports: the resolved scenario, the seeds and the figures per variant.

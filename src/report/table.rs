@@ -59,7 +59,12 @@ pub fn table(report: &Report) -> String {
                     row: &mut dyn FnMut(&str, Vec<String>)| {
         row(
             &format!("{name} mean"),
-            vs.iter().map(|v| format!("{:.1}", f(v).mean)).collect(),
+            vs.iter()
+                .map(|v| match f(v) {
+                    l if l.count == 0 => "–".to_string(),
+                    l => format!("{:.1}", l.mean),
+                })
+                .collect(),
         );
         for (q, g) in [
             ("p50", (|l: Latency| l.p50) as fn(Latency) -> u64),
@@ -69,7 +74,12 @@ pub fn table(report: &Report) -> String {
         ] {
             row(
                 &format!("{name} {q}"),
-                vs.iter().map(|v| g(f(v)).to_string()).collect(),
+                vs.iter()
+                    .map(|v| match f(v) {
+                        l if l.count == 0 => "–".to_string(),
+                        l => g(l).to_string(),
+                    })
+                    .collect(),
             );
         }
     };
@@ -81,7 +91,7 @@ pub fn table(report: &Report) -> String {
             format!("{:+.1} [{:+.1}, {:+.1}]", d.mean, d.ci95_low, d.ci95_high)
         })
     };
-    if let Some(base) = vs.first() {
+    if let (Some(base), true) = (vs.first(), vs.len() > 1) {
         row(
             &format!("Δ storage_ms vs {}", base.variant),
             vs.iter()

@@ -170,11 +170,11 @@ impl Scenario {
         // Where a key is: `--set` when overridden (it or a parent), else its span in the file.
         let locate = |key: &str| -> (String, Option<(usize, usize)>) {
             let mut prefix = String::new();
-            for seg in key.split('.') {
+            for seg in split_key(key) {
                 if !prefix.is_empty() {
                     prefix.push('.');
                 }
-                prefix.push_str(seg);
+                prefix.push_str(&seg);
                 if overridden.contains(&prefix) {
                     return ("--set".to_string(), None);
                 }
@@ -230,7 +230,7 @@ fn span_of(doc: &toml_edit::Document<&str>, key: &str) -> Option<std::ops::Range
     let mut item: Option<&Item> = None;
     let mut value: Option<&Value> = None;
     let mut best = None;
-    for (i, seg) in key.split('.').enumerate() {
+    for (i, seg) in split_key(key).iter().map(String::as_str).enumerate() {
         let next_item = if i == 0 {
             doc.as_table().get(seg)
         } else if let Some(it) = item {
@@ -269,6 +269,20 @@ fn span_of(doc: &toml_edit::Document<&str>, key: &str) -> Option<std::ops::Range
         }
     }
     best
+}
+
+/// Splits a dotted key; a segment in double quotes may hold dots (`expect."a.b"`).
+fn split_key(key: &str) -> Vec<String> {
+    let mut segs = vec![String::new()];
+    let mut quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => segs.push(String::new()),
+            c => segs.last_mut().expect("starts with one").push(c),
+        }
+    }
+    segs
 }
 
 /// 1-based line and column (in characters) of a byte offset.

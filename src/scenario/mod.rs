@@ -9,8 +9,11 @@ pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
 pub use load::{apply_override, parse_override, Override};
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
+use crate::expect::Expectation;
 use crate::server::variant;
 
 /// Most jobs one run may simulate.
@@ -25,6 +28,8 @@ pub const RETRIES_MAX: u32 = 100;
 pub const DURATION_S_MAX_LIMIT: u64 = 7 * 24 * 3600;
 /// Longest tick, in ms.
 pub const TICK_MS_MAX: u64 = 1_000;
+/// Most `[expect]` lines in one scenario.
+pub const EXPECTATIONS_MAX: usize = 256;
 /// Longest timeout or idle period a scenario may name, in ms (one week).
 pub const PERIOD_MS_MAX: u64 = 7 * 24 * 3600 * 1000;
 
@@ -39,6 +44,9 @@ pub struct Scenario {
     pub auth: Auth,
     pub client: Client,
     pub enrichment: Enrichment,
+    pub slo: Slo,
+    /// Expectations, `"variant.metric" = "OP EXPR"`; judged by `check`.
+    pub expect: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -221,6 +229,98 @@ impl Default for Enrichment {
     }
 }
 
+/// A warning and a critical threshold; a figure above a threshold breaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Threshold {
+    pub warning: f64,
+    pub critical: f64,
+}
+
+impl Threshold {
+    pub const fn new(warning: f64, critical: f64) -> Self {
+        Threshold { warning, critical }
+    }
+}
+
+/// Service-level objectives, judged per variant by `check` and `probe`. The defaults are the
+/// write-up's alert table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Slo {
+    /// Variants the SLOs apply to (default: all). A known-bad baseline is left out here and
+    /// described by `[expect]` instead.
+    pub apply_to: Vec<String>,
+    /// Mean server upgrade time, ms (default 200 / 500).
+    pub avg_upgrade_ms: Threshold,
+    /// 95th percentile server upgrade time, ms (default 300 / 1000).
+    pub p95_upgrade_ms: Threshold,
+    /// Canceled upgrades per job (default 0.05 / 0.10).
+    pub canceled_rate: Threshold,
+    /// Mean storage read time of the upgrade, ms (default 150 / 300).
+    pub avg_storage_ms: Threshold,
+}
+
+impl Default for Slo {
+    fn default() -> Self {
+        Slo {
+            apply_to: Vec::new(),
+            avg_upgrade_ms: Threshold::new(200.0, 500.0),
+            p95_upgrade_ms: Threshold::new(300.0, 1000.0),
+            canceled_rate: Threshold::new(0.05, 0.10),
+            avg_storage_ms: Threshold::new(150.0, 300.0),
+        }
+    }
+}
+
+impl Slo {
+    /// (name, figure it judges, threshold), in report order.
+    pub fn checks(&self) -> [(&'static str, &'static str, Threshold); 4] {
+        [
+            ("avg_upgrade_ms", "mean_upgrade_ms", self.avg_upgrade_ms),
+            ("p95_upgrade_ms", "p95_upgrade_ms", self.p95_upgrade_ms),
+            ("canceled_rate", "canceled_rate", self.canceled_rate),
+            ("avg_storage_ms", "mean_storage_ms", self.avg_storage_ms),
+        ]
+    }
+
+    pub fn applies_to(&self, variant: &str) -> bool {
+        self.apply_to.is_empty() || self.apply_to.iter().any(|v| v == variant)
+    }
+}
+
+impl Scenario {
+    /// For the gate: every variant an SLO or expectation names must be one that runs.
+    pub fn check_gate_variants(&self) -> Result<(), (String, String)> {
+        let runs = &self.scenario.variants;
+        let missing = |v: &str| !runs.iter().any(|r| r == v);
+        for (i, v) in self.slo.apply_to.iter().enumerate() {
+            if missing(v) {
+                return Err((
+                    format!("slo.apply_to.{i}"),
+                    format!(
+                        "{v:?} is not one of scenario.variants ({})",
+                        runs.join(", ")
+                    ),
+                ));
+            }
+        }
+        for (key, expr) in &self.expect {
+            let e = Expectation::parse(key, expr).expect("checked when loaded");
+            if let Some(v) = e.variants().into_iter().find(|v| missing(v)) {
+                return Err((
+                    format!("expect.\"{key}\""),
+                    format!(
+                        "names variant {v:?}, which is not one of scenario.variants ({})",
+                        runs.join(", ")
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A validation failure: the dotted key and what is wrong with it.
 pub(crate) type Invalid = (String, String);
 
@@ -339,6 +439,42 @@ impl Scenario {
                 "client.retries",
                 format!("{} exceeds the limit of {RETRIES_MAX}", self.client.retries),
             );
+        }
+        for (i, v) in self.slo.apply_to.iter().enumerate() {
+            if variant::by_name(v).is_none() {
+                return err(
+                    &format!("slo.apply_to.{i}"),
+                    format!(
+                        "unknown variant {v:?}; known: {}",
+                        variant::NAMES.join(", ")
+                    ),
+                );
+            }
+        }
+        for (name, _, t) in self.slo.checks() {
+            for (which, v) in [("warning", t.warning), ("critical", t.critical)] {
+                if !v.is_finite() || v < 0.0 {
+                    return err(
+                        &format!("slo.{name}.{which}"),
+                        format!("{v} is not a finite number >= 0"),
+                    );
+                }
+            }
+            if t.warning > t.critical {
+                return err(
+                    &format!("slo.{name}"),
+                    format!("warning {} > critical {}", t.warning, t.critical),
+                );
+            }
+        }
+        if self.expect.len() > EXPECTATIONS_MAX {
+            return err(
+                "expect",
+                format!("more than {EXPECTATIONS_MAX} expectations"),
+            );
+        }
+        for (key, expr) in &self.expect {
+            Expectation::parse(key, expr).map_err(|msg| (format!("expect.\"{key}\""), msg))?;
         }
         if self.client.books_per_job > BOOKS_PER_JOB_MAX {
             return err(

@@ -101,15 +101,11 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 }
 
 async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body> {
-    let (parts, body) = {
-        let client_upgrade = req
-            .headers()
-            .contains_key(UPGRADE)
-            .then(|| hyper::upgrade::on(&mut req));
-        let (parts, body) = req.into_parts();
-        ((parts, client_upgrade), body)
-    };
-    let (parts, client_upgrade) = parts;
+    let client_upgrade = req
+        .headers()
+        .contains_key(UPGRADE)
+        .then(|| hyper::upgrade::on(&mut req));
+    let (parts, body) = req.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -122,34 +118,44 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
             .map(|b| b.job_id),
     };
     let job = job_id.as_deref().map_or(u64::MAX, api::job_key);
-    Env::sleep_ms(worker.latency_ms(job, true)).await;
-
-    let io = match worker.dial.dial().await {
-        Ok(io) => io,
-        Err(e) => {
-            return status(
+    // A client that leaves before the request reaches the object is a canceled upgrade seen
+    // by the edge; after that the object sees (and counts) it.
+    let mut edge_cancel = EdgeCancel {
+        worker: worker.clone(),
+        job,
+        armed: client_upgrade.is_some(),
+    };
+    let forwarded = async {
+        Env::sleep_ms(worker.latency_ms(job, true)).await;
+        let io = worker.dial.dial().await.map_err(|e| {
+            status(
                 StatusCode::BAD_GATEWAY,
                 &format!("object host unreachable: {e}"),
             )
-        }
-    };
-    let (mut sender, conn) = match hyper::client::conn::http1::handshake(TokioIo::new(io)).await {
-        Ok(x) => x,
-        Err(e) => return status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")),
-    };
-    tokio::task::spawn_local(async move {
-        let _ = conn.with_upgrades().await;
-    });
-    let mut forward = Request::from_parts(parts, Full::new(body));
-    *forward.uri_mut() = forward
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str())
-        .parse()
-        .expect("a path and query is a valid URI");
-    let mut resp = match sender.send_request(forward).await {
-        Ok(r) => r,
-        Err(e) => return status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")),
+        })?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")))?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.with_upgrades().await;
+        });
+        let mut forward = Request::from_parts(parts, Full::new(body));
+        *forward.uri_mut() = forward
+            .uri()
+            .path_and_query()
+            .map_or("/", |pq| pq.as_str())
+            .parse()
+            .expect("a path and query is a valid URI");
+        Ok::<_, Response<Body>>(sender.send_request(forward))
+    }
+    .await;
+    edge_cancel.armed = false;
+    let mut resp = match forwarded {
+        Ok(response) => match response.await {
+            Ok(r) => r,
+            Err(e) => return status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")),
+        },
+        Err(r) => return r,
     };
     let object_upgrade =
         (resp.status() == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut resp));
@@ -167,6 +173,28 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
         });
     }
     Response::from_parts(parts, Full::new(body))
+}
+
+/// Counts a canceled upgrade when dropped (the client went away while the edge held it).
+struct EdgeCancel {
+    worker: Rc<Worker>,
+    job: u64,
+    armed: bool,
+}
+
+impl Drop for EdgeCancel {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let env = &self.worker.env;
+        env.recorder.borrow_mut().job(self.job).canceled += 1;
+        tracing::info!(
+            job = self.job,
+            t_ms = env.clock.now_ms(),
+            "upgrade canceled at the edge"
+        );
+    }
 }
 
 /// Relays socket bytes both ways, each chunk delayed by its own one-way latency draw.

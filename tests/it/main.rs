@@ -1,9 +1,11 @@
 //! Integration tests, one binary. Shared helpers live here.
 
+mod api;
 mod auth;
 mod bad_input;
 mod cli;
 mod determinism;
+mod gate;
 mod issue407;
 mod lifecycle;
 mod oracle;

@@ -1,0 +1,222 @@
+//! The library API for your own `cargo test`: load a scenario, override keys, pick seeds and
+//! variants, run, read figures, assert expectations.
+
+use std::path::Path;
+
+use crate::expect::{Expectation, Judged};
+use crate::report::Report;
+use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::sim::{self, RunOutput, SimError};
+
+/// Everything the API can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error("expectation {expr:?}: {message}")]
+    Expectation { expr: String, message: String },
+}
+
+/// A scenario with overrides, seeds and variants, ready to run.
+///
+/// ```
+/// use handshake_sim::Experiment;
+///
+/// let outcome = Experiment::from_toml(
+///     r#"
+///     [scenario]
+///     jobs = 60
+///     variants = ["sequential", "parallel"]
+///     [object]
+///     restart_probability = 1.0      # every upgrade meets a cold object
+///     [client]
+///     handshake_timeout_ms = 190
+///     "#,
+/// )?
+/// .set("storage.read_ms", "{ uniform = [75, 100] }")?
+/// .seeds([1, 2])
+/// .run()?;
+///
+/// assert!(outcome.figure("sequential.failure_rate")? > 0.2);
+/// outcome.assert_expect("parallel.failure_rate < 0.05");
+/// outcome.assert_expect("parallel.p95_upgrade_ms <= 0.6 * sequential.p95_upgrade_ms");
+/// # Ok::<(), handshake_sim::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Experiment {
+    origin: String,
+    text: String,
+    overrides: Vec<Override>,
+    scenario: Scenario,
+    seeds: Vec<u64>,
+    variants: Option<Vec<String>>,
+}
+
+impl Experiment {
+    /// Loads a scenario file (seeds: the scenario's `seed`; variants: its `variants`).
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Experiment, Error> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Experiment::new(path.display().to_string(), text)
+    }
+
+    /// Parses scenario text; every key left out takes its default.
+    pub fn from_toml(text: &str) -> Result<Experiment, Error> {
+        Experiment::new("<string>".into(), text.into())
+    }
+
+    fn new(origin: String, text: String) -> Result<Experiment, Error> {
+        let scenario = Scenario::from_toml_str(&origin, &text, &[])?;
+        Ok(Experiment {
+            seeds: vec![scenario.scenario.seed],
+            origin,
+            text,
+            overrides: Vec::new(),
+            scenario,
+            variants: None,
+        })
+    }
+
+    /// Overrides `key` (dotted) with a TOML value, as `--set key=value` does; re-checks.
+    pub fn set(mut self, key: &str, value: &str) -> Result<Experiment, Error> {
+        self.overrides
+            .push(parse_override(&format!("{key}={value}"))?);
+        self.scenario = Scenario::from_toml_str(&self.origin, &self.text, &self.overrides)?;
+        Ok(self)
+    }
+
+    /// The seeds to run; figures pool them.
+    pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Experiment {
+        self.seeds = seeds.into_iter().collect();
+        self
+    }
+
+    /// The variants to run, the first being the baseline of paired deltas.
+    pub fn variants(mut self, variants: &[&str]) -> Result<Experiment, Error> {
+        let s = self.clone().set(
+            "scenario.variants",
+            &format!(
+                "[{}]",
+                variants
+                    .iter()
+                    .map(|v| format!("{v:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )?;
+        self.scenario = s.scenario;
+        self.overrides = s.overrides;
+        self.variants = Some(variants.iter().map(|v| v.to_string()).collect());
+        Ok(self)
+    }
+
+    /// The checked scenario as it will run.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// Runs every variant over every seed.
+    pub fn run(&self) -> Result<Outcome, Error> {
+        let variants = self
+            .variants
+            .clone()
+            .unwrap_or_else(|| self.scenario.scenario.variants.clone());
+        let runs = sim::run_all(&self.scenario, &variants, &self.seeds)?;
+        Ok(Outcome {
+            report: Report::new(&self.scenario, &variants, &self.seeds, &runs),
+            runs,
+            command: self.command(),
+        })
+    }
+
+    fn command(&self) -> String {
+        let sets: Vec<String> = self.overrides.iter().map(|o| o.arg.clone()).collect();
+        let mut cmd = crate::report::run_command(
+            &self.origin,
+            self.seeds.first().copied().unwrap_or(1),
+            &sets,
+        );
+        if self.seeds.len() > 1 {
+            cmd.push_str(&format!(" --seeds {}", self.seeds.len()));
+        }
+        cmd
+    }
+}
+
+/// The figures and records of a run.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub report: Report,
+    pub runs: Vec<RunOutput>,
+    command: String,
+}
+
+impl Outcome {
+    /// A figure as `variant.metric` (see [`crate::metrics::FIGURES`]), pooled over seeds.
+    pub fn figure(&self, name: &str) -> Result<f64, Error> {
+        let e = Expectation::parse(name, "== 0").map_err(|message| Error::Expectation {
+            expr: name.into(),
+            message,
+        })?;
+        e.judge(&self.report.variants)
+            .map(|j| j.actual)
+            .map_err(|message| Error::Expectation {
+                expr: name.into(),
+                message,
+            })
+    }
+
+    /// Judges `"variant.metric OP TERM"`, e.g. `"parallel.failure_rate < 0.05"`.
+    pub fn expect(&self, expr: &str) -> Result<Judged, Error> {
+        let bad = |message: String| Error::Expectation {
+            expr: expr.into(),
+            message,
+        };
+        let (lhs, rhs) = expr
+            .trim()
+            .split_once(char::is_whitespace)
+            .ok_or_else(|| bad("expected \"variant.metric OP TERM\"".into()))?;
+        Expectation::parse(lhs, rhs)
+            .map_err(bad)?
+            .judge(&self.report.variants)
+            .map_err(bad)
+    }
+
+    /// Panics, with the figures and the command that reproduces the run, unless `expr` holds.
+    #[track_caller]
+    pub fn assert_expect(&self, expr: &str) {
+        match self.expect(expr) {
+            Ok(j) if j.holds => {}
+            Ok(j) => panic!(
+                "expectation failed: {expr}\n  actual {} vs bound {}\n  reproduce: {}",
+                j.actual, j.bound, self.command
+            ),
+            Err(e) => panic!("{e}\n  reproduce: {}", self.command),
+        }
+    }
+
+    /// Judges the scenario's own `[expect]` lines; one naming a figure the run lacks fails.
+    pub fn expectations(&self) -> Vec<Judged> {
+        self.report
+            .scenario
+            .expect
+            .iter()
+            .map(|(k, v)| {
+                let e = Expectation::parse(k, v)
+                    .expect("expectations are checked when the scenario loads");
+                e.judge(&self.report.variants).unwrap_or_else(|_| Judged {
+                    expectation: e.to_string(),
+                    variant: e.lhs.variant.clone(),
+                    actual: f64::NAN,
+                    bound: f64::NAN,
+                    holds: false,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,146 @@
+//! The pre-deploy gate: runs scenarios over seeds, judges their SLOs and expectations per
+//! seed, and says which checks failed with the command that reproduces each.
+
+use serde::Serialize;
+
+use crate::expect::Expectation;
+use crate::metrics;
+use crate::scenario::Scenario;
+use crate::sim::{self, SimError};
+use crate::slo::{self, Verdict};
+
+/// One check (an SLO of a variant, or an expectation) of one scenario, over every seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckRow {
+    pub file: String,
+    pub scenario: String,
+    pub variant: String,
+    /// `slo` or `expect`.
+    pub kind: &'static str,
+    pub check: String,
+    /// Per seed: value, bound and verdict.
+    pub seeds: Vec<SeedResult>,
+    /// The warning threshold of an SLO.
+    pub warning: Option<f64>,
+    /// The worst verdict over the seeds.
+    pub verdict: Verdict,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedResult {
+    pub seed: u64,
+    pub value: f64,
+    /// The critical threshold of an SLO, the bound of an expectation.
+    pub bound: f64,
+    pub verdict: Verdict,
+}
+
+impl CheckRow {
+    /// Whether this check fails the gate: a critical SLO or an expectation that did not hold.
+    pub fn fails(&self) -> bool {
+        self.verdict == Verdict::Critical
+    }
+
+    /// Verdict as the tables print it.
+    pub fn verdict_text(&self) -> &'static str {
+        match (self.kind, self.verdict) {
+            ("expect", Verdict::Ok) => "holds",
+            ("expect", _) => "FAILED",
+            (_, Verdict::Critical) => "CRITICAL",
+            (_, v) => v.name(),
+        }
+    }
+
+    pub fn failing_seeds(&self) -> Vec<u64> {
+        self.seeds
+            .iter()
+            .filter(|s| s.verdict == Verdict::Critical)
+            .map(|s| s.seed)
+            .collect()
+    }
+}
+
+/// Runs `scenario` (loaded from `file`) over `seeds` and judges every SLO and expectation.
+pub fn check_scenario(
+    file: &str,
+    scenario: &Scenario,
+    seeds: &[u64],
+) -> Result<Vec<CheckRow>, SimError> {
+    let variants = &scenario.scenario.variants;
+    let expectations: Vec<Expectation> = scenario
+        .expect
+        .iter()
+        .map(|(k, v)| {
+            Expectation::parse(k, v).expect("expectations are checked when the scenario loads")
+        })
+        .collect();
+    let mut rows: Vec<CheckRow> = Vec::new();
+    let mut row = |variant: &str,
+                   kind: &'static str,
+                   check: String,
+                   warning: Option<f64>,
+                   result: SeedResult| {
+        match rows
+            .iter_mut()
+            .find(|r| r.variant == variant && r.kind == kind && r.check == check)
+        {
+            Some(r) => {
+                r.verdict = r.verdict.max(result.verdict);
+                r.seeds.push(result);
+            }
+            None => rows.push(CheckRow {
+                file: file.to_string(),
+                scenario: scenario.scenario.name.clone(),
+                variant: variant.to_string(),
+                kind,
+                check,
+                warning,
+                verdict: result.verdict,
+                seeds: vec![result],
+            }),
+        }
+    };
+    for &seed in seeds {
+        let runs = sim::run_all(scenario, variants, &[seed])?;
+        let summaries = metrics::summarize(variants, &runs);
+        for j in slo::judge(&scenario.slo, &summaries) {
+            row(
+                &j.variant,
+                "slo",
+                j.slo.to_string(),
+                Some(j.warning),
+                SeedResult {
+                    seed,
+                    value: j.value,
+                    bound: j.critical,
+                    verdict: j.verdict,
+                },
+            );
+        }
+        for e in &expectations {
+            // A figure that does not exist in this run (a delta of the baseline, a latency
+            // of no job) cannot hold: the expectation fails with NaN.
+            let (actual, bound, holds) = match e.judge(&summaries) {
+                Ok(j) => (j.actual, j.bound, j.holds),
+                Err(_) => (f64::NAN, f64::NAN, false),
+            };
+            row(
+                &e.lhs.variant,
+                "expect",
+                e.to_string(),
+                None,
+                SeedResult {
+                    seed,
+                    value: actual,
+                    bound,
+                    verdict: if holds {
+                        Verdict::Ok
+                    } else {
+                        Verdict::Critical
+                    },
+                },
+            );
+        }
+    }
+    Ok(rows)
+}

@@ -1,0 +1,50 @@
+//! The same worker, objects, storage model, variants and client on real tokio sockets and real
+//! time: `serve` for real clients, `probe` for real endpoints. Both run on a current-thread
+//! runtime with a `LocalSet` (the server and client code is single-threaded by design).
+
+mod probe;
+mod serve;
+
+pub use probe::{probe, ProbeOptions, ProbeTarget};
+pub use serve::Server;
+
+use std::net::{IpAddr, SocketAddr};
+
+/// Why a live command could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Refuses addresses outside the loopback range unless the user allowed it explicitly.
+pub fn ensure_loopback(
+    addrs: &[SocketAddr],
+    allow_remote: bool,
+    what: &str,
+) -> Result<(), LiveError> {
+    if allow_remote {
+        return Ok(());
+    }
+    match addrs.iter().find(|a| !is_loopback(a.ip())) {
+        Some(a) => Err(LiveError::Usage(format!(
+            "{what} {a} is not a loopback address; pass --allow-remote to use it"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn is_loopback(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! `probe`: the simulated client, unchanged, against a real endpoint in real time.
+
+use std::cell::RefCell;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::LocalBoxFuture;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
+use tokio_rustls::TlsConnector;
+
+use super::LiveError;
+use crate::client::{Connect, Session};
+use crate::clock::Clock;
+use crate::draw::Draws;
+use crate::record::{Outcome, Recorder};
+use crate::scenario::Scenario;
+use crate::server::IoObject;
+use crate::sim::RunOutput;
+
+/// Most jobs one probe runs, and most in flight.
+pub const PROBE_JOBS_MAX: u32 = 100_000;
+pub const PROBE_CONCURRENCY_MAX: u32 = 1_000;
+
+/// Where to probe: `http://`, `ws://`, `https://` or `wss://` HOST[:PORT].
+#[derive(Clone)]
+pub struct ProbeTarget {
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<SocketAddr>,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+}
+
+impl ProbeTarget {
+    /// Parses and resolves `url`. Only loopback addresses unless `allow_remote`.
+    pub async fn parse(url: &str, allow_remote: bool) -> Result<ProbeTarget, LiveError> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|e| LiveError::Usage(format!("{url:?} is not a URL: {e}")))?;
+        let tls = match uri.scheme_str() {
+            Some("http") | Some("ws") => false,
+            Some("https") | Some("wss") => true,
+            _ => {
+                return Err(LiveError::Usage(format!(
+                    "{url:?}: the scheme must be http, ws, https or wss"
+                )))
+            }
+        };
+        let host = uri
+            .host()
+            .ok_or_else(|| LiveError::Usage(format!("{url:?} has no host")))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|source| LiveError::Io {
+                context: format!("resolving {host}"),
+                source,
+            })?
+            .collect();
+        if addrs.is_empty() {
+            return Err(LiveError::Usage(format!("{host} resolves to no address")));
+        }
+        super::ensure_loopback(&addrs, allow_remote, "probe target")?;
+        let tls = if tls {
+            let roots = RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let config = ClientConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| LiveError::Usage(format!("TLS set-up: {e}")))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| LiveError::Usage(format!("{host:?} is not a TLS server name: {e}")))?;
+            Some((TlsConnector::from(Arc::new(config)), name))
+        } else {
+            None
+        };
+        Ok(ProbeTarget {
+            host,
+            port,
+            addrs,
+            tls,
+        })
+    }
+}
+
+impl Connect for ProbeTarget {
+    fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
+        let addrs = self.addrs.clone();
+        let tls = self.tls.clone();
+        Box::pin(async move {
+            let tcp = TcpStream::connect(&addrs[..]).await?;
+            tcp.set_nodelay(true)?;
+            match tls {
+                None => Ok(Box::new(tcp) as Box<dyn IoObject>),
+                Some((connector, name)) => {
+                    Ok(Box::new(connector.connect(name, tcp).await?) as Box<dyn IoObject>)
+                }
+            }
+        })
+    }
+
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+
+    fn ws_scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "wss"
+        } else {
+            "ws"
+        }
+    }
+}
+
+pub struct ProbeOptions {
+    pub jobs: u32,
+    pub concurrency: u32,
+    pub seed: u64,
+    /// Stop waiting after this long; unfinished jobs count as network errors.
+    pub time_limit_s: u64,
+    /// The name the records carry in place of a variant (the endpoint's code is unknown).
+    pub label: String,
+}
+
+/// Runs `options.jobs` client sessions against `target`. Must run inside a `LocalSet`.
+pub async fn probe(
+    scenario: &Scenario,
+    target: ProbeTarget,
+    options: &ProbeOptions,
+) -> Result<RunOutput, LiveError> {
+    if options.jobs == 0 || options.jobs > PROBE_JOBS_MAX {
+        return Err(LiveError::Usage(format!(
+            "--jobs must be within 1..={PROBE_JOBS_MAX}"
+        )));
+    }
+    if options.concurrency == 0 || options.concurrency > PROBE_CONCURRENCY_MAX {
+        return Err(LiveError::Usage(format!(
+            "--concurrency must be within 1..={PROBE_CONCURRENCY_MAX}"
+        )));
+    }
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let session = Rc::new(Session {
+        scenario: Rc::new(scenario.clone()),
+        draws: Draws::new(options.seed, scenario.scenario.tick_ms),
+        clock: Clock::Live(tokio::time::Instant::now()),
+        recorder: recorder.clone(),
+        connect: Rc::new(target),
+    });
+    let permits = Arc::new(Semaphore::new(options.concurrency as usize));
+    let all = async {
+        let mut tasks = Vec::with_capacity(options.jobs as usize);
+        for n in 0..options.jobs as u64 {
+            let permit = permits.clone().acquire_owned().await.expect("never closed");
+            let session = session.clone();
+            tasks.push(tokio::task::spawn_local(async move {
+                session.run_job(n).await;
+                drop(permit);
+            }));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    };
+    let finished = tokio::time::timeout(Duration::from_secs(options.time_limit_s), all).await;
+    let mut rec = recorder.borrow_mut();
+    for n in 0..options.jobs as u64 {
+        let r = rec.job(n);
+        if r.outcome.is_none() {
+            r.outcome = Some(Outcome::NetworkError);
+        }
+    }
+    if finished.is_err() {
+        tracing::warn!(
+            limit_s = options.time_limit_s,
+            "time limit reached; unfinished jobs count as network errors"
+        );
+    }
+    drop(rec);
+    let records = Rc::try_unwrap(recorder)
+        .map(|r| r.into_inner().into_records())
+        .unwrap_or_else(|rc| rc.borrow().clone_records());
+    Ok(RunOutput {
+        variant: options.label.clone(),
+        seed: options.seed,
+        records,
+        sim_ms: 0,
+    })
+}

@@ -1,0 +1,119 @@
+//! `serve`: the simulated Worker and Durable Objects on real sockets and real time.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+
+use futures_util::future::LocalBoxFuture;
+use tokio::net::{TcpListener, TcpStream};
+
+use super::LiveError;
+use crate::clock::Clock;
+use crate::draw::Draws;
+use crate::record::Recorder;
+use crate::scenario::Scenario;
+use crate::server::{self, Dial, Env, IoObject, Objects, Variant, Worker};
+
+/// A bound live server: the worker on the listen address, the objects on an ephemeral
+/// loopback port behind it.
+pub struct Server {
+    worker_listener: TcpListener,
+    objects_listener: TcpListener,
+    objects_addr: SocketAddr,
+    scenario: Rc<Scenario>,
+    variant: &'static dyn Variant,
+    seed: u64,
+}
+
+struct TcpDial(SocketAddr);
+
+impl Dial for TcpDial {
+    fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
+        let addr = self.0;
+        Box::pin(async move {
+            let s = TcpStream::connect(addr).await?;
+            s.set_nodelay(true)?;
+            Ok(Box::new(s) as Box<dyn IoObject>)
+        })
+    }
+}
+
+impl Server {
+    /// Binds the listeners. Must be called inside a tokio runtime.
+    pub async fn bind(
+        scenario: &Scenario,
+        variant: &'static dyn Variant,
+        seed: u64,
+        listen: SocketAddr,
+    ) -> Result<Server, LiveError> {
+        let io_err = |context: String| move |source| LiveError::Io { context, source };
+        let worker_listener = TcpListener::bind(listen)
+            .await
+            .map_err(io_err(format!("listening on {listen}")))?;
+        let objects_listener = TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .map_err(io_err("listening for the object host".into()))?;
+        let objects_addr = objects_listener
+            .local_addr()
+            .map_err(io_err("object host address".into()))?;
+        Ok(Server {
+            worker_listener,
+            objects_listener,
+            objects_addr,
+            scenario: Rc::new(scenario.clone()),
+            variant,
+            seed,
+        })
+    }
+
+    /// The address clients connect to.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.worker_listener.local_addr()
+    }
+
+    /// Serves until `shutdown` completes. Must run inside a `LocalSet`.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), LiveError> {
+        let clock = Clock::Live(tokio::time::Instant::now());
+        let recorder = Rc::new(RefCell::new(Recorder::default()));
+        let env = || Env {
+            scenario: self.scenario.clone(),
+            draws: Draws::new(self.seed, self.scenario.scenario.tick_ms),
+            clock,
+            variant: self.variant,
+            recorder: recorder.clone(),
+        };
+        let objects = Objects::new(env());
+        let worker = Worker::new(env(), Box::new(TcpDial(self.objects_addr)));
+        let objects_loop = async {
+            loop {
+                match self.objects_listener.accept().await {
+                    Ok((s, _)) => {
+                        let _ = s.set_nodelay(true);
+                        tokio::task::spawn_local(server::serve_objects_conn(s, objects.clone()));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "object host accept failed"),
+                }
+            }
+        };
+        let worker_loop = async {
+            loop {
+                match self.worker_listener.accept().await {
+                    Ok((s, peer)) => {
+                        let _ = s.set_nodelay(true);
+                        tracing::debug!(%peer, "connection");
+                        tokio::task::spawn_local(server::serve_worker_conn(s, worker.clone()));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "accept failed"),
+                }
+            }
+        };
+        tokio::select! {
+            _ = objects_loop => {}
+            _ = worker_loop => {}
+            _ = shutdown => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! The gate's outputs: the verdict table, JUnit XML and Markdown.
+
+use std::fmt::Write;
+
+use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
+
+use crate::gate::CheckRow;
+
+/// The command that reruns one seed of a scenario with the same overrides.
+pub fn run_command(file: &str, seed: u64, sets: &[String]) -> String {
+    let mut cmd = format!("handshake-sim run {} --seed {seed}", shell_quote(file));
+    for s in sets {
+        let _ = write!(cmd, " --set {}", shell_quote(s));
+    }
+    cmd
+}
+
+/// Quotes `s` for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// "v" or "min..max" over the seeds; "n/a" when a seed had no such figure.
+fn range(values: impl Iterator<Item = f64> + Clone) -> String {
+    if values.clone().any(f64::is_nan) {
+        return "n/a".to_string();
+    }
+    let min = values.clone().fold(f64::INFINITY, f64::min);
+    let max = values.fold(f64::NEG_INFINITY, f64::max);
+    if min == max {
+        fmt_num(min)
+    } else {
+        format!("{}..{}", fmt_num(min), fmt_num(max))
+    }
+}
+
+fn value_range(row: &CheckRow) -> String {
+    range(row.seeds.iter().map(|s| s.value))
+}
+
+fn bound_text(row: &CheckRow) -> String {
+    let first = &row.seeds[0];
+    if row.kind == "slo" {
+        let warn = row_warning(row);
+        format!("warn > {}, crit > {}", fmt_num(warn), fmt_num(first.bound))
+    } else {
+        format!("bound {}", range(row.seeds.iter().map(|s| s.bound)))
+    }
+}
+
+fn row_warning(row: &CheckRow) -> f64 {
+    row.warning.unwrap_or(f64::NAN)
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+/// The verdict table, one line per check, and each failure with its reproduce command.
+pub fn gate_table(rows: &[CheckRow], sets: &[String]) -> String {
+    let header = [
+        "scenario",
+        "variant",
+        "check",
+        "value(s)",
+        "threshold",
+        "verdict",
+    ];
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.scenario.clone(),
+                r.variant.clone(),
+                if r.kind == "slo" {
+                    format!("slo {}", r.check)
+                } else {
+                    format!("expect {}", r.check)
+                },
+                value_range(r),
+                bound_text(r),
+                r.verdict_text().to_string(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for c in &cells {
+        for (w, s) in widths.iter_mut().zip(c) {
+            *w = (*w).max(s.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, c: &[String]| {
+        let parts: Vec<String> = c
+            .iter()
+            .zip(widths)
+            .map(|(s, w)| format!("{s}{}", " ".repeat(w - s.chars().count())))
+            .collect();
+        let _ = writeln!(out, "{}", parts.join("  ").trim_end());
+    };
+    line(&mut out, &header.map(String::from));
+    for c in &cells {
+        line(&mut out, c);
+    }
+    let failed: Vec<&CheckRow> = rows.iter().filter(|r| r.fails()).collect();
+    if !failed.is_empty() {
+        let _ = writeln!(out, "\nfailed:");
+        for r in failed {
+            for seed in r.failing_seeds() {
+                let s = r
+                    .seeds
+                    .iter()
+                    .find(|s| s.seed == seed)
+                    .expect("failing seed is listed");
+                let _ = writeln!(
+                    out,
+                    "- {} / {}: {} {} (value {}, bound {}), seed {seed}\n  reproduce: {}",
+                    r.scenario,
+                    r.variant,
+                    r.kind,
+                    r.check,
+                    fmt_num(s.value),
+                    fmt_num(s.bound),
+                    run_command(&r.file, seed, sets)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// JUnit XML: one suite per scenario, one test case per scenario × variant × check.
+pub fn junit(rows: &[CheckRow], sets: &[String]) -> String {
+    let mut report = quick_junit::Report::new("handshake-sim check");
+    let mut suites: Vec<TestSuite> = Vec::new();
+    for r in rows {
+        let suite_name = format!("{} ({})", r.scenario, r.file);
+        if suites.last().is_none_or(|s| s.name.as_str() != suite_name) {
+            suites.push(TestSuite::new(suite_name));
+        }
+        let status = if r.fails() {
+            let mut st = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            let details: Vec<String> = r
+                .failing_seeds()
+                .iter()
+                .map(|seed| format!("seed {seed}: {}", run_command(&r.file, *seed, sets)))
+                .collect();
+            st.set_message(format!(
+                "{} {}: {} ({})",
+                r.kind,
+                r.check,
+                r.verdict_text(),
+                value_range(r)
+            ));
+            st.set_description(details.join("\n"));
+            st
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(format!("{} {} {}", r.variant, r.kind, r.check), status);
+        case.set_classname(format!("{}.{}", r.scenario, r.variant));
+        suites.last_mut().expect("pushed above").add_test_case(case);
+    }
+    report.add_test_suites(suites);
+    report.to_string().expect("JUnit report serialises")
+}
+
+/// A Markdown summary for a CI job page.
+pub fn markdown(rows: &[CheckRow], sets: &[String]) -> String {
+    let failed = rows.iter().filter(|r| r.fails()).count();
+    let mut out = format!(
+        "## handshake-sim check: {}\n\n{} checks, {} failed, {} warnings\n\n",
+        if failed == 0 { "passed" } else { "FAILED" },
+        rows.len(),
+        failed,
+        rows.iter()
+            .filter(|r| r.kind == "slo" && r.verdict == crate::slo::Verdict::Warning)
+            .count()
+    );
+    out.push_str("| scenario | variant | check | value(s) | threshold | verdict |\n|---|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} `{}` | {} | {} | {} |",
+            r.scenario,
+            r.variant,
+            r.kind,
+            r.check.replace('|', "\\|"),
+            value_range(r),
+            bound_text(r),
+            r.verdict_text()
+        );
+    }
+    if rows.iter().any(CheckRow::fails) {
+        out.push_str("\n### Failures\n\n");
+    }
+    for r in rows.iter().filter(|r| r.fails()) {
+        for seed in r.failing_seeds() {
+            let _ = writeln!(
+                out,
+                "- {} / {}: {} `{}`, seed {seed}: `{}`",
+                r.scenario,
+                r.variant,
+                r.kind,
+                r.check,
+                run_command(&r.file, seed, sets)
+            );
+        }
+    }
+    out
+}

@@ -1,0 +1,101 @@
+//! Service-level objectives judged per variant: ok, warning or critical.
+
+use serde::Serialize;
+
+use crate::metrics::VariantSummary;
+use crate::record::Outcome;
+use crate::scenario::{Slo, Threshold};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Ok,
+    Warning,
+    Critical,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Warning => "warning",
+            Verdict::Critical => "critical",
+        }
+    }
+}
+
+/// One SLO of one variant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SloJudged {
+    pub variant: String,
+    pub slo: &'static str,
+    pub value: f64,
+    pub warning: f64,
+    pub critical: f64,
+    pub verdict: Verdict,
+}
+
+fn verdict(value: f64, t: Threshold) -> Verdict {
+    if value.is_nan() || value > t.critical {
+        Verdict::Critical
+    } else if value > t.warning {
+        Verdict::Warning
+    } else {
+        Verdict::Ok
+    }
+}
+
+/// Judges every SLO on every variant it applies to, in report order.
+pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
+    let mut out = Vec::new();
+    for s in summaries.iter().filter(|s| slo.applies_to(&s.variant)) {
+        for (name, figure, t) in slo.checks() {
+            // No sample (no upgrade reached the object) is not a pass.
+            let value = s.figure(figure).unwrap_or(f64::NAN);
+            out.push(SloJudged {
+                variant: s.variant.clone(),
+                slo: name,
+                value,
+                warning: t.warning,
+                critical: t.critical,
+                verdict: verdict(value, t),
+            });
+        }
+    }
+    out
+}
+
+/// Judges the SLOs a client can see, for `probe`: upgrade times are the client's (request
+/// sent → 101), a canceled connection is a client that gave up (handshake or ping timeout),
+/// and the storage SLO is left out (only the server knows it).
+pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
+    let gave_up = s.outcome(Outcome::HandshakeTimeout) + s.outcome(Outcome::PingTimeout);
+    let rate = if s.jobs == 0 {
+        0.0
+    } else {
+        gave_up as f64 / s.jobs as f64
+    };
+    [
+        (
+            "avg_upgrade_ms",
+            s.figure("mean_client_upgrade_ms").unwrap_or(f64::NAN),
+            slo.avg_upgrade_ms,
+        ),
+        (
+            "p95_upgrade_ms",
+            s.figure("p95_client_upgrade_ms").unwrap_or(f64::NAN),
+            slo.p95_upgrade_ms,
+        ),
+        ("canceled_rate", rate, slo.canceled_rate),
+    ]
+    .into_iter()
+    .map(|(name, value, t)| SloJudged {
+        variant: s.variant.clone(),
+        slo: name,
+        value,
+        warning: t.warning,
+        critical: t.critical,
+        verdict: verdict(value, t),
+    })
+    .collect()
+}

@@ -1,0 +1,191 @@
+//! SLOs, expectations and the `check` gate: verdicts, exit codes, JUnit and Markdown.
+
+use std::process::Command;
+
+use handshake_sim::expect::Expectation;
+use handshake_sim::slo::{self, Verdict};
+
+use crate::{load, report};
+
+fn bin(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_handshake-sim"))
+        .args(args)
+        .current_dir(crate::root())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn slo_verdicts_follow_the_writeups_alert_table() {
+    // All variants judged: sequential breaches canceled (critical) and storage (warning).
+    let s = load("issue407.toml", &["scenario.jobs=200", "slo.apply_to=[]"]);
+    let (r, _) = report(&s, &[1]);
+    let judged = slo::judge(&s.slo, &r.variants);
+    let verdict = |v: &str, name: &str| {
+        judged
+            .iter()
+            .find(|j| j.variant == v && j.slo == name)
+            .unwrap()
+            .verdict
+    };
+    assert_eq!(verdict("sequential", "canceled_rate"), Verdict::Critical);
+    assert_eq!(verdict("sequential", "avg_storage_ms"), Verdict::Warning);
+    assert_eq!(verdict("sequential", "avg_upgrade_ms"), Verdict::Ok);
+    for name in [
+        "avg_upgrade_ms",
+        "p95_upgrade_ms",
+        "canceled_rate",
+        "avg_storage_ms",
+    ] {
+        assert_eq!(verdict("parallel", name), Verdict::Ok, "{name}");
+    }
+    // apply_to limits the judged variants; thresholds are configurable.
+    let s = load(
+        "issue407.toml",
+        &[
+            "scenario.jobs=50",
+            "slo.avg_storage_ms={ warning = 10, critical = 20 }",
+        ],
+    );
+    let (r, _) = report(&s, &[1]);
+    let judged = slo::judge(&s.slo, &r.variants);
+    assert!(judged.iter().all(|j| j.variant == "parallel"));
+    assert_eq!(
+        judged
+            .iter()
+            .find(|j| j.slo == "avg_storage_ms")
+            .unwrap()
+            .verdict,
+        Verdict::Critical
+    );
+}
+
+#[test]
+fn expectations_parse_and_judge() {
+    let s = load("issue407.toml", &["scenario.jobs=100"]);
+    let (r, _) = report(&s, &[2]);
+    let judge = |k: &str, v: &str| {
+        Expectation::parse(k, v)
+            .unwrap()
+            .judge(&r.variants)
+            .unwrap()
+    };
+    let seq_p95 = r.variant("sequential").unwrap().upgrade_ms.p95 as f64;
+    let j = judge(
+        "parallel.p95_upgrade_ms",
+        "<= 0.6 * sequential.p95_upgrade_ms",
+    );
+    assert!(j.holds);
+    assert!((j.bound - 0.6 * seq_p95).abs() < 1e-9);
+    assert!(
+        judge(
+            "parallel.p95_upgrade_ms",
+            "<= sequential.p95_upgrade_ms * 0.6"
+        )
+        .holds
+    );
+    assert!(!judge("parallel.failure_rate", "> 0.5").holds);
+    assert!(judge("sequential.jobs", "== 100").holds);
+    assert!(judge("sequential.jobs", "!= 99").holds);
+    assert!(judge("sequential.failure_rate", ">= parallel.failure_rate").holds);
+    // A delta of the baseline does not exist: judging it is an error, not a pass.
+    assert!(Expectation::parse("sequential.delta_storage_ms", "< 0")
+        .unwrap()
+        .judge(&r.variants)
+        .is_err());
+    for (k, v) in [
+        ("parallel.failure_rate", "0.05"),
+        ("parallel.failure_rate", "<"),
+        (
+            "parallel.failure_rate",
+            "< 0.05 * 2 * sequential.failure_rate",
+        ),
+        ("parallel.failure_rate", "< 0.6 * 0.7"),
+        ("parallel.failure_rate", "< nan"),
+        ("parallel.failure_rte", "< 1"),
+        ("paralel.failure_rate", "< 1"),
+        ("failure_rate", "< 1"),
+        ("parallel.failure_rate", "< sequential.p95"),
+    ] {
+        assert!(
+            Expectation::parse(k, v).is_err(),
+            "{k} = {v} should not parse"
+        );
+    }
+}
+
+#[test]
+fn check_passes_on_sims_and_fails_with_a_reproduce_command() {
+    let (code, out, err) = bin(&["check", "--seeds", "2"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 failed"), "{out}");
+
+    let dir = std::env::temp_dir().join(format!("hs-gate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junit = dir.join("check.xml");
+    let md = dir.join("check.md");
+    let (code, out, err) = bin(&[
+        "check",
+        "sims/issue407.toml",
+        "--seeds",
+        "2",
+        "--set",
+        "client.handshake_timeout_ms=1",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("expect parallel.failure_rate < 0.05"), "{out}");
+    assert!(
+        out.contains("reproduce: handshake-sim run sims/issue407.toml --seed 1 --set client.handshake_timeout_ms=1"),
+        "{out}"
+    );
+    // The JUnit file is well-formed XML with one test case per scenario × variant × check.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let (mut cases, mut failures) = (0, 0);
+    loop {
+        match reader.read_event().unwrap() {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                match e.name().as_ref() {
+                    b"testcase" => cases += 1,
+                    b"failure" => failures += 1,
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    // issue407: 4 SLOs of parallel + 5 expectations.
+    assert_eq!(cases, 9, "{xml}");
+    assert!(failures >= 2, "{xml}");
+    let md = std::fs::read_to_string(&md).unwrap();
+    assert!(md.starts_with("## handshake-sim check: FAILED"), "{md}");
+    assert!(md.contains("| issue407 | parallel |"), "{md}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_malformed_expectation_is_bad_input_naming_its_line() {
+    let dir = std::env::temp_dir().join(format!("hs-expect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("bad.toml");
+    std::fs::write(
+        &f,
+        "[scenario]\njobs = 5\n\n[expect]\n\"parallel.failure_rate\" = \"about 0.05\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = bin(&["check", f.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.toml:5:"), "{err}");
+    assert!(err.contains("expect.\"parallel.failure_rate\""), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
