@@ -139,9 +139,7 @@ impl Expectation {
             .ok_or_else(|| format!("{expr:?} does not start with one of < <= > >= == !="))?;
         let parts: Vec<&str> = rest.split('*').map(str::trim).collect();
         let rhs = match parts.as_slice() {
-            [""] => {
-                return Err(format!("{expr:?} has nothing after the operator"))
-            }
+            [""] => return Err(format!("{expr:?} has nothing after the operator")),
             [one] => match number(one) {
                 Ok(v) => Term {
                     factor: v,

@@ -8,6 +8,7 @@ mod determinism;
 mod gate;
 mod issue407;
 mod lifecycle;
+mod live;
 mod oracle;
 mod property;
 
