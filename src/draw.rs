@@ -26,6 +26,7 @@ pub enum Purpose {
     Token,
     Pair,
     Accept,
+    Swarm,
 }
 
 /// Draws of a run. Cheap to clone; holds only the key.

@@ -15,5 +15,6 @@ pub mod scenario;
 pub mod server;
 pub mod sim;
 pub mod slo;
+pub mod sweep;
 
 pub use experiment::{Error, Experiment, Outcome};

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use handshake_sim::live::{self, LiveError};
 use handshake_sim::report::{self, Report};
 use handshake_sim::scenario::{self, Scenario, ScenarioError};
+use handshake_sim::sweep::{ParamSpec, SweepDef, SweepError, SweepResult};
 use handshake_sim::{server, sim};
 
 #[derive(Parser)]
@@ -33,6 +34,12 @@ enum Command {
     /// Run a scenario: every variant on the same seeded latencies, side by side.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Sweep parameters over a grid (or a random swarm) × variants × seeds, in parallel.
+    #[command(after_help = SWEEP_EXAMPLES)]
+    Sweep(SweepArgs),
+    /// Join the outputs of sweep shards into what one unsharded sweep writes.
+    #[command(after_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
     /// Pre-deploy gate: run scenarios over seeds and judge their SLOs and expectations.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
@@ -132,6 +139,76 @@ Examples:
   handshake-sim check sims/issue407.toml --seeds 5 --junit check.xml --markdown summary.md
   handshake-sim check sims/issue407.toml --set client.handshake_timeout_ms=100";
 
+const SWEEP_EXAMPLES: &str = "SPEC: a list (100,200,500), a range with a step (50..300:25, ends included),
+or a TOML array ([{ uniform = [50, 100] }, { uniform = [75, 100] }]). Array items of a key are
+addressed by index: storage.read_ms.uniform.1=60..200:20.
+
+Writes DIR/points.csv (one row per point × variant), DIR/sweep.json, and plots: failure rate
+against a 1-D parameter, or a heatmap per variant for 2-D.
+
+Examples:
+  handshake-sim sweep sims/issue407.toml --param client.handshake_timeout_ms=200..300:10 --out out/deadline
+  handshake-sim sweep sims/issue407.toml --seeds 3 --out out/grid \\
+      --param storage.read_ms.uniform.1=80..140:20 --param client.handshake_timeout_ms=200,250,300
+  handshake-sim sweep sims/issue407.toml --shard 1/4 --out out/s1 --param ...   # then: merge
+  handshake-sim sweep sims/issue407.toml --swarm 200 --param storage.read_ms.uniform.1=75..200 \\
+      --param client.handshake_timeout_ms=150..400 --out out/swarm";
+
+const MERGE_EXAMPLES: &str = "Examples:
+  handshake-sim merge out/s1 out/s2 out/s3 out/s4 --out out/all";
+
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    /// A swept key: KEY=SPEC (repeatable; the grid is their product, first outermost).
+    #[arg(long = "param", value_name = "KEY=SPEC", required = true)]
+    params: Vec<String>,
+    /// Seeds per point, consecutive from --seed; figures pool them.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    seeds: u64,
+    /// First seed (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Variant to run (repeatable; default: the scenario's).
+    #[arg(long = "variant", value_name = "V")]
+    variants: Vec<String>,
+    /// Override a key at every point (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Output directory.
+    #[arg(long, default_value = "sweep-out")]
+    out: PathBuf,
+    /// Run only the K-th of N disjoint slices of the points (1-based), for `merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Draw N random points within the --param ranges (KEY=LOW..HIGH) instead of a grid.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    swarm: Option<u32>,
+    /// Also write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write the plots as PNG.
+    #[arg(long)]
+    png: bool,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// Shard output directories (each with a sweep.json).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    /// Output directory.
+    #[arg(long, default_value = "sweep-out")]
+    out: PathBuf,
+    /// Also write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write the plots as PNG.
+    #[arg(long)]
+    png: bool,
+}
+
 #[derive(clap::Args)]
 struct CheckArgs {
     /// Scenario files or directories of them (default: sims/).
@@ -189,6 +266,16 @@ struct RunArgs {
     /// RUST_LOG works too.
     #[arg(long, value_name = "LEVEL")]
     log: Option<String>,
+    /// Write plots to DIR: upgrade-cdf.svg (client upgrade time per variant, with the
+    /// deadline) and storage-histogram.svg.
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
+    /// Also write the plots as PNG (with --plots).
+    #[arg(long, requires = "plots")]
+    png: bool,
+    /// Write a self-contained HTML report (table, plots, resolved scenario).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -196,6 +283,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Check(args) => check(args),
+        Command::Sweep(args) => sweep(args),
+        Command::Merge(args) => merge(args),
         Command::Serve(args) => serve(args),
         Command::Probe(args) => probe(args),
         Command::Variants => {
@@ -209,7 +298,14 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("handshake-sim: error: {e:#}");
-            let usage = matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)));
+            let usage = matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
+                || matches!(
+                    e.downcast_ref::<handshake_sim::sweep::SweepError>(),
+                    Some(
+                        handshake_sim::sweep::SweepError::Param { .. }
+                            | handshake_sim::sweep::SweepError::Usage(_)
+                    ) | Some(handshake_sim::sweep::SweepError::Scenario(_))
+                );
             if usage || e.downcast_ref::<ScenarioError>().is_some() {
                 ExitCode::from(2)
             } else {
@@ -317,6 +413,25 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut buf = Vec::new();
         report::write_records(&mut buf, &runs).context("formatting records")?;
         write_output(path, &buf)?;
+    }
+    let command = reproduce(&args, &variants, first_seed, args.seeds);
+    if args.plots.is_some() || args.html.is_some() {
+        if let Some(dir) = &args.plots {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let plots = report::plot::run_plots(
+            &report,
+            &runs,
+            args.png.then_some(()).and(args.plots.as_deref()),
+        )
+        .map_err(anyhow::Error::msg)?;
+        if let Some(dir) = &args.plots {
+            report::plot::write_svgs(dir, &plots)
+                .with_context(|| format!("writing plots to {}", dir.display()))?;
+        }
+        if let Some(path) = &args.html {
+            write_output(path, report::run_html(&report, &plots, &command).as_bytes())?;
+        }
     }
     if !json_to_stdout && !records_to_stdout {
         let s = &report.scenario.scenario;
@@ -465,6 +580,141 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn parse_shard(s: &str) -> anyhow::Result<(u32, u32)> {
+    let bad = || SweepError::Usage(format!("--shard {s:?}: expected K/N with 1 <= K <= N"));
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u32, u32) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || k > n {
+        return Err(bad().into());
+    }
+    Ok((k, n))
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:40}} {{pos}}/{{len}} {what} {{per_sec}} ETA {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn finish_sweep(
+    result: &SweepResult,
+    out: &std::path::Path,
+    html: Option<&std::path::Path>,
+    png: bool,
+) -> anyhow::Result<ExitCode> {
+    let plots = report::write_sweep_dir(out, result, png).map_err(anyhow::Error::msg)?;
+    if let Some(path) = html {
+        write_output(path, report::sweep_html(result, &plots).as_bytes())?;
+    }
+    let def = &result.definition;
+    println!(
+        "{} point(s) × {} variant(s) × {} seed(s){} → {}",
+        result.points.len(),
+        def.variants.len(),
+        def.seeds.len(),
+        result
+            .shard
+            .map_or(String::new(), |(k, n)| format!(" (shard {k}/{n})")),
+        out.display()
+    );
+    let worst_n = if def.swarm.is_some() { 5 } else { 3 };
+    for (v, pts) in result.worst(worst_n) {
+        println!("worst points for {v}:");
+        for (p, rate) in pts {
+            let params: Vec<String> = p.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "  {:>6.1}%  {}\n          {}",
+                rate * 100.0,
+                params.join(" "),
+                result.point_command(p)
+            );
+        }
+    }
+    if !result.failed_runs.is_empty() {
+        eprintln!("{} run(s) failed:", result.failed_runs.len());
+        for f in &result.failed_runs {
+            eprintln!(
+                "  point {} {} seed {}: {}",
+                f.point, f.variant, f.seed, f.message
+            );
+        }
+        return Ok(ExitCode::from(1));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let overrides = args
+        .sets
+        .iter()
+        .map(|s| scenario::parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let base = Scenario::load(&args.scenario, &overrides)?;
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("reading {}", args.scenario.display()))?;
+    let params = args
+        .params
+        .iter()
+        .map(|p| {
+            if args.swarm.is_some() {
+                ParamSpec::swarm(p)
+            } else {
+                ParamSpec::grid(p)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let first = args.seed.unwrap_or(base.scenario.seed);
+    let def = SweepDef {
+        scenario_file: args.scenario.display().to_string(),
+        sets: args.sets.clone(),
+        params,
+        variants: if args.variants.is_empty() {
+            base.scenario.variants.clone()
+        } else {
+            args.variants.clone()
+        },
+        seeds: (0..args.seeds).map(|i| first.wrapping_add(i)).collect(),
+        swarm: args.swarm,
+        swarm_seed: first,
+    };
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let scenarios = handshake_sim::sweep::point_scenarios(&def, &overrides, &text)?;
+    let runs = (0..scenarios.len())
+        .filter(|p| handshake_sim::sweep::in_shard(*p, shard))
+        .count()
+        * def.variants.len()
+        * def.seeds.len();
+    let bar = progress_bar(runs as u64, "runs");
+    let result = handshake_sim::sweep::run(&def, &base, &scenarios, shard, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    finish_sweep(&result, &args.out, args.html.as_deref(), args.png)
+}
+
+fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let mut parts = Vec::new();
+    for d in &args.dirs {
+        let path = d.join("sweep.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let part: SweepResult = serde_json::from_str(&text)
+            .map_err(|e| SweepError::Usage(format!("{}: not a sweep.json: {e}", path.display())))?;
+        parts.push(part);
+    }
+    let merged = handshake_sim::sweep::merge(parts)?;
+    finish_sweep(&merged, &args.out, args.html.as_deref(), args.png)
 }
 
 /// Scenario files named by `paths`: files as given, directories' `*.toml` in name order.

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::record::{JobRecord, Outcome};
 use crate::sim::RunOutput;
@@ -13,7 +13,7 @@ use crate::sim::RunOutput;
 const Z95: f64 = 1.959_963_984_540_054;
 
 /// A proportion with its 95% Wilson score interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     pub value: f64,
     pub ci95_low: f64,
@@ -44,7 +44,7 @@ impl Rate {
 }
 
 /// Percentiles of a latency, in ms (hdrhistogram, 3 significant digits).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Latency {
     pub count: u64,
     pub mean: f64,
@@ -83,7 +83,7 @@ impl Latency {
 }
 
 /// Mean of per-job differences (this variant minus the baseline), with a 95% interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
     pub pairs: u64,
     pub mean: f64,
@@ -121,7 +121,7 @@ impl Delta {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Paired {
     pub baseline: String,
     pub storage_ms: Option<Delta>,
@@ -129,11 +129,11 @@ pub struct Paired {
 }
 
 /// The figures of one variant over all seeds of a run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariantSummary {
     pub variant: String,
     pub jobs: u64,
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub outcomes: BTreeMap<String, u64>,
     pub failure_rate: Rate,
     pub canceled: u64,
     pub no_socket_warnings: u64,
@@ -262,8 +262,10 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
         .map(|v| {
             let recs = records_of(v);
             let jobs = recs.len() as u64;
-            let mut outcomes: BTreeMap<&'static str, u64> =
-                Outcome::ALL.iter().map(|o| (o.name(), 0)).collect();
+            let mut outcomes: BTreeMap<String, u64> = Outcome::ALL
+                .iter()
+                .map(|o| (o.name().to_string(), 0))
+                .collect();
             for (_, r) in &recs {
                 let o = r.outcome.expect("every job has an outcome after a run");
                 *outcomes.get_mut(o.name()).expect("all outcomes listed") += 1;

@@ -4,8 +4,8 @@ use super::Report;
 use crate::metrics::{Delta, Latency};
 use crate::record::Outcome;
 
-/// The side-by-side terminal table: one column per variant.
-pub fn table(report: &Report) -> String {
+/// The rows of the side-by-side table: a label and one cell per variant.
+pub fn rows(report: &Report) -> Vec<(String, Vec<String>)> {
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     let vs = &report.variants;
     let mut row = |label: &str, cells: Vec<String>| rows.push((label.to_string(), cells));
@@ -106,6 +106,13 @@ pub fn table(report: &Report) -> String {
         );
     }
 
+    rows
+}
+
+/// The side-by-side terminal table: one column per variant.
+pub fn table(report: &Report) -> String {
+    let rows = rows(report);
+    let vs = &report.variants;
     let label_w = rows
         .iter()
         .map(|(l, _)| l.chars().count())

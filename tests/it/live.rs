@@ -117,7 +117,9 @@ fn serve_and_probe_agree_with_the_simulation() {
                 .unwrap();
         let (bad, _) = status_of(addr, upgrade).await;
         // TLS is really attempted for https://: against this plain server it cannot succeed.
-        let tls = ProbeTarget::parse(&format!("https://{addr}"), false).await.unwrap();
+        let tls = ProbeTarget::parse(&format!("https://{addr}"), false)
+            .await
+            .unwrap();
         let tls_options = ProbeOptions {
             jobs: 2,
             concurrency: 2,
@@ -127,7 +129,10 @@ fn serve_and_probe_agree_with_the_simulation() {
         };
         let tls_run = live::probe(&s, tls, &tls_options).await.unwrap();
         assert!(
-            tls_run.records.iter().all(|r| r.outcome == Some(Outcome::NetworkError)),
+            tls_run
+                .records
+                .iter()
+                .all(|r| r.outcome == Some(Outcome::NetworkError)),
             "{:#?}",
             tls_run.records
         );

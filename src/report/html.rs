@@ -1,0 +1,164 @@
+//! Self-contained HTML reports: inline SVG, inline CSS, no external assets.
+
+use std::fmt::Write;
+
+use super::plot::Plot;
+use super::Report;
+use crate::sweep::SweepResult;
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+th:first-child,td:first-child{text-align:left}code,pre{background:#f4f4f4;padding:2px 4px}\
+figure{margin:1.5em 0}svg{max-width:100%;height:auto}";
+
+fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
+        esc(title)
+    )
+}
+
+fn plots_html(out: &mut String, plots: &[Plot]) {
+    for p in plots {
+        let svg = p.svg.find("<svg").map_or(p.svg.as_str(), |i| &p.svg[i..]);
+        let _ = writeln!(
+            out,
+            "<figure>{svg}<figcaption>{}</figcaption></figure>",
+            esc(&p.title)
+        );
+    }
+}
+
+fn scenario_html(out: &mut String, s: &crate::scenario::Scenario) {
+    let toml = toml::to_string(s).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "<details><summary>Resolved scenario (every key)</summary><pre>{}</pre></details>",
+        esc(&toml)
+    );
+}
+
+/// The page of a `run`: summary, the side-by-side table, the plots, the resolved scenario.
+pub fn run_html(report: &Report, plots: &[Plot], command: &str) -> String {
+    let s = &report.scenario.scenario;
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<h1>{}</h1>\n<p>{}</p>",
+        esc(&s.name),
+        esc(&s.description)
+    );
+    let _ = writeln!(
+        b,
+        "<p>{} job(s) per variant and seed, concurrency {}, seeds {:?}.<br>Reproduce: <code>{}</code></p>",
+        s.jobs,
+        s.concurrency,
+        report.seeds,
+        esc(command)
+    );
+    b.push_str("<table><tr><th></th>");
+    for v in &report.variants {
+        let _ = write!(b, "<th>{}</th>", esc(&v.variant));
+    }
+    b.push_str("</tr>\n");
+    for (label, cells) in super::table::rows(report) {
+        let _ = write!(b, "<tr><td>{}</td>", esc(label.trim()));
+        for c in cells {
+            let _ = write!(b, "<td>{}</td>", esc(&c));
+        }
+        b.push_str("</tr>\n");
+    }
+    b.push_str("</table>\n");
+    plots_html(&mut b, plots);
+    scenario_html(&mut b, &report.scenario);
+    page(&format!("handshake-sim: {}", s.name), &b)
+}
+
+/// Most point rows an HTML sweep page lists (the CSV has them all).
+const HTML_ROWS_MAX: usize = 500;
+
+/// The page of a `sweep`: the definition, the points (failure rates per variant), the plots.
+pub fn sweep_html(sweep: &SweepResult, plots: &[Plot]) -> String {
+    let def = &sweep.definition;
+    let name = &sweep.base.scenario.name;
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>Sweep of {}</h1>", esc(name));
+    let _ = writeln!(
+        b,
+        "<p>Scenario <code>{}</code>, {} point(s) × {} variant(s) × {} seed(s) {:?}.</p><ul>",
+        esc(&def.scenario_file),
+        sweep.points.len(),
+        def.variants.len(),
+        def.seeds.len(),
+        def.seeds
+    );
+    for p in &def.params {
+        let _ = writeln!(
+            b,
+            "<li><code>{} = {}</code></li>",
+            esc(&p.key),
+            esc(&p.spec)
+        );
+    }
+    for s in &def.sets {
+        let _ = writeln!(b, "<li>--set <code>{}</code></li>", esc(s));
+    }
+    b.push_str("</ul>\n");
+    plots_html(&mut b, plots);
+    b.push_str("<table><tr><th>point</th>");
+    for p in &def.params {
+        let _ = write!(b, "<th>{}</th>", esc(&p.key));
+    }
+    for v in &def.variants {
+        let _ = write!(b, "<th>{} failure rate [95% CI]</th>", esc(v));
+    }
+    b.push_str("</tr>\n");
+    for p in sweep.points.iter().take(HTML_ROWS_MAX) {
+        let _ = write!(b, "<tr><td>{}</td>", p.point);
+        for (_, v) in &p.params {
+            let _ = write!(b, "<td>{}</td>", esc(v));
+        }
+        for s in &p.variants {
+            let r = s.failure_rate;
+            let _ = write!(
+                b,
+                "<td>{:.1}% [{:.1}–{:.1}]</td>",
+                r.value * 100.0,
+                r.ci95_low * 100.0,
+                r.ci95_high * 100.0
+            );
+        }
+        b.push_str("</tr>\n");
+    }
+    b.push_str("</table>\n");
+    if sweep.points.len() > HTML_ROWS_MAX {
+        let _ = writeln!(
+            b,
+            "<p>First {HTML_ROWS_MAX} of {} points; points.csv has all.</p>",
+            sweep.points.len()
+        );
+    }
+    if !sweep.failed_runs.is_empty() {
+        b.push_str("<h2>Failed runs</h2><ul>");
+        for f in &sweep.failed_runs {
+            let _ = write!(
+                b,
+                "<li>point {} {} seed {}: {}</li>",
+                f.point,
+                esc(&f.variant),
+                f.seed,
+                esc(&f.message)
+            );
+        }
+        b.push_str("</ul>\n");
+    }
+    scenario_html(&mut b, &sweep.base);
+    page(&format!("handshake-sim sweep: {name}"), &b)
+}

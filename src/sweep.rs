@@ -1,0 +1,467 @@
+//! Parameter sweeps: a grid (or a random swarm) of scenario overrides × variants × seeds, each
+//! an independent deterministic run, run in parallel with rayon. Output does not depend on the
+//! thread count: runs are collected in grid order. Shards split the points; `merge` joins them.
+
+use std::fmt::Write as _;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::draw::{Draws, Purpose};
+use crate::metrics::{self, VariantSummary};
+use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::server::variant;
+use crate::sim::{self, RunOutput};
+
+/// Most grid points one sweep may have, and most runs (points × variants × seeds).
+pub const POINTS_MAX: usize = 100_000;
+pub const RUNS_MAX: usize = 2_000_000;
+
+/// One `--param KEY=SPEC` as given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ParamSpec {
+    pub key: String,
+    pub spec: String,
+    /// The values, as TOML text, in grid order (empty for a swarm range).
+    pub values: Vec<String>,
+    /// For a swarm: the range drawn from.
+    pub range: Option<(f64, f64, bool)>,
+}
+
+/// What was swept, enough to rerun or merge it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepDef {
+    pub scenario_file: String,
+    pub sets: Vec<String>,
+    pub params: Vec<ParamSpec>,
+    pub variants: Vec<String>,
+    pub seeds: Vec<u64>,
+    /// `--swarm N`: N random points drawn from the params' ranges with this seed.
+    pub swarm: Option<u32>,
+    pub swarm_seed: u64,
+}
+
+/// A failed run inside a sweep (the sweep goes on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedRun {
+    pub point: usize,
+    pub variant: String,
+    pub seed: u64,
+    pub message: String,
+}
+
+/// The figures of one grid point, pooled over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PointResult {
+    pub point: usize,
+    /// (key, TOML value) in `--param` order.
+    pub params: Vec<(String, String)>,
+    pub variants: Vec<VariantSummary>,
+}
+
+/// A whole sweep, or one shard of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepResult {
+    pub tool: String,
+    pub version: String,
+    pub definition: SweepDef,
+    /// The scenario with `--set` applied and no sweep parameter, resolved.
+    pub base: Scenario,
+    /// `[k, n]` for the k-th of n shards (1-based); absent for a whole sweep.
+    pub shard: Option<(u32, u32)>,
+    pub points: Vec<PointResult>,
+    pub failed_runs: Vec<FailedRun>,
+}
+
+/// Why a sweep could not start or merge.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error("--param {arg:?}: {message}")]
+    Param { arg: String, message: String },
+    #[error("{0}")]
+    Usage(String),
+}
+
+fn param_err(arg: &str, message: impl Into<String>) -> SweepError {
+    SweepError::Param {
+        arg: arg.into(),
+        message: message.into(),
+    }
+}
+
+/// `A..B:S` → A, A+S, … ≤ B; integers when all three are.
+fn parse_range(arg: &str, spec: &str) -> Result<Option<Vec<String>>, SweepError> {
+    let Some((ab, step)) = spec.split_once(':') else {
+        return Ok(None);
+    };
+    let Some((a, b)) = ab.split_once("..") else {
+        return Ok(None);
+    };
+    let (a, b, step) = (a.trim(), b.trim(), step.trim());
+    if let (Ok(a), Ok(b), Ok(step)) = (a.parse::<i64>(), b.parse::<i64>(), step.parse::<i64>()) {
+        if step <= 0 || a > b {
+            return Err(param_err(arg, "a range needs LOW <= HIGH and a step > 0"));
+        }
+        let n = ((b - a) / step + 1) as usize;
+        if n > POINTS_MAX {
+            return Err(param_err(
+                arg,
+                format!("{n} values exceed the limit of {POINTS_MAX}"),
+            ));
+        }
+        return Ok(Some(
+            (0..n as i64).map(|i| (a + i * step).to_string()).collect(),
+        ));
+    }
+    let num = |s: &str| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| param_err(arg, format!("{s:?} is not a number")))
+    };
+    let (a, b, step) = (num(a)?, num(b)?, num(step)?);
+    if step <= 0.0 || a > b {
+        return Err(param_err(arg, "a range needs LOW <= HIGH and a step > 0"));
+    }
+    let n = ((b - a) / step + 1e-9).floor() as usize + 1;
+    if n > POINTS_MAX {
+        return Err(param_err(
+            arg,
+            format!("{n} values exceed the limit of {POINTS_MAX}"),
+        ));
+    }
+    Ok(Some(
+        (0..n)
+            .map(|i| {
+                let v = ((a + i as f64 * step) * 1e9).round() / 1e9;
+                let s = format!("{v}");
+                if s.contains('.') || s.contains('e') {
+                    s
+                } else {
+                    format!("{s}.0")
+                }
+            })
+            .collect(),
+    ))
+}
+
+impl ParamSpec {
+    /// Parses `KEY=SPEC` for a grid: a list `a,b,c`, a TOML array `[..]`, or `LOW..HIGH:STEP`.
+    pub fn grid(arg: &str) -> Result<ParamSpec, SweepError> {
+        let (key, spec) = arg
+            .split_once('=')
+            .ok_or_else(|| param_err(arg, "expected KEY=SPEC"))?;
+        let (key, spec) = (key.trim().to_string(), spec.trim().to_string());
+        let values = if let Some(v) = parse_range(arg, &spec)? {
+            v
+        } else if spec.starts_with('[') {
+            let t: toml::Table = toml::from_str(&format!("v = {spec}"))
+                .map_err(|e| param_err(arg, format!("not a TOML array: {}", e.message())))?;
+            match t.get("v") {
+                Some(toml::Value::Array(a)) => a.iter().map(render).collect(),
+                _ => return Err(param_err(arg, "not a TOML array")),
+            }
+        } else {
+            spec.split(',').map(|s| s.trim().to_string()).collect()
+        };
+        if values.is_empty() || values.iter().any(|v| v.is_empty()) {
+            return Err(param_err(arg, "needs at least one non-empty value"));
+        }
+        // Each value must be an override the loader accepts (checked fully per point later).
+        for v in &values {
+            parse_override(&format!("{key}={v}")).map_err(|e| param_err(arg, e.to_string()))?;
+        }
+        Ok(ParamSpec {
+            key,
+            spec,
+            values,
+            range: None,
+        })
+    }
+
+    /// Parses `KEY=LOW..HIGH` for a swarm (integers when both ends are).
+    pub fn swarm(arg: &str) -> Result<ParamSpec, SweepError> {
+        let (key, spec) = arg
+            .split_once('=')
+            .ok_or_else(|| param_err(arg, "expected KEY=LOW..HIGH"))?;
+        let (lo, hi) = spec
+            .trim()
+            .split_once("..")
+            .ok_or_else(|| param_err(arg, "a swarm parameter is LOW..HIGH"))?;
+        let int = lo.trim().parse::<i64>().is_ok() && hi.trim().parse::<i64>().is_ok();
+        let num = |s: &str| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| param_err(arg, format!("{s:?} is not a number")))
+        };
+        let (lo, hi) = (num(lo)?, num(hi)?);
+        if lo > hi {
+            return Err(param_err(arg, "LOW > HIGH"));
+        }
+        Ok(ParamSpec {
+            key: key.trim().into(),
+            spec: spec.trim().into(),
+            values: Vec::new(),
+            range: Some((lo, hi, int)),
+        })
+    }
+}
+
+fn render(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    }
+}
+
+impl SweepDef {
+    /// The grid points: the product of the params (first param outermost), or the swarm.
+    pub fn points(&self) -> Vec<Vec<(String, String)>> {
+        if let Some(n) = self.swarm {
+            let draws = Draws::new(self.swarm_seed, 1);
+            return (0..n as u64)
+                .map(|i| {
+                    self.params
+                        .iter()
+                        .enumerate()
+                        .map(|(j, p)| {
+                            let (lo, hi, int) = p.range.expect("swarm params have ranges");
+                            let u: f64 =
+                                rand::Rng::random(&mut draws.rng(i, Purpose::Swarm, j as u64));
+                            let v = lo + u * (hi - lo);
+                            let text = if int {
+                                (v.round() as i64).clamp(lo as i64, hi as i64).to_string()
+                            } else {
+                                format!("{:?}", (v * 1e6).round() / 1e6)
+                            };
+                            (p.key.clone(), text)
+                        })
+                        .collect()
+                })
+                .collect();
+        }
+        let mut points: Vec<Vec<(String, String)>> = vec![Vec::new()];
+        for p in &self.params {
+            points = points
+                .into_iter()
+                .flat_map(|prefix| {
+                    p.values.iter().map(move |v| {
+                        let mut point = prefix.clone();
+                        point.push((p.key.clone(), v.clone()));
+                        point
+                    })
+                })
+                .collect();
+        }
+        points
+    }
+}
+
+/// Which points a shard runs: every n-th from k-1 (k is 1-based).
+pub fn in_shard(point: usize, shard: Option<(u32, u32)>) -> bool {
+    shard.is_none_or(|(k, n)| point % n as usize == (k - 1) as usize)
+}
+
+/// Loads the scenario of every point (all checked before anything runs).
+pub fn point_scenarios(
+    def: &SweepDef,
+    base_overrides: &[Override],
+    text: &str,
+) -> Result<Vec<Scenario>, SweepError> {
+    def.points()
+        .iter()
+        .map(|point| {
+            let mut overrides = base_overrides.to_vec();
+            for (k, v) in point {
+                overrides.push(parse_override(&format!("{k}={v}"))?);
+            }
+            Ok(Scenario::from_toml_str(
+                &def.scenario_file,
+                text,
+                &overrides,
+            )?)
+        })
+        .collect()
+}
+
+/// Runs the sweep (or one shard). `progress` is told after every finished run.
+pub fn run(
+    def: &SweepDef,
+    base: &Scenario,
+    scenarios: &[Scenario],
+    shard: Option<(u32, u32)>,
+    progress: &(dyn Fn() + Sync),
+) -> Result<SweepResult, SweepError> {
+    let points = def.points();
+    assert_eq!(points.len(), scenarios.len(), "one scenario per point");
+    if points.len() > POINTS_MAX {
+        return Err(SweepError::Usage(format!(
+            "{} points exceed the limit of {POINTS_MAX}",
+            points.len()
+        )));
+    }
+    for v in &def.variants {
+        if variant::by_name(v).is_none() {
+            return Err(SweepError::Usage(format!(
+                "unknown variant {v:?}; known: {}",
+                variant::NAMES.join(", ")
+            )));
+        }
+    }
+    let tasks: Vec<(usize, &str, u64)> = (0..points.len())
+        .filter(|&p| in_shard(p, shard))
+        .flat_map(|p| {
+            def.variants
+                .iter()
+                .flat_map(move |v| def.seeds.iter().map(move |&s| (p, v.as_str(), s)))
+        })
+        .collect();
+    if tasks.len() > RUNS_MAX {
+        return Err(SweepError::Usage(format!(
+            "{} runs exceed the limit of {RUNS_MAX}",
+            tasks.len()
+        )));
+    }
+    let outputs: Vec<Result<RunOutput, sim::SimError>> = tasks
+        .par_iter()
+        .map(|&(p, v, seed)| {
+            let out = sim::run(
+                &scenarios[p],
+                variant::by_name(v).expect("checked above"),
+                seed,
+            );
+            progress();
+            out
+        })
+        .collect();
+    let mut results: Vec<PointResult> = Vec::new();
+    let mut failed_runs = Vec::new();
+    let mut by_point: Vec<Vec<RunOutput>> = vec![Vec::new(); points.len()];
+    for (&(p, v, seed), out) in tasks.iter().zip(outputs) {
+        match out {
+            Ok(run) => by_point[p].push(run),
+            Err(e) => failed_runs.push(FailedRun {
+                point: p,
+                variant: v.to_string(),
+                seed,
+                message: e.to_string(),
+            }),
+        }
+    }
+    for (p, runs) in by_point.into_iter().enumerate() {
+        if !in_shard(p, shard) {
+            continue;
+        }
+        results.push(PointResult {
+            point: p,
+            params: points[p].clone(),
+            variants: metrics::summarize(&def.variants, &runs),
+        });
+    }
+    Ok(SweepResult {
+        tool: "handshake-sim".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        definition: def.clone(),
+        base: base.clone(),
+        shard,
+        points: results,
+        failed_runs,
+    })
+}
+
+/// Joins shard outputs into what one unsharded run would have produced.
+pub fn merge(mut parts: Vec<SweepResult>) -> Result<SweepResult, SweepError> {
+    let first = parts
+        .first()
+        .ok_or_else(|| SweepError::Usage("nothing to merge".into()))?
+        .clone();
+    let n = match first.shard {
+        Some((_, n)) => n,
+        None => return Err(SweepError::Usage("the first output is not a shard".into())),
+    };
+    let mut seen = vec![false; n as usize];
+    for p in &parts {
+        if p.definition != first.definition || p.base != first.base || p.version != first.version {
+            return Err(SweepError::Usage(
+                "the shards come from different sweeps (definition, scenario or version differ)"
+                    .into(),
+            ));
+        }
+        match p.shard {
+            Some((k, m)) if m == n && (1..=n).contains(&k) => {
+                if std::mem::replace(&mut seen[(k - 1) as usize], true) {
+                    return Err(SweepError::Usage(format!("shard {k}/{n} is given twice")));
+                }
+            }
+            _ => {
+                return Err(SweepError::Usage(format!(
+                    "every output must be a shard k/{n}"
+                )))
+            }
+        }
+    }
+    if let Some(k) = seen.iter().position(|s| !s) {
+        return Err(SweepError::Usage(format!("shard {}/{n} is missing", k + 1)));
+    }
+    let mut points: Vec<PointResult> = parts.iter_mut().flat_map(|p| p.points.drain(..)).collect();
+    points.sort_by_key(|p| p.point);
+    let mut failed_runs: Vec<FailedRun> = parts
+        .iter_mut()
+        .flat_map(|p| p.failed_runs.drain(..))
+        .collect();
+    failed_runs.sort_by(|a, b| (a.point, &a.variant, a.seed).cmp(&(b.point, &b.variant, b.seed)));
+    Ok(SweepResult {
+        shard: None,
+        points,
+        failed_runs,
+        ..first
+    })
+}
+
+impl SweepResult {
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("sweep types serialise");
+        s.push('\n');
+        s
+    }
+
+    /// The worst points per variant (highest failure rate first), at most `n` each.
+    pub fn worst(&self, n: usize) -> Vec<(String, Vec<(&PointResult, f64)>)> {
+        self.definition
+            .variants
+            .iter()
+            .map(|v| {
+                let mut pts: Vec<(&PointResult, f64)> = self
+                    .points
+                    .iter()
+                    .filter_map(|p| {
+                        let s = p.variants.iter().find(|s| &s.variant == v)?;
+                        Some((p, s.failure_rate.value))
+                    })
+                    .collect();
+                pts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.point.cmp(&b.0.point)));
+                pts.truncate(n);
+                (v.clone(), pts)
+            })
+            .collect()
+    }
+
+    /// The `run` command that reproduces one point (first seed).
+    pub fn point_command(&self, point: &PointResult) -> String {
+        let mut sets = self.definition.sets.clone();
+        sets.extend(point.params.iter().map(|(k, v)| format!("{k}={v}")));
+        let mut cmd = crate::report::run_command(
+            &self.definition.scenario_file,
+            self.definition.seeds.first().copied().unwrap_or(1),
+            &sets,
+        );
+        if self.definition.seeds.len() > 1 {
+            let _ = write!(cmd, " --seeds {}", self.definition.seeds.len());
+        }
+        cmd
+    }
+}
