@@ -40,6 +40,15 @@ enum Command {
     /// Join the outputs of sweep shards into what one unsharded sweep writes.
     #[command(after_help = MERGE_EXAMPLES)]
     Merge(MergeArgs),
+    /// Rerun one job of a run and print its timeline in simulated milliseconds.
+    #[command(after_help = REPLAY_EXAMPLES)]
+    Replay(ReplayArgs),
+    /// Find the parameter value that reproduces an observed figure (bisection).
+    #[command(after_help = FIT_EXAMPLES)]
+    Fit(FitArgs),
+    /// Turn upgrade timing logs (or a CSV) into an empirical storage.read_ms distribution.
+    #[command(after_help = CALIBRATE_EXAMPLES)]
+    Calibrate(CalibrateArgs),
     /// Pre-deploy gate: run scenarios over seeds and judge their SLOs and expectations.
     #[command(after_help = CHECK_EXAMPLES)]
     Check(CheckArgs),
@@ -193,6 +202,91 @@ struct SweepArgs {
     png: bool,
 }
 
+const REPLAY_EXAMPLES: &str =
+    "The whole run is repeated (jobs share hosts, so the interleaving matters) and only
+the chosen job's steps are printed. `run` prints the replay command of its worst job; --records
+has the seed, job and variant of every row.
+
+Examples:
+  handshake-sim replay sims/issue407.toml --seed 1 --job 17 --variant sequential";
+
+const FIT_EXAMPLES: &str =
+    "The metric must move monotonically with the parameter (common random numbers keep
+it so per seed). For failure_rate the uncertainty is the range of parameter values whose 95%
+interval contains the target.
+
+Examples:
+  handshake-sim fit sims/issue407.toml --param client.handshake_timeout_ms \\
+      --target sequential.failure_rate=0.35 --range 200..300 --seeds 5";
+
+const CALIBRATE_EXAMPLES: &str = "Reads lines like
+  [job-1] 📊 WebSocket upgrade timing: { storageDuration: \"75ms\", pairCreation: \"1ms\", ... }
+(other lines are ignored) or a CSV with a storage_ms column. Lines that look like timing lines
+but cannot be read are counted and reported, not fatal.
+
+Examples:
+  handshake-sim calibrate worker.log --sequential --out sims/calibrated-read.toml";
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    /// Seed of the run.
+    #[arg(long)]
+    seed: u64,
+    /// Job number (the `job` column of --records).
+    #[arg(long)]
+    job: u64,
+    /// Variant (default: the scenario's first).
+    #[arg(long)]
+    variant: Option<String>,
+    /// Override a scenario key, as in the run being replayed (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Shorthand for --set scenario.jobs=N, as in the run being replayed.
+    #[arg(long)]
+    jobs: Option<u32>,
+}
+
+#[derive(clap::Args)]
+struct FitArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    /// The numeric key to solve for, e.g. client.handshake_timeout_ms.
+    #[arg(long, value_name = "KEY")]
+    param: String,
+    /// The observed figure: VARIANT.METRIC=VALUE, e.g. sequential.failure_rate=0.35.
+    #[arg(long, value_name = "METRIC=VALUE")]
+    target: String,
+    /// Variant, when --target names only the metric.
+    #[arg(long)]
+    variant: Option<String>,
+    /// Search range LOW..HIGH (default: 0 to twice the scenario's value).
+    #[arg(long, value_name = "LOW..HIGH")]
+    range: Option<String>,
+    /// Seeds pooled at every evaluation.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=1_000))]
+    seeds: u64,
+    /// First seed (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Override a scenario key (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct CalibrateArgs {
+    /// Log file (timing lines) or CSV (storage_ms column); '-' for standard input.
+    logfile: PathBuf,
+    /// The logs come from the sequential variant: halve each total into one read.
+    #[arg(long)]
+    sequential: bool,
+    /// Write the scenario snippet to FILE (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
 #[derive(clap::Args)]
 struct MergeArgs {
     /// Shard output directories (each with a sweep.json).
@@ -285,6 +379,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
+        Command::Replay(args) => replay(args),
+        Command::Fit(args) => fit(args),
+        Command::Calibrate(args) => calibrate(args),
         Command::Serve(args) => serve(args),
         Command::Probe(args) => probe(args),
         Command::Variants => {
@@ -298,21 +395,29 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("handshake-sim: error: {e:#}");
-            let usage = matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
-                || matches!(
-                    e.downcast_ref::<handshake_sim::sweep::SweepError>(),
-                    Some(
-                        handshake_sim::sweep::SweepError::Param { .. }
-                            | handshake_sim::sweep::SweepError::Usage(_)
-                    ) | Some(handshake_sim::sweep::SweepError::Scenario(_))
-                );
-            if usage || e.downcast_ref::<ScenarioError>().is_some() {
+            let usage = is_bad_input(&e);
+            if usage {
                 ExitCode::from(2)
             } else {
                 ExitCode::from(1)
             }
         }
     }
+}
+
+/// Whether an error is the user's input (exit 2) rather than a failed run (exit 1).
+fn is_bad_input(e: &anyhow::Error) -> bool {
+    use handshake_sim::fit::FitError;
+    e.downcast_ref::<ScenarioError>().is_some()
+        || matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
+        || matches!(
+            e.downcast_ref::<SweepError>(),
+            Some(SweepError::Param { .. } | SweepError::Usage(_) | SweepError::Scenario(_))
+        )
+        || matches!(
+            e.downcast_ref::<FitError>(),
+            Some(FitError::Usage(_) | FitError::Scenario(_))
+        )
 }
 
 fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
@@ -449,10 +554,20 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             format!("seeds {first_seed}..={}", seeds[seeds.len() - 1])
         };
         println!("\n{seed_text}");
-        println!(
-            "reproduce: {}",
-            reproduce(&args, &variants, first_seed, args.seeds)
-        );
+        println!("reproduce: {command}");
+        if let Some((seed, variant, job)) = worst_job(&runs) {
+            let mut cmd = format!(
+                "handshake-sim replay {} --seed {seed} --job {job} --variant {variant}",
+                report::shell_quote(&args.scenario.display().to_string())
+            );
+            for s in &args.sets {
+                cmd.push_str(&format!(" --set {}", report::shell_quote(s)));
+            }
+            if let Some(j) = args.jobs {
+                cmd.push_str(&format!(" --jobs {j}"));
+            }
+            println!("worst job: {cmd}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -717,6 +832,231 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     finish_sweep(&merged, &args.out, args.html.as_deref(), args.png)
 }
 
+fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
+    let mut sets = args.sets.clone();
+    if let Some(j) = args.jobs {
+        sets.push(format!("scenario.jobs={j}"));
+    }
+    let scenario = load_with_sets(Some(&args.scenario), &sets)?;
+    let name = args
+        .variant
+        .clone()
+        .unwrap_or_else(|| scenario.scenario.variants[0].clone());
+    let variant = server::variant::by_name(&name).ok_or_else(|| ScenarioError::Override {
+        arg: format!("--variant {name}"),
+        message: format!(
+            "unknown variant; known: {}",
+            server::variant::NAMES.join(", ")
+        ),
+    })?;
+    if args.job >= scenario.scenario.jobs as u64 {
+        return Err(ScenarioError::Override {
+            arg: format!("--job {}", args.job),
+            message: format!("the scenario has jobs 0..{}", scenario.scenario.jobs),
+        }
+        .into());
+    }
+    let (record, steps) = handshake_sim::replay::replay(&scenario, variant, args.seed, args.job)?;
+    println!(
+        "replay {} — variant {name}, seed {}, job {} (job-{}): {} after {} attempt(s)",
+        args.scenario.display(),
+        args.seed,
+        args.job,
+        args.job,
+        record.outcome.map_or("none", |o| o.name()),
+        record.attempts
+    );
+    println!("{:>8}  {:<8} event", "t_ms", "host");
+    for s in &steps {
+        let fields: Vec<String> = s.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        println!(
+            "{:>8}  {:<8} {} {}",
+            s.t_ms,
+            s.host,
+            s.message,
+            fields.join(" ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_range_arg(s: &str) -> anyhow::Result<(f64, f64)> {
+    let bad = || handshake_sim::fit::FitError::Usage(format!("--range {s:?}: expected LOW..HIGH"));
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
+}
+
+fn fit(args: FitArgs) -> anyhow::Result<ExitCode> {
+    use handshake_sim::fit::{FitError, FitSpec};
+    let overrides = args
+        .sets
+        .iter()
+        .map(|s| scenario::parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = std::fs::read_to_string(&args.scenario).map_err(|source| ScenarioError::Read {
+        path: args.scenario.clone(),
+        source,
+    })?;
+    let origin = args.scenario.display().to_string();
+    let base = Scenario::from_toml_str(&origin, &text, &overrides)?;
+    let (lhs, target) = args.target.split_once('=').ok_or_else(|| {
+        FitError::Usage(format!("--target {:?}: expected METRIC=VALUE", args.target))
+    })?;
+    let target: f64 = target.trim().parse().map_err(|_| {
+        FitError::Usage(format!(
+            "--target {:?}: {target:?} is not a number",
+            args.target
+        ))
+    })?;
+    let (variant, metric) = match lhs.split_once('.') {
+        Some((v, m)) => (v.to_string(), m.to_string()),
+        None => (
+            args.variant
+                .clone()
+                .unwrap_or_else(|| base.scenario.variants[0].clone()),
+            lhs.to_string(),
+        ),
+    };
+    // The parameter's current value says whether it is an integer and gives a default range.
+    let table = toml::Value::try_from(&base).context("scenario as TOML")?;
+    let current = args.param.split('.').try_fold(&table, |v, k| match v {
+        toml::Value::Table(t) => t.get(k),
+        toml::Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    });
+    let (integer, current) = match current {
+        Some(toml::Value::Integer(i)) => (true, *i as f64),
+        Some(toml::Value::Float(f)) => (false, *f),
+        _ => {
+            return Err(FitError::Usage(format!(
+                "--param {}: not a numeric key of the scenario",
+                args.param
+            ))
+            .into())
+        }
+    };
+    let range = match &args.range {
+        Some(r) => parse_range_arg(r)?,
+        None if current > 0.0 => (0.0, current * 2.0),
+        None => {
+            return Err(
+                FitError::Usage("the current value is 0: give --range LOW..HIGH".into()).into(),
+            )
+        }
+    };
+    let first = args.seed.unwrap_or(base.scenario.seed);
+    let seeds: Vec<u64> = (0..args.seeds).map(|i| first.wrapping_add(i)).collect();
+    let spec = FitSpec {
+        origin: &origin,
+        text: &text,
+        overrides: &overrides,
+        key: &args.param,
+        variant: &variant,
+        metric: &metric,
+        target,
+        range,
+        integer,
+        seeds: &seeds,
+    };
+    let r = handshake_sim::fit::fit(&spec)?;
+    let show = |x: f64| {
+        if integer {
+            format!("{}", x as i64)
+        } else {
+            format!("{x:.4}")
+        }
+    };
+    println!(
+        "fit {origin} — {variant}.{metric} = {target}, seeds {first}..={}",
+        seeds[seeds.len() - 1]
+    );
+    for e in &r.evaluations {
+        println!(
+            "  {} = {:>10}  →  {metric} {:.4} [{:.4}, {:.4}]",
+            args.param,
+            show(e.x),
+            e.value,
+            e.ci95_low,
+            e.ci95_high
+        );
+    }
+    println!(
+        "\n{} = {}  ({variant}.{metric} = {:.4}, 95% CI [{:.4}, {:.4}])",
+        args.param,
+        show(r.value),
+        r.achieved.value,
+        r.achieved.ci95_low,
+        r.achieved.ci95_high
+    );
+    println!(
+        "uncertainty: {} in {}..={} ({})",
+        args.param,
+        show(r.interval.0),
+        show(r.interval.1),
+        if r.from_confidence {
+            "values whose 95% interval contains the target"
+        } else {
+            "the last bisection bracket"
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
+    let text = if args.logfile.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("reading standard input")?;
+        s
+    } else {
+        let bytes = std::fs::read(&args.logfile).map_err(|source| ScenarioError::Read {
+            path: args.logfile.clone(),
+            source,
+        })?;
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    let c = handshake_sim::calibrate::calibrate(&text, args.sequential);
+    let source = args.logfile.display().to_string();
+    for (line, why) in c.malformed.iter().take(20) {
+        eprintln!("{source}:{line}: malformed, skipped: {why}");
+    }
+    if c.malformed.len() > 20 {
+        eprintln!("... and {} more malformed line(s)", c.malformed.len() - 20);
+    }
+    eprintln!(
+        "calibrate: {} sample(s) from {} {} line(s), {} malformed{}",
+        c.samples_ms.len(),
+        c.candidates,
+        c.format,
+        c.malformed.len(),
+        if c.halved {
+            "; totals halved (sequential)"
+        } else {
+            ""
+        }
+    );
+    if c.samples_ms.is_empty() {
+        return Err(ScenarioError::Invalid {
+            location: scenario::Location {
+                file: source,
+                line_col: None,
+                key: None,
+            },
+            message: "no usable timing sample".into(),
+        }
+        .into());
+    }
+    let snippet = c.snippet(&source);
+    match &args.out {
+        Some(path) => write_output(path, snippet.as_bytes())?,
+        None => print!("{snippet}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Scenario files named by `paths`: files as given, directories' `*.toml` in name order.
 fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let default = [PathBuf::from("sims")];
@@ -810,6 +1150,20 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The failed job with the slowest server upgrade (else the slowest client upgrade).
+fn worst_job(runs: &[sim::RunOutput]) -> Option<(u64, String, u64)> {
+    let all = runs
+        .iter()
+        .flat_map(|r| r.records.iter().map(move |j| (r, j)));
+    let failed = all
+        .clone()
+        .filter(|(_, j)| j.outcome != Some(handshake_sim::record::Outcome::Ok))
+        .max_by_key(|(_, j)| (j.upgrade_ms.unwrap_or(0), std::cmp::Reverse(j.job)));
+    let (r, j) = failed
+        .or_else(|| all.max_by_key(|(_, j)| (j.client_upgrade_ms, std::cmp::Reverse(j.job))))?;
+    Some((r.seed, r.variant.clone(), j.job))
 }
 
 /// The command that reruns exactly this run.

@@ -208,6 +208,7 @@ impl Session {
                     job = n,
                     t_ms = self.clock.now_ms(),
                     outcome = on_deadline.name(),
+                    after_ms = deadline_ms - start_ms,
                     "deadline passed before the 101"
                 );
                 return failed(on_deadline);

@@ -11,6 +11,7 @@ mod lifecycle;
 mod live;
 mod oracle;
 mod property;
+mod research;
 
 use handshake_sim::report::Report;
 use handshake_sim::scenario::{parse_override, Scenario};

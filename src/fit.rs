@@ -1,0 +1,217 @@
+//! Fit: the value of one numeric parameter that reproduces an observed figure, by bisection
+//! over a metric that is monotone in it (pooled seeds, common random numbers). For a rate the
+//! uncertainty is the range of parameter values whose 95% interval contains the target.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::metrics;
+use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::server::variant;
+use crate::sim::{self, SimError};
+
+/// Most evaluations of one fit (each runs the scenario over all seeds).
+pub const EVALUATIONS_MAX: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FitError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    NotBracketed(String),
+}
+
+/// The question: which `key` makes `variant.metric` equal `target`.
+pub struct FitSpec<'a> {
+    pub origin: &'a str,
+    pub text: &'a str,
+    pub overrides: &'a [Override],
+    pub key: &'a str,
+    pub variant: &'a str,
+    pub metric: &'a str,
+    pub target: f64,
+    pub range: (f64, f64),
+    /// Whether the parameter takes integers only.
+    pub integer: bool,
+    pub seeds: &'a [u64],
+}
+
+/// One evaluation: the parameter, the figure, and its 95% interval when it is a rate.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub x: f64,
+    pub value: f64,
+    pub ci95_low: f64,
+    pub ci95_high: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FitResult {
+    pub value: f64,
+    /// The figure at `value`.
+    pub achieved: Evaluation,
+    /// Parameter values whose interval contains the target (rates only); else the last
+    /// bracket of the bisection.
+    pub interval: (f64, f64),
+    /// Whether `interval` comes from the rate's confidence interval.
+    pub from_confidence: bool,
+    pub evaluations: Vec<Evaluation>,
+}
+
+struct Evaluator<'a> {
+    spec: &'a FitSpec<'a>,
+    cache: BTreeMap<u64, Evaluation>,
+}
+
+impl Evaluator<'_> {
+    fn fmt(&self, x: f64) -> String {
+        if self.spec.integer {
+            format!("{}", x.round() as i64)
+        } else {
+            format!("{x:?}")
+        }
+    }
+
+    fn eval(&mut self, x: f64) -> Result<Evaluation, FitError> {
+        let x = if self.spec.integer { x.round() } else { x };
+        if let Some(e) = self.cache.get(&x.to_bits()) {
+            return Ok(*e);
+        }
+        if self.cache.len() >= EVALUATIONS_MAX {
+            return Err(FitError::Usage(format!(
+                "more than {EVALUATIONS_MAX} evaluations"
+            )));
+        }
+        let s = self.spec;
+        let mut overrides = s.overrides.to_vec();
+        overrides.push(parse_override(&format!("{}={}", s.key, self.fmt(x)))?);
+        let scenario = Scenario::from_toml_str(s.origin, s.text, &overrides)?;
+        let v = variant::by_name(s.variant).expect("checked by fit");
+        let runs = s
+            .seeds
+            .iter()
+            .map(|&seed| sim::run(&scenario, v, seed))
+            .collect::<Result<Vec<_>, _>>()?;
+        let summary = metrics::summarize(&[s.variant.to_string()], &runs).remove(0);
+        let value = summary.figure(s.metric).unwrap_or(f64::NAN);
+        let (lo, hi) = match s.metric {
+            "failure_rate" => (
+                summary.failure_rate.ci95_low,
+                summary.failure_rate.ci95_high,
+            ),
+            _ => (value, value),
+        };
+        let e = Evaluation {
+            x,
+            value,
+            ci95_low: lo,
+            ci95_high: hi,
+        };
+        self.cache.insert(x.to_bits(), e);
+        Ok(e)
+    }
+
+    /// Bisection for `f(x) = target` on [lo, hi] where f(lo) and f(hi) bracket the target.
+    fn solve(
+        &mut self,
+        f: fn(&Evaluation) -> f64,
+        target: f64,
+    ) -> Result<(f64, f64, f64), FitError> {
+        let (mut lo, mut hi) = self.spec.range;
+        let (flo, fhi) = (f(&self.eval(lo)?), f(&self.eval(hi)?));
+        if flo.is_nan() || fhi.is_nan() || (flo - target) * (fhi - target) > 0.0 {
+            return Err(FitError::NotBracketed(format!(
+                "the target {target} is not between {flo} (at {lo}) and {fhi} (at {hi}); widen --range"
+            )));
+        }
+        let increasing = fhi >= flo;
+        let resolution = if self.spec.integer {
+            1.0
+        } else {
+            (hi - lo).abs() * 1e-4
+        };
+        for _ in 0..64 {
+            if hi - lo <= resolution {
+                break;
+            }
+            let mid = if self.spec.integer {
+                ((lo + hi) / 2.0).floor()
+            } else {
+                (lo + hi) / 2.0
+            };
+            if mid <= lo || mid >= hi {
+                break;
+            }
+            let fm = f(&self.eval(mid)?);
+            if (fm < target) == increasing {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        let (el, eh) = (f(&self.eval(lo)?), f(&self.eval(hi)?));
+        let best = if (el - target).abs() <= (eh - target).abs() {
+            lo
+        } else {
+            hi
+        };
+        Ok((best, lo, hi))
+    }
+}
+
+/// Runs the fit.
+pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
+    if variant::by_name(spec.variant).is_none() {
+        return Err(FitError::Usage(format!(
+            "unknown variant {:?}; known: {}",
+            spec.variant,
+            variant::NAMES.join(", ")
+        )));
+    }
+    if !metrics::FIGURES.contains(&spec.metric) {
+        return Err(FitError::Usage(format!(
+            "unknown metric {:?}; known: {}",
+            spec.metric,
+            metrics::FIGURES.join(", ")
+        )));
+    }
+    if !(spec.range.0 < spec.range.1) || !spec.range.0.is_finite() || !spec.range.1.is_finite() {
+        return Err(FitError::Usage("--range needs LOW < HIGH".into()));
+    }
+    if spec.seeds.is_empty() {
+        return Err(FitError::Usage("at least one seed".into()));
+    }
+    let mut ev = Evaluator {
+        spec,
+        cache: BTreeMap::new(),
+    };
+    let (value, lo, hi) = ev.solve(|e| e.value, spec.target)?;
+    let achieved = ev.eval(value)?;
+    let (interval, from_confidence) = if spec.metric == "failure_rate" {
+        // Where the interval's edges cross the target; clamp to the range when they do not.
+        let edge = |ev: &mut Evaluator, f: fn(&Evaluation) -> f64| match ev.solve(f, spec.target) {
+            Ok((x, _, _)) => Ok(Some(x)),
+            Err(FitError::NotBracketed(_)) => Ok(None),
+            Err(e) => Err(e),
+        };
+        let a = edge(&mut ev, |e| e.ci95_low)?.unwrap_or(spec.range.0);
+        let b = edge(&mut ev, |e| e.ci95_high)?.unwrap_or(spec.range.1);
+        ((a.min(b).min(value), a.max(b).max(value)), true)
+    } else {
+        ((lo, hi), false)
+    };
+    let mut evaluations: Vec<Evaluation> = ev.cache.into_values().collect();
+    evaluations.sort_by(|a, b| a.x.total_cmp(&b.x));
+    Ok(FitResult {
+        value,
+        achieved,
+        interval,
+        from_confidence,
+        evaluations,
+    })
+}

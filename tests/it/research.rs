@@ -1,0 +1,438 @@
+//! The researcher workflow: grid expansion, sweeps (thread-count independent), shards and
+//! merge, plots and HTML, replay, fit, calibrate, swarm.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use handshake_sim::calibrate::calibrate;
+use handshake_sim::sweep::{ParamSpec, SweepDef};
+
+fn bin(args: &[&str], threads: Option<&str>) -> (i32, String, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
+    c.args(args).current_dir(crate::root());
+    if let Some(t) = threads {
+        c.env("RAYON_NUM_THREADS", t);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn read(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn grid_specs_expand_in_order() {
+    let check = |arg: &str, want: &[&str]| {
+        let p = ParamSpec::grid(arg).unwrap();
+        assert_eq!(p.values, want, "{arg}");
+    };
+    check("client.retries=1,2,5", &["1", "2", "5"]);
+    check(
+        "client.handshake_timeout_ms=50..300:125",
+        &["50", "175", "300"],
+    );
+    check(
+        "client.handshake_timeout_ms=50..301:125",
+        &["50", "175", "300"],
+    );
+    check(
+        "object.restart_probability=0..1:0.25",
+        &["0.0", "0.25", "0.5", "0.75", "1.0"],
+    );
+    check(
+        "storage.read_ms=[{ uniform = [50, 100] }, { constant = 5 }]",
+        &["{ uniform = [50, 100] }", "{ constant = 5 }"],
+    );
+    check("storage.backend=kv,sqlite", &["kv", "sqlite"]);
+    for bad in [
+        "nokey",
+        "a.b=",
+        "a.b=10..5:1",
+        "a.b=1..5:0",
+        "a.b=[1, 2",
+        "a.b=1..x:1",
+    ] {
+        assert!(ParamSpec::grid(bad).is_err(), "{bad} should not parse");
+    }
+    let def = SweepDef {
+        scenario_file: "x".into(),
+        sets: vec![],
+        params: vec![
+            ParamSpec::grid("a.x=1,2").unwrap(),
+            ParamSpec::grid("a.y=7,8,9").unwrap(),
+        ],
+        variants: vec!["parallel".into()],
+        seeds: vec![1],
+        swarm: None,
+        swarm_seed: 1,
+    };
+    let pts = def.points();
+    assert_eq!(pts.len(), 6);
+    assert_eq!(
+        pts[0],
+        vec![("a.x".into(), "1".into()), ("a.y".into(), "7".into())]
+    );
+    assert_eq!(
+        pts[5],
+        vec![("a.x".into(), "2".into()), ("a.y".into(), "9".into())]
+    );
+}
+
+const GRID: [&str; 10] = [
+    "sweep",
+    "sims/issue407.toml",
+    "--seeds",
+    "3",
+    "--set",
+    "scenario.jobs=40",
+    "--param",
+    "storage.read_ms.uniform.1=90,130",
+    "--param",
+    "client.handshake_timeout_ms=200..300:50",
+];
+
+#[test]
+fn a_2d_sweep_writes_every_row_and_is_thread_count_independent() {
+    let (one, many) = (tmp("sweep-1"), tmp("sweep-n"));
+    let run = |dir: &Path, threads: Option<&str>| {
+        let mut args = GRID.to_vec();
+        let d = dir.to_str().unwrap();
+        args.extend(["--out", d]);
+        let (code, out, err) = bin(&args, threads);
+        assert_eq!(code, 0, "{out}{err}");
+        out
+    };
+    let out = run(&one, Some("1"));
+    run(&many, None);
+    assert!(out.contains("worst points for sequential"), "{out}");
+    let csv = read(&one.join("points.csv"));
+    assert_eq!(
+        csv,
+        read(&many.join("points.csv")),
+        "CSV differs between 1 and N threads"
+    );
+    assert_eq!(
+        read(&one.join("sweep.json")),
+        read(&many.join("sweep.json"))
+    );
+    // 2 × 3 grid points × 2 variants, plus the header.
+    assert_eq!(
+        String::from_utf8(csv).unwrap().lines().count(),
+        2 * 3 * 2 + 1
+    );
+    for f in ["heatmap-sequential.svg", "heatmap-parallel.svg"] {
+        let svg = String::from_utf8(read(&one.join(f))).unwrap();
+        assert!(
+            svg.contains("<svg") && svg.contains("client.handshake_timeout_ms"),
+            "{f}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_slice(&read(&one.join("sweep.json"))).unwrap();
+    assert_eq!(json["points"].as_array().unwrap().len(), 6);
+    assert_eq!(json["base"]["scenario"]["jobs"], 40);
+    let _ = std::fs::remove_dir_all(&one);
+    let _ = std::fs::remove_dir_all(&many);
+}
+
+#[test]
+fn two_shards_merged_equal_the_unsharded_sweep() {
+    let (whole, s1, s2, merged) = (tmp("whole"), tmp("s1"), tmp("s2"), tmp("merged"));
+    for (dir, shard) in [(&whole, None), (&s1, Some("1/2")), (&s2, Some("2/2"))] {
+        let mut args = GRID.to_vec();
+        args.extend(["--out", dir.to_str().unwrap()]);
+        if let Some(s) = shard {
+            args.extend(["--shard", s]);
+        }
+        let (code, out, err) = bin(&args, None);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let (code, out, err) = bin(
+        &[
+            "merge",
+            s1.to_str().unwrap(),
+            s2.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    for f in [
+        "points.csv",
+        "sweep.json",
+        "heatmap-sequential.svg",
+        "heatmap-parallel.svg",
+    ] {
+        assert_eq!(read(&whole.join(f)), read(&merged.join(f)), "{f} differs");
+    }
+    // A missing shard is refused.
+    let (code, _, err) = bin(
+        &[
+            "merge",
+            s1.to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("shard 2/2 is missing"), "{err}");
+    for d in [whole, s1, s2, merged] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn a_1d_sweep_plots_lines_and_a_swarm_reports_worst_points() {
+    let dir = tmp("line");
+    let html = dir.join("sweep.html");
+    let (code, out, err) = bin(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--seeds",
+            "2",
+            "--set",
+            "scenario.jobs=30",
+            "--param",
+            "client.handshake_timeout_ms=220,260",
+            "--out",
+            dir.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let svg = String::from_utf8(read(&dir.join("failure-rate.svg"))).unwrap();
+    assert!(
+        svg.contains("sequential") && svg.contains("failure rate"),
+        "legend and axis label"
+    );
+    let page = String::from_utf8(read(&html)).unwrap();
+    assert!(page.contains("<svg") && page.contains("<table"));
+    assert!(
+        !page.contains("src=") && !page.contains("<link"),
+        "the page loads nothing"
+    );
+
+    let swarm = tmp("swarm");
+    let args = [
+        "sweep",
+        "sims/issue407.toml",
+        "--seeds",
+        "1",
+        "--set",
+        "scenario.jobs=30",
+        "--swarm",
+        "6",
+        "--param",
+        "storage.read_ms.uniform.1=75..200",
+        "--param",
+        "client.handshake_timeout_ms=150..400",
+        "--out",
+        swarm.to_str().unwrap(),
+    ];
+    let (code, out, err) = bin(&args, None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("worst points for parallel"), "{out}");
+    let csv = String::from_utf8(read(&swarm.join("points.csv"))).unwrap();
+    assert_eq!(csv.lines().count(), 6 * 2 + 1);
+    let (_, again, _) = bin(&args, None);
+    assert_eq!(out, again, "a swarm is drawn from the seed");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&swarm);
+}
+
+#[test]
+fn run_writes_plots_and_a_self_contained_page() {
+    let dir = tmp("runplots");
+    let html = dir.join("run.html");
+    let (code, out, err) = bin(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--jobs",
+            "50",
+            "--plots",
+            dir.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("worst job: handshake-sim replay sims/issue407.toml --seed 1 --job "),
+        "{out}"
+    );
+    let cdf = String::from_utf8(read(&dir.join("upgrade-cdf.svg"))).unwrap();
+    assert!(
+        cdf.contains("client deadline 243 ms") && cdf.contains("issue407"),
+        "deadline and title"
+    );
+    assert!(dir.join("storage-histogram.svg").exists());
+    let page = String::from_utf8(read(&html)).unwrap();
+    assert!(page.contains("failure rate") && page.matches("<svg").count() == 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replay_shows_the_reads_back_to_back_and_the_deadline_passing() {
+    let s = crate::load("issue407.toml", &["scenario.jobs=40"]);
+    let v = handshake_sim::server::variant::by_name("sequential").unwrap();
+    let run = handshake_sim::sim::run(&s, v, 1).unwrap();
+    let failed = run
+        .records
+        .iter()
+        .find(|r| r.outcome == Some(handshake_sim::record::Outcome::HandshakeTimeout))
+        .expect("issue407 has failed sequential jobs");
+    let (record, steps) = handshake_sim::replay::replay(&s, v, 1, failed.job).unwrap();
+    assert_eq!(&record, failed, "the replay reproduces the run");
+    let at = |msg: &str, key: &str| {
+        steps
+            .iter()
+            .find(|s| s.message == msg && s.fields.iter().any(|(_, v)| v.contains(key)))
+            .unwrap_or_else(|| panic!("no {msg} {key} in {steps:#?}"))
+            .t_ms
+    };
+    let token_end = at("storage read end", "\"authToken\"");
+    let exp_start = at("storage read start", "authTokenExpiration");
+    assert_eq!(
+        token_end, exp_start,
+        "the second read starts when the first ends"
+    );
+    let deadline = steps
+        .iter()
+        .find(|s| s.message == "deadline passed before the 101")
+        .unwrap();
+    assert!(
+        deadline.host == "fleet"
+            && deadline
+                .fields
+                .iter()
+                .any(|(k, v)| k == "after_ms" && v == "243")
+    );
+    assert!(steps
+        .iter()
+        .any(|s| s.message == "POST /api/enrichment/batch"));
+    assert!(
+        steps.windows(2).all(|w| w[0].t_ms <= w[1].t_ms),
+        "in time order"
+    );
+}
+
+#[test]
+fn fit_finds_a_known_answer() {
+    // Batched reads one uniform [0, hi] draw: the mean storage time is hi / 2.
+    let (code, out, err) = bin(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--set",
+            "scenario.jobs=200",
+            "--set",
+            "storage.read_ms={ uniform = [0, 200] }",
+            "--param",
+            "storage.read_ms.uniform.1",
+            "--target",
+            "batched.mean_storage_ms=60",
+            "--range",
+            "20..400",
+            "--seeds",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("storage.read_ms.uniform.1 = "))
+        .unwrap();
+    let v: f64 = line.split_whitespace().nth(2).unwrap().parse().unwrap();
+    assert!((v - 120.0).abs() <= 4.0, "{out}");
+
+    // A failure rate gets an interval from its confidence bounds.
+    let (code, out, err) = bin(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--set",
+            "scenario.jobs=200",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--target",
+            "sequential.failure_rate=0.35",
+            "--range",
+            "200..300",
+            "--seeds",
+            "2",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("values whose 95% interval contains the target"),
+        "{out}"
+    );
+    let (code, _, err) = bin(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--target",
+            "sequential.failure_rate=0.35",
+            "--range",
+            "280..300",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "not bracketed is a failed fit: {err}");
+    assert!(err.contains("widen --range"), "{err}");
+}
+
+#[test]
+fn calibrate_reads_logs_and_counts_malformed_lines() {
+    let log = r#"2025-11-12 [job-a] 📊 WebSocket upgrade timing: { storageDuration: "150ms", pairCreation: "1ms", accept: "0ms", totalUpgrade: "160ms" }
+some other line
+[job-b] 📊 WebSocket upgrade timing: { storageDuration: "181ms", totalUpgrade: "190ms" }
+[job-c] 📊 WebSocket upgrade timing: { storageDuration: "abcms" }
+[job-d] 📊 WebSocket upgrade timing: { totalUpgrade: "190ms" }
+[job-e] 📊 WebSocket upgrade timing: { storageDuration: 175ms }
+"#;
+    let c = calibrate(log, true);
+    assert_eq!(c.samples_ms, vec![75.0, 90.5, 87.5]);
+    assert_eq!(c.candidates, 5);
+    assert_eq!(
+        c.malformed.iter().map(|m| m.0).collect::<Vec<_>>(),
+        vec![4, 5]
+    );
+    let snippet = c.snippet("x.log");
+    assert!(snippet.contains("per read = storageDuration / 2"));
+    // The snippet is a valid scenario with that distribution.
+    let s = crate::scenario(&snippet);
+    assert_eq!(
+        s.storage.read_ms,
+        handshake_sim::scenario::Dist::Empirical(vec![75.0, 90.5, 87.5])
+    );
+    let unhalved = calibrate(log, false);
+    assert_eq!(unhalved.samples_ms, vec![150.0, 181.0, 175.0]);
+
+    let csv = calibrate("job,storage_ms\n1,80\n2,x\n3,\n4,90.5\n", false);
+    assert_eq!(csv.format, "csv");
+    assert_eq!(csv.samples_ms, vec![80.0, 90.5]);
+    assert_eq!(csv.malformed.len(), 2);
+}
