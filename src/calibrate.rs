@@ -31,7 +31,7 @@ fn ms_value(s: &str) -> Result<f64, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{s:?} is not a number"))?;
-    if !v.is_finite() || v < 0.0 || v > LATENCY_MS_MAX {
+    if !(0.0..=LATENCY_MS_MAX).contains(&v) {
         return Err(format!("{v} is outside 0..={LATENCY_MS_MAX} ms"));
     }
     Ok(v)

@@ -180,7 +180,7 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
             metrics::FIGURES.join(", ")
         )));
     }
-    if !(spec.range.0 < spec.range.1) || !spec.range.0.is_finite() || !spec.range.1.is_finite() {
+    if spec.range.0 >= spec.range.1 || !spec.range.0.is_finite() || !spec.range.1.is_finite() {
         return Err(FitError::Usage("--range needs LOW < HIGH".into()));
     }
     if spec.seeds.is_empty() {
