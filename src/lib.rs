@@ -1,6 +1,7 @@
 //! handshake-sim: a deterministic simulation testbed for the Issue #407 WebSocket upgrade
 //! path. See README.md for the user's guide and ARCHITECTURE.md for the code map.
 
+pub mod bench;
 pub mod calibrate;
 pub mod client;
 pub mod clock;

@@ -58,8 +58,39 @@ enum Command {
     /// Run the simulated client against a real endpoint and judge the SLOs.
     #[command(after_help = PROBE_EXAMPLES)]
     Probe(ProbeArgs),
+    /// Measure the simulator: speed and memory of the flow, upgrade and idle workloads.
+    #[command(after_help = BENCH_EXAMPLES)]
+    Bench(BenchArgs),
     /// List the handshake variants.
     Variants,
+}
+
+const BENCH_EXAMPLES: &str = "Single thread, release build (cargo run --release -- bench). jobs_per_s and
+upgrades_per_s are per wall second; sim_speedup is simulated seconds per wall second;
+bytes_per_connection is (peak RSS - RSS before the run) / peak open sockets.
+
+Examples:
+  handshake-sim bench
+  handshake-sim bench --workload upgrade --json bench.json
+  handshake-sim bench --scaling";
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Workload to run (repeatable; default: all three).
+    #[arg(long = "workload", value_enum)]
+    workloads: Vec<handshake_sim::bench::Workload>,
+    /// The flow workload's scenario.
+    #[arg(long, default_value = "sims/bench.toml")]
+    scenario: PathBuf,
+    /// Override a key of every workload's scenario (repeatable), e.g. scenario.jobs=2000.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Also run the flow at 1k/10k/100k jobs and concurrency 10..10,000, and a sweep on 1 and 2 threads.
+    #[arg(long)]
+    scaling: bool,
+    /// Write the measurements as JSON ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
 }
 
 const SERVE_EXAMPLES: &str =
@@ -377,6 +408,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Check(args) => check(args),
+        Command::Bench(args) => bench(args),
         Command::Sweep(args) => sweep(args),
         Command::Merge(args) => merge(args),
         Command::Replay(args) => replay(args),
@@ -1053,6 +1085,84 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     match &args.out {
         Some(path) => write_output(path, snippet.as_bytes())?,
         None => print!("{snippet}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    use handshake_sim::bench::{self as b, Workload};
+    let flow = Scenario::load(&args.scenario, &[])?;
+    let workloads = if args.workloads.is_empty() {
+        vec![Workload::Flow, Workload::Upgrade, Workload::Idle]
+    } else {
+        args.workloads.clone()
+    };
+    let quiet = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
+    let say = |line: String| {
+        if !quiet {
+            println!("{line}");
+        }
+    };
+    let header = format!(
+        "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>13} {:>10} {:>11} {:>11} {:>8}",
+        "workload", "jobs", "conc", "wall_s", "sim_s", "jobs/s", "upgrades/s", "sim×", "peak_rss", "B/conn", "conns"
+    );
+    let row = |m: &b::Measurement| {
+        format!(
+            "{:<8} {:>7} {:>6} {:>8.3} {:>9.1} {:>11.0} {:>13.0} {:>10.0} {:>10.1}M {:>11} {:>8}",
+            format!("{:?}", m.workload).to_lowercase(),
+            m.jobs,
+            m.concurrency,
+            m.wall_s,
+            m.sim_s,
+            m.jobs_per_s,
+            m.upgrades_per_s,
+            m.sim_speedup,
+            m.peak_rss_bytes as f64 / 1048576.0,
+            m.bytes_per_connection,
+            m.connections_peak
+        )
+    };
+    say(header.clone());
+    let mut results = Vec::new();
+    for w in workloads {
+        let s = b::scenario(w, &flow, &args.sets)?;
+        let m = b::run(w, &s)?;
+        say(row(&m));
+        results.push(m);
+    }
+    let mut scaling = Vec::new();
+    let mut sweep_scaling = None;
+    if args.scaling {
+        say("\nscaling of the flow workload (jobs at concurrency 1000; concurrency at 5000 jobs):".into());
+        say(header);
+        let points: [(u32, u32); 7] =
+            [(1_000, 1_000), (10_000, 1_000), (100_000, 1_000), (5_000, 10), (5_000, 100), (5_000, 1_000), (20_000, 10_000)];
+        for (jobs, conc) in points {
+            let mut sets = args.sets.clone();
+            sets.push(format!("scenario.jobs={jobs}"));
+            sets.push(format!("scenario.concurrency={conc}"));
+            let s = b::scenario(Workload::Flow, &flow, &sets)?;
+            let m = b::run(Workload::Flow, &s)?;
+            say(row(&m));
+            scaling.push(m);
+        }
+        let sw = b::sweep_scaling(&flow)?;
+        say(format!(
+            "\nsweep of {} points: {:.2} s on 1 thread, {:.2} s on 2 threads: {:.2}x, identical output: {}",
+            sw.runs, sw.wall_s_1_thread, sw.wall_s_2_threads, sw.speedup, sw.identical_output
+        ));
+        sweep_scaling = Some(sw);
+    }
+    if let Some(path) = &args.json {
+        let v = serde_json::json!({
+            "workloads": results,
+            "scaling": scaling,
+            "sweep_scaling": sweep_scaling,
+        });
+        let mut text = serde_json::to_string_pretty(&v).context("bench JSON")?;
+        text.push('\n');
+        write_output(path, text.as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -95,6 +95,8 @@ impl JobRecord {
 pub struct Recorder {
     jobs: BTreeMap<u64, JobRecord>,
     enrichments_open: usize,
+    sockets_open: usize,
+    sockets_open_max: usize,
 }
 
 impl Recorder {
@@ -125,6 +127,21 @@ impl Recorder {
         );
         self.enrichments_open -= 1;
         self.job(job).enrichment_done = true;
+    }
+
+    pub fn socket_opened(&mut self) {
+        self.sockets_open += 1;
+        self.sockets_open_max = self.sockets_open_max.max(self.sockets_open);
+    }
+
+    pub fn socket_closed(&mut self) {
+        assert!(self.sockets_open > 0, "a socket closed that never opened");
+        self.sockets_open -= 1;
+    }
+
+    /// Most progress sockets open at once on the object host.
+    pub fn sockets_open_max(&self) -> usize {
+        self.sockets_open_max
     }
 
     /// Enrichments still running on the server side.

@@ -161,6 +161,7 @@ pub async fn probe(
         clock: Clock::Live(tokio::time::Instant::now()),
         recorder: recorder.clone(),
         connect: Rc::new(target),
+        token_preloaded: false,
     });
     let permits = Arc::new(Semaphore::new(options.concurrency as usize));
     let all = async {

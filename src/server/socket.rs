@@ -19,6 +19,7 @@ const FRAMES_MAX: u64 = 1_000_000;
 pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S) {
     let env = &objects.env;
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(super::ws_config())).await;
+    env.recorder.borrow_mut().socket_opened();
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(object_queue_len(&object));
     let (socket_id, ready, complete) = {
         let mut st = object.state.borrow_mut();
@@ -69,6 +70,7 @@ pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S) {
             st.socket = None;
         }
     }
+    env.recorder.borrow_mut().socket_closed();
     tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket closed");
     if !heard_client {
         canceled(env, &object, "socket closed before the client spoke");

@@ -80,6 +80,7 @@ where
 /// A built simulation: the object host and the worker are running; add clients and run.
 pub struct World<'a> {
     pub sim: turmoil::Sim<'a>,
+    pub objects: Rc<Objects>,
     pub recorder: Rc<RefCell<Recorder>>,
     pub scenario: Rc<Scenario>,
     pub draws: Draws,
@@ -108,8 +109,9 @@ pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) 
         recorder: recorder.clone(),
     };
     let objects = Objects::new(env());
+    let host_objects = objects.clone();
     sim.host(OBJECT_HOST, move || {
-        let objects = objects.clone();
+        let objects = host_objects.clone();
         async move { accept_loop(move |s| server::serve_objects_conn(s, objects.clone())).await }
     });
     let worker = Worker::new(env(), Box::new(TurmoilDial(OBJECT_HOST)));
@@ -119,6 +121,7 @@ pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) 
     });
     World {
         sim,
+        objects,
         recorder,
         scenario,
         draws,
@@ -136,18 +139,55 @@ pub fn run(
     variant: &'static dyn Variant,
     seed: u64,
 ) -> Result<RunOutput, SimError> {
+    drive(world(scenario, variant, seed), variant, seed, false)
+}
+
+/// Runs only the upgrades: every job's token is stored beforehand on an active object, and
+/// each client connects, upgrades, pings and closes (the `upgrade` benchmark).
+pub fn run_upgrades(
+    scenario: &Scenario,
+    variant: &'static dyn Variant,
+    seed: u64,
+) -> Result<RunOutput, SimError> {
+    let w = world(scenario, variant, seed);
+    let ttl = scenario.auth.token_ttl_ms;
+    for n in 0..scenario.scenario.jobs as u64 {
+        let token = crate::client::preloaded_token(&w.draws, n);
+        w.objects.preload(&crate::server::api::job_id(n), &token, ttl);
+    }
+    drive(w, variant, seed, true)
+}
+
+/// The peak number of progress sockets open at once in the last run on this thread.
+pub fn last_sockets_open_max() -> usize {
+    LAST_SOCKETS_OPEN_MAX.with(|c| c.get())
+}
+
+thread_local! {
+    static LAST_SOCKETS_OPEN_MAX: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn drive(
+    w: World,
+    variant: &'static dyn Variant,
+    seed: u64,
+    token_preloaded: bool,
+) -> Result<RunOutput, SimError> {
     let World {
         mut sim,
+        objects,
         recorder,
         scenario,
         draws,
-    } = world(scenario, variant, seed);
+    } = w;
+    drop(objects);
     let session = Rc::new(Session {
         scenario: scenario.clone(),
         draws,
         clock: Clock::Sim,
         recorder: recorder.clone(),
         connect: edge(),
+        token_preloaded,
     });
     let jobs = scenario.scenario.jobs as u64;
     let concurrency = scenario.scenario.concurrency as usize;
@@ -194,6 +234,7 @@ pub fn run(
     let recorder = Rc::try_unwrap(recorder)
         .map_err(|_| failed("records still shared after the run".into()))?
         .into_inner();
+    LAST_SOCKETS_OPEN_MAX.with(|c| c.set(recorder.sockets_open_max()));
     let records = recorder.into_records();
     for r in &records {
         assert!(

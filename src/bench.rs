@@ -1,0 +1,195 @@
+//! Benchmarks of the simulator itself: wall-clock speed and memory of the `flow`, `upgrade`
+//! and `idle` workloads, and how they scale. Wall time is read here, outside the simulation.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::record::Outcome;
+use crate::scenario::{parse_override, Scenario, ScenarioError};
+use crate::server::variant;
+use crate::sim::{self, RunOutput, SimError};
+
+/// The scenario of the `upgrade` and `idle` workloads (the `flow` one is `sims/bench.toml`).
+const UPGRADE: &str = r#"
+[scenario]
+name = "bench-upgrade"
+jobs = 20000
+concurrency = 100
+variants = ["sequential"]
+[network.client_edge]
+latency_ms = { constant = 5 }
+[network.edge_object]
+latency_ms = { constant = 1 }
+[object]
+restart_probability = 0.0
+[client]
+books_per_job = 0
+"#;
+
+const IDLE: &str = r#"
+[scenario]
+name = "bench-idle"
+jobs = 20
+concurrency = 1
+variants = ["sequential"]
+[storage]
+read_ms = { constant = 30000 }
+[object]
+restart_probability = 1.0
+[client]
+handshake_timeout_ms = 60000
+ping_timeout_ms = 10000
+books_per_job = 0
+"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Workload {
+    /// The full per-job flow of sims/bench.toml (20,000 jobs, 1,000 at a time, cold objects).
+    Flow,
+    /// Connect, upgrade with the token already stored, ping/pong, close (concurrency 100).
+    Upgrade,
+    /// One job at a time waiting out the client's 10 s ping timeout: the cost of time passing.
+    Idle,
+}
+
+/// What one workload measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measurement {
+    pub workload: Workload,
+    pub jobs: u64,
+    pub concurrency: u32,
+    pub wall_s: f64,
+    pub sim_s: f64,
+    pub jobs_per_s: f64,
+    pub upgrades_per_s: f64,
+    /// Simulated seconds per wall second.
+    pub sim_speedup: f64,
+    pub peak_rss_bytes: u64,
+    /// Peak sockets open at once on the object host.
+    pub connections_peak: u64,
+    /// (peak RSS − RSS before the run) / peak open connections.
+    pub bytes_per_connection: u64,
+    /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
+    pub failed_jobs: u64,
+}
+
+/// Resident and peak resident memory of this process, from /proc (Linux); 0 elsewhere.
+fn rss_bytes() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(0, |kib| kib * 1024)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets the peak-RSS mark so each workload reports its own peak (Linux ≥ 4.0).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn measure(
+    workload: Workload,
+    scenario: &Scenario,
+    run: fn(&Scenario, &'static dyn variant::Variant, u64) -> Result<RunOutput, SimError>,
+) -> Result<Measurement, SimError> {
+    let v = variant::by_name(&scenario.scenario.variants[0]).expect("bench scenarios name known variants");
+    reset_peak_rss();
+    let (rss_before, _) = rss_bytes();
+    let start = Instant::now();
+    let out = run(scenario, v, scenario.scenario.seed)?;
+    let wall_s = start.elapsed().as_secs_f64();
+    let (_, peak) = rss_bytes();
+    let jobs = out.records.len() as u64;
+    let upgrades = out.records.iter().filter(|r| r.client_upgrade_ms.is_some()).count() as f64;
+    let connections_peak = sim::last_sockets_open_max() as u64;
+    let sim_s = out.sim_ms as f64 / 1000.0;
+    Ok(Measurement {
+        workload,
+        jobs,
+        concurrency: scenario.scenario.concurrency,
+        wall_s,
+        sim_s,
+        jobs_per_s: jobs as f64 / wall_s,
+        upgrades_per_s: upgrades / wall_s,
+        sim_speedup: sim_s / wall_s,
+        peak_rss_bytes: peak,
+        connections_peak,
+        bytes_per_connection: peak.saturating_sub(rss_before) / connections_peak.max(1),
+        failed_jobs: out.records.iter().filter(|r| r.outcome != Some(Outcome::Ok)).count() as u64,
+    })
+}
+
+/// The scenario of a workload, with `key=value` overrides.
+pub fn scenario(workload: Workload, flow: &Scenario, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    let overrides = sets.iter().map(|s| parse_override(s)).collect::<Result<Vec<_>, _>>()?;
+    match workload {
+        Workload::Flow => {
+            let text = toml::to_string(flow).expect("a scenario serialises to TOML");
+            Scenario::from_toml_str("sims/bench.toml", &text, &overrides)
+        }
+        Workload::Upgrade => Scenario::from_toml_str("<bench upgrade>", UPGRADE, &overrides),
+        Workload::Idle => Scenario::from_toml_str("<bench idle>", IDLE, &overrides),
+    }
+}
+
+/// Runs one workload on this thread.
+pub fn run(workload: Workload, scenario: &Scenario) -> Result<Measurement, SimError> {
+    match workload {
+        Workload::Flow | Workload::Idle => measure(workload, scenario, sim::run),
+        Workload::Upgrade => measure(workload, scenario, sim::run_upgrades),
+    }
+}
+
+/// How a sweep speeds up from 1 to 2 threads, and whether its output stayed the same.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SweepScaling {
+    pub runs: usize,
+    pub wall_s_1_thread: f64,
+    pub wall_s_2_threads: f64,
+    pub speedup: f64,
+    pub identical_output: bool,
+}
+
+/// A 16-point sweep of `flow` (200 jobs each), on 1 and then 2 rayon threads.
+pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::SweepError> {
+    use crate::sweep::{self, ParamSpec, SweepDef};
+    let text = toml::to_string(flow).expect("a scenario serialises to TOML");
+    let base_sets = ["scenario.jobs=200".to_string(), "scenario.concurrency=100".to_string()];
+    let overrides = base_sets.iter().map(|s| parse_override(s)).collect::<Result<Vec<_>, _>>()?;
+    let base = Scenario::from_toml_str("sims/bench.toml", &text, &overrides)?;
+    let def = SweepDef {
+        scenario_file: "sims/bench.toml".into(),
+        sets: base_sets.to_vec(),
+        params: vec![ParamSpec::grid("client.handshake_timeout_ms=150..300:10")?],
+        variants: vec!["sequential".into()],
+        seeds: vec![1],
+        swarm: None,
+        swarm_seed: 1,
+    };
+    let scenarios = sweep::point_scenarios(&def, &overrides, &text)?;
+    let timed = |threads: usize| -> Result<(f64, String), sweep::SweepError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| sweep::SweepError::Usage(format!("thread pool: {e}")))?;
+        let start = Instant::now();
+        let result = pool.install(|| sweep::run(&def, &base, &scenarios, None, &|| {}))?;
+        Ok((start.elapsed().as_secs_f64(), result.to_json()))
+    };
+    let (one, out1) = timed(1)?;
+    let (two, out2) = timed(2)?;
+    Ok(SweepScaling {
+        runs: scenarios.len(),
+        wall_s_1_thread: one,
+        wall_s_2_threads: two,
+        speedup: one / two,
+        identical_output: out1 == out2,
+    })
+}
