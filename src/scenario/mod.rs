@@ -18,8 +18,8 @@ use crate::server::variant;
 
 /// Most jobs one run may simulate.
 pub const JOBS_MAX: u32 = 1_000_000;
-/// Most jobs in flight at once.
-pub const CONCURRENCY_MAX: u32 = 100_000;
+/// Most jobs in flight at once: each holds up to two of the fleet's 64,512 simulated ports.
+pub const CONCURRENCY_MAX: u32 = 20_000;
 /// Most progress messages (books) per job.
 pub const BOOKS_PER_JOB_MAX: u32 = 10_000;
 /// Most retries after the first upgrade attempt.

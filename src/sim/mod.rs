@@ -97,6 +97,9 @@ pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) 
         .min_message_latency(Duration::ZERO)
         .max_message_latency(Duration::ZERO)
         .tcp_capacity(1 << 16)
+        // Each job in flight holds up to two client ports; turmoil's default range (16k)
+        // wraps onto ports still connected at high concurrency.
+        .ephemeral_ports(1024..=65535)
         .rng_seed(seed)
         .build();
     let draws = Draws::new(seed, meta.tick_ms);
