@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::record::Outcome;
 use crate::scenario::{parse_override, Scenario, ScenarioError};
@@ -43,7 +43,7 @@ ping_timeout_ms = 10000
 books_per_job = 0
 "#;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Workload {
     /// The full per-job flow of sims/bench.toml (20,000 jobs, 1,000 at a time, cold objects).
@@ -55,7 +55,7 @@ pub enum Workload {
 }
 
 /// What one workload measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurement {
     pub workload: Workload,
     pub jobs: u64,
@@ -99,7 +99,8 @@ fn measure(
     scenario: &Scenario,
     run: fn(&Scenario, &'static dyn variant::Variant, u64) -> Result<RunOutput, SimError>,
 ) -> Result<Measurement, SimError> {
-    let v = variant::by_name(&scenario.scenario.variants[0]).expect("bench scenarios name known variants");
+    let v = variant::by_name(&scenario.scenario.variants[0])
+        .expect("bench scenarios name known variants");
     reset_peak_rss();
     let (rss_before, _) = rss_bytes();
     let start = Instant::now();
@@ -107,7 +108,11 @@ fn measure(
     let wall_s = start.elapsed().as_secs_f64();
     let (_, peak) = rss_bytes();
     let jobs = out.records.len() as u64;
-    let upgrades = out.records.iter().filter(|r| r.client_upgrade_ms.is_some()).count() as f64;
+    let upgrades = out
+        .records
+        .iter()
+        .filter(|r| r.client_upgrade_ms.is_some())
+        .count() as f64;
     let connections_peak = sim::last_sockets_open_max() as u64;
     let sim_s = out.sim_ms as f64 / 1000.0;
     Ok(Measurement {
@@ -122,13 +127,24 @@ fn measure(
         peak_rss_bytes: peak,
         connections_peak,
         bytes_per_connection: peak.saturating_sub(rss_before) / connections_peak.max(1),
-        failed_jobs: out.records.iter().filter(|r| r.outcome != Some(Outcome::Ok)).count() as u64,
+        failed_jobs: out
+            .records
+            .iter()
+            .filter(|r| r.outcome != Some(Outcome::Ok))
+            .count() as u64,
     })
 }
 
 /// The scenario of a workload, with `key=value` overrides.
-pub fn scenario(workload: Workload, flow: &Scenario, sets: &[String]) -> Result<Scenario, ScenarioError> {
-    let overrides = sets.iter().map(|s| parse_override(s)).collect::<Result<Vec<_>, _>>()?;
+pub fn scenario(
+    workload: Workload,
+    flow: &Scenario,
+    sets: &[String],
+) -> Result<Scenario, ScenarioError> {
+    let overrides = sets
+        .iter()
+        .map(|s| parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
     match workload {
         Workload::Flow => {
             let text = toml::to_string(flow).expect("a scenario serialises to TOML");
@@ -161,8 +177,14 @@ pub struct SweepScaling {
 pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::SweepError> {
     use crate::sweep::{self, ParamSpec, SweepDef};
     let text = toml::to_string(flow).expect("a scenario serialises to TOML");
-    let base_sets = ["scenario.jobs=200".to_string(), "scenario.concurrency=100".to_string()];
-    let overrides = base_sets.iter().map(|s| parse_override(s)).collect::<Result<Vec<_>, _>>()?;
+    let base_sets = [
+        "scenario.jobs=200".to_string(),
+        "scenario.concurrency=100".to_string(),
+    ];
+    let overrides = base_sets
+        .iter()
+        .map(|s| parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let base = Scenario::from_toml_str("sims/bench.toml", &text, &overrides)?;
     let def = SweepDef {
         scenario_file: "sims/bench.toml".into(),

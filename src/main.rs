@@ -65,7 +65,8 @@ enum Command {
     Variants,
 }
 
-const BENCH_EXAMPLES: &str = "Single thread, release build (cargo run --release -- bench). jobs_per_s and
+const BENCH_EXAMPLES: &str =
+    "Single thread, release build (cargo run --release -- bench). jobs_per_s and
 upgrades_per_s are per wall second; sim_speedup is simulated seconds per wall second;
 bytes_per_connection is (peak RSS - RSS before the run) / peak open sockets.
 
@@ -91,6 +92,10 @@ struct BenchArgs {
     /// Write the measurements as JSON ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Run the one workload in this process and print its measurement as JSON (internal: each
+    /// workload runs in a fresh process so that its peak RSS is its own).
+    #[arg(long, hide = true)]
+    child: bool,
 }
 
 const SERVE_EXAMPLES: &str =
@@ -1097,6 +1102,15 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.workloads.clone()
     };
+    if args.child {
+        let w = workloads[0];
+        let m = b::run(w, &b::scenario(w, &flow, &args.sets)?)?;
+        println!(
+            "{}",
+            serde_json::to_string(&m).context("measurement as JSON")?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     let quiet = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let say = |line: String| {
         if !quiet {
@@ -1105,7 +1119,17 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     };
     let header = format!(
         "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>13} {:>10} {:>11} {:>11} {:>8}",
-        "workload", "jobs", "conc", "wall_s", "sim_s", "jobs/s", "upgrades/s", "sim×", "peak_rss", "B/conn", "conns"
+        "workload",
+        "jobs",
+        "conc",
+        "wall_s",
+        "sim_s",
+        "jobs/s",
+        "upgrades/s",
+        "sim×",
+        "peak_rss",
+        "B/conn",
+        "conns"
     );
     let row = |m: &b::Measurement| {
         format!(
@@ -1124,26 +1148,59 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
         )
     };
     say(header.clone());
+    // Each measurement in a fresh process: peak RSS is per process, and memory a previous
+    // workload freed would hide this one's growth.
+    let measure = |w: Workload, sets: &[String]| -> anyhow::Result<b::Measurement> {
+        let exe = std::env::current_exe().context("locating this program")?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args([
+            "bench",
+            "--child",
+            "--workload",
+            &format!("{w:?}").to_lowercase(),
+            "--scenario",
+        ])
+        .arg(&args.scenario);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        let out = cmd.output().context("running a benchmark process")?;
+        if !out.status.success() {
+            anyhow::bail!(
+                "benchmark {w:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        serde_json::from_slice(&out.stdout).context("reading a benchmark result")
+    };
     let mut results = Vec::new();
     for w in workloads {
-        let s = b::scenario(w, &flow, &args.sets)?;
-        let m = b::run(w, &s)?;
+        let m = measure(w, &args.sets)?;
         say(row(&m));
         results.push(m);
     }
     let mut scaling = Vec::new();
     let mut sweep_scaling = None;
     if args.scaling {
-        say("\nscaling of the flow workload (jobs at concurrency 1000; concurrency at 5000 jobs):".into());
+        say(
+            "\nscaling of the flow workload (jobs at concurrency 1000; concurrency at 5000 jobs):"
+                .into(),
+        );
         say(header);
-        let points: [(u32, u32); 7] =
-            [(1_000, 1_000), (10_000, 1_000), (100_000, 1_000), (5_000, 10), (5_000, 100), (5_000, 1_000), (20_000, 10_000)];
+        let points: [(u32, u32); 7] = [
+            (1_000, 1_000),
+            (10_000, 1_000),
+            (100_000, 1_000),
+            (5_000, 10),
+            (5_000, 100),
+            (5_000, 1_000),
+            (20_000, 10_000),
+        ];
         for (jobs, conc) in points {
             let mut sets = args.sets.clone();
             sets.push(format!("scenario.jobs={jobs}"));
             sets.push(format!("scenario.concurrency={conc}"));
-            let s = b::scenario(Workload::Flow, &flow, &sets)?;
-            let m = b::run(Workload::Flow, &s)?;
+            let m = measure(Workload::Flow, &sets)?;
             say(row(&m));
             scaling.push(m);
         }

@@ -44,7 +44,9 @@ impl Objects {
     /// Stores a token for `id` as a finished POST would have, with the object active, its
     /// cache warm and its job complete (the `upgrade` benchmark starts from there).
     pub fn preload(&self, id: &str, token: &str, expires_at_ms: u64) {
-        let object = self.get(id).expect("preloading stays under the object limit");
+        let object = self
+            .get(id)
+            .expect("preloading stays under the object limit");
         let mut st = object.state.borrow_mut();
         st.store.preload(&[
             (AUTH_TOKEN, Stored::Text(token.to_string())),

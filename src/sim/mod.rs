@@ -156,7 +156,8 @@ pub fn run_upgrades(
     let ttl = scenario.auth.token_ttl_ms;
     for n in 0..scenario.scenario.jobs as u64 {
         let token = crate::client::preloaded_token(&w.draws, n);
-        w.objects.preload(&crate::server::api::job_id(n), &token, ttl);
+        w.objects
+            .preload(&crate::server::api::job_id(n), &token, ttl);
     }
     drive(w, variant, seed, true)
 }
