@@ -173,6 +173,18 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
             variant::NAMES.join(", ")
         )));
     }
+    if spec.metric.starts_with("delta_") {
+        return Err(FitError::Usage(format!(
+            "{}: a paired delta needs a baseline run; fit the variant's own figure instead",
+            spec.metric
+        )));
+    }
+    if !spec.target.is_finite() {
+        return Err(FitError::Usage(format!(
+            "the target {} is not a finite number",
+            spec.target
+        )));
+    }
     if !metrics::FIGURES.contains(&spec.metric) {
         return Err(FitError::Usage(format!(
             "unknown metric {:?}; known: {}",

@@ -13,6 +13,26 @@ use handshake_sim::scenario::{self, Scenario, ScenarioError};
 use handshake_sim::sweep::{ParamSpec, SweepDef, SweepError, SweepResult};
 use handshake_sim::{server, sim};
 
+/// `println!` that ends the program quietly when standard output is closed (`| head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// `print!` with the same treatment of a closed standard output.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "handshake-sim",
@@ -297,7 +317,7 @@ struct FitArgs {
     /// Variant, when --target names only the metric.
     #[arg(long)]
     variant: Option<String>,
-    /// Search range LOW..HIGH (default: 0 to twice the scenario's value).
+    /// Search range LOW..HIGH (default: half to twice the scenario's value).
     #[arg(long, value_name = "LOW..HIGH")]
     range: Option<String>,
     /// Seeds pooled at every evaluation.
@@ -423,7 +443,7 @@ fn main() -> ExitCode {
         Command::Probe(args) => probe(args),
         Command::Variants => {
             for v in server::variant::ALL {
-                println!("{:<14} {}", v.name(), v.describe());
+                outln!("{:<14} {}", v.name(), v.describe());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -440,6 +460,31 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The `--variant`s given (known, each once), else the scenario's.
+fn pick_variants(given: &[String], scenario: &Scenario) -> Result<Vec<String>, ScenarioError> {
+    if given.is_empty() {
+        return Ok(scenario.scenario.variants.clone());
+    }
+    for (i, v) in given.iter().enumerate() {
+        if server::variant::by_name(v).is_none() {
+            return Err(ScenarioError::Usage {
+                arg: format!("--variant {v}"),
+                message: format!(
+                    "unknown variant; known: {}",
+                    server::variant::NAMES.join(", ")
+                ),
+            });
+        }
+        if given[..i].contains(v) {
+            return Err(ScenarioError::Usage {
+                arg: format!("--variant {v}"),
+                message: "given twice".into(),
+            });
+        }
+    }
+    Ok(given.to_vec())
 }
 
 /// Whether an error is the user's input (exit 2) rather than a failed run (exit 1).
@@ -474,7 +519,7 @@ fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> anyhow::Result
         }
     };
     let filter = match level {
-        Some(l) => EnvFilter::try_new(with_turmoil(l)).map_err(|e| ScenarioError::Override {
+        Some(l) => EnvFilter::try_new(with_turmoil(l)).map_err(|e| ScenarioError::Usage {
             arg: format!("--log {l}"),
             message: e.to_string(),
         })?,
@@ -508,23 +553,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         overrides.push(scenario::parse_override(&format!("scenario.jobs={j}"))?);
     }
     let scenario = Scenario::load(&args.scenario, &overrides)?;
-    let variants = if args.variants.is_empty() {
-        scenario.scenario.variants.clone()
-    } else {
-        for v in &args.variants {
-            if server::variant::by_name(v).is_none() {
-                return Err(ScenarioError::Override {
-                    arg: format!("--variant {v}"),
-                    message: format!(
-                        "unknown variant; known: {}",
-                        server::variant::NAMES.join(", ")
-                    ),
-                }
-                .into());
-            }
-        }
-        args.variants.clone()
-    };
+    let variants = pick_variants(&args.variants, &scenario)?;
     let first_seed = args.seed.unwrap_or(scenario.scenario.seed);
     let seeds: Vec<u64> = (0..args.seeds)
         .map(|i| first_seed.wrapping_add(i))
@@ -577,21 +606,21 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     }
     if !json_to_stdout && !records_to_stdout {
         let s = &report.scenario.scenario;
-        println!(
+        outln!(
             "scenario {} — {} job(s) × {} seed(s), concurrency {}",
             s.name,
             s.jobs,
             seeds.len(),
             s.concurrency
         );
-        print!("{}", report::table(&report));
+        out!("{}", report::table(&report));
         let seed_text = if seeds.len() == 1 {
             format!("seed {first_seed}")
         } else {
             format!("seeds {first_seed}..={}", seeds[seeds.len() - 1])
         };
-        println!("\n{seed_text}");
-        println!("reproduce: {command}");
+        outln!("\n{seed_text}");
+        outln!("reproduce: {command}");
         if let Some((seed, variant, job)) = worst_job(&runs) {
             let mut cmd = format!(
                 "handshake-sim replay {} --seed {seed} --job {job} --variant {variant}",
@@ -603,7 +632,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             if let Some(j) = args.jobs {
                 cmd.push_str(&format!(" --jobs {j}"));
             }
-            println!("worst job: {cmd}");
+            outln!("worst job: {cmd}");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -657,7 +686,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     block_on_local(async move {
         let server = live::Server::bind(&scenario, variant, seed, args.listen).await?;
         let addr = server.local_addr().context("listen address")?;
-        println!(
+        outln!(
             "handshake-sim serve: {} with variant {name}, seed {seed}, on http://{addr}\n  POST http://{addr}/api/enrichment/batch  {{\"jobId\":\"job-1\",\"books\":5}}\n  GET  ws://{addr}/ws/progress?jobId=job-1&token=TOKEN\nCtrl-C stops it.",
             scenario.scenario.name
         );
@@ -666,7 +695,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
-        println!("handshake-sim serve: stopped");
+        outln!("handshake-sim serve: stopped");
         Ok::<_, anyhow::Error>(ExitCode::SUCCESS)
     })?
 }
@@ -707,14 +736,16 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .any(|p| p.as_deref().is_some_and(|p| p.as_os_str() == "-"));
     if !quiet {
-        println!(
+        outln!(
             "probe {} — {} job(s), concurrency {}",
-            args.url, args.jobs, args.concurrency
+            args.url,
+            args.jobs,
+            args.concurrency
         );
-        print!("{}", report::table(&report));
-        println!("\nSLOs (client side: upgrade = request sent → 101; canceled = gave up):");
+        out!("{}", report::table(&report));
+        outln!("\nSLOs (client side: upgrade = request sent → 101; canceled = gave up):");
         for v in &verdicts {
-            println!(
+            outln!(
                 "  {:<16} {:>10.3}   warn > {}, crit > {}   {}",
                 v.slo,
                 v.value,
@@ -772,7 +803,7 @@ fn finish_sweep(
         write_output(path, report::sweep_html(result, &plots).as_bytes())?;
     }
     let def = &result.definition;
-    println!(
+    outln!(
         "{} point(s) × {} variant(s) × {} seed(s){} → {}",
         result.points.len(),
         def.variants.len(),
@@ -784,10 +815,10 @@ fn finish_sweep(
     );
     let worst_n = if def.swarm.is_some() { 5 } else { 3 };
     for (v, pts) in result.worst(worst_n) {
-        println!("worst points for {v}:");
+        outln!("worst points for {v}:");
         for (p, rate) in pts {
             let params: Vec<String> = p.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!(
+            outln!(
                 "  {:>6.1}%  {}\n          {}",
                 rate * 100.0,
                 params.join(" "),
@@ -833,11 +864,7 @@ fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
         scenario_file: args.scenario.display().to_string(),
         sets: args.sets.clone(),
         params,
-        variants: if args.variants.is_empty() {
-            base.scenario.variants.clone()
-        } else {
-            args.variants.clone()
-        },
+        variants: pick_variants(&args.variants, &base)?,
         seeds: (0..args.seeds).map(|i| first.wrapping_add(i)).collect(),
         swarm: args.swarm,
         swarm_seed: first,
@@ -860,7 +887,7 @@ fn merge(args: MergeArgs) -> anyhow::Result<ExitCode> {
     for d in &args.dirs {
         let path = d.join("sweep.json");
         let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading {}", path.display()))?;
+            .map_err(|e| SweepError::Usage(format!("{}: cannot read: {e}", path.display())))?;
         let part: SweepResult = serde_json::from_str(&text)
             .map_err(|e| SweepError::Usage(format!("{}: not a sweep.json: {e}", path.display())))?;
         parts.push(part);
@@ -879,7 +906,7 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         .variant
         .clone()
         .unwrap_or_else(|| scenario.scenario.variants[0].clone());
-    let variant = server::variant::by_name(&name).ok_or_else(|| ScenarioError::Override {
+    let variant = server::variant::by_name(&name).ok_or_else(|| ScenarioError::Usage {
         arg: format!("--variant {name}"),
         message: format!(
             "unknown variant; known: {}",
@@ -887,14 +914,14 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         ),
     })?;
     if args.job >= scenario.scenario.jobs as u64 {
-        return Err(ScenarioError::Override {
+        return Err(ScenarioError::Usage {
             arg: format!("--job {}", args.job),
             message: format!("the scenario has jobs 0..{}", scenario.scenario.jobs),
         }
         .into());
     }
     let (record, steps) = handshake_sim::replay::replay(&scenario, variant, args.seed, args.job)?;
-    println!(
+    outln!(
         "replay {} — variant {name}, seed {}, job {} (job-{}): {} after {} attempt(s)",
         args.scenario.display(),
         args.seed,
@@ -903,10 +930,10 @@ fn replay(args: ReplayArgs) -> anyhow::Result<ExitCode> {
         record.outcome.map_or("none", |o| o.name()),
         record.attempts
     );
-    println!("{:>8}  {:<8} event", "t_ms", "host");
+    outln!("{:>8}  {:<8} event", "t_ms", "host");
     for s in &steps {
         let fields: Vec<String> = s.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        println!(
+        outln!(
             "{:>8}  {:<8} {} {}",
             s.t_ms,
             s.host,
@@ -977,7 +1004,7 @@ fn fit(args: FitArgs) -> anyhow::Result<ExitCode> {
     };
     let range = match &args.range {
         Some(r) => parse_range_arg(r)?,
-        None if current > 0.0 => (0.0, current * 2.0),
+        None if current > 0.0 => (current / 2.0, current * 2.0),
         None => {
             return Err(
                 FitError::Usage("the current value is 0: give --range LOW..HIGH".into()).into(),
@@ -1006,12 +1033,12 @@ fn fit(args: FitArgs) -> anyhow::Result<ExitCode> {
             format!("{x:.4}")
         }
     };
-    println!(
+    outln!(
         "fit {origin} — {variant}.{metric} = {target}, seeds {first}..={}",
         seeds[seeds.len() - 1]
     );
     for e in &r.evaluations {
-        println!(
+        outln!(
             "  {} = {:>10}  →  {metric} {:.4} [{:.4}, {:.4}]",
             args.param,
             show(e.x),
@@ -1020,7 +1047,7 @@ fn fit(args: FitArgs) -> anyhow::Result<ExitCode> {
             e.ci95_high
         );
     }
-    println!(
+    outln!(
         "\n{} = {}  ({variant}.{metric} = {:.4}, 95% CI [{:.4}, {:.4}])",
         args.param,
         show(r.value),
@@ -1028,7 +1055,7 @@ fn fit(args: FitArgs) -> anyhow::Result<ExitCode> {
         r.achieved.ci95_low,
         r.achieved.ci95_high
     );
-    println!(
+    outln!(
         "uncertainty: {} in {}..={} ({})",
         args.param,
         show(r.interval.0),
@@ -1089,7 +1116,7 @@ fn calibrate(args: CalibrateArgs) -> anyhow::Result<ExitCode> {
     let snippet = c.snippet(&source);
     match &args.out {
         Some(path) => write_output(path, snippet.as_bytes())?,
-        None => print!("{snippet}"),
+        None => out!("{snippet}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1105,7 +1132,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     if args.child {
         let w = workloads[0];
         let m = b::run(w, &b::scenario(w, &flow, &args.sets)?)?;
-        println!(
+        outln!(
             "{}",
             serde_json::to_string(&m).context("measurement as JSON")?
         );
@@ -1114,7 +1141,7 @@ fn bench(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let quiet = args.json.as_deref().is_some_and(|p| p.as_os_str() == "-");
     let say = |line: String| {
         if !quiet {
-            println!("{line}");
+            outln!("{line}");
         }
     };
     let header = format!(
@@ -1293,7 +1320,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         })?;
         rows.extend(r);
     }
-    print!("{}", report::gate_table(&rows, &args.sets));
+    out!("{}", report::gate_table(&rows, &args.sets));
     if let Some(path) = &args.junit {
         write_output(path, report::junit(&rows, &args.sets).as_bytes())?;
     }
@@ -1305,7 +1332,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter(|r| r.kind == "slo" && r.verdict == handshake_sim::slo::Verdict::Warning)
         .count();
-    println!(
+    outln!(
         "\n{} scenario(s), {} check(s): {} failed, {} warning(s)",
         scenarios.len(),
         rows.len(),

@@ -4,10 +4,8 @@
 use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
 
 use crate::record::JobRecord;
 use crate::scenario::Scenario;
@@ -29,15 +27,12 @@ pub struct Step {
 /// Most steps kept for one job (a bound on the timeline).
 const STEPS_MAX: usize = 100_000;
 
-struct HostName(String);
-
 #[derive(Default)]
 struct Fields {
     job: Option<u64>,
     t_ms: Option<u64>,
     message: String,
     rest: Vec<(String, String)>,
-    name: Option<String>,
 }
 
 impl Visit for Fields {
@@ -58,14 +53,12 @@ impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
         match field.name() {
             "message" => self.message = value.into(),
-            "name" => self.name = Some(value.into()),
             other => self.rest.push((other.into(), value.into())),
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         match field.name() {
             "message" => self.message = format!("{value:?}"),
-            "name" => self.name = Some(format!("{value:?}").trim_matches('"').to_string()),
             other => self.rest.push((other.into(), format!("{value:?}"))),
         }
     }
@@ -76,37 +69,34 @@ struct Collect {
     steps: Arc<Mutex<Vec<Step>>>,
 }
 
-impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for Collect {
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().name() != "node" {
-            return;
-        }
-        let mut f = Fields::default();
-        attrs.record(&mut f);
-        if let (Some(name), Some(span)) = (f.name, ctx.span(id)) {
-            span.extensions_mut().insert(HostName(name));
-        }
+/// The host an event ran on, from the module that emitted it (the client runs on the fleet
+/// host, the worker relay on the worker, everything else of the server on the object host).
+/// This does not depend on turmoil's spans, whose callsite interest another thread may have
+/// cached as disabled.
+fn host_of(target: &str) -> &'static str {
+    if target.starts_with("handshake_sim::client") {
+        "fleet"
+    } else if target.starts_with("handshake_sim::server::worker") {
+        "worker"
+    } else if target.starts_with("handshake_sim::server") || target == "handshake_sim::timing" {
+        "objects"
+    } else {
+        "?"
     }
+}
 
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+impl<S: Subscriber> Layer<S> for Collect {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut f = Fields::default();
         event.record(&mut f);
         if f.job != Some(self.job) {
             return;
         }
-        let host = ctx
-            .event_scope(event)
-            .and_then(|scope| {
-                scope
-                    .from_root()
-                    .find_map(|s| s.extensions().get::<HostName>().map(|h| h.0.clone()))
-            })
-            .unwrap_or_default();
         let mut steps = self.steps.lock().expect("replay lock is never poisoned");
         if steps.len() < STEPS_MAX {
             steps.push(Step {
                 t_ms: f.t_ms.unwrap_or(0),
-                host,
+                host: host_of(event.metadata().target()).to_string(),
                 level: event.metadata().level().to_string(),
                 message: f.message,
                 fields: f.rest,
@@ -123,10 +113,8 @@ pub fn replay(
     job: u64,
 ) -> Result<(JobRecord, Vec<Step>), SimError> {
     let steps = Arc::new(Mutex::new(Vec::new()));
-    // turmoil's "node" span names the host of each event.
-    let filter = tracing_subscriber::filter::Targets::new()
-        .with_target("handshake_sim", Level::DEBUG)
-        .with_target("turmoil", Level::INFO);
+    let filter =
+        tracing_subscriber::filter::Targets::new().with_target("handshake_sim", Level::DEBUG);
     let subscriber = tracing_subscriber::registry().with(
         Collect {
             job,

@@ -104,7 +104,13 @@ fn parse_range(arg: &str, spec: &str) -> Result<Option<Vec<String>>, SweepError>
         if step <= 0 || a > b {
             return Err(param_err(arg, "a range needs LOW <= HIGH and a step > 0"));
         }
-        let n = ((b - a) / step + 1) as usize;
+        let too_many = || param_err(arg, format!("more than {POINTS_MAX} values"));
+        let n = b
+            .checked_sub(a)
+            .map(|d| d / step)
+            .and_then(|d| usize::try_from(d).ok())
+            .and_then(|d| d.checked_add(1))
+            .ok_or_else(too_many)?;
         if n > POINTS_MAX {
             return Err(param_err(
                 arg,
@@ -125,7 +131,11 @@ fn parse_range(arg: &str, spec: &str) -> Result<Option<Vec<String>>, SweepError>
     if step <= 0.0 || a > b {
         return Err(param_err(arg, "a range needs LOW <= HIGH and a step > 0"));
     }
-    let n = ((b - a) / step + 1e-9).floor() as usize + 1;
+    let count = ((b - a) / step + 1e-9).floor() + 1.0;
+    if !count.is_finite() || count > POINTS_MAX as f64 {
+        return Err(param_err(arg, format!("more than {POINTS_MAX} values")));
+    }
+    let n = count as usize;
     if n > POINTS_MAX {
         return Err(param_err(
             arg,
@@ -219,6 +229,17 @@ fn render(v: &toml::Value) -> String {
 }
 
 impl SweepDef {
+    /// How many points the sweep has, without building them (None past `usize`).
+    pub fn point_count(&self) -> Option<usize> {
+        match self.swarm {
+            Some(n) => Some(n as usize),
+            None => self
+                .params
+                .iter()
+                .try_fold(1usize, |acc, p| acc.checked_mul(p.values.len())),
+        }
+    }
+
     /// The grid points: the product of the params (first param outermost), or the swarm.
     pub fn points(&self) -> Vec<Vec<(String, String)>> {
         if let Some(n) = self.swarm {
@@ -272,6 +293,14 @@ pub fn point_scenarios(
     base_overrides: &[Override],
     text: &str,
 ) -> Result<Vec<Scenario>, SweepError> {
+    match def.point_count() {
+        Some(n) if n <= POINTS_MAX => {}
+        _ => {
+            return Err(SweepError::Usage(format!(
+                "the grid has more than {POINTS_MAX} points"
+            )))
+        }
+    }
     def.points()
         .iter()
         .map(|point| {
@@ -391,6 +420,14 @@ pub fn merge(mut parts: Vec<SweepResult>) -> Result<SweepResult, SweepError> {
                     .into(),
             ));
         }
+        if let Some((k, m)) = p.shard {
+            if let Some(stray) = p.points.iter().find(|pt| !in_shard(pt.point, Some((k, m)))) {
+                return Err(SweepError::Usage(format!(
+                    "shard {k}/{m} holds point {}, which is not its own",
+                    stray.point
+                )));
+            }
+        }
         match p.shard {
             Some((k, m)) if m == n && (1..=n).contains(&k) => {
                 if std::mem::replace(&mut seen[(k - 1) as usize], true) {
@@ -413,7 +450,19 @@ pub fn merge(mut parts: Vec<SweepResult>) -> Result<SweepResult, SweepError> {
         .iter_mut()
         .flat_map(|p| p.failed_runs.drain(..))
         .collect();
-    failed_runs.sort_by(|a, b| (a.point, &a.variant, a.seed).cmp(&(b.point, &b.variant, b.seed)));
+    // The unsharded order: point, then variant and seed in definition order.
+    let def = &first.definition;
+    let pos = |v: &str| def.variants.iter().position(|x| x == v);
+    let seed_pos = |s: u64| def.seeds.iter().position(|x| *x == s);
+    failed_runs.sort_by_key(|f| (f.point, pos(&f.variant), seed_pos(f.seed)));
+    for w in points.windows(2) {
+        if w[0].point == w[1].point {
+            return Err(SweepError::Usage(format!(
+                "point {} appears in two shards",
+                w[0].point
+            )));
+        }
+    }
     Ok(SweepResult {
         shard: None,
         points,
@@ -459,6 +508,9 @@ impl SweepResult {
             self.definition.seeds.first().copied().unwrap_or(1),
             &sets,
         );
+        for v in &self.definition.variants {
+            let _ = write!(cmd, " --variant {v}");
+        }
         if self.definition.seeds.len() > 1 {
             let _ = write!(cmd, " --seeds {}", self.definition.seeds.len());
         }

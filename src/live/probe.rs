@@ -57,6 +57,16 @@ impl ProbeTarget {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
+        // An explicit port that does not fit a u16 must not fall back to the default port.
+        let auth = uri.authority().map_or("", |a| a.as_str());
+        let explicit_port = auth
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+        if explicit_port && uri.port_u16().is_none() {
+            return Err(LiveError::Usage(format!(
+                "{url:?}: the port is not in 1..=65535"
+            )));
+        }
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
             .await

@@ -312,7 +312,10 @@ pub fn sweep_plots(sweep: &SweepResult, png: Option<&Path>) -> Result<Vec<Plot>,
             let key = &def.params[0].key;
             let title = format!("{name} — failure rate vs {key}, {seeds}");
             let xs: Vec<String> = sweep.points.iter().map(|p| p.params[0].1.clone()).collect();
-            let numeric: Option<Vec<f64>> = xs.iter().map(|x| x.parse::<f64>().ok()).collect();
+            let numeric: Option<Vec<f64>> = xs
+                .iter()
+                .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
+                .collect();
             let x_desc = format!("{key}{}", unit_of(key));
             let plot = render(
                 "failure-rate",

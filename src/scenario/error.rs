@@ -35,4 +35,7 @@ pub enum ScenarioError {
     Invalid { location: Location, message: String },
     #[error("--set {arg:?}: {message}")]
     Override { arg: String, message: String },
+    /// A command-line argument other than `--set` (`--variant`, `--log`, `--job`, ...).
+    #[error("{arg}: {message}")]
+    Usage { arg: String, message: String },
 }

@@ -28,7 +28,7 @@ pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
     let (key, raw) = arg
         .split_once('=')
         .ok_or_else(|| bad("expected KEY=VALUE"))?;
-    let path: Vec<String> = key.trim().split('.').map(str::to_string).collect();
+    let path = split_key(key.trim());
     if path.iter().any(|p| p.is_empty()) {
         return Err(bad("the key has an empty segment"));
     }
@@ -51,56 +51,67 @@ fn is_bare_word(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// Sets `path` in `table` to `value`, creating tables on the way (array items by index).
-pub fn apply_override(table: &mut toml::Table, ov: &Override) -> Result<(), ScenarioError> {
-    let bad = |message: String| ScenarioError::Override {
+/// Sets `path` in `table` to `value`. A part of the path the file leaves out is filled from
+/// `defaults` first, so `--set storage.read_ms.uniform.1=140` works on a file that never names
+/// `storage.read_ms`; array items are addressed by index.
+pub fn apply_override(
+    table: &mut toml::Table,
+    defaults: &toml::Table,
+    ov: &Override,
+) -> Result<(), ScenarioError> {
+    let mut root = toml::Value::Table(std::mem::take(table));
+    let defaults = toml::Value::Table(defaults.clone());
+    let result = set_path(&mut root, Some(&defaults), &ov.path, &ov.value);
+    if let toml::Value::Table(t) = root {
+        *table = t;
+    }
+    result.map_err(|message| ScenarioError::Override {
         arg: ov.arg.clone(),
         message,
-    };
-    let (first, rest) = ov
-        .path
+    })
+}
+
+fn set_path(
+    cur: &mut toml::Value,
+    default: Option<&toml::Value>,
+    path: &[String],
+    value: &toml::Value,
+) -> Result<(), String> {
+    let (seg, rest) = path
         .split_first()
         .expect("parse_override rejects empty keys");
-    if rest.is_empty() {
-        table.insert(first.clone(), ov.value.clone());
-        return Ok(());
-    }
-    let mut cur = table
-        .entry(first.clone())
-        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-    let (last, middle) = rest.split_last().expect("rest is not empty");
-    for seg in middle.iter().chain(std::iter::once(last)) {
-        let is_last = std::ptr::eq(seg, last);
-        cur = match cur {
-            toml::Value::Table(t) if is_last => {
-                t.insert(seg.clone(), ov.value.clone());
+    match cur {
+        toml::Value::Table(t) => {
+            let d = default.and_then(|d| d.get(seg.as_str()));
+            if rest.is_empty() {
+                t.insert(seg.clone(), value.clone());
                 return Ok(());
             }
-            toml::Value::Table(t) => t
-                .entry(seg.clone())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new())),
-            toml::Value::Array(a) => {
-                let i: usize = seg
-                    .parse()
-                    .map_err(|_| bad(format!("{seg:?} is not an array index")))?;
-                let len = a.len();
-                let slot = a
-                    .get_mut(i)
-                    .ok_or_else(|| bad(format!("index {i} is past the array's {len} items")))?;
-                if is_last {
-                    *slot = ov.value.clone();
-                    return Ok(());
-                }
-                slot
+            let child = t.entry(seg.clone()).or_insert_with(|| {
+                d.cloned()
+                    .unwrap_or_else(|| toml::Value::Table(toml::Table::new()))
+            });
+            set_path(child, d, rest, value)
+        }
+        toml::Value::Array(a) => {
+            let i: usize = seg
+                .parse()
+                .map_err(|_| format!("{seg:?} is not an array index"))?;
+            let len = a.len();
+            let d = default.and_then(|d| d.get(i));
+            let slot = a
+                .get_mut(i)
+                .ok_or_else(|| format!("index {i} is past the array's {len} items"))?;
+            if rest.is_empty() {
+                *slot = value.clone();
+                return Ok(());
             }
-            _ => {
-                return Err(bad(format!(
-                    "{seg:?} is inside a value that is neither a table nor an array"
-                )))
-            }
-        };
+            set_path(slot, d, rest, value)
+        }
+        _ => Err(format!(
+            "{seg:?} is inside a plain value; nothing can be set there"
+        )),
     }
-    unreachable!("the loop returns at the last segment")
 }
 
 impl Scenario {
@@ -162,8 +173,12 @@ impl Scenario {
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| at(e.span(), None, e.message().trim().to_string()))?;
         let mut overridden = BTreeSet::new();
+        let defaults = match toml::Value::try_from(Scenario::default()) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => unreachable!("the default scenario serialises to a table"),
+        };
         for ov in overrides {
-            apply_override(&mut table, ov)?;
+            apply_override(&mut table, &defaults, ov)?;
             overridden.insert(ov.path.join("."));
         }
         let doc = toml_edit::Document::parse(text).ok();

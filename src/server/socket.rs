@@ -47,7 +47,9 @@ pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S) {
     let mut frames = 0u64;
     while ok && frames < FRAMES_MAX {
         frames += 1;
+        // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
         tokio::select! {
+            biased;
             msg = rx.recv() => match msg {
                 Some(m) => ok = send(&mut ws, &m).await,
                 None => break,

@@ -94,4 +94,40 @@ fn bad_arguments_are_refused() {
         &["--log"],
     );
     check(&["run"], &["SCENARIO"]);
+    check(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--variant",
+            "parallel",
+            "--variant",
+            "parallel",
+        ],
+        &["--variant parallel", "given twice"],
+    );
+    check(&["probe", "http://127.0.0.1:99999"], &["port"]);
+    check(&["probe", "http://192.0.2.1:8787"], &["--allow-remote"]);
+    check(&["merge", "/nonexistent-dir"], &["cannot read"]);
+    check(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--target",
+            "sequential.failure_rate=nan",
+        ],
+        &["not a finite number"],
+    );
+    check(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--param",
+            "client.retries=1..100000000:1",
+            "--out",
+            "/tmp/never",
+        ],
+        &["exceed the limit of 100000"],
+    );
 }

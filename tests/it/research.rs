@@ -318,12 +318,13 @@ fn replay_shows_the_reads_back_to_back_and_the_deadline_passing() {
         .iter()
         .find(|s| s.message == "deadline passed before the 101")
         .unwrap();
+    assert_eq!(deadline.host, "fleet", "{deadline:?}");
     assert!(
-        deadline.host == "fleet"
-            && deadline
-                .fields
-                .iter()
-                .any(|(k, v)| k == "after_ms" && v == "243")
+        deadline
+            .fields
+            .iter()
+            .any(|(k, v)| k == "after_ms" && v == "243"),
+        "{deadline:?}"
     );
     assert!(steps
         .iter()
