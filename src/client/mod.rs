@@ -46,6 +46,29 @@ pub struct Session {
     pub token_preloaded: bool,
 }
 
+/// Runs jobs `0..jobs`, at most `concurrency` at a time, started in job order. Must run
+/// inside a `LocalSet`.
+pub async fn run_fleet(
+    session: Rc<Session>,
+    jobs: u64,
+    concurrency: usize,
+) -> Result<(), tokio::task::JoinError> {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut tasks = Vec::with_capacity(jobs as usize);
+    for n in 0..jobs {
+        let permit = permits.clone().acquire_owned().await.expect("never closed");
+        let session = session.clone();
+        tasks.push(tokio::task::spawn_local(async move {
+            session.run_job(n).await;
+            drop(permit);
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    Ok(())
+}
+
 /// The token a preloaded object holds for job `n` (the one its POST would have issued).
 pub fn preloaded_token(draws: &Draws, n: u64) -> String {
     draws.hex128(n, Purpose::Token, 0)

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
@@ -173,21 +172,7 @@ pub async fn probe(
         connect: Rc::new(target),
         token_preloaded: false,
     });
-    let permits = Arc::new(Semaphore::new(options.concurrency as usize));
-    let all = async {
-        let mut tasks = Vec::with_capacity(options.jobs as usize);
-        for n in 0..options.jobs as u64 {
-            let permit = permits.clone().acquire_owned().await.expect("never closed");
-            let session = session.clone();
-            tasks.push(tokio::task::spawn_local(async move {
-                session.run_job(n).await;
-                drop(permit);
-            }));
-        }
-        for t in tasks {
-            let _ = t.await;
-        }
-    };
+    let all = crate::client::run_fleet(session, options.jobs as u64, options.concurrency as usize);
     let finished = tokio::time::timeout(Duration::from_secs(options.time_limit_s), all).await;
     let mut rec = recorder.borrow_mut();
     for n in 0..options.jobs as u64 {

@@ -8,7 +8,6 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
-use tokio::sync::Semaphore;
 
 use crate::client::{Connect, Session};
 use crate::clock::Clock;
@@ -197,19 +196,7 @@ fn drive(
     let concurrency = scenario.scenario.concurrency as usize;
     let fleet_recorder = recorder.clone();
     sim.client(FLEET_HOST, async move {
-        let permits = std::sync::Arc::new(Semaphore::new(concurrency));
-        let mut tasks = Vec::with_capacity(jobs as usize);
-        for n in 0..jobs {
-            let permit = permits.clone().acquire_owned().await.expect("never closed");
-            let session = session.clone();
-            tasks.push(tokio::task::spawn_local(async move {
-                session.run_job(n).await;
-                drop(permit);
-            }));
-        }
-        for t in tasks {
-            t.await?;
-        }
+        crate::client::run_fleet(session, jobs, concurrency).await?;
         // Let the objects finish enriching, so every "no socket" warning is counted.
         while fleet_recorder.borrow().enrichments_open() > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -2,18 +2,9 @@
 //! key, never a panic. Each file in tests/bad/ states what its error must say on its first
 //! line: `# expect: TEXT` (and `TEXT` may hold several fragments separated by ` && `).
 
-use std::process::Command;
-
 fn run(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_handshake-sim"))
-        .args(args)
-        .current_dir(crate::root())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let (code, _, err) = crate::exec(args, None);
+    (code, err)
 }
 
 fn check(args: &[&str], expect: &[&str]) {

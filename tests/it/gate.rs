@@ -1,23 +1,12 @@
 //! SLOs, expectations and the `check` gate: verdicts, exit codes, JUnit and Markdown.
 
-use std::process::Command;
-
 use handshake_sim::expect::Expectation;
 use handshake_sim::slo::{self, Verdict};
 
 use crate::{load, report};
 
 fn bin(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_handshake-sim"))
-        .args(args)
-        .current_dir(crate::root())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::exec(args, None)
 }
 
 #[test]

@@ -22,6 +22,22 @@ pub fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs the binary in the repository's root: (exit code, stdout, stderr). `threads` sets
+/// RAYON_NUM_THREADS.
+pub fn exec(args: &[&str], threads: Option<&str>) -> (i32, String, String) {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
+    c.args(args).current_dir(root());
+    if let Some(t) = threads {
+        c.env("RAYON_NUM_THREADS", t);
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Loads a bundled scenario with `key=value` overrides.
 pub fn load(name: &str, sets: &[&str]) -> Scenario {
     let overrides: Vec<_> = sets.iter().map(|s| parse_override(s).unwrap()).collect();

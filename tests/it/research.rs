@@ -2,23 +2,12 @@
 //! merge, plots and HTML, replay, fit, calibrate, swarm.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use handshake_sim::calibrate::calibrate;
 use handshake_sim::sweep::{ParamSpec, SweepDef};
 
 fn bin(args: &[&str], threads: Option<&str>) -> (i32, String, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
-    c.args(args).current_dir(crate::root());
-    if let Some(t) = threads {
-        c.env("RAYON_NUM_THREADS", t);
-    }
-    let out = c.output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    crate::exec(args, threads)
 }
 
 fn tmp(name: &str) -> PathBuf {
