@@ -42,7 +42,15 @@ pub struct Worker {
     pub dial: Box<dyn Dial>,
     /// Messages relayed so far per (job, direction): the index of their latency draws.
     messages: RefCell<BTreeMap<(u64, bool), u64>>,
+    /// Idle keep-alive connections to the object host, reused for plain requests (an upgrade
+    /// consumes its connection).
+    idle: RefCell<Vec<Sender>>,
 }
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Most idle connections the worker keeps to the object host.
+const IDLE_CONNECTIONS_MAX: usize = 256;
 
 impl Worker {
     pub fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
@@ -50,7 +58,26 @@ impl Worker {
             env,
             dial,
             messages: RefCell::new(BTreeMap::new()),
+            idle: RefCell::new(Vec::new()),
         })
+    }
+
+    /// An idle connection to the object host that can take a request now, if any.
+    fn take_idle(&self) -> Option<Sender> {
+        let mut idle = self.idle.borrow_mut();
+        while let Some(s) = idle.pop() {
+            if s.is_ready() {
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    fn put_idle(&self, sender: Sender) {
+        let mut idle = self.idle.borrow_mut();
+        if idle.len() < IDLE_CONNECTIONS_MAX && !sender.is_closed() {
+            idle.push(sender);
+        }
     }
 
     /// One-way latency of the next message of `job` in direction `up` (client → object).
@@ -125,20 +152,28 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
         job,
         armed: client_upgrade.is_some(),
     };
+    let upgrade = client_upgrade.is_some();
     let forwarded = async {
         Env::sleep_ms(worker.latency_ms(job, true)).await;
-        let io = worker.dial.dial().await.map_err(|e| {
-            status(
-                StatusCode::BAD_GATEWAY,
-                &format!("object host unreachable: {e}"),
-            )
-        })?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-            .await
-            .map_err(|e| status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")))?;
-        tokio::task::spawn_local(async move {
-            let _ = conn.with_upgrades().await;
-        });
+        let pooled = if upgrade { None } else { worker.take_idle() };
+        let mut sender = match pooled {
+            Some(s) => s,
+            None => {
+                let io = worker.dial.dial().await.map_err(|e| {
+                    status(
+                        StatusCode::BAD_GATEWAY,
+                        &format!("object host unreachable: {e}"),
+                    )
+                })?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+                    .await
+                    .map_err(|e| status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")))?;
+                tokio::task::spawn_local(async move {
+                    let _ = conn.with_upgrades().await;
+                });
+                sender
+            }
+        };
         let mut forward = Request::from_parts(parts, Full::new(body));
         *forward.uri_mut() = forward
             .uri()
@@ -146,16 +181,18 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
             .map_or("/", |pq| pq.as_str())
             .parse()
             .expect("a path and query is a valid URI");
-        Ok::<_, Response<Body>>(sender.send_request(forward))
+        let response = sender.send_request(forward);
+        Ok::<_, Response<Body>>((sender, response))
     }
     .await;
     edge_cancel.armed = false;
-    let mut resp = match forwarded {
-        Ok(response) => match response.await {
-            Ok(r) => r,
-            Err(e) => return status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")),
-        },
+    let (sender, response) = match forwarded {
+        Ok(x) => x,
         Err(r) => return r,
+    };
+    let mut resp = match response.await {
+        Ok(r) => r,
+        Err(e) => return status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")),
     };
     let object_upgrade =
         (resp.status() == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut resp));
@@ -164,6 +201,9 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
         Ok(b) => b,
         Err(r) => return r,
     };
+    if !upgrade {
+        worker.put_idle(sender);
+    }
     Env::sleep_ms(worker.latency_ms(job, false)).await;
     if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
         tokio::task::spawn_local(async move {
