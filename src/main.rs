@@ -13,6 +13,10 @@ use handshake_sim::scenario::{self, Scenario, ScenarioError};
 use handshake_sim::sweep::{ParamSpec, SweepDef, SweepError, SweepResult};
 use handshake_sim::{server, sim};
 
+// The simulator allocates per message (hyper, tungstenite, turmoil); mimalloc cuts that cost.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// `println!` that ends the program quietly when standard output is closed (`| head`).
 macro_rules! outln {
     ($($t:tt)*) => {{
