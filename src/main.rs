@@ -430,6 +430,10 @@ struct RunArgs {
     /// Write a self-contained HTML report (table, plots, resolved scenario).
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// First run every variant and seed twice and compare hashes of the full event traces
+    /// and records; a difference fails with the first differing event.
+    #[arg(long)]
+    check_determinism: bool,
 }
 
 fn main() -> ExitCode {
@@ -569,6 +573,28 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         default_hook(info);
         eprintln!("handshake-sim: internal invariant broken; reproduce: {command}");
     }));
+    if args.check_determinism {
+        for v in &variants {
+            let variant = server::variant::by_name(v).expect("pick_variants checked it");
+            for &seed in &seeds {
+                let c = handshake_sim::replay::check_determinism(&scenario, variant, seed)?;
+                match c.divergence {
+                    None => outln!(
+                        "determinism {v} seed {seed}: run twice, {} events, trace hash {} both times",
+                        c.events,
+                        c.hash
+                    ),
+                    Some(d) => anyhow::bail!(
+                        "determinism {v} seed {seed}: the two runs differ at event {}:\n  first:  {:?}\n  second: {:?}\nreproduce: {} --check-determinism",
+                        d.index,
+                        d.first,
+                        d.second,
+                        reproduce(&args, std::slice::from_ref(v), seed, 1)
+                    ),
+                }
+            }
+        }
+    }
     let runs = sim::run_all(&scenario, &variants, &seeds).map_err(|e| {
         anyhow::anyhow!(
             "{e}\nreproduce: {}",

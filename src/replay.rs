@@ -10,7 +10,7 @@ use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use crate::record::JobRecord;
 use crate::scenario::Scenario;
 use crate::server::Variant;
-use crate::sim::{self, SimError};
+use crate::sim::{self, RunOutput, SimError};
 
 /// One step of a job.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -65,7 +65,8 @@ impl Visit for Fields {
 }
 
 struct Collect {
-    job: u64,
+    /// Keep only this job's events; `None` keeps every event (a whole-run trace).
+    job: Option<u64>,
     steps: Arc<Mutex<Vec<Step>>>,
 }
 
@@ -89,7 +90,7 @@ impl<S: Subscriber> Layer<S> for Collect {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut f = Fields::default();
         event.record(&mut f);
-        if f.job != Some(self.job) {
+        if self.job.is_some() && f.job != self.job {
             return;
         }
         let mut steps = self.steps.lock().expect("replay lock is never poisoned");
@@ -105,13 +106,13 @@ impl<S: Subscriber> Layer<S> for Collect {
     }
 }
 
-/// Reruns the scenario and returns job `job`'s record and timeline.
-pub fn replay(
+/// Runs once and returns the records with the trace of `job` (or of every job).
+fn traced(
     scenario: &Scenario,
     variant: &'static dyn Variant,
     seed: u64,
-    job: u64,
-) -> Result<(JobRecord, Vec<Step>), SimError> {
+    job: Option<u64>,
+) -> Result<(RunOutput, Vec<Step>), SimError> {
     let steps = Arc::new(Mutex::new(Vec::new()));
     let filter =
         tracing_subscriber::filter::Targets::new().with_target("handshake_sim", Level::DEBUG);
@@ -123,6 +124,93 @@ pub fn replay(
         .with_filter(filter),
     );
     let run = tracing::subscriber::with_default(subscriber, || sim::run(scenario, variant, seed))?;
+    let steps = std::mem::take(&mut *steps.lock().expect("replay lock is never poisoned"));
+    Ok((run, steps))
+}
+
+/// Where two runs of the same scenario, variant and seed parted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Divergence {
+    /// Index of the first differing trace event (or the length of the shorter trace).
+    pub index: usize,
+    pub first: Option<Step>,
+    pub second: Option<Step>,
+}
+
+/// The outcome of a run-twice check: the trace's length and hash, or where it diverged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeterminismCheck {
+    pub events: usize,
+    /// FNV-1a over every event of the trace and the records, as 16 hex digits.
+    pub hash: String,
+    pub divergence: Option<Divergence>,
+}
+
+/// The first event where two traces differ, if they do.
+pub fn diverge(a: &[Step], b: &[Step]) -> Option<Divergence> {
+    let index = match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => i,
+        None if a.len() == b.len() => return None,
+        None => a.len().min(b.len()),
+    };
+    Some(Divergence {
+        index,
+        first: a.get(index).cloned(),
+        second: b.get(index).cloned(),
+    })
+}
+
+fn fnv1a(h: &mut u64, bytes: &[u8]) {
+    for b in bytes {
+        *h ^= *b as u64;
+        *h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+}
+
+fn trace_hash(steps: &[Step], run: &RunOutput) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325;
+    for s in steps {
+        fnv1a(&mut h, format!("{s:?}\n").as_bytes());
+    }
+    fnv1a(&mut h, format!("{:?}", run.records).as_bytes());
+    h
+}
+
+/// Runs the scenario twice with the same seed and compares the full event traces and the
+/// records (in the manner of madsim's and FoundationDB's run-twice checks).
+pub fn check_determinism(
+    scenario: &Scenario,
+    variant: &'static dyn Variant,
+    seed: u64,
+) -> Result<DeterminismCheck, SimError> {
+    let (run_a, a) = traced(scenario, variant, seed, None)?;
+    let (run_b, b) = traced(scenario, variant, seed, None)?;
+    let (ha, hb) = (trace_hash(&a, &run_a), trace_hash(&b, &run_b));
+    let divergence = if ha == hb {
+        None
+    } else {
+        // Same events but other records still diverge: point past the end of the trace.
+        Some(diverge(&a, &b).unwrap_or(Divergence {
+            index: a.len(),
+            first: None,
+            second: None,
+        }))
+    };
+    Ok(DeterminismCheck {
+        events: a.len(),
+        hash: format!("{ha:016x}"),
+        divergence,
+    })
+}
+
+/// Reruns the scenario and returns job `job`'s record and timeline.
+pub fn replay(
+    scenario: &Scenario,
+    variant: &'static dyn Variant,
+    seed: u64,
+    job: u64,
+) -> Result<(JobRecord, Vec<Step>), SimError> {
+    let (run, steps) = traced(scenario, variant, seed, Some(job))?;
     let record = run
         .records
         .into_iter()
@@ -135,6 +223,5 @@ pub fn replay(
                 scenario.scenario.jobs
             ),
         })?;
-    let steps = std::mem::take(&mut *steps.lock().expect("replay lock is never poisoned"));
     Ok((record, steps))
 }

@@ -29,3 +29,47 @@ fn same_seed_same_bytes_other_seed_other_records() {
     assert_ne!(csv_a, csv_c);
     assert_ne!(json_a, json_c);
 }
+
+#[test]
+fn every_bundled_scenario_runs_twice_with_the_same_trace() {
+    let mut files: Vec<_> = std::fs::read_dir(crate::root().join("sims"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5);
+    for f in files {
+        let name = f.file_name().unwrap().to_str().unwrap().to_string();
+        let s = crate::load(&name, &["scenario.jobs=40"]);
+        for v in &s.scenario.variants {
+            let variant = handshake_sim::server::variant::by_name(v).unwrap();
+            let c = handshake_sim::replay::check_determinism(&s, variant, 3).unwrap();
+            assert!(c.events > 40, "{name} {v}: the trace is empty");
+            assert_eq!(c.divergence, None, "{name} {v}");
+        }
+    }
+}
+
+#[test]
+fn a_divergence_names_the_first_differing_event() {
+    use handshake_sim::replay::{diverge, Step};
+    let step = |t_ms: u64, message: &str| Step {
+        t_ms,
+        host: "objects".into(),
+        level: "DEBUG".into(),
+        message: message.into(),
+        fields: vec![],
+    };
+    let a = vec![step(0, "POST"), step(5, "read start"), step(90, "read end")];
+    let mut b = a.clone();
+    assert_eq!(diverge(&a, &b), None);
+    b[2] = step(91, "read end");
+    let d = diverge(&a, &b).unwrap();
+    assert_eq!(
+        (d.index, d.first.unwrap().t_ms, d.second.unwrap().t_ms),
+        (2, 90, 91)
+    );
+    let d = diverge(&a, &a[..2]).unwrap();
+    assert_eq!((d.index, d.second), (2, None));
+}
