@@ -585,8 +585,9 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                         c.hash
                     ),
                     Some(d) => anyhow::bail!(
-                        "determinism {v} seed {seed}: the two runs differ at event {}:\n  first:  {:?}\n  second: {:?}\nreproduce: {} --check-determinism",
+                        "determinism {v} seed {seed}: the two runs differ at event {} (records {}):\n  first:  {:?}\n  second: {:?}\nreproduce: {} --check-determinism",
                         d.index,
+                        if c.records_equal { "equal" } else { "differ too" },
                         d.first,
                         d.second,
                         reproduce(&args, std::slice::from_ref(v), seed, 1)

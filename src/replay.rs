@@ -144,6 +144,8 @@ pub struct DeterminismCheck {
     /// FNV-1a over every event of the trace and the records, as 16 hex digits.
     pub hash: String,
     pub divergence: Option<Divergence>,
+    /// Whether the two runs' records (outcomes and timings of every job) were equal.
+    pub records_equal: bool,
 }
 
 /// The first event where two traces differ, if they do.
@@ -197,6 +199,7 @@ pub fn check_determinism(
         }))
     };
     Ok(DeterminismCheck {
+        records_equal: run_a.records == run_b.records,
         events: a.len(),
         hash: format!("{ha:016x}"),
         divergence,

@@ -35,6 +35,19 @@ pub struct SloJudged {
     pub verdict: Verdict,
 }
 
+impl SloJudged {
+    fn new(variant: &str, slo: &'static str, value: f64, t: Threshold) -> SloJudged {
+        SloJudged {
+            variant: variant.to_string(),
+            slo,
+            value,
+            warning: t.warning,
+            critical: t.critical,
+            verdict: verdict(value, t),
+        }
+    }
+}
+
 fn verdict(value: f64, t: Threshold) -> Verdict {
     if value.is_nan() || value > t.critical {
         Verdict::Critical
@@ -52,14 +65,7 @@ pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
         for (name, figure, t) in slo.checks() {
             // No sample (no upgrade reached the object) is not a pass.
             let value = s.figure(figure).unwrap_or(f64::NAN);
-            out.push(SloJudged {
-                variant: s.variant.clone(),
-                slo: name,
-                value,
-                warning: t.warning,
-                critical: t.critical,
-                verdict: verdict(value, t),
-            });
+            out.push(SloJudged::new(&s.variant, name, value, t));
         }
     }
     out
@@ -89,13 +95,6 @@ pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
         ("canceled_rate", rate, slo.canceled_rate),
     ]
     .into_iter()
-    .map(|(name, value, t)| SloJudged {
-        variant: s.variant.clone(),
-        slo: name,
-        value,
-        warning: t.warning,
-        critical: t.critical,
-        verdict: verdict(value, t),
-    })
+    .map(|(name, value, t)| SloJudged::new(&s.variant, name, value, t))
     .collect()
 }

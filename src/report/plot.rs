@@ -23,6 +23,19 @@ fn register_font() {
     });
 }
 
+/// Draws the legend box of a chart, the same on every plot.
+macro_rules! legend {
+    ($chart:expr, $position:expr) => {
+        $chart
+            .configure_series_labels()
+            .position($position)
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .draw()?
+    };
+}
+
 /// One rendered plot.
 pub struct Plot {
     /// File stem, e.g. `upgrade-cdf`.
@@ -202,13 +215,7 @@ impl Drawing for Cdf<'_> {
             ))?
             .label(format!("client deadline {deadline_ms} ms"))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], BLACK.mix(0.6)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend!(chart, SeriesLabelPosition::LowerRight);
         root.present()?;
         Ok(())
     }
@@ -274,13 +281,7 @@ impl Drawing for Histogram<'_> {
                     Rectangle::new([(x, y - 5), (x + 14, y + 5)], col.mix(0.45).filled())
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend!(chart, SeriesLabelPosition::UpperRight);
         root.present()?;
         Ok(())
     }
@@ -440,13 +441,7 @@ impl Drawing for Lines<'_> {
                 });
             chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3, col.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        legend!(chart, SeriesLabelPosition::UpperRight);
         root.present()?;
         Ok(())
     }
