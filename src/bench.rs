@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::record::Outcome;
-use crate::scenario::{parse_override, Scenario, ScenarioError};
+use crate::scenario::{parse_overrides, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, RunOutput, SimError};
 
@@ -141,10 +141,7 @@ pub fn scenario(
     flow: &Scenario,
     sets: &[String],
 ) -> Result<Scenario, ScenarioError> {
-    let overrides = sets
-        .iter()
-        .map(|s| parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = parse_overrides(sets)?;
     match workload {
         Workload::Flow => {
             let text = toml::to_string(flow).expect("a scenario serialises to TOML");
@@ -181,10 +178,7 @@ pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::Swee
         "scenario.jobs=200".to_string(),
         "scenario.concurrency=100".to_string(),
     ];
-    let overrides = base_sets
-        .iter()
-        .map(|s| parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = parse_overrides(&base_sets)?;
     let base = Scenario::from_toml_str("sims/bench.toml", &text, &overrides)?;
     let def = SweepDef {
         scenario_file: "sims/bench.toml".into(),

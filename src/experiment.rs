@@ -51,7 +51,6 @@ pub struct Experiment {
     overrides: Vec<Override>,
     scenario: Scenario,
     seeds: Vec<u64>,
-    variants: Option<Vec<String>>,
 }
 
 impl Experiment {
@@ -78,7 +77,6 @@ impl Experiment {
             text,
             overrides: Vec::new(),
             scenario,
-            variants: None,
         })
     }
 
@@ -96,23 +94,11 @@ impl Experiment {
         self
     }
 
-    /// The variants to run, the first being the baseline of paired deltas.
-    pub fn variants(mut self, variants: &[&str]) -> Result<Experiment, Error> {
-        let s = self.clone().set(
-            "scenario.variants",
-            &format!(
-                "[{}]",
-                variants
-                    .iter()
-                    .map(|v| format!("{v:?}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )?;
-        self.scenario = s.scenario;
-        self.overrides = s.overrides;
-        self.variants = Some(variants.iter().map(|v| v.to_string()).collect());
-        Ok(self)
+    /// The variants to run, the first being the baseline of paired deltas (sets
+    /// `scenario.variants`).
+    pub fn variants(self, variants: &[&str]) -> Result<Experiment, Error> {
+        let list: Vec<String> = variants.iter().map(|v| format!("{v:?}")).collect();
+        self.set("scenario.variants", &format!("[{}]", list.join(", ")))
     }
 
     /// The checked scenario as it will run.
@@ -122,10 +108,7 @@ impl Experiment {
 
     /// Runs every variant over every seed.
     pub fn run(&self) -> Result<Outcome, Error> {
-        let variants = self
-            .variants
-            .clone()
-            .unwrap_or_else(|| self.scenario.scenario.variants.clone());
+        let variants = self.scenario.scenario.variants.clone();
         let runs = sim::run_all(&self.scenario, &variants, &self.seeds)?;
         Ok(Outcome {
             report: Report::new(&self.scenario, &variants, &self.seeds, &runs),

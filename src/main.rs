@@ -552,11 +552,7 @@ fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> anyhow::Result
 
 fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     init_tracing(args.log.as_deref())?;
-    let mut overrides = args
-        .sets
-        .iter()
-        .map(|s| scenario::parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut overrides = scenario::parse_overrides(&args.sets)?;
     if let Some(j) = args.jobs {
         overrides.push(scenario::parse_override(&format!("scenario.jobs={j}"))?);
     }
@@ -680,10 +676,7 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 fn load_with_sets(path: Option<&std::path::Path>, sets: &[String]) -> anyhow::Result<Scenario> {
-    let overrides = sets
-        .iter()
-        .map(|s| scenario::parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = scenario::parse_overrides(sets)?;
     Ok(match path {
         Some(p) => Scenario::load(p, &overrides)?,
         None => Scenario::from_toml_str("<defaults>", "", &overrides)?,
@@ -871,11 +864,7 @@ fn finish_sweep(
 }
 
 fn sweep(args: SweepArgs) -> anyhow::Result<ExitCode> {
-    let overrides = args
-        .sets
-        .iter()
-        .map(|s| scenario::parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = scenario::parse_overrides(&args.sets)?;
     let base = Scenario::load(&args.scenario, &overrides)?;
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("reading {}", args.scenario.display()))?;
@@ -986,11 +975,7 @@ fn parse_range_arg(s: &str) -> anyhow::Result<(f64, f64)> {
 
 fn fit(args: FitArgs) -> anyhow::Result<ExitCode> {
     use handshake_sim::fit::{FitError, FitSpec};
-    let overrides = args
-        .sets
-        .iter()
-        .map(|s| scenario::parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = scenario::parse_overrides(&args.sets)?;
     let text = std::fs::read_to_string(&args.scenario).map_err(|source| ScenarioError::Read {
         path: args.scenario.clone(),
         source,
@@ -1319,11 +1304,7 @@ fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let overrides = args
-        .sets
-        .iter()
-        .map(|s| scenario::parse_override(s))
-        .collect::<Result<Vec<_>, _>>()?;
+    let overrides = scenario::parse_overrides(&args.sets)?;
     // Load everything first: bad input stops the gate before any run.
     let mut scenarios = Vec::new();
     for f in scenario_files(&args.paths)? {
@@ -1393,18 +1374,12 @@ fn worst_job(runs: &[sim::RunOutput]) -> Option<(u64, String, u64)> {
 
 /// The command that reruns exactly this run.
 fn reproduce(args: &RunArgs, variants: &[String], seed: u64, seeds: u64) -> String {
-    let mut cmd = format!(
-        "handshake-sim run {} --seed {seed}",
-        report::shell_quote(&args.scenario.display().to_string())
-    );
+    let mut cmd = report::run_command(&args.scenario.display().to_string(), seed, &args.sets);
     if seeds > 1 {
         cmd.push_str(&format!(" --seeds {seeds}"));
     }
     for v in variants {
         cmd.push_str(&format!(" --variant {v}"));
-    }
-    for s in &args.sets {
-        cmd.push_str(&format!(" --set {}", report::shell_quote(s)));
     }
     if let Some(j) = args.jobs {
         cmd.push_str(&format!(" --jobs {j}"));

@@ -45,6 +45,11 @@ pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
     })
 }
 
+/// Parses every `--set` argument.
+pub fn parse_overrides(args: &[String]) -> Result<Vec<Override>, ScenarioError> {
+    args.iter().map(|a| parse_override(a)).collect()
+}
+
 fn is_bare_word(s: &str) -> bool {
     !s.is_empty()
         && s.chars()

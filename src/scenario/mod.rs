@@ -7,7 +7,7 @@ mod load;
 
 pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
-pub use load::{apply_override, parse_override, Override};
+pub use load::{apply_override, parse_override, parse_overrides, Override};
 
 use std::collections::BTreeMap;
 
