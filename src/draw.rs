@@ -27,6 +27,15 @@ pub enum Purpose {
     Pair,
     Accept,
     Swarm,
+    // Faults (appended: the word positions of the purposes above must not move).
+    ClientEdgeLoss,
+    EdgeObjectLoss,
+    JobPartition,
+    ObjectCrash,
+    StorageReadError,
+    StorageWriteError,
+    StorageSpike,
+    TokenExpiry,
 }
 
 /// Draws of a run. Cheap to clone; holds only the key.
@@ -77,7 +86,12 @@ impl Draws {
 
     /// True with probability `p`.
     pub fn chance(&self, p: f64, job: u64, purpose: Purpose, index: u64) -> bool {
-        p > 0.0 && self.rng(job, purpose, index).random::<f64>() < p
+        p > 0.0 && self.unit(job, purpose, index) < p
+    }
+
+    /// A uniform number in [0, 1).
+    pub fn unit(&self, job: u64, purpose: Purpose, index: u64) -> f64 {
+        self.rng(job, purpose, index).random::<f64>()
     }
 
     /// 128 random bits as 32 hex digits (auth tokens).

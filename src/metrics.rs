@@ -141,6 +141,23 @@ pub struct VariantSummary {
     pub jobs_missing_progress: u64,
     pub cold_starts: u64,
     pub retries: u64,
+    /// Jobs the server finished whose results the client did not have by the deadline.
+    pub silent_failures: u64,
+    pub silent_failure_rate: Rate,
+    /// Jobs whose client had every result and the completion by the deadline.
+    pub results_complete: u64,
+    pub reconnects: u64,
+    pub token_refreshes: u64,
+    pub polls: u64,
+    /// Jobs that used the polling fallback.
+    pub fallbacks: u64,
+    pub progress_duplicates: u64,
+    pub progress_reordered: u64,
+    pub unauthorized_accepts: u64,
+    /// Duplicated or reordered progress, plus sockets accepted without a valid token.
+    pub safety_violations: u64,
+    /// Faults injected, by kind (only kinds that occurred).
+    pub faults: BTreeMap<String, u64>,
     pub storage_ms: Latency,
     pub upgrade_ms: Latency,
     pub client_upgrade_ms: Latency,
@@ -154,6 +171,7 @@ pub const FIGURES: &[&str] = &[
     "handshake_timeout",
     "ping_timeout",
     "rejected",
+    "server_error",
     "network_error",
     "failures",
     "failure_rate",
@@ -165,6 +183,27 @@ pub const FIGURES: &[&str] = &[
     "jobs_missing_progress",
     "cold_starts",
     "retries",
+    "silent_failures",
+    "silent_failure_rate",
+    "results_complete",
+    "reconnects",
+    "token_refreshes",
+    "polls",
+    "fallbacks",
+    "progress_duplicates",
+    "progress_reordered",
+    "unauthorized_accepts",
+    "safety_violations",
+    "faults",
+    "fault_client_edge_loss",
+    "fault_edge_object_loss",
+    "fault_partition_drop",
+    "fault_object_crash",
+    "fault_storage_read_error",
+    "fault_storage_write_error",
+    "fault_storage_spike",
+    "fault_token_expiry",
+    "fault_ack_before_token_write",
     "mean_storage_ms",
     "p50_storage_ms",
     "p95_storage_ms",
@@ -241,6 +280,23 @@ impl VariantSummary {
             "jobs_missing_progress" => self.jobs_missing_progress as f64,
             "cold_starts" => self.cold_starts as f64,
             "retries" => self.retries as f64,
+            "silent_failures" => self.silent_failures as f64,
+            "silent_failure_rate" => self.silent_failure_rate.value,
+            "results_complete" => self.results_complete as f64,
+            "reconnects" => self.reconnects as f64,
+            "token_refreshes" => self.token_refreshes as f64,
+            "polls" => self.polls as f64,
+            "fallbacks" => self.fallbacks as f64,
+            "progress_duplicates" => self.progress_duplicates as f64,
+            "progress_reordered" => self.progress_reordered as f64,
+            "unauthorized_accepts" => self.unauthorized_accepts as f64,
+            "safety_violations" => self.safety_violations as f64,
+            "faults" => self.faults.values().sum::<u64>() as f64,
+            _ if name.starts_with("fault_") => {
+                let kind = &name["fault_".len()..];
+                crate::record::fault::ALL.iter().find(|k| **k == kind)?;
+                self.faults.get(kind).copied().unwrap_or(0) as f64
+            }
             "delta_storage_ms" => self.paired_delta.as_ref()?.storage_ms?.mean,
             "delta_client_upgrade_ms" => self.paired_delta.as_ref()?.client_upgrade_ms?.mean,
             _ => return None,
@@ -271,6 +327,9 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
                 *outcomes.get_mut(o.name()).expect("all outcomes listed") += 1;
             }
             let failures = jobs - outcomes["ok"];
+            let sum =
+                |f: fn(&JobRecord) -> u32| -> u64 { recs.iter().map(|(_, r)| f(r) as u64).sum() };
+            let silent_failures = recs.iter().filter(|(_, r)| r.silent_failure).count() as u64;
             let paired_delta = baseline.as_ref().filter(|(b, _)| b != v).map(|(b, base)| {
                 let by_key: BTreeMap<(u64, u64), &JobRecord> =
                     base.iter().map(|(s, r)| ((*s, r.job), *r)).collect();
@@ -300,10 +359,32 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
                     .filter(|(_, r)| r.no_socket_warnings > 0)
                     .count() as u64,
                 cold_starts: recs.iter().filter(|(_, r)| r.cold_start).count() as u64,
-                retries: recs
+                retries: sum(|r| r.retries),
+                silent_failures,
+                silent_failure_rate: Rate::wilson(silent_failures, jobs),
+                results_complete: recs
                     .iter()
-                    .map(|(_, r)| r.attempts.saturating_sub(1) as u64)
-                    .sum(),
+                    .filter(|(_, r)| r.results_complete_ms.is_some())
+                    .count() as u64,
+                reconnects: sum(|r| r.reconnects),
+                token_refreshes: sum(|r| r.token_refreshes),
+                polls: sum(|r| r.polls),
+                fallbacks: recs.iter().filter(|(_, r)| r.fallback_used).count() as u64,
+                progress_duplicates: sum(|r| r.progress_duplicates),
+                progress_reordered: sum(|r| r.progress_reordered),
+                unauthorized_accepts: sum(|r| r.unauthorized_accepts),
+                safety_violations: sum(|r| {
+                    r.progress_duplicates + r.progress_reordered + r.unauthorized_accepts
+                }),
+                faults: {
+                    let mut f: BTreeMap<String, u64> = BTreeMap::new();
+                    for run in runs.iter().filter(|r| r.variant == *v) {
+                        for (k, n) in &run.faults {
+                            *f.entry(k.clone()).or_insert(0) += n;
+                        }
+                    }
+                    f
+                },
                 storage_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.storage_ms)),
                 upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
                 client_upgrade_ms: Latency::of(

@@ -14,18 +14,21 @@ pub enum Outcome {
     HandshakeTimeout,
     /// No pong within `client.ping_timeout_ms` of the (queued) ping.
     PingTimeout,
-    /// The upgrade was answered with an error status (400, 401, 426, ...).
+    /// The upgrade was answered with a client error status (400, 401, 426, ...).
     Rejected,
+    /// The upgrade was answered with a server error status (500, 502, 503).
+    ServerError,
     /// The connection failed or closed early.
     NetworkError,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 5] = [
+    pub const ALL: [Outcome; 6] = [
         Outcome::Ok,
         Outcome::HandshakeTimeout,
         Outcome::PingTimeout,
         Outcome::Rejected,
+        Outcome::ServerError,
         Outcome::NetworkError,
     ];
 
@@ -35,15 +38,19 @@ impl Outcome {
             Outcome::HandshakeTimeout => "handshake_timeout",
             Outcome::PingTimeout => "ping_timeout",
             Outcome::Rejected => "rejected",
+            Outcome::ServerError => "server_error",
             Outcome::NetworkError => "network_error",
         }
     }
 
-    /// Whether a fresh attempt could succeed (a rejection will not).
+    /// Whether a fresh attempt with the same token could succeed (a rejection will not).
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Outcome::HandshakeTimeout | Outcome::PingTimeout | Outcome::NetworkError
+            Outcome::HandshakeTimeout
+                | Outcome::PingTimeout
+                | Outcome::ServerError
+                | Outcome::NetworkError
         )
     }
 }
@@ -54,7 +61,10 @@ impl Outcome {
 pub struct JobRecord {
     pub job: u64,
     pub outcome: Option<Outcome>,
+    /// Socket connects (the first, retries and reconnects).
     pub attempts: u32,
+    /// Retries taken (of the POST and the socket), within `client.retries`.
+    pub retries: u32,
     /// The first upgrade found the object cold.
     pub cold_start: bool,
     pub cold_start_ms: Option<u64>,
@@ -68,6 +78,26 @@ pub struct JobRecord {
     pub no_socket_warnings: u32,
     pub progress_received: u32,
     pub enrichment_done: bool,
+    /// Books whose result the app has (distinct progress sequence numbers).
+    pub results: u32,
+    /// Ms after the POST when the app had every result and the completion, if ever.
+    pub results_complete_ms: Option<u64>,
+    /// Finished on the server, not known to the client by `client.result_deadline_ms`.
+    pub silent_failure: bool,
+    /// Sockets opened again after one dropped (counted in `attempts` too).
+    pub reconnects: u32,
+    /// Fresh tokens fetched after a 401.
+    pub token_refreshes: u32,
+    /// Status polls sent by the fallback.
+    pub polls: u32,
+    /// The job's results came (partly) through the polling fallback.
+    pub fallback_used: bool,
+    /// Progress messages that repeated a sequence number the app already had.
+    pub progress_duplicates: u32,
+    /// Progress messages older than one the app already had.
+    pub progress_reordered: u32,
+    /// Sockets the object accepted with a token the durable store did not hold (or expired).
+    pub unauthorized_accepts: u32,
 }
 
 impl JobRecord {
@@ -76,6 +106,7 @@ impl JobRecord {
             job,
             outcome: None,
             attempts: 0,
+            retries: 0,
             cold_start: false,
             cold_start_ms: None,
             reads_ms: Vec::new(),
@@ -86,8 +117,42 @@ impl JobRecord {
             no_socket_warnings: 0,
             progress_received: 0,
             enrichment_done: false,
+            results: 0,
+            results_complete_ms: None,
+            silent_failure: false,
+            reconnects: 0,
+            token_refreshes: 0,
+            polls: 0,
+            fallback_used: false,
+            progress_duplicates: 0,
+            progress_reordered: 0,
+            unauthorized_accepts: 0,
         }
     }
+}
+
+/// Kinds of injected faults, in report order.
+pub mod fault {
+    pub const CLIENT_EDGE_LOSS: &str = "client_edge_loss";
+    pub const EDGE_OBJECT_LOSS: &str = "edge_object_loss";
+    pub const PARTITION_DROP: &str = "partition_drop";
+    pub const OBJECT_CRASH: &str = "object_crash";
+    pub const STORAGE_READ_ERROR: &str = "storage_read_error";
+    pub const STORAGE_WRITE_ERROR: &str = "storage_write_error";
+    pub const STORAGE_SPIKE: &str = "storage_spike";
+    pub const TOKEN_EXPIRY: &str = "token_expiry";
+    pub const ACK_BEFORE_TOKEN_WRITE: &str = "ack_before_token_write";
+    pub const ALL: [&str; 9] = [
+        CLIENT_EDGE_LOSS,
+        EDGE_OBJECT_LOSS,
+        PARTITION_DROP,
+        OBJECT_CRASH,
+        STORAGE_READ_ERROR,
+        STORAGE_WRITE_ERROR,
+        STORAGE_SPIKE,
+        TOKEN_EXPIRY,
+        ACK_BEFORE_TOKEN_WRITE,
+    ];
 }
 
 /// Records of one run, keyed by job (ordered, so outputs never depend on hash order).
@@ -97,6 +162,7 @@ pub struct Recorder {
     enrichments_open: usize,
     sockets_open: usize,
     sockets_open_max: usize,
+    faults: BTreeMap<&'static str, u64>,
 }
 
 impl Recorder {
@@ -142,6 +208,19 @@ impl Recorder {
     /// Most progress sockets open at once on the object host.
     pub fn sockets_open_max(&self) -> usize {
         self.sockets_open_max
+    }
+
+    /// Counts one injected fault of `kind`.
+    pub fn fault(&mut self, kind: &'static str) {
+        *self.faults.entry(kind).or_insert(0) += 1;
+    }
+
+    /// Faults injected so far, by kind.
+    pub fn faults(&self) -> BTreeMap<String, u64> {
+        self.faults
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
     }
 
     /// Enrichments still running on the server side.

@@ -68,6 +68,16 @@ pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
             out.push(SloJudged::new(&s.variant, name, value, t));
         }
     }
+    // Safety holds for every variant, gated or not: no duplicated or reordered progress,
+    // no socket accepted without a valid token.
+    for s in summaries {
+        out.push(SloJudged::new(
+            &s.variant,
+            "safety_violations",
+            s.safety_violations as f64,
+            Threshold::new(0.0, 0.0),
+        ));
+    }
     out
 }
 

@@ -77,6 +77,8 @@ pub fn preloaded_token(draws: &Draws, n: u64) -> String {
 /// How one upgrade attempt ended.
 struct Attempt {
     outcome: Outcome,
+    /// The status of a rejected upgrade.
+    status: Option<u16>,
     client_upgrade_ms: Option<u64>,
     progress_received: u32,
 }
@@ -84,33 +86,217 @@ struct Attempt {
 /// Most messages read from one socket (a bound on the read loop).
 const MESSAGES_MAX: u32 = 1_000_000;
 
+/// What the app knows of one job: which books have their result, and whether it heard the
+/// completion. Only new results enter it; what arrived twice or late is counted.
+struct AppModel {
+    have: Vec<bool>,
+    results: u32,
+    max_seq: u32,
+    complete: bool,
+    duplicates: u32,
+    reordered: u32,
+    /// When the app first had everything, in ms after the POST.
+    complete_ms: Option<u64>,
+}
+
+impl AppModel {
+    fn new(books: u32) -> Self {
+        AppModel {
+            have: vec![false; books as usize + 1],
+            results: 0,
+            max_seq: 0,
+            complete: false,
+            duplicates: 0,
+            reordered: 0,
+            complete_ms: None,
+        }
+    }
+
+    fn books(&self) -> u32 {
+        self.have.len() as u32 - 1
+    }
+
+    /// A progress message from the socket.
+    fn on_socket(&mut self, seq: u32, at_ms: u64) {
+        if seq == 0 || seq > self.books() {
+            return;
+        }
+        if self.have[seq as usize] {
+            self.duplicates += 1;
+            return;
+        }
+        if seq < self.max_seq {
+            self.reordered += 1;
+        }
+        self.learn(seq, at_ms);
+    }
+
+    /// A status poll: books `1..=books_done` are done.
+    fn on_status(&mut self, books_done: u32, done: bool, at_ms: u64) {
+        for seq in 1..=books_done.min(self.books()) {
+            if !self.have[seq as usize] {
+                self.learn(seq, at_ms);
+            }
+        }
+        if done {
+            self.on_complete(at_ms);
+        }
+    }
+
+    fn on_complete(&mut self, at_ms: u64) {
+        self.complete = true;
+        self.check_done(at_ms);
+    }
+
+    fn learn(&mut self, seq: u32, at_ms: u64) {
+        self.have[seq as usize] = true;
+        self.results += 1;
+        self.max_seq = self.max_seq.max(seq);
+        self.check_done(at_ms);
+    }
+
+    fn check_done(&mut self, at_ms: u64) {
+        if self.done() && self.complete_ms.is_none() {
+            self.complete_ms = Some(at_ms);
+        }
+    }
+
+    /// Every result and the completion.
+    fn done(&self) -> bool {
+        self.complete && self.results == self.books()
+    }
+
+    /// The highest sequence number up to which the app has every result.
+    fn contiguous(&self) -> u32 {
+        (1..=self.books())
+            .take_while(|&s| self.have[s as usize])
+            .last()
+            .unwrap_or(0)
+    }
+}
+
+/// The client side of one job, as it stands.
+struct JobState {
+    accepted: Option<BatchAccepted>,
+    model: AppModel,
+    outcome: Outcome,
+    attempts: u32,
+    retries_used: u32,
+    first_upgrade_ms: Option<u64>,
+    progress_received: u32,
+    reconnects: u32,
+    token_refreshes: u32,
+    polls: u32,
+}
+
 impl Session {
     /// Runs job `n` to its end and writes the client side of its record.
     pub async fn run_job(&self, n: u64) {
+        let c = &self.scenario.client;
+        let t0 = self.clock.now_ms();
+        let mut st = JobState {
+            accepted: None,
+            model: AppModel::new(c.books_per_job),
+            outcome: Outcome::NetworkError,
+            attempts: 0,
+            retries_used: 0,
+            first_upgrade_ms: None,
+            progress_received: 0,
+            reconnects: 0,
+            token_refreshes: 0,
+            polls: 0,
+        };
+        self.converse(n, t0, &mut st).await;
+        let mut rec = self.recorder.borrow_mut();
+        let r = rec.job(n);
+        r.outcome = Some(st.outcome);
+        r.attempts = st.attempts;
+        r.retries = st.retries_used;
+        r.client_upgrade_ms = st.first_upgrade_ms;
+        r.progress_received = st.progress_received;
+        r.results = st.model.results;
+        r.results_complete_ms = st.model.complete_ms;
+        r.reconnects = st.reconnects;
+        r.token_refreshes = st.token_refreshes;
+        r.polls = st.polls;
+        r.fallback_used = st.polls > 0;
+        r.progress_duplicates = st.model.duplicates;
+        r.progress_reordered = st.model.reordered;
+    }
+
+    /// Whether one more retry may start now (count and time budget); takes it if so.
+    fn take_retry(&self, t0: u64, st: &mut JobState) -> bool {
+        let c = &self.scenario.client;
+        let elapsed_ms = self.clock.now_ms() - t0;
+        if st.retries_used >= c.retries
+            || elapsed_ms > c.retry_budget_ms
+            || elapsed_ms >= c.result_deadline_ms
+        {
+            return false;
+        }
+        st.retries_used += 1;
+        true
+    }
+
+    /// Exponential backoff with jitter before retry `k` (from 1).
+    async fn backoff(&self, n: u64, k: u32) {
+        let c = &self.scenario.client;
+        let cap_ms = c
+            .backoff_base_ms
+            .saturating_mul(1u64 << (k - 1).min(40))
+            .min(c.backoff_max_ms) as f64;
+        let u = self.draws.unit(n, Purpose::RetryBackoff, k as u64 - 1);
+        let wait_ms = self
+            .draws
+            .round_to_tick(cap_ms * (1.0 - c.backoff_jitter * u));
+        tracing::debug!(
+            job = n,
+            t_ms = self.clock.now_ms(),
+            retry = k,
+            backoff_ms = wait_ms,
+            "retry after backoff"
+        );
+        crate::server::Env::sleep_ms(wait_ms).await;
+    }
+
+    /// POSTs the batch, retrying by policy; `Err` is the last outcome.
+    async fn post_with_retries(&self, n: u64, t0: u64, st: &mut JobState) -> Result<(), Outcome> {
         let job_id = api::job_id(n);
         let books = self.scenario.client.books_per_job;
-        let t0 = self.clock.now_ms();
-        tracing::debug!(job = n, t_ms = t0, "POST /api/enrichment/batch");
-        let posted = if self.token_preloaded {
-            Ok(BatchAccepted {
-                token: preloaded_token(&self.draws, n),
-                job_id: job_id.clone(),
-                expires_at_ms: 0,
-            })
-        } else {
-            self.post_batch(&job_id, books).await
-        };
-        let accepted = match posted {
-            Ok(a) => a,
-            Err(outcome) => {
-                let mut rec = self.recorder.borrow_mut();
-                let r = rec.job(n);
-                r.outcome = Some(outcome);
-                return;
+        loop {
+            tracing::debug!(
+                job = n,
+                t_ms = self.clock.now_ms(),
+                "POST /api/enrichment/batch"
+            );
+            match self.post_batch(&job_id, books).await {
+                Ok(a) => {
+                    tracing::debug!(job = n, t_ms = self.clock.now_ms(), "202 accepted");
+                    st.accepted = Some(a);
+                    return Ok(());
+                }
+                Err(o) if o.retryable() && self.take_retry(t0, st) => {
+                    self.backoff(n, st.retries_used).await
+                }
+                Err(o) => return Err(o),
             }
-        };
-        tracing::debug!(job = n, t_ms = self.clock.now_ms(), "202 accepted");
+        }
+    }
+
+    /// The job from the POST to the last result: the socket with retries and reconnects,
+    /// then the polling fallback.
+    async fn converse(&self, n: u64, t0: u64, st: &mut JobState) {
         let c = &self.scenario.client;
+        if self.token_preloaded {
+            st.accepted = Some(BatchAccepted {
+                token: preloaded_token(&self.draws, n),
+                job_id: api::job_id(n),
+                expires_at_ms: 0,
+            });
+        } else if let Err(o) = self.post_with_retries(n, t0, st).await {
+            st.outcome = o;
+            return;
+        }
         crate::server::Env::sleep_ms(self.draws.ms(
             &c.connect_delay_ms,
             n,
@@ -118,80 +304,147 @@ impl Session {
             0,
         ))
         .await;
-        let mut first_upgrade_ms = None;
-        let mut progress = 0;
-        let mut attempts = 0;
-        let mut outcome = Outcome::NetworkError;
-        for attempt in 0..=c.retries {
-            attempts = attempt + 1;
-            if attempt > 0 {
-                let backoff = self.draws.ms(
-                    &c.retry_backoff_ms,
-                    n,
-                    Purpose::RetryBackoff,
-                    attempt as u64 - 1,
-                );
-                tracing::debug!(
-                    job = n,
-                    t_ms = self.clock.now_ms(),
-                    attempt,
-                    backoff_ms = backoff,
-                    "retry after backoff"
-                );
-                crate::server::Env::sleep_ms(backoff).await;
+        let mut had_socket = false;
+        loop {
+            st.attempts += 1;
+            if had_socket {
+                st.reconnects += 1;
             }
-            let a = self.attempt(n, &accepted, books).await;
-            if attempt == 0 {
-                first_upgrade_ms = a.client_upgrade_ms;
+            let after = c.reconnect.then(|| st.model.contiguous());
+            let accepted = st.accepted.clone().expect("set above");
+            let a = self.attempt(n, t0, &accepted, after, &mut st.model).await;
+            if st.attempts == 1 {
+                st.first_upgrade_ms = a.client_upgrade_ms;
             }
-            progress += a.progress_received;
-            outcome = a.outcome;
-            if !outcome.retryable() {
+            had_socket |= a.client_upgrade_ms.is_some();
+            st.progress_received += a.progress_received;
+            st.outcome = a.outcome;
+            if st.model.done() || a.outcome == Outcome::Ok {
+                break;
+            }
+            let refresh = a.status == Some(401) && c.refresh_token;
+            if !(a.outcome.retryable() || refresh) || !self.take_retry(t0, st) {
+                break;
+            }
+            self.backoff(n, st.retries_used).await;
+            if refresh && !self.refresh_token(n, st).await {
                 break;
             }
         }
-        let mut rec = self.recorder.borrow_mut();
-        let r = rec.job(n);
-        r.outcome = Some(outcome);
-        r.attempts = attempts;
-        r.client_upgrade_ms = first_upgrade_ms;
-        r.progress_received = progress;
+        if !st.model.done() && c.poll_fallback {
+            self.poll_until_done(n, t0, st).await;
+        }
     }
 
-    async fn post_batch(&self, job_id: &str, books: u32) -> Result<BatchAccepted, Outcome> {
-        let io = self
-            .connect
-            .connect()
+    /// Posts the batch again for a fresh token (the server keeps the running job).
+    async fn refresh_token(&self, n: u64, st: &mut JobState) -> bool {
+        st.token_refreshes += 1;
+        tracing::debug!(job = n, t_ms = self.clock.now_ms(), "token refresh");
+        match self
+            .post_batch(&api::job_id(n), self.scenario.client.books_per_job)
             .await
-            .map_err(|_| Outcome::NetworkError)?;
+        {
+            Ok(a) => {
+                st.accepted = Some(a);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// The fallback: polls the job's status until the app has everything or the result
+    /// deadline has passed.
+    async fn poll_until_done(&self, n: u64, t0: u64, st: &mut JobState) {
+        let c = &self.scenario.client;
+        while !st.model.done() && self.clock.now_ms() - t0 < c.result_deadline_ms {
+            st.polls += 1;
+            let accepted = st.accepted.clone().expect("the POST succeeded");
+            match self.poll(&accepted).await {
+                Ok(status) => {
+                    tracing::debug!(
+                        job = n,
+                        t_ms = self.clock.now_ms(),
+                        books_done = status.books_done,
+                        done = status.done,
+                        "status poll"
+                    );
+                    let at_ms = self.clock.now_ms() - t0;
+                    st.model.on_status(status.books_done, status.done, at_ms);
+                    if st.model.done() {
+                        break;
+                    }
+                }
+                Err(401) if c.refresh_token => {
+                    self.refresh_token(n, st).await;
+                }
+                Err(_) => {}
+            }
+            crate::server::Env::sleep_ms(c.poll_interval_ms).await;
+        }
+    }
+
+    /// One `GET /api/enrichment/status`; `Err` carries the status (0: no answer).
+    async fn poll(&self, accepted: &BatchAccepted) -> Result<api::Status, u16> {
+        let uri = format!(
+            "{}?jobId={}&token={}",
+            api::STATUS_PATH,
+            accepted.job_id,
+            accepted.token
+        );
+        let (status, body) = self
+            .request(Method::GET, &uri, Full::new(Bytes::new()))
+            .await
+            .map_err(|_| 0u16)?;
+        if status != StatusCode::OK {
+            return Err(status.as_u16());
+        }
+        serde_json::from_slice(&body).map_err(|_| 0u16)
+    }
+
+    /// One request on a fresh connection to the edge: the status and the body.
+    async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Full<Bytes>,
+    ) -> Result<(StatusCode, Bytes), ()> {
+        let io = self.connect.connect().await.map_err(|_| ())?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
-            .map_err(|_| Outcome::NetworkError)?;
+            .map_err(|_| ())?;
         tokio::task::spawn_local(async move {
             let _ = conn.await;
         });
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(hyper::header::HOST, self.connect.authority())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .expect("request parts are built from checked values");
+        let resp = sender.send_request(req).await.map_err(|_| ())?;
+        let status = resp.status();
+        let body = Limited::new(resp.into_body(), api::BODY_BYTES_MAX)
+            .collect()
+            .await
+            .map_err(|_| ())?
+            .to_bytes();
+        Ok((status, body))
+    }
+
+    async fn post_batch(&self, job_id: &str, books: u32) -> Result<BatchAccepted, Outcome> {
         let body = serde_json::to_vec(&BatchRequest {
             job_id: job_id.to_string(),
             books,
         })
         .expect("plain struct serialises");
-        let req = Request::builder()
-            .method(Method::POST)
-            .uri(api::BATCH_PATH)
-            .header(hyper::header::HOST, self.connect.authority())
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .expect("static request parts are valid");
-        let resp = sender
-            .send_request(req)
+        let (status, body) = self
+            .request(Method::POST, api::BATCH_PATH, Full::new(Bytes::from(body)))
             .await
             .map_err(|_| Outcome::NetworkError)?;
-        let status = resp.status();
-        let body = Limited::new(resp.into_body(), api::BODY_BYTES_MAX)
-            .collect()
-            .await
-            .map_err(|_| Outcome::NetworkError)?
-            .to_bytes();
+        if status.is_server_error() {
+            return Err(Outcome::ServerError);
+        }
         if status != StatusCode::ACCEPTED {
             return Err(Outcome::Rejected);
         }
@@ -199,19 +452,27 @@ impl Session {
     }
 
     /// One connect: handshake under both deadlines, ping, then progress until completion.
-    async fn attempt(&self, n: u64, accepted: &BatchAccepted, books: u32) -> Attempt {
+    async fn attempt(
+        &self,
+        n: u64,
+        t0: u64,
+        accepted: &BatchAccepted,
+        after: Option<u32>,
+        model: &mut AppModel,
+    ) -> Attempt {
         let c = &self.scenario.client;
         let start_ms = self.clock.now_ms();
         let handshake_deadline_ms = start_ms + c.handshake_timeout_ms;
         let ping_at_ms = start_ms + c.ping_after_ms;
         let ping_deadline_ms = ping_at_ms + c.ping_timeout_ms;
-        let failed = |outcome| Attempt {
+        let failed = |outcome, status| Attempt {
             outcome,
+            status,
             client_upgrade_ms: None,
             progress_received: 0,
         };
         tracing::debug!(job = n, t_ms = start_ms, "connect");
-        let url = format!(
+        let mut url = format!(
             "{}://{}{}?jobId={}&token={}",
             self.connect.ws_scheme(),
             self.connect.authority(),
@@ -219,6 +480,9 @@ impl Session {
             accepted.job_id,
             accepted.token
         );
+        if let Some(a) = after {
+            url.push_str(&format!("&after={a}"));
+        }
         let request = url
             .into_client_request()
             .expect("the URL is built from checked parts");
@@ -250,20 +514,26 @@ impl Session {
                     after_ms = deadline_ms - start_ms,
                     "deadline passed before the 101"
                 );
-                return failed(on_deadline);
+                return failed(on_deadline, None);
             }
             Ok(Err(WsError::Http(resp))) => {
+                let status = resp.status();
                 tracing::info!(
                     job = n,
                     t_ms = self.clock.now_ms(),
-                    status = resp.status().as_u16(),
+                    status = status.as_u16(),
                     "upgrade rejected"
                 );
-                return failed(Outcome::Rejected);
+                let outcome = if status.is_server_error() {
+                    Outcome::ServerError
+                } else {
+                    Outcome::Rejected
+                };
+                return failed(outcome, Some(status.as_u16()));
             }
             Ok(Err(e)) => {
                 tracing::info!(job = n, t_ms = self.clock.now_ms(), error = %e, "upgrade failed");
-                return failed(Outcome::NetworkError);
+                return failed(Outcome::NetworkError, None);
             }
             Ok(Ok((ws, _resp))) => ws,
         };
@@ -277,6 +547,7 @@ impl Session {
         );
         let mut attempt = Attempt {
             outcome: Outcome::NetworkError,
+            status: None,
             client_upgrade_ms: Some(client_upgrade_ms),
             progress_received: 0,
         };
@@ -331,13 +602,17 @@ impl Session {
                 Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMsg>(&text) {
                     Ok(ServerMsg::Progress { seq, .. }) => {
                         attempt.progress_received += 1;
-                        tracing::debug!(job = n, t_ms = self.clock.now_ms(), seq, "progress");
+                        let now_ms = self.clock.now_ms();
+                        tracing::debug!(job = n, t_ms = now_ms, seq, "progress");
+                        model.on_socket(seq, now_ms - t0);
                     }
                     Ok(ServerMsg::Ready { books_done, .. }) => {
                         tracing::debug!(job = n, t_ms = self.clock.now_ms(), books_done, "ready");
                     }
-                    Ok(ServerMsg::Complete { .. }) => {
-                        tracing::debug!(job = n, t_ms = self.clock.now_ms(), books, "complete");
+                    Ok(ServerMsg::Complete { books }) => {
+                        let now_ms = self.clock.now_ms();
+                        tracing::debug!(job = n, t_ms = now_ms, books, "complete");
+                        model.on_complete(now_ms - t0);
                         complete = true;
                     }
                     Err(_) => {}

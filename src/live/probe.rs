@@ -196,5 +196,6 @@ pub async fn probe(
         seed: options.seed,
         records,
         sim_ms: 0,
+        faults: Default::default(),
     })
 }

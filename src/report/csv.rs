@@ -12,6 +12,7 @@ struct Row<'a> {
     variant: &'a str,
     outcome: &'a str,
     attempts: u32,
+    retries: u32,
     cold_start: bool,
     cold_start_ms: Option<u64>,
     read1_ms: Option<u64>,
@@ -22,6 +23,15 @@ struct Row<'a> {
     canceled: u32,
     no_socket_warnings: u32,
     progress_received: u32,
+    results: u32,
+    results_complete_ms: Option<u64>,
+    silent_failure: bool,
+    reconnects: u32,
+    token_refreshes: u32,
+    polls: u32,
+    progress_duplicates: u32,
+    progress_reordered: u32,
+    unauthorized_accepts: u32,
 }
 
 /// Writes one row per job, variant and seed (enough to replay any of them by seed).
@@ -35,6 +45,7 @@ pub fn write_records<W: Write>(out: W, runs: &[RunOutput]) -> Result<(), ::csv::
                 variant: &run.variant,
                 outcome: r.outcome.map_or("none", |o| o.name()),
                 attempts: r.attempts,
+                retries: r.retries,
                 cold_start: r.cold_start,
                 cold_start_ms: r.cold_start_ms,
                 read1_ms: r.reads_ms.first().copied(),
@@ -45,6 +56,15 @@ pub fn write_records<W: Write>(out: W, runs: &[RunOutput]) -> Result<(), ::csv::
                 canceled: r.canceled,
                 no_socket_warnings: r.no_socket_warnings,
                 progress_received: r.progress_received,
+                results: r.results,
+                results_complete_ms: r.results_complete_ms,
+                silent_failure: r.silent_failure,
+                reconnects: r.reconnects,
+                token_refreshes: r.token_refreshes,
+                polls: r.polls,
+                progress_duplicates: r.progress_duplicates,
+                progress_reordered: r.progress_reordered,
+                unauthorized_accepts: r.unauthorized_accepts,
             })?;
         }
     }

@@ -50,6 +50,7 @@ pub fn summary_columns() -> Vec<String> {
         "handshake_timeout",
         "ping_timeout",
         "rejected",
+        "server_error",
         "network_error",
     ]
     .map(String::from)
@@ -64,6 +65,15 @@ pub fn summary_columns() -> Vec<String> {
             "jobs_missing_progress",
             "cold_starts",
             "retries",
+            "silent_failures",
+            "silent_failure_rate",
+            "results_complete",
+            "reconnects",
+            "token_refreshes",
+            "polls",
+            "fallbacks",
+            "safety_violations",
+            "faults",
         ]
         .map(String::from),
     );
@@ -81,6 +91,7 @@ pub fn summary_values(s: &VariantSummary) -> Vec<String> {
         "handshake_timeout",
         "ping_timeout",
         "rejected",
+        "server_error",
         "network_error",
     ]
     .iter()
@@ -96,6 +107,15 @@ pub fn summary_values(s: &VariantSummary) -> Vec<String> {
         s.jobs_missing_progress.to_string(),
         s.cold_starts.to_string(),
         s.retries.to_string(),
+        s.silent_failures.to_string(),
+        s.silent_failure_rate.value.to_string(),
+        s.results_complete.to_string(),
+        s.reconnects.to_string(),
+        s.token_refreshes.to_string(),
+        s.polls.to_string(),
+        s.fallbacks.to_string(),
+        s.safety_violations.to_string(),
+        s.faults.values().sum::<u64>().to_string(),
     ]);
     latency_vals(&s.storage_ms, &mut v);
     latency_vals(&s.upgrade_ms, &mut v);

@@ -54,6 +54,58 @@ pub fn rows(report: &Report) -> Vec<(String, Vec<String>)> {
         "retries",
         vs.iter().map(|v| v.retries.to_string()).collect(),
     );
+    row(
+        "silent failures [95% CI]",
+        vs.iter()
+            .map(|v| {
+                let r = v.silent_failure_rate;
+                format!(
+                    "{} = {:.1}% [{:.1}–{:.1}]",
+                    v.silent_failures,
+                    r.value * 100.0,
+                    r.ci95_low * 100.0,
+                    r.ci95_high * 100.0
+                )
+            })
+            .collect(),
+    );
+    row(
+        "results complete",
+        vs.iter().map(|v| v.results_complete.to_string()).collect(),
+    );
+    let resilience = vs
+        .iter()
+        .any(|v| v.reconnects + v.token_refreshes + v.polls > 0);
+    if resilience {
+        row(
+            "reconnects",
+            vs.iter().map(|v| v.reconnects.to_string()).collect(),
+        );
+        row(
+            "token refreshes",
+            vs.iter().map(|v| v.token_refreshes.to_string()).collect(),
+        );
+        row(
+            "fallback jobs (polls)",
+            vs.iter()
+                .map(|v| format!("{} ({})", v.fallbacks, v.polls))
+                .collect(),
+        );
+    }
+    row(
+        "safety violations",
+        vs.iter().map(|v| v.safety_violations.to_string()).collect(),
+    );
+    for kind in crate::record::fault::ALL {
+        if vs.iter().any(|v| v.faults.contains_key(kind)) {
+            row(
+                &format!("fault: {kind}"),
+                vs.iter()
+                    .map(|v| v.faults.get(kind).copied().unwrap_or(0).to_string())
+                    .collect(),
+            );
+        }
+    }
     let lat_rows = |name: &str,
                     f: fn(&crate::metrics::VariantSummary) -> Latency,
                     row: &mut dyn FnMut(&str, Vec<String>)| {

@@ -30,6 +30,8 @@ pub const DURATION_S_MAX_LIMIT: u64 = 7 * 24 * 3600;
 pub const TICK_MS_MAX: u64 = 1_000;
 /// Most `[expect]` lines in one scenario.
 pub const EXPECTATIONS_MAX: usize = 256;
+/// Most partitions of each kind in `[faults]`.
+pub const PARTITIONS_MAX: usize = 64;
 /// Longest timeout or idle period a scenario may name, in ms (one week).
 pub const PERIOD_MS_MAX: u64 = 7 * 24 * 3600 * 1000;
 
@@ -44,6 +46,7 @@ pub struct Scenario {
     pub auth: Auth,
     pub client: Client,
     pub enrichment: Enrichment,
+    pub faults: Faults,
     pub slo: Slo,
     /// Expectations, `"variant.metric" = "OP EXPR"`; judged by `check`.
     pub expect: BTreeMap<String, String>,
@@ -192,10 +195,31 @@ pub struct Client {
     pub ping_after_ms: u64,
     /// Fail when no pong arrives this long after the ping was issued (default 10000).
     pub ping_timeout_ms: u64,
-    /// Upgrade attempts after the first (default 0).
+    /// Connect attempts after the first, reconnects included (default 0).
     pub retries: u32,
-    /// Wait before each retry (default constant 1000).
-    pub retry_backoff_ms: Dist,
+    /// Backoff before retry k is `min(backoff_max_ms, backoff_base_ms * 2^(k-1))`, less a
+    /// random fraction of up to `backoff_jitter` of it (default 250).
+    pub backoff_base_ms: u64,
+    /// Cap of one backoff (default 8000).
+    pub backoff_max_ms: u64,
+    /// 0 = no jitter, 1 = "full jitter" (default 1.0).
+    pub backoff_jitter: f64,
+    /// No retry starts later than this after the POST (default 30000).
+    pub retry_budget_ms: u64,
+    /// After a dropped socket, reconnect asking for the progress after the last sequence
+    /// number the app has (default false).
+    pub reconnect: bool,
+    /// On a 401 (expired or not yet stored token), fetch a fresh token by posting the batch
+    /// again, which the server treats as idempotent (default false).
+    pub refresh_token: bool,
+    /// When the socket cannot be had, poll `GET /api/enrichment/status` (default false).
+    pub poll_fallback: bool,
+    /// Wait between two status polls (default 2000).
+    pub poll_interval_ms: u64,
+    /// The app needs every book's result this long after the POST; a job the server
+    /// finished whose results the client did not have by then is a silent failure
+    /// (default 60000).
+    pub result_deadline_ms: u64,
     /// Books in the batch, one progress message each (default 5).
     pub books_per_job: u32,
 }
@@ -208,7 +232,15 @@ impl Default for Client {
             ping_after_ms: 0,
             ping_timeout_ms: 10_000,
             retries: 0,
-            retry_backoff_ms: Dist::Constant(1000.0),
+            backoff_base_ms: 250,
+            backoff_max_ms: 8_000,
+            backoff_jitter: 1.0,
+            retry_budget_ms: 30_000,
+            reconnect: false,
+            refresh_token: false,
+            poll_fallback: false,
+            poll_interval_ms: 2_000,
+            result_deadline_ms: 60_000,
             books_per_job: 5,
         }
     }
@@ -227,6 +259,86 @@ impl Default for Enrichment {
             book_ms: Dist::Uniform([200.0, 800.0]),
         }
     }
+}
+
+/// Which network link a fault acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkName {
+    ClientEdge,
+    EdgeObject,
+}
+
+/// Faults injected into a run, each drawn from the run's seed (keyed per job, so variants
+/// meet the same faults). All off by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Faults {
+    /// Chance that one message or relayed chunk on the client–edge link is lost. turmoil's
+    /// TCP has no retransmission, so a loss resets the connection (default 0).
+    pub client_edge_loss: f64,
+    /// The same on the edge–object link; a lost request or response is a 502 (default 0).
+    pub edge_object_loss: f64,
+    /// Partitions over a window of simulated time: every message on the link is dropped.
+    pub partition_windows: Vec<PartitionWindow>,
+    /// Partitions of one job's traffic, with a probability per job.
+    pub job_partitions: Vec<JobPartition>,
+    pub object_crash: ObjectCrash,
+    pub storage: StorageFaults,
+    pub token_expiry: TokenExpiry,
+    /// The #378 race: the POST is acknowledged before `setAuthToken`'s write is confirmed,
+    /// so an upgrade can reach the object before the token is stored (default false).
+    pub ack_before_token_write: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionWindow {
+    pub link: LinkName,
+    /// Start, in simulated ms from the start of the run.
+    pub start_ms: u64,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobPartition {
+    pub link: LinkName,
+    /// Chance that a job meets this partition.
+    pub probability: f64,
+    /// Start, after the job's first request reached the edge.
+    pub after_ms: Dist,
+    pub duration_ms: Dist,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectCrash {
+    /// Chance that a job's object crashes once (memory and sockets lost, storage kept).
+    pub probability: f64,
+    /// When, after the job's first POST reached the object.
+    pub after_ms: Dist,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageFaults {
+    /// Chance that an uncached read round trip fails (the handshake answers 503).
+    pub read_error: f64,
+    /// Chance that a write fails (the POST answers 503).
+    pub write_error: f64,
+    /// Chance that a round trip (read or write) meets a latency spike.
+    pub spike_probability: f64,
+    /// The spike's extra latency (a heavy tail: lognormal or empirical).
+    pub spike_ms: Dist,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenExpiry {
+    /// Chance that an issued token gets the short lifetime below instead of `auth.token_ttl_ms`.
+    pub probability: f64,
+    pub ttl_ms: Dist,
 }
 
 /// A warning and a critical threshold; a figure above a threshold breaches it.
@@ -259,6 +371,9 @@ pub struct Slo {
     pub canceled_rate: Threshold,
     /// Mean storage read time of the upgrade, ms (default 150 / 300).
     pub avg_storage_ms: Threshold,
+    /// Silent failures per job: finished on the server, never learned by the client
+    /// (default 0 / 0: any silent failure fails the gate).
+    pub silent_failure_rate: Threshold,
 }
 
 impl Default for Slo {
@@ -269,18 +384,24 @@ impl Default for Slo {
             p95_upgrade_ms: Threshold::new(300.0, 1000.0),
             canceled_rate: Threshold::new(0.05, 0.10),
             avg_storage_ms: Threshold::new(150.0, 300.0),
+            silent_failure_rate: Threshold::new(0.0, 0.0),
         }
     }
 }
 
 impl Slo {
     /// (name, figure it judges, threshold), in report order.
-    pub fn checks(&self) -> [(&'static str, &'static str, Threshold); 4] {
+    pub fn checks(&self) -> [(&'static str, &'static str, Threshold); 5] {
         [
             ("avg_upgrade_ms", "mean_upgrade_ms", self.avg_upgrade_ms),
             ("p95_upgrade_ms", "p95_upgrade_ms", self.p95_upgrade_ms),
             ("canceled_rate", "canceled_rate", self.canceled_rate),
             ("avg_storage_ms", "mean_storage_ms", self.avg_storage_ms),
+            (
+                "silent_failure_rate",
+                "silent_failure_rate",
+                self.silent_failure_rate,
+            ),
         ]
     }
 
@@ -376,7 +497,7 @@ impl Scenario {
                 format!("{} is outside 1..={DURATION_S_MAX_LIMIT}", m.duration_s_max),
             );
         }
-        let dists: [(&str, &Dist); 11] = [
+        let dists: [(&str, &Dist); 13] = [
             (
                 "network.client_edge.latency_ms",
                 &self.network.client_edge.latency_ms,
@@ -392,14 +513,22 @@ impl Scenario {
             ("object.pair_ms", &self.object.pair_ms),
             ("object.accept_ms", &self.object.accept_ms),
             ("client.connect_delay_ms", &self.client.connect_delay_ms),
-            ("client.retry_backoff_ms", &self.client.retry_backoff_ms),
             ("enrichment.book_ms", &self.enrichment.book_ms),
+            (
+                "faults.object_crash.after_ms",
+                &self.faults.object_crash.after_ms,
+            ),
+            ("faults.storage.spike_ms", &self.faults.storage.spike_ms),
+            (
+                "faults.token_expiry.ttl_ms",
+                &self.faults.token_expiry.ttl_ms,
+            ),
         ];
         for (key, d) in dists {
             d.check()
                 .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
         }
-        let periods: [(&str, u64); 5] = [
+        let periods: [(&str, u64); 9] = [
             (
                 "object.hibernate_after_idle_ms",
                 self.object.hibernate_after_idle_ms,
@@ -411,6 +540,10 @@ impl Scenario {
             ("auth.token_ttl_ms", self.auth.token_ttl_ms),
             ("client.ping_after_ms", self.client.ping_after_ms),
             ("client.ping_timeout_ms", self.client.ping_timeout_ms),
+            ("client.backoff_base_ms", self.client.backoff_base_ms),
+            ("client.backoff_max_ms", self.client.backoff_max_ms),
+            ("client.retry_budget_ms", self.client.retry_budget_ms),
+            ("client.result_deadline_ms", self.client.result_deadline_ms),
         ];
         for (key, v) in periods {
             if v > PERIOD_MS_MAX {
@@ -427,12 +560,78 @@ impl Scenario {
                 ),
             );
         }
-        let p = self.object.restart_probability;
-        if !(0.0..=1.0).contains(&p) {
+        if self.client.poll_interval_ms == 0 || self.client.poll_interval_ms > PERIOD_MS_MAX {
             return err(
-                "object.restart_probability",
-                format!("{p} is not a probability in 0..=1"),
+                "client.poll_interval_ms",
+                format!(
+                    "{} is outside 1..={PERIOD_MS_MAX}",
+                    self.client.poll_interval_ms
+                ),
             );
+        }
+        let f = &self.faults;
+        let probabilities: [(&str, f64); 9] = [
+            (
+                "object.restart_probability",
+                self.object.restart_probability,
+            ),
+            ("client.backoff_jitter", self.client.backoff_jitter),
+            ("faults.client_edge_loss", f.client_edge_loss),
+            ("faults.edge_object_loss", f.edge_object_loss),
+            (
+                "faults.object_crash.probability",
+                f.object_crash.probability,
+            ),
+            ("faults.storage.read_error", f.storage.read_error),
+            ("faults.storage.write_error", f.storage.write_error),
+            (
+                "faults.storage.spike_probability",
+                f.storage.spike_probability,
+            ),
+            (
+                "faults.token_expiry.probability",
+                f.token_expiry.probability,
+            ),
+        ];
+        for (key, p) in probabilities {
+            if !(0.0..=1.0).contains(&p) {
+                return err(key, format!("{p} is not a probability in 0..=1"));
+            }
+        }
+        if f.partition_windows.len() > PARTITIONS_MAX {
+            return err(
+                "faults.partition_windows",
+                format!("more than {PARTITIONS_MAX} windows"),
+            );
+        }
+        for (i, w) in f.partition_windows.iter().enumerate() {
+            for (k, v) in [("start_ms", w.start_ms), ("duration_ms", w.duration_ms)] {
+                if v > PERIOD_MS_MAX {
+                    return err(
+                        &format!("faults.partition_windows.{i}.{k}"),
+                        format!("{v} exceeds the limit of {PERIOD_MS_MAX} ms"),
+                    );
+                }
+            }
+        }
+        if f.job_partitions.len() > PARTITIONS_MAX {
+            return err(
+                "faults.job_partitions",
+                format!("more than {PARTITIONS_MAX} partitions"),
+            );
+        }
+        for (i, j) in f.job_partitions.iter().enumerate() {
+            let key = format!("faults.job_partitions.{i}");
+            if !(0.0..=1.0).contains(&j.probability) {
+                return err(
+                    &format!("{key}.probability"),
+                    format!("{} is not a probability in 0..=1", j.probability),
+                );
+            }
+            for (k, d) in [("after_ms", &j.after_ms), ("duration_ms", &j.duration_ms)] {
+                d.check()
+                    .map_err(|(sub, msg)| (format!("{key}.{k}.{sub}"), msg))?;
+            }
         }
         if self.client.retries > RETRIES_MAX {
             return err(

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 pub const BATCH_PATH: &str = "/api/enrichment/batch";
 pub const PROGRESS_PATH: &str = "/ws/progress";
+pub const STATUS_PATH: &str = "/api/enrichment/status";
 /// Longest accepted `jobId`.
 pub const JOB_ID_LEN_MAX: usize = 64;
 /// Largest accepted request body, in bytes.
@@ -24,6 +25,16 @@ pub struct BatchAccepted {
     pub job_id: String,
     pub token: String,
     pub expires_at_ms: u64,
+}
+
+/// `200 OK` body of the status poll: books `1..=books_done` have their results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub job_id: String,
+    pub books_done: u32,
+    pub books: u32,
+    pub done: bool,
 }
 
 /// Messages the object pushes on the progress socket (JSON text frames).

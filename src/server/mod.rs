@@ -21,6 +21,7 @@ use crate::record::Recorder;
 use crate::scenario::Scenario;
 
 pub use object::{serve_objects_conn, Object, Objects};
+pub use storage::StorageFailed;
 pub use variant::Variant;
 pub use worker::{serve_worker_conn, Dial, IoObject, Worker};
 

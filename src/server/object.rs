@@ -21,8 +21,10 @@ use tokio::sync::{mpsc, oneshot, RwLock, RwLockReadGuard};
 use super::api::{self, BatchAccepted, BatchRequest, ServerMsg};
 use super::auth;
 use super::storage::{Store, Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
+use super::StorageFailed;
 use super::{Env, Io};
 use crate::draw::Purpose;
+use crate::record::fault;
 
 /// Most objects one host keeps (one per job id seen).
 pub const OBJECTS_MAX: usize = 2_000_000;
@@ -53,6 +55,8 @@ impl Objects {
             (AUTH_TOKEN_EXPIRATION, Stored::Ms(expires_at_ms)),
         ]);
         st.active = true;
+        st.posted = true;
+        st.tokens_issued = 1;
         st.done = true;
     }
 
@@ -92,11 +96,27 @@ pub(super) struct State {
     events_in_flight: u32,
     last_event_end_ms: u64,
     upgrades: u32,
-    pub socket: Option<(u64, mpsc::Sender<ServerMsg>)>,
+    pub socket: Option<Socket>,
     pub sockets_opened: u64,
+    /// Crashes so far: a handshake or socket that began in another incarnation is gone.
+    pub incarnation: u64,
+    /// The batch was accepted once; a repeated POST only issues a fresh token.
+    posted: bool,
+    tokens_issued: u64,
+    // The job's progress: kept by the enrichment pipeline (it survives crashes), so a
+    // reconnect or a status poll can catch up.
     pub books: u32,
     pub books_done: u32,
     pub done: bool,
+}
+
+/// The object's open progress socket.
+pub(super) struct Socket {
+    pub id: u64,
+    pub tx: mpsc::Sender<ServerMsg>,
+    /// Progress up to this sequence number is already on the socket (replayed at accept).
+    pub through_seq: u32,
+    pub complete_sent: bool,
 }
 
 /// Holds an event "in flight" for the idle clock; dropping it ends the event.
@@ -199,7 +219,12 @@ impl Object {
     }
 
     /// `setAuthToken`: stores the token and its expiration; memory too where the variant says.
-    async fn set_auth_token(&self, env: &Env, token: &str, expires_at_ms: u64) {
+    async fn set_auth_token(
+        &self,
+        env: &Env,
+        token: &str,
+        expires_at_ms: u64,
+    ) -> Result<(), StorageFailed> {
         self.storage_put(
             env,
             vec![
@@ -207,24 +232,70 @@ impl Object {
                 (AUTH_TOKEN_EXPIRATION, Stored::Ms(expires_at_ms)),
             ],
         )
-        .await;
+        .await?;
         if env.variant.keeps_token_in_memory() {
             self.state.borrow_mut().memory_token = Some((token.to_string(), expires_at_ms));
         }
+        Ok(())
+    }
+
+    /// Issues the job's next token: its value and expiry (a short one under the
+    /// token-expiry fault).
+    fn issue_token(&self, env: &Env, now_ms: u64) -> (String, u64) {
+        let k = {
+            let mut st = self.state.borrow_mut();
+            st.tokens_issued += 1;
+            st.tokens_issued - 1
+        };
+        let token = env.draws.hex128(self.job, Purpose::Token, k);
+        let f = &env.scenario.faults.token_expiry;
+        let ttl_ms = if env
+            .draws
+            .chance(f.probability, self.job, Purpose::TokenExpiry, 2 * k)
+        {
+            env.recorder.borrow_mut().fault(fault::TOKEN_EXPIRY);
+            env.draws
+                .ms(&f.ttl_ms, self.job, Purpose::TokenExpiry, 2 * k + 1)
+        } else {
+            env.scenario.auth.token_ttl_ms
+        };
+        (token, now_ms + ttl_ms)
+    }
+
+    /// The object crashes: memory, the open socket and in-flight handshakes are lost;
+    /// storage and the job's progress are kept.
+    fn crash(&self, env: &Env) {
+        let now_ms = env.clock.now_ms();
+        {
+            let mut st = self.state.borrow_mut();
+            st.incarnation += 1;
+            self.go_cold(&mut st, "crashed", now_ms);
+            // Dropping the sender ends the socket task; the new incarnation makes it abrupt.
+            st.socket = None;
+        }
+        env.recorder.borrow_mut().fault(fault::OBJECT_CRASH);
+        tracing::info!(job = self.job, t_ms = now_ms, "object crashed");
     }
 
     /// A progress event from the enrichment pipeline: pushed on the socket, or warned about.
+    /// A message the socket already carried (replayed at accept) is not pushed again.
     async fn progress(&self, env: &Env, msg: ServerMsg) {
         let (_event, _cold) = self.deliver(env).await;
         let now_ms = env.clock.now_ms();
-        let socket = self
-            .state
-            .borrow()
-            .socket
-            .as_ref()
-            .map(|(_, tx)| tx.clone());
+        let socket = {
+            let mut st = self.state.borrow_mut();
+            st.socket.as_mut().map(|s| {
+                let replayed = match msg {
+                    ServerMsg::Progress { seq, .. } => seq <= s.through_seq,
+                    ServerMsg::Complete { .. } => s.complete_sent,
+                    ServerMsg::Ready { .. } => false,
+                };
+                (s.tx.clone(), replayed)
+            })
+        };
         let sent = match socket {
-            Some(tx) => tx.try_send(msg.clone()).is_ok(),
+            Some((_, true)) => return,
+            Some((tx, false)) => tx.try_send(msg.clone()).is_ok(),
             None => false,
         };
         if !sent {
@@ -273,6 +344,8 @@ async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
         (&Method::POST, api::BATCH_PATH) => post_batch(req, objects).await,
         (_, api::BATCH_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
         (&Method::GET, api::PROGRESS_PATH) => upgrade(req, objects).await,
+        (&Method::GET, api::STATUS_PATH) => status(req, objects).await,
+        (_, api::STATUS_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
         (_, api::PROGRESS_PATH) => plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "use GET with Upgrade: websocket",
@@ -313,34 +386,63 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
     let env = &objects.env;
     let (event, _cold) = object.deliver(env).await;
     let now_ms = env.clock.now_ms();
+    let repeat = object.state.borrow().posted;
     tracing::debug!(
         job = object.job,
         t_ms = now_ms,
         books = batch.books,
+        repeat,
         "POST batch"
     );
-    let token = env.draws.hex128(object.job, Purpose::Token, 0);
-    let expires_at_ms = now_ms + env.scenario.auth.token_ttl_ms;
-    object.set_auth_token(env, &token, expires_at_ms).await;
-    let restart_ms = env.clock.now_ms();
+    let (token, expires_at_ms) = object.issue_token(env, now_ms);
+    if env.scenario.faults.ack_before_token_write {
+        // #378: the 202 leaves before the write is confirmed.
+        env.recorder
+            .borrow_mut()
+            .fault(fault::ACK_BEFORE_TOKEN_WRITE);
+        let (object, objects, token) = (object.clone(), objects.clone(), token.clone());
+        tokio::task::spawn_local(async move {
+            let _ = object
+                .set_auth_token(&objects.env, &token, expires_at_ms)
+                .await;
+        });
+    } else if object
+        .set_auth_token(env, &token, expires_at_ms)
+        .await
+        .is_err()
     {
-        let mut st = object.state.borrow_mut();
-        st.books = batch.books;
-        st.books_done = 0;
-        st.done = false;
-        // A deploy, eviction or relocation between the POST and the upgrade.
-        if env.draws.chance(
-            env.scenario.object.restart_probability,
-            object.job,
-            Purpose::Restart,
-            0,
-        ) {
-            object.go_cold(&mut st, "restarted", restart_ms);
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
+    }
+    if repeat {
+        // The job runs already: the client only needed a fresh token.
+        tracing::debug!(
+            job = object.job,
+            t_ms = env.clock.now_ms(),
+            "token refreshed"
+        );
+    } else {
+        let restart_ms = env.clock.now_ms();
+        {
+            let mut st = object.state.borrow_mut();
+            st.posted = true;
+            st.books = batch.books;
+            st.books_done = 0;
+            st.done = false;
+            // A deploy, eviction or relocation between the POST and the upgrade.
+            if env.draws.chance(
+                env.scenario.object.restart_probability,
+                object.job,
+                Purpose::Restart,
+                0,
+            ) {
+                object.go_cold(&mut st, "restarted", restart_ms);
+            }
         }
+        env.recorder.borrow_mut().enrichment_started();
+        tokio::task::spawn_local(enrich(objects.clone(), object.clone(), batch.books));
+        schedule_crash(&objects, &object);
     }
     drop(event);
-    env.recorder.borrow_mut().enrichment_started();
-    tokio::task::spawn_local(enrich(objects.clone(), object.clone(), batch.books));
     let accepted = BatchAccepted {
         job_id: batch.job_id,
         token,
@@ -350,6 +452,73 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
         serde_json::to_vec(&accepted).expect("plain struct serialises"),
     )));
     *r.status_mut() = StatusCode::ACCEPTED;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// The object-crash fault: with its probability, the job's object crashes once, a drawn
+/// time after the POST.
+fn schedule_crash(objects: &Rc<Objects>, object: &Rc<Object>) {
+    let env = &objects.env;
+    let f = &env.scenario.faults.object_crash;
+    if !env
+        .draws
+        .chance(f.probability, object.job, Purpose::ObjectCrash, 0)
+    {
+        return;
+    }
+    let after_ms = env
+        .draws
+        .ms(&f.after_ms, object.job, Purpose::ObjectCrash, 1);
+    let (objects, object) = (objects.clone(), object.clone());
+    tokio::task::spawn_local(async move {
+        Env::sleep_ms(after_ms).await;
+        object.crash(&objects.env);
+    });
+}
+
+/// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that
+/// cannot keep a socket. The token is checked as the upgrade checks it.
+async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    let query = req.uri().query();
+    let job_id = match api::query_param(query, "jobId") {
+        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
+        _ => return plain(StatusCode::BAD_REQUEST, "missing or malformed jobId"),
+    };
+    let token = match api::query_param(query, "token") {
+        Ok(t) => t.unwrap_or("").to_string(),
+        Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "token given twice"),
+    };
+    let Some(object) = objects.get(&job_id) else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+    };
+    let env = &objects.env;
+    let (_event, _cold) = object.deliver(env).await;
+    if token.is_empty() {
+        return plain(StatusCode::UNAUTHORIZED, "missing token");
+    }
+    let Ok(read) = env.variant.read_token(&object, env).await else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "storage read failed");
+    };
+    let now_ms = env.clock.now_ms();
+    if auth::check(&token, read.token.as_deref(), read.expires_at_ms, now_ms).is_err() {
+        return plain(StatusCode::UNAUTHORIZED, "invalid or expired token");
+    }
+    let status = {
+        let st = object.state.borrow();
+        api::Status {
+            job_id,
+            books_done: st.books_done,
+            books: st.books,
+            done: st.done,
+        }
+    };
+    let mut r = Response::new(Full::new(Bytes::from(
+        serde_json::to_vec(&status).expect("plain struct serialises"),
+    )));
     r.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
@@ -411,6 +580,15 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
     let token = match api::query_param(query, "token") {
         Ok(t) => t.unwrap_or("").to_string(),
         Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "token given twice"),
+    };
+    // A reconnect asks for the progress after the last sequence number it has.
+    let after = match api::query_param(query, "after") {
+        Ok(None) => None,
+        Ok(Some(v)) => match v.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => return plain(StatusCode::BAD_REQUEST, "malformed after"),
+        },
+        Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "after given twice"),
     };
     // RFC 6455 4.2.1: a handshake without a key or with another version is refused here.
     let key_ok = req
@@ -475,7 +653,7 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
         }
         match on_upgrade.await {
             Ok(upgraded) => {
-                super::socket::run(objects.clone(), object, TokioIo::new(upgraded)).await
+                super::socket::run(objects.clone(), object, TokioIo::new(upgraded), after).await
             }
             Err(_) => canceled(env, &object, "upgrade failed"),
         }
@@ -510,11 +688,14 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         st.upgrades += 1;
         st.upgrades == 1
     };
+    let incarnation = object.state.borrow().incarnation;
     if token.is_empty() {
         return Decision::Reject(StatusCode::UNAUTHORIZED, "missing token");
     }
     let storage_start_ms = env.clock.now_ms();
-    let read = env.variant.read_token(object, env).await;
+    let Ok(read) = env.variant.read_token(object, env).await else {
+        return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage read failed");
+    };
     let storage_ms = env.clock.now_ms() - storage_start_ms;
     let now_ms = env.clock.now_ms();
     if let Err(why) = auth::check(token, read.token.as_deref(), read.expires_at_ms, now_ms) {
@@ -525,6 +706,19 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
             "upgrade refused: 401"
         );
         return Decision::Reject(StatusCode::UNAUTHORIZED, "invalid or expired token");
+    }
+    // Safety: whatever the variant read, the durable store must agree the token is valid.
+    let (durable, durable_exp) = object.durable_token();
+    if auth::check(token, durable.as_deref(), durable_exp, now_ms).is_err() {
+        env.recorder
+            .borrow_mut()
+            .job(object.job)
+            .unauthorized_accepts += 1;
+        tracing::error!(
+            job = object.job,
+            t_ms = now_ms,
+            "token accepted that the durable store does not hold"
+        );
     }
     let pair_ms = env
         .draws
@@ -537,6 +731,12 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         0,
     );
     Env::sleep_ms(accept_ms).await;
+    if object.state.borrow().incarnation != incarnation {
+        return Decision::Reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "object restarted during the handshake",
+        );
+    }
     let done_ms = env.clock.now_ms();
     let upgrade_ms = done_ms - arrive_ms;
     tracing::info!(

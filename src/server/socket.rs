@@ -10,39 +10,61 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::api::ServerMsg;
-use super::object::{canceled, Object, Objects};
+use super::object::{canceled, Object, Objects, Socket};
 use super::Io;
 
 /// Most frames one socket handles before the object closes it (a bound on the loop).
 const FRAMES_MAX: u64 = 1_000_000;
 
-pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S) {
+/// Runs an accepted socket. `after`: the client's last progress sequence number, when it
+/// asks for a catch-up; progress after it is replayed right after the ready message.
+pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S, after: Option<u32>) {
     let env = &objects.env;
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(super::ws_config())).await;
     env.recorder.borrow_mut().socket_opened();
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(object_queue_len(&object));
-    let (socket_id, ready, complete) = {
+    let (socket_id, incarnation, mut first) = {
         let mut st = object.state.borrow_mut();
         st.sockets_opened += 1;
         let id = st.sockets_opened;
-        st.socket = Some((id, tx));
-        let ready = ServerMsg::Ready {
+        let mut first = vec![ServerMsg::Ready {
             job_id: object.id.clone(),
             books_done: st.books_done,
             books: st.books,
+        }];
+        let through_seq = match after {
+            Some(a) => {
+                first.extend((a.saturating_add(1)..=st.books_done).map(|seq| {
+                    ServerMsg::Progress {
+                        seq,
+                        books: st.books,
+                    }
+                }));
+                a.max(st.books_done)
+            }
+            None => 0,
         };
-        let complete = st.done.then_some(ServerMsg::Complete { books: st.books });
-        (id, ready, complete)
+        if st.done {
+            first.push(ServerMsg::Complete { books: st.books });
+        }
+        st.socket = Some(Socket {
+            id,
+            tx,
+            through_seq,
+            complete_sent: st.done,
+        });
+        (id, st.incarnation, first)
     };
     tracing::debug!(
         job = object.job,
         t_ms = env.clock.now_ms(),
+        replayed = first.len() - 1,
         "socket accepted, ready sent"
     );
     let mut heard_client = false;
-    let mut ok = send(&mut ws, &ready).await;
-    if let (true, Some(c)) = (ok, &complete) {
-        ok = send(&mut ws, c).await;
+    let mut ok = true;
+    for m in first.drain(..) {
+        ok = ok && send(&mut ws, &m).await;
     }
     let mut frames = 0u64;
     while ok && frames < FRAMES_MAX {
@@ -64,11 +86,17 @@ pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S) {
             },
         }
     }
-    // Flush a pending close reply; errors only mean the peer is already gone.
-    let _ = ws.close(None).await;
+    let crashed = object.state.borrow().incarnation != incarnation;
+    if crashed {
+        // The object died: the connection drops without a close frame.
+        drop(ws);
+    } else {
+        // Flush a pending close reply; errors only mean the peer is already gone.
+        let _ = ws.close(None).await;
+    }
     {
         let mut st = object.state.borrow_mut();
-        if st.socket.as_ref().is_some_and(|(id, _)| *id == socket_id) {
+        if st.socket.as_ref().is_some_and(|s| s.id == socket_id) {
             st.socket = None;
         }
     }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use super::object::Object;
 use super::Env;
 use crate::draw::Purpose;
+use crate::record::fault;
 use crate::scenario::Backend;
 
 pub const AUTH_TOKEN: &str = "authToken";
@@ -43,6 +44,10 @@ impl Store {
     }
 }
 
+/// A storage operation that failed (an injected fault); nothing was read or written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageFailed;
+
 /// One finished read: values in key order and how long it took.
 pub struct Read {
     pub values: Vec<Option<Stored>>,
@@ -51,47 +56,61 @@ pub struct Read {
 
 impl Object {
     /// `storage.get(keys)`: one round trip for all keys unless all are cached (or local).
-    pub async fn storage_get(&self, env: &Env, keys: &[&'static str]) -> Read {
+    /// The values are those committed when the read is issued. Round trips may meet the
+    /// scenario's injected errors and latency spikes.
+    pub async fn storage_get(
+        &self,
+        env: &Env,
+        keys: &[&'static str],
+    ) -> Result<Read, StorageFailed> {
         let _gate = self.storage_gate(env).await;
         let start_ms = env.clock.now_ms();
-        let ms = {
+        let faults = &env.scenario.faults.storage;
+        let (ms, failed, values) = {
             let mut st = self.state.borrow_mut();
             let store = &mut st.store;
             let local = env.scenario.storage.backend == Backend::Sqlite
                 || keys.iter().all(|k| store.cache.contains_key(k));
+            let values: Vec<Option<Stored>> =
+                keys.iter().map(|k| store.durable.get(k).cloned()).collect();
             if local {
                 store.cached_reads += 1;
-                env.draws.ms(
+                let ms = env.draws.ms(
                     &env.scenario.storage.cached_read_ms,
                     self.job,
                     Purpose::CachedRead,
                     store.cached_reads - 1,
-                )
+                );
+                (ms, false, values)
             } else {
                 store.round_trips += 1;
-                env.draws.ms(
+                let i = store.round_trips - 1;
+                let ms = env.draws.ms(
                     &env.scenario.storage.read_ms,
                     self.job,
                     Purpose::StorageRead,
-                    store.round_trips - 1,
-                )
+                    i,
+                ) + self.spike_ms(env, 2 * i);
+                let failed =
+                    env.draws
+                        .chance(faults.read_error, self.job, Purpose::StorageReadError, i);
+                (ms, failed, values)
             }
         };
         tracing::debug!(job = self.job, t_ms = start_ms, ?keys, "storage read start");
         Env::sleep_ms(ms).await;
-        let mut st = self.state.borrow_mut();
-        let store = &mut st.store;
-        let values = keys
-            .iter()
-            .map(|k| {
-                let v = store.durable.get(k).cloned();
-                if let Some(v) = &v {
-                    store.cache.insert(k, v.clone());
-                }
-                v
-            })
-            .collect();
         let end_ms = env.clock.now_ms();
+        if failed {
+            env.recorder.borrow_mut().fault(fault::STORAGE_READ_ERROR);
+            tracing::info!(job = self.job, t_ms = end_ms, ?keys, "storage read failed");
+            return Err(StorageFailed);
+        }
+        let mut st = self.state.borrow_mut();
+        for (k, v) in keys.iter().zip(&values) {
+            if let Some(v) = v {
+                st.store.cache.insert(k, v.clone());
+            }
+        }
         tracing::debug!(
             job = self.job,
             t_ms = end_ms,
@@ -99,26 +118,63 @@ impl Object {
             took_ms = end_ms - start_ms,
             "storage read end"
         );
-        Read {
+        Ok(Read {
             values,
             took_ms: end_ms - start_ms,
+        })
+    }
+
+    /// The extra latency of round trip `index` (reads even, writes odd) if it meets a spike.
+    fn spike_ms(&self, env: &Env, index: u64) -> u64 {
+        let f = &env.scenario.faults.storage;
+        if !env.draws.chance(
+            f.spike_probability,
+            self.job,
+            Purpose::StorageSpike,
+            2 * index,
+        ) {
+            return 0;
         }
+        env.recorder.borrow_mut().fault(fault::STORAGE_SPIKE);
+        env.draws
+            .ms(&f.spike_ms, self.job, Purpose::StorageSpike, 2 * index + 1)
     }
 
     /// `storage.put(entries)`: one write round trip, confirmed before returning.
-    pub async fn storage_put(&self, env: &Env, entries: Vec<(&'static str, Stored)>) {
+    pub async fn storage_put(
+        &self,
+        env: &Env,
+        entries: Vec<(&'static str, Stored)>,
+    ) -> Result<(), StorageFailed> {
         let _gate = self.storage_gate(env).await;
-        let ms = {
+        let (ms, failed) = {
             let mut st = self.state.borrow_mut();
             st.store.writes += 1;
-            env.draws.ms(
+            let i = st.store.writes - 1;
+            let ms = env.draws.ms(
                 &env.scenario.storage.write_ms,
                 self.job,
                 Purpose::StorageWrite,
-                st.store.writes - 1,
-            )
+                i,
+            );
+            let failed = env.draws.chance(
+                env.scenario.faults.storage.write_error,
+                self.job,
+                Purpose::StorageWriteError,
+                i,
+            );
+            (ms + self.spike_ms(env, 2 * i + 1), failed)
         };
         Env::sleep_ms(ms).await;
+        if failed {
+            env.recorder.borrow_mut().fault(fault::STORAGE_WRITE_ERROR);
+            tracing::info!(
+                job = self.job,
+                t_ms = env.clock.now_ms(),
+                "token write failed"
+            );
+            return Err(StorageFailed);
+        }
         let mut st = self.state.borrow_mut();
         for (k, v) in entries {
             if env.scenario.storage.put_populates_cache {
@@ -132,5 +188,20 @@ impl Object {
             took_ms = ms,
             "token write"
         );
+        Ok(())
+    }
+
+    /// The token and expiration the durable store holds now (the safety check's reference).
+    pub fn durable_token(&self) -> (Option<String>, Option<u64>) {
+        let st = self.state.borrow();
+        let token = match st.store.durable.get(AUTH_TOKEN) {
+            Some(Stored::Text(t)) => Some(t.clone()),
+            _ => None,
+        };
+        let exp = match st.store.durable.get(AUTH_TOKEN_EXPIRATION) {
+            Some(Stored::Ms(ms)) => Some(*ms),
+            _ => None,
+        };
+        (token, exp)
     }
 }

@@ -5,7 +5,6 @@
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::io;
 use std::rc::Rc;
 
@@ -23,6 +22,8 @@ use super::api::{self, BatchRequest};
 use super::object::read_body;
 use super::{Env, Io};
 use crate::draw::Purpose;
+use crate::record::fault;
+use crate::scenario::LinkName;
 
 /// Opens a connection to the object host.
 pub trait Dial {
@@ -42,6 +43,8 @@ pub struct Worker {
     pub dial: Box<dyn Dial>,
     /// Messages relayed so far per (job, direction): the index of their latency draws.
     messages: RefCell<BTreeMap<(u64, bool), u64>>,
+    /// When each job's first request reached the edge (the origin of its partitions).
+    first_seen_ms: RefCell<BTreeMap<u64, u64>>,
     /// Idle keep-alive connections to the object host, reused for plain requests (an upgrade
     /// consumes its connection).
     idle: RefCell<Vec<Sender>>,
@@ -58,6 +61,7 @@ impl Worker {
             env,
             dial,
             messages: RefCell::new(BTreeMap::new()),
+            first_seen_ms: RefCell::new(BTreeMap::new()),
             idle: RefCell::new(Vec::new()),
         })
     }
@@ -80,8 +84,9 @@ impl Worker {
         }
     }
 
-    /// One-way latency of the next message of `job` in direction `up` (client → object).
-    fn latency_ms(&self, job: u64, up: bool) -> u64 {
+    /// The next message of `job` in direction `up` (client → object): its one-way latency
+    /// over both links, and the link that drops it, if one does.
+    fn hop(&self, job: u64, up: bool) -> Hop {
         let index = {
             let mut m = self.messages.borrow_mut();
             let n = m.entry((job, up)).or_insert(0);
@@ -94,15 +99,80 @@ impl Worker {
         } else {
             (Purpose::ClientEdgeDown, Purpose::EdgeObjectDown)
         };
-        self.env
-            .draws
-            .ms(&net.client_edge.latency_ms, job, ce, index)
-            + self
-                .env
-                .draws
-                .ms(&net.edge_object.latency_ms, job, eo, index)
+        let draws = &self.env.draws;
+        let latency_ms = draws.ms(&net.client_edge.latency_ms, job, ce, index)
+            + draws.ms(&net.edge_object.latency_ms, job, eo, index);
+        let loss_index = 2 * index + up as u64;
+        let dropped_by = [LinkName::ClientEdge, LinkName::EdgeObject]
+            .into_iter()
+            .find(|&link| self.drops(job, link, loss_index));
+        Hop {
+            latency_ms,
+            dropped_by,
+        }
+    }
+
+    /// Whether `link` drops the message `index` of `job` now: a partition window, the
+    /// job's own partition, or a loss draw.
+    fn drops(&self, job: u64, link: LinkName, index: u64) -> bool {
+        let env = &self.env;
+        let f = &env.scenario.faults;
+        let now_ms = env.clock.now_ms();
+        let first_ms = *self.first_seen_ms.borrow_mut().entry(job).or_insert(now_ms);
+        let in_window = f
+            .partition_windows
+            .iter()
+            .any(|w| w.link == link && now_ms >= w.start_ms && now_ms - w.start_ms < w.duration_ms);
+        let in_job_partition = f.job_partitions.iter().enumerate().any(|(i, p)| {
+            let k = 3 * i as u64;
+            p.link == link
+                && env
+                    .draws
+                    .chance(p.probability, job, Purpose::JobPartition, k)
+                && {
+                    let start_ms =
+                        first_ms + env.draws.ms(&p.after_ms, job, Purpose::JobPartition, k + 1);
+                    let duration_ms =
+                        env.draws
+                            .ms(&p.duration_ms, job, Purpose::JobPartition, k + 2);
+                    now_ms >= start_ms && now_ms - start_ms < duration_ms
+                }
+        });
+        if in_window || in_job_partition {
+            env.recorder.borrow_mut().fault(fault::PARTITION_DROP);
+            return true;
+        }
+        let (p, purpose, kind) = match link {
+            LinkName::ClientEdge => (
+                f.client_edge_loss,
+                Purpose::ClientEdgeLoss,
+                fault::CLIENT_EDGE_LOSS,
+            ),
+            LinkName::EdgeObject => (
+                f.edge_object_loss,
+                Purpose::EdgeObjectLoss,
+                fault::EDGE_OBJECT_LOSS,
+            ),
+        };
+        if env.draws.chance(p, job, purpose, index) {
+            env.recorder.borrow_mut().fault(kind);
+            return true;
+        }
+        false
     }
 }
+
+/// One message through the edge.
+struct Hop {
+    latency_ms: u64,
+    dropped_by: Option<LinkName>,
+}
+
+/// A message on the client–edge link was lost: turmoil's TCP does not retransmit, so the
+/// client's connection resets (hyper closes it without a response).
+#[derive(Debug, thiserror::Error)]
+#[error("connection reset: a message was lost on the client–edge link")]
+pub struct Reset;
 
 type Body = Full<Bytes>;
 
@@ -110,7 +180,7 @@ type Body = Full<Bytes>;
 pub async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
     let service = hyper::service::service_fn(move |req| {
         let worker = worker.clone();
-        async move { Ok::<_, Infallible>(relay(req, worker).await) }
+        async move { relay(req, worker).await }
     });
     let conn = hyper::server::conn::http1::Builder::new()
         .max_buf_size(64 * 1024)
@@ -127,7 +197,7 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
     r
 }
 
-async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body> {
+async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Response<Body>, Reset> {
     let client_upgrade = req
         .headers()
         .contains_key(UPGRADE)
@@ -135,7 +205,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
     let (parts, body) = req.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     // Route by job: from the query of the upgrade, from the body of the batch POST.
     let job_id = match api::query_param(parts.uri.query(), "jobId") {
@@ -154,20 +224,36 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
     };
     let upgrade = client_upgrade.is_some();
     let forwarded = async {
-        Env::sleep_ms(worker.latency_ms(job, true)).await;
+        let hop = worker.hop(job, true);
+        Env::sleep_ms(hop.latency_ms).await;
+        match hop.dropped_by {
+            Some(LinkName::ClientEdge) => return Err(None),
+            Some(LinkName::EdgeObject) => {
+                return Err(Some(status(
+                    StatusCode::BAD_GATEWAY,
+                    "object host unreachable: request lost",
+                )))
+            }
+            None => {}
+        }
         let pooled = if upgrade { None } else { worker.take_idle() };
         let mut sender = match pooled {
             Some(s) => s,
             None => {
                 let io = worker.dial.dial().await.map_err(|e| {
-                    status(
+                    Some(status(
                         StatusCode::BAD_GATEWAY,
                         &format!("object host unreachable: {e}"),
-                    )
+                    ))
                 })?;
                 let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
                     .await
-                    .map_err(|e| status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")))?;
+                    .map_err(|e| {
+                        Some(status(
+                            StatusCode::BAD_GATEWAY,
+                            &format!("object host: {e}"),
+                        ))
+                    })?;
                 tokio::task::spawn_local(async move {
                     let _ = conn.with_upgrades().await;
                 });
@@ -182,29 +268,47 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
             .parse()
             .expect("a path and query is a valid URI");
         let response = sender.send_request(forward);
-        Ok::<_, Response<Body>>((sender, response))
+        Ok::<_, Option<Response<Body>>>((sender, response))
     }
     .await;
     edge_cancel.armed = false;
     let (sender, response) = match forwarded {
         Ok(x) => x,
-        Err(r) => return r,
+        Err(Some(r)) => return Ok(r),
+        Err(None) => return Err(Reset),
     };
     let mut resp = match response.await {
         Ok(r) => r,
-        Err(e) => return status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")),
+        Err(e) => {
+            return Ok(status(
+                StatusCode::BAD_GATEWAY,
+                &format!("object host: {e}"),
+            ))
+        }
     };
     let object_upgrade =
         (resp.status() == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut resp));
     let (parts, body) = resp.into_parts();
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return Ok(r),
     };
     if !upgrade {
         worker.put_idle(sender);
     }
-    Env::sleep_ms(worker.latency_ms(job, false)).await;
+    let hop = worker.hop(job, false);
+    Env::sleep_ms(hop.latency_ms).await;
+    match hop.dropped_by {
+        // The object's end of an accepted upgrade is dropped with `object_upgrade`.
+        Some(LinkName::ClientEdge) => return Err(Reset),
+        Some(LinkName::EdgeObject) => {
+            return Ok(status(
+                StatusCode::BAD_GATEWAY,
+                "object host unreachable: response lost",
+            ))
+        }
+        None => {}
+    }
     if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
         tokio::task::spawn_local(async move {
             if let (Ok(c), Ok(o)) = (client_up.await, object_up.await) {
@@ -212,7 +316,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Response<Body>
             }
         });
     }
-    Response::from_parts(parts, Full::new(body))
+    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
 /// Counts a canceled upgrade when dropped (the client went away while the edge held it).
@@ -237,32 +341,69 @@ impl Drop for EdgeCancel {
     }
 }
 
-/// Relays socket bytes both ways, each chunk delayed by its own one-way latency draw.
+/// How one direction of a spliced socket ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    Closed,
+    /// A chunk was dropped by a loss or a partition: the whole connection resets.
+    Reset,
+}
+
+/// Relays socket bytes both ways, each chunk delayed by its own one-way latency draw. A
+/// dropped chunk ends both directions at once (both streams are dropped).
 async fn splice<C: Io, O: Io>(worker: Rc<Worker>, job: u64, client: C, object: O) {
     let (client_r, client_w) = tokio::io::split(client);
     let (object_r, object_w) = tokio::io::split(object);
-    tokio::join!(
-        delayed_copy(&worker, job, true, client_r, object_w),
-        delayed_copy(&worker, job, false, object_r, client_w),
-    );
+    let up = delayed_copy(&worker, job, true, client_r, object_w);
+    let down = delayed_copy(&worker, job, false, object_r, client_w);
+    tokio::pin!(up, down);
+    let (mut up_done, mut down_done) = (false, false);
+    while !(up_done && down_done) {
+        let ended = tokio::select! {
+            biased;
+            e = &mut up, if !up_done => { up_done = true; e }
+            e = &mut down, if !down_done => { down_done = true; e }
+        };
+        if ended == Ended::Reset {
+            tracing::info!(
+                job,
+                t_ms = worker.env.clock.now_ms(),
+                "socket reset: a chunk was dropped"
+            );
+            return;
+        }
+    }
 }
 
-async fn delayed_copy<R, W>(worker: &Worker, job: u64, up: bool, mut from: R, mut to: W)
+/// A relayed chunk: its bytes, the end of the stream, or a drop that resets the connection.
+enum Chunk {
+    Bytes(Bytes),
+    Eof,
+    Dropped,
+}
+
+async fn delayed_copy<R, W>(worker: &Worker, job: u64, up: bool, mut from: R, mut to: W) -> Ended
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
 {
     let clock = worker.env.clock;
-    let (tx, mut rx) = mpsc::channel::<(u64, Option<Bytes>)>(CHUNKS_IN_FLIGHT_MAX);
+    let (tx, mut rx) = mpsc::channel::<(u64, Chunk)>(CHUNKS_IN_FLIGHT_MAX);
     let read = async move {
         let mut buf = vec![0u8; CHUNK_BYTES];
         let mut last_ms = 0;
         loop {
             let n = from.read(&mut buf).await.unwrap_or(0);
+            let hop = worker.hop(job, up);
             // Order-preserving: a chunk is never delivered before the previous one.
-            last_ms = (clock.now_ms() + worker.latency_ms(job, up)).max(last_ms);
-            let chunk = (n > 0).then(|| Bytes::copy_from_slice(&buf[..n]));
-            if tx.send((last_ms, chunk)).await.is_err() || n == 0 {
+            last_ms = (clock.now_ms() + hop.latency_ms).max(last_ms);
+            let chunk = match (hop.dropped_by, n) {
+                (Some(_), _) => Chunk::Dropped,
+                (None, 0) => Chunk::Eof,
+                (None, n) => Chunk::Bytes(Bytes::copy_from_slice(&buf[..n])),
+            };
+            let last = !matches!(chunk, Chunk::Bytes(_));
+            if tx.send((last_ms, chunk)).await.is_err() || last {
                 break;
             }
         }
@@ -271,17 +412,19 @@ where
         while let Some((at_ms, chunk)) = rx.recv().await {
             Env::sleep_ms(at_ms.saturating_sub(clock.now_ms())).await;
             match chunk {
-                Some(bytes) => {
+                Chunk::Bytes(bytes) => {
                     if to.write_all(&bytes).await.is_err() {
                         break;
                     }
                 }
-                None => {
+                Chunk::Eof => {
                     let _ = to.shutdown().await;
                     break;
                 }
+                Chunk::Dropped => return Ended::Reset,
             }
         }
+        Ended::Closed
     };
-    tokio::join!(read, write);
+    tokio::join!(read, write).1
 }

@@ -40,6 +40,8 @@ pub struct RunOutput {
     pub records: Vec<JobRecord>,
     /// Simulated time the run took, in ms.
     pub sim_ms: u64,
+    /// Faults injected, by kind.
+    pub faults: std::collections::BTreeMap<String, u64>,
 }
 
 struct TurmoilDial(&'static str);
@@ -221,25 +223,34 @@ fn drive(
     })?;
     let sim_ms = sim.elapsed().as_millis() as u64;
     drop(sim);
+    let scenario_deadline_ms = scenario.client.result_deadline_ms;
     drop(scenario);
     let recorder = Rc::try_unwrap(recorder)
         .map_err(|_| failed("records still shared after the run".into()))?
         .into_inner();
     LAST_SOCKETS_OPEN_MAX.with(|c| c.set(recorder.sockets_open_max()));
-    let records = recorder.into_records();
-    for r in &records {
+    let faults = recorder.faults();
+    let mut records = recorder.into_records();
+    for r in &mut records {
         assert!(
             r.outcome.is_some(),
             "job {} has no outcome after the run (variant {}, seed {seed})",
             r.job,
             variant.name()
         );
+        // The end-to-end invariant: a job the server finished is known to the client by
+        // the result deadline, or it is a silent failure.
+        r.silent_failure = r.enrichment_done
+            && !r
+                .results_complete_ms
+                .is_some_and(|ms| ms <= scenario_deadline_ms);
     }
     Ok(RunOutput {
         variant: variant.name().to_string(),
         seed,
         records,
         sim_ms,
+        faults,
     })
 }
 

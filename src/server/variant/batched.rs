@@ -2,7 +2,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::{TokenRead, Variant};
 use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
-use crate::server::{Env, Object};
+use crate::server::{Env, Object, StorageFailed};
 
 /// One get of both keys: a single round trip.
 pub struct Batched;
@@ -14,15 +14,23 @@ impl Variant for Batched {
     fn describe(&self) -> &'static str {
         "get([authToken, authTokenExpiration]): one round trip for both keys"
     }
-    fn read_token<'a>(&'a self, object: &'a Object, env: &'a Env) -> LocalBoxFuture<'a, TokenRead> {
+    fn read_token<'a>(
+        &'a self,
+        object: &'a Object,
+        env: &'a Env,
+    ) -> LocalBoxFuture<'a, Result<TokenRead, StorageFailed>> {
         Box::pin(async move {
             let read = object
                 .storage_get(env, &[AUTH_TOKEN, AUTH_TOKEN_EXPIRATION])
-                .await;
+                .await?;
             let mut values = read.values.into_iter();
             let token = values.next().flatten();
             let expiration = values.next().flatten();
-            TokenRead::from_stored(token, expiration, vec![read.took_ms])
+            Ok(TokenRead::from_stored(
+                token,
+                expiration,
+                vec![read.took_ms],
+            ))
         })
     }
 }

@@ -9,7 +9,7 @@ mod sequential;
 use futures_util::future::LocalBoxFuture;
 
 use super::storage::Stored;
-use super::{Env, Object};
+use super::{Env, Object, StorageFailed};
 
 /// The token as read, and how long each storage operation took (issue order).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -40,8 +40,12 @@ pub trait Variant: Sync {
     fn name(&self) -> &'static str;
     /// One line for `--help` and the README.
     fn describe(&self) -> &'static str;
-    /// Reads the token and its expiration.
-    fn read_token<'a>(&'a self, object: &'a Object, env: &'a Env) -> LocalBoxFuture<'a, TokenRead>;
+    /// Reads the token and its expiration; a failed storage operation fails the read.
+    fn read_token<'a>(
+        &'a self,
+        object: &'a Object,
+        env: &'a Env,
+    ) -> LocalBoxFuture<'a, Result<TokenRead, StorageFailed>>;
     /// Whether `setAuthToken` also keeps the token in object memory.
     fn keeps_token_in_memory(&self) -> bool {
         false
