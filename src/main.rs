@@ -854,8 +854,8 @@ fn finish_sweep(
         eprintln!("{} run(s) failed:", result.failed_runs.len());
         for f in &result.failed_runs {
             eprintln!(
-                "  point {} {} seed {}: {}",
-                f.point, f.variant, f.seed, f.message
+                "  point {} {} seed {}: {}\n    reproduce: {}",
+                f.point, f.variant, f.seed, f.message, f.command
             );
         }
         return Ok(ExitCode::from(1));

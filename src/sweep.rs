@@ -48,6 +48,9 @@ pub struct FailedRun {
     pub variant: String,
     pub seed: u64,
     pub message: String,
+    /// The `run` command that repeats this run alone.
+    #[serde(default)]
+    pub command: String,
 }
 
 /// The figures of one grid point, pooled over seeds.
@@ -378,6 +381,14 @@ pub fn run(
                 variant: v.to_string(),
                 seed,
                 message: e.to_string(),
+                command: {
+                    let mut sets = def.sets.clone();
+                    sets.extend(points[p].iter().map(|(k, v)| format!("{k}={v}")));
+                    format!(
+                        "{} --variant {v}",
+                        crate::report::run_command(&def.scenario_file, seed, &sets)
+                    )
+                },
             }),
         }
     }

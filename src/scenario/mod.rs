@@ -289,6 +289,9 @@ pub struct Faults {
     /// The #378 race: the POST is acknowledged before `setAuthToken`'s write is confirmed,
     /// so an upgrade can reach the object before the token is stored (default false).
     pub ack_before_token_write: bool,
+    /// Tests the harness, not the system: the object panics while it handles this job's
+    /// POST, and the run must fail with the seed and a command that repeats it (default none).
+    pub panic_on_job: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -70,6 +70,23 @@ pub fn job_id(n: u64) -> String {
     format!("job-{n}")
 }
 
+/// A `Sec-WebSocket-Key` that is 16 bytes in base64 (RFC 6455 4.2.1): 22 characters of the
+/// alphabet, the last one carrying no bits past the 16th byte, then `==`.
+pub fn valid_ws_key(key: &[u8]) -> bool {
+    let b64 = |c: &u8| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/';
+    key.len() == 24
+        && key[..22].iter().all(b64)
+        && b"AQgw".contains(&key[21])
+        && &key[22..] == b"=="
+}
+
+/// Whether a `Connection` header value lists the `upgrade` token.
+pub fn connection_upgrade(value: &[u8]) -> bool {
+    value
+        .split(|&b| b == b',')
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
+}
+
 /// The number keying a job's random draws: `n` for `job-n`, else a stable FNV-1a hash
 /// with the top bit set (so it never collides with a simulated job).
 pub fn job_key(id: &str) -> u64 {

@@ -394,6 +394,12 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
         repeat,
         "POST batch"
     );
+    if env.scenario.faults.panic_on_job == Some(object.job) {
+        panic!(
+            "faults.panic_on_job: the object of job {} panicked",
+            object.job
+        );
+    }
     let (token, expires_at_ms) = object.issue_token(env, now_ms);
     if env.scenario.faults.ack_before_token_write {
         // #378: the 202 leaves before the write is confirmed.
@@ -401,7 +407,7 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
             .borrow_mut()
             .fault(fault::ACK_BEFORE_TOKEN_WRITE);
         let (object, objects, token) = (object.clone(), objects.clone(), token.clone());
-        tokio::task::spawn_local(async move {
+        super::spawn(async move {
             let _ = object
                 .set_auth_token(&objects.env, &token, expires_at_ms)
                 .await;
@@ -439,7 +445,7 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
             }
         }
         env.recorder.borrow_mut().enrichment_started();
-        tokio::task::spawn_local(enrich(objects.clone(), object.clone(), batch.books));
+        super::spawn(enrich(objects.clone(), object.clone(), batch.books));
         schedule_crash(&objects, &object);
     }
     drop(event);
@@ -474,7 +480,7 @@ fn schedule_crash(objects: &Rc<Objects>, object: &Rc<Object>) {
         .draws
         .ms(&f.after_ms, object.job, Purpose::ObjectCrash, 1);
     let (objects, object) = (objects.clone(), object.clone());
-    tokio::task::spawn_local(async move {
+    super::spawn(async move {
         Env::sleep_ms(after_ms).await;
         object.crash(&objects.env);
     });
@@ -590,11 +596,20 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
         },
         Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "after given twice"),
     };
-    // RFC 6455 4.2.1: a handshake without a key or with another version is refused here.
+    // RFC 6455 4.2.1: a handshake without `Connection: Upgrade`, without a valid key or with
+    // another version is refused here.
+    let connection_ok = req
+        .headers()
+        .get_all(CONNECTION)
+        .iter()
+        .any(|v| api::connection_upgrade(v.as_bytes()));
+    if !connection_ok {
+        return plain(StatusCode::BAD_REQUEST, "missing Connection: Upgrade");
+    }
     let key_ok = req
         .headers()
         .get(SEC_WEBSOCKET_KEY)
-        .is_some_and(|k| k.len() == 24 && k.as_bytes().ends_with(b"=="));
+        .is_some_and(|k| api::valid_ws_key(k.as_bytes()));
     if !key_ok {
         return plain(
             StatusCode::BAD_REQUEST,
@@ -623,7 +638,7 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
     // The handshake runs as its own task, so its timings are recorded even when the client is
     // gone and hyper drops this request; the server then counts the upgrade as canceled.
     let (tx, rx) = oneshot::channel();
-    tokio::task::spawn_local(async move {
+    super::spawn(async move {
         let decision = handshake(&objects, &object, &token, &key).await;
         let accepted = matches!(decision, Decision::Accept { .. });
         let response = match decision {

@@ -254,7 +254,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
                             &format!("object host: {e}"),
                         ))
                     })?;
-                tokio::task::spawn_local(async move {
+                super::spawn(async move {
                     let _ = conn.with_upgrades().await;
                 });
                 sender
@@ -310,7 +310,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         None => {}
     }
     if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
-        tokio::task::spawn_local(async move {
+        super::spawn(async move {
             if let (Ok(c), Ok(o)) = (client_up.await, object_up.await) {
                 splice(worker, job, TokioIo::new(c), TokioIo::new(o)).await;
             }

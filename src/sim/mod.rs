@@ -74,7 +74,7 @@ where
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
     loop {
         let (stream, _) = listener.accept().await?;
-        tokio::task::spawn_local(serve(stream));
+        server::spawn(serve(stream));
     }
 }
 
@@ -143,7 +143,34 @@ pub fn run(
     variant: &'static dyn Variant,
     seed: u64,
 ) -> Result<RunOutput, SimError> {
-    drive(world(scenario, variant, seed), variant, seed, false)
+    guarded(variant, seed, || {
+        drive(world(scenario, variant, seed), variant, seed, false)
+    })
+}
+
+/// Runs `f`, turning a panic anywhere in the simulation (a host, a task, an invariant) into
+/// a failed run, so a sweep reports it and goes on.
+fn guarded(
+    variant: &'static dyn Variant,
+    seed: u64,
+    f: impl FnOnce() -> Result<RunOutput, SimError>,
+) -> Result<RunOutput, SimError> {
+    server::take_panic();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
+        Err(SimError::Failed {
+            variant: variant.name().to_string(),
+            seed,
+            message: format!("panicked: {}", server::panic_message(p.as_ref())),
+        })
+    });
+    match server::take_panic() {
+        Some(message) => Err(SimError::Failed {
+            variant: variant.name().to_string(),
+            seed,
+            message: format!("a simulated task panicked: {message}"),
+        }),
+        None => out,
+    }
 }
 
 /// Runs only the upgrades: every job's token is stored beforehand on an active object, and
@@ -153,14 +180,16 @@ pub fn run_upgrades(
     variant: &'static dyn Variant,
     seed: u64,
 ) -> Result<RunOutput, SimError> {
-    let w = world(scenario, variant, seed);
-    let ttl = scenario.auth.token_ttl_ms;
-    for n in 0..scenario.scenario.jobs as u64 {
-        let token = crate::client::preloaded_token(&w.draws, n);
-        w.objects
-            .preload(&crate::server::api::job_id(n), &token, ttl);
-    }
-    drive(w, variant, seed, true)
+    guarded(variant, seed, || {
+        let w = world(scenario, variant, seed);
+        let ttl = scenario.auth.token_ttl_ms;
+        for n in 0..scenario.scenario.jobs as u64 {
+            let token = crate::client::preloaded_token(&w.draws, n);
+            w.objects
+                .preload(&crate::server::api::job_id(n), &token, ttl);
+        }
+        drive(w, variant, seed, true)
+    })
 }
 
 /// The peak number of progress sockets open at once in the last run on this thread.
@@ -200,7 +229,7 @@ fn drive(
     sim.client(FLEET_HOST, async move {
         crate::client::run_fleet(session, jobs, concurrency).await?;
         // Let the objects finish enriching, so every "no socket" warning is counted.
-        while fleet_recorder.borrow().enrichments_open() > 0 {
+        while fleet_recorder.borrow().enrichments_open() > 0 && !server::panicked() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(())
@@ -241,9 +270,8 @@ fn drive(
         // The end-to-end invariant: a job the server finished is known to the client by
         // the result deadline, or it is a silent failure.
         r.silent_failure = r.enrichment_done
-            && !r
-                .results_complete_ms
-                .is_some_and(|ms| ms <= scenario_deadline_ms);
+            && r.results_complete_ms
+                .is_none_or(|ms| ms > scenario_deadline_ms);
     }
     Ok(RunOutput {
         variant: variant.name().to_string(),

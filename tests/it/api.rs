@@ -46,6 +46,6 @@ fn the_scenarios_own_expectations_are_judged() {
         .run()
         .unwrap();
     let judged = outcome.expectations();
-    assert_eq!(judged.len(), 5);
+    assert_eq!(judged.len(), 6);
     assert!(judged.iter().all(|j| j.holds), "{judged:#?}");
 }

@@ -96,7 +96,7 @@ fn records_csv_has_one_row_per_job_and_variant_and_is_byte_identical() {
     let mut lines = a.lines();
     let header = lines.next().unwrap();
     assert!(
-        header.starts_with("seed,job,variant,outcome,attempts,cold_start"),
+        header.starts_with("seed,job,variant,outcome,attempts,retries,cold_start"),
         "{header}"
     );
     assert_eq!(lines.count(), 40 * 2 * 2);

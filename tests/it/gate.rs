@@ -43,7 +43,16 @@ fn slo_verdicts_follow_the_writeups_alert_table() {
     );
     let (r, _) = report(&s, &[1]);
     let judged = slo::judge(&s.slo, &r.variants);
-    assert!(judged.iter().all(|j| j.variant == "parallel"));
+    // ... except safety, which every variant must keep.
+    assert!(judged
+        .iter()
+        .all(|j| j.variant == "parallel" || j.slo == "safety_violations"));
+    for v in ["sequential", "parallel"] {
+        assert!(judged
+            .iter()
+            .any(|j| j.variant == v && j.slo == "safety_violations"));
+    }
+    assert!(judged.iter().any(|j| j.slo == "silent_failure_rate"));
     assert_eq!(
         judged
             .iter()
@@ -153,8 +162,8 @@ fn check_passes_on_sims_and_fails_with_a_reproduce_command() {
             _ => {}
         }
     }
-    // issue407: 4 SLOs of parallel + 5 expectations.
-    assert_eq!(cases, 9, "{xml}");
+    // issue407: 5 SLOs of parallel + safety of both variants + 6 expectations.
+    assert_eq!(cases, 13, "{xml}");
     assert!(failures >= 2, "{xml}");
     let md = std::fs::read_to_string(&md).unwrap();
     assert!(md.starts_with("## handshake-sim check: FAILED"), "{md}");
