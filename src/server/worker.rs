@@ -118,7 +118,12 @@ impl Worker {
         let env = &self.env;
         let f = &env.scenario.faults;
         let now_ms = env.clock.now_ms();
-        let first_ms = *self.first_seen_ms.borrow_mut().entry(job).or_insert(now_ms);
+        // Only job partitions need the job's start; skip the map otherwise (hot path).
+        let first_ms = if f.job_partitions.is_empty() {
+            now_ms
+        } else {
+            *self.first_seen_ms.borrow_mut().entry(job).or_insert(now_ms)
+        };
         let in_window = f
             .partition_windows
             .iter()
