@@ -486,17 +486,27 @@ fn schedule_crash(objects: &Rc<Objects>, object: &Rc<Object>) {
     });
 }
 
+/// The `jobId` (well formed, once) and the `token` (empty when absent, at most once) of a
+/// query, or why it gets a 400.
+fn job_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
+    let job_id = match api::query_param(query, "jobId") {
+        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
+        _ => return Err("missing or malformed jobId"),
+    };
+    let token = match api::query_param(query, "token") {
+        Ok(t) => t.unwrap_or("").to_string(),
+        Err(api::Repeated) => return Err("token given twice"),
+    };
+    Ok((job_id, token))
+}
+
 /// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that
 /// cannot keep a socket. The token is checked as the upgrade checks it.
 async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
     let query = req.uri().query();
-    let job_id = match api::query_param(query, "jobId") {
-        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
-        _ => return plain(StatusCode::BAD_REQUEST, "missing or malformed jobId"),
-    };
-    let token = match api::query_param(query, "token") {
-        Ok(t) => t.unwrap_or("").to_string(),
-        Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "token given twice"),
+    let (job_id, token) = match job_and_token(query) {
+        Ok(x) => x,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };
     let Some(object) = objects.get(&job_id) else {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
@@ -579,13 +589,9 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
     }
     // Step 4: the job id, instantly.
     let query = req.uri().query();
-    let job_id = match api::query_param(query, "jobId") {
-        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
-        _ => return plain(StatusCode::BAD_REQUEST, "missing or malformed jobId"),
-    };
-    let token = match api::query_param(query, "token") {
-        Ok(t) => t.unwrap_or("").to_string(),
-        Err(api::Repeated) => return plain(StatusCode::BAD_REQUEST, "token given twice"),
+    let (job_id, token) = match job_and_token(query) {
+        Ok(x) => x,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };
     // A reconnect asks for the progress after the last sequence number it has.
     let after = match api::query_param(query, "after") {
