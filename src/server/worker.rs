@@ -4,9 +4,10 @@
 //! drawn per job and message, in order (a chunk never overtakes an earlier one).
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::rc::Rc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
@@ -16,7 +17,6 @@ use hyper::header::UPGRADE;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::mpsc;
 
 use super::api::{self, BatchRequest};
 use super::object::read_body;
@@ -387,49 +387,56 @@ enum Chunk {
     Dropped,
 }
 
+/// Copies `from` to `to`, each chunk delivered at its own latency after it was read and never
+/// before the chunk ahead of it. One loop and a local queue: no channel, no second task.
 async fn delayed_copy<R, W>(worker: &Worker, job: u64, up: bool, mut from: R, mut to: W) -> Ended
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
 {
     let clock = worker.env.clock;
-    let (tx, mut rx) = mpsc::channel::<(u64, Chunk)>(CHUNKS_IN_FLIGHT_MAX);
-    let read = async move {
-        let mut buf = vec![0u8; CHUNK_BYTES];
-        let mut last_ms = 0;
-        loop {
-            let n = from.read(&mut buf).await.unwrap_or(0);
-            let hop = worker.hop(job, up);
-            // Order-preserving: a chunk is never delivered before the previous one.
-            last_ms = (clock.now_ms() + hop.latency_ms).max(last_ms);
-            let chunk = match (hop.dropped_by, n) {
-                (Some(_), _) => Chunk::Dropped,
-                (None, 0) => Chunk::Eof,
-                (None, n) => Chunk::Bytes(Bytes::copy_from_slice(&buf[..n])),
-            };
-            let last = !matches!(chunk, Chunk::Bytes(_));
-            if tx.send((last_ms, chunk)).await.is_err() || last {
-                break;
-            }
-        }
-    };
-    let write = async move {
-        while let Some((at_ms, chunk)) = rx.recv().await {
-            Env::sleep_ms(at_ms.saturating_sub(clock.now_ms())).await;
-            match chunk {
+    let mut buf = vec![0u8; CHUNK_BYTES];
+    let mut queue: VecDeque<(u64, Chunk)> = VecDeque::new();
+    let mut last_ms = 0;
+    let mut reading = true;
+    loop {
+        while queue
+            .front()
+            .is_some_and(|(at_ms, _)| *at_ms <= clock.now_ms())
+        {
+            match queue.pop_front().expect("front checked").1 {
                 Chunk::Bytes(bytes) => {
                     if to.write_all(&bytes).await.is_err() {
-                        break;
+                        return Ended::Closed;
                     }
                 }
                 Chunk::Eof => {
                     let _ = to.shutdown().await;
-                    break;
+                    return Ended::Closed;
                 }
                 Chunk::Dropped => return Ended::Reset,
             }
         }
-        Ended::Closed
-    };
-    tokio::join!(read, write).1
+        let next_ms = queue.front().map(|(at_ms, _)| *at_ms);
+        let wait = Duration::from_millis(next_ms.unwrap_or(0).saturating_sub(clock.now_ms()));
+        // Biased: a read ready in the same tick as a delivery is queued first, as before.
+        tokio::select! {
+            biased;
+            n = from.read(&mut buf), if reading && queue.len() < CHUNKS_IN_FLIGHT_MAX => {
+                let n = n.unwrap_or(0);
+                let hop = worker.hop(job, up);
+                // Order-preserving: a chunk is never delivered before the previous one.
+                last_ms = (clock.now_ms() + hop.latency_ms).max(last_ms);
+                let chunk = match (hop.dropped_by, n) {
+                    (Some(_), _) => Chunk::Dropped,
+                    (None, 0) => Chunk::Eof,
+                    (None, n) => Chunk::Bytes(Bytes::copy_from_slice(&buf[..n])),
+                };
+                reading = matches!(chunk, Chunk::Bytes(_));
+                queue.push_back((last_ms, chunk));
+            }
+            _ = tokio::time::sleep(wait), if next_ms.is_some() => {}
+            else => return Ended::Closed,
+        }
+    }
 }
