@@ -69,10 +69,79 @@ pub struct Measurement {
     pub peak_rss_bytes: u64,
     /// Peak sockets open at once on the object host.
     pub connections_peak: u64,
-    /// (peak RSS − RSS before the run) / peak open connections.
+    /// Heap bytes live when the open sockets peaked, less those live before the run, per
+    /// socket open then: what one open WebSocket (client, relay and object ends, and the job
+    /// around it) holds. Without the counting allocator: (peak RSS − RSS before) / peak.
     pub bytes_per_connection: u64,
     /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
     pub failed_jobs: u64,
+}
+
+/// A global allocator that counts the bytes live on the heap while counting is on, so the
+/// benchmark can measure what open connections hold (RSS keeps memory the allocator retains
+/// after a burst). The binary installs it around mimalloc; counting costs one relaxed load per
+/// allocation when off.
+pub struct Counting<A>(pub A);
+
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static LIVE_BYTES: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn count(delta: i64) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if COUNTING.load(Relaxed) {
+        LIVE_BYTES.fetch_add(delta, Relaxed);
+    }
+}
+
+// SAFETY: every call is passed to the inner allocator unchanged; counting only reads sizes.
+unsafe impl<A: std::alloc::GlobalAlloc> std::alloc::GlobalAlloc for Counting<A> {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { self.0.alloc(layout) };
+        if !p.is_null() {
+            count(layout.size() as i64);
+        }
+        p
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        let p = unsafe { self.0.alloc_zeroed(layout) };
+        if !p.is_null() {
+            count(layout.size() as i64);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { self.0.dealloc(ptr, layout) };
+        count(-(layout.size() as i64));
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        let p = unsafe { self.0.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            count(new_size as i64 - layout.size() as i64);
+        }
+        p
+    }
+}
+
+/// Starts counting live heap bytes from 0; false when the global allocator does not count.
+fn start_counting() -> bool {
+    use std::sync::atomic::Ordering::Relaxed;
+    COUNTING.store(true, Relaxed);
+    LIVE_BYTES.store(0, Relaxed);
+    // Probe: an allocation seen means the global allocator is a `Counting` one.
+    let probe = std::hint::black_box(Box::new(0u64));
+    let counted = LIVE_BYTES.load(Relaxed) >= 8;
+    drop(probe);
+    LIVE_BYTES.store(0, Relaxed);
+    counted
+}
+
+fn stop_counting() {
+    COUNTING.store(false, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Heap bytes allocated and not freed since counting started.
+fn live_bytes() -> i64 {
+    LIVE_BYTES.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Resident and peak resident memory of this process, from /proc (Linux); 0 elsewhere.
@@ -103,9 +172,20 @@ fn measure(
         .expect("bench scenarios name known variants");
     reset_peak_rss();
     let (rss_before, _) = rss_bytes();
+    // Live heap at the latest peak of open sockets.
+    let counting = start_counting();
+    let at_peak = std::rc::Rc::new(std::cell::Cell::new((0usize, 0i64)));
+    let sample = at_peak.clone();
+    crate::record::set_open_sockets_peak_hook(Some(Box::new(move |open| {
+        sample.set((open, live_bytes()));
+    })));
     let start = Instant::now();
-    let out = run(scenario, v, scenario.scenario.seed)?;
+    let out = run(scenario, v, scenario.scenario.seed);
     let wall_s = start.elapsed().as_secs_f64();
+    crate::record::set_open_sockets_peak_hook(None);
+    stop_counting();
+    let out = out?;
+    let (open_at_peak, live_at_peak) = at_peak.get();
     let (_, peak) = rss_bytes();
     let jobs = out.records.len() as u64;
     let upgrades = out
@@ -126,7 +206,11 @@ fn measure(
         sim_speedup: sim_s / wall_s,
         peak_rss_bytes: peak,
         connections_peak,
-        bytes_per_connection: peak.saturating_sub(rss_before) / connections_peak.max(1),
+        bytes_per_connection: if counting && open_at_peak > 0 {
+            live_at_peak.max(0) as u64 / open_at_peak as u64
+        } else {
+            peak.saturating_sub(rss_before) / connections_peak.max(1)
+        },
         failed_jobs: out
             .records
             .iter()

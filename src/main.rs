@@ -14,8 +14,10 @@ use handshake_sim::sweep::{ParamSpec, SweepDef, SweepError, SweepResult};
 use handshake_sim::{server, sim};
 
 // The simulator allocates per message (hyper, tungstenite, turmoil); mimalloc cuts that cost.
+// `Counting` lets `bench` measure the live heap per open connection.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: handshake_sim::bench::Counting<mimalloc::MiMalloc> =
+    handshake_sim::bench::Counting(mimalloc::MiMalloc);
 
 /// `println!` that ends the program quietly when standard output is closed (`| head`).
 macro_rules! outln {

@@ -155,6 +155,20 @@ pub mod fault {
     ];
 }
 
+/// Told each new peak of open sockets (the benchmark samples memory then).
+pub type PeakHook = Box<dyn FnMut(usize)>;
+
+thread_local! {
+    static OPEN_SOCKETS_PEAK_HOOK: std::cell::RefCell<Option<PeakHook>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Sets (or clears) this thread's hook for new peaks of open sockets. Measurement only: the
+/// simulation never reads what the hook does.
+pub fn set_open_sockets_peak_hook(hook: Option<PeakHook>) {
+    OPEN_SOCKETS_PEAK_HOOK.with(|h| *h.borrow_mut() = hook);
+}
+
 /// Records of one run, keyed by job (ordered, so outputs never depend on hash order).
 #[derive(Debug, Default)]
 pub struct Recorder {
@@ -197,7 +211,14 @@ impl Recorder {
 
     pub fn socket_opened(&mut self) {
         self.sockets_open += 1;
-        self.sockets_open_max = self.sockets_open_max.max(self.sockets_open);
+        if self.sockets_open > self.sockets_open_max {
+            self.sockets_open_max = self.sockets_open;
+            OPEN_SOCKETS_PEAK_HOOK.with(|h| {
+                if let Some(hook) = h.borrow_mut().as_mut() {
+                    hook(self.sockets_open);
+                }
+            });
+        }
     }
 
     pub fn socket_closed(&mut self) {
