@@ -34,8 +34,10 @@ pub trait Dial {
 pub trait IoObject: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> IoObject for T {}
 
-/// Relay chunk size, and the most chunks in flight per direction of one socket.
-const CHUNK_BYTES: usize = 4096;
+/// Relay chunk size, and the most chunks in flight per direction of one socket. A read of more
+/// bytes than a chunk becomes several chunks, each with its own latency draw; the socket
+/// messages of the bundled scenarios are far smaller, and each open socket holds two buffers.
+const CHUNK_BYTES: usize = 1024;
 const CHUNKS_IN_FLIGHT_MAX: usize = 64;
 
 pub struct Worker {
