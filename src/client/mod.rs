@@ -54,17 +54,22 @@ pub async fn run_fleet(
     concurrency: usize,
 ) -> Result<(), tokio::task::JoinError> {
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut tasks = Vec::with_capacity(jobs as usize);
+    // A finished task's memory is freed only when it is joined: reap as we go, so memory
+    // follows the jobs in flight, not the jobs run.
+    let mut tasks = tokio::task::JoinSet::new();
     for n in 0..jobs {
         let permit = permits.clone().acquire_owned().await.expect("never closed");
+        while let Some(done) = tasks.try_join_next() {
+            done?;
+        }
         let session = session.clone();
-        tasks.push(tokio::task::spawn_local(async move {
+        tasks.spawn_local(async move {
             session.run_job(n).await;
             drop(permit);
-        }));
+        });
     }
-    for t in tasks {
-        t.await?;
+    while let Some(done) = tasks.join_next().await {
+        done?;
     }
     Ok(())
 }
