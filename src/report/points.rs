@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::metrics::{Delta, Latency, VariantSummary};
+use crate::record::Outcome;
 use crate::sweep::SweepResult;
 
 fn latency_cols(name: &str, out: &mut Vec<String>) {
@@ -42,21 +43,11 @@ fn delta_vals(d: Option<Delta>, out: &mut Vec<String>) {
     }
 }
 
-/// The summary columns, in order (after `point`, the parameters and `variant`).
-pub fn summary_columns() -> Vec<String> {
-    let mut c: Vec<String> = [
-        "jobs",
-        "ok",
-        "handshake_timeout",
-        "ping_timeout",
-        "rejected",
-        "server_error",
-        "network_error",
-    ]
-    .map(String::from)
-    .to_vec();
-    c.extend(
-        [
+/// The scalar figures of a summary row, in order; each is a [`VariantSummary::figure`].
+fn scalars() -> Vec<&'static str> {
+    std::iter::once("jobs")
+        .chain(Outcome::ALL.map(Outcome::name))
+        .chain([
             "failure_rate",
             "failure_rate_ci95_low",
             "failure_rate_ci95_high",
@@ -74,9 +65,13 @@ pub fn summary_columns() -> Vec<String> {
             "fallbacks",
             "safety_violations",
             "faults",
-        ]
-        .map(String::from),
-    );
+        ])
+        .collect()
+}
+
+/// The summary columns, in order (after `point`, the parameters and `variant`).
+pub fn summary_columns() -> Vec<String> {
+    let mut c: Vec<String> = scalars().into_iter().map(String::from).collect();
     latency_cols("storage_ms", &mut c);
     latency_cols("upgrade_ms", &mut c);
     latency_cols("client_upgrade_ms", &mut c);
@@ -86,37 +81,14 @@ pub fn summary_columns() -> Vec<String> {
 }
 
 pub fn summary_values(s: &VariantSummary) -> Vec<String> {
-    let mut v: Vec<String> = [
-        "ok",
-        "handshake_timeout",
-        "ping_timeout",
-        "rejected",
-        "server_error",
-        "network_error",
-    ]
-    .iter()
-    .map(|o| s.outcomes.get(*o).copied().unwrap_or(0).to_string())
-    .collect();
-    v.insert(0, s.jobs.to_string());
-    v.extend([
-        s.failure_rate.value.to_string(),
-        s.failure_rate.ci95_low.to_string(),
-        s.failure_rate.ci95_high.to_string(),
-        s.canceled.to_string(),
-        s.no_socket_warnings.to_string(),
-        s.jobs_missing_progress.to_string(),
-        s.cold_starts.to_string(),
-        s.retries.to_string(),
-        s.silent_failures.to_string(),
-        s.silent_failure_rate.value.to_string(),
-        s.results_complete.to_string(),
-        s.reconnects.to_string(),
-        s.token_refreshes.to_string(),
-        s.polls.to_string(),
-        s.fallbacks.to_string(),
-        s.safety_violations.to_string(),
-        s.faults.values().sum::<u64>().to_string(),
-    ]);
+    let mut v: Vec<String> = scalars()
+        .into_iter()
+        .map(|name| {
+            s.figure(name)
+                .expect("every scalar column is a figure")
+                .to_string()
+        })
+        .collect();
     latency_vals(&s.storage_ms, &mut v);
     latency_vals(&s.upgrade_ms, &mut v);
     latency_vals(&s.client_upgrade_ms, &mut v);
