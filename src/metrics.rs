@@ -362,10 +362,7 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
                 retries: sum(|r| r.retries),
                 silent_failures,
                 silent_failure_rate: Rate::wilson(silent_failures, jobs),
-                results_complete: recs
-                    .iter()
-                    .filter(|(_, r)| r.results_complete_ms.is_some())
-                    .count() as u64,
+                results_complete: recs.iter().filter(|(_, r)| r.results_in_time).count() as u64,
                 reconnects: sum(|r| r.reconnects),
                 token_refreshes: sum(|r| r.token_refreshes),
                 polls: sum(|r| r.polls),

@@ -80,9 +80,13 @@ pub struct JobRecord {
     pub enrichment_done: bool,
     /// Books whose result the app has (distinct progress sequence numbers).
     pub results: u32,
+    /// The client got the batch's 202 (else the app knows the job failed).
+    pub post_accepted: bool,
     /// Ms after the POST when the app had every result and the completion, if ever.
     pub results_complete_ms: Option<u64>,
-    /// Finished on the server, not known to the client by `client.result_deadline_ms`.
+    /// ... and that was within `client.result_deadline_ms`.
+    pub results_in_time: bool,
+    /// Accepted, finished on the server, not known to the client by the result deadline.
     pub silent_failure: bool,
     /// Sockets opened again after one dropped (counted in `attempts` too).
     pub reconnects: u32,
@@ -118,7 +122,9 @@ impl JobRecord {
             progress_received: 0,
             enrichment_done: false,
             results: 0,
+            post_accepted: false,
             results_complete_ms: None,
+            results_in_time: false,
             silent_failure: false,
             reconnects: 0,
             token_refreshes: 0,

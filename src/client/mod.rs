@@ -215,6 +215,7 @@ impl Session {
         let mut rec = self.recorder.borrow_mut();
         let r = rec.job(n);
         r.outcome = Some(st.outcome);
+        r.post_accepted = st.accepted.is_some();
         r.attempts = st.attempts;
         r.retries = st.retries_used;
         r.client_upgrade_ms = st.first_upgrade_ms;
@@ -229,23 +230,15 @@ impl Session {
         r.progress_reordered = st.model.reordered;
     }
 
-    /// Whether one more retry may start now (count and time budget); takes it if so.
-    fn take_retry(&self, t0: u64, st: &mut JobState) -> bool {
+    /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,
+    /// within the retry budget and before the result deadline; waits out the backoff
+    /// (exponential, with jitter) and returns true, or returns false at once.
+    async fn retry(&self, n: u64, t0: u64, st: &mut JobState) -> bool {
         let c = &self.scenario.client;
-        let elapsed_ms = self.clock.now_ms() - t0;
-        if st.retries_used >= c.retries
-            || elapsed_ms > c.retry_budget_ms
-            || elapsed_ms >= c.result_deadline_ms
-        {
+        if st.retries_used >= c.retries {
             return false;
         }
-        st.retries_used += 1;
-        true
-    }
-
-    /// Exponential backoff with jitter before retry `k` (from 1).
-    async fn backoff(&self, n: u64, k: u32) {
-        let c = &self.scenario.client;
+        let k = st.retries_used + 1;
         let cap_ms = c
             .backoff_base_ms
             .saturating_mul(1u64 << (k - 1).min(40))
@@ -254,6 +247,11 @@ impl Session {
         let wait_ms = self
             .draws
             .round_to_tick(cap_ms * (1.0 - c.backoff_jitter * u));
+        let starts_ms = self.clock.now_ms() + wait_ms - t0;
+        if starts_ms > c.retry_budget_ms || starts_ms >= c.result_deadline_ms {
+            return false;
+        }
+        st.retries_used = k;
         tracing::debug!(
             job = n,
             t_ms = self.clock.now_ms(),
@@ -262,6 +260,7 @@ impl Session {
             "retry after backoff"
         );
         crate::server::Env::sleep_ms(wait_ms).await;
+        true
     }
 
     /// POSTs the batch, retrying by policy; `Err` is the last outcome.
@@ -280,9 +279,7 @@ impl Session {
                     st.accepted = Some(a);
                     return Ok(());
                 }
-                Err(o) if o.retryable() && self.take_retry(t0, st) => {
-                    self.backoff(n, st.retries_used).await
-                }
+                Err(o) if o.retryable() && self.retry(n, t0, st).await => {}
                 Err(o) => return Err(o),
             }
         }
@@ -328,11 +325,16 @@ impl Session {
                 break;
             }
             let refresh = a.status == Some(401) && c.refresh_token;
-            if !(a.outcome.retryable() || refresh) || !self.take_retry(t0, st) {
+            if !(a.outcome.retryable() || refresh) {
                 break;
             }
-            self.backoff(n, st.retries_used).await;
-            if refresh && !self.refresh_token(n, st).await {
+            // Each retry waits its backoff; after a 401 it first fetches a fresh token, and a
+            // failed refresh costs a retry like a failed connect.
+            let mut ready = false;
+            while !ready && self.retry(n, t0, st).await {
+                ready = !refresh || self.refresh_token(n, st).await;
+            }
+            if !ready {
                 break;
             }
         }
@@ -406,8 +408,21 @@ impl Session {
         serde_json::from_slice(&body).map_err(|_| 0u16)
     }
 
-    /// One request on a fresh connection to the edge: the status and the body.
+    /// One request on a fresh connection to the edge, given up after
+    /// `client.request_timeout_ms`: the status and the body.
     async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Full<Bytes>,
+    ) -> Result<(StatusCode, Bytes), ()> {
+        let timeout = Duration::from_millis(self.scenario.client.request_timeout_ms);
+        tokio::time::timeout(timeout, self.request_once(method, uri, body))
+            .await
+            .map_err(|_| ())?
+    }
+
+    async fn request_once(
         &self,
         method: Method,
         uri: &str,
@@ -417,7 +432,7 @@ impl Session {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
             .await
             .map_err(|_| ())?;
-        tokio::task::spawn_local(async move {
+        crate::server::spawn(async move {
             let _ = conn.await;
         });
         let req = Request::builder()

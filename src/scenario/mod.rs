@@ -216,6 +216,9 @@ pub struct Client {
     pub poll_fallback: bool,
     /// Wait between two status polls (default 2000).
     pub poll_interval_ms: u64,
+    /// Give up on a POST or a status poll this long after it started (default 60000, as
+    /// URLSession's request timeout).
+    pub request_timeout_ms: u64,
     /// The app needs every book's result this long after the POST; a job the server
     /// finished whose results the client did not have by then is a silent failure
     /// (default 60000).
@@ -240,6 +243,7 @@ impl Default for Client {
             refresh_token: false,
             poll_fallback: false,
             poll_interval_ms: 2_000,
+            request_timeout_ms: 60_000,
             result_deadline_ms: 60_000,
             books_per_job: 5,
         }
@@ -563,14 +567,13 @@ impl Scenario {
                 ),
             );
         }
-        if self.client.poll_interval_ms == 0 || self.client.poll_interval_ms > PERIOD_MS_MAX {
-            return err(
-                "client.poll_interval_ms",
-                format!(
-                    "{} is outside 1..={PERIOD_MS_MAX}",
-                    self.client.poll_interval_ms
-                ),
-            );
+        for (key, v) in [
+            ("client.poll_interval_ms", self.client.poll_interval_ms),
+            ("client.request_timeout_ms", self.client.request_timeout_ms),
+        ] {
+            if v == 0 || v > PERIOD_MS_MAX {
+                return err(key, format!("{v} is outside 1..={PERIOD_MS_MAX}"));
+            }
         }
         let f = &self.faults;
         let probabilities: [(&str, f64); 9] = [

@@ -205,8 +205,18 @@ impl Object {
         self.state.borrow().memory_token.clone()
     }
 
-    pub fn remember_token(&self, token: String, expires_at_ms: u64) {
-        self.state.borrow_mut().memory_token = Some((token, expires_at_ms));
+    /// Crashes so far; memory filled by an operation issued in an earlier incarnation is
+    /// not kept.
+    pub fn incarnation(&self) -> u64 {
+        self.state.borrow().incarnation
+    }
+
+    /// Keeps the token in memory, unless the object crashed since `incarnation`.
+    pub fn remember_token(&self, incarnation: u64, token: String, expires_at_ms: u64) {
+        let mut st = self.state.borrow_mut();
+        if st.incarnation == incarnation {
+            st.memory_token = Some((token, expires_at_ms));
+        }
     }
 
     /// Held by each storage operation while the input gate is on.
@@ -225,6 +235,7 @@ impl Object {
         token: &str,
         expires_at_ms: u64,
     ) -> Result<(), StorageFailed> {
+        let incarnation = self.incarnation();
         self.storage_put(
             env,
             vec![
@@ -234,7 +245,7 @@ impl Object {
         )
         .await?;
         if env.variant.keeps_token_in_memory() {
-            self.state.borrow_mut().memory_token = Some((token.to_string(), expires_at_ms));
+            self.remember_token(incarnation, token.to_string(), expires_at_ms);
         }
         Ok(())
     }
@@ -571,7 +582,11 @@ async fn enrich(objects: Rc<Objects>, object: Rc<Object>, books: u32) {
 /// What the upgrade handler decided.
 enum Decision {
     Reject(StatusCode, &'static str),
-    Accept { accept_key: String },
+    /// `incarnation`: the object's, when it accepted; the socket dies with it.
+    Accept {
+        accept_key: String,
+        incarnation: u64,
+    },
 }
 
 async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
@@ -646,10 +661,13 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
     let (tx, rx) = oneshot::channel();
     super::spawn(async move {
         let decision = handshake(&objects, &object, &token, &key).await;
-        let accepted = matches!(decision, Decision::Accept { .. });
+        let accepted = match decision {
+            Decision::Accept { incarnation, .. } => Some(incarnation),
+            Decision::Reject(..) => None,
+        };
         let response = match decision {
             Decision::Reject(status, why) => plain(status, why),
-            Decision::Accept { accept_key } => {
+            Decision::Accept { accept_key, .. } => {
                 let mut r = Response::new(Full::new(Bytes::new()));
                 *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
                 let h = r.headers_mut();
@@ -664,17 +682,18 @@ async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<B
         };
         let env = &objects.env;
         if tx.send(response).is_err() {
-            if accepted {
+            if accepted.is_some() {
                 canceled(env, &object, "client gone before the 101");
             }
             return;
         }
-        if !accepted {
+        let Some(incarnation) = accepted else {
             return;
-        }
+        };
         match on_upgrade.await {
             Ok(upgraded) => {
-                super::socket::run(objects.clone(), object, TokioIo::new(upgraded), after).await
+                let io = TokioIo::new(upgraded);
+                super::socket::run(objects.clone(), object, io, after, incarnation).await
             }
             Err(_) => canceled(env, &object, "upgrade failed"),
         }
@@ -778,5 +797,6 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
     }
     Decision::Accept {
         accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
+        incarnation,
     }
 }

@@ -18,12 +18,28 @@ const FRAMES_MAX: u64 = 1_000_000;
 
 /// Runs an accepted socket. `after`: the client's last progress sequence number, when it
 /// asks for a catch-up; progress after it is replayed right after the ready message.
-pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S, after: Option<u32>) {
+/// `incarnation`: the object's when it accepted; a crash since then has already taken the
+/// socket, which is dropped without a close frame.
+pub async fn run<S: Io>(
+    objects: Rc<Objects>,
+    object: Rc<Object>,
+    io: S,
+    after: Option<u32>,
+    incarnation: u64,
+) {
     let env = &objects.env;
+    if object.incarnation() != incarnation {
+        tracing::info!(
+            job = object.job,
+            t_ms = env.clock.now_ms(),
+            "object crashed before the socket opened"
+        );
+        return;
+    }
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(super::ws_config())).await;
     env.recorder.borrow_mut().socket_opened();
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(object_queue_len(&object));
-    let (socket_id, incarnation, mut first) = {
+    let (socket_id, mut first) = {
         let mut st = object.state.borrow_mut();
         st.sockets_opened += 1;
         let id = st.sockets_opened;
@@ -53,7 +69,7 @@ pub async fn run<S: Io>(objects: Rc<Objects>, object: Rc<Object>, io: S, after: 
             through_seq,
             complete_sent: st.done,
         });
-        (id, st.incarnation, first)
+        (id, first)
     };
     tracing::debug!(
         job = object.job,

@@ -66,6 +66,7 @@ impl Object {
         let _gate = self.storage_gate(env).await;
         let start_ms = env.clock.now_ms();
         let faults = &env.scenario.faults.storage;
+        let incarnation = self.incarnation();
         let (ms, failed, values) = {
             let mut st = self.state.borrow_mut();
             let store = &mut st.store;
@@ -106,9 +107,12 @@ impl Object {
             return Err(StorageFailed);
         }
         let mut st = self.state.borrow_mut();
-        for (k, v) in keys.iter().zip(&values) {
-            if let Some(v) = v {
-                st.store.cache.insert(k, v.clone());
+        // A crash since the read was issued took the memory it would have filled.
+        if st.incarnation == incarnation {
+            for (k, v) in keys.iter().zip(&values) {
+                if let Some(v) = v {
+                    st.store.cache.insert(k, v.clone());
+                }
             }
         }
         tracing::debug!(
@@ -147,6 +151,7 @@ impl Object {
         entries: Vec<(&'static str, Stored)>,
     ) -> Result<(), StorageFailed> {
         let _gate = self.storage_gate(env).await;
+        let incarnation = self.incarnation();
         let (ms, failed) = {
             let mut st = self.state.borrow_mut();
             st.store.writes += 1;
@@ -176,8 +181,9 @@ impl Object {
             return Err(StorageFailed);
         }
         let mut st = self.state.borrow_mut();
+        let fills_cache = env.scenario.storage.put_populates_cache && st.incarnation == incarnation;
         for (k, v) in entries {
-            if env.scenario.storage.put_populates_cache {
+            if fills_cache {
                 st.store.cache.insert(k, v.clone());
             }
             st.store.durable.insert(k, v);

@@ -267,11 +267,13 @@ fn drive(
             r.job,
             variant.name()
         );
-        // The end-to-end invariant: a job the server finished is known to the client by
-        // the result deadline, or it is a silent failure.
-        r.silent_failure = r.enrichment_done
-            && r.results_complete_ms
-                .is_none_or(|ms| ms > scenario_deadline_ms);
+        // The end-to-end invariant: a job the client saw accepted and the server finished is
+        // known to the client by the result deadline, or it is a silent failure. (A job whose
+        // 202 never arrived is a failure the app knows about.)
+        r.results_in_time = r
+            .results_complete_ms
+            .is_some_and(|ms| ms <= scenario_deadline_ms);
+        r.silent_failure = r.enrichment_done && r.post_accepted && !r.results_in_time;
     }
     Ok(RunOutput {
         variant: variant.name().to_string(),

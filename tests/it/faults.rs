@@ -245,3 +245,61 @@ fn a_silent_failure_fails_the_gate() {
         "{out}"
     );
 }
+
+#[test]
+fn a_job_whose_202_never_arrived_is_a_visible_failure() {
+    let mut s = small("[faults]\nclient_edge_loss = 0.3");
+    s.client.retries = 0;
+    s.scenario.jobs = 40;
+    s.scenario.concurrency = 40;
+    let out = run(&s);
+    let lost_202 = out
+        .records
+        .iter()
+        .filter(|r| !r.post_accepted && r.enrichment_done)
+        .count();
+    assert!(lost_202 > 0, "no 202 was lost: {:#?}", out.faults);
+    for r in &out.records {
+        assert_eq!(
+            r.silent_failure,
+            r.post_accepted && r.enrichment_done && !r.results_in_time,
+            "{r:#?}"
+        );
+    }
+}
+
+#[test]
+fn retries_stay_within_their_time_budget_and_requests_time_out() {
+    // Every request is dropped: backoffs 100, 200, 400, 800, then 1000 ms, each retry ~10 ms
+    // of latency later. The 8th would start after 5.5 s, past the 5 s budget.
+    let mut s = small(
+        "backoff_max_ms = 1000\nbackoff_jitter = 0.0\nretry_budget_ms = 5000\n\
+         [[faults.partition_windows]]\nlink = \"client_edge\"\nstart_ms = 0\nduration_ms = 100000",
+    );
+    s.client.retries = 100;
+    s.scenario.jobs = 1;
+    let r = &run(&s).records[0];
+    assert_eq!((r.retries, r.post_accepted), (7, false), "{r:#?}");
+
+    // A POST stuck behind a two-minute storage spike gives up at the request timeout.
+    let mut s = small(
+        "request_timeout_ms = 1000\n[faults.storage]\nspike_probability = 1.0\nspike_ms = { constant = 120000 }",
+    );
+    s.client.retries = 0;
+    s.scenario.jobs = 1;
+    let r = &run(&s).records[0];
+    assert_eq!(r.outcome, Some(Outcome::NetworkError), "{r:#?}");
+    assert!(!r.post_accepted && !r.silent_failure, "{r:#?}");
+}
+
+#[test]
+fn results_count_only_when_they_arrive_by_the_deadline() {
+    // Three books of a second each cannot be done 1.5 s after the POST.
+    let s = small("result_deadline_ms = 1500");
+    let v = parallel(&s, &[1]);
+    assert_eq!(
+        (v.results_complete, v.silent_failures),
+        (0, v.jobs),
+        "{v:#?}"
+    );
+}

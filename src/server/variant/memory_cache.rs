@@ -30,9 +30,10 @@ impl Variant for MemoryCache {
                     reads_ms: Vec::new(),
                 });
             }
+            let incarnation = object.incarnation();
             let read = Parallel.read_token(object, env).await?;
             if let (Some(t), Some(e)) = (&read.token, read.expires_at_ms) {
-                object.remember_token(t.clone(), e);
+                object.remember_token(incarnation, t.clone(), e);
             }
             Ok(read)
         })
