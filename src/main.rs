@@ -94,7 +94,8 @@ enum Command {
 const BENCH_EXAMPLES: &str =
     "Single thread, release build (cargo run --release -- bench). jobs_per_s and
 upgrades_per_s are per wall second; sim_speedup is simulated seconds per wall second;
-bytes_per_connection is (peak RSS - RSS before the run) / peak open sockets.
+bytes_per_connection is the live heap per open socket when the open sockets peaked
+(what one open WebSocket holds, ends and job included; 0 when no socket opened).
 
 Examples:
   handshake-sim bench
