@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot, RwLock, RwLockReadGuard};
 use super::api::{self, BatchAccepted, BatchRequest, ServerMsg};
 use super::auth;
 use super::storage::{Store, Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
+use super::variant::TokenRead;
 use super::StorageFailed;
 use super::{Env, Io};
 use crate::draw::Purpose;
@@ -198,6 +199,27 @@ impl Object {
             self.state.borrow_mut().active = true;
         }
         (guard, cold_ms)
+    }
+
+    /// Checks a presented token against what the variant reads: the read token, or the status
+    /// and reason that refuse it (401 missing/wrong/expired, 503 when storage failed).
+    async fn authorize(
+        &self,
+        env: &Env,
+        token: &str,
+    ) -> Result<TokenRead, (StatusCode, &'static str)> {
+        if token.is_empty() {
+            return Err((StatusCode::UNAUTHORIZED, "missing token"));
+        }
+        let Ok(read) = env.variant.read_token(self, env).await else {
+            return Err((StatusCode::SERVICE_UNAVAILABLE, "storage read failed"));
+        };
+        let now_ms = env.clock.now_ms();
+        if let Err(why) = auth::check(token, read.token.as_deref(), read.expires_at_ms, now_ms) {
+            tracing::info!(job = self.job, t_ms = now_ms, ?why, "token refused: 401");
+            return Err((StatusCode::UNAUTHORIZED, "invalid or expired token"));
+        }
+        Ok(read)
     }
 
     /// The token `setAuthToken` kept in memory, if memory survived.
@@ -524,15 +546,8 @@ async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> 
     };
     let env = &objects.env;
     let (_event, _cold) = object.deliver(env).await;
-    if token.is_empty() {
-        return plain(StatusCode::UNAUTHORIZED, "missing token");
-    }
-    let Ok(read) = env.variant.read_token(&object, env).await else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "storage read failed");
-    };
-    let now_ms = env.clock.now_ms();
-    if auth::check(&token, read.token.as_deref(), read.expires_at_ms, now_ms).is_err() {
-        return plain(StatusCode::UNAUTHORIZED, "invalid or expired token");
+    if let Err((code, why)) = object.authorize(env, &token).await {
+        return plain(code, why);
     }
     let status = {
         let st = object.state.borrow();
@@ -729,24 +744,13 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         st.upgrades == 1
     };
     let incarnation = object.state.borrow().incarnation;
-    if token.is_empty() {
-        return Decision::Reject(StatusCode::UNAUTHORIZED, "missing token");
-    }
     let storage_start_ms = env.clock.now_ms();
-    let Ok(read) = env.variant.read_token(object, env).await else {
-        return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage read failed");
+    let read = match object.authorize(env, token).await {
+        Ok(read) => read,
+        Err((code, why)) => return Decision::Reject(code, why),
     };
-    let storage_ms = env.clock.now_ms() - storage_start_ms;
     let now_ms = env.clock.now_ms();
-    if let Err(why) = auth::check(token, read.token.as_deref(), read.expires_at_ms, now_ms) {
-        tracing::info!(
-            job = object.job,
-            t_ms = now_ms,
-            ?why,
-            "upgrade refused: 401"
-        );
-        return Decision::Reject(StatusCode::UNAUTHORIZED, "invalid or expired token");
-    }
+    let storage_ms = now_ms - storage_start_ms;
     // Safety: whatever the variant read, the durable store must agree the token is valid.
     let (durable, durable_exp) = object.durable_token();
     if auth::check(token, durable.as_deref(), durable_exp, now_ms).is_err() {
