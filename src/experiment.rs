@@ -3,10 +3,12 @@
 
 use std::path::Path;
 
-use crate::expect::{Expectation, Judged};
+use crate::names::Repro;
 use crate::report::Report;
 use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::scenario::{Expectation, FigureRef};
 use crate::sim::{self, RunOutput, SimError};
+use crate::verdict::Judged;
 
 /// Everything the API can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -119,15 +121,10 @@ impl Experiment {
 
     fn command(&self) -> String {
         let sets: Vec<String> = self.overrides.iter().map(|o| o.arg.clone()).collect();
-        let mut cmd = crate::report::run_command(
-            &self.origin,
-            self.seeds.first().copied().unwrap_or(1),
-            &sets,
-        );
-        if self.seeds.len() > 1 {
-            cmd.push_str(&format!(" --seeds {}", self.seeds.len()));
-        }
-        cmd
+        Repro::run(&self.origin, self.seeds.first().copied().unwrap_or(1))
+            .sets(&sets)
+            .seeds(self.seeds.len())
+            .into()
     }
 }
 
@@ -140,14 +137,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// A figure as `variant.metric` (see [`crate::metrics::FIGURES`]), pooled over seeds.
+    /// A figure as `variant.metric` (see [`crate::names::Figure`]), pooled over seeds.
     pub fn figure(&self, name: &str) -> Result<f64, Error> {
-        let e = Expectation::parse(name, "== 0").map_err(|message| Error::Expectation {
-            expr: name.into(),
-            message,
-        })?;
-        e.judge(&self.report.variants)
-            .map(|j| j.actual)
+        FigureRef::parse(name.trim())
+            .and_then(|f| f.value(&self.report.variants))
             .map_err(|message| Error::Expectation {
                 expr: name.into(),
                 message,
@@ -187,14 +180,12 @@ impl Outcome {
     pub fn expectations(&self) -> Vec<Judged> {
         self.report
             .scenario
-            .expect
+            .expectations()
             .iter()
-            .map(|(k, v)| {
-                let e = Expectation::parse(k, v)
-                    .expect("expectations are checked when the scenario loads");
+            .map(|e| {
                 e.judge(&self.report.variants).unwrap_or_else(|_| Judged {
                     expectation: e.to_string(),
-                    variant: e.lhs.variant.clone(),
+                    variant: e.judged_variant().to_string(),
                     actual: f64::NAN,
                     bound: f64::NAN,
                     holds: false,

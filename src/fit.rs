@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::metrics;
+use crate::names::{Figure, VariantId};
 use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, SimError};
@@ -98,7 +99,8 @@ impl Evaluator<'_> {
             .map(|&seed| sim::run(&scenario, v, seed))
             .collect::<Result<Vec<_>, _>>()?;
         let summary = metrics::summarize(&[s.variant.to_string()], &runs).remove(0);
-        let value = summary.figure(s.metric).unwrap_or(f64::NAN);
+        let figure = Figure::parse(s.metric).expect("checked by fit");
+        let value = summary.figure(figure).unwrap_or(f64::NAN);
         let (lo, hi) = match s.metric {
             "failure_rate" => (
                 summary.failure_rate.ci95_low,
@@ -166,13 +168,7 @@ impl Evaluator<'_> {
 
 /// Runs the fit.
 pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
-    if variant::by_name(spec.variant).is_none() {
-        return Err(FitError::Usage(format!(
-            "unknown variant {:?}; known: {}",
-            spec.variant,
-            variant::NAMES.join(", ")
-        )));
-    }
+    VariantId::parse(spec.variant).map_err(FitError::Usage)?;
     if spec.metric.starts_with("delta_") {
         return Err(FitError::Usage(format!(
             "{}: a paired delta needs a baseline run; fit the variant's own figure instead",
@@ -185,13 +181,7 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
             spec.target
         )));
     }
-    if !metrics::FIGURES.contains(&spec.metric) {
-        return Err(FitError::Usage(format!(
-            "unknown metric {:?}; known: {}",
-            spec.metric,
-            metrics::FIGURES.join(", ")
-        )));
-    }
+    Figure::parse(spec.metric).map_err(FitError::Usage)?;
     if spec.range.0 >= spec.range.1 || !spec.range.0.is_finite() || !spec.range.1.is_finite() {
         return Err(FitError::Usage("--range needs LOW < HIGH".into()));
     }

@@ -745,7 +745,8 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     let seeds = [options.seed];
     let runs = [run];
     let report = Report::new(&scenario, &label, &seeds, &runs);
-    let verdicts = handshake_sim::slo::judge_client_side(&scenario.slo, &report.variants[0]);
+    let verdicts =
+        handshake_sim::verdict::slo::judge_client_side(&scenario.slo, &report.variants[0]);
     if let Some(path) = &args.json {
         let mut v = serde_json::to_value(&report).context("report as JSON")?;
         v["url"] = serde_json::Value::from(args.url.clone());
@@ -784,7 +785,7 @@ fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     }
     let critical = verdicts
         .iter()
-        .any(|v| v.verdict == handshake_sim::slo::Verdict::Critical);
+        .any(|v| v.verdict == handshake_sim::verdict::Verdict::Critical);
     Ok(if critical {
         ExitCode::from(1)
     } else {
@@ -1327,7 +1328,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     for (file, s) in &scenarios {
         let first = args.seed.unwrap_or(s.scenario.seed);
         let seeds: Vec<u64> = (0..args.seeds).map(|i| first.wrapping_add(i)).collect();
-        let r = handshake_sim::gate::check_scenario(file, s, &seeds).map_err(|e| {
+        let r = handshake_sim::verdict::check_scenario(file, s, &seeds).map_err(|e| {
             anyhow::anyhow!(
                 "{e}\nreproduce: {}",
                 report::run_command(file, first, &args.sets)
@@ -1345,7 +1346,10 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let failed = rows.iter().filter(|r| r.fails()).count();
     let warnings = rows
         .iter()
-        .filter(|r| r.kind == "slo" && r.verdict == handshake_sim::slo::Verdict::Warning)
+        .filter(|r| {
+            r.kind == handshake_sim::verdict::CheckKind::Slo
+                && r.verdict == handshake_sim::verdict::Verdict::Warning
+        })
         .count();
     outln!(
         "\n{} scenario(s), {} check(s): {} failed, {} warning(s)",

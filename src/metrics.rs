@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use crate::names::{Figure, Stat, Timing};
 use crate::record::{JobRecord, Outcome};
 use crate::sim::RunOutput;
 
@@ -79,6 +80,20 @@ impl Latency {
             p99: h.value_at_quantile(0.99),
             max: h.max(),
         }
+    }
+
+    /// A statistic; `None` of no sample (not 0: an expectation or SLO on it fails).
+    pub fn stat(&self, stat: Stat) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        Some(match stat {
+            Stat::Mean => self.mean,
+            Stat::P50 => self.p50 as f64,
+            Stat::P95 => self.p95 as f64,
+            Stat::P99 => self.p99 as f64,
+            Stat::Max => self.max as f64,
+        })
     }
 }
 
@@ -164,143 +179,74 @@ pub struct VariantSummary {
     pub paired_delta: Option<Paired>,
 }
 
-/// Names of the figures [`VariantSummary::figure`] knows, for expectations and the API.
-pub const FIGURES: &[&str] = &[
-    "jobs",
-    "ok",
-    "handshake_timeout",
-    "ping_timeout",
-    "rejected",
-    "server_error",
-    "network_error",
-    "failures",
-    "failure_rate",
-    "failure_rate_ci95_low",
-    "failure_rate_ci95_high",
-    "canceled",
-    "canceled_rate",
-    "no_socket_warnings",
-    "jobs_missing_progress",
-    "cold_starts",
-    "retries",
-    "silent_failures",
-    "silent_failure_rate",
-    "results_complete",
-    "reconnects",
-    "token_refreshes",
-    "polls",
-    "fallbacks",
-    "progress_duplicates",
-    "progress_reordered",
-    "unauthorized_accepts",
-    "safety_violations",
-    "faults",
-    "fault_client_edge_loss",
-    "fault_edge_object_loss",
-    "fault_partition_drop",
-    "fault_object_crash",
-    "fault_storage_read_error",
-    "fault_storage_write_error",
-    "fault_storage_spike",
-    "fault_token_expiry",
-    "fault_ack_before_token_write",
-    "mean_storage_ms",
-    "p50_storage_ms",
-    "p95_storage_ms",
-    "p99_storage_ms",
-    "max_storage_ms",
-    "mean_upgrade_ms",
-    "p50_upgrade_ms",
-    "p95_upgrade_ms",
-    "p99_upgrade_ms",
-    "max_upgrade_ms",
-    "mean_client_upgrade_ms",
-    "p50_client_upgrade_ms",
-    "p95_client_upgrade_ms",
-    "p99_client_upgrade_ms",
-    "max_client_upgrade_ms",
-    "delta_storage_ms",
-    "delta_client_upgrade_ms",
-];
-
 impl VariantSummary {
     pub fn outcome(&self, o: Outcome) -> u64 {
         self.outcomes.get(o.name()).copied().unwrap_or(0)
     }
 
-    /// A figure by name (see [`FIGURES`]); `None` for an unknown name, or a paired delta of
-    /// the baseline itself.
-    pub fn figure(&self, name: &str) -> Option<f64> {
-        if let Some(o) = Outcome::ALL.iter().find(|o| o.name() == name) {
-            return Some(self.outcome(*o) as f64);
-        }
-        // A latency of no sample has no value (not 0): an expectation or SLO on it fails.
-        let latency = |stat: &str, l: &Latency| -> Option<f64> {
-            if l.count == 0 {
-                return None;
-            }
-            Some(match stat {
-                "mean" => l.mean,
-                "p50" => l.p50 as f64,
-                "p95" => l.p95 as f64,
-                "p99" => l.p99 as f64,
-                "max" => l.max as f64,
-                _ => return None,
-            })
-        };
-        if let Some((stat, rest)) = name.split_once('_') {
-            let l = match rest {
-                "storage_ms" => Some(&self.storage_ms),
-                "upgrade_ms" => Some(&self.upgrade_ms),
-                "client_upgrade_ms" => Some(&self.client_upgrade_ms),
-                _ => None,
-            };
-            if let Some(l) = l {
-                if ["mean", "p50", "p95", "p99", "max"].contains(&stat) {
-                    return latency(stat, l);
+    /// A figure (see [`Figure`]); `None` when it was not measured: a latency of no sample,
+    /// or the paired delta of the baseline itself.
+    pub fn figure(&self, figure: Figure) -> Option<f64> {
+        let count = |n: u64| Some(n as f64);
+        match figure {
+            Figure::Jobs => count(self.jobs),
+            Figure::Ok => count(self.outcome(Outcome::Ok)),
+            Figure::HandshakeTimeout => count(self.outcome(Outcome::HandshakeTimeout)),
+            Figure::PingTimeout => count(self.outcome(Outcome::PingTimeout)),
+            Figure::Rejected => count(self.outcome(Outcome::Rejected)),
+            Figure::ServerError => count(self.outcome(Outcome::ServerError)),
+            Figure::NetworkError => count(self.outcome(Outcome::NetworkError)),
+            Figure::Failures => count(self.jobs - self.outcome(Outcome::Ok)),
+            Figure::FailureRate => Some(self.failure_rate.value),
+            Figure::FailureRateCi95Low => Some(self.failure_rate.ci95_low),
+            Figure::FailureRateCi95High => Some(self.failure_rate.ci95_high),
+            Figure::Canceled => count(self.canceled),
+            Figure::CanceledRate => Some(self.rate(self.canceled)),
+            Figure::NoSocketWarnings => count(self.no_socket_warnings),
+            Figure::JobsMissingProgress => count(self.jobs_missing_progress),
+            Figure::ColdStarts => count(self.cold_starts),
+            Figure::Retries => count(self.retries),
+            Figure::SilentFailures => count(self.silent_failures),
+            Figure::SilentFailureRate => Some(self.silent_failure_rate.value),
+            Figure::ResultsComplete => count(self.results_complete),
+            Figure::Reconnects => count(self.reconnects),
+            Figure::TokenRefreshes => count(self.token_refreshes),
+            Figure::Polls => count(self.polls),
+            Figure::Fallbacks => count(self.fallbacks),
+            Figure::ProgressDuplicates => count(self.progress_duplicates),
+            Figure::ProgressReordered => count(self.progress_reordered),
+            Figure::UnauthorizedAccepts => count(self.unauthorized_accepts),
+            Figure::SafetyViolations => count(self.safety_violations),
+            Figure::Faults => count(self.faults.values().sum::<u64>()),
+            Figure::Fault(kind) => count(self.faults.get(kind.name()).copied().unwrap_or(0)),
+            Figure::Latency(stat, timing) => self.latency(timing).stat(stat),
+            Figure::Delta(timing) => {
+                let paired = self.paired_delta.as_ref()?;
+                match timing {
+                    Timing::Storage => Some(paired.storage_ms?.mean),
+                    Timing::ClientUpgrade => Some(paired.client_upgrade_ms?.mean),
+                    Timing::Upgrade => None,
                 }
             }
         }
-        let rate = |n: u64| {
-            if self.jobs == 0 {
-                0.0
-            } else {
-                n as f64 / self.jobs as f64
-            }
-        };
-        Some(match name {
-            "jobs" => self.jobs as f64,
-            "failures" => (self.jobs - self.outcome(Outcome::Ok)) as f64,
-            "failure_rate" => self.failure_rate.value,
-            "failure_rate_ci95_low" => self.failure_rate.ci95_low,
-            "failure_rate_ci95_high" => self.failure_rate.ci95_high,
-            "canceled" => self.canceled as f64,
-            "canceled_rate" => rate(self.canceled),
-            "no_socket_warnings" => self.no_socket_warnings as f64,
-            "jobs_missing_progress" => self.jobs_missing_progress as f64,
-            "cold_starts" => self.cold_starts as f64,
-            "retries" => self.retries as f64,
-            "silent_failures" => self.silent_failures as f64,
-            "silent_failure_rate" => self.silent_failure_rate.value,
-            "results_complete" => self.results_complete as f64,
-            "reconnects" => self.reconnects as f64,
-            "token_refreshes" => self.token_refreshes as f64,
-            "polls" => self.polls as f64,
-            "fallbacks" => self.fallbacks as f64,
-            "progress_duplicates" => self.progress_duplicates as f64,
-            "progress_reordered" => self.progress_reordered as f64,
-            "unauthorized_accepts" => self.unauthorized_accepts as f64,
-            "safety_violations" => self.safety_violations as f64,
-            "faults" => self.faults.values().sum::<u64>() as f64,
-            _ if name.starts_with("fault_") => {
-                let kind = &name["fault_".len()..];
-                crate::record::fault::ALL.iter().find(|k| **k == kind)?;
-                self.faults.get(kind).copied().unwrap_or(0) as f64
-            }
-            "delta_storage_ms" => self.paired_delta.as_ref()?.storage_ms?.mean,
-            "delta_client_upgrade_ms" => self.paired_delta.as_ref()?.client_upgrade_ms?.mean,
-            _ => return None,
-        })
+    }
+
+    /// `n` per job (0 of no job).
+    fn rate(&self, n: u64) -> f64 {
+        if self.jobs == 0 {
+            0.0
+        } else {
+            n as f64 / self.jobs as f64
+        }
+    }
+
+    /// The summary of one timing.
+    pub fn latency(&self, timing: Timing) -> &Latency {
+        match timing {
+            Timing::Storage => &self.storage_ms,
+            Timing::Upgrade => &self.upgrade_ms,
+            Timing::ClientUpgrade => &self.client_upgrade_ms,
+        }
     }
 }
 

@@ -2,13 +2,12 @@
 //! an independent deterministic run, run in parallel with rayon. Output does not depend on the
 //! thread count: runs are collected in grid order. Shards split the points; `merge` joins them.
 
-use std::fmt::Write as _;
-
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::draw::{Draws, Purpose};
 use crate::metrics::{self, VariantSummary};
+use crate::names::{Repro, VariantId};
 use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, RunOutput};
@@ -320,6 +319,9 @@ pub fn point_scenarios(
         .collect()
 }
 
+/// One simulated run of a sweep: (point, variant, seed).
+type Task<'a> = (usize, &'a str, u64);
+
 /// Runs the sweep (or one shard). `progress` is told after every finished run.
 pub fn run(
     def: &SweepDef,
@@ -337,27 +339,16 @@ pub fn run(
         )));
     }
     for v in &def.variants {
-        if variant::by_name(v).is_none() {
-            return Err(SweepError::Usage(format!(
-                "unknown variant {v:?}; known: {}",
-                variant::NAMES.join(", ")
-            )));
-        }
+        VariantId::parse(v).map_err(SweepError::Usage)?;
     }
-    let tasks: Vec<(usize, &str, u64)> = (0..points.len())
-        .filter(|&p| in_shard(p, shard))
-        .flat_map(|p| {
-            def.variants
-                .iter()
-                .flat_map(move |v| def.seeds.iter().map(move |&s| (p, v.as_str(), s)))
-        })
-        .collect();
+    let tasks = tasks(def, points.len(), shard);
     if tasks.len() > RUNS_MAX {
         return Err(SweepError::Usage(format!(
             "{} runs exceed the limit of {RUNS_MAX}",
             tasks.len()
         )));
     }
+    // Collected in task order, never completion order: the thread count changes no byte.
     let outputs: Vec<Result<RunOutput, sim::SimError>> = tasks
         .par_iter()
         .map(|&(p, v, seed)| {
@@ -370,6 +361,38 @@ pub fn run(
             out
         })
         .collect();
+    let (points_done, failed_runs) = collect(def, &points, shard, &tasks, outputs);
+    Ok(SweepResult {
+        tool: "handshake-sim".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        definition: def.clone(),
+        base: base.clone(),
+        shard,
+        points: points_done,
+        failed_runs,
+    })
+}
+
+/// The runs of the points in the shard, point by point, then variant, then seed.
+fn tasks(def: &SweepDef, points: usize, shard: Option<(u32, u32)>) -> Vec<Task<'_>> {
+    (0..points)
+        .filter(|&p| in_shard(p, shard))
+        .flat_map(|p| {
+            def.variants
+                .iter()
+                .flat_map(move |v| def.seeds.iter().map(move |&s| (p, v.as_str(), s)))
+        })
+        .collect()
+}
+
+/// Summarises the finished runs per point; a failed run is kept with its reproduce command.
+fn collect(
+    def: &SweepDef,
+    points: &[Vec<(String, String)>],
+    shard: Option<(u32, u32)>,
+    tasks: &[Task<'_>],
+    outputs: Vec<Result<RunOutput, sim::SimError>>,
+) -> (Vec<PointResult>, Vec<FailedRun>) {
     let mut results: Vec<PointResult> = Vec::new();
     let mut failed_runs = Vec::new();
     let mut by_point: Vec<Vec<RunOutput>> = vec![Vec::new(); points.len()];
@@ -384,10 +407,10 @@ pub fn run(
                 command: {
                     let mut sets = def.sets.clone();
                     sets.extend(points[p].iter().map(|(k, v)| format!("{k}={v}")));
-                    format!(
-                        "{} --variant {v}",
-                        crate::report::run_command(&def.scenario_file, seed, &sets)
-                    )
+                    Repro::run(&def.scenario_file, seed)
+                        .sets(&sets)
+                        .variants([v])
+                        .into()
                 },
             }),
         }
@@ -402,15 +425,7 @@ pub fn run(
             variants: metrics::summarize(&def.variants, &runs),
         });
     }
-    Ok(SweepResult {
-        tool: "handshake-sim".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        definition: def.clone(),
-        base: base.clone(),
-        shard,
-        points: results,
-        failed_runs,
-    })
+    (results, failed_runs)
 }
 
 /// Joins shard outputs into what one unsharded run would have produced.
@@ -514,17 +529,13 @@ impl SweepResult {
     pub fn point_command(&self, point: &PointResult) -> String {
         let mut sets = self.definition.sets.clone();
         sets.extend(point.params.iter().map(|(k, v)| format!("{k}={v}")));
-        let mut cmd = crate::report::run_command(
+        Repro::run(
             &self.definition.scenario_file,
             self.definition.seeds.first().copied().unwrap_or(1),
-            &sets,
-        );
-        for v in &self.definition.variants {
-            let _ = write!(cmd, " --variant {v}");
-        }
-        if self.definition.seeds.len() > 1 {
-            let _ = write!(cmd, " --seeds {}", self.definition.seeds.len());
-        }
-        cmd
+        )
+        .sets(&sets)
+        .variants(&self.definition.variants)
+        .seeds(self.definition.seeds.len())
+        .into()
     }
 }

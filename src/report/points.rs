@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use crate::metrics::{Delta, Latency, VariantSummary};
+use crate::names::Figure;
 use crate::record::Outcome;
 use crate::sweep::SweepResult;
 
@@ -84,8 +85,9 @@ pub fn summary_values(s: &VariantSummary) -> Vec<String> {
     let mut v: Vec<String> = scalars()
         .into_iter()
         .map(|name| {
-            s.figure(name)
-                .expect("every scalar column is a figure")
+            let figure = Figure::parse(name).expect("every scalar column is a figure");
+            s.figure(figure)
+                .expect("every scalar column is measured")
                 .to_string()
         })
         .collect();

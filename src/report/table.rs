@@ -1,164 +1,126 @@
 use std::fmt::Write;
 
 use super::Report;
-use crate::metrics::{Delta, Latency};
+use crate::metrics::{Delta, Rate, VariantSummary};
+use crate::names::{FaultKind, Stat, Timing};
 use crate::record::Outcome;
+
+/// The rows of the side-by-side table, built one group at a time.
+struct Rows<'a> {
+    vs: &'a [VariantSummary],
+    rows: Vec<(String, Vec<String>)>,
+}
+
+impl Rows<'_> {
+    /// One row: a label and one cell per variant.
+    fn row(&mut self, label: &str, cell: impl Fn(&VariantSummary) -> String) {
+        let cells = self.vs.iter().map(cell).collect();
+        self.rows.push((label.to_string(), cells));
+    }
+
+    /// Jobs and how they ended, the failure rate, and the server's counts.
+    fn outcomes(&mut self) {
+        self.row("jobs", |v| v.jobs.to_string());
+        for o in Outcome::ALL {
+            self.row(&format!("  {}", o.name()), |v| v.outcome(o).to_string());
+        }
+        self.row("failure rate [95% CI]", |v| percent(v.failure_rate));
+        self.row("canceled (server)", |v| v.canceled.to_string());
+        self.row("no-socket warnings", |v| v.no_socket_warnings.to_string());
+        self.row("jobs missing progress", |v| {
+            v.jobs_missing_progress.to_string()
+        });
+        self.row("cold upgrades", |v| v.cold_starts.to_string());
+        self.row("retries", |v| v.retries.to_string());
+        self.row("silent failures [95% CI]", |v| {
+            format!("{} = {}", v.silent_failures, percent(v.silent_failure_rate))
+        });
+        self.row("results complete", |v| v.results_complete.to_string());
+    }
+
+    /// The resilient client at work, when it did anything; safety; faults that fired.
+    fn resilience_and_faults(&mut self) {
+        let resilience = self
+            .vs
+            .iter()
+            .any(|v| v.reconnects + v.token_refreshes + v.polls > 0);
+        if resilience {
+            self.row("reconnects", |v| v.reconnects.to_string());
+            self.row("token refreshes", |v| v.token_refreshes.to_string());
+            self.row("fallback jobs (polls)", |v| {
+                format!("{} ({})", v.fallbacks, v.polls)
+            });
+        }
+        self.row("safety violations", |v| v.safety_violations.to_string());
+        for kind in FaultKind::ALL.map(FaultKind::name) {
+            if self.vs.iter().any(|v| v.faults.contains_key(kind)) {
+                self.row(&format!("fault: {kind}"), |v| {
+                    v.faults.get(kind).copied().unwrap_or(0).to_string()
+                });
+            }
+        }
+    }
+
+    /// Mean and percentiles of one timing; `–` for a variant with no sample.
+    fn latency(&mut self, timing: Timing) {
+        let name = timing.name();
+        self.row(&format!("{name} mean"), |v| match v.latency(timing) {
+            l if l.count == 0 => "–".to_string(),
+            l => format!("{:.1}", l.mean),
+        });
+        for stat in [Stat::P50, Stat::P95, Stat::P99, Stat::Max] {
+            self.row(&format!("{name} {}", stat.name()), |v| {
+                let l = v.latency(timing);
+                match l.stat(stat) {
+                    Some(x) if l.count > 0 => (x as u64).to_string(),
+                    _ => "–".to_string(),
+                }
+            });
+        }
+    }
+
+    /// Paired differences to the baseline (the first variant), when there are two or more.
+    fn deltas(&mut self) {
+        let delta = |d: Option<Delta>| {
+            d.map_or("–".to_string(), |d| {
+                format!("{:+.1} [{:+.1}, {:+.1}]", d.mean, d.ci95_low, d.ci95_high)
+            })
+        };
+        if let (Some(base), true) = (self.vs.first(), self.vs.len() > 1) {
+            let base = base.variant.clone();
+            self.row(&format!("Δ storage_ms vs {base}"), |v| {
+                delta(v.paired_delta.as_ref().and_then(|p| p.storage_ms))
+            });
+            self.row(&format!("Δ client_upgrade_ms vs {base}"), |v| {
+                delta(v.paired_delta.as_ref().and_then(|p| p.client_upgrade_ms))
+            });
+        }
+    }
+}
+
+/// `12.3% [10.1–14.6]`.
+fn percent(r: Rate) -> String {
+    format!(
+        "{:.1}% [{:.1}–{:.1}]",
+        r.value * 100.0,
+        r.ci95_low * 100.0,
+        r.ci95_high * 100.0
+    )
+}
 
 /// The rows of the side-by-side table: a label and one cell per variant.
 pub fn rows(report: &Report) -> Vec<(String, Vec<String>)> {
-    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
-    let vs = &report.variants;
-    let mut row = |label: &str, cells: Vec<String>| rows.push((label.to_string(), cells));
-    row("jobs", vs.iter().map(|v| v.jobs.to_string()).collect());
-    for o in Outcome::ALL {
-        row(
-            &format!("  {}", o.name()),
-            vs.iter().map(|v| v.outcome(o).to_string()).collect(),
-        );
-    }
-    row(
-        "failure rate [95% CI]",
-        vs.iter()
-            .map(|v| {
-                let r = v.failure_rate;
-                format!(
-                    "{:.1}% [{:.1}–{:.1}]",
-                    r.value * 100.0,
-                    r.ci95_low * 100.0,
-                    r.ci95_high * 100.0
-                )
-            })
-            .collect(),
-    );
-    row(
-        "canceled (server)",
-        vs.iter().map(|v| v.canceled.to_string()).collect(),
-    );
-    row(
-        "no-socket warnings",
-        vs.iter()
-            .map(|v| v.no_socket_warnings.to_string())
-            .collect(),
-    );
-    row(
-        "jobs missing progress",
-        vs.iter()
-            .map(|v| v.jobs_missing_progress.to_string())
-            .collect(),
-    );
-    row(
-        "cold upgrades",
-        vs.iter().map(|v| v.cold_starts.to_string()).collect(),
-    );
-    row(
-        "retries",
-        vs.iter().map(|v| v.retries.to_string()).collect(),
-    );
-    row(
-        "silent failures [95% CI]",
-        vs.iter()
-            .map(|v| {
-                let r = v.silent_failure_rate;
-                format!(
-                    "{} = {:.1}% [{:.1}–{:.1}]",
-                    v.silent_failures,
-                    r.value * 100.0,
-                    r.ci95_low * 100.0,
-                    r.ci95_high * 100.0
-                )
-            })
-            .collect(),
-    );
-    row(
-        "results complete",
-        vs.iter().map(|v| v.results_complete.to_string()).collect(),
-    );
-    let resilience = vs
-        .iter()
-        .any(|v| v.reconnects + v.token_refreshes + v.polls > 0);
-    if resilience {
-        row(
-            "reconnects",
-            vs.iter().map(|v| v.reconnects.to_string()).collect(),
-        );
-        row(
-            "token refreshes",
-            vs.iter().map(|v| v.token_refreshes.to_string()).collect(),
-        );
-        row(
-            "fallback jobs (polls)",
-            vs.iter()
-                .map(|v| format!("{} ({})", v.fallbacks, v.polls))
-                .collect(),
-        );
-    }
-    row(
-        "safety violations",
-        vs.iter().map(|v| v.safety_violations.to_string()).collect(),
-    );
-    for kind in crate::record::fault::ALL {
-        if vs.iter().any(|v| v.faults.contains_key(kind)) {
-            row(
-                &format!("fault: {kind}"),
-                vs.iter()
-                    .map(|v| v.faults.get(kind).copied().unwrap_or(0).to_string())
-                    .collect(),
-            );
-        }
-    }
-    let lat_rows = |name: &str,
-                    f: fn(&crate::metrics::VariantSummary) -> Latency,
-                    row: &mut dyn FnMut(&str, Vec<String>)| {
-        row(
-            &format!("{name} mean"),
-            vs.iter()
-                .map(|v| match f(v) {
-                    l if l.count == 0 => "–".to_string(),
-                    l => format!("{:.1}", l.mean),
-                })
-                .collect(),
-        );
-        for (q, g) in [
-            ("p50", (|l: Latency| l.p50) as fn(Latency) -> u64),
-            ("p95", |l: Latency| l.p95),
-            ("p99", |l: Latency| l.p99),
-            ("max", |l: Latency| l.max),
-        ] {
-            row(
-                &format!("{name} {q}"),
-                vs.iter()
-                    .map(|v| match f(v) {
-                        l if l.count == 0 => "–".to_string(),
-                        l => g(l).to_string(),
-                    })
-                    .collect(),
-            );
-        }
+    let mut rows = Rows {
+        vs: &report.variants,
+        rows: Vec::new(),
     };
-    lat_rows("storage_ms", |v| v.storage_ms, &mut row);
-    lat_rows("upgrade_ms", |v| v.upgrade_ms, &mut row);
-    lat_rows("client_upgrade_ms", |v| v.client_upgrade_ms, &mut row);
-    let delta = |d: Option<Delta>| {
-        d.map_or("–".to_string(), |d| {
-            format!("{:+.1} [{:+.1}, {:+.1}]", d.mean, d.ci95_low, d.ci95_high)
-        })
-    };
-    if let (Some(base), true) = (vs.first(), vs.len() > 1) {
-        row(
-            &format!("Δ storage_ms vs {}", base.variant),
-            vs.iter()
-                .map(|v| delta(v.paired_delta.as_ref().and_then(|p| p.storage_ms)))
-                .collect(),
-        );
-        row(
-            &format!("Δ client_upgrade_ms vs {}", base.variant),
-            vs.iter()
-                .map(|v| delta(v.paired_delta.as_ref().and_then(|p| p.client_upgrade_ms)))
-                .collect(),
-        );
+    rows.outcomes();
+    rows.resilience_and_faults();
+    for timing in [Timing::Storage, Timing::Upgrade, Timing::ClientUpgrade] {
+        rows.latency(timing);
     }
-
-    rows
+    rows.deltas();
+    rows.rows
 }
 
 /// The side-by-side terminal table: one column per variant.

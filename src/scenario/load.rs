@@ -213,7 +213,7 @@ impl Scenario {
                 message,
             }
         };
-        let scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
+        let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = dotted(e.path());
                 let message = e.inner().message().trim().to_string();

@@ -3,18 +3,19 @@
 
 mod dist;
 mod error;
+mod expect;
 mod load;
 
 pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
+pub use expect::{Expectation, FigureRef, Op, Term};
 pub use load::{apply_override, parse_override, parse_overrides, Override};
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::expect::Expectation;
-use crate::server::variant;
+use crate::names::{Figure, VariantId};
 
 /// Most jobs one run may simulate.
 pub const JOBS_MAX: u32 = 1_000_000;
@@ -50,6 +51,9 @@ pub struct Scenario {
     pub slo: Slo,
     /// Expectations, `"variant.metric" = "OP EXPR"`; judged by `check`.
     pub expect: BTreeMap<String, String>,
+    /// `expect`, parsed when the scenario was checked (in key order).
+    #[serde(skip)]
+    expectations: Vec<Expectation>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -398,15 +402,28 @@ impl Default for Slo {
 
 impl Slo {
     /// (name, figure it judges, threshold), in report order.
-    pub fn checks(&self) -> [(&'static str, &'static str, Threshold); 5] {
+    pub fn checks(&self) -> [(&'static str, Figure, Threshold); 5] {
+        use crate::names::{Stat, Timing};
         [
-            ("avg_upgrade_ms", "mean_upgrade_ms", self.avg_upgrade_ms),
-            ("p95_upgrade_ms", "p95_upgrade_ms", self.p95_upgrade_ms),
-            ("canceled_rate", "canceled_rate", self.canceled_rate),
-            ("avg_storage_ms", "mean_storage_ms", self.avg_storage_ms),
+            (
+                "avg_upgrade_ms",
+                Figure::Latency(Stat::Mean, Timing::Upgrade),
+                self.avg_upgrade_ms,
+            ),
+            (
+                "p95_upgrade_ms",
+                Figure::Latency(Stat::P95, Timing::Upgrade),
+                self.p95_upgrade_ms,
+            ),
+            ("canceled_rate", Figure::CanceledRate, self.canceled_rate),
+            (
+                "avg_storage_ms",
+                Figure::Latency(Stat::Mean, Timing::Storage),
+                self.avg_storage_ms,
+            ),
             (
                 "silent_failure_rate",
-                "silent_failure_rate",
+                Figure::SilentFailureRate,
                 self.silent_failure_rate,
             ),
         ]
@@ -433,9 +450,8 @@ impl Scenario {
                 ));
             }
         }
-        for (key, expr) in &self.expect {
-            let e = Expectation::parse(key, expr).expect("checked when loaded");
-            if let Some(v) = e.variants().into_iter().find(|v| missing(v)) {
+        for (key, e) in self.expect.keys().zip(&self.expectations) {
+            if let Some(v) = e.variants().into_iter().find(|v| missing(v.name())) {
                 return Err((
                     format!("expect.\"{key}\""),
                     format!(
@@ -453,8 +469,27 @@ impl Scenario {
 pub(crate) type Invalid = (String, String);
 
 impl Scenario {
-    /// Checks every value against its limits; the error names the dotted key.
-    pub(crate) fn check(&self) -> Result<(), Invalid> {
+    /// Checks every value against its limits, in file order, and parses `[expect]`; the error
+    /// names the dotted key of the first value that is wrong.
+    pub(crate) fn check(&mut self) -> Result<(), Invalid> {
+        self.check_meta()?;
+        self.check_dists()?;
+        self.check_periods()?;
+        self.check_probabilities()?;
+        self.check_partitions()?;
+        self.check_retries()?;
+        self.check_slo()?;
+        self.expectations = self.check_expect()?;
+        self.check_books()
+    }
+
+    /// The parsed `[expect]` lines, in key order.
+    pub fn expectations(&self) -> &[Expectation] {
+        &self.expectations
+    }
+
+    /// `[scenario]`: sizes, variants, tick and duration.
+    fn check_meta(&self) -> Result<(), Invalid> {
         let m = &self.scenario;
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if m.jobs == 0 {
@@ -476,14 +511,8 @@ impl Scenario {
             return err("scenario.variants", "needs at least one variant".into());
         }
         for (i, v) in m.variants.iter().enumerate() {
-            if variant::by_name(v).is_none() {
-                return err(
-                    &format!("scenario.variants.{i}"),
-                    format!(
-                        "unknown variant {v:?}; known: {}",
-                        variant::NAMES.join(", ")
-                    ),
-                );
+            if let Err(msg) = VariantId::parse(v) {
+                return err(&format!("scenario.variants.{i}"), msg);
             }
             if m.variants[..i].contains(v) {
                 return err(
@@ -504,6 +533,11 @@ impl Scenario {
                 format!("{} is outside 1..={DURATION_S_MAX_LIMIT}", m.duration_s_max),
             );
         }
+        Ok(())
+    }
+
+    /// Every latency distribution.
+    fn check_dists(&self) -> Result<(), Invalid> {
         let dists: [(&str, &Dist); 13] = [
             (
                 "network.client_edge.latency_ms",
@@ -535,6 +569,12 @@ impl Scenario {
             d.check()
                 .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
         }
+        Ok(())
+    }
+
+    /// Timeouts, idle periods and intervals.
+    fn check_periods(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         let periods: [(&str, u64); 9] = [
             (
                 "object.hibernate_after_idle_ms",
@@ -575,7 +615,13 @@ impl Scenario {
                 return err(key, format!("{v} is outside 1..={PERIOD_MS_MAX}"));
             }
         }
+        Ok(())
+    }
+
+    /// Every probability is in 0..=1.
+    fn check_probabilities(&self) -> Result<(), Invalid> {
         let f = &self.faults;
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         let probabilities: [(&str, f64); 9] = [
             (
                 "object.restart_probability",
@@ -604,6 +650,13 @@ impl Scenario {
                 return err(key, format!("{p} is not a probability in 0..=1"));
             }
         }
+        Ok(())
+    }
+
+    /// Partition windows and per-job partitions of `[faults]`.
+    fn check_partitions(&self) -> Result<(), Invalid> {
+        let f = &self.faults;
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if f.partition_windows.len() > PARTITIONS_MAX {
             return err(
                 "faults.partition_windows",
@@ -639,21 +692,27 @@ impl Scenario {
                     .map_err(|(sub, msg)| (format!("{key}.{k}.{sub}"), msg))?;
             }
         }
+        Ok(())
+    }
+
+    /// The client's retry limit.
+    fn check_retries(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if self.client.retries > RETRIES_MAX {
             return err(
                 "client.retries",
                 format!("{} exceeds the limit of {RETRIES_MAX}", self.client.retries),
             );
         }
+        Ok(())
+    }
+
+    /// `[slo]`: known variants, finite thresholds, warning <= critical.
+    fn check_slo(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         for (i, v) in self.slo.apply_to.iter().enumerate() {
-            if variant::by_name(v).is_none() {
-                return err(
-                    &format!("slo.apply_to.{i}"),
-                    format!(
-                        "unknown variant {v:?}; known: {}",
-                        variant::NAMES.join(", ")
-                    ),
-                );
+            if let Err(msg) = VariantId::parse(v) {
+                return err(&format!("slo.apply_to.{i}"), msg);
             }
         }
         for (name, _, t) in self.slo.checks() {
@@ -672,15 +731,29 @@ impl Scenario {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// `[expect]`: at most `EXPECTATIONS_MAX` lines, each parsed.
+    fn check_expect(&self) -> Result<Vec<Expectation>, Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if self.expect.len() > EXPECTATIONS_MAX {
             return err(
                 "expect",
                 format!("more than {EXPECTATIONS_MAX} expectations"),
             );
         }
-        for (key, expr) in &self.expect {
-            Expectation::parse(key, expr).map_err(|msg| (format!("expect.\"{key}\""), msg))?;
-        }
+        self.expect
+            .iter()
+            .map(|(key, expr)| {
+                Expectation::parse(key, expr).map_err(|msg| (format!("expect.\"{key}\""), msg))
+            })
+            .collect()
+    }
+
+    /// Books per job.
+    fn check_books(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if self.client.books_per_job > BOOKS_PER_JOB_MAX {
             return err(
                 "client.books_per_job",

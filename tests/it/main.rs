@@ -9,6 +9,7 @@ mod faults;
 mod gate;
 mod hostile;
 mod issue407;
+mod layout;
 mod lifecycle;
 mod live;
 mod oracle;

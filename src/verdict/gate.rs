@@ -3,11 +3,29 @@
 
 use serde::Serialize;
 
-use crate::expect::Expectation;
+use super::slo::{self, Verdict};
 use crate::metrics;
 use crate::scenario::Scenario;
 use crate::sim::{self, SimError};
-use crate::slo::{self, Verdict};
+
+/// What a check row judges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CheckKind {
+    /// An `[slo]` threshold of a variant.
+    Slo,
+    /// An `[expect]` line.
+    Expect,
+}
+
+impl std::fmt::Display for CheckKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CheckKind::Slo => "slo",
+            CheckKind::Expect => "expect",
+        })
+    }
+}
 
 /// One check (an SLO of a variant, or an expectation) of one scenario, over every seed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -15,8 +33,7 @@ pub struct CheckRow {
     pub file: String,
     pub scenario: String,
     pub variant: String,
-    /// `slo` or `expect`.
-    pub kind: &'static str,
+    pub kind: CheckKind,
     pub check: String,
     /// Per seed: value, bound and verdict.
     pub seeds: Vec<SeedResult>,
@@ -44,8 +61,8 @@ impl CheckRow {
     /// Verdict as the tables print it.
     pub fn verdict_text(&self) -> &'static str {
         match (self.kind, self.verdict) {
-            ("expect", Verdict::Ok) => "holds",
-            ("expect", _) => "FAILED",
+            (CheckKind::Expect, Verdict::Ok) => "holds",
+            (CheckKind::Expect, _) => "FAILED",
             (_, Verdict::Critical) => "CRITICAL",
             (_, v) => v.name(),
         }
@@ -67,16 +84,10 @@ pub fn check_scenario(
     seeds: &[u64],
 ) -> Result<Vec<CheckRow>, SimError> {
     let variants = &scenario.scenario.variants;
-    let expectations: Vec<Expectation> = scenario
-        .expect
-        .iter()
-        .map(|(k, v)| {
-            Expectation::parse(k, v).expect("expectations are checked when the scenario loads")
-        })
-        .collect();
+    let expectations = scenario.expectations();
     let mut rows: Vec<CheckRow> = Vec::new();
     let mut row = |variant: &str,
-                   kind: &'static str,
+                   kind: CheckKind,
                    check: String,
                    warning: Option<f64>,
                    result: SeedResult| {
@@ -106,7 +117,7 @@ pub fn check_scenario(
         for j in slo::judge(&scenario.slo, &summaries) {
             row(
                 &j.variant,
-                "slo",
+                CheckKind::Slo,
                 j.slo.to_string(),
                 Some(j.warning),
                 SeedResult {
@@ -117,7 +128,7 @@ pub fn check_scenario(
                 },
             );
         }
-        for e in &expectations {
+        for e in expectations {
             // A figure that does not exist in this run (a delta of the baseline, a latency
             // of no job) cannot hold: the expectation fails with NaN.
             let (actual, bound, holds) = match e.judge(&summaries) {
@@ -125,8 +136,8 @@ pub fn check_scenario(
                 Err(_) => (f64::NAN, f64::NAN, false),
             };
             row(
-                &e.lhs.variant,
-                "expect",
+                e.judged_variant().name(),
+                CheckKind::Expect,
                 e.to_string(),
                 None,
                 SeedResult {

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::metrics::VariantSummary;
+use crate::names::{Figure, Stat, Timing};
 use crate::record::Outcome;
 use crate::scenario::{Slo, Threshold};
 
@@ -94,12 +95,14 @@ pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
     [
         (
             "avg_upgrade_ms",
-            s.figure("mean_client_upgrade_ms").unwrap_or(f64::NAN),
+            s.figure(Figure::Latency(Stat::Mean, Timing::ClientUpgrade))
+                .unwrap_or(f64::NAN),
             slo.avg_upgrade_ms,
         ),
         (
             "p95_upgrade_ms",
-            s.figure("p95_client_upgrade_ms").unwrap_or(f64::NAN),
+            s.figure(Figure::Latency(Stat::P95, Timing::ClientUpgrade))
+                .unwrap_or(f64::NAN),
             slo.p95_upgrade_ms,
         ),
         ("canceled_rate", rate, slo.canceled_rate),

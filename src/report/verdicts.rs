@@ -4,27 +4,12 @@ use std::fmt::Write;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use crate::gate::CheckRow;
+use crate::names::Repro;
+use crate::verdict::{CheckKind, CheckRow};
 
 /// The command that reruns one seed of a scenario with the same overrides.
 pub fn run_command(file: &str, seed: u64, sets: &[String]) -> String {
-    let mut cmd = format!("handshake-sim run {} --seed {seed}", shell_quote(file));
-    for s in sets {
-        let _ = write!(cmd, " --set {}", shell_quote(s));
-    }
-    cmd
-}
-
-/// Quotes `s` for a POSIX shell when it needs it.
-pub fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
+    Repro::run(file, seed).sets(sets).into()
 }
 
 /// "v" or "min..max" over the seeds; "n/a" when a seed had no such figure.
@@ -47,7 +32,7 @@ fn value_range(row: &CheckRow) -> String {
 
 fn bound_text(row: &CheckRow) -> String {
     let first = &row.seeds[0];
-    if row.kind == "slo" {
+    if row.kind == CheckKind::Slo {
         let warn = row_warning(row);
         format!("warn > {}, crit > {}", fmt_num(warn), fmt_num(first.bound))
     } else {
@@ -86,7 +71,7 @@ pub fn gate_table(rows: &[CheckRow], sets: &[String]) -> String {
             [
                 r.scenario.clone(),
                 r.variant.clone(),
-                if r.kind == "slo" {
+                if r.kind == CheckKind::Slo {
                     format!("slo {}", r.check)
                 } else {
                     format!("expect {}", r.check)
@@ -188,7 +173,7 @@ pub fn markdown(rows: &[CheckRow], sets: &[String]) -> String {
         rows.len(),
         failed,
         rows.iter()
-            .filter(|r| r.kind == "slo" && r.verdict == crate::slo::Verdict::Warning)
+            .filter(|r| r.kind == CheckKind::Slo && r.verdict == crate::verdict::Verdict::Warning)
             .count()
     );
     out.push_str("| scenario | variant | check | value(s) | threshold | verdict |\n|---|---|---|---|---|---|\n");

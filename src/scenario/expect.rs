@@ -1,5 +1,6 @@
 //! Expectations declared next to an experiment, such as
-//! `"parallel.p95_upgrade_ms" = "<= 0.6 * sequential.p95_upgrade_ms"`, and their judgement.
+//! `"parallel.p95_upgrade_ms" = "<= 0.6 * sequential.p95_upgrade_ms"`: parsed once, when the
+//! scenario loads. They are judged in `verdict`.
 //!
 //! Grammar of the value: `OP TERM`, OP one of `<`, `<=`, `>`, `>=`, `==`, `!=`, and TERM a
 //! number, a figure `variant.metric`, or a number times a figure (`0.6 * v.m` or `v.m * 0.6`).
@@ -8,7 +9,7 @@ use std::fmt;
 
 use serde::Serialize;
 
-use crate::metrics::{VariantSummary, FIGURES};
+use crate::names::{Figure, VariantId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Op {
@@ -30,7 +31,8 @@ impl Op {
         (">", Op::Gt),
     ];
 
-    fn holds(self, a: f64, b: f64) -> bool {
+    /// Whether `a OP b`.
+    pub fn holds(self, a: f64, b: f64) -> bool {
         match self {
             Op::Lt => a < b,
             Op::Le => a <= b,
@@ -51,48 +53,34 @@ impl Op {
 }
 
 /// `variant.metric`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct FigureRef {
-    pub variant: String,
-    pub metric: String,
+    #[serde(serialize_with = "as_name")]
+    pub variant: VariantId,
+    #[serde(rename = "metric", serialize_with = "as_name")]
+    pub figure: Figure,
+}
+
+fn as_name<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 impl FigureRef {
-    fn parse(s: &str) -> Result<FigureRef, String> {
+    /// Parses `variant.metric`; the error names what is unknown.
+    pub fn parse(s: &str) -> Result<FigureRef, String> {
         let (variant, metric) = s
             .split_once('.')
             .ok_or_else(|| format!("{s:?} is not variant.metric"))?;
-        if crate::server::variant::by_name(variant).is_none() {
-            return Err(format!(
-                "unknown variant {variant:?}; known: {}",
-                crate::server::variant::NAMES.join(", ")
-            ));
-        }
-        if !FIGURES.contains(&metric) {
-            return Err(format!(
-                "unknown metric {metric:?}; known: {}",
-                FIGURES.join(", ")
-            ));
-        }
         Ok(FigureRef {
-            variant: variant.into(),
-            metric: metric.into(),
+            variant: VariantId::parse(variant)?,
+            figure: Figure::parse(metric)?,
         })
-    }
-
-    fn value(&self, summaries: &[VariantSummary]) -> Result<f64, String> {
-        let s = summaries
-            .iter()
-            .find(|s| s.variant == self.variant)
-            .ok_or_else(|| format!("variant {} was not run", self.variant))?;
-        s.figure(&self.metric)
-            .ok_or_else(|| format!("{} has no {}", self.variant, self.metric))
     }
 }
 
 impl fmt::Display for FigureRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.variant, self.metric)
+        write!(f, "{}.{}", self.variant, self.figure)
     }
 }
 
@@ -108,16 +96,6 @@ pub struct Expectation {
     pub lhs: FigureRef,
     pub op: Op,
     pub rhs: Term,
-}
-
-/// One judged expectation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Judged {
-    pub expectation: String,
-    pub variant: String,
-    pub actual: f64,
-    pub bound: f64,
-    pub holds: bool,
 }
 
 fn number(s: &str) -> Result<f64, String> {
@@ -164,27 +142,12 @@ impl Expectation {
     }
 
     /// The variants it reads.
-    pub fn variants(&self) -> Vec<&str> {
-        let mut v = vec![self.lhs.variant.as_str()];
+    pub fn variants(&self) -> Vec<VariantId> {
+        let mut v = vec![self.lhs.variant];
         if let Some(f) = &self.rhs.figure {
-            v.push(&f.variant);
+            v.push(f.variant);
         }
         v
-    }
-
-    pub fn judge(&self, summaries: &[VariantSummary]) -> Result<Judged, String> {
-        let actual = self.lhs.value(summaries)?;
-        let bound = match &self.rhs.figure {
-            Some(f) => self.rhs.factor * f.value(summaries)?,
-            None => self.rhs.factor,
-        };
-        Ok(Judged {
-            expectation: self.to_string(),
-            variant: self.lhs.variant.clone(),
-            actual,
-            bound,
-            holds: self.op.holds(actual, bound),
-        })
     }
 }
 

@@ -1,0 +1,19 @@
+//! Leaf name types every other module shares: the handshake variants ([`VariantId`]), the
+//! figures a run reports ([`Figure`]), the fault kinds ([`FaultKind`]) and the command that
+//! reproduces a run ([`Repro`]). Parsed once from text at the edge (scenario files, the command
+//! line) and passed around typed. This module imports nothing else of the crate.
+
+mod fault;
+mod figure;
+mod repro;
+mod variant;
+
+pub use fault::FaultKind;
+pub use figure::{Figure, Stat, Timing};
+pub use repro::{shell_quote, Repro};
+pub use variant::VariantId;
+
+/// "did you mean"-free list of the known names, for an error message.
+fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names.collect::<Vec<_>>().join(", ")
+}

@@ -1,0 +1,125 @@
+//! The command line that reproduces a run, a sweep point or one job's timeline, printed by
+//! every output that names a failure (`reproduce: …`, `worst job: …`, JUnit, Markdown).
+
+use std::fmt::{self, Write as _};
+
+/// A reproduce command, built part by part in the order the parts are given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repro {
+    command: String,
+}
+
+impl Repro {
+    /// `handshake-sim run FILE --seed SEED`.
+    pub fn run(file: &str, seed: u64) -> Repro {
+        Repro {
+            command: format!("handshake-sim run {} --seed {seed}", shell_quote(file)),
+        }
+    }
+
+    /// `handshake-sim replay FILE --seed SEED --job JOB --variant VARIANT`.
+    pub fn replay(file: &str, seed: u64, job: u64, variant: impl fmt::Display) -> Repro {
+        Repro {
+            command: format!(
+                "handshake-sim replay {} --seed {seed} --job {job} --variant {variant}",
+                shell_quote(file)
+            ),
+        }
+    }
+
+    /// One `--set KEY=VALUE` per override.
+    pub fn sets(mut self, sets: &[String]) -> Repro {
+        for s in sets {
+            let _ = write!(self.command, " --set {}", shell_quote(s));
+        }
+        self
+    }
+
+    /// `--seeds N` when more than one seed ran.
+    pub fn seeds(mut self, seeds: usize) -> Repro {
+        if seeds > 1 {
+            let _ = write!(self.command, " --seeds {seeds}");
+        }
+        self
+    }
+
+    /// One `--variant V` per variant.
+    pub fn variants<V: fmt::Display>(mut self, variants: impl IntoIterator<Item = V>) -> Repro {
+        for v in variants {
+            let _ = write!(self.command, " --variant {v}");
+        }
+        self
+    }
+
+    /// `--jobs N` when the command had it.
+    pub fn jobs(mut self, jobs: Option<u32>) -> Repro {
+        if let Some(j) = jobs {
+            let _ = write!(self.command, " --jobs {j}");
+        }
+        self
+    }
+}
+
+impl fmt::Display for Repro {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.command)
+    }
+}
+
+impl From<Repro> for String {
+    fn from(r: Repro) -> String {
+        r.command
+    }
+}
+
+/// Quotes `s` for a POSIX shell when it needs it.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_quote_leaves_plain_words_and_quotes_the_rest() {
+        assert_eq!(shell_quote("sims/issue407.toml"), "sims/issue407.toml");
+        assert_eq!(shell_quote("client.retries=3"), "client.retries=3");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(
+            shell_quote("storage.read_ms={ uniform = [1, 2] }"),
+            "'storage.read_ms={ uniform = [1, 2] }'"
+        );
+    }
+
+    #[test]
+    fn parts_come_in_the_order_given() {
+        let r = Repro::run("my sims/x.toml", 7)
+            .sets(&["a.b=1".into()])
+            .seeds(3)
+            .variants(["sequential", "parallel"])
+            .jobs(Some(60));
+        assert_eq!(
+            r.to_string(),
+            "handshake-sim run 'my sims/x.toml' --seed 7 --set a.b=1 --seeds 3 \
+             --variant sequential --variant parallel --jobs 60"
+        );
+        assert_eq!(
+            Repro::run("f", 1).seeds(1).jobs(None).to_string(),
+            "handshake-sim run f --seed 1"
+        );
+        assert_eq!(
+            Repro::replay("f", 2, 17, "parallel").to_string(),
+            "handshake-sim replay f --seed 2 --job 17 --variant parallel"
+        );
+    }
+}

@@ -1,0 +1,53 @@
+//! Judging an `[expect]` line against a run's summaries.
+
+use serde::Serialize;
+
+use crate::metrics::VariantSummary;
+use crate::names::VariantId;
+use crate::scenario::{Expectation, FigureRef};
+
+/// One judged expectation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Judged {
+    pub expectation: String,
+    pub variant: String,
+    pub actual: f64,
+    pub bound: f64,
+    pub holds: bool,
+}
+
+impl FigureRef {
+    /// The figure's value in the summaries; the error says why there is none.
+    pub fn value(&self, summaries: &[VariantSummary]) -> Result<f64, String> {
+        let s = summaries
+            .iter()
+            .find(|s| s.variant == self.variant.name())
+            .ok_or_else(|| format!("variant {} was not run", self.variant))?;
+        s.figure(self.figure)
+            .ok_or_else(|| format!("{} has no {}", self.variant, self.figure))
+    }
+}
+
+impl Expectation {
+    /// Judges the expectation; an error when a figure it reads was not measured (a variant
+    /// that did not run, a latency of no sample, the delta of the baseline itself).
+    pub fn judge(&self, summaries: &[VariantSummary]) -> Result<Judged, String> {
+        let actual = self.lhs.value(summaries)?;
+        let bound = match &self.rhs.figure {
+            Some(f) => self.rhs.factor * f.value(summaries)?,
+            None => self.rhs.factor,
+        };
+        Ok(Judged {
+            expectation: self.to_string(),
+            variant: self.lhs.variant.name().to_string(),
+            actual,
+            bound,
+            holds: self.op.holds(actual, bound),
+        })
+    }
+
+    /// The variant whose figure it judges.
+    pub fn judged_variant(&self) -> VariantId {
+        self.lhs.variant
+    }
+}

@@ -1,0 +1,286 @@
+//! The code's layout, checked on its source: no import cycle between the library's top-level
+//! modules, no function over 100 lines, a thin `main.rs`. Parsed with `syn`, so comments and
+//! strings never count as imports, and macro bodies (`tracing::debug!(…crate::x…)`) do.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::spanned::Spanned;
+use syn::visit::Visit;
+
+const FN_LINES_MAX: usize = 100;
+
+fn src() -> PathBuf {
+    crate::root().join("src")
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The module path of a library file: `src/report/mod.rs` → `["report"]`,
+/// `src/server/variant/batched.rs` → `["server", "variant", "batched"]`.
+fn module_path(file: &Path) -> Vec<String> {
+    let rel = file.strip_prefix(src()).unwrap();
+    let mut parts: Vec<String> = rel
+        .iter()
+        .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+        .collect();
+    if parts.last().is_some_and(|l| l == "mod" || l == "lib") {
+        parts.pop();
+    }
+    parts
+}
+
+/// The top-level modules a token stream names through `crate::x` or `super::…::x`.
+fn named_modules(tokens: TokenStream, here: &[String], out: &mut BTreeSet<String>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, t) in trees.iter().enumerate() {
+        match t {
+            TokenTree::Group(g) => named_modules(g.stream(), here, out),
+            TokenTree::Ident(id) if *id == "crate" || *id == "super" => {
+                if i >= 2 && is_path_sep(&trees, i - 2) {
+                    continue; // `x::super` is not a path start
+                }
+                resolve(&trees[i..], here, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_path_sep(trees: &[TokenTree], i: usize) -> bool {
+    matches!((trees.get(i), trees.get(i + 1)),
+        (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b))) if a.as_char() == ':' && b.as_char() == ':')
+}
+
+/// Follows `crate::` or a chain of `super::` to the crate root, then records the next name(s).
+fn resolve(trees: &[TokenTree], here: &[String], out: &mut BTreeSet<String>) {
+    let mut depth = here.len(); // module depth below the crate root
+    let mut i = 0;
+    loop {
+        match &trees[i] {
+            TokenTree::Ident(id) if *id == "crate" => depth = 0,
+            TokenTree::Ident(id) if *id == "super" => depth = depth.saturating_sub(1),
+            _ => break,
+        }
+        if !is_path_sep(trees, i + 1) {
+            return;
+        }
+        i += 3;
+        if i >= trees.len() {
+            return;
+        }
+    }
+    if depth > 0 {
+        return; // still inside the same top-level module
+    }
+    match &trees[i] {
+        TokenTree::Ident(id) => {
+            out.insert(id.to_string());
+        }
+        TokenTree::Group(g) => {
+            // `crate::{a, b::c}`: the first name of each item.
+            let mut first = true;
+            for t in g.stream() {
+                match t {
+                    TokenTree::Ident(id) if first => {
+                        out.insert(id.to_string());
+                        first = false;
+                    }
+                    TokenTree::Punct(p) if p.as_char() == ',' => first = true,
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Top-level module → the top-level modules it imports.
+fn import_graph() -> BTreeMap<String, BTreeSet<String>> {
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in rust_files(&src()) {
+        let here = module_path(&file);
+        let Some(top) = here.first().cloned() else {
+            continue; // lib.rs
+        };
+        if top == "main" || top == "cli" {
+            continue; // the binary, not the library
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let tokens: TokenStream = text.parse().unwrap();
+        let mut named = BTreeSet::new();
+        named_modules(tokens, &here, &mut named);
+        named.remove(&top);
+        named.retain(|m| src().join(m).exists() || src().join(format!("{m}.rs")).exists());
+        graph.entry(top).or_default().extend(named);
+    }
+    graph
+}
+
+/// The cycles of a graph: its strongly connected components of more than one node.
+fn cycles(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
+    let reach = |from: &String| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(n) = stack.pop() {
+            for m in graph.get(&n).into_iter().flatten() {
+                if seen.insert(m.clone()) {
+                    stack.push(m.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reaches: BTreeMap<&String, BTreeSet<String>> =
+        graph.keys().map(|k| (k, reach(k))).collect();
+    let mut found: Vec<Vec<String>> = Vec::new();
+    for (a, ra) in &reaches {
+        if !ra.contains(*a) || found.iter().any(|c| c.contains(a)) {
+            continue;
+        }
+        let scc: Vec<String> = ra
+            .iter()
+            .filter(|b| reaches.get(b).is_some_and(|rb| rb.contains(*a)))
+            .cloned()
+            .collect();
+        found.push(scc);
+    }
+    found
+}
+
+#[test]
+fn top_level_modules_import_each_other_without_a_cycle() {
+    let graph = import_graph();
+    assert!(graph.len() > 5, "found too few modules: {graph:?}");
+    let found = cycles(&graph);
+    let listing: Vec<String> = graph
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "  {k} → {}",
+                v.iter().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "import cycles between top-level modules: {found:?}\n{}",
+        listing.join("\n")
+    );
+}
+
+#[test]
+fn the_cycle_finder_finds_a_cycle() {
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.entry("a".into()).or_default().insert("b".into());
+    g.entry("b".into()).or_default().insert("c".into());
+    g.entry("c".into()).or_default().insert("a".into());
+    g.entry("d".into()).or_default().insert("a".into());
+    assert_eq!(
+        cycles(&g),
+        vec![vec!["a".to_string(), "b".into(), "c".into()]]
+    );
+    let mut names = BTreeSet::new();
+    let here = vec!["report".to_string(), "table".to_string()];
+    let t: TokenStream =
+        "use crate::{metrics::X, sim}; use super::super::draw; x!(crate::clock::now())"
+            .parse()
+            .unwrap();
+    named_modules(t, &here, &mut names);
+    let want: BTreeSet<String> = ["metrics", "sim", "draw", "clock"].map(String::from).into();
+    assert_eq!(names, want);
+}
+
+/// Lengths in lines of every function with a body, as (lines, "file:line name").
+fn function_lengths() -> Vec<(usize, String)> {
+    struct Lengths<'a> {
+        file: &'a str,
+        out: Vec<(usize, String)>,
+    }
+    impl Lengths<'_> {
+        fn add(&mut self, span: proc_macro2::Span, name: &syn::Ident) {
+            let lines = span.end().line - span.start().line + 1;
+            let at = format!("{}:{} {name}", self.file, span.start().line);
+            self.out.push((lines, at));
+        }
+    }
+    impl<'ast> Visit<'ast> for Lengths<'_> {
+        fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+            self.add(f.span(), &f.sig.ident);
+            syn::visit::visit_item_fn(self, f);
+        }
+        fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+            self.add(f.span(), &f.sig.ident);
+            syn::visit::visit_impl_item_fn(self, f);
+        }
+        fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+            if f.default.is_some() {
+                self.add(f.span(), &f.sig.ident);
+            }
+            syn::visit::visit_trait_item_fn(self, f);
+        }
+    }
+    let mut all = Vec::new();
+    for file in rust_files(&src()) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let parsed = syn::parse_file(&text).unwrap();
+        let rel = file
+            .strip_prefix(crate::root())
+            .unwrap()
+            .display()
+            .to_string();
+        let mut v = Lengths {
+            file: &rel,
+            out: Vec::new(),
+        };
+        v.visit_file(&parsed);
+        all.extend(v.out);
+    }
+    all.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    all
+}
+
+#[test]
+fn no_function_in_src_is_longer_than_100_lines() {
+    let lengths = function_lengths();
+    assert!(lengths.len() > 100, "found too few functions");
+    let over_70 = lengths.iter().filter(|(n, _)| *n > 70).count();
+    eprintln!("functions over 70 lines: {over_70}");
+    let long: Vec<String> = lengths
+        .iter()
+        .filter(|(n, _)| *n > FN_LINES_MAX)
+        .map(|(n, at)| format!("  {n} lines: {at}"))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "functions over {FN_LINES_MAX} lines:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn main_rs_only_calls_the_cli() {
+    let text = std::fs::read_to_string(src().join("main.rs")).unwrap();
+    let lines = text.lines().count();
+    assert!(
+        lines < 100,
+        "src/main.rs has {lines} lines; the CLI lives in src/cli/"
+    );
+}
