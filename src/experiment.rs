@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use crate::names::Repro;
-use crate::report::Report;
+use crate::pipeline;
+use crate::pipeline::Report;
 use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
 use crate::scenario::{Expectation, FigureRef};
-use crate::sim::{self, RunOutput, SimError};
+use crate::sim::{RunOutput, SimError};
 use crate::verdict::Judged;
 
 /// Everything the API can fail with.
@@ -110,10 +111,10 @@ impl Experiment {
 
     /// Runs every variant over every seed.
     pub fn run(&self) -> Result<Outcome, Error> {
-        let variants = self.scenario.scenario.variants.clone();
-        let runs = sim::run_all(&self.scenario, &variants, &self.seeds)?;
+        let variants = &self.scenario.scenario.variants;
+        let (report, runs) = pipeline::run(&self.scenario, variants, &self.seeds)?;
         Ok(Outcome {
-            report: Report::new(&self.scenario, &variants, &self.seeds, &runs),
+            report,
             runs,
             command: self.command(),
         })

@@ -263,80 +263,93 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
         .iter()
         .map(|v| {
             let recs = records_of(v);
-            let jobs = recs.len() as u64;
-            let mut outcomes: BTreeMap<String, u64> = Outcome::ALL
-                .iter()
-                .map(|o| (o.name().to_string(), 0))
-                .collect();
-            for (_, r) in &recs {
-                let o = r.outcome.expect("every job has an outcome after a run");
-                *outcomes.get_mut(o.name()).expect("all outcomes listed") += 1;
-            }
-            let failures = jobs - outcomes["ok"];
-            let sum =
-                |f: fn(&JobRecord) -> u32| -> u64 { recs.iter().map(|(_, r)| f(r) as u64).sum() };
-            let silent_failures = recs.iter().filter(|(_, r)| r.silent_failure).count() as u64;
-            let paired_delta = baseline.as_ref().filter(|(b, _)| b != v).map(|(b, base)| {
-                let by_key: BTreeMap<(u64, u64), &JobRecord> =
-                    base.iter().map(|(s, r)| ((*s, r.job), *r)).collect();
-                let diffs = |f: fn(&JobRecord) -> Option<u64>| -> Vec<i64> {
-                    recs.iter()
-                        .filter_map(|(s, r)| {
-                            let b = by_key.get(&(*s, r.job))?;
-                            Some(f(r)? as i64 - f(b)? as i64)
-                        })
-                        .collect()
-                };
-                Paired {
-                    baseline: b.clone(),
-                    storage_ms: Delta::of(&diffs(|r| r.storage_ms)),
-                    client_upgrade_ms: Delta::of(&diffs(|r| r.client_upgrade_ms)),
-                }
-            });
-            VariantSummary {
-                variant: v.clone(),
-                jobs,
-                failure_rate: Rate::wilson(failures, jobs),
-                outcomes,
-                canceled: recs.iter().map(|(_, r)| r.canceled as u64).sum(),
-                no_socket_warnings: recs.iter().map(|(_, r)| r.no_socket_warnings as u64).sum(),
-                jobs_missing_progress: recs
-                    .iter()
-                    .filter(|(_, r)| r.no_socket_warnings > 0)
-                    .count() as u64,
-                cold_starts: recs.iter().filter(|(_, r)| r.cold_start).count() as u64,
-                retries: sum(|r| r.retries),
-                silent_failures,
-                silent_failure_rate: Rate::wilson(silent_failures, jobs),
-                results_complete: recs.iter().filter(|(_, r)| r.results_in_time).count() as u64,
-                reconnects: sum(|r| r.reconnects),
-                token_refreshes: sum(|r| r.token_refreshes),
-                polls: sum(|r| r.polls),
-                fallbacks: recs.iter().filter(|(_, r)| r.fallback_used).count() as u64,
-                progress_duplicates: sum(|r| r.progress_duplicates),
-                progress_reordered: sum(|r| r.progress_reordered),
-                unauthorized_accepts: sum(|r| r.unauthorized_accepts),
-                safety_violations: sum(|r| {
-                    r.progress_duplicates + r.progress_reordered + r.unauthorized_accepts
-                }),
-                faults: {
-                    let mut f: BTreeMap<String, u64> = BTreeMap::new();
-                    for run in runs.iter().filter(|r| r.variant == *v) {
-                        for (k, n) in &run.faults {
-                            *f.entry(k.clone()).or_insert(0) += n;
-                        }
-                    }
-                    f
-                },
-                storage_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.storage_ms)),
-                upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
-                client_upgrade_ms: Latency::of(
-                    recs.iter().filter_map(|(_, r)| r.client_upgrade_ms),
-                ),
-                paired_delta,
-            }
+            let paired_delta = baseline
+                .as_ref()
+                .filter(|(b, _)| b != v)
+                .map(|(b, base)| paired(b, base, &recs));
+            summarize_variant(v, &recs, runs, paired_delta)
         })
         .collect()
+}
+
+/// Per-job differences to the baseline, on the same (seed, job).
+fn paired(baseline: &str, base: &[(u64, &JobRecord)], recs: &[(u64, &JobRecord)]) -> Paired {
+    let by_key: BTreeMap<(u64, u64), &JobRecord> =
+        base.iter().map(|(s, r)| ((*s, r.job), *r)).collect();
+    let diffs = |f: fn(&JobRecord) -> Option<u64>| -> Vec<i64> {
+        recs.iter()
+            .filter_map(|(s, r)| {
+                let b = by_key.get(&(*s, r.job))?;
+                Some(f(r)? as i64 - f(b)? as i64)
+            })
+            .collect()
+    };
+    Paired {
+        baseline: baseline.to_string(),
+        storage_ms: Delta::of(&diffs(|r| r.storage_ms)),
+        client_upgrade_ms: Delta::of(&diffs(|r| r.client_upgrade_ms)),
+    }
+}
+
+/// The summary of one variant's records (every seed) and the faults of its runs.
+fn summarize_variant(
+    v: &String,
+    recs: &[(u64, &JobRecord)],
+    runs: &[RunOutput],
+    paired_delta: Option<Paired>,
+) -> VariantSummary {
+    let jobs = recs.len() as u64;
+    let mut outcomes: BTreeMap<String, u64> = Outcome::ALL
+        .iter()
+        .map(|o| (o.name().to_string(), 0))
+        .collect();
+    for (_, r) in recs {
+        let o = r.outcome.expect("every job has an outcome after a run");
+        *outcomes.get_mut(o.name()).expect("all outcomes listed") += 1;
+    }
+    let failures = jobs - outcomes["ok"];
+    let sum = |f: fn(&JobRecord) -> u32| -> u64 { recs.iter().map(|(_, r)| f(r) as u64).sum() };
+    let silent_failures = recs.iter().filter(|(_, r)| r.silent_failure).count() as u64;
+    VariantSummary {
+        variant: v.clone(),
+        jobs,
+        failure_rate: Rate::wilson(failures, jobs),
+        outcomes,
+        canceled: recs.iter().map(|(_, r)| r.canceled as u64).sum(),
+        no_socket_warnings: recs.iter().map(|(_, r)| r.no_socket_warnings as u64).sum(),
+        jobs_missing_progress: recs
+            .iter()
+            .filter(|(_, r)| r.no_socket_warnings > 0)
+            .count() as u64,
+        cold_starts: recs.iter().filter(|(_, r)| r.cold_start).count() as u64,
+        retries: sum(|r| r.retries),
+        silent_failures,
+        silent_failure_rate: Rate::wilson(silent_failures, jobs),
+        results_complete: recs.iter().filter(|(_, r)| r.results_in_time).count() as u64,
+        reconnects: sum(|r| r.reconnects),
+        token_refreshes: sum(|r| r.token_refreshes),
+        polls: sum(|r| r.polls),
+        fallbacks: recs.iter().filter(|(_, r)| r.fallback_used).count() as u64,
+        progress_duplicates: sum(|r| r.progress_duplicates),
+        progress_reordered: sum(|r| r.progress_reordered),
+        unauthorized_accepts: sum(|r| r.unauthorized_accepts),
+        safety_violations: sum(|r| {
+            r.progress_duplicates + r.progress_reordered + r.unauthorized_accepts
+        }),
+        faults: {
+            let mut f: BTreeMap<String, u64> = BTreeMap::new();
+            for run in runs.iter().filter(|r| r.variant == *v) {
+                for (k, n) in &run.faults {
+                    *f.entry(k.clone()).or_insert(0) += n;
+                }
+            }
+            f
+        },
+        storage_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.storage_ms)),
+        upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
+        client_upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.client_upgrade_ms)),
+        paired_delta,
+    }
 }
 
 fn round3(x: f64) -> f64 {
@@ -345,4 +358,49 @@ fn round3(x: f64) -> f64 {
 
 fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wilson_matches_the_closed_form() {
+        // 10 of 100: the textbook Wilson score interval is [0.0552, 0.1744].
+        let r = Rate::wilson(10, 100);
+        assert_eq!(r.value, 0.1);
+        assert!((r.ci95_low - 0.055_229).abs() < 1e-6, "{r:?}");
+        assert!((r.ci95_high - 0.174_366).abs() < 1e-6, "{r:?}");
+        // The interval never leaves [0, 1], even at 0 and n of n.
+        let none = Rate::wilson(0, 20);
+        assert_eq!((none.value, none.ci95_low), (0.0, 0.0));
+        assert!(none.ci95_high > 0.1 && none.ci95_high < 0.2);
+        let all = Rate::wilson(20, 20);
+        assert_eq!((all.value, all.ci95_high), (1.0, 1.0));
+    }
+
+    #[test]
+    fn paired_delta_is_the_mean_difference_with_its_extremes() {
+        assert_eq!(Delta::of(&[]), None);
+        let d = Delta::of(&[-80, -90, -85, -85]).unwrap();
+        assert_eq!((d.pairs, d.mean, d.min, d.max), (4, -85.0, -90, -80));
+        assert!(d.ci95_low < -85.0 && d.ci95_high > -85.0);
+        assert!(
+            (d.ci95_low + d.ci95_high + 170.0).abs() < 1e-9,
+            "symmetric: {d:?}"
+        );
+        let one = Delta::of(&[7]).unwrap();
+        assert_eq!((one.mean, one.ci95_low, one.ci95_high), (7.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn a_latency_of_no_sample_has_no_statistic() {
+        let empty = Latency::of(std::iter::empty());
+        assert_eq!(empty.count, 0);
+        assert_eq!(empty.stat(Stat::P50), None);
+        let l = Latency::of([10, 20, 30, 40].into_iter());
+        assert_eq!(l.stat(Stat::Mean), Some(25.0));
+        assert_eq!(l.stat(Stat::P50), Some(20.0));
+        assert_eq!(l.stat(Stat::Max), Some(40.0));
+    }
 }

@@ -539,3 +539,70 @@ impl SweepResult {
         .into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(params: Vec<ParamSpec>) -> SweepDef {
+        SweepDef {
+            scenario_file: "x.toml".into(),
+            sets: Vec::new(),
+            params,
+            variants: vec!["parallel".into()],
+            seeds: vec![1],
+            swarm: None,
+            swarm_seed: 1,
+        }
+    }
+
+    #[test]
+    fn ranges_lists_and_arrays_expand_in_order() {
+        let ints = ParamSpec::grid("client.handshake_timeout_ms=200..260:30").unwrap();
+        assert_eq!(ints.values, ["200", "230", "260"]);
+        let floats = ParamSpec::grid("object.restart_probability=0..0.3:0.1").unwrap();
+        assert_eq!(floats.values, ["0.0", "0.1", "0.2", "0.3"]);
+        let list = ParamSpec::grid("client.retries=0, 2,5").unwrap();
+        assert_eq!(list.values, ["0", "2", "5"]);
+        let array = ParamSpec::grid("storage.backend=[\"kv\", \"sqlite\"]").unwrap();
+        assert_eq!(array.values, ["\"kv\"", "\"sqlite\""]);
+        for bad in ["k", "k=10..0:1", "k=0..10:0", "k=0..1e9:1e-9", "k="] {
+            assert!(ParamSpec::grid(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_grid_is_the_product_with_the_first_param_outermost() {
+        let d = def(vec![
+            ParamSpec::grid("a=1,2").unwrap(),
+            ParamSpec::grid("b=x,y,z").unwrap(),
+        ]);
+        assert_eq!(d.point_count(), Some(6));
+        let points = d.points();
+        let flat: Vec<String> = points
+            .iter()
+            .map(|p| format!("{}{}", p[0].1, p[1].1))
+            .collect();
+        assert_eq!(flat, ["1x", "1y", "1z", "2x", "2y", "2z"]);
+        // Shards split the points without overlap.
+        let shards: Vec<Vec<usize>> = (1..=2)
+            .map(|k| (0..6).filter(|&p| in_shard(p, Some((k, 2)))).collect())
+            .collect();
+        assert_eq!(shards, [vec![0, 2, 4], vec![1, 3, 5]]);
+    }
+
+    #[test]
+    fn a_swarm_draws_the_same_points_for_the_same_seed_within_the_range() {
+        let mut d = def(vec![ParamSpec::swarm(
+            "client.handshake_timeout_ms=100..300",
+        )
+        .unwrap()]);
+        d.swarm = Some(20);
+        let points = d.points();
+        assert_eq!(points, d.points());
+        for p in &points {
+            let v: i64 = p[0].1.parse().unwrap();
+            assert!((100..=300).contains(&v), "{v}");
+        }
+    }
+}

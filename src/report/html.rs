@@ -84,34 +84,9 @@ pub fn run_html(report: &Report, plots: &[Plot], command: &str) -> String {
 /// Most point rows an HTML sweep page lists (the CSV has them all).
 const HTML_ROWS_MAX: usize = 500;
 
-/// The page of a `sweep`: the definition, the points (failure rates per variant), the plots.
-pub fn sweep_html(sweep: &SweepResult, plots: &[Plot]) -> String {
+/// The points' failure rates, one row per point (the first `HTML_ROWS_MAX`).
+fn points_table_html(b: &mut String, sweep: &SweepResult) {
     let def = &sweep.definition;
-    let name = &sweep.base.scenario.name;
-    let mut b = String::new();
-    let _ = writeln!(b, "<h1>Sweep of {}</h1>", esc(name));
-    let _ = writeln!(
-        b,
-        "<p>Scenario <code>{}</code>, {} point(s) × {} variant(s) × {} seed(s) {:?}.</p><ul>",
-        esc(&def.scenario_file),
-        sweep.points.len(),
-        def.variants.len(),
-        def.seeds.len(),
-        def.seeds
-    );
-    for p in &def.params {
-        let _ = writeln!(
-            b,
-            "<li><code>{} = {}</code></li>",
-            esc(&p.key),
-            esc(&p.spec)
-        );
-    }
-    for s in &def.sets {
-        let _ = writeln!(b, "<li>--set <code>{}</code></li>", esc(s));
-    }
-    b.push_str("</ul>\n");
-    plots_html(&mut b, plots);
     b.push_str("<table><tr><th>point</th>");
     for p in &def.params {
         let _ = write!(b, "<th>{}</th>", esc(&p.key));
@@ -145,6 +120,37 @@ pub fn sweep_html(sweep: &SweepResult, plots: &[Plot]) -> String {
             sweep.points.len()
         );
     }
+}
+
+/// The page of a `sweep`: the definition, the points (failure rates per variant), the plots.
+pub fn sweep_html(sweep: &SweepResult, plots: &[Plot]) -> String {
+    let def = &sweep.definition;
+    let name = &sweep.base.scenario.name;
+    let mut b = String::new();
+    let _ = writeln!(b, "<h1>Sweep of {}</h1>", esc(name));
+    let _ = writeln!(
+        b,
+        "<p>Scenario <code>{}</code>, {} point(s) × {} variant(s) × {} seed(s) {:?}.</p><ul>",
+        esc(&def.scenario_file),
+        sweep.points.len(),
+        def.variants.len(),
+        def.seeds.len(),
+        def.seeds
+    );
+    for p in &def.params {
+        let _ = writeln!(
+            b,
+            "<li><code>{} = {}</code></li>",
+            esc(&p.key),
+            esc(&p.spec)
+        );
+    }
+    for s in &def.sets {
+        let _ = writeln!(b, "<li>--set <code>{}</code></li>", esc(s));
+    }
+    b.push_str("</ul>\n");
+    plots_html(&mut b, plots);
+    points_table_html(&mut b, sweep);
     if !sweep.failed_runs.is_empty() {
         b.push_str("<h2>Failed runs</h2><ul>");
         for f in &sweep.failed_runs {

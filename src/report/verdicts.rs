@@ -101,6 +101,12 @@ pub fn gate_table(rows: &[CheckRow], sets: &[String]) -> String {
     for c in &cells {
         line(&mut out, c);
     }
+    failed_section(&mut out, rows, sets);
+    out
+}
+
+/// Every failing seed of every failed check, with the command that reproduces it.
+fn failed_section(out: &mut String, rows: &[CheckRow], sets: &[String]) {
     let failed: Vec<&CheckRow> = rows.iter().filter(|r| r.fails()).collect();
     if !failed.is_empty() {
         let _ = writeln!(out, "\nfailed:");
@@ -125,7 +131,6 @@ pub fn gate_table(rows: &[CheckRow], sets: &[String]) -> String {
             }
         }
     }
-    out
 }
 
 /// JUnit XML: one suite per scenario, one test case per scenario × variant × check.

@@ -161,3 +161,47 @@ impl fmt::Display for Expectation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::{Stat, Timing};
+
+    #[test]
+    fn parses_a_number_a_figure_and_a_product_either_way_round() {
+        let e = Expectation::parse("sequential.failure_rate", ">= 0.25").unwrap();
+        assert_eq!(e.lhs.variant, VariantId::Sequential);
+        assert_eq!(e.lhs.figure, Figure::FailureRate);
+        assert_eq!((e.op, e.rhs.factor, e.rhs.figure), (Op::Ge, 0.25, None));
+        let p95 = Figure::Latency(Stat::P95, Timing::Upgrade);
+        for text in [
+            "<= 0.6 * sequential.p95_upgrade_ms",
+            "<=sequential.p95_upgrade_ms*0.6",
+        ] {
+            let e = Expectation::parse("parallel.p95_upgrade_ms", text).unwrap();
+            assert_eq!(e.op, Op::Le);
+            assert_eq!(e.rhs.factor, 0.6);
+            assert_eq!(e.rhs.figure.unwrap().figure, p95);
+            assert_eq!(
+                e.to_string(),
+                "parallel.p95_upgrade_ms <= 0.6 * sequential.p95_upgrade_ms"
+            );
+            assert_eq!(e.variants(), [VariantId::Parallel, VariantId::Sequential]);
+        }
+        let plain = Expectation::parse("parallel.ok", "== parallel.jobs").unwrap();
+        assert_eq!(plain.to_string(), "parallel.ok == parallel.jobs");
+    }
+
+    #[test]
+    fn a_malformed_expectation_says_what_is_wrong() {
+        let err = |k: &str, e: &str| Expectation::parse(k, e).unwrap_err();
+        assert!(err("fast.ok", "> 1").starts_with("unknown variant \"fast\""));
+        assert!(err("parallel.speed", "> 1").starts_with("unknown metric \"speed\""));
+        assert_eq!(err("parallel", "> 1"), "\"parallel\" is not variant.metric");
+        assert!(err("parallel.ok", "~ 1").contains("does not start with one of"));
+        assert!(err("parallel.ok", ">=").contains("nothing after the operator"));
+        assert!(err("parallel.ok", "> inf").contains("is not variant.metric"));
+        assert!(err("parallel.ok", "> 2 * 3 * parallel.ok").contains("at most one '*'"));
+        assert!(err("parallel.ok", "> a.b * c.d").contains("must be a number"));
+    }
+}

@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::slo::{self, Verdict};
-use crate::metrics;
+use crate::pipeline;
 use crate::scenario::Scenario;
-use crate::sim::{self, SimError};
+use crate::sim::SimError;
 
 /// What a check row judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -84,24 +84,79 @@ pub fn check_scenario(
     seeds: &[u64],
 ) -> Result<Vec<CheckRow>, SimError> {
     let variants = &scenario.scenario.variants;
-    let expectations = scenario.expectations();
-    let mut rows: Vec<CheckRow> = Vec::new();
-    let mut row = |variant: &str,
-                   kind: CheckKind,
-                   check: String,
-                   warning: Option<f64>,
-                   result: SeedResult| {
-        match rows
+    let mut rows = Rows {
+        file,
+        scenario: &scenario.scenario.name,
+        rows: Vec::new(),
+    };
+    for &seed in seeds {
+        let (report, _) = pipeline::run(scenario, variants, &[seed])?;
+        let summaries = report.variants;
+        for j in slo::judge(&scenario.slo, &summaries) {
+            let result = SeedResult {
+                seed,
+                value: j.value,
+                bound: j.critical,
+                verdict: j.verdict,
+            };
+            let check = j.slo.to_string();
+            rows.add(&j.variant, CheckKind::Slo, check, Some(j.warning), result);
+        }
+        for e in scenario.expectations() {
+            // A figure that does not exist in this run (a delta of the baseline, a latency
+            // of no job) cannot hold: the expectation fails with NaN.
+            let (value, bound, holds) = match e.judge(&summaries) {
+                Ok(j) => (j.actual, j.bound, j.holds),
+                Err(_) => (f64::NAN, f64::NAN, false),
+            };
+            let verdict = if holds {
+                Verdict::Ok
+            } else {
+                Verdict::Critical
+            };
+            let result = SeedResult {
+                seed,
+                value,
+                bound,
+                verdict,
+            };
+            let variant = e.judged_variant().name();
+            rows.add(variant, CheckKind::Expect, e.to_string(), None, result);
+        }
+    }
+    Ok(rows.rows)
+}
+
+/// The rows of one scenario: one per (variant, kind, check), each gathering its seeds.
+struct Rows<'a> {
+    file: &'a str,
+    scenario: &'a str,
+    rows: Vec<CheckRow>,
+}
+
+impl Rows<'_> {
+    /// Adds one seed's result to its row (a new row for a new check); the row's verdict is
+    /// the worst of its seeds.
+    fn add(
+        &mut self,
+        variant: &str,
+        kind: CheckKind,
+        check: String,
+        warning: Option<f64>,
+        result: SeedResult,
+    ) {
+        let existing = self
+            .rows
             .iter_mut()
-            .find(|r| r.variant == variant && r.kind == kind && r.check == check)
-        {
+            .find(|r| r.variant == variant && r.kind == kind && r.check == check);
+        match existing {
             Some(r) => {
                 r.verdict = r.verdict.max(result.verdict);
                 r.seeds.push(result);
             }
-            None => rows.push(CheckRow {
-                file: file.to_string(),
-                scenario: scenario.scenario.name.clone(),
+            None => self.rows.push(CheckRow {
+                file: self.file.to_string(),
+                scenario: self.scenario.to_string(),
                 variant: variant.to_string(),
                 kind,
                 check,
@@ -110,48 +165,5 @@ pub fn check_scenario(
                 seeds: vec![result],
             }),
         }
-    };
-    for &seed in seeds {
-        let runs = sim::run_all(scenario, variants, &[seed])?;
-        let summaries = metrics::summarize(variants, &runs);
-        for j in slo::judge(&scenario.slo, &summaries) {
-            row(
-                &j.variant,
-                CheckKind::Slo,
-                j.slo.to_string(),
-                Some(j.warning),
-                SeedResult {
-                    seed,
-                    value: j.value,
-                    bound: j.critical,
-                    verdict: j.verdict,
-                },
-            );
-        }
-        for e in expectations {
-            // A figure that does not exist in this run (a delta of the baseline, a latency
-            // of no job) cannot hold: the expectation fails with NaN.
-            let (actual, bound, holds) = match e.judge(&summaries) {
-                Ok(j) => (j.actual, j.bound, j.holds),
-                Err(_) => (f64::NAN, f64::NAN, false),
-            };
-            row(
-                e.judged_variant().name(),
-                CheckKind::Expect,
-                e.to_string(),
-                None,
-                SeedResult {
-                    seed,
-                    value: actual,
-                    bound,
-                    verdict: if holds {
-                        Verdict::Ok
-                    } else {
-                        Verdict::Critical
-                    },
-                },
-            );
-        }
     }
-    Ok(rows)
 }
