@@ -1,11 +1,20 @@
 //! Output formats: the terminal table, JSON and the per-job CSV. Only this module knows them.
 
+pub mod bench;
+pub mod calibrate;
+pub mod check;
 mod csv;
+pub mod fit;
 mod gate;
 mod html;
+pub mod live;
 pub mod plot;
 mod points;
+pub mod replay;
+pub mod run;
+pub mod sweep;
 mod table;
+pub mod variants;
 
 use serde::Serialize;
 
