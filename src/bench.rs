@@ -325,7 +325,7 @@ pub enum BenchError {
 
 /// The flow workload's scaling points: (jobs, concurrency), jobs at concurrency 1000 first,
 /// then concurrency at 5000 jobs, then both large.
-pub const SCALING_POINTS: [(u32, u32); 7] = [
+const SCALING_POINTS: [(u32, u32); 7] = [
     (1_000, 1_000),
     (10_000, 1_000),
     (100_000, 1_000),
@@ -365,8 +365,9 @@ pub struct Driver<'a> {
 }
 
 impl Driver<'_> {
-    /// Measures `workloads`, then with `scaling` (the flow scenario) the flow at every
-    /// [`SCALING_POINTS`] and a sweep on 1 and 2 threads; `progress` hears of each result.
+    /// Measures `workloads`, then with `scaling` (the flow scenario) the flow at 1k/10k/100k
+    /// jobs and concurrency 10..10,000, and a sweep on 1 and 2 threads; `progress` hears of
+    /// each result.
     pub fn run(
         &self,
         workloads: &[Workload],

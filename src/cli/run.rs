@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use handshake_sim::replay::{self, JobRef};
+use handshake_sim::replay;
 use handshake_sim::report::run::RunCommand;
 use handshake_sim::report::{self, Report};
 use handshake_sim::scenario::{self, Scenario};
@@ -107,7 +107,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     write_files(&args, &plan, &report, &runs)?;
     let to_stdout = is_stdout(args.json.as_deref()) || is_stdout(args.records.as_deref());
     if !to_stdout {
-        let worst = replay::worst_job(&runs).map(|j: JobRef| args.command(&plan).replay(&j));
+        let worst = replay::worst_job(&runs).map(|j| args.command(&plan).replay(&j));
         out!(
             "{}",
             report::run::run_text(&report, &args.reproduce(&plan), worst.as_deref())
