@@ -1,6 +1,8 @@
 //! Benchmarks of the simulator itself: wall-clock speed and memory of the `flow`, `upgrade`
 //! and `idle` workloads, and how they scale. Wall time is read here, outside the simulation.
+//! The [`Driver`] runs each measurement in a fresh process of this program (`bench --child`).
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
@@ -52,6 +54,11 @@ pub enum Workload {
     Upgrade,
     /// One job at a time waiting out the client's 10 s ping timeout: the cost of time passing.
     Idle,
+}
+
+impl Workload {
+    /// Every workload, in the order `bench` runs them by default.
+    pub const ALL: [Workload; 3] = [Workload::Flow, Workload::Upgrade, Workload::Idle];
 }
 
 /// What one workload measured.
@@ -299,4 +306,119 @@ pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::Swee
         speedup: one / two,
         identical_output: out1 == out2,
     })
+}
+
+/// Why a benchmark could not be measured.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("locating this program")]
+    Exe(#[source] std::io::Error),
+    #[error("running a benchmark process")]
+    Spawn(#[source] std::io::Error),
+    #[error("benchmark {workload:?} failed: {stderr}")]
+    Child { workload: Workload, stderr: String },
+    #[error("reading a benchmark result")]
+    Result(#[source] serde_json::Error),
+    #[error(transparent)]
+    Sweep(#[from] crate::sweep::SweepError),
+}
+
+/// The flow workload's scaling points: (jobs, concurrency), jobs at concurrency 1000 first,
+/// then concurrency at 5000 jobs, then both large.
+const SCALING_POINTS: [(u32, u32); 7] = [
+    (1_000, 1_000),
+    (10_000, 1_000),
+    (100_000, 1_000),
+    (5_000, 10),
+    (5_000, 100),
+    (5_000, 1_000),
+    (20_000, 10_000),
+];
+
+/// What the driver has done so far, for a table that grows as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    Measured(&'a Measurement),
+    /// The scaling measurements start.
+    Scaling,
+    SweepScaled(&'a SweepScaling),
+}
+
+/// Everything one `bench` measured.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    pub workloads: Vec<Measurement>,
+    /// Empty unless scaling was asked for.
+    pub scaling: Vec<Measurement>,
+    pub sweep_scaling: Option<SweepScaling>,
+}
+
+/// Runs measurements, each in a fresh process of this program: peak RSS is per process, and
+/// memory a previous workload freed would hide this one's growth. The child is
+/// `bench --child --workload W --scenario FILE [--set KEY=VALUE]...`, which prints its
+/// [`Measurement`] as one line of JSON.
+pub struct Driver<'a> {
+    /// The flow workload's scenario file.
+    pub scenario: &'a Path,
+    /// Overrides of every workload's scenario.
+    pub sets: &'a [String],
+}
+
+impl Driver<'_> {
+    /// Measures `workloads`, then with `scaling` (the flow scenario) the flow at 1k/10k/100k
+    /// jobs and concurrency 10..10,000, and a sweep on 1 and 2 threads; `progress` hears of
+    /// each result.
+    pub fn run(
+        &self,
+        workloads: &[Workload],
+        scaling: Option<&Scenario>,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Results, BenchError> {
+        let mut results = Results::default();
+        for &w in workloads {
+            let m = self.measure(w, self.sets)?;
+            progress(Progress::Measured(&m));
+            results.workloads.push(m);
+        }
+        if let Some(flow) = scaling {
+            progress(Progress::Scaling);
+            for (jobs, concurrency) in SCALING_POINTS {
+                let mut sets = self.sets.to_vec();
+                sets.push(format!("scenario.jobs={jobs}"));
+                sets.push(format!("scenario.concurrency={concurrency}"));
+                let m = self.measure(Workload::Flow, &sets)?;
+                progress(Progress::Measured(&m));
+                results.scaling.push(m);
+            }
+            let sw = sweep_scaling(flow)?;
+            progress(Progress::SweepScaled(&sw));
+            results.sweep_scaling = Some(sw);
+        }
+        Ok(results)
+    }
+
+    /// One measurement in a child process.
+    fn measure(&self, workload: Workload, sets: &[String]) -> Result<Measurement, BenchError> {
+        let exe = std::env::current_exe().map_err(BenchError::Exe)?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args([
+            "bench",
+            "--child",
+            "--workload",
+            &format!("{workload:?}").to_lowercase(),
+            "--scenario",
+        ])
+        .arg(self.scenario);
+        for s in sets {
+            cmd.args(["--set", s]);
+        }
+        let out = cmd.output().map_err(BenchError::Spawn)?;
+        if !out.status.success() {
+            return Err(BenchError::Child {
+                workload,
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            });
+        }
+        serde_json::from_slice(&out.stdout).map_err(BenchError::Result)
+    }
 }

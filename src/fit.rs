@@ -25,6 +25,8 @@ pub enum FitError {
     Usage(String),
     #[error("{0}")]
     NotBracketed(String),
+    #[error("scenario as TOML")]
+    Toml(#[source] toml::ser::Error),
 }
 
 /// The question: which `key` makes `variant.metric` equal `target`.
@@ -40,6 +42,91 @@ pub struct FitSpec<'a> {
     /// Whether the parameter takes integers only.
     pub integer: bool,
     pub seeds: &'a [u64],
+}
+
+/// The observed figure of `--target VARIANT.METRIC=VALUE`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Target {
+    pub variant: String,
+    pub metric: String,
+    pub value: f64,
+}
+
+impl Target {
+    /// Parses `VARIANT.METRIC=VALUE`, or `METRIC=VALUE` for `default_variant`.
+    pub fn parse(arg: &str, default_variant: &str) -> Result<Target, FitError> {
+        let (lhs, value) = arg
+            .split_once('=')
+            .ok_or_else(|| FitError::Usage(format!("--target {arg:?}: expected METRIC=VALUE")))?;
+        let parsed: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| FitError::Usage(format!("--target {arg:?}: {value:?} is not a number")))?;
+        let (variant, metric) = match lhs.split_once('.') {
+            Some((v, m)) => (v.to_string(), m.to_string()),
+            None => (default_variant.to_string(), lhs.to_string()),
+        };
+        Ok(Target {
+            variant,
+            metric,
+            value: parsed,
+        })
+    }
+}
+
+/// A numeric key of a scenario, as the fit sees it before the search.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Parameter {
+    /// The scenario's value of the key.
+    pub current: f64,
+    /// Whether the key takes integers only (its value is a TOML integer).
+    pub integer: bool,
+}
+
+impl Parameter {
+    /// Looks up `key` (dotted; array items by index, e.g. `storage.read_ms.uniform.1`).
+    pub fn lookup(scenario: &Scenario, key: &str) -> Result<Parameter, FitError> {
+        let table = toml::Value::try_from(scenario).map_err(FitError::Toml)?;
+        let value = key.split('.').try_fold(&table, |v, k| match v {
+            toml::Value::Table(t) => t.get(k),
+            toml::Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
+            _ => None,
+        });
+        match value {
+            Some(toml::Value::Integer(i)) => Ok(Parameter {
+                current: *i as f64,
+                integer: true,
+            }),
+            Some(toml::Value::Float(f)) => Ok(Parameter {
+                current: *f,
+                integer: false,
+            }),
+            _ => Err(FitError::Usage(format!(
+                "--param {key}: not a numeric key of the scenario"
+            ))),
+        }
+    }
+
+    /// The search range: `given` (`LOW..HIGH`), else half to twice the current value.
+    pub fn range(&self, given: Option<&str>) -> Result<(f64, f64), FitError> {
+        match given {
+            Some(r) => parse_range(r),
+            None if self.current > 0.0 => Ok((self.current / 2.0, self.current * 2.0)),
+            None => Err(FitError::Usage(
+                "the current value is 0: give --range LOW..HIGH".into(),
+            )),
+        }
+    }
+}
+
+/// `LOW..HIGH` → (LOW, HIGH); the order is checked by [`fit`].
+fn parse_range(s: &str) -> Result<(f64, f64), FitError> {
+    let bad = || FitError::Usage(format!("--range {s:?}: expected LOW..HIGH"));
+    let (a, b) = s.split_once("..").ok_or_else(bad)?;
+    Ok((
+        a.trim().parse().map_err(|_| bad())?,
+        b.trim().parse().map_err(|_| bad())?,
+    ))
 }
 
 /// One evaluation: the parameter, the figure, and its 95% interval when it is a rate.
@@ -216,4 +303,54 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
         from_confidence,
         evaluations,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_names_the_variant_or_takes_the_default() {
+        let t = Target::parse("sequential.failure_rate=0.35", "parallel").unwrap();
+        assert_eq!(
+            (t.variant.as_str(), t.metric.as_str(), t.value),
+            ("sequential", "failure_rate", 0.35)
+        );
+        let t = Target::parse("failure_rate= 0.5", "parallel").unwrap();
+        assert_eq!((t.variant.as_str(), t.value), ("parallel", 0.5));
+        for bad in ["failure_rate", "failure_rate=x"] {
+            assert!(matches!(
+                Target::parse(bad, "parallel"),
+                Err(FitError::Usage(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn parameter_lookup_knows_integers_floats_and_array_items() {
+        let s = Scenario::from_toml_str(
+            "<test>",
+            "[storage]\nread_ms = { uniform = [50, 100] }",
+            &[],
+        )
+        .unwrap();
+        let p = Parameter::lookup(&s, "client.handshake_timeout_ms").unwrap();
+        assert!(p.integer && p.current > 0.0);
+        assert_eq!(p.range(None).unwrap(), (p.current / 2.0, p.current * 2.0));
+        assert_eq!(p.range(Some("1 .. 2.5")).unwrap(), (1.0, 2.5));
+        assert!(p.range(Some("1-2")).is_err());
+        let item = Parameter::lookup(&s, "storage.read_ms.uniform.1").unwrap();
+        assert_eq!(item.current, 100.0);
+        for bad in ["client.nope", "storage.read_ms.uniform.9", "scenario.name"] {
+            assert!(matches!(
+                Parameter::lookup(&s, bad),
+                Err(FitError::Usage(_))
+            ));
+        }
+        let zero = Parameter {
+            current: 0.0,
+            integer: true,
+        };
+        assert!(zero.range(None).is_err());
+    }
 }

@@ -7,7 +7,7 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
-use crate::record::JobRecord;
+use crate::record::{JobRecord, Outcome};
 use crate::scenario::Scenario;
 use crate::server::Variant;
 use crate::sim::{self, RunOutput, SimError};
@@ -227,4 +227,91 @@ pub fn replay(
             ),
         })?;
     Ok((record, steps))
+}
+
+/// One job of one run: what `replay` needs to rerun it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
+    pub seed: u64,
+    pub variant: String,
+    pub job: u64,
+}
+
+/// The job worth replaying after a run: the failed job with the slowest server upgrade, else
+/// (nothing failed) the job with the slowest client upgrade; ties go to the lowest job number.
+/// `None` when the runs hold no job.
+pub fn worst_job(runs: &[RunOutput]) -> Option<JobRef> {
+    let all = runs
+        .iter()
+        .flat_map(|r| r.records.iter().map(move |j| (r, j)));
+    let failed = all
+        .clone()
+        .filter(|(_, j)| j.outcome != Some(Outcome::Ok))
+        .max_by_key(|(_, j)| (j.upgrade_ms.unwrap_or(0), std::cmp::Reverse(j.job)));
+    let (r, j) = failed
+        .or_else(|| all.max_by_key(|(_, j)| (j.client_upgrade_ms, std::cmp::Reverse(j.job))))?;
+    Some(JobRef {
+        seed: r.seed,
+        variant: r.variant.clone(),
+        job: j.job,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(n: u64, outcome: Outcome, upgrade_ms: Option<u64>, client_ms: Option<u64>) -> JobRecord {
+        let mut j = JobRecord::new(n);
+        j.outcome = Some(outcome);
+        j.upgrade_ms = upgrade_ms;
+        j.client_upgrade_ms = client_ms;
+        j
+    }
+
+    fn run(variant: &str, seed: u64, records: Vec<JobRecord>) -> RunOutput {
+        RunOutput {
+            variant: variant.into(),
+            seed,
+            records,
+            sim_ms: 0,
+            faults: Default::default(),
+        }
+    }
+
+    fn check(runs: &[RunOutput], expected: Option<(u64, &str, u64)>) {
+        let got = worst_job(runs).map(|r| (r.seed, r.variant, r.job));
+        assert_eq!(got, expected.map(|(s, v, j)| (s, v.to_string(), j)));
+    }
+
+    #[test]
+    fn worst_job_prefers_the_slowest_failed_upgrade_then_the_slowest_client_upgrade() {
+        check(&[], None);
+        check(&[run("parallel", 1, vec![])], None);
+        let ok = |n, ms| job(n, Outcome::Ok, Some(ms), Some(ms + 5));
+        // Nothing failed: the slowest client upgrade, the lowest job on a tie.
+        check(
+            &[run("parallel", 1, vec![ok(0, 10), ok(1, 90), ok(2, 90)])],
+            Some((1, "parallel", 1)),
+        );
+        // A failure beats any success, however slow; across runs and seeds.
+        let failed = job(3, Outcome::HandshakeTimeout, Some(40), None);
+        let slower = job(1, Outcome::PingTimeout, Some(70), None);
+        check(
+            &[
+                run("parallel", 1, vec![ok(0, 500), failed]),
+                run("sequential", 2, vec![ok(0, 10), slower]),
+            ],
+            Some((2, "sequential", 1)),
+        );
+        // A failure without a server upgrade still counts (as 0 ms).
+        check(
+            &[run(
+                "batched",
+                7,
+                vec![ok(0, 500), job(4, Outcome::NetworkError, None, None)],
+            )],
+            Some((7, "batched", 4)),
+        );
+    }
 }

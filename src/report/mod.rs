@@ -1,19 +1,27 @@
 //! Output formats: the terminal table, JSON and the per-job CSV. Only this module knows them.
 
+pub mod bench;
+pub mod calibrate;
+pub mod check;
 mod csv;
+pub mod fit;
 mod html;
+pub mod live;
 pub mod plot;
 mod points;
+pub mod replay;
+pub mod run;
+pub mod sweep;
 mod table;
+pub mod variants;
 mod verdicts;
 
 pub use self::csv::write_records;
-pub use crate::names::shell_quote;
 pub use crate::pipeline::Report;
 pub use html::{run_html, sweep_html};
 pub use points::write_points;
 pub use table::table;
-pub use verdicts::{gate_table, junit, markdown, run_command};
+pub use verdicts::{gate_table, junit, markdown};
 
 /// Writes a sweep's files into `dir`: `points.csv`, `sweep.json` and the plots (`*.svg`, and
 /// `*.png` with `png`). Returns the plots for an HTML page.

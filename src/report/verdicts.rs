@@ -8,8 +8,8 @@ use crate::names::Repro;
 use crate::verdict::{CheckKind, CheckRow};
 
 /// The command that reruns one seed of a scenario with the same overrides.
-pub fn run_command(file: &str, seed: u64, sets: &[String]) -> String {
-    Repro::run(file, seed).sets(sets).into()
+fn run_command(file: &str, seed: u64, sets: &[String]) -> Repro {
+    Repro::run(file, seed).sets(sets)
 }
 
 /// "v" or "min..max" over the seeds; "n/a" when a seed had no such figure.

@@ -36,7 +36,7 @@ impl Dist {
     }
 
     /// Checks the parameters; the error names the offending sub-key (relative).
-    pub fn check(&self) -> Result<(), (String, String)> {
+    pub fn validate(&self) -> Result<(), (String, String)> {
         let finite = |key: &str, v: f64| -> Result<(), (String, String)> {
             if !v.is_finite() {
                 return Err((key.into(), format!("{v} is not a finite number")));
@@ -101,7 +101,7 @@ impl Dist {
         }
     }
 
-    /// One draw in ms (unrounded). Parameters must have passed [`Dist::check`].
+    /// One draw in ms (unrounded). Parameters must have passed [`Dist::validate`].
     pub fn sample_ms<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let v = match self {
             Dist::Constant(v) => *v,

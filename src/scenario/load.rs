@@ -220,7 +220,7 @@ impl Scenario {
                 invalid(key, message)
             })?;
         scenario
-            .check()
+            .validate()
             .map_err(|(key, message)| invalid(key, message))?;
         Ok(scenario)
     }

@@ -471,16 +471,16 @@ pub(crate) type Invalid = (String, String);
 impl Scenario {
     /// Checks every value against its limits, in file order, and parses `[expect]`; the error
     /// names the dotted key of the first value that is wrong.
-    pub(crate) fn check(&mut self) -> Result<(), Invalid> {
-        self.check_meta()?;
-        self.check_dists()?;
-        self.check_periods()?;
-        self.check_probabilities()?;
-        self.check_partitions()?;
-        self.check_retries()?;
-        self.check_slo()?;
-        self.expectations = self.check_expect()?;
-        self.check_books()
+    pub(crate) fn validate(&mut self) -> Result<(), Invalid> {
+        self.validate_meta()?;
+        self.validate_dists()?;
+        self.validate_periods()?;
+        self.validate_probabilities()?;
+        self.validate_partitions()?;
+        self.validate_retries()?;
+        self.validate_slo()?;
+        self.expectations = self.validate_expect()?;
+        self.validate_books()
     }
 
     /// The parsed `[expect]` lines, in key order.
@@ -489,7 +489,7 @@ impl Scenario {
     }
 
     /// `[scenario]`: sizes, variants, tick and duration.
-    fn check_meta(&self) -> Result<(), Invalid> {
+    fn validate_meta(&self) -> Result<(), Invalid> {
         let m = &self.scenario;
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if m.jobs == 0 {
@@ -537,7 +537,7 @@ impl Scenario {
     }
 
     /// Every latency distribution.
-    fn check_dists(&self) -> Result<(), Invalid> {
+    fn validate_dists(&self) -> Result<(), Invalid> {
         let dists: [(&str, &Dist); 13] = [
             (
                 "network.client_edge.latency_ms",
@@ -566,14 +566,14 @@ impl Scenario {
             ),
         ];
         for (key, d) in dists {
-            d.check()
+            d.validate()
                 .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
         }
         Ok(())
     }
 
     /// Timeouts, idle periods and intervals.
-    fn check_periods(&self) -> Result<(), Invalid> {
+    fn validate_periods(&self) -> Result<(), Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         let periods: [(&str, u64); 9] = [
             (
@@ -619,7 +619,7 @@ impl Scenario {
     }
 
     /// Every probability is in 0..=1.
-    fn check_probabilities(&self) -> Result<(), Invalid> {
+    fn validate_probabilities(&self) -> Result<(), Invalid> {
         let f = &self.faults;
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         let probabilities: [(&str, f64); 9] = [
@@ -654,7 +654,7 @@ impl Scenario {
     }
 
     /// Partition windows and per-job partitions of `[faults]`.
-    fn check_partitions(&self) -> Result<(), Invalid> {
+    fn validate_partitions(&self) -> Result<(), Invalid> {
         let f = &self.faults;
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if f.partition_windows.len() > PARTITIONS_MAX {
@@ -688,7 +688,7 @@ impl Scenario {
                 );
             }
             for (k, d) in [("after_ms", &j.after_ms), ("duration_ms", &j.duration_ms)] {
-                d.check()
+                d.validate()
                     .map_err(|(sub, msg)| (format!("{key}.{k}.{sub}"), msg))?;
             }
         }
@@ -696,7 +696,7 @@ impl Scenario {
     }
 
     /// The client's retry limit.
-    fn check_retries(&self) -> Result<(), Invalid> {
+    fn validate_retries(&self) -> Result<(), Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if self.client.retries > RETRIES_MAX {
             return err(
@@ -708,7 +708,7 @@ impl Scenario {
     }
 
     /// `[slo]`: known variants, finite thresholds, warning <= critical.
-    fn check_slo(&self) -> Result<(), Invalid> {
+    fn validate_slo(&self) -> Result<(), Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         for (i, v) in self.slo.apply_to.iter().enumerate() {
             if let Err(msg) = VariantId::parse(v) {
@@ -735,7 +735,7 @@ impl Scenario {
     }
 
     /// `[expect]`: at most `EXPECTATIONS_MAX` lines, each parsed.
-    fn check_expect(&self) -> Result<Vec<Expectation>, Invalid> {
+    fn validate_expect(&self) -> Result<Vec<Expectation>, Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if self.expect.len() > EXPECTATIONS_MAX {
             return err(
@@ -752,7 +752,7 @@ impl Scenario {
     }
 
     /// Books per job.
-    fn check_books(&self) -> Result<(), Invalid> {
+    fn validate_books(&self) -> Result<(), Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
         if self.client.books_per_job > BOOKS_PER_JOB_MAX {
             return err(

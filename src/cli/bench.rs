@@ -1,0 +1,90 @@
+//! `bench`: speed and memory of the simulator on the flow, upgrade and idle workloads.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use handshake_sim::bench::{self, Driver, Workload};
+use handshake_sim::report;
+use handshake_sim::scenario::Scenario;
+
+use super::args::Sets;
+use super::output::{is_stdout, write_output};
+use super::Status;
+
+pub(crate) const EXAMPLES: &str =
+    "Single thread, release build (cargo run --release -- bench). jobs_per_s and
+upgrades_per_s are per wall second; sim_speedup is simulated seconds per wall second;
+bytes_per_connection is the live heap per open socket when the open sockets peaked
+(what one open WebSocket holds, ends and job included; 0 when no socket opened).
+
+Examples:
+  handshake-sim bench
+  handshake-sim bench --workload upgrade --json bench.json
+  handshake-sim bench --scaling";
+
+#[derive(clap::Args)]
+#[command(mut_arg("sets", |a| a.help(
+    "Override a key of every workload's scenario (repeatable), e.g. scenario.jobs=2000"
+)))]
+pub(crate) struct Args {
+    /// Workload to run (repeatable; default: all three).
+    #[arg(long = "workload", value_enum)]
+    workloads: Vec<Workload>,
+    /// The flow workload's scenario.
+    #[arg(long, default_value = "sims/bench.toml")]
+    scenario: PathBuf,
+    #[command(flatten)]
+    sets: Sets,
+    /// Also run the flow at 1k/10k/100k jobs and concurrency 10..10,000, and a sweep on 1 and 2 threads.
+    #[arg(long)]
+    scaling: bool,
+    /// Write the measurements as JSON ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Run the one workload in this process and print its measurement as JSON (internal: each
+    /// workload runs in a fresh process so that its peak RSS is its own).
+    #[arg(long, hide = true)]
+    child: bool,
+}
+
+pub(crate) fn bench(args: Args) -> anyhow::Result<Status> {
+    let flow = Scenario::load(&args.scenario, &[])?;
+    let workloads = if args.workloads.is_empty() {
+        Workload::ALL.to_vec()
+    } else {
+        args.workloads.clone()
+    };
+    if args.child {
+        return child(workloads[0], &flow, &args.sets.sets);
+    }
+    // With the JSON on standard output, the table would corrupt it.
+    let quiet = is_stdout(args.json.as_deref());
+    let say = |line: String| {
+        if !quiet {
+            outln!("{line}");
+        }
+    };
+    say(report::bench::header());
+    let driver = Driver {
+        scenario: &args.scenario,
+        sets: &args.sets.sets,
+    };
+    let scaling = args.scaling.then_some(&flow);
+    let results = driver.run(&workloads, scaling, &mut |p| {
+        say(report::bench::progress(&p))
+    })?;
+    if let Some(path) = &args.json {
+        let text = report::bench::json(&results).context("bench JSON")?;
+        write_output(path, text.as_bytes())?;
+    }
+    Ok(Status::Success)
+}
+
+/// `--child`: one workload in this process, its measurement on standard output for the
+/// driver.
+fn child(w: Workload, flow: &Scenario, sets: &[String]) -> anyhow::Result<Status> {
+    let m = bench::run(w, &bench::scenario(w, flow, sets)?)?;
+    let line = report::bench::child_line(&m).context("measurement as JSON")?;
+    outln!("{line}");
+    Ok(Status::Success)
+}

@@ -1,0 +1,69 @@
+//! `calibrate`: upgrade timing logs (or a CSV) → an empirical storage.read_ms distribution.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use handshake_sim::report;
+use handshake_sim::scenario::{Location, ScenarioError};
+
+use super::output::write_output;
+use super::Status;
+
+pub(crate) const EXAMPLES: &str = "Reads lines like
+  [job-1] 📊 WebSocket upgrade timing: { storageDuration: \"75ms\", pairCreation: \"1ms\", ... }
+(other lines are ignored) or a CSV with a storage_ms column. Lines that look like timing lines
+but cannot be read are counted and reported, not fatal.
+
+Examples:
+  handshake-sim calibrate worker.log --sequential --out sims/calibrated-read.toml";
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Log file (timing lines) or CSV (storage_ms column); '-' for standard input.
+    logfile: PathBuf,
+    /// The logs come from the sequential variant: halve each total into one read.
+    #[arg(long)]
+    sequential: bool,
+    /// Write the scenario snippet to FILE (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
+    let text = read_input(&args.logfile)?;
+    let c = handshake_sim::calibrate::calibrate(&text, args.sequential);
+    let source = args.logfile.display().to_string();
+    eprint!("{}", report::calibrate::notes(&c, &source));
+    if c.samples_ms.is_empty() {
+        return Err(ScenarioError::Invalid {
+            location: Location {
+                file: source,
+                line_col: None,
+                key: None,
+            },
+            message: "no usable timing sample".into(),
+        }
+        .into());
+    }
+    let snippet = c.snippet(&source);
+    match &args.out {
+        Some(path) => write_output(path, snippet.as_bytes())?,
+        None => out!("{snippet}"),
+    }
+    Ok(Status::Success)
+}
+
+/// The file's text (invalid UTF-8 replaced), or standard input's for `-`.
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("reading standard input")?;
+        return Ok(s);
+    }
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}

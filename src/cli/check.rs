@@ -1,0 +1,128 @@
+//! `check`: the pre-deploy gate, scenarios over seeds with their SLOs and expectations judged.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use handshake_sim::names::Repro;
+use handshake_sim::report;
+use handshake_sim::scenario::{Location, Scenario, ScenarioError};
+use handshake_sim::verdict::CheckRow;
+
+use super::args::{SeedRange, Sets};
+use super::output::write_output;
+use super::Status;
+
+pub(crate) const EXAMPLES: &str =
+    "Exit codes: 0 every check holds (warnings allowed), 1 a critical SLO or an expectation failed,
+2 bad input.
+
+Examples:
+  handshake-sim check                                  # every scenario in sims/
+  handshake-sim check sims/issue407.toml --seeds 5 --junit check.xml --markdown summary.md
+  handshake-sim check sims/issue407.toml --set client.handshake_timeout_ms=100";
+
+#[derive(clap::Args)]
+#[command(
+    mut_arg("seeds", |a| a.help("Seeds per scenario, consecutive from --seed")),
+    mut_arg("seed", |a| a.help("First seed (default: each scenario's `scenario.seed`)")),
+    mut_arg("sets", |a| a.help(
+        "Override a key in every scenario, e.g. client.handshake_timeout_ms=250 (repeatable)"
+    )),
+)]
+pub(crate) struct Args {
+    /// Scenario files or directories of them (default: sims/).
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    seeds: SeedRange,
+    #[command(flatten)]
+    sets: Sets,
+    /// Write a JUnit XML report (one test case per scenario × variant × check).
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a Markdown summary (for a CI job page).
+    #[arg(long, value_name = "FILE")]
+    markdown: Option<PathBuf>,
+}
+
+pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
+    // Load everything first: bad input stops the gate before any run.
+    let scenarios = load_all(&args)?;
+    let sets = &args.sets.sets;
+    let mut rows: Vec<CheckRow> = Vec::new();
+    for (file, s) in &scenarios {
+        let seeds = args.seeds.seeds(s.scenario.seed);
+        let r = handshake_sim::verdict::check_scenario(file, s, &seeds).map_err(|e| {
+            anyhow::anyhow!("{e}\nreproduce: {}", Repro::run(file, seeds[0]).sets(sets))
+        })?;
+        rows.extend(r);
+    }
+    out!("{}", report::gate_table(&rows, sets));
+    if let Some(path) = &args.junit {
+        write_output(path, report::junit(&rows, sets).as_bytes())?;
+    }
+    if let Some(path) = &args.markdown {
+        write_output(path, report::markdown(&rows, sets).as_bytes())?;
+    }
+    outln!("{}", report::check::summary(scenarios.len(), &rows));
+    Ok(if rows.iter().any(|r| r.fails()) {
+        Status::Failed
+    } else {
+        Status::Success
+    })
+}
+
+/// Every scenario, with the overrides, checked for the gate: (file as given, scenario).
+fn load_all(args: &Args) -> anyhow::Result<Vec<(String, Scenario)>> {
+    let overrides = args.sets.overrides()?;
+    let mut scenarios = Vec::new();
+    for f in scenario_files(&args.paths)? {
+        let s = Scenario::load(&f, &overrides)?;
+        s.check_gate_variants()
+            .map_err(|(key, message)| ScenarioError::Invalid {
+                location: Location {
+                    file: f.display().to_string(),
+                    line_col: None,
+                    key: Some(key),
+                },
+                message,
+            })?;
+        scenarios.push((f.display().to_string(), s));
+    }
+    Ok(scenarios)
+}
+
+/// Scenario files named by `paths`: files as given, directories' `*.toml` in name order.
+fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let default = [PathBuf::from("sims")];
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
+    let mut files = Vec::new();
+    for p in paths {
+        if !p.is_dir() {
+            files.push(p.clone());
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|f| f.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            return Err(ScenarioError::Invalid {
+                location: Location {
+                    file: p.display().to_string(),
+                    line_col: None,
+                    key: None,
+                },
+                message: "no *.toml scenario files here".into(),
+            }
+            .into());
+        }
+        files.extend(found);
+    }
+    Ok(files)
+}

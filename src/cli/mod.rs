@@ -1,0 +1,174 @@
+//! The command line: one file per command (its clap `Args`, its `after_help` text and its
+//! handler), the arguments they share (`args`), and the one place that turns a command's
+//! result into the exit code: 0 success, 1 a run failed, 2 bad input.
+
+/// `println!` that ends the program quietly when standard output is closed (`| head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// `print!` with the same treatment of a closed standard output.
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+mod args;
+mod bench;
+mod calibrate;
+mod check;
+mod fit;
+mod merge;
+mod output;
+mod probe;
+mod replay;
+mod run;
+mod serve;
+mod sweep;
+mod variants;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use handshake_sim::fit::FitError;
+use handshake_sim::live::LiveError;
+use handshake_sim::scenario::ScenarioError;
+use handshake_sim::sweep::SweepError;
+
+#[derive(Parser)]
+#[command(
+    name = "handshake-sim",
+    version,
+    about = "Deterministic simulation of the Issue #407 WebSocket upgrade path",
+    long_about = "Rebuilds the Issue #407 system (an app posting a batch to a Cloudflare Worker, then opening a \
+progress WebSocket that a Durable Object accepts after reading its auth token from storage) inside a turmoil \
+simulation with real HTTP and WebSocket frames, runs handshake variants on the same seeded latencies, and \
+reports what the clients experienced. Same scenario + variant + seed => byte-identical output.",
+    after_help = "Start with:  handshake-sim run sims/issue407.toml\nExit codes: 0 success, 1 a run failed, 2 bad input."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario: every variant on the same seeded latencies, side by side.
+    #[command(after_help = run::EXAMPLES)]
+    Run(run::Args),
+    /// Sweep parameters over a grid (or a random swarm) × variants × seeds, in parallel.
+    #[command(after_help = sweep::EXAMPLES)]
+    Sweep(sweep::Args),
+    /// Join the outputs of sweep shards into what one unsharded sweep writes.
+    #[command(after_help = merge::EXAMPLES)]
+    Merge(merge::Args),
+    /// Rerun one job of a run and print its timeline in simulated milliseconds.
+    #[command(after_help = replay::EXAMPLES)]
+    Replay(replay::Args),
+    /// Find the parameter value that reproduces an observed figure (bisection).
+    #[command(after_help = fit::EXAMPLES)]
+    Fit(fit::Args),
+    /// Turn upgrade timing logs (or a CSV) into an empirical storage.read_ms distribution.
+    #[command(after_help = calibrate::EXAMPLES)]
+    Calibrate(calibrate::Args),
+    /// Pre-deploy gate: run scenarios over seeds and judge their SLOs and expectations.
+    #[command(after_help = check::EXAMPLES)]
+    Check(check::Args),
+    /// Serve the simulated Worker and Durable Objects on a real socket, in real time.
+    #[command(after_help = serve::EXAMPLES)]
+    Serve(serve::Args),
+    /// Run the simulated client against a real endpoint and judge the SLOs.
+    #[command(after_help = probe::EXAMPLES)]
+    Probe(probe::Args),
+    /// Measure the simulator: speed and memory of the flow, upgrade and idle workloads.
+    #[command(after_help = bench::EXAMPLES)]
+    Bench(bench::Args),
+    /// List the handshake variants.
+    Variants,
+}
+
+/// What a command concluded, when it did not fail with an error.
+pub(crate) enum Status {
+    /// Everything held: exit code 0.
+    Success,
+    /// The command ran, and what it judged failed (a critical SLO, a failed run): exit code 1.
+    Failed,
+}
+
+/// Parses the command line, runs the command and picks the exit code.
+pub(crate) fn main() -> ExitCode {
+    let cli = Cli::parse();
+    exit_code(run(cli.command))
+}
+
+fn run(command: Command) -> anyhow::Result<Status> {
+    match command {
+        Command::Run(args) => run::run(args),
+        Command::Check(args) => check::check(args),
+        Command::Bench(args) => bench::bench(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Merge(args) => merge::merge(args),
+        Command::Replay(args) => replay::replay(args),
+        Command::Fit(args) => fit::fit(args),
+        Command::Calibrate(args) => calibrate::calibrate(args),
+        Command::Serve(args) => serve::serve(args),
+        Command::Probe(args) => probe::probe(args),
+        Command::Variants => variants::variants(),
+    }
+}
+
+/// The exit-code policy, in one place: errors print as `handshake-sim: error: {e:#}` and exit
+/// 2 when they are the user's input, 1 otherwise.
+fn exit_code(result: anyhow::Result<Status>) -> ExitCode {
+    match result {
+        Ok(Status::Success) => ExitCode::SUCCESS,
+        Ok(Status::Failed) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("handshake-sim: error: {e:#}");
+            if is_bad_input(&e) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Whether an error is the user's input (exit 2) rather than a failed run (exit 1).
+fn is_bad_input(e: &anyhow::Error) -> bool {
+    use handshake_sim::bench::BenchError;
+    e.downcast_ref::<ScenarioError>().is_some()
+        || matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
+        || e.downcast_ref::<SweepError>().is_some_and(is_sweep_usage)
+        || matches!(e.downcast_ref::<BenchError>(), Some(BenchError::Sweep(s)) if is_sweep_usage(s))
+        || matches!(
+            e.downcast_ref::<FitError>(),
+            Some(FitError::Usage(_) | FitError::Scenario(_))
+        )
+}
+
+fn is_sweep_usage(e: &SweepError) -> bool {
+    matches!(
+        e,
+        SweepError::Param { .. } | SweepError::Usage(_) | SweepError::Scenario(_)
+    )
+}
+
+/// From now on a panic (a broken internal invariant) also prints the command that
+/// reproduces it.
+fn on_panic_print_reproduce(command: String) {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!("handshake-sim: internal invariant broken; reproduce: {command}");
+    }));
+}

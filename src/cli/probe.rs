@@ -1,0 +1,99 @@
+//! `probe`: the simulated client against a real endpoint, with the SLOs judged.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use handshake_sim::live;
+use handshake_sim::report::live::{probe_json, probe_text, Probed};
+use handshake_sim::report::{self, Report};
+use handshake_sim::verdict::{slo, Verdict};
+
+use super::args::Sets;
+use super::output::{init_tracing, is_stdout, write_output};
+use super::serve::block_on_local;
+use super::Status;
+
+pub(crate) const EXAMPLES: &str =
+    "Exit codes: 0 no critical SLO breach, 1 a critical breach, 2 bad input.
+
+Examples:
+  handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --jobs 50
+  handshake-sim probe wss://staging.example.com --allow-remote --jobs 20 --concurrency 2";
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Endpoint: http://, ws://, https:// or wss:// HOST[:PORT].
+    #[arg(default_value = "http://127.0.0.1:8787")]
+    url: String,
+    /// Client sessions to run.
+    #[arg(long, default_value_t = 20)]
+    jobs: u32,
+    /// Sessions in flight at once.
+    #[arg(long, default_value_t = 5)]
+    concurrency: u32,
+    /// Scenario whose [client] model and [slo] thresholds to use (default: the defaults).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    #[command(flatten)]
+    sets: Sets,
+    /// Seed of the client's own draws (connect delay, backoff).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Give up waiting after this many seconds; unfinished jobs count as network errors.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    time_limit_s: u64,
+    /// Write the figures as JSON ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write one CSV row per job ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    records: Option<PathBuf>,
+    /// Allow a target outside the loopback range.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Print the client's trace events at LEVEL to stderr.
+    #[arg(long, value_name = "LEVEL")]
+    log: Option<String>,
+}
+
+pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
+    init_tracing(args.log.as_deref())?;
+    let scenario = args.sets.load(args.scenario.as_deref())?;
+    let options = live::ProbeOptions {
+        jobs: args.jobs,
+        concurrency: args.concurrency,
+        seed: args.seed.unwrap_or(scenario.scenario.seed),
+        time_limit_s: args.time_limit_s,
+        label: "live".into(),
+    };
+    let run = block_on_local(async {
+        let target = live::ProbeTarget::parse(&args.url, args.allow_remote).await?;
+        live::probe(&scenario, target, &options).await
+    })??;
+    let runs = [run];
+    let label = std::slice::from_ref(&options.label);
+    let report = Report::new(&scenario, label, &[options.seed], &runs);
+    let verdicts = slo::judge_client_side(&scenario.slo, &report.variants[0]);
+    if let Some(path) = &args.json {
+        let text = probe_json(&report, &args.url, &verdicts).context("report as JSON")?;
+        write_output(path, text.as_bytes())?;
+    }
+    if let Some(path) = &args.records {
+        let mut buf = Vec::new();
+        report::write_records(&mut buf, &runs).context("formatting records")?;
+        write_output(path, &buf)?;
+    }
+    if !is_stdout(args.json.as_deref()) && !is_stdout(args.records.as_deref()) {
+        let probed = Probed {
+            url: &args.url,
+            jobs: args.jobs,
+            concurrency: args.concurrency,
+        };
+        out!("{}", probe_text(&probed, &report, &verdicts));
+    }
+    Ok(if verdicts.iter().any(|v| v.verdict == Verdict::Critical) {
+        Status::Failed
+    } else {
+        Status::Success
+    })
+}

@@ -1,0 +1,73 @@
+//! `replay`: one job of a run, rerun, as a timeline in simulated milliseconds.
+
+use std::path::PathBuf;
+
+use handshake_sim::report::replay::{timeline, Replayed};
+use handshake_sim::scenario::ScenarioError;
+use handshake_sim::server::variant;
+
+use super::args::load_with_sets;
+use super::Status;
+
+pub(crate) const EXAMPLES: &str =
+    "The whole run is repeated (jobs share hosts, so the interleaving matters) and only
+the chosen job's steps are printed. `run` prints the replay command of its worst job; --records
+has the seed, job and variant of every row.
+
+Examples:
+  handshake-sim replay sims/issue407.toml --seed 1 --job 17 --variant sequential";
+
+#[derive(clap::Args)]
+#[command(mut_arg("sets", |a| a.help(
+    "Override a scenario key, as in the run being replayed (repeatable)"
+)))]
+pub(crate) struct Args {
+    /// Scenario file.
+    scenario: PathBuf,
+    /// Seed of the run.
+    #[arg(long)]
+    seed: u64,
+    /// Job number (the `job` column of --records).
+    #[arg(long)]
+    job: u64,
+    /// Variant (default: the scenario's first).
+    #[arg(long)]
+    variant: Option<String>,
+    #[command(flatten)]
+    sets: super::args::Sets,
+    /// Shorthand for --set scenario.jobs=N, as in the run being replayed.
+    #[arg(long)]
+    jobs: Option<u32>,
+}
+
+pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
+    let mut sets = args.sets.sets.clone();
+    if let Some(j) = args.jobs {
+        sets.push(format!("scenario.jobs={j}"));
+    }
+    let scenario = load_with_sets(Some(&args.scenario), &sets)?;
+    let name = args
+        .variant
+        .clone()
+        .unwrap_or_else(|| scenario.scenario.variants[0].clone());
+    let v = variant::by_name(&name).ok_or_else(|| ScenarioError::Usage {
+        arg: format!("--variant {name}"),
+        message: format!("unknown variant; known: {}", variant::NAMES.join(", ")),
+    })?;
+    if args.job >= scenario.scenario.jobs as u64 {
+        return Err(ScenarioError::Usage {
+            arg: format!("--job {}", args.job),
+            message: format!("the scenario has jobs 0..{}", scenario.scenario.jobs),
+        }
+        .into());
+    }
+    let (record, steps) = handshake_sim::replay::replay(&scenario, v, args.seed, args.job)?;
+    let of = Replayed {
+        scenario: &args.scenario.display().to_string(),
+        variant: &name,
+        seed: args.seed,
+        job: args.job,
+    };
+    out!("{}", timeline(&of, &record, &steps));
+    Ok(Status::Success)
+}

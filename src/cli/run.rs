@@ -1,0 +1,190 @@
+//! `run`: every variant of a scenario on the same seeded latencies, side by side.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use handshake_sim::replay;
+use handshake_sim::report::run::RunCommand;
+use handshake_sim::report::{self, Report};
+use handshake_sim::scenario::{self, Scenario};
+use handshake_sim::server::variant;
+use handshake_sim::sim::{self, RunOutput};
+
+use super::args::{pick_variants, seed_range, Sets};
+use super::output::{init_tracing, is_stdout, write_output};
+use super::Status;
+
+pub(crate) const EXAMPLES: &str = "Examples:
+  handshake-sim run sims/issue407.toml
+  handshake-sim run sims/issue407.toml --seed 7 --seeds 5 --json out.json --records jobs.csv
+  handshake-sim run sims/issue407.toml --variant sequential --variant batched \\
+      --set 'storage.read_ms={ uniform = [20, 140] }' --set client.handshake_timeout_ms=250
+  handshake-sim run sims/issue407.toml --jobs 3 --log debug      # every step, in simulated ms";
+
+#[derive(clap::Args)]
+#[command(mut_arg("sets", |a| a.help(
+    "Override a scenario key with a TOML value, e.g. client.handshake_timeout_ms=250 (repeatable)"
+)))]
+pub(crate) struct Args {
+    /// Scenario file (TOML); see the README's scenario reference.
+    scenario: PathBuf,
+    /// Root seed (default: the scenario's `scenario.seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run this many consecutive seeds from --seed and pool the figures.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    seeds: u64,
+    /// Variant to run (repeatable; default: the scenario's `scenario.variants`).
+    #[arg(long = "variant", value_name = "V")]
+    variants: Vec<String>,
+    #[command(flatten)]
+    sets: Sets,
+    /// Shorthand for --set scenario.jobs=N.
+    #[arg(long)]
+    jobs: Option<u32>,
+    /// Write the figures as JSON to FILE ('-' for standard output, which then holds only the JSON).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write one CSV row per job, variant and seed to FILE ('-' for standard output).
+    #[arg(long, value_name = "FILE")]
+    records: Option<PathBuf>,
+    /// Print the simulation's trace events at LEVEL (error, warn, info, debug, trace) to stderr;
+    /// RUST_LOG works too.
+    #[arg(long, value_name = "LEVEL")]
+    log: Option<String>,
+    /// Write plots to DIR: upgrade-cdf.svg (client upgrade time per variant, with the
+    /// deadline) and storage-histogram.svg.
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
+    /// Also write the plots as PNG (with --plots).
+    #[arg(long, requires = "plots")]
+    png: bool,
+    /// Write a self-contained HTML report (table, plots, resolved scenario).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// First run every variant and seed twice and compare hashes of the full event traces
+    /// and records; a difference fails with the first differing event.
+    #[arg(long)]
+    check_determinism: bool,
+}
+
+/// What a run is of, once the arguments are checked.
+struct Plan {
+    /// The scenario file, as the reproduce commands name it.
+    file: String,
+    scenario: Scenario,
+    variants: Vec<String>,
+    seeds: Vec<u64>,
+}
+
+impl Args {
+    fn command<'a>(&'a self, plan: &'a Plan) -> RunCommand<'a> {
+        RunCommand {
+            scenario: &plan.file,
+            sets: &self.sets.sets,
+            jobs: self.jobs,
+        }
+    }
+
+    /// The command that reruns all of `plan`.
+    fn reproduce(&self, plan: &Plan) -> String {
+        self.command(plan)
+            .reproduce(&plan.variants, plan.seeds[0], self.seeds)
+    }
+}
+
+pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
+    init_tracing(args.log.as_deref())?;
+    let plan = plan(&args)?;
+    // A broken invariant crashes the run; say how to get the same crash again.
+    super::on_panic_print_reproduce(args.reproduce(&plan));
+    if args.check_determinism {
+        check_determinism(&args, &plan)?;
+    }
+    let runs = sim::run_all(&plan.scenario, &plan.variants, &plan.seeds)
+        .map_err(|e| anyhow::anyhow!("{e}\nreproduce: {}", args.reproduce(&plan)))?;
+    let report = Report::new(&plan.scenario, &plan.variants, &plan.seeds, &runs);
+    write_files(&args, &plan, &report, &runs)?;
+    let to_stdout = is_stdout(args.json.as_deref()) || is_stdout(args.records.as_deref());
+    if !to_stdout {
+        let worst = replay::worst_job(&runs).map(|j| args.command(&plan).replay(&j));
+        out!(
+            "{}",
+            report::run::run_text(&report, &args.reproduce(&plan), worst.as_deref())
+        );
+    }
+    Ok(Status::Success)
+}
+
+fn plan(args: &Args) -> anyhow::Result<Plan> {
+    let mut overrides = args.sets.overrides()?;
+    if let Some(j) = args.jobs {
+        overrides.push(scenario::parse_override(&format!("scenario.jobs={j}"))?);
+    }
+    let scenario = Scenario::load(&args.scenario, &overrides)?;
+    let variants = pick_variants(&args.variants, &scenario)?;
+    let seeds = seed_range(args.seed.unwrap_or(scenario.scenario.seed), args.seeds);
+    Ok(Plan {
+        file: args.scenario.display().to_string(),
+        scenario,
+        variants,
+        seeds,
+    })
+}
+
+/// `--check-determinism`: every variant and seed run twice; the first difference fails.
+fn check_determinism(args: &Args, plan: &Plan) -> anyhow::Result<()> {
+    for v in &plan.variants {
+        let variant = variant::by_name(v).expect("pick_variants checked it");
+        for &seed in &plan.seeds {
+            let c = replay::check_determinism(&plan.scenario, variant, seed)?;
+            match &c.divergence {
+                None => outln!("{}", report::run::determinism_held(v, seed, &c)),
+                Some(d) => {
+                    let reproduce = args
+                        .command(plan)
+                        .reproduce(std::slice::from_ref(v), seed, 1);
+                    anyhow::bail!(
+                        "{}",
+                        report::run::determinism_broken(v, seed, &c, d, &reproduce)
+                    )
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `--json`, `--records`, `--plots` and `--html`.
+fn write_files(
+    args: &Args,
+    plan: &Plan,
+    report: &Report,
+    runs: &[RunOutput],
+) -> anyhow::Result<()> {
+    if let Some(path) = &args.json {
+        write_output(path, report.to_json().as_bytes())?;
+    }
+    if let Some(path) = &args.records {
+        let mut buf = Vec::new();
+        report::write_records(&mut buf, runs).context("formatting records")?;
+        write_output(path, &buf)?;
+    }
+    if args.plots.is_none() && args.html.is_none() {
+        return Ok(());
+    }
+    if let Some(dir) = &args.plots {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let png_dir = args.png.then_some(()).and(args.plots.as_deref());
+    let plots = report::plot::run_plots(report, runs, png_dir).map_err(anyhow::Error::msg)?;
+    if let Some(dir) = &args.plots {
+        report::plot::write_svgs(dir, &plots)
+            .with_context(|| format!("writing plots to {}", dir.display()))?;
+    }
+    if let Some(path) = &args.html {
+        let html = report::run_html(report, &plots, &args.reproduce(plan));
+        write_output(path, html.as_bytes())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! `serve`: the simulated Worker and Durable Objects on a real socket, in real time.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use handshake_sim::live::{self, LiveError};
+use handshake_sim::report::live::{serve_banner, SERVE_STOPPED};
+use handshake_sim::server::variant;
+
+use super::args::Sets;
+use super::output::init_tracing_or;
+use super::Status;
+
+pub(crate) const EXAMPLES: &str =
+    "The server speaks the API in the README: POST /api/enrichment/batch with
+{\"jobId\":\"job-1\",\"books\":5}, then GET ws://HOST/ws/progress?jobId=job-1&token=TOKEN.
+It logs one timing line per upgrade in the write-up's format. Ctrl-C stops it.
+
+Examples:
+  handshake-sim serve sims/issue407.toml --variant sequential
+  handshake-sim serve sims/issue407.toml --variant parallel --listen 127.0.0.1:9000";
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Scenario file: its latencies, storage model and lifecycle are served in real time.
+    scenario: PathBuf,
+    /// Variant to serve (default: the first of `scenario.variants`).
+    #[arg(long)]
+    variant: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    listen: std::net::SocketAddr,
+    /// Seed of the latency draws (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    #[command(flatten)]
+    sets: Sets,
+    /// Allow listening on a non-loopback address.
+    #[arg(long)]
+    allow_remote: bool,
+    /// Log filter (default: the timing lines and warnings).
+    #[arg(long, value_name = "LEVEL")]
+    log: Option<String>,
+}
+
+pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
+    init_tracing_or(args.log.as_deref(), Some("warn,handshake_sim::timing=info"))?;
+    let scenario = args.sets.load(Some(&args.scenario))?;
+    let name = args
+        .variant
+        .clone()
+        .unwrap_or_else(|| scenario.scenario.variants[0].clone());
+    let v = variant::by_name(&name).ok_or_else(|| {
+        LiveError::Usage(format!(
+            "unknown variant {name:?}; known: {}",
+            variant::NAMES.join(", ")
+        ))
+    })?;
+    live::ensure_loopback(&[args.listen], args.allow_remote, "listen address")?;
+    let seed = args.seed.unwrap_or(scenario.scenario.seed);
+    block_on_local(async move {
+        let server = live::Server::bind(&scenario, v, seed, args.listen).await?;
+        let addr = server.local_addr().context("listen address")?;
+        outln!(
+            "{}",
+            serve_banner(&scenario.scenario.name, &name, seed, addr)
+        );
+        server
+            .run(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        outln!("{SERVE_STOPPED}");
+        Ok::<_, anyhow::Error>(Status::Success)
+    })?
+}
+
+/// A current-thread runtime with a `LocalSet`: the server and client are single-threaded.
+pub(crate) fn block_on_local<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    Ok(tokio::task::LocalSet::new().block_on(&rt, f))
+}

@@ -1,0 +1,148 @@
+//! `sweep`: parameters over a grid (or a random swarm) × variants × seeds, in parallel.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use handshake_sim::report;
+use handshake_sim::scenario::Scenario;
+use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
+
+use super::args::{pick_variants, SeedRange, Sets};
+use super::output::write_output;
+use super::Status;
+
+pub(crate) const EXAMPLES: &str = "SPEC: a list (100,200,500), a range with a step (50..300:25, ends included),
+or a TOML array ([{ uniform = [50, 100] }, { uniform = [75, 100] }]). Array items of a key are
+addressed by index: storage.read_ms.uniform.1=60..200:20.
+
+Writes DIR/points.csv (one row per point × variant), DIR/sweep.json, and plots: failure rate
+against a 1-D parameter, or a heatmap per variant for 2-D.
+
+Examples:
+  handshake-sim sweep sims/issue407.toml --param client.handshake_timeout_ms=200..300:10 --out out/deadline
+  handshake-sim sweep sims/issue407.toml --seeds 3 --out out/grid \\
+      --param storage.read_ms.uniform.1=80..140:20 --param client.handshake_timeout_ms=200,250,300
+  handshake-sim sweep sims/issue407.toml --shard 1/4 --out out/s1 --param ...   # then: merge
+  handshake-sim sweep sims/issue407.toml --swarm 200 --param storage.read_ms.uniform.1=75..200 \\
+      --param client.handshake_timeout_ms=150..400 --out out/swarm";
+
+#[derive(clap::Args)]
+#[command(mut_arg("sets", |a| a.help("Override a key at every point (repeatable)")))]
+pub(crate) struct Args {
+    /// Scenario file.
+    scenario: PathBuf,
+    /// A swept key: KEY=SPEC (repeatable; the grid is their product, first outermost).
+    #[arg(long = "param", value_name = "KEY=SPEC", required = true)]
+    params: Vec<String>,
+    #[command(flatten)]
+    seeds: SeedRange,
+    /// Variant to run (repeatable; default: the scenario's).
+    #[arg(long = "variant", value_name = "V")]
+    variants: Vec<String>,
+    #[command(flatten)]
+    sets: Sets,
+    /// Output directory.
+    #[arg(long, default_value = "sweep-out")]
+    out: PathBuf,
+    /// Run only the K-th of N disjoint slices of the points (1-based), for `merge`.
+    #[arg(long, value_name = "K/N")]
+    shard: Option<String>,
+    /// Draw N random points within the --param ranges (KEY=LOW..HIGH) instead of a grid.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    swarm: Option<u32>,
+    /// Also write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Also write the plots as PNG.
+    #[arg(long)]
+    png: bool,
+}
+
+pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
+    let overrides = args.sets.overrides()?;
+    let base = Scenario::load(&args.scenario, &overrides)?;
+    let text = std::fs::read_to_string(&args.scenario)
+        .with_context(|| format!("reading {}", args.scenario.display()))?;
+    let def = definition(&args, &base)?;
+    let shard = args.shard.as_deref().map(parse_shard).transpose()?;
+    let scenarios = sweep::point_scenarios(&def, &overrides, &text)?;
+    let runs = (0..scenarios.len())
+        .filter(|p| sweep::in_shard(*p, shard))
+        .count()
+        * def.variants.len()
+        * def.seeds.len();
+    let bar = progress_bar(runs as u64, "runs");
+    let result = sweep::run(&def, &base, &scenarios, shard, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    finish(&result, &args.out, args.html.as_deref(), args.png)
+}
+
+/// The sweep the arguments ask for.
+fn definition(args: &Args, base: &Scenario) -> anyhow::Result<SweepDef> {
+    let params = args
+        .params
+        .iter()
+        .map(|p| {
+            if args.swarm.is_some() {
+                ParamSpec::swarm(p)
+            } else {
+                ParamSpec::grid(p)
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SweepDef {
+        scenario_file: args.scenario.display().to_string(),
+        sets: args.sets.sets.clone(),
+        params,
+        variants: pick_variants(&args.variants, base)?,
+        seeds: args.seeds.seeds(base.scenario.seed),
+        swarm: args.swarm,
+        swarm_seed: args.seeds.first(base.scenario.seed),
+    })
+}
+
+fn parse_shard(s: &str) -> anyhow::Result<(u32, u32)> {
+    let bad = || SweepError::Usage(format!("--shard {s:?}: expected K/N with 1 <= K <= N"));
+    let (k, n) = s.split_once('/').ok_or_else(bad)?;
+    let (k, n): (u32, u32) = (
+        k.trim().parse().map_err(|_| bad())?,
+        n.trim().parse().map_err(|_| bad())?,
+    );
+    if k == 0 || k > n {
+        return Err(bad().into());
+    }
+    Ok((k, n))
+}
+
+/// A progress bar on a terminal, nothing otherwise.
+fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:40}} {{pos}}/{{len}} {what} {{per_sec}} ETA {{eta}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Writes a sweep's (or a merge's) files and summary; any failed run fails the command.
+pub(crate) fn finish(
+    result: &SweepResult,
+    out: &Path,
+    html: Option<&Path>,
+    png: bool,
+) -> anyhow::Result<Status> {
+    let plots = report::write_sweep_dir(out, result, png).map_err(anyhow::Error::msg)?;
+    if let Some(path) = html {
+        write_output(path, report::sweep_html(result, &plots).as_bytes())?;
+    }
+    out!("{}", report::sweep::summary(result, out));
+    if !result.failed_runs.is_empty() {
+        eprint!("{}", report::sweep::failed_runs(result));
+        return Ok(Status::Failed);
+    }
+    Ok(Status::Success)
+}

@@ -1,0 +1,10 @@
+//! `variants`: the handshake variants, one per line.
+
+use handshake_sim::report;
+
+use super::Status;
+
+pub(crate) fn variants() -> anyhow::Result<Status> {
+    out!("{}", report::variants::list());
+    Ok(Status::Success)
+}
