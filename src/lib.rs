@@ -28,5 +28,7 @@ pub mod server;
 pub mod sim;
 pub mod slo;
 pub mod sweep;
+mod task;
+pub mod wire;
 
 pub use experiment::{Error, Experiment, Outcome};

@@ -19,8 +19,8 @@ use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::{Outcome, Recorder};
 use crate::scenario::Scenario;
-use crate::server::IoObject;
 use crate::sim::RunOutput;
+use crate::wire::IoObject;
 
 /// Most jobs one probe runs, and most in flight.
 pub const PROBE_JOBS_MAX: u32 = 100_000;

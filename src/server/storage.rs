@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::object::Object;
 use super::Env;
+use crate::clock;
 use crate::draw::Purpose;
 use crate::record::fault;
 use crate::scenario::Backend;
@@ -99,7 +100,7 @@ impl Object {
             }
         };
         tracing::debug!(job = self.job, t_ms = start_ms, ?keys, "storage read start");
-        Env::sleep_ms(ms).await;
+        clock::sleep_ms(ms).await;
         let end_ms = env.clock.now_ms();
         if failed {
             env.recorder.borrow_mut().fault(fault::STORAGE_READ_ERROR);
@@ -170,7 +171,7 @@ impl Object {
             );
             (ms + self.spike_ms(env, 2 * i + 1), failed)
         };
-        Env::sleep_ms(ms).await;
+        clock::sleep_ms(ms).await;
         if failed {
             env.recorder.borrow_mut().fault(fault::STORAGE_WRITE_ERROR);
             tracing::info!(
