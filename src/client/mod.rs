@@ -33,19 +33,19 @@ pub trait Connect {
 }
 
 /// What one client session needs.
-pub struct Session {
-    pub scenario: Rc<Scenario>,
-    pub draws: Draws,
-    pub clock: Clock,
-    pub recorder: Rc<RefCell<Recorder>>,
-    pub connect: Rc<dyn Connect>,
+pub(crate) struct Session {
+    pub(crate) scenario: Rc<Scenario>,
+    pub(crate) draws: Draws,
+    pub(crate) clock: Clock,
+    pub(crate) recorder: Rc<RefCell<Recorder>>,
+    pub(crate) connect: Rc<dyn Connect>,
     /// Skip the batch POST: the token was stored beforehand (the `upgrade` benchmark).
-    pub token_preloaded: bool,
+    pub(crate) token_preloaded: bool,
 }
 
 /// Runs jobs `0..jobs`, at most `concurrency` at a time, started in job order. Must run
 /// inside a `LocalSet`.
-pub async fn run_fleet(
+pub(crate) async fn run_fleet(
     session: Rc<Session>,
     jobs: u64,
     concurrency: usize,
@@ -72,7 +72,7 @@ pub async fn run_fleet(
 }
 
 /// The token a preloaded object holds for job `n` (the one its POST would have issued).
-pub fn preloaded_token(draws: &Draws, n: u64) -> String {
+pub(crate) fn preloaded_token(draws: &Draws, n: u64) -> String {
     draws.hex128(n, Purpose::Token, 0)
 }
 
@@ -92,7 +92,7 @@ struct JobState {
 
 impl Session {
     /// Runs job `n` to its end and writes the client side of its record.
-    pub async fn run_job(&self, n: u64) {
+    pub(crate) async fn run_job(&self, n: u64) {
         let c = &self.scenario.client;
         let t0 = self.clock.now_ms();
         let mut st = JobState {

@@ -25,9 +25,9 @@ pub(crate) use worker::{serve_worker_conn, Dial, Worker};
 
 /// What every server component of a run shares.
 pub struct Env {
-    pub scenario: Rc<Scenario>,
-    pub draws: Draws,
-    pub clock: Clock,
-    pub variant: &'static dyn Variant,
-    pub recorder: Rc<RefCell<Recorder>>,
+    pub(crate) scenario: Rc<Scenario>,
+    pub(crate) draws: Draws,
+    pub(crate) clock: Clock,
+    pub(crate) variant: &'static dyn Variant,
+    pub(crate) recorder: Rc<RefCell<Recorder>>,
 }

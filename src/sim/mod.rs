@@ -18,10 +18,10 @@ use crate::server::{self, Dial, Env, Objects, Variant, Worker};
 use crate::task;
 use crate::wire::IoObject;
 
-pub const WORKER_HOST: &str = "worker";
-pub const OBJECT_HOST: &str = "objects";
-pub const FLEET_HOST: &str = "fleet";
-pub const PORT: u16 = 8787;
+pub(crate) const WORKER_HOST: &str = "worker";
+pub(crate) const OBJECT_HOST: &str = "objects";
+pub(crate) const FLEET_HOST: &str = "fleet";
+pub(crate) const PORT: u16 = 8787;
 
 /// A run that could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -177,7 +177,7 @@ fn guarded(
 
 /// Runs only the upgrades: every job's token is stored beforehand on an active object, and
 /// each client connects, upgrades, pings and closes (the `upgrade` benchmark).
-pub fn run_upgrades(
+pub(crate) fn run_upgrades(
     scenario: &Scenario,
     variant: &'static dyn Variant,
     seed: u64,
@@ -194,7 +194,7 @@ pub fn run_upgrades(
 }
 
 /// The peak number of progress sockets open at once in the last run on this thread.
-pub fn last_sockets_open_max() -> usize {
+pub(crate) fn last_sockets_open_max() -> usize {
     LAST_SOCKETS_OPEN_MAX.with(|c| c.get())
 }
 

@@ -10,4 +10,4 @@ mod ws;
 pub(crate) use http::{collect_body, plain, read_body, Body};
 pub(crate) use io::Io;
 pub use io::IoObject;
-pub use ws::{ws_config, WS_READ_BUFFER_BYTES};
+pub(crate) use ws::ws_config;
