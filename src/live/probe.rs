@@ -26,7 +26,7 @@ use crate::wire::IoObject;
 pub const PROBE_JOBS_MAX: u32 = 100_000;
 pub const PROBE_CONCURRENCY_MAX: u32 = 1_000;
 
-/// Where to probe: `http://`, `ws://`, `https://` or `wss://` HOST[:PORT].
+/// Where to probe: `http://`, `ws://`, `https://` or `wss://` `HOST[:PORT]`.
 #[derive(Clone)]
 pub struct ProbeTarget {
     pub host: String,
