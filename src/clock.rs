@@ -19,3 +19,11 @@ impl Clock {
         elapsed.as_millis() as u64
     }
 }
+
+/// Sleeps `ms` milliseconds of tokio time (simulated under turmoil); 0 returns at once
+/// without yielding.
+pub(crate) async fn sleep_ms(ms: u64) {
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}

@@ -27,6 +27,8 @@ pub mod scenario;
 pub mod server;
 pub mod sim;
 pub mod sweep;
+mod task;
 pub mod verdict;
+pub mod wire;
 
 pub use experiment::{Error, Experiment, Outcome};

@@ -19,14 +19,14 @@ use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::{Outcome, Recorder};
 use crate::scenario::Scenario;
-use crate::server::IoObject;
 use crate::sim::RunOutput;
+use crate::wire::IoObject;
 
 /// Most jobs one probe runs, and most in flight.
 pub const PROBE_JOBS_MAX: u32 = 100_000;
 pub const PROBE_CONCURRENCY_MAX: u32 = 1_000;
 
-/// Where to probe: `http://`, `ws://`, `https://` or `wss://` HOST[:PORT].
+/// Where to probe: `http://`, `ws://`, `https://` or `wss://` `HOST[:PORT]`.
 #[derive(Clone)]
 pub struct ProbeTarget {
     pub host: String,

@@ -14,7 +14,8 @@ use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::Recorder;
 use crate::scenario::Scenario;
-use crate::server::{self, Dial, Env, IoObject, Objects, Variant, Worker};
+use crate::server::{self, Dial, Env, Objects, Variant, Worker};
+use crate::wire::IoObject;
 
 /// A bound live server: the worker on the listen address, the objects on an ephemeral
 /// loopback port behind it.

@@ -2,7 +2,7 @@
 
 /// Compares two byte strings in time that depends only on their lengths, so a wrong token
 /// leaks nothing about how much of it was right.
-pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -11,7 +11,7 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Why a presented token was refused (all answered 401).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     Missing,
     NoneStored,
     Wrong,
@@ -19,7 +19,7 @@ pub enum Refusal {
 }
 
 /// Checks `presented` against what the object read from storage.
-pub fn check(
+pub(crate) fn check(
     presented: &str,
     stored: Option<&str>,
     expires_at_ms: Option<u64>,

@@ -9,9 +9,10 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::api::ServerMsg;
 use super::object::{canceled, Object, Objects, Socket};
-use super::Io;
+use super::Env;
+use crate::wire::api::ServerMsg;
+use crate::wire::{ws_config, Io};
 
 /// Most frames one socket handles before the object closes it (a bound on the loop).
 const FRAMES_MAX: u64 = 1_000_000;
@@ -20,7 +21,7 @@ const FRAMES_MAX: u64 = 1_000_000;
 /// asks for a catch-up; progress after it is replayed right after the ready message.
 /// `incarnation`: the object's when it accepted; a crash since then has already taken the
 /// socket, which is dropped without a close frame.
-pub async fn run<S: Io>(
+pub(super) async fn run<S: Io>(
     objects: Rc<Objects>,
     object: Rc<Object>,
     io: S,
@@ -36,72 +37,17 @@ pub async fn run<S: Io>(
         );
         return;
     }
-    let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(super::ws_config())).await;
+    let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
     env.recorder.borrow_mut().socket_opened();
     let (tx, mut rx) = mpsc::channel::<ServerMsg>(object_queue_len(&object));
-    let (socket_id, mut first) = {
-        let mut st = object.state.borrow_mut();
-        st.sockets_opened += 1;
-        let id = st.sockets_opened;
-        let mut first = vec![ServerMsg::Ready {
-            job_id: object.id.clone(),
-            books_done: st.books_done,
-            books: st.books,
-        }];
-        let through_seq = match after {
-            Some(a) => {
-                first.extend((a.saturating_add(1)..=st.books_done).map(|seq| {
-                    ServerMsg::Progress {
-                        seq,
-                        books: st.books,
-                    }
-                }));
-                a.max(st.books_done)
-            }
-            None => 0,
-        };
-        if st.done {
-            first.push(ServerMsg::Complete { books: st.books });
-        }
-        st.socket = Some(Socket {
-            id,
-            tx,
-            through_seq,
-            complete_sent: st.done,
-        });
-        (id, first)
-    };
+    let (socket_id, first) = register(&object, after, tx);
     tracing::debug!(
         job = object.job,
         t_ms = env.clock.now_ms(),
         replayed = first.len() - 1,
         "socket accepted, ready sent"
     );
-    let mut heard_client = false;
-    let mut ok = true;
-    for m in first.drain(..) {
-        ok = ok && send(&mut ws, &m).await;
-    }
-    let mut frames = 0u64;
-    while ok && frames < FRAMES_MAX {
-        frames += 1;
-        // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
-        tokio::select! {
-            biased;
-            msg = rx.recv() => match msg {
-                Some(m) => ok = send(&mut ws, &m).await,
-                None => break,
-            },
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(Message::Ping(_))) => {
-                    heard_client = true;
-                    tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "ping received, pong queued");
-                }
-                Some(Ok(_)) => heard_client = true,
-            },
-        }
-    }
+    let heard_client = exchange(&mut ws, &mut rx, first, &object, env).await;
     let crashed = object.state.borrow().incarnation != incarnation;
     if crashed {
         // The object died: the connection drops without a close frame.
@@ -121,6 +67,82 @@ pub async fn run<S: Io>(
     if !heard_client {
         canceled(env, &object, "socket closed before the client spoke");
     }
+}
+
+/// Makes the socket the object's, with `tx` as its queue: its id, and the first messages to
+/// send (ready, the progress after `after` when asked, completion when the job is done).
+fn register(
+    object: &Object,
+    after: Option<u32>,
+    tx: mpsc::Sender<ServerMsg>,
+) -> (u64, Vec<ServerMsg>) {
+    let mut st = object.state.borrow_mut();
+    st.sockets_opened += 1;
+    let id = st.sockets_opened;
+    let mut first = vec![ServerMsg::Ready {
+        job_id: object.id.clone(),
+        books_done: st.books_done,
+        books: st.books,
+    }];
+    let through_seq = match after {
+        Some(a) => {
+            first.extend(
+                (a.saturating_add(1)..=st.books_done).map(|seq| ServerMsg::Progress {
+                    seq,
+                    books: st.books,
+                }),
+            );
+            a.max(st.books_done)
+        }
+        None => 0,
+    };
+    if st.done {
+        first.push(ServerMsg::Complete { books: st.books });
+    }
+    st.socket = Some(Socket {
+        id,
+        tx,
+        through_seq,
+        complete_sent: st.done,
+    });
+    (id, first)
+}
+
+/// Sends the first messages, then the queued progress, and reads the client's frames (the
+/// pong to a ping is tungstenite's) until either side ends. Whether the client spoke.
+async fn exchange<S: Io>(
+    ws: &mut WebSocketStream<S>,
+    rx: &mut mpsc::Receiver<ServerMsg>,
+    mut first: Vec<ServerMsg>,
+    object: &Object,
+    env: &Env,
+) -> bool {
+    let mut heard_client = false;
+    let mut ok = true;
+    for m in first.drain(..) {
+        ok = ok && send(ws, &m).await;
+    }
+    let mut frames = 0u64;
+    while ok && frames < FRAMES_MAX {
+        frames += 1;
+        // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
+        tokio::select! {
+            biased;
+            msg = rx.recv() => match msg {
+                Some(m) => ok = send(ws, &m).await,
+                None => break,
+            },
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Ping(_))) => {
+                    heard_client = true;
+                    tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "ping received, pong queued");
+                }
+                Some(Ok(_)) => heard_client = true,
+            },
+        }
+    }
+    heard_client
 }
 
 fn object_queue_len(object: &Object) -> usize {

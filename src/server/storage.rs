@@ -5,22 +5,23 @@ use std::collections::BTreeMap;
 
 use super::object::Object;
 use super::Env;
+use crate::clock;
 use crate::draw::Purpose;
 use crate::record::fault;
 use crate::scenario::Backend;
 
-pub const AUTH_TOKEN: &str = "authToken";
-pub const AUTH_TOKEN_EXPIRATION: &str = "authTokenExpiration";
+pub(crate) const AUTH_TOKEN: &str = "authToken";
+pub(crate) const AUTH_TOKEN_EXPIRATION: &str = "authTokenExpiration";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stored {
+pub(crate) enum Stored {
     Text(String),
     Ms(u64),
 }
 
 /// Durable values and the in-memory cache of one object.
 #[derive(Debug, Default)]
-pub struct Store {
+pub(crate) struct Store {
     durable: BTreeMap<&'static str, Stored>,
     cache: BTreeMap<&'static str, Stored>,
     /// Operations issued so far, the index of their draws.
@@ -31,7 +32,7 @@ pub struct Store {
 
 impl Store {
     /// Writes values durably and into the cache, without latency (benchmark set-up).
-    pub fn preload(&mut self, entries: &[(&'static str, Stored)]) {
+    pub(crate) fn preload(&mut self, entries: &[(&'static str, Stored)]) {
         for (k, v) in entries {
             self.durable.insert(k, v.clone());
             self.cache.insert(k, v.clone());
@@ -39,7 +40,7 @@ impl Store {
     }
 
     /// Memory is lost (restart, hibernation, eviction); durable values stay.
-    pub fn forget_memory(&mut self) {
+    pub(crate) fn forget_memory(&mut self) {
         self.cache.clear();
     }
 }
@@ -49,16 +50,16 @@ impl Store {
 pub struct StorageFailed;
 
 /// One finished read: values in key order and how long it took.
-pub struct Read {
-    pub values: Vec<Option<Stored>>,
-    pub took_ms: u64,
+pub(crate) struct Read {
+    pub(crate) values: Vec<Option<Stored>>,
+    pub(crate) took_ms: u64,
 }
 
 impl Object {
     /// `storage.get(keys)`: one round trip for all keys unless all are cached (or local).
     /// The values are those committed when the read is issued. Round trips may meet the
     /// scenario's injected errors and latency spikes.
-    pub async fn storage_get(
+    pub(crate) async fn storage_get(
         &self,
         env: &Env,
         keys: &[&'static str],
@@ -99,7 +100,7 @@ impl Object {
             }
         };
         tracing::debug!(job = self.job, t_ms = start_ms, ?keys, "storage read start");
-        Env::sleep_ms(ms).await;
+        clock::sleep_ms(ms).await;
         let end_ms = env.clock.now_ms();
         if failed {
             env.recorder.borrow_mut().fault(fault::STORAGE_READ_ERROR);
@@ -145,7 +146,7 @@ impl Object {
     }
 
     /// `storage.put(entries)`: one write round trip, confirmed before returning.
-    pub async fn storage_put(
+    pub(crate) async fn storage_put(
         &self,
         env: &Env,
         entries: Vec<(&'static str, Stored)>,
@@ -170,7 +171,7 @@ impl Object {
             );
             (ms + self.spike_ms(env, 2 * i + 1), failed)
         };
-        Env::sleep_ms(ms).await;
+        clock::sleep_ms(ms).await;
         if failed {
             env.recorder.borrow_mut().fault(fault::STORAGE_WRITE_ERROR);
             tracing::info!(
@@ -198,7 +199,7 @@ impl Object {
     }
 
     /// The token and expiration the durable store holds now (the safety check's reference).
-    pub fn durable_token(&self) -> (Option<String>, Option<u64>) {
+    pub(crate) fn durable_token(&self) -> (Option<String>, Option<u64>) {
         let st = self.state.borrow();
         let token = match st.store.durable.get(AUTH_TOKEN) {
             Some(Stored::Text(t)) => Some(t.clone()),

@@ -18,21 +18,19 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::api::{self, BatchRequest};
-use super::object::read_body;
-use super::{Env, Io};
+use super::Env;
+use crate::clock;
 use crate::draw::Purpose;
 use crate::record::fault;
 use crate::scenario::LinkName;
+use crate::task;
+use crate::wire::api::{self, BatchRequest};
+use crate::wire::{read_body, Body, Io, IoObject};
 
 /// Opens a connection to the object host.
-pub trait Dial {
+pub(crate) trait Dial {
     fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>>;
 }
-
-/// An object-safe byte stream.
-pub trait IoObject: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
-impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> IoObject for T {}
 
 /// Relay chunk size, and the most chunks in flight per direction of one socket. A read of more
 /// bytes than a chunk becomes several chunks, each with its own latency draw; the socket
@@ -40,9 +38,9 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> IoObject fo
 const CHUNK_BYTES: usize = 1024;
 const CHUNKS_IN_FLIGHT_MAX: usize = 64;
 
-pub struct Worker {
-    pub env: Env,
-    pub dial: Box<dyn Dial>,
+pub(crate) struct Worker {
+    env: Env,
+    dial: Box<dyn Dial>,
     /// Messages relayed so far per (job, direction): the index of their latency draws.
     messages: RefCell<BTreeMap<(u64, bool), u64>>,
     /// When each job's first request reached the edge (the origin of its partitions).
@@ -58,7 +56,7 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 const IDLE_CONNECTIONS_MAX: usize = 256;
 
 impl Worker {
-    pub fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
+    pub(crate) fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
         Rc::new(Worker {
             env,
             dial,
@@ -179,12 +177,10 @@ struct Hop {
 /// client's connection resets (hyper closes it without a response).
 #[derive(Debug, thiserror::Error)]
 #[error("connection reset: a message was lost on the client–edge link")]
-pub struct Reset;
-
-type Body = Full<Bytes>;
+pub(crate) struct Reset;
 
 /// Serves one client connection to the worker.
-pub async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
+pub(crate) async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
     let service = hyper::service::service_fn(move |req| {
         let worker = worker.clone();
         async move { relay(req, worker).await }
@@ -204,6 +200,8 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
     r
 }
 
+/// Relays one request: up to the object host (its latency, a drop on either link), the
+/// answer back down the same way, and, after a 101, the socket's bytes both ways.
 async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Response<Body>, Reset> {
     let client_upgrade = req
         .headers()
@@ -214,14 +212,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         Ok(b) => b,
         Err(r) => return Ok(r),
     };
-    // Route by job: from the query of the upgrade, from the body of the batch POST.
-    let job_id = match api::query_param(parts.uri.query(), "jobId") {
-        Ok(Some(id)) => Some(id.to_string()),
-        _ => serde_json::from_slice::<BatchRequest>(&body)
-            .ok()
-            .map(|b| b.job_id),
-    };
-    let job = job_id.as_deref().map_or(u64::MAX, api::job_key);
+    let job = job_of(&parts, &body);
     // A client that leaves before the request reaches the object is a canceled upgrade seen
     // by the edge; after that the object sees (and counts) it.
     let mut edge_cancel = EdgeCancel {
@@ -230,54 +221,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         armed: client_upgrade.is_some(),
     };
     let upgrade = client_upgrade.is_some();
-    let forwarded = async {
-        let hop = worker.hop(job, true);
-        Env::sleep_ms(hop.latency_ms).await;
-        match hop.dropped_by {
-            Some(LinkName::ClientEdge) => return Err(None),
-            Some(LinkName::EdgeObject) => {
-                return Err(Some(status(
-                    StatusCode::BAD_GATEWAY,
-                    "object host unreachable: request lost",
-                )))
-            }
-            None => {}
-        }
-        let pooled = if upgrade { None } else { worker.take_idle() };
-        let mut sender = match pooled {
-            Some(s) => s,
-            None => {
-                let io = worker.dial.dial().await.map_err(|e| {
-                    Some(status(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("object host unreachable: {e}"),
-                    ))
-                })?;
-                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
-                    .await
-                    .map_err(|e| {
-                        Some(status(
-                            StatusCode::BAD_GATEWAY,
-                            &format!("object host: {e}"),
-                        ))
-                    })?;
-                super::spawn(async move {
-                    let _ = conn.with_upgrades().await;
-                });
-                sender
-            }
-        };
-        let mut forward = Request::from_parts(parts, Full::new(body));
-        *forward.uri_mut() = forward
-            .uri()
-            .path_and_query()
-            .map_or("/", |pq| pq.as_str())
-            .parse()
-            .expect("a path and query is a valid URI");
-        let response = sender.send_request(forward);
-        Ok::<_, Option<Response<Body>>>((sender, response))
-    }
-    .await;
+    let forwarded = forward(&worker, job, upgrade, parts, body).await;
     edge_cancel.armed = false;
     let (sender, response) = match forwarded {
         Ok(x) => x,
@@ -304,7 +248,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         worker.put_idle(sender);
     }
     let hop = worker.hop(job, false);
-    Env::sleep_ms(hop.latency_ms).await;
+    clock::sleep_ms(hop.latency_ms).await;
     match hop.dropped_by {
         // The object's end of an accepted upgrade is dropped with `object_upgrade`.
         Some(LinkName::ClientEdge) => return Err(Reset),
@@ -317,13 +261,92 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         None => {}
     }
     if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
-        super::spawn(async move {
+        task::spawn(async move {
             if let (Ok(c), Ok(o)) = (client_up.await, object_up.await) {
                 splice(worker, job, TokioIo::new(c), TokioIo::new(o)).await;
             }
         });
     }
     Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The job a request is for: from the query of the upgrade, from the body of the batch POST
+/// (`u64::MAX` when neither names one).
+fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
+    let job_id = match api::query_param(parts.uri.query(), "jobId") {
+        Ok(Some(id)) => Some(id.to_string()),
+        _ => serde_json::from_slice::<BatchRequest>(body)
+            .ok()
+            .map(|b| b.job_id),
+    };
+    job_id.as_deref().map_or(u64::MAX, api::job_key)
+}
+
+/// The request's way up: its latency over both links, a drop on either, then a connection
+/// to the object host (pooled, unless it is an upgrade, which consumes its connection) and
+/// the request sent on it. `Err(None)`: the client's connection resets; `Err(Some(r))`: the
+/// edge answers `r`.
+async fn forward(
+    worker: &Worker,
+    job: u64,
+    upgrade: bool,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+) -> Result<
+    (
+        Sender,
+        impl std::future::Future<Output = hyper::Result<Response<Incoming>>>,
+    ),
+    Option<Response<Body>>,
+> {
+    let hop = worker.hop(job, true);
+    clock::sleep_ms(hop.latency_ms).await;
+    match hop.dropped_by {
+        Some(LinkName::ClientEdge) => return Err(None),
+        Some(LinkName::EdgeObject) => {
+            return Err(Some(status(
+                StatusCode::BAD_GATEWAY,
+                "object host unreachable: request lost",
+            )))
+        }
+        None => {}
+    }
+    let pooled = if upgrade { None } else { worker.take_idle() };
+    let mut sender = match pooled {
+        Some(s) => s,
+        None => open_connection(worker).await?,
+    };
+    let mut forward = Request::from_parts(parts, Full::new(body));
+    *forward.uri_mut() = forward
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .parse()
+        .expect("a path and query is a valid URI");
+    let response = sender.send_request(forward);
+    Ok((sender, response))
+}
+
+/// A new connection to the object host, its connection task spawned.
+async fn open_connection(worker: &Worker) -> Result<Sender, Option<Response<Body>>> {
+    let io = worker.dial.dial().await.map_err(|e| {
+        Some(status(
+            StatusCode::BAD_GATEWAY,
+            &format!("object host unreachable: {e}"),
+        ))
+    })?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| {
+            Some(status(
+                StatusCode::BAD_GATEWAY,
+                &format!("object host: {e}"),
+            ))
+        })?;
+    task::spawn(async move {
+        let _ = conn.with_upgrades().await;
+    });
+    Ok(sender)
 }
 
 /// Counts a canceled upgrade when dropped (the client went away while the edge held it).

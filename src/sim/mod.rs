@@ -14,12 +14,14 @@ use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::{JobRecord, Recorder};
 use crate::scenario::Scenario;
-use crate::server::{self, Dial, Env, IoObject, Objects, Variant, Worker};
+use crate::server::{self, Dial, Env, Objects, Variant, Worker};
+use crate::task;
+use crate::wire::IoObject;
 
-pub const WORKER_HOST: &str = "worker";
-pub const OBJECT_HOST: &str = "objects";
-pub const FLEET_HOST: &str = "fleet";
-pub const PORT: u16 = 8787;
+pub(crate) const WORKER_HOST: &str = "worker";
+pub(crate) const OBJECT_HOST: &str = "objects";
+pub(crate) const FLEET_HOST: &str = "fleet";
+pub(crate) const PORT: u16 = 8787;
 
 /// A run that could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -74,17 +76,17 @@ where
     let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
     loop {
         let (stream, _) = listener.accept().await?;
-        server::spawn(serve(stream));
+        task::spawn(serve(stream));
     }
 }
 
 /// A built simulation: the object host and the worker are running; add clients and run.
 pub struct World<'a> {
     pub sim: turmoil::Sim<'a>,
-    pub objects: Rc<Objects>,
+    pub(crate) objects: Rc<Objects>,
     pub recorder: Rc<RefCell<Recorder>>,
-    pub scenario: Rc<Scenario>,
-    pub draws: Draws,
+    pub(crate) scenario: Rc<Scenario>,
+    pub(crate) draws: Draws,
 }
 
 /// Builds the turmoil world for `scenario`, `variant` and `seed`: the object host and the
@@ -155,15 +157,15 @@ fn guarded(
     seed: u64,
     f: impl FnOnce() -> Result<RunOutput, SimError>,
 ) -> Result<RunOutput, SimError> {
-    server::take_panic();
+    task::take_panic();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(SimError::Failed {
             variant: variant.name().to_string(),
             seed,
-            message: format!("panicked: {}", server::panic_message(p.as_ref())),
+            message: format!("panicked: {}", task::panic_message(p.as_ref())),
         })
     });
-    match server::take_panic() {
+    match task::take_panic() {
         Some(message) => Err(SimError::Failed {
             variant: variant.name().to_string(),
             seed,
@@ -175,7 +177,7 @@ fn guarded(
 
 /// Runs only the upgrades: every job's token is stored beforehand on an active object, and
 /// each client connects, upgrades, pings and closes (the `upgrade` benchmark).
-pub fn run_upgrades(
+pub(crate) fn run_upgrades(
     scenario: &Scenario,
     variant: &'static dyn Variant,
     seed: u64,
@@ -185,15 +187,14 @@ pub fn run_upgrades(
         let ttl = scenario.auth.token_ttl_ms;
         for n in 0..scenario.scenario.jobs as u64 {
             let token = crate::client::preloaded_token(&w.draws, n);
-            w.objects
-                .preload(&crate::server::api::job_id(n), &token, ttl);
+            w.objects.preload(&crate::wire::api::job_id(n), &token, ttl);
         }
         drive(w, variant, seed, true)
     })
 }
 
 /// The peak number of progress sockets open at once in the last run on this thread.
-pub fn last_sockets_open_max() -> usize {
+pub(crate) fn last_sockets_open_max() -> usize {
     LAST_SOCKETS_OPEN_MAX.with(|c| c.get())
 }
 
@@ -229,7 +230,7 @@ fn drive(
     sim.client(FLEET_HOST, async move {
         crate::client::run_fleet(session, jobs, concurrency).await?;
         // Let the objects finish enriching, so every "no socket" warning is counted.
-        while fleet_recorder.borrow().enrichments_open() > 0 && !server::panicked() {
+        while fleet_recorder.borrow().enrichments_open() > 0 && !task::panicked() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(())
@@ -260,21 +261,7 @@ fn drive(
     LAST_SOCKETS_OPEN_MAX.with(|c| c.set(recorder.sockets_open_max()));
     let faults = recorder.faults();
     let mut records = recorder.into_records();
-    for r in &mut records {
-        assert!(
-            r.outcome.is_some(),
-            "job {} has no outcome after the run (variant {}, seed {seed})",
-            r.job,
-            variant.name()
-        );
-        // The end-to-end invariant: a job the client saw accepted and the server finished is
-        // known to the client by the result deadline, or it is a silent failure. (A job whose
-        // 202 never arrived is a failure the app knows about.)
-        r.results_in_time = r
-            .results_complete_ms
-            .is_some_and(|ms| ms <= scenario_deadline_ms);
-        r.silent_failure = r.enrichment_done && r.post_accepted && !r.results_in_time;
-    }
+    judge_end_to_end(&mut records, scenario_deadline_ms, variant, seed);
     Ok(RunOutput {
         variant: variant.name().to_string(),
         seed,
@@ -282,6 +269,29 @@ fn drive(
         sim_ms,
         faults,
     })
+}
+
+/// The end-to-end invariant, per job: a job the client saw accepted and the server finished
+/// is known to the client by the result deadline, or it is a silent failure. (A job whose
+/// 202 never arrived is a failure the app knows about.) Every job must have an outcome.
+fn judge_end_to_end(
+    records: &mut [JobRecord],
+    result_deadline_ms: u64,
+    variant: &'static dyn Variant,
+    seed: u64,
+) {
+    for r in records {
+        assert!(
+            r.outcome.is_some(),
+            "job {} has no outcome after the run (variant {}, seed {seed})",
+            r.job,
+            variant.name()
+        );
+        r.results_in_time = r
+            .results_complete_ms
+            .is_some_and(|ms| ms <= result_deadline_ms);
+        r.silent_failure = r.enrichment_done && r.post_accepted && !r.results_in_time;
+    }
 }
 
 /// Runs every variant (by name, checked) over every seed; ordered by variant, then seed.

@@ -4,9 +4,9 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use handshake_sim::server::api::BatchAccepted;
 use handshake_sim::server::variant;
 use handshake_sim::sim;
+use handshake_sim::wire::api::BatchAccepted;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;

@@ -1,0 +1,289 @@
+//! One upgrade attempt: the socket opened under the handshake and ping deadlines, the queued
+//! ping, then progress until completion.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+
+use super::model::AppModel;
+use super::Session;
+use crate::record::Outcome;
+use crate::wire::api::{self, BatchAccepted, ServerMsg};
+use crate::wire::{ws_config, IoObject};
+
+/// How one upgrade attempt ended.
+pub(super) struct Attempt {
+    pub(super) outcome: Outcome,
+    /// The status of a rejected upgrade.
+    pub(super) status: Option<u16>,
+    pub(super) client_upgrade_ms: Option<u64>,
+    pub(super) progress_received: u32,
+}
+
+/// Most messages read from one socket (a bound on the read loop).
+const MESSAGES_MAX: u32 = 1_000_000;
+
+/// The client's end of an open progress socket.
+type Socket = WebSocketStream<Box<dyn IoObject>>;
+
+/// The times of one attempt, in ms since the run's start.
+struct Deadlines {
+    start_ms: u64,
+    handshake_ms: u64,
+    /// When the app issues the ping (queued until the 101).
+    ping_at_ms: u64,
+    ping_ms: u64,
+}
+
+impl Deadlines {
+    /// When the read loop must wake without a frame: to write the ping, or to give up on
+    /// its pong.
+    fn wake_ms(&self, ping_sent: bool, pong: bool) -> u64 {
+        if !ping_sent {
+            self.ping_at_ms
+        } else if !pong {
+            self.ping_ms
+        } else {
+            u64::MAX
+        }
+    }
+}
+
+impl Session {
+    /// One connect: handshake under both deadlines, ping, then progress until completion.
+    pub(super) async fn attempt(
+        &self,
+        n: u64,
+        t0: u64,
+        accepted: &BatchAccepted,
+        after: Option<u32>,
+        model: &mut AppModel,
+    ) -> Attempt {
+        let c = &self.scenario.client;
+        let start_ms = self.clock.now_ms();
+        let ping_at_ms = start_ms + c.ping_after_ms;
+        let deadlines = Deadlines {
+            start_ms,
+            handshake_ms: start_ms + c.handshake_timeout_ms,
+            ping_at_ms,
+            ping_ms: ping_at_ms + c.ping_timeout_ms,
+        };
+        tracing::debug!(job = n, t_ms = start_ms, "connect");
+        let (mut ws, client_upgrade_ms) = match self.open(n, accepted, after, &deadlines).await {
+            Ok(x) => x,
+            Err((outcome, status)) => {
+                return Attempt {
+                    outcome,
+                    status,
+                    client_upgrade_ms: None,
+                    progress_received: 0,
+                }
+            }
+        };
+        let mut attempt = Attempt {
+            outcome: Outcome::NetworkError,
+            status: None,
+            client_upgrade_ms: Some(client_upgrade_ms),
+            progress_received: 0,
+        };
+        if self
+            .read_progress(n, t0, &mut ws, &deadlines, model, &mut attempt)
+            .await
+        {
+            let _ = ws.close(None).await;
+            tracing::debug!(job = n, t_ms = self.clock.now_ms(), "close");
+        }
+        attempt
+    }
+
+    /// Connects and upgrades under whichever deadline comes first: the socket and the
+    /// client-observed upgrade time, or the outcome (and status) of the failure.
+    async fn open(
+        &self,
+        n: u64,
+        accepted: &BatchAccepted,
+        after: Option<u32>,
+        d: &Deadlines,
+    ) -> Result<(Socket, u64), (Outcome, Option<u16>)> {
+        let start_ms = d.start_ms;
+        let request = self
+            .progress_url(accepted, after)
+            .into_client_request()
+            .expect("the URL is built from checked parts");
+        // Whichever deadline comes first ends the handshake: the handshake timeout, or the
+        // queued ping's timeout (the ping timer runs from when the app issued the ping).
+        let (deadline_ms, on_deadline) = if d.ping_ms < d.handshake_ms {
+            (d.ping_ms, Outcome::PingTimeout)
+        } else {
+            (d.handshake_ms, Outcome::HandshakeTimeout)
+        };
+        let sent_ms = std::cell::Cell::new(start_ms);
+        let handshake = async {
+            let io = self.connect.connect().await.map_err(WsError::Io)?;
+            sent_ms.set(self.clock.now_ms());
+            tokio_tungstenite::client_async_with_config(request, io, Some(ws_config())).await
+        };
+        let until = Duration::from_millis(deadline_ms.saturating_sub(start_ms));
+        let ws = match tokio::time::timeout(until, handshake).await {
+            Err(_) => {
+                tracing::info!(
+                    job = n,
+                    t_ms = self.clock.now_ms(),
+                    outcome = on_deadline.name(),
+                    after_ms = deadline_ms - start_ms,
+                    "deadline passed before the 101"
+                );
+                return Err((on_deadline, None));
+            }
+            Ok(Err(WsError::Http(resp))) => {
+                let status = resp.status();
+                tracing::info!(
+                    job = n,
+                    t_ms = self.clock.now_ms(),
+                    status = status.as_u16(),
+                    "upgrade rejected"
+                );
+                let outcome = if status.is_server_error() {
+                    Outcome::ServerError
+                } else {
+                    Outcome::Rejected
+                };
+                return Err((outcome, Some(status.as_u16())));
+            }
+            Ok(Err(e)) => {
+                tracing::info!(job = n, t_ms = self.clock.now_ms(), error = %e, "upgrade failed");
+                return Err((Outcome::NetworkError, None));
+            }
+            Ok(Ok((ws, _resp))) => ws,
+        };
+        let upgraded_ms = self.clock.now_ms();
+        let client_upgrade_ms = upgraded_ms - sent_ms.get();
+        tracing::debug!(
+            job = n,
+            t_ms = upgraded_ms,
+            client_upgrade_ms,
+            "101 received"
+        );
+        Ok((ws, client_upgrade_ms))
+    }
+
+    /// The socket's URL: the job, its token, and the progress it has when it asks to catch up.
+    fn progress_url(&self, accepted: &BatchAccepted, after: Option<u32>) -> String {
+        let mut url = format!(
+            "{}://{}{}?jobId={}&token={}",
+            self.connect.ws_scheme(),
+            self.connect.authority(),
+            api::PROGRESS_PATH,
+            accepted.job_id,
+            accepted.token
+        );
+        if let Some(a) = after {
+            url.push_str(&format!("&after={a}"));
+        }
+        url
+    }
+
+    /// Writes the ping once it is due (it was queued until the 101), then reads frames until
+    /// the completion and the pong have both come, the socket ends, or the ping times out.
+    /// Whether the socket is still to be closed (false: given up without a close).
+    async fn read_progress(
+        &self,
+        n: u64,
+        t0: u64,
+        ws: &mut Socket,
+        d: &Deadlines,
+        model: &mut AppModel,
+        attempt: &mut Attempt,
+    ) -> bool {
+        // The ping: issued at ping_at_ms, written now if that has passed (it was queued).
+        let mut ping_sent = false;
+        let mut pong = false;
+        let mut complete = false;
+        for _ in 0..MESSAGES_MAX {
+            let now_ms = self.clock.now_ms();
+            if !ping_sent && now_ms >= d.ping_at_ms {
+                tracing::debug!(
+                    job = n,
+                    t_ms = now_ms,
+                    queued_ms = now_ms - d.ping_at_ms,
+                    "ping sent"
+                );
+                if ws
+                    .send(Message::Ping(Bytes::from_static(b"hs")))
+                    .await
+                    .is_err()
+                {
+                    return false;
+                }
+                ping_sent = true;
+            }
+            let wake_ms = d.wake_ms(ping_sent, pong);
+            let wait = Duration::from_millis(wake_ms.saturating_sub(now_ms).min(u32::MAX as u64));
+            let frame = match tokio::time::timeout(wait, ws.next()).await {
+                Err(_) if !ping_sent => continue,
+                Err(_) => {
+                    tracing::info!(
+                        job = n,
+                        t_ms = self.clock.now_ms(),
+                        "no pong before the ping timeout"
+                    );
+                    attempt.outcome = Outcome::PingTimeout;
+                    return false;
+                }
+                Ok(f) => f,
+            };
+            match frame {
+                Some(Ok(Message::Pong(_))) => {
+                    pong = true;
+                    tracing::debug!(job = n, t_ms = self.clock.now_ms(), "pong");
+                }
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) {
+                        complete |= self.on_message(n, t0, msg, model, attempt);
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            }
+            if complete && pong {
+                attempt.outcome = Outcome::Ok;
+                break;
+            }
+        }
+        true
+    }
+
+    /// A message from the server, into the app's model; whether it is the completion.
+    fn on_message(
+        &self,
+        n: u64,
+        t0: u64,
+        msg: ServerMsg,
+        model: &mut AppModel,
+        attempt: &mut Attempt,
+    ) -> bool {
+        match msg {
+            ServerMsg::Progress { seq, .. } => {
+                attempt.progress_received += 1;
+                let now_ms = self.clock.now_ms();
+                tracing::debug!(job = n, t_ms = now_ms, seq, "progress");
+                model.on_socket(seq, now_ms - t0);
+                false
+            }
+            ServerMsg::Ready { books_done, .. } => {
+                tracing::debug!(job = n, t_ms = self.clock.now_ms(), books_done, "ready");
+                false
+            }
+            ServerMsg::Complete { books } => {
+                let now_ms = self.clock.now_ms();
+                tracing::debug!(job = n, t_ms = now_ms, books, "complete");
+                model.on_complete(now_ms - t0);
+                true
+            }
+        }
+    }
+}

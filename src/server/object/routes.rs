@@ -1,0 +1,237 @@
+//! The object host's HTTP service: routing, the batch POST (idempotent: a repeat refreshes
+//! the token) and the status poll. The progress upgrade is in `upgrade`.
+
+use std::convert::Infallible;
+use std::rc::Rc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::HeaderValue;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+
+use super::enrichment::enrich;
+use super::lifecycle::schedule_crash;
+use super::upgrade::upgrade;
+use super::{Object, Objects};
+use crate::draw::Purpose;
+use crate::record::fault;
+use crate::task;
+use crate::wire::api::{self, BatchAccepted, BatchRequest};
+use crate::wire::{plain, read_body, Body, Io};
+
+/// Serves one connection to the object host (HTTP/1.1 with upgrades).
+pub(crate) async fn serve_objects_conn<S: Io>(stream: S, objects: Rc<Objects>) {
+    let service = hyper::service::service_fn(move |req| {
+        let objects = objects.clone();
+        async move { Ok::<_, Infallible>(route(req, objects).await) }
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(64 * 1024)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::trace!(error = %e, "object connection ended");
+    }
+}
+
+async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    match (req.method(), req.uri().path()) {
+        (&Method::POST, api::BATCH_PATH) => post_batch(req, objects).await,
+        (_, api::BATCH_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
+        (&Method::GET, api::PROGRESS_PATH) => upgrade(req, objects).await,
+        (&Method::GET, api::STATUS_PATH) => status(req, objects).await,
+        (_, api::STATUS_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
+        (_, api::PROGRESS_PATH) => plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use GET with Upgrade: websocket",
+        ),
+        _ => plain(StatusCode::NOT_FOUND, "not found"),
+    }
+}
+
+/// A JSON answer with `status`.
+fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(
+        serde_json::to_vec(body).expect("plain struct serialises"),
+    )));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+/// `POST /api/enrichment/batch`: a fresh token, stored; the job started on the first POST.
+async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    let batch = match parse_batch(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(object) = objects.get(&batch.job_id) else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+    };
+    let env = &objects.env;
+    let (event, _cold) = object.deliver(env).await;
+    let now_ms = env.clock.now_ms();
+    let repeat = object.state.borrow().posted;
+    tracing::debug!(
+        job = object.job,
+        t_ms = now_ms,
+        books = batch.books,
+        repeat,
+        "POST batch"
+    );
+    if env.scenario.faults.panic_on_job == Some(object.job) {
+        panic!(
+            "faults.panic_on_job: the object of job {} panicked",
+            object.job
+        );
+    }
+    let (token, expires_at_ms) = object.issue_token(env, now_ms);
+    if let Err(r) = store_token(&objects, &object, &token, expires_at_ms).await {
+        return r;
+    }
+    if repeat {
+        // The job runs already: the client only needed a fresh token.
+        tracing::debug!(
+            job = object.job,
+            t_ms = env.clock.now_ms(),
+            "token refreshed"
+        );
+    } else {
+        start_job(&objects, &object, batch.books);
+    }
+    drop(event);
+    let accepted = BatchAccepted {
+        job_id: batch.job_id,
+        token,
+        expires_at_ms,
+    };
+    json(StatusCode::ACCEPTED, &accepted)
+}
+
+/// The batch POST's body: a well-formed job id and at most the most books a job may have.
+async fn parse_batch(req: Request<Incoming>) -> Result<BatchRequest, Response<Body>> {
+    let body = read_body(req.into_body()).await?;
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(plain(
+                StatusCode::BAD_REQUEST,
+                &format!("bad batch body: {e}"),
+            ))
+        }
+    };
+    if !api::valid_job_id(&batch.job_id) {
+        return Err(plain(StatusCode::BAD_REQUEST, "malformed jobId"));
+    }
+    if batch.books > crate::scenario::BOOKS_PER_JOB_MAX {
+        return Err(plain(StatusCode::BAD_REQUEST, "too many books"));
+    }
+    Ok(batch)
+}
+
+/// Stores the POST's token before the 202 leaves, or, under the #378 fault, in a task of its
+/// own while the 202 leaves at once. `Err`: the 503 of a failed write.
+async fn store_token(
+    objects: &Rc<Objects>,
+    object: &Rc<Object>,
+    token: &str,
+    expires_at_ms: u64,
+) -> Result<(), Response<Body>> {
+    let env = &objects.env;
+    if env.scenario.faults.ack_before_token_write {
+        // #378: the 202 leaves before the write is confirmed.
+        env.recorder
+            .borrow_mut()
+            .fault(fault::ACK_BEFORE_TOKEN_WRITE);
+        let (object, objects, token) = (object.clone(), objects.clone(), token.to_string());
+        task::spawn(async move {
+            let _ = object
+                .set_auth_token(&objects.env, &token, expires_at_ms)
+                .await;
+        });
+    } else if object
+        .set_auth_token(env, token, expires_at_ms)
+        .await
+        .is_err()
+    {
+        return Err(plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage write failed",
+        ));
+    }
+    Ok(())
+}
+
+/// The first POST of a job: its progress starts from zero (on an object that may restart
+/// first), its enrichment pipeline runs, and the crash fault is drawn.
+fn start_job(objects: &Rc<Objects>, object: &Rc<Object>, books: u32) {
+    let env = &objects.env;
+    let restart_ms = env.clock.now_ms();
+    {
+        let mut st = object.state.borrow_mut();
+        st.posted = true;
+        st.books = books;
+        st.books_done = 0;
+        st.done = false;
+        // A deploy, eviction or relocation between the POST and the upgrade.
+        if env.draws.chance(
+            env.scenario.object.restart_probability,
+            object.job,
+            Purpose::Restart,
+            0,
+        ) {
+            object.go_cold(&mut st, "restarted", restart_ms);
+        }
+    }
+    env.recorder.borrow_mut().enrichment_started();
+    task::spawn(enrich(objects.clone(), object.clone(), books));
+    schedule_crash(objects, object);
+}
+
+/// The `jobId` (well formed, once) and the `token` (empty when absent, at most once) of a
+/// query, or why it gets a 400.
+pub(super) fn job_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
+    let job_id = match api::query_param(query, "jobId") {
+        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
+        _ => return Err("missing or malformed jobId"),
+    };
+    let token = match api::query_param(query, "token") {
+        Ok(t) => t.unwrap_or("").to_string(),
+        Err(api::Repeated) => return Err("token given twice"),
+    };
+    Ok((job_id, token))
+}
+
+/// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that
+/// cannot keep a socket. The token is checked as the upgrade checks it.
+async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    let query = req.uri().query();
+    let (job_id, token) = match job_and_token(query) {
+        Ok(x) => x,
+        Err(why) => return plain(StatusCode::BAD_REQUEST, why),
+    };
+    let Some(object) = objects.get(&job_id) else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+    };
+    let env = &objects.env;
+    let (_event, _cold) = object.deliver(env).await;
+    if let Err((code, why)) = object.authorize(env, &token).await {
+        return plain(code, why);
+    }
+    let status = {
+        let st = object.state.borrow();
+        api::Status {
+            job_id,
+            books_done: st.books_done,
+            books: st.books,
+            done: st.done,
+        }
+    };
+    json(StatusCode::OK, &status)
+}

@@ -1,0 +1,330 @@
+//! `GET /ws/progress`: the upgrade's checks (steps 3–4 of the write-up's call flow and RFC
+//! 6455 4.2.1), the handshake (steps 5–9: activation, the token read by the variant,
+//! validation, the pair and the accept) with its timing log, the 101, and the socket after it.
+
+use std::rc::Rc;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use hyper::upgrade::OnUpgrade;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::sync::oneshot;
+
+use super::routes::job_and_token;
+use super::{Object, Objects};
+use crate::clock;
+use crate::draw::Purpose;
+use crate::server::{auth, socket, Env};
+use crate::task;
+use crate::wire::api;
+use crate::wire::{plain, Body};
+
+/// What the upgrade handler decided.
+enum Decision {
+    Reject(StatusCode, &'static str),
+    /// `incarnation`: the object's, when it accepted; the socket dies with it.
+    Accept {
+        accept_key: String,
+        incarnation: u64,
+    },
+}
+
+/// A well-formed upgrade request: who asks, with what token, from which progress on, and
+/// its `Sec-WebSocket-Key`.
+struct Asked {
+    job_id: String,
+    token: String,
+    after: Option<u32>,
+    key: Vec<u8>,
+}
+
+/// Why an upgrade request is refused: the status, the reason, and a header the refusal
+/// carries (the upgrade or the version the server speaks).
+struct Refused {
+    status: StatusCode,
+    why: &'static str,
+    header: Option<(HeaderName, &'static str)>,
+}
+
+impl Refused {
+    fn bad_request(why: &'static str) -> Self {
+        Refused {
+            status: StatusCode::BAD_REQUEST,
+            why,
+            header: None,
+        }
+    }
+
+    fn response(self) -> Response<Body> {
+        let mut r = plain(self.status, self.why);
+        if let Some((name, value)) = self.header {
+            r.headers_mut()
+                .insert(name, HeaderValue::from_static(value));
+        }
+        r
+    }
+}
+
+pub(super) async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    let asked = match check_request(&req) {
+        Ok(asked) => asked,
+        Err(refused) => return refused.response(),
+    };
+    let Some(object) = objects.get(&asked.job_id) else {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+    };
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    // The handshake runs as its own task, so its timings are recorded even when the client is
+    // gone and hyper drops this request; the server then counts the upgrade as canceled.
+    let (tx, rx) = oneshot::channel();
+    task::spawn(handshake_task(objects, object, asked, on_upgrade, tx));
+    rx.await
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
+}
+
+/// The request's checks, all instant, in the call flow's order: the upgrade header (step 3),
+/// the job id and token (step 4), then what RFC 6455 4.2.1 requires of the handshake.
+fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
+    let headers = req.headers();
+    let wants_ws = headers
+        .get(UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !wants_ws {
+        return Err(Refused {
+            status: StatusCode::UPGRADE_REQUIRED,
+            why: "expected Upgrade: websocket",
+            header: Some((UPGRADE, "websocket")),
+        });
+    }
+    let query = req.uri().query();
+    let (job_id, token) = job_and_token(query).map_err(Refused::bad_request)?;
+    // A reconnect asks for the progress after the last sequence number it has.
+    let after = match api::query_param(query, "after") {
+        Ok(None) => None,
+        Ok(Some(v)) => match v.parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => return Err(Refused::bad_request("malformed after")),
+        },
+        Err(api::Repeated) => return Err(Refused::bad_request("after given twice")),
+    };
+    let key = websocket_key(headers)?;
+    Ok(Asked {
+        job_id,
+        token,
+        after,
+        key,
+    })
+}
+
+/// RFC 6455 4.2.1: a handshake without `Connection: Upgrade`, without a valid key or with
+/// another version is refused. The key, when all three are right.
+fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
+    let connection_ok = headers
+        .get_all(CONNECTION)
+        .iter()
+        .any(|v| api::connection_upgrade(v.as_bytes()));
+    if !connection_ok {
+        return Err(Refused::bad_request("missing Connection: Upgrade"));
+    }
+    let key_ok = headers
+        .get(SEC_WEBSOCKET_KEY)
+        .is_some_and(|k| api::valid_ws_key(k.as_bytes()));
+    if !key_ok {
+        return Err(Refused::bad_request(
+            "missing or malformed Sec-WebSocket-Key",
+        ));
+    }
+    if headers.get(SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        return Err(Refused {
+            status: StatusCode::UPGRADE_REQUIRED,
+            why: "unsupported Sec-WebSocket-Version",
+            header: Some((SEC_WEBSOCKET_VERSION, "13")),
+        });
+    }
+    Ok(headers[SEC_WEBSOCKET_KEY].as_bytes().to_vec())
+}
+
+/// The handshake task: decides, sends the answer to the request handler, and after a 101
+/// runs the socket. An accept whose client is gone is counted as canceled.
+async fn handshake_task(
+    objects: Rc<Objects>,
+    object: Rc<Object>,
+    asked: Asked,
+    on_upgrade: OnUpgrade,
+    tx: oneshot::Sender<Response<Body>>,
+) {
+    let decision = handshake(&objects, &object, &asked.token, &asked.key).await;
+    let accepted = match decision {
+        Decision::Accept { incarnation, .. } => Some(incarnation),
+        Decision::Reject(..) => None,
+    };
+    let response = answer(decision);
+    let env = &objects.env;
+    if tx.send(response).is_err() {
+        if accepted.is_some() {
+            canceled(env, &object, "client gone before the 101");
+        }
+        return;
+    }
+    let Some(incarnation) = accepted else {
+        return;
+    };
+    match on_upgrade.await {
+        Ok(upgraded) => {
+            let io = TokioIo::new(upgraded);
+            socket::run(objects.clone(), object, io, asked.after, incarnation).await
+        }
+        Err(_) => canceled(env, &object, "upgrade failed"),
+    }
+}
+
+/// The response of a decision: the refusal, or the 101 with its accept key.
+fn answer(decision: Decision) -> Response<Body> {
+    match decision {
+        Decision::Reject(status, why) => plain(status, why),
+        Decision::Accept { accept_key, .. } => {
+            let mut r = Response::new(Full::new(Bytes::new()));
+            *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+            let h = r.headers_mut();
+            h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+            h.insert(
+                SEC_WEBSOCKET_ACCEPT,
+                HeaderValue::from_str(&accept_key).expect("base64 is a valid header"),
+            );
+            r
+        }
+    }
+}
+
+pub(in crate::server) fn canceled(env: &Env, object: &Object, why: &str) {
+    env.recorder.borrow_mut().job(object.job).canceled += 1;
+    tracing::info!(
+        job = object.job,
+        t_ms = env.clock.now_ms(),
+        why,
+        "upgrade canceled"
+    );
+}
+
+/// The write-up's timing log of one upgrade, in ms.
+struct Timing {
+    cold_ms: Option<u64>,
+    reads_ms: Vec<u64>,
+    storage_ms: u64,
+    pair_ms: u64,
+    accept_ms: u64,
+    upgrade_ms: u64,
+}
+
+/// Steps 5–9 of the call flow: activation, the token read by the variant, validation, the
+/// pair and the accept. Records the write-up's timing log for the job's first upgrade.
+async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) -> Decision {
+    let env = &objects.env;
+    let arrive_ms = env.clock.now_ms();
+    tracing::debug!(
+        job = object.job,
+        t_ms = arrive_ms,
+        "upgrade request at object"
+    );
+    let (_event, cold_ms) = object.deliver(env).await;
+    let first = {
+        let mut st = object.state.borrow_mut();
+        st.upgrades += 1;
+        st.upgrades == 1
+    };
+    let incarnation = object.state.borrow().incarnation;
+    let storage_start_ms = env.clock.now_ms();
+    let read = match object.authorize(env, token).await {
+        Ok(read) => read,
+        Err((code, why)) => return Decision::Reject(code, why),
+    };
+    let now_ms = env.clock.now_ms();
+    let storage_ms = now_ms - storage_start_ms;
+    check_durable(env, object, token, now_ms);
+    let pair_ms = env
+        .draws
+        .ms(&env.scenario.object.pair_ms, object.job, Purpose::Pair, 0);
+    clock::sleep_ms(pair_ms).await;
+    let accept_ms = env.draws.ms(
+        &env.scenario.object.accept_ms,
+        object.job,
+        Purpose::Accept,
+        0,
+    );
+    clock::sleep_ms(accept_ms).await;
+    if object.state.borrow().incarnation != incarnation {
+        return Decision::Reject(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "object restarted during the handshake",
+        );
+    }
+    let done_ms = env.clock.now_ms();
+    let timing = Timing {
+        cold_ms,
+        reads_ms: read.reads_ms,
+        storage_ms,
+        pair_ms,
+        accept_ms,
+        upgrade_ms: done_ms - arrive_ms,
+    };
+    timing.log(env, object, done_ms, first);
+    Decision::Accept {
+        accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
+        incarnation,
+    }
+}
+
+/// Safety: whatever the variant read, the durable store must agree the token is valid.
+fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) {
+    let (durable, durable_exp) = object.durable_token();
+    if auth::check(token, durable.as_deref(), durable_exp, now_ms).is_err() {
+        env.recorder
+            .borrow_mut()
+            .job(object.job)
+            .unauthorized_accepts += 1;
+        tracing::error!(
+            job = object.job,
+            t_ms = now_ms,
+            "token accepted that the durable store does not hold"
+        );
+    }
+}
+
+impl Timing {
+    /// Logs the timing line (as the write-up's object does) and, for the job's first
+    /// upgrade, records it.
+    fn log(self, env: &Env, object: &Object, done_ms: u64, first: bool) {
+        let Timing {
+            cold_ms,
+            reads_ms,
+            storage_ms,
+            pair_ms,
+            accept_ms,
+            upgrade_ms,
+        } = self;
+        tracing::info!(
+            target: "handshake_sim::timing",
+            job = object.job,
+            t_ms = done_ms,
+            "[{}] 📊 WebSocket upgrade timing: {{ storageDuration: \"{storage_ms}ms\", pairCreation: \"{pair_ms}ms\", accept: \"{accept_ms}ms\", totalUpgrade: \"{upgrade_ms}ms\" }}",
+            object.id
+        );
+        if first {
+            let mut rec = env.recorder.borrow_mut();
+            let r = rec.job(object.job);
+            r.cold_start = cold_ms.is_some();
+            r.cold_start_ms = cold_ms;
+            r.reads_ms = reads_ms;
+            r.storage_ms = Some(storage_ms);
+            r.upgrade_ms = Some(upgrade_ms);
+        }
+    }
+}
