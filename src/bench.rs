@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::names::VariantId;
 use crate::record::Outcome;
 use crate::scenario::{parse_overrides, Scenario, ScenarioError};
 use crate::server::variant;
@@ -180,8 +181,7 @@ fn measure(
     scenario: &Scenario,
     run: fn(&Scenario, &'static dyn variant::Variant, u64) -> Result<RunOutput, SimError>,
 ) -> Result<Measurement, SimError> {
-    let v = variant::by_name(&scenario.scenario.variants[0])
-        .expect("bench scenarios name known variants");
+    let v = variant::of(scenario.scenario.variants[0]);
     reset_peak_rss();
     let (rss_before, _) = rss_bytes();
     // Live heap at the latest peak of open sockets.
@@ -282,7 +282,7 @@ pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::Swee
         scenario_file: "sims/bench.toml".into(),
         sets: base_sets.to_vec(),
         params: vec![ParamSpec::grid("client.handshake_timeout_ms=150..300:10")?],
-        variants: vec!["sequential".into()],
+        variants: vec![VariantId::Sequential],
         seeds: vec![1],
         swarm: None,
         swarm_seed: 1,

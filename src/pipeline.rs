@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::metrics::{self, VariantSummary};
+use crate::names::VariantId;
 use crate::scenario::Scenario;
 use crate::sim::{self, RunOutput, SimError};
 
@@ -55,9 +56,10 @@ impl Report {
 /// from (ordered by variant, then seed).
 pub fn run(
     scenario: &Scenario,
-    variants: &[String],
+    variants: &[VariantId],
     seeds: &[u64],
 ) -> Result<(Report, Vec<RunOutput>), SimError> {
     let runs = sim::run_all(scenario, variants, seeds)?;
-    Ok((Report::new(scenario, variants, seeds, &runs), runs))
+    let names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
+    Ok((Report::new(scenario, &names, seeds, &runs), runs))
 }

@@ -33,7 +33,7 @@ pub struct SweepDef {
     pub scenario_file: String,
     pub sets: Vec<String>,
     pub params: Vec<ParamSpec>,
-    pub variants: Vec<String>,
+    pub variants: Vec<VariantId>,
     pub seeds: Vec<u64>,
     /// `--swarm N`: N random points drawn from the params' ranges with this seed.
     pub swarm: Option<u32>,
@@ -231,6 +231,11 @@ fn render(v: &toml::Value) -> String {
 }
 
 impl SweepDef {
+    /// The variants' names, as runs and summaries are labelled.
+    pub fn variant_names(&self) -> Vec<String> {
+        self.variants.iter().map(|v| v.name().to_string()).collect()
+    }
+
     /// How many points the sweep has, without building them (None past `usize`).
     pub fn point_count(&self) -> Option<usize> {
         match self.swarm {
@@ -320,7 +325,7 @@ pub fn point_scenarios(
 }
 
 /// One simulated run of a sweep: (point, variant, seed).
-type Task<'a> = (usize, &'a str, u64);
+type Task = (usize, VariantId, u64);
 
 /// Runs the sweep (or one shard). `progress` is told after every finished run.
 pub fn run(
@@ -338,9 +343,6 @@ pub fn run(
             points.len()
         )));
     }
-    for v in &def.variants {
-        VariantId::parse(v).map_err(SweepError::Usage)?;
-    }
     let tasks = tasks(def, points.len(), shard);
     if tasks.len() > RUNS_MAX {
         return Err(SweepError::Usage(format!(
@@ -352,11 +354,7 @@ pub fn run(
     let outputs: Vec<Result<RunOutput, sim::SimError>> = tasks
         .par_iter()
         .map(|&(p, v, seed)| {
-            let out = sim::run(
-                &scenarios[p],
-                variant::by_name(v).expect("checked above"),
-                seed,
-            );
+            let out = sim::run(&scenarios[p], variant::of(v), seed);
             progress();
             out
         })
@@ -374,13 +372,13 @@ pub fn run(
 }
 
 /// The runs of the points in the shard, point by point, then variant, then seed.
-fn tasks(def: &SweepDef, points: usize, shard: Option<(u32, u32)>) -> Vec<Task<'_>> {
+fn tasks(def: &SweepDef, points: usize, shard: Option<(u32, u32)>) -> Vec<Task> {
     (0..points)
         .filter(|&p| in_shard(p, shard))
         .flat_map(|p| {
             def.variants
                 .iter()
-                .flat_map(move |v| def.seeds.iter().map(move |&s| (p, v.as_str(), s)))
+                .flat_map(move |&v| def.seeds.iter().map(move |&s| (p, v, s)))
         })
         .collect()
 }
@@ -390,7 +388,7 @@ fn collect(
     def: &SweepDef,
     points: &[Vec<(String, String)>],
     shard: Option<(u32, u32)>,
-    tasks: &[Task<'_>],
+    tasks: &[Task],
     outputs: Vec<Result<RunOutput, sim::SimError>>,
 ) -> (Vec<PointResult>, Vec<FailedRun>) {
     let mut results: Vec<PointResult> = Vec::new();
@@ -422,7 +420,7 @@ fn collect(
         results.push(PointResult {
             point: p,
             params: points[p].clone(),
-            variants: metrics::summarize(&def.variants, &runs),
+            variants: metrics::summarize(&def.variant_names(), &runs),
         });
     }
     (results, failed_runs)
@@ -478,7 +476,7 @@ pub fn merge(mut parts: Vec<SweepResult>) -> Result<SweepResult, SweepError> {
         .collect();
     // The unsharded order: point, then variant and seed in definition order.
     let def = &first.definition;
-    let pos = |v: &str| def.variants.iter().position(|x| x == v);
+    let pos = |v: &str| def.variants.iter().position(|x| x.name() == v);
     let seed_pos = |s: u64| def.seeds.iter().position(|x| *x == s);
     failed_runs.sort_by_key(|f| (f.point, pos(&f.variant), seed_pos(f.seed)));
     for w in points.windows(2) {
@@ -514,13 +512,13 @@ impl SweepResult {
                     .points
                     .iter()
                     .filter_map(|p| {
-                        let s = p.variants.iter().find(|s| &s.variant == v)?;
+                        let s = p.variants.iter().find(|s| s.variant == v.name())?;
                         Some((p, s.failure_rate.value))
                     })
                     .collect();
                 pts.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.point.cmp(&b.0.point)));
                 pts.truncate(n);
-                (v.clone(), pts)
+                (v.name().to_string(), pts)
             })
             .collect()
     }
@@ -549,7 +547,7 @@ mod tests {
             scenario_file: "x.toml".into(),
             sets: Vec::new(),
             params,
-            variants: vec!["parallel".into()],
+            variants: vec![VariantId::Parallel],
             seeds: vec![1],
             swarm: None,
             swarm_seed: 1,

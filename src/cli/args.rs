@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use handshake_sim::names::VariantId;
 use handshake_sim::scenario::{self, Override, Scenario, ScenarioError};
 use handshake_sim::server::variant;
 
@@ -71,17 +72,13 @@ pub(crate) fn seed_range(first: u64, count: u64) -> Vec<u64> {
 pub(crate) fn pick_variants(
     given: &[String],
     scenario: &Scenario,
-) -> Result<Vec<String>, ScenarioError> {
+) -> Result<Vec<VariantId>, ScenarioError> {
     if given.is_empty() {
         return Ok(scenario.scenario.variants.clone());
     }
+    let mut picked = Vec::with_capacity(given.len());
     for (i, v) in given.iter().enumerate() {
-        if variant::by_name(v).is_none() {
-            return Err(ScenarioError::Usage {
-                arg: format!("--variant {v}"),
-                message: format!("unknown variant; known: {}", variant::NAMES.join(", ")),
-            });
-        }
+        picked.push(parse_variant(v)?);
         if given[..i].contains(v) {
             return Err(ScenarioError::Usage {
                 arg: format!("--variant {v}"),
@@ -89,5 +86,13 @@ pub(crate) fn pick_variants(
             });
         }
     }
-    Ok(given.to_vec())
+    Ok(picked)
+}
+
+/// One `--variant` name.
+pub(crate) fn parse_variant(name: &str) -> Result<VariantId, ScenarioError> {
+    VariantId::parse(name).map_err(|_| ScenarioError::Usage {
+        arg: format!("--variant {name}"),
+        message: format!("unknown variant; known: {}", variant::NAMES.join(", ")),
+    })
 }

@@ -54,7 +54,7 @@ pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
     let default_variant = args
         .variant
         .as_deref()
-        .unwrap_or_else(|| &base.scenario.variants[0]);
+        .unwrap_or_else(|| base.scenario.variants[0].name());
     let target = Target::parse(&args.target, default_variant)?;
     let parameter = Parameter::lookup(&base, &args.param)?;
     let range = parameter.range(args.range.as_deref())?;

@@ -46,14 +46,11 @@ pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
         sets.push(format!("scenario.jobs={j}"));
     }
     let scenario = load_with_sets(Some(&args.scenario), &sets)?;
-    let name = args
-        .variant
-        .clone()
-        .unwrap_or_else(|| scenario.scenario.variants[0].clone());
-    let v = variant::by_name(&name).ok_or_else(|| ScenarioError::Usage {
-        arg: format!("--variant {name}"),
-        message: format!("unknown variant; known: {}", variant::NAMES.join(", ")),
-    })?;
+    let id = match &args.variant {
+        Some(name) => super::args::parse_variant(name)?,
+        None => scenario.scenario.variants[0],
+    };
+    let (v, name) = (variant::of(id), id.name());
     if args.job >= scenario.scenario.jobs as u64 {
         return Err(ScenarioError::Usage {
             arg: format!("--job {}", args.job),
@@ -64,7 +61,7 @@ pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
     let (record, steps) = handshake_sim::replay::replay(&scenario, v, args.seed, args.job)?;
     let of = Replayed {
         scenario: &args.scenario.display().to_string(),
-        variant: &name,
+        variant: name,
         seed: args.seed,
         job: args.job,
     };

@@ -3,12 +3,14 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use handshake_sim::names::VariantId;
+use handshake_sim::pipeline;
 use handshake_sim::replay;
 use handshake_sim::report::run::RunCommand;
 use handshake_sim::report::{self, Report};
 use handshake_sim::scenario::{self, Scenario};
 use handshake_sim::server::variant;
-use handshake_sim::sim::{self, RunOutput};
+use handshake_sim::sim::RunOutput;
 
 use super::args::{pick_variants, seed_range, Sets};
 use super::output::{init_tracing, is_stdout, write_output};
@@ -73,7 +75,7 @@ struct Plan {
     /// The scenario file, as the reproduce commands name it.
     file: String,
     scenario: Scenario,
-    variants: Vec<String>,
+    variants: Vec<VariantId>,
     seeds: Vec<u64>,
 }
 
@@ -101,9 +103,8 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     if args.check_determinism {
         check_determinism(&args, &plan)?;
     }
-    let runs = sim::run_all(&plan.scenario, &plan.variants, &plan.seeds)
+    let (report, runs) = pipeline::run(&plan.scenario, &plan.variants, &plan.seeds)
         .map_err(|e| anyhow::anyhow!("{e}\nreproduce: {}", args.reproduce(&plan)))?;
-    let report = Report::new(&plan.scenario, &plan.variants, &plan.seeds, &runs);
     write_files(&args, &plan, &report, &runs)?;
     let to_stdout = is_stdout(args.json.as_deref()) || is_stdout(args.records.as_deref());
     if !to_stdout {
@@ -134,16 +135,14 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
 
 /// `--check-determinism`: every variant and seed run twice; the first difference fails.
 fn check_determinism(args: &Args, plan: &Plan) -> anyhow::Result<()> {
-    for v in &plan.variants {
-        let variant = variant::by_name(v).expect("pick_variants checked it");
+    for &id in &plan.variants {
+        let (v, variant) = (id.name(), variant::of(id));
         for &seed in &plan.seeds {
             let c = replay::check_determinism(&plan.scenario, variant, seed)?;
             match &c.divergence {
                 None => outln!("{}", report::run::determinism_held(v, seed, &c)),
                 Some(d) => {
-                    let reproduce = args
-                        .command(plan)
-                        .reproduce(std::slice::from_ref(v), seed, 1);
+                    let reproduce = args.command(plan).reproduce(&[id], seed, 1);
                     anyhow::bail!(
                         "{}",
                         report::run::determinism_broken(v, seed, &c, d, &reproduce)

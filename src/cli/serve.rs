@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use handshake_sim::live::{self, LiveError};
+use handshake_sim::names::VariantId;
 use handshake_sim::report::live::{serve_banner, SERVE_STOPPED};
 use handshake_sim::server::variant;
 
@@ -46,16 +47,11 @@ pub(crate) struct Args {
 pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
     init_tracing_or(args.log.as_deref(), Some("warn,handshake_sim::timing=info"))?;
     let scenario = args.sets.load(Some(&args.scenario))?;
-    let name = args
-        .variant
-        .clone()
-        .unwrap_or_else(|| scenario.scenario.variants[0].clone());
-    let v = variant::by_name(&name).ok_or_else(|| {
-        LiveError::Usage(format!(
-            "unknown variant {name:?}; known: {}",
-            variant::NAMES.join(", ")
-        ))
-    })?;
+    let id = match &args.variant {
+        Some(name) => VariantId::parse(name).map_err(LiveError::Usage)?,
+        None => scenario.scenario.variants[0],
+    };
+    let (v, name) = (variant::of(id), id.name());
     live::ensure_loopback(&[args.listen], args.allow_remote, "listen address")?;
     let seed = args.seed.unwrap_or(scenario.scenario.seed);
     block_on_local(async move {
@@ -63,7 +59,7 @@ pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
         let addr = server.local_addr().context("listen address")?;
         outln!(
             "{}",
-            serve_banner(&scenario.scenario.name, &name, seed, addr)
+            serve_banner(&scenario.scenario.name, name, seed, addr)
         );
         server
             .run(async {

@@ -3,22 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// A handshake variant: how the durable object reads `authToken` and `authTokenExpiration`.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum VariantId {
     /// Two awaited gets, one after the other (the bug).
@@ -69,6 +57,15 @@ impl FromStr for VariantId {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         VariantId::parse(s)
+    }
+}
+
+/// From its name, with [`VariantId::parse`]'s message for an unknown one (a scenario file's
+/// error then reads the same as the command line's).
+impl<'de> Deserialize<'de> for VariantId {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        VariantId::parse(&name).map_err(serde::de::Error::custom)
     }
 }
 

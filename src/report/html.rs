@@ -92,7 +92,7 @@ fn points_table_html(b: &mut String, sweep: &SweepResult) {
         let _ = write!(b, "<th>{}</th>", esc(&p.key));
     }
     for v in &def.variants {
-        let _ = write!(b, "<th>{} failure rate [95% CI]</th>", esc(v));
+        let _ = write!(b, "<th>{} failure rate [95% CI]</th>", esc(v.name()));
     }
     b.push_str("</tr>\n");
     for p in sweep.points.iter().take(HTML_ROWS_MAX) {

@@ -418,7 +418,7 @@ impl Drawing for Lines<'_> {
                 .iter()
                 .zip(&xs)
                 .filter_map(|(p, x)| {
-                    let s = p.variants.iter().find(|s| &s.variant == v)?;
+                    let s = p.variants.iter().find(|s| s.variant == v.name())?;
                     Some((
                         *x,
                         s.failure_rate.value,
@@ -435,7 +435,7 @@ impl Drawing for Lines<'_> {
                     pts.iter().map(|p| (p.0, p.1)),
                     col.stroke_width(2),
                 ))?
-                .label(v.as_str())
+                .label(v.name())
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], col.stroke_width(2))
                 });
@@ -509,7 +509,7 @@ impl Drawing for Heatmap<'_> {
         let v = &def.variants[variant];
         for p in &sweep.points {
             let (i, j) = (p.point / ny, p.point % ny);
-            let Some(s) = p.variants.iter().find(|s| &s.variant == v) else {
+            let Some(s) = p.variants.iter().find(|s| s.variant == v.name()) else {
                 continue;
             };
             let rate = s.failure_rate.value;

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use crate::names::Repro;
+use crate::names::{Repro, VariantId};
 use crate::replay::{DeterminismCheck, Divergence, JobRef};
 
 /// How a run was asked for, as far as reproducing it goes.
@@ -18,7 +18,7 @@ pub struct RunCommand<'a> {
 
 impl RunCommand<'_> {
     /// The command that reruns exactly `seeds` seeds from `seed` of `variants`.
-    pub fn reproduce(&self, variants: &[String], seed: u64, seeds: u64) -> String {
+    pub fn reproduce(&self, variants: &[VariantId], seed: u64, seeds: u64) -> String {
         Repro::run(self.scenario, seed)
             .sets(self.sets)
             .seeds(seeds as usize)

@@ -68,7 +68,7 @@ pub struct Meta {
     /// Jobs in flight at once (default 100).
     pub concurrency: u32,
     /// Handshake variants to run, the first is the baseline of paired deltas.
-    pub variants: Vec<String>,
+    pub variants: Vec<VariantId>,
     /// Simulation tick; every sleep resolves to a tick boundary (default 1).
     pub tick_ms: u64,
     /// Hard stop of the simulated clock (default 3600).
@@ -83,7 +83,7 @@ impl Default for Meta {
             seed: 1,
             jobs: 100,
             concurrency: 100,
-            variants: vec!["sequential".into(), "parallel".into()],
+            variants: vec![VariantId::Sequential, VariantId::Parallel],
             tick_ms: 1,
             duration_s_max: 3600,
         }
@@ -373,7 +373,7 @@ impl Threshold {
 pub struct Slo {
     /// Variants the SLOs apply to (default: all). A known-bad baseline is left out here and
     /// described by `[expect]` instead.
-    pub apply_to: Vec<String>,
+    pub apply_to: Vec<VariantId>,
     /// Mean server upgrade time, ms (default 200 / 500).
     pub avg_upgrade_ms: Threshold,
     /// 95th percentile server upgrade time, ms (default 300 / 1000).
@@ -429,8 +429,9 @@ impl Slo {
         ]
     }
 
+    /// Whether the SLOs judge the variant of this name.
     pub fn applies_to(&self, variant: &str) -> bool {
-        self.apply_to.is_empty() || self.apply_to.iter().any(|v| v == variant)
+        self.apply_to.is_empty() || self.apply_to.iter().any(|v| v.name() == variant)
     }
 }
 
@@ -438,25 +439,28 @@ impl Scenario {
     /// For the gate: every variant an SLO or expectation names must be one that runs.
     pub fn check_gate_variants(&self) -> Result<(), (String, String)> {
         let runs = &self.scenario.variants;
-        let missing = |v: &str| !runs.iter().any(|r| r == v);
+        let missing = |v: &VariantId| !runs.contains(v);
+        let listed = || runs.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");
         for (i, v) in self.slo.apply_to.iter().enumerate() {
             if missing(v) {
                 return Err((
                     format!("slo.apply_to.{i}"),
                     format!(
-                        "{v:?} is not one of scenario.variants ({})",
-                        runs.join(", ")
+                        "{:?} is not one of scenario.variants ({})",
+                        v.name(),
+                        listed()
                     ),
                 ));
             }
         }
         for (key, e) in self.expect.keys().zip(&self.expectations) {
-            if let Some(v) = e.variants().into_iter().find(|v| missing(v.name())) {
+            if let Some(v) = e.variants().into_iter().find(missing) {
                 return Err((
                     format!("expect.\"{key}\""),
                     format!(
-                        "names variant {v:?}, which is not one of scenario.variants ({})",
-                        runs.join(", ")
+                        "names variant {:?}, which is not one of scenario.variants ({})",
+                        v.name(),
+                        listed()
                     ),
                 ));
             }
@@ -511,13 +515,10 @@ impl Scenario {
             return err("scenario.variants", "needs at least one variant".into());
         }
         for (i, v) in m.variants.iter().enumerate() {
-            if let Err(msg) = VariantId::parse(v) {
-                return err(&format!("scenario.variants.{i}"), msg);
-            }
             if m.variants[..i].contains(v) {
                 return err(
                     &format!("scenario.variants.{i}"),
-                    format!("variant {v:?} is listed twice"),
+                    format!("variant {:?} is listed twice", v.name()),
                 );
             }
         }
@@ -710,11 +711,6 @@ impl Scenario {
     /// `[slo]`: known variants, finite thresholds, warning <= critical.
     fn validate_slo(&self) -> Result<(), Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
-        for (i, v) in self.slo.apply_to.iter().enumerate() {
-            if let Err(msg) = VariantId::parse(v) {
-                return err(&format!("slo.apply_to.{i}"), msg);
-            }
-        }
         for (name, _, t) in self.slo.checks() {
             for (which, v) in [("warning", t.warning), ("critical", t.critical)] {
                 if !v.is_finite() || v < 0.0 {

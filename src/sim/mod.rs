@@ -12,6 +12,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::client::{Connect, Session};
 use crate::clock::Clock;
 use crate::draw::Draws;
+use crate::names::VariantId;
 use crate::record::{JobRecord, Recorder};
 use crate::scenario::Scenario;
 use crate::server::{self, Dial, Env, Objects, Variant, Worker};
@@ -37,6 +38,7 @@ pub enum SimError {
 /// The records of one run.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
+    /// The variant's name (`live` for a probe's run).
     pub variant: String,
     pub seed: u64,
     pub records: Vec<JobRecord>,
@@ -294,19 +296,15 @@ fn judge_end_to_end(
     }
 }
 
-/// Runs every variant (by name, checked) over every seed; ordered by variant, then seed.
+/// Runs every variant over every seed; ordered by variant, then seed.
 pub fn run_all(
     scenario: &Scenario,
-    variants: &[String],
+    variants: &[VariantId],
     seeds: &[u64],
 ) -> Result<Vec<RunOutput>, SimError> {
     let mut runs = Vec::with_capacity(variants.len() * seeds.len());
-    for name in variants {
-        let variant = server::variant::by_name(name).ok_or_else(|| SimError::Failed {
-            variant: name.clone(),
-            seed: seeds.first().copied().unwrap_or(0),
-            message: "unknown variant".into(),
-        })?;
+    for &id in variants {
+        let variant = server::variant::of(id);
         for &seed in seeds {
             runs.push(run(scenario, variant, seed)?);
         }

@@ -11,7 +11,7 @@ use crate::{exec, load, report, scenario};
 
 fn parallel(s: &handshake_sim::scenario::Scenario, seeds: &[u64]) -> VariantSummary {
     let mut s = s.clone();
-    s.scenario.variants = vec!["parallel".into()];
+    s.scenario.variants = vec![handshake_sim::names::VariantId::Parallel];
     report(&s, seeds).0.variants.remove(0)
 }
 

@@ -18,7 +18,7 @@ mod research;
 
 use handshake_sim::report::Report;
 use handshake_sim::scenario::{parse_override, Scenario};
-use handshake_sim::sim::{self, RunOutput};
+use handshake_sim::sim::RunOutput;
 
 /// The repository's root, where `sims/` lives.
 pub fn root() -> std::path::PathBuf {
@@ -54,7 +54,5 @@ pub fn scenario(text: &str) -> Scenario {
 
 /// Runs the scenario's variants over `seeds` and summarises them.
 pub fn report(s: &Scenario, seeds: &[u64]) -> (Report, Vec<RunOutput>) {
-    let variants = s.scenario.variants.clone();
-    let runs = sim::run_all(s, &variants, seeds).unwrap();
-    (Report::new(s, &variants, seeds, &runs), runs)
+    handshake_sim::pipeline::run(s, &s.scenario.variants, seeds).unwrap()
 }

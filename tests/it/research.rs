@@ -62,7 +62,7 @@ fn grid_specs_expand_in_order() {
             ParamSpec::grid("a.x=1,2").unwrap(),
             ParamSpec::grid("a.y=7,8,9").unwrap(),
         ],
-        variants: vec!["parallel".into()],
+        variants: vec![handshake_sim::names::VariantId::Parallel],
         seeds: vec![1],
         swarm: None,
         swarm_seed: 1,

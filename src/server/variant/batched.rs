@@ -1,6 +1,7 @@
 use futures_util::future::LocalBoxFuture;
 
 use super::{TokenRead, Variant};
+use crate::names::VariantId;
 use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use crate::server::{Env, Object, StorageFailed};
 
@@ -8,8 +9,8 @@ use crate::server::{Env, Object, StorageFailed};
 pub struct Batched;
 
 impl Variant for Batched {
-    fn name(&self) -> &'static str {
-        "batched"
+    fn id(&self) -> VariantId {
+        VariantId::Batched
     }
     fn describe(&self) -> &'static str {
         "get([authToken, authTokenExpiration]): one round trip for both keys"

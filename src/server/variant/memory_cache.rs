@@ -1,3 +1,4 @@
+use crate::names::VariantId;
 use futures_util::future::LocalBoxFuture;
 
 use super::{parallel::Parallel, TokenRead, Variant};
@@ -8,8 +9,8 @@ use crate::server::{Env, Object, StorageFailed};
 pub struct MemoryCache;
 
 impl Variant for MemoryCache {
-    fn name(&self) -> &'static str {
-        "memory-cache"
+    fn id(&self) -> VariantId {
+        VariantId::MemoryCache
     }
     fn describe(&self) -> &'static str {
         "token kept in object memory by setAuthToken; parallel gets only after a cold restart"

@@ -10,6 +10,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::storage::Stored;
 use super::{Env, Object, StorageFailed};
+use crate::names::VariantId;
 
 /// The token as read, and how long each storage operation took (issue order).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,9 +36,14 @@ impl TokenRead {
     }
 }
 
+/// One handshake variant's implementation; [`of`] maps a [`VariantId`] to it.
 pub trait Variant: Sync {
+    /// Which variant this is.
+    fn id(&self) -> VariantId;
     /// The name used in scenario files and on the command line.
-    fn name(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.id().name()
+    }
     /// One line for `--help` and the README.
     fn describe(&self) -> &'static str;
     /// Reads the token and its expiration; a failed storage operation fails the read.
@@ -59,8 +65,18 @@ pub static ALL: [&dyn Variant; 4] = [
     &memory_cache::MemoryCache,
 ];
 
+/// Every variant's name, in [`VariantId::ALL`] order.
 pub const NAMES: [&str; 4] = ["sequential", "parallel", "batched", "memory-cache"];
 
+/// The implementation of a variant.
+pub fn of(id: VariantId) -> &'static dyn Variant {
+    ALL.iter()
+        .copied()
+        .find(|v| v.id() == id)
+        .expect("every VariantId has an implementation in ALL")
+}
+
+/// The implementation of a variant by name; `None` for an unknown name.
 pub fn by_name(name: &str) -> Option<&'static dyn Variant> {
-    ALL.iter().copied().find(|v| v.name() == name)
+    VariantId::parse(name).ok().map(of)
 }

@@ -1,6 +1,7 @@
 use futures_util::future::LocalBoxFuture;
 
 use super::{TokenRead, Variant};
+use crate::names::VariantId;
 use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use crate::server::{Env, Object, StorageFailed};
 
@@ -8,8 +9,8 @@ use crate::server::{Env, Object, StorageFailed};
 pub struct Parallel;
 
 impl Variant for Parallel {
-    fn name(&self) -> &'static str {
-        "parallel"
+    fn id(&self) -> VariantId {
+        VariantId::Parallel
     }
     fn describe(&self) -> &'static str {
         "Promise.all([get(authToken), get(authTokenExpiration)]): two round trips in flight together"

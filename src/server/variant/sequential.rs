@@ -1,6 +1,7 @@
 use futures_util::future::LocalBoxFuture;
 
 use super::{TokenRead, Variant};
+use crate::names::VariantId;
 use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use crate::server::{Env, Object, StorageFailed};
 
@@ -8,8 +9,8 @@ use crate::server::{Env, Object, StorageFailed};
 pub struct Sequential;
 
 impl Variant for Sequential {
-    fn name(&self) -> &'static str {
-        "sequential"
+    fn id(&self) -> VariantId {
+        VariantId::Sequential
     }
     fn describe(&self) -> &'static str {
         "await get(authToken), then await get(authTokenExpiration): two round trips back to back"
