@@ -137,28 +137,21 @@ impl JobRecord {
     }
 }
 
-/// Kinds of injected faults, in report order.
+/// Kinds of injected faults, in report order: short names for the [`FaultKind`]s the server
+/// counts.
 pub mod fault {
-    pub const CLIENT_EDGE_LOSS: &str = "client_edge_loss";
-    pub const EDGE_OBJECT_LOSS: &str = "edge_object_loss";
-    pub const PARTITION_DROP: &str = "partition_drop";
-    pub const OBJECT_CRASH: &str = "object_crash";
-    pub const STORAGE_READ_ERROR: &str = "storage_read_error";
-    pub const STORAGE_WRITE_ERROR: &str = "storage_write_error";
-    pub const STORAGE_SPIKE: &str = "storage_spike";
-    pub const TOKEN_EXPIRY: &str = "token_expiry";
-    pub const ACK_BEFORE_TOKEN_WRITE: &str = "ack_before_token_write";
-    pub const ALL: [&str; 9] = [
-        CLIENT_EDGE_LOSS,
-        EDGE_OBJECT_LOSS,
-        PARTITION_DROP,
-        OBJECT_CRASH,
-        STORAGE_READ_ERROR,
-        STORAGE_WRITE_ERROR,
-        STORAGE_SPIKE,
-        TOKEN_EXPIRY,
-        ACK_BEFORE_TOKEN_WRITE,
-    ];
+    use crate::names::FaultKind;
+
+    pub const CLIENT_EDGE_LOSS: FaultKind = FaultKind::ClientEdgeLoss;
+    pub const EDGE_OBJECT_LOSS: FaultKind = FaultKind::EdgeObjectLoss;
+    pub const PARTITION_DROP: FaultKind = FaultKind::PartitionDrop;
+    pub const OBJECT_CRASH: FaultKind = FaultKind::ObjectCrash;
+    pub const STORAGE_READ_ERROR: FaultKind = FaultKind::StorageReadError;
+    pub const STORAGE_WRITE_ERROR: FaultKind = FaultKind::StorageWriteError;
+    pub const STORAGE_SPIKE: FaultKind = FaultKind::StorageSpike;
+    pub const TOKEN_EXPIRY: FaultKind = FaultKind::TokenExpiry;
+    pub const ACK_BEFORE_TOKEN_WRITE: FaultKind = FaultKind::AckBeforeTokenWrite;
+    pub const ALL: [FaultKind; 9] = FaultKind::ALL;
 }
 
 /// Told each new peak of open sockets (the benchmark samples memory then).
@@ -238,8 +231,8 @@ impl Recorder {
     }
 
     /// Counts one injected fault of `kind`.
-    pub fn fault(&mut self, kind: &'static str) {
-        *self.faults.entry(kind).or_insert(0) += 1;
+    pub fn fault(&mut self, kind: crate::names::FaultKind) {
+        *self.faults.entry(kind.name()).or_insert(0) += 1;
     }
 
     /// Faults injected so far, by kind.
