@@ -137,7 +137,7 @@ impl JobRecord {
     }
 }
 
-/// Kinds of injected faults, in report order: short names for the [`FaultKind`]s the server
+/// Kinds of injected faults, in report order: short names for the [`FaultKind`](crate::names::FaultKind)s the server
 /// counts.
 pub mod fault {
     use crate::names::FaultKind;
