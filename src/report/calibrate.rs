@@ -1,5 +1,6 @@
-//! `calibrate`'s notes on standard error: the malformed lines (the first 20) and a count of
-//! what was read. The scenario snippet itself is `Calibration::snippet`.
+//! `calibrate`'s notes on standard error: the malformed lines (the first 20), a count of what
+//! was read, how sequential totals were deconvolved, and the per-read mean, sd and p95. The
+//! scenario snippet itself is `Calibration::snippet`.
 
 use std::fmt::Write as _;
 
@@ -23,16 +24,32 @@ pub fn notes(c: &Calibration, source: &str) -> String {
     }
     let _ = writeln!(
         s,
-        "calibrate: {} sample(s) from {} {} line(s), {} malformed{}",
+        "calibrate: {} sample(s) from {} {} line(s), {} malformed",
         c.samples_ms.len(),
         c.candidates,
         c.format,
         c.malformed.len(),
-        if c.halved {
-            "; totals halved (sequential)"
-        } else {
-            ""
-        }
     );
+    if let Some(d) = &c.deconvolution {
+        let _ = writeln!(
+            s,
+            "calibrate: sequential totals deconvolved into one read: {} ms grid, {} bins, {} EM steps{}",
+            d.step_ms,
+            d.bins,
+            d.iterations,
+            if d.converged {
+                " (converged)"
+            } else {
+                " (step limit reached)"
+            }
+        );
+    }
+    if let Some(r) = c.summary() {
+        let _ = writeln!(
+            s,
+            "calibrate: per read: mean {:.1} ms, sd {:.1} ms, p95 {:.1} ms",
+            r.mean_ms, r.sd_ms, r.p95_ms
+        );
+    }
     s
 }

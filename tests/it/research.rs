@@ -423,19 +423,26 @@ some other line
 [job-e] 📊 WebSocket upgrade timing: { storageDuration: 175ms }
 "#;
     let c = calibrate(log, true);
-    assert_eq!(c.samples_ms, vec![75.0, 90.5, 87.5]);
+    // Sequential: three totals deconvolved into three per-read quantiles, ascending.
+    assert_eq!(c.samples_ms.len(), 3, "{:?}", c.samples_ms);
+    assert!(
+        c.samples_ms.windows(2).all(|w| w[0] <= w[1]),
+        "{:?}",
+        c.samples_ms
+    );
+    assert!(c.deconvolution.is_some());
     assert_eq!(c.candidates, 5);
     assert_eq!(
         c.malformed.iter().map(|m| m.0).collect::<Vec<_>>(),
         vec![4, 5]
     );
     let snippet = c.snippet("x.log");
-    assert!(snippet.contains("per read = storageDuration / 2"));
+    assert!(snippet.contains("by maximum likelihood"), "{snippet}");
     // The snippet is a valid scenario with that distribution.
     let s = crate::scenario(&snippet);
     assert_eq!(
         s.storage.read_ms,
-        handshake_sim::scenario::Dist::Empirical(vec![75.0, 90.5, 87.5])
+        handshake_sim::scenario::Dist::Empirical(c.samples_ms.clone())
     );
     let unhalved = calibrate(log, false);
     assert_eq!(unhalved.samples_ms, vec![150.0, 181.0, 175.0]);
@@ -444,4 +451,97 @@ some other line
     assert_eq!(csv.format, "csv");
     assert_eq!(csv.samples_ms, vec![80.0, 90.5]);
     assert_eq!(csv.malformed.len(), 2);
+}
+
+/// A sequential log of `jobs` upgrades whose two reads are drawn from `law` (continuous, ms);
+/// each line's storageDuration is their sum in whole ms, as `Date.now()` differences are.
+fn sequential_log(law: &impl rand_distr::Distribution<f64>, jobs: usize, seed: u64) -> String {
+    use rand::SeedableRng as _;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut log = String::new();
+    for job in 0..jobs {
+        let storage = (law.sample(&mut rng) + law.sample(&mut rng)).round();
+        log.push_str(&format!(
+            "[job-{job}] 📊 WebSocket upgrade timing: {{ storageDuration: \"{storage}ms\", pairCreation: \"1ms\", accept: \"0ms\", totalUpgrade: \"{}ms\" }}\n",
+            storage + 8.0
+        ));
+    }
+    log
+}
+
+/// (mean, population sd, p95) of samples, ms.
+fn mean_sd_p95(samples: &[f64]) -> [f64; 3] {
+    use statrs::statistics::{Data, OrderStatistics as _, Statistics as _};
+    [
+        samples.iter().mean(),
+        samples.iter().population_std_dev(),
+        Data::new(samples.to_vec()).quantile(0.95),
+    ]
+}
+
+#[test]
+fn calibrate_sequential_recovers_per_read_mean_sd_and_p95_within_5_percent() {
+    use statrs::distribution::{ContinuousCDF as _, LogNormal, Uniform};
+    use statrs::statistics::Distribution as _;
+    let truth = |mean: Option<f64>, sd: Option<f64>, p95: f64| [mean.unwrap(), sd.unwrap(), p95];
+    let uniform = Uniform::new(50.0, 100.0).unwrap();
+    let lognormal = LogNormal::new(40f64.ln(), 0.5).unwrap();
+    let laws = [
+        (
+            "uniform [50, 100]",
+            sequential_log(&rand_distr::Uniform::new(50.0, 100.0).unwrap(), 8000, 11),
+            truth(uniform.mean(), uniform.std_dev(), uniform.inverse_cdf(0.95)),
+        ),
+        (
+            "lognormal median 40, sigma 0.5",
+            sequential_log(
+                &rand_distr::LogNormal::new(40f64.ln(), 0.5).unwrap(),
+                8000,
+                12,
+            ),
+            truth(
+                lognormal.mean(),
+                lognormal.std_dev(),
+                lognormal.inverse_cdf(0.95),
+            ),
+        ),
+    ];
+    let names = ["mean", "sd", "p95"];
+    for (law, log, want) in &laws {
+        let c = calibrate(log, true);
+        assert_eq!(c.samples_ms.len(), 8000, "{law}");
+        // Through the scenario loader, as a researcher would use it.
+        let s = crate::scenario(&c.snippet("synthetic.log"));
+        let handshake_sim::scenario::Dist::Empirical(per_read) = &s.storage.read_ms else {
+            panic!("{law}: not empirical: {:?}", s.storage.read_ms);
+        };
+        let got = mean_sd_p95(per_read);
+        let halved: Vec<f64> = calibrate(log, false)
+            .samples_ms
+            .iter()
+            .map(|v| v / 2.0)
+            .collect();
+        let old = mean_sd_p95(&halved);
+        for i in 0..3 {
+            let err = got[i] / want[i] - 1.0;
+            eprintln!(
+                "{law}: {}: truth {:.2}, deconvolved {:.2} ({:+.1}%), halved {:.2} ({:+.1}%)",
+                names[i],
+                want[i],
+                got[i],
+                100.0 * err,
+                old[i],
+                100.0 * (old[i] / want[i] - 1.0)
+            );
+            assert!(
+                err.abs() <= 0.05,
+                "{law}: per-read {} {:.2} vs true {:.2}",
+                names[i],
+                got[i],
+                want[i]
+            );
+        }
+        // Halving, the old method, misses the sd by far more than 5%.
+        assert!(old[1] / want[1] < 0.8, "{law}: halved sd {:.2}", old[1]);
+    }
 }
