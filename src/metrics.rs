@@ -97,7 +97,39 @@ impl Latency {
     }
 }
 
-/// Mean of per-job differences (this variant minus the baseline), with a 95% interval.
+/// The two-sided 95% quantile of Student's t with `df` degrees of freedom (0 for `df` 0: one
+/// pair has no spread to widen).
+fn t95(df: usize) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    if df == 0 {
+        return 0.0;
+    }
+    StudentsT::new(0.0, 1.0, df as f64)
+        .expect("df > 0 is a valid Student's t")
+        .inverse_cdf(0.975)
+}
+
+/// A latency of no sample is `null` in JSON (absent, not a row of zeros).
+mod latency_or_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::Latency;
+
+    pub fn serialize<S: Serializer>(l: &Latency, s: S) -> Result<S::Ok, S::Error> {
+        if l.count == 0 {
+            s.serialize_none()
+        } else {
+            s.serialize_some(l)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Latency, D::Error> {
+        Ok(Option::<Latency>::deserialize(d)?.unwrap_or_else(|| Latency::of(std::iter::empty())))
+    }
+}
+
+/// Mean of per-job differences (this variant minus the baseline), with a 95% interval from
+/// Student's t (the normal's z is too narrow for few pairs).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
     pub pairs: u64,
@@ -124,7 +156,7 @@ impl Delta {
         } else {
             0.0
         };
-        let half = Z95 * (var / n).sqrt();
+        let half = t95(diffs.len() - 1) * (var / n).sqrt();
         Some(Delta {
             pairs: diffs.len() as u64,
             mean: round3(mean),
@@ -139,7 +171,13 @@ impl Delta {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Paired {
     pub baseline: String,
+    /// Jobs the object upgraded (or began to) in both variants: the server's own timing.
     pub storage_ms: Option<Delta>,
+    /// Jobs the object upgraded in both variants: not censored by the client's deadline (the
+    /// run drains every upgrade it began).
+    #[serde(default)]
+    pub upgrade_ms: Option<Delta>,
+    /// Jobs whose first attempt got a 101 in both variants: censored by the client's deadline.
     pub client_upgrade_ms: Option<Delta>,
 }
 
@@ -173,8 +211,11 @@ pub struct VariantSummary {
     pub safety_violations: u64,
     /// Faults injected, by kind (only kinds that occurred).
     pub faults: BTreeMap<String, u64>,
+    #[serde(with = "latency_or_null")]
     pub storage_ms: Latency,
+    #[serde(with = "latency_or_null")]
     pub upgrade_ms: Latency,
+    #[serde(with = "latency_or_null")]
     pub client_upgrade_ms: Latency,
     pub paired_delta: Option<Paired>,
 }
@@ -225,7 +266,7 @@ impl VariantSummary {
                 match timing {
                     Timing::Storage => Some(paired.storage_ms?.mean),
                     Timing::ClientUpgrade => Some(paired.client_upgrade_ms?.mean),
-                    Timing::Upgrade => None,
+                    Timing::Upgrade => Some(paired.upgrade_ms?.mean),
                 }
             }
         }
@@ -287,6 +328,7 @@ fn paired(baseline: &str, base: &[(u64, &JobRecord)], recs: &[(u64, &JobRecord)]
     Paired {
         baseline: baseline.to_string(),
         storage_ms: Delta::of(&diffs(|r| r.storage_ms)),
+        upgrade_ms: Delta::of(&diffs(|r| r.upgrade_ms)),
         client_upgrade_ms: Delta::of(&diffs(|r| r.client_upgrade_ms)),
     }
 }
@@ -391,6 +433,15 @@ mod tests {
         );
         let one = Delta::of(&[7]).unwrap();
         assert_eq!((one.mean, one.ci95_low, one.ci95_high), (7.0, 7.0, 7.0));
+    }
+
+    #[test]
+    fn paired_delta_interval_uses_students_t_for_few_pairs() {
+        // Three pairs, sd 3: t with 2 degrees of freedom (4.303) gives ±7.45; z gave ±3.39.
+        let three = Delta::of(&[0, 3, 6]).unwrap();
+        let half = 4.302_653 * 3.0 / 3f64.sqrt();
+        assert!((three.ci95_high - 3.0 - half).abs() < 1e-3, "{three:?}");
+        assert!((three.ci95_low - 3.0 + half).abs() < 1e-3, "{three:?}");
     }
 
     #[test]

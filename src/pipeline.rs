@@ -3,6 +3,8 @@
 //! `check`, `fit`, sweeps and the library's `Experiment` all go through it; verdicts and
 //! formats come after it.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::metrics::{self, VariantSummary};
@@ -19,7 +21,40 @@ pub struct Report {
     pub seeds: Vec<u64>,
     pub scenario: Scenario,
     pub variants: Vec<VariantSummary>,
+    /// What each latency figure includes (which jobs and attempts), by JSON key.
+    pub includes: BTreeMap<&'static str, &'static str>,
 }
+
+/// What each latency figure includes, as the JSON's `includes` states it.
+pub const INCLUDES: [(&str, &str); 6] = [
+    (
+        "storage_ms",
+        "the object's token reads of each job's first upgrade attempt that reached the object",
+    ),
+    (
+        "upgrade_ms",
+        "request at the object to 101 sent, first attempts the object finished (the run drains \
+         them, so upgrades whose client gave up are included)",
+    ),
+    (
+        "client_upgrade_ms",
+        "request sent to 101 received at the client, first attempts that got a 101 (censored \
+         by client.handshake_timeout_ms)",
+    ),
+    (
+        "paired_delta.storage_ms",
+        "per-job difference to the baseline, jobs with a storage time in both variants",
+    ),
+    (
+        "paired_delta.upgrade_ms",
+        "per-job difference to the baseline, jobs the object upgraded in both variants (not \
+         censored by the client's deadline)",
+    ),
+    (
+        "paired_delta.client_upgrade_ms",
+        "per-job difference to the baseline, jobs that got a 101 in both variants (censored)",
+    ),
+];
 
 impl Report {
     /// Summarises the runs (ordered by variant, then seed) of a scenario.
@@ -29,13 +64,18 @@ impl Report {
         seeds: &[u64],
         runs: &[RunOutput],
     ) -> Report {
+        let seed = seeds.first().copied().unwrap_or(scenario.scenario.seed);
+        // The resolved scenario shows the seed that ran, not the file's.
+        let mut resolved = scenario.clone();
+        resolved.scenario.seed = seed;
         Report {
             tool: "handshake-sim",
             version: env!("CARGO_PKG_VERSION"),
-            seed: seeds.first().copied().unwrap_or(scenario.scenario.seed),
+            seed,
             seeds: seeds.to_vec(),
-            scenario: scenario.clone(),
+            scenario: resolved,
             variants: metrics::summarize(variants, runs),
+            includes: INCLUDES.into_iter().collect(),
         }
     }
 

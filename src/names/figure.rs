@@ -99,7 +99,7 @@ use Timing::{ClientUpgrade, Storage, Upgrade};
 
 impl Figure {
     /// Every figure, in the order error messages and the API list them.
-    pub const ALL: [Figure; 55] = [
+    pub const ALL: [Figure; 56] = [
         F::Jobs,
         F::Ok,
         F::HandshakeTimeout,
@@ -155,6 +155,7 @@ impl Figure {
         F::Latency(Max, ClientUpgrade),
         F::Delta(Storage),
         F::Delta(ClientUpgrade),
+        F::Delta(Upgrade),
     ];
 
     /// The name of a figure with no parts (everything but faults, latencies and deltas).

@@ -3,8 +3,7 @@
 use std::io::Write;
 
 use crate::metrics::{Delta, Latency, VariantSummary};
-use crate::names::Figure;
-use crate::record::Outcome;
+use crate::names::{FaultKind, Figure};
 use crate::sweep::SweepResult;
 
 fn latency_cols(name: &str, out: &mut Vec<String>) {
@@ -19,7 +18,13 @@ fn delta_cols(name: &str, out: &mut Vec<String>) {
     }
 }
 
+/// A latency's cells; a latency of no sample has only its count (empty cells, not zeros).
 fn latency_vals(l: &Latency, out: &mut Vec<String>) {
+    if l.count == 0 {
+        out.push("0".into());
+        out.extend(std::iter::repeat_n(String::new(), 5));
+        return;
+    }
     out.extend([
         l.count.to_string(),
         l.mean.to_string(),
@@ -44,48 +49,59 @@ fn delta_vals(d: Option<Delta>, out: &mut Vec<String>) {
     }
 }
 
-/// The scalar figures of a summary row, in order; each is a [`VariantSummary::figure`].
-fn scalars() -> Vec<&'static str> {
-    std::iter::once("jobs")
-        .chain(Outcome::ALL.map(Outcome::name))
-        .chain([
-            "failure_rate",
-            "failure_rate_ci95_low",
-            "failure_rate_ci95_high",
-            "canceled",
-            "no_socket_warnings",
-            "jobs_missing_progress",
-            "cold_starts",
-            "retries",
-            "silent_failures",
-            "silent_failure_rate",
-            "results_complete",
-            "reconnects",
-            "token_refreshes",
-            "polls",
-            "fallbacks",
-            "safety_violations",
-            "faults",
-        ])
-        .collect()
+/// The scalar figures of a summary row, in order: every count and rate of the run JSON (each
+/// a [`VariantSummary::figure`]).
+fn scalars() -> Vec<Figure> {
+    use Figure as F;
+    let mut v = vec![
+        F::Jobs,
+        F::Ok,
+        F::HandshakeTimeout,
+        F::PingTimeout,
+        F::Rejected,
+        F::ServerError,
+        F::NetworkError,
+        F::FailureRate,
+        F::FailureRateCi95Low,
+        F::FailureRateCi95High,
+        F::Canceled,
+        F::NoSocketWarnings,
+        F::JobsMissingProgress,
+        F::ColdStarts,
+        F::Retries,
+        F::SilentFailures,
+        F::SilentFailureRate,
+        F::ResultsComplete,
+        F::Reconnects,
+        F::TokenRefreshes,
+        F::Polls,
+        F::Fallbacks,
+        F::SafetyViolations,
+        F::Faults,
+        F::ProgressDuplicates,
+        F::ProgressReordered,
+        F::UnauthorizedAccepts,
+    ];
+    v.extend(FaultKind::ALL.map(F::Fault));
+    v
 }
 
 /// The summary columns, in order (after `point`, the parameters and `variant`).
 pub fn summary_columns() -> Vec<String> {
-    let mut c: Vec<String> = scalars().into_iter().map(String::from).collect();
+    let mut c: Vec<String> = scalars().into_iter().map(|f| f.to_string()).collect();
     latency_cols("storage_ms", &mut c);
     latency_cols("upgrade_ms", &mut c);
     latency_cols("client_upgrade_ms", &mut c);
     delta_cols("storage_ms", &mut c);
     delta_cols("client_upgrade_ms", &mut c);
+    delta_cols("upgrade_ms", &mut c);
     c
 }
 
 pub fn summary_values(s: &VariantSummary) -> Vec<String> {
     let mut v: Vec<String> = scalars()
         .into_iter()
-        .map(|name| {
-            let figure = Figure::parse(name).expect("every scalar column is a figure");
+        .map(|figure| {
             s.figure(figure)
                 .expect("every scalar column is measured")
                 .to_string()
@@ -97,6 +113,7 @@ pub fn summary_values(s: &VariantSummary) -> Vec<String> {
     let p = s.paired_delta.as_ref();
     delta_vals(p.and_then(|p| p.storage_ms), &mut v);
     delta_vals(p.and_then(|p| p.client_upgrade_ms), &mut v);
+    delta_vals(p.and_then(|p| p.upgrade_ms), &mut v);
     v
 }
 

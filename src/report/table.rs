@@ -91,9 +91,13 @@ impl Rows<'_> {
             self.row(&format!("Δ storage_ms vs {base}"), |v| {
                 delta(v.paired_delta.as_ref().and_then(|p| p.storage_ms))
             });
-            self.row(&format!("Δ client_upgrade_ms vs {base}"), |v| {
-                delta(v.paired_delta.as_ref().and_then(|p| p.client_upgrade_ms))
+            self.row(&format!("Δ upgrade_ms vs {base} (server, all)"), |v| {
+                delta(v.paired_delta.as_ref().and_then(|p| p.upgrade_ms))
             });
+            self.row(
+                &format!("Δ client_upgrade_ms vs {base} (101 in both)"),
+                |v| delta(v.paired_delta.as_ref().and_then(|p| p.client_upgrade_ms)),
+            );
         }
     }
 }

@@ -108,28 +108,28 @@ pub fn gate_table(rows: &[CheckRow], sets: &[String]) -> String {
 /// Every failing seed of every failed check, with the command that reproduces it.
 fn failed_section(out: &mut String, rows: &[CheckRow], sets: &[String]) {
     let failed: Vec<&CheckRow> = rows.iter().filter(|r| r.fails()).collect();
-    if !failed.is_empty() {
-        let _ = writeln!(out, "\nfailed:");
-        for r in failed {
-            for seed in r.failing_seeds() {
-                let s = r
-                    .seeds
-                    .iter()
-                    .find(|s| s.seed == seed)
-                    .expect("failing seed is listed");
-                let _ = writeln!(
-                    out,
-                    "- {} / {}: {} {} (value {}, bound {}), seed {seed}\n  reproduce: {}",
-                    r.scenario,
-                    r.variant,
-                    r.kind,
-                    r.check,
-                    fmt_num(s.value),
-                    fmt_num(s.bound),
-                    run_command(&r.file, seed, sets)
-                );
-            }
-        }
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nfailed:");
+    // One entry per failed check, its failing seeds listed, the first one's command to rerun.
+    for r in failed {
+        let seeds = r.failing_seeds();
+        let failing = || r.seeds.iter().filter(|s| seeds.contains(&s.seed));
+        let seed_list: Vec<String> = seeds.iter().map(u64::to_string).collect();
+        let _ = writeln!(
+            out,
+            "- {} / {}: {} {} (value {}, bound {}), {} {}\n  reproduce: {}",
+            r.scenario,
+            r.variant,
+            r.kind,
+            r.check,
+            range(failing().map(|s| s.value)),
+            range(failing().map(|s| s.bound)),
+            if seeds.len() == 1 { "seed" } else { "seeds" },
+            seed_list.join(", "),
+            run_command(&r.file, seeds[0], sets)
+        );
     }
 }
 

@@ -141,6 +141,11 @@ impl Expectation {
         Ok(Expectation { lhs, op, rhs })
     }
 
+    /// The bound when the right-hand side is a plain number (it needs no figure).
+    pub fn constant_bound(&self) -> Option<f64> {
+        self.rhs.figure.is_none().then_some(self.rhs.factor)
+    }
+
     /// The variants it reads.
     pub fn variants(&self) -> Vec<VariantId> {
         let mut v = vec![self.lhs.variant];
