@@ -16,7 +16,7 @@ use crate::sim::{self, RunOutput, SimError};
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Step {
     pub t_ms: u64,
-    /// The turmoil host the step ran on (`fleet`, `worker`, `objects`).
+    /// The part of the system the step ran in (`fleet`, `worker`, `objects`).
     pub host: String,
     pub level: String,
     pub message: String,
@@ -70,8 +70,9 @@ struct Collect {
     steps: Arc<Mutex<Vec<Step>>>,
 }
 
-/// The host an event ran on, from the module that emitted it (the client runs on the fleet
-/// host, the worker relay on the worker, everything else of the server on the object host).
+/// The part an event ran in, from the module that emitted it (the client in the fleet, the
+/// worker relay in the worker, everything else of the server in the objects); in the
+/// simulation all three are tasks on one turmoil host.
 /// This does not depend on turmoil's spans, whose callsite interest another thread may have
 /// cached as disabled.
 fn host_of(target: &str) -> &'static str {

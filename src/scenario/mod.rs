@@ -282,7 +282,7 @@ pub enum LinkName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Faults {
-    /// Chance that one message or relayed chunk on the client–edge link is lost. turmoil's
+    /// Chance that one message or relayed chunk on the client–edge link is lost. The modelled
     /// TCP has no retransmission, so a loss resets the connection (default 0).
     pub client_edge_loss: f64,
     /// The same on the edge–object link; a lost request or response is a 502 (default 0).

@@ -1,6 +1,6 @@
 //! The simulated Cloudflare side: the worker relay, the durable objects with their storage
 //! and lifecycle, and the handshake variants. Generic over the byte stream, so the same code
-//! runs on turmoil's simulated TCP and on real sockets.
+//! runs on the simulation's in-process pipes and on real sockets.
 
 mod auth;
 mod object;

@@ -1,7 +1,8 @@
-//! The Worker: routes each request to the object host and relays the answer. It is also where
-//! the scenario's network latencies are applied (turmoil's own link latency is 0): each HTTP
-//! message and each relayed chunk of socket bytes waits client–edge plus edge–object latency,
-//! drawn per job and message, in order (a chunk never overtakes an earlier one).
+//! The Worker: routes each request to the object host and relays the answer. It is also the
+//! network: in the simulation its connections are in-process pipes that take no time, and it
+//! applies the scenario's latencies, loss and partitions itself. Each HTTP message and each
+//! relayed chunk of socket bytes waits client–edge plus edge–object latency, drawn per job and
+//! message, in order (a chunk never overtakes an earlier one).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
@@ -173,7 +174,7 @@ struct Hop {
     dropped_by: Option<LinkName>,
 }
 
-/// A message on the client–edge link was lost: turmoil's TCP does not retransmit, so the
+/// A message on the client–edge link was lost: the modelled TCP does not retransmit, so the
 /// client's connection resets (hyper closes it without a response).
 #[derive(Debug, thiserror::Error)]
 #[error("connection reset: a message was lost on the client–edge link")]

@@ -1,6 +1,14 @@
-//! One run: builds the turmoil world (a client fleet, the worker, the object host), drives it
-//! to the end, and returns the per-job records. Pure simulation: no wall clock, no OS entropy,
-//! no files, no real sockets.
+//! One run: builds the turmoil world (a client fleet, the worker, the durable objects), drives
+//! it to the end, and returns the per-job records. Pure simulation: no wall clock, no OS
+//! entropy, no files, no real sockets.
+//!
+//! The world is one turmoil host. The fleet's jobs are its tasks; a connection to the worker,
+//! and the worker's to the objects, is an in-process pipe whose far end a task on the same
+//! host serves (`pipe`). Real HTTP and WebSocket bytes cross every pipe, and the network
+//! between the ends is the worker's: it sleeps the scenario's latencies and applies loss and
+//! partitions. Nothing else takes time: a byte written at T is read at T, so simulated latency
+//! is the scenario's latency (turmoil's TCP between hosts costs a tick per hop; see
+//! ARCHITECTURE.md, "One host, in-process connections").
 
 use std::cell::RefCell;
 use std::io;
@@ -19,10 +27,11 @@ use crate::server::{self, Dial, Env, Objects, Variant, Worker};
 use crate::task;
 use crate::wire::IoObject;
 
-pub(crate) const WORKER_HOST: &str = "worker";
-pub(crate) const OBJECT_HOST: &str = "objects";
+/// The one turmoil host of a run: the client fleet, with the worker and the durable objects
+/// as tasks beside it (see `pipe`).
 pub(crate) const FLEET_HOST: &str = "fleet";
-pub(crate) const PORT: u16 = 8787;
+/// The worker's authority in the Host header and the socket URL.
+const EDGE_AUTHORITY: &str = "worker:8787";
 
 /// A run that could not finish.
 #[derive(Debug, thiserror::Error)]
@@ -48,63 +57,65 @@ pub struct RunOutput {
     pub faults: std::collections::BTreeMap<String, u64>,
 }
 
-struct TurmoilDial(&'static str);
+/// Bytes one direction of an in-process connection holds before a write waits for the
+/// reader (allocated as used, not up front).
+const PIPE_BYTES: usize = 256 * 1024;
 
-impl Dial for TurmoilDial {
-    fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
-        let host = self.0;
-        Box::pin(async move {
-            let s = turmoil::net::TcpStream::connect((host, PORT)).await?;
-            Ok(Box::new(s) as Box<dyn IoObject>)
-        })
-    }
-}
-
-impl Connect for TurmoilDial {
-    fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
-        self.dial()
-    }
-    fn authority(&self) -> String {
-        format!("{}:{PORT}", self.0)
-    }
-}
-
-/// Serves `host` connections with `serve` until the simulation ends.
-async fn accept_loop<F, Fut>(serve: F) -> turmoil::Result
+/// An in-process connection: one end for the caller, the other served at once by a task on
+/// the caller's host. No turmoil hop, so no delivery tick: what a message takes is what the
+/// worker sleeps. Dropping an end is the connection's reset: the other end reads EOF and its
+/// writes fail.
+fn pipe<Fut>(serve: impl FnOnce(tokio::io::DuplexStream) -> Fut) -> Box<dyn IoObject>
 where
-    F: Fn(turmoil::net::TcpStream) -> Fut,
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let listener = turmoil::net::TcpListener::bind(("0.0.0.0", PORT)).await?;
-    loop {
-        let (stream, _) = listener.accept().await?;
-        task::spawn(serve(stream));
+    let (near, far) = tokio::io::duplex(PIPE_BYTES);
+    task::spawn(serve(far));
+    Box::new(near)
+}
+
+/// The worker's way to the durable objects.
+struct ObjectsDial(Rc<Objects>);
+
+impl Dial for ObjectsDial {
+    fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
+        let objects = self.0.clone();
+        Box::pin(async move { Ok(pipe(|s| server::serve_objects_conn(s, objects))) })
     }
 }
 
-/// A built simulation: the object host and the worker are running; add clients and run.
+/// A client's way to the worker.
+struct EdgeDial(Rc<Worker>);
+
+impl Connect for EdgeDial {
+    fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
+        let worker = self.0.clone();
+        Box::pin(async move { Ok(pipe(|s| server::serve_worker_conn(s, worker))) })
+    }
+    fn authority(&self) -> String {
+        EDGE_AUTHORITY.to_string()
+    }
+}
+
+/// A built simulation: the worker and the durable objects, served in-process to whoever
+/// connects through [`World::edge`]; add a client host and run.
 pub struct World<'a> {
     pub sim: turmoil::Sim<'a>,
     pub(crate) objects: Rc<Objects>,
+    pub(crate) worker: Rc<Worker>,
     pub recorder: Rc<RefCell<Recorder>>,
     pub(crate) scenario: Rc<Scenario>,
     pub(crate) draws: Draws,
 }
 
-/// Builds the turmoil world for `scenario`, `variant` and `seed`: the object host and the
-/// worker, with turmoil's link latency at 0 (the worker applies the scenario's latencies).
+/// Builds the turmoil world for `scenario`, `variant` and `seed`: the worker and the durable
+/// objects, reached in-process (the worker applies the scenario's network latencies).
 pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) -> World<'a> {
     let scenario = Rc::new(scenario.clone());
     let meta = &scenario.scenario;
-    let mut sim = turmoil::Builder::new()
+    let sim = turmoil::Builder::new()
         .tick_duration(Duration::from_millis(meta.tick_ms))
         .simulation_duration(Duration::from_secs(meta.duration_s_max))
-        .min_message_latency(Duration::ZERO)
-        .max_message_latency(Duration::ZERO)
-        .tcp_capacity(1 << 16)
-        // Each job in flight holds up to two client ports; turmoil's default range (16k)
-        // wraps onto ports still connected at high concurrency.
-        .ephemeral_ports(1024..=65535)
         .rng_seed(seed)
         .build();
     let draws = Draws::new(seed, meta.tick_ms);
@@ -117,28 +128,23 @@ pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) 
         recorder: recorder.clone(),
     };
     let objects = Objects::new(env());
-    let host_objects = objects.clone();
-    sim.host(OBJECT_HOST, move || {
-        let objects = host_objects.clone();
-        async move { accept_loop(move |s| server::serve_objects_conn(s, objects.clone())).await }
-    });
-    let worker = Worker::new(env(), Box::new(TurmoilDial(OBJECT_HOST)));
-    sim.host(WORKER_HOST, move || {
-        let worker = worker.clone();
-        async move { accept_loop(move |s| server::serve_worker_conn(s, worker.clone())).await }
-    });
+    let worker = Worker::new(env(), Box::new(ObjectsDial(objects.clone())));
     World {
         sim,
         objects,
+        worker,
         recorder,
         scenario,
         draws,
     }
 }
 
-/// A connection to the worker from inside the simulation (for clients of the world).
-pub fn edge() -> Rc<dyn Connect> {
-    Rc::new(TurmoilDial(WORKER_HOST))
+impl World<'_> {
+    /// Connections to the worker, for a client host of this world: each connection is served
+    /// by a task on the host that connects.
+    pub fn edge(&self) -> Rc<dyn Connect> {
+        Rc::new(EdgeDial(self.worker.clone()))
+    }
 }
 
 /// Runs `scenario` once with `variant` and `seed`.
@@ -210,20 +216,22 @@ fn drive(
     seed: u64,
     token_preloaded: bool,
 ) -> Result<RunOutput, SimError> {
+    let connect = w.edge();
     let World {
         mut sim,
         objects,
+        worker,
         recorder,
         scenario,
         draws,
     } = w;
-    drop(objects);
+    drop((objects, worker));
     let session = Rc::new(Session {
         scenario: scenario.clone(),
         draws,
         clock: Clock::Sim,
         recorder: recorder.clone(),
-        connect: edge(),
+        connect,
         token_preloaded,
     });
     let jobs = scenario.scenario.jobs as u64;

@@ -1,4 +1,4 @@
-//! The byte streams a connection runs on: turmoil's simulated TCP, real TCP, or TLS.
+//! The byte streams a connection runs on: the simulation's in-process pipes, real TCP, or TLS.
 
 use tokio::io::{AsyncRead, AsyncWrite};
 

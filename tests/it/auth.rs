@@ -4,6 +4,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
+use handshake_sim::client::Connect;
 use handshake_sim::server::variant;
 use handshake_sim::sim;
 use handshake_sim::wire::api::BatchAccepted;
@@ -12,8 +13,8 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
 /// Sends one request through the worker and returns the status.
-async fn send(req: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
-    let io = sim::edge().connect().await.unwrap();
+async fn send(edge: &dyn Connect, req: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
+    let io = edge.connect().await.unwrap();
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .unwrap();
@@ -30,14 +31,14 @@ async fn send(req: Request<Full<Bytes>>) -> (StatusCode, Bytes) {
     (status, body)
 }
 
-async fn post(job: &str) -> BatchAccepted {
+async fn post(edge: &dyn Connect, job: &str) -> BatchAccepted {
     let req = Request::post("/api/enrichment/batch")
         .header("host", "worker")
         .body(Full::new(Bytes::from(format!(
             r#"{{"jobId":"{job}","books":1}}"#
         ))))
         .unwrap();
-    let (status, body) = send(req).await;
+    let (status, body) = send(edge, req).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     serde_json::from_slice(&body).unwrap()
 }
@@ -76,12 +77,13 @@ fn check(extra: &str, wait_ms: u64, cases: fn(&str, &str) -> Vec<Case>) {
         let mut world = sim::world(&s, variant::by_name(v).unwrap(), 5);
         let failures = Rc::new(RefCell::new(Vec::new()));
         let out = failures.clone();
+        let edge = world.edge();
         world.sim.client("tester", async move {
-            let one = post("job-1").await;
-            let two = post("job-2").await;
+            let one = post(&*edge, "job-1").await;
+            let two = post(&*edge, "job-2").await;
             tokio::time::sleep(std::time::Duration::from_millis(wait_ms)).await;
             for (name, req, want) in cases(&one.token, &two.token) {
-                let (got, _) = send(req).await;
+                let (got, _) = send(&*edge, req).await;
                 if got != want {
                     out.borrow_mut()
                         .push(format!("{v}: {name}: got {got}, want {want}"));

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
+use handshake_sim::client::Connect;
 use handshake_sim::scenario::{parse_override, Scenario};
 use handshake_sim::server::variant;
 use handshake_sim::sim;
@@ -842,11 +843,11 @@ fn attempt() -> impl Strategy<Value = Attempt> {
 }
 
 /// Sends one request through the worker: the response, or what went wrong.
-async fn send(req: Request<Full<Bytes>>) -> Result<Response<hyper::body::Incoming>, String> {
-    let io = sim::edge()
-        .connect()
-        .await
-        .map_err(|e| format!("connect: {e}"))?;
+async fn send(
+    edge: &dyn Connect,
+    req: Request<Full<Bytes>>,
+) -> Result<Response<hyper::body::Incoming>, String> {
+    let io = edge.connect().await.map_err(|e| format!("connect: {e}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| format!("handshake: {e}"))?;
@@ -859,14 +860,14 @@ async fn send(req: Request<Full<Bytes>>) -> Result<Response<hyper::body::Incomin
         .map_err(|e| format!("no response: {e}"))
 }
 
-async fn post(job: &str) -> Result<BatchAccepted, String> {
+async fn post(edge: &dyn Connect, job: &str) -> Result<BatchAccepted, String> {
     let req = Request::post("/api/enrichment/batch")
         .header("host", "worker")
         .body(Full::new(Bytes::from(format!(
             r#"{{"jobId":"{job}","books":1}}"#
         ))))
         .unwrap();
-    let resp = send(req).await?;
+    let resp = send(edge, req).await?;
     let status = resp.status();
     let body = resp
         .into_body()
@@ -919,14 +920,15 @@ fn run_attempts(v: &'static str, seed: u64, attempts: &[Attempt]) -> Vec<String>
     let out = failures.clone();
     let attempts = attempts.to_vec();
     let panics_before = panics();
+    let edge = world.edge();
     world.sim.client("tester", async move {
         let fail = |what: String| out.borrow_mut().push(what);
         // job-1, job-2, then job-1 again: a repeated POST refreshes the token.
         let posted = async {
             Ok::<_, String>((
-                post(JOBS[0]).await?,
-                post(JOBS[1]).await?,
-                post(JOBS[0]).await?,
+                post(&*edge, JOBS[0]).await?,
+                post(&*edge, JOBS[1]).await?,
+                post(&*edge, JOBS[0]).await?,
             ))
         };
         let (first, two, one) = match posted.await {
@@ -952,7 +954,7 @@ fn run_attempts(v: &'static str, seed: u64, attempts: &[Attempt]) -> Vec<String>
             };
             let line = format!("{} {}", req.method(), req.uri());
             let want = a.expected(&tokens);
-            let resp = match send(req).await {
+            let resp = match send(&*edge, req).await {
                 Ok(r) => r,
                 Err(e) => {
                     fail(format!("{line}: {e}, want {want}\n  {a:?}"));

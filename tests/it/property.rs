@@ -64,3 +64,49 @@ books_per_job = 1
         }
     }
 }
+
+/// Simulated latency is the scenario's latency and nothing more: the client sees each upgrade
+/// exactly the server's upgrade time plus one draw of every link each way, with no delivery
+/// overhead per hop, at any tick (a tick only rounds draws).
+#[test]
+fn the_client_sees_the_servers_upgrade_time_plus_the_network_exactly() {
+    // (tick_ms, client–edge one way, edge–object one way): whole ticks, so no rounding.
+    for (tick_ms, client_edge_ms, edge_object_ms) in
+        [(1, 0, 0), (10, 0, 0), (1, 20, 1), (10, 20, 10)]
+    {
+        let s = crate::load(
+            "issue407.toml",
+            &[
+                "scenario.jobs=100",
+                &format!("scenario.tick_ms={tick_ms}"),
+                &format!("network.client_edge.latency_ms={{ constant = {client_edge_ms} }}"),
+                &format!("network.edge_object.latency_ms={{ constant = {edge_object_ms} }}"),
+                // Every handshake completes, so every job is compared.
+                "client.handshake_timeout_ms=10000",
+            ],
+        );
+        let round_trip_ms = 2 * (client_edge_ms + edge_object_ms);
+        for v in ["sequential", "parallel"] {
+            let jobs = by_job(&s, v, 1);
+            let mut compared = 0;
+            for r in jobs.values() {
+                let (Some(server), Some(client)) = (r.upgrade_ms, r.client_upgrade_ms) else {
+                    continue;
+                };
+                assert_eq!(
+                    client,
+                    server + round_trip_ms,
+                    "tick {tick_ms} ms, network {client_edge_ms}+{edge_object_ms} ms, \
+                     {v}, job {}: client {client} ms, server {server} ms",
+                    r.job
+                );
+                compared += 1;
+            }
+            assert_eq!(
+                compared,
+                jobs.len(),
+                "tick {tick_ms} ms, {v}: every job upgrades"
+            );
+        }
+    }
+}

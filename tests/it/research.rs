@@ -268,8 +268,11 @@ fn run_writes_plots_and_a_self_contained_page() {
         "{out}"
     );
     let cdf = String::from_utf8(read(&dir.join("upgrade-cdf.svg"))).unwrap();
+    let deadline_ms = crate::load("issue407.toml", &[])
+        .client
+        .handshake_timeout_ms;
     assert!(
-        cdf.contains("client deadline 243 ms") && cdf.contains("issue407"),
+        cdf.contains(&format!("client deadline {deadline_ms} ms")) && cdf.contains("issue407"),
         "deadline and title"
     );
     assert!(dir.join("storage-histogram.svg").exists());
@@ -330,8 +333,9 @@ fn replay_shows_the_reads_back_to_back_and_the_deadline_passing() {
         .lines()
         .find(|l| l.contains("deadline passed before the 101"))
         .unwrap();
+    let after = format!("after_ms={}", s.client.handshake_timeout_ms);
     assert!(
-        deadline.contains(" fleet ") && deadline.contains("after_ms=243"),
+        deadline.contains(" fleet ") && deadline.contains(&after),
         "{deadline}"
     );
     assert!(t_of("POST /api/enrichment/batch") <= t_of("deadline passed"));
