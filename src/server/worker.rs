@@ -204,6 +204,7 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 /// Relays one request: up to the object host (its latency, a drop on either link), the
 /// answer back down the same way, and, after a 101, the socket's bytes both ways.
 async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Response<Body>, Reset> {
+    let arrived = clock::mark();
     let client_upgrade = req
         .headers()
         .contains_key(UPGRADE)
@@ -249,7 +250,8 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         worker.put_idle(sender);
     }
     let hop = worker.hop(job, false);
-    clock::sleep_ms(hop.latency_ms).await;
+    // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
+    clock::sleep_ms_since(hop.latency_ms, arrived).await;
     match hop.dropped_by {
         // The object's end of an accepted upgrade is dropped with `object_upgrade`.
         Some(LinkName::ClientEdge) => return Err(Reset),
