@@ -2,21 +2,36 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context as _;
+
 use handshake_sim::fit::{FitSpec, Parameter, Target};
 use handshake_sim::report;
 use handshake_sim::scenario::{Scenario, ScenarioError};
 
 use super::args::{SeedRange, Sets};
+use super::output::{is_stdout, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
     "The metric must move monotonically with the parameter (common random numbers keep
-it so per seed). For failure_rate the uncertainty is the range of parameter values whose 95%
-interval contains the target.
+it so per seed). A metric that goes both up and down, or stays flat, over the values tried is
+an error (\"not monotone in this range\"); \"widen --range\" means a monotone metric that
+misses the target inside the range.
+
+Uncertainty: the seeds are cut into min(seeds, 10) blocks of consecutive seeds, and each block
+is fitted again on its own (a count's target scaled to the block's share). The interval is
+value ± t·sd/√blocks over the block fits (Student's t, 95%), for every metric, widened to
+hold the last bisection bracket and, for failure_rate and silent_failure_rate, the values
+whose 95% Wilson interval contains the target. One seed gives no spread: use --seeds 2 or
+more (5 or more for a usable interval). Cost: the block fits run only their own seeds and
+reuse the pooled runs, so a fit makes at most about twice the runs of the pooled search; the
+last line counts them.
 
 Examples:
   handshake-sim fit sims/issue407.toml --param client.handshake_timeout_ms \\
-      --target sequential.failure_rate=0.35 --range 200..300 --seeds 5";
+      --target sequential.failure_rate=0.35 --range 200..300 --seeds 5
+  handshake-sim fit sims/issue407.toml --param storage.read_ms.uniform.1 \\
+      --target sequential.mean_storage_ms=170 --range 80..150 --seeds 5 --json fit.json";
 
 #[derive(clap::Args)]
 #[command(mut_arg("seeds", |a| a
@@ -37,6 +52,9 @@ pub(crate) struct Args {
     /// Search range LOW..HIGH (default: half to twice the scenario's value).
     #[arg(long, value_name = "LOW..HIGH")]
     range: Option<String>,
+    /// Also write the result as JSON ('-' for standard output, instead of the text).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
     #[command(flatten)]
     seeds: SeedRange,
     #[command(flatten)]
@@ -72,6 +90,12 @@ pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
         seeds: &seeds,
     };
     let r = handshake_sim::fit::fit(&spec)?;
-    out!("{}", report::fit::text(&spec, &r));
+    if let Some(path) = &args.json {
+        let text = report::fit::json(&spec, &r).context("fit JSON")?;
+        write_output(path, text.as_bytes())?;
+    }
+    if !is_stdout(args.json.as_deref()) {
+        out!("{}", report::fit::text(&spec, &r));
+    }
     Ok(Status::Success)
 }

@@ -417,6 +417,101 @@ fn fit_finds_a_known_answer() {
     assert!(err.contains("widen --range"), "{err}");
 }
 
+/// `fit` of the mean storage time on seeds `first..first+4`, as JSON.
+fn fit_mean_storage(first: u64) -> serde_json::Value {
+    let first = first.to_string();
+    let (code, out, err) = bin(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--set",
+            "scenario.jobs=30",
+            "--param",
+            "storage.read_ms.uniform.1",
+            "--target",
+            "sequential.mean_storage_ms=170",
+            "--range",
+            "80..150",
+            "--seed",
+            &first,
+            "--seeds",
+            "5",
+            "--json",
+            "-",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+#[test]
+fn fit_interval_of_a_mean_covers_fits_on_fresh_seeds() {
+    // A mean has no interval of its own; the fit's comes from fits on blocks of its seeds,
+    // and must hold what fits on disjoint seed blocks find (the bisection bracket alone is
+    // ~0.007 ms wide, hundreds of times narrower than their spread).
+    let repeats: Vec<f64> = std::thread::scope(|s| {
+        let handles: Vec<_> = [6, 11, 16]
+            .map(|first| s.spawn(move || fit_mean_storage(first)["value"].as_f64().unwrap()))
+            .into_iter()
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let first = fit_mean_storage(1);
+    let (lo, hi) = (
+        first["interval"][0].as_f64().unwrap(),
+        first["interval"][1].as_f64().unwrap(),
+    );
+    assert!(hi - lo > 0.5, "an honest width: {first:#}");
+    let inside = repeats.iter().filter(|&&v| lo <= v && v <= hi).count();
+    assert!(inside >= 2, "{repeats:?} vs [{lo}, {hi}]: {first:#}");
+    // The new fields, and the old keys kept.
+    let spread = &first["spread"];
+    assert_eq!(spread["blocks"].as_array().unwrap().len(), 5, "{first:#}");
+    assert_eq!(spread["blocks"][0]["seeds"], serde_json::json!([1]));
+    assert!(spread["sd"].as_f64().unwrap() > 0.0);
+    for key in [
+        "value",
+        "achieved",
+        "from_confidence",
+        "evaluations",
+        "bracket",
+        "runs",
+    ] {
+        assert!(first.get(key).is_some(), "{key}: {first:#}");
+    }
+    assert!(
+        first["achieved"]["ci95_low"].is_null(),
+        "a mean has no CI of its own"
+    );
+}
+
+#[test]
+fn fit_of_a_flat_figure_is_not_monotone_not_widen_range() {
+    // The number of jobs does not move with the timeout at all.
+    let (code, out, err) = bin(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--set",
+            "scenario.jobs=10",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--target",
+            "sequential.jobs=5",
+            "--range",
+            "200..300",
+            "--seeds",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "a failed fit: {out}{err}");
+    assert!(err.contains("not monotone in this range"), "{err}");
+    assert!(err.contains("10 at 250"), "what was seen: {err}");
+    assert!(!err.contains("widen --range"), "{err}");
+}
+
 #[test]
 fn calibrate_reads_logs_and_counts_malformed_lines() {
     let log = r#"2025-11-12 [job-a] 📊 WebSocket upgrade timing: { storageDuration: "150ms", pairCreation: "1ms", accept: "0ms", totalUpgrade: "160ms" }
