@@ -20,6 +20,7 @@ use super::routes::job_and_token;
 use super::{Object, Objects};
 use crate::clock;
 use crate::draw::Purpose;
+use crate::record::UpgradeOpen;
 use crate::server::{auth, socket, Env};
 use crate::task;
 use crate::wire::api;
@@ -83,7 +84,8 @@ pub(super) async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) ->
     // The handshake runs as its own task, so its timings are recorded even when the client is
     // gone and hyper drops this request; the server then counts the upgrade as canceled.
     let (tx, rx) = oneshot::channel();
-    task::spawn(handshake_task(objects, object, asked, on_upgrade, tx));
+    let open = UpgradeOpen::new(&objects.env.recorder);
+    task::spawn(handshake_task(objects, object, asked, on_upgrade, tx, open));
     rx.await
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
 }
@@ -152,13 +154,15 @@ fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
 }
 
 /// The handshake task: decides, sends the answer to the request handler, and after a 101
-/// runs the socket. An accept whose client is gone is counted as canceled.
+/// runs the socket. An accept whose client is gone is counted as canceled. `_open` keeps the
+/// run from ending before the task does.
 async fn handshake_task(
     objects: Rc<Objects>,
     object: Rc<Object>,
     asked: Asked,
     on_upgrade: OnUpgrade,
     tx: oneshot::Sender<Response<Body>>,
+    _open: UpgradeOpen,
 ) {
     let decision = handshake(&objects, &object, &asked.token, &asked.key).await;
     let accepted = match decision {
