@@ -250,9 +250,8 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         Ok(read) => read,
         Err((code, why)) => return Decision::Reject(code, why),
     };
-    let now_ms = env.clock.now_ms();
-    let storage_ms = now_ms - storage_start_ms;
-    check_durable(env, object, token, now_ms);
+    let checked_ms = env.clock.now_ms();
+    let storage_ms = checked_ms - storage_start_ms;
     let pair_ms = env
         .draws
         .ms(&env.scenario.object.pair_ms, object.job, Purpose::Pair, 0);
@@ -280,15 +279,21 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         upgrade_ms: done_ms - arrive_ms,
     };
     timing.log(env, object, done_ms, first);
+    // The 101 is an outgoing message: it leaves when every put before it is durable.
+    if object.output_gate(env).await.is_err() {
+        return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
+    }
+    check_durable(env, object, token, checked_ms);
     Decision::Accept {
         accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
         incarnation,
     }
 }
 
-/// Safety: whatever the variant read, the durable store must agree the token is valid.
+/// Safety: whatever the variant read, the durable store must hold the token when the 101
+/// leaves, and it must have been unexpired at `now_ms`, when the object checked it.
 fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) {
-    let (durable, durable_exp) = object.durable_token();
+    let (durable, durable_exp) = object.durable_token(env);
     if auth::check(token, durable.as_deref(), durable_exp, now_ms).is_err() {
         env.recorder
             .borrow_mut()
