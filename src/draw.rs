@@ -36,6 +36,8 @@ pub enum Purpose {
     StorageWriteError,
     StorageSpike,
     TokenExpiry,
+    /// The Worker's un-awaited `setAuthToken` call on its way to the object (#378 fault).
+    TokenCall,
 }
 
 /// Draws of a run. Cheap to clone; holds only the key.

@@ -173,6 +173,7 @@ pub fn set_open_sockets_peak_hook(hook: Option<PeakHook>) {
 pub struct Recorder {
     jobs: BTreeMap<u64, JobRecord>,
     enrichments_open: usize,
+    upgrades_open: usize,
     sockets_open: usize,
     sockets_open_max: usize,
     faults: BTreeMap<&'static str, u64>,
@@ -246,5 +247,30 @@ impl Recorder {
     /// Enrichments still running on the server side.
     pub fn enrichments_open(&self) -> usize {
         self.enrichments_open
+    }
+
+    /// Upgrades the server began (at the edge or at the object) and has not finished: not yet
+    /// answered and, after a 101, the socket not yet ended.
+    pub fn upgrades_open(&self) -> usize {
+        self.upgrades_open
+    }
+}
+
+/// Holds one upgrade open on the server side (see [`Recorder::upgrades_open`]); dropping it
+/// ends it. A run drains until none is held.
+pub(crate) struct UpgradeOpen(std::rc::Rc<std::cell::RefCell<Recorder>>);
+
+impl UpgradeOpen {
+    pub(crate) fn new(recorder: &std::rc::Rc<std::cell::RefCell<Recorder>>) -> Self {
+        recorder.borrow_mut().upgrades_open += 1;
+        UpgradeOpen(recorder.clone())
+    }
+}
+
+impl Drop for UpgradeOpen {
+    fn drop(&mut self) {
+        let mut r = self.0.borrow_mut();
+        assert!(r.upgrades_open > 0, "an upgrade ended that never began");
+        r.upgrades_open -= 1;
     }
 }

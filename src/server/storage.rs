@@ -1,7 +1,15 @@
-//! The storage model of one durable object: durable values, the in-memory cache, and the
-//! latency of each operation (kv round trips, cached reads, sqlite local reads, writes).
+//! The storage model of one durable object, as workerd has it: durable values, the in-memory
+//! cache, and the latency of each operation (kv round trips, cached reads, sqlite local
+//! reads, commits).
+//!
+//! A `put` goes into the cache at once, so the object's own later reads see it
+//! (read-your-writes), and returns without waiting; its commit becomes durable `write_ms`
+//! later, in issue order. The commit holds the object's *outgoing* messages (the output gate,
+//! [`Object::output_gate`]), not its incoming events; only a read in flight holds those (the
+//! input gate, in `object::lifecycle`). Checked in workerd 2026-11-17 with a Durable Object
+//! speaking this project's API.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::object::Object;
 use super::Env;
@@ -19,15 +27,32 @@ pub(crate) enum Stored {
     Ms(u64),
 }
 
-/// Durable values and the in-memory cache of one object.
+/// Durable values, the in-memory cache and the commits in flight of one object.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     durable: BTreeMap<&'static str, Stored>,
+    /// Committed values read or written earlier, and the values of puts not yet durable.
     cache: BTreeMap<&'static str, Stored>,
     /// Operations issued so far, the index of their draws.
     round_trips: u64,
     cached_reads: u64,
     writes: u64,
+    /// Puts issued and not yet durable, in issue order (their end times never decrease).
+    commits: VecDeque<Commit>,
+    /// Writes that failed, by index: a message the output gate held for one is not sent.
+    failed: BTreeSet<u64>,
+}
+
+/// One put on its way to durable storage.
+#[derive(Debug)]
+struct Commit {
+    index: u64,
+    end_ms: u64,
+    entries: Vec<(&'static str, Stored)>,
+    failed: bool,
+    /// The object's incarnation when the put was issued: a later one keeps no cache entry
+    /// of it.
+    incarnation: u64,
 }
 
 impl Store {
@@ -39,9 +64,38 @@ impl Store {
         }
     }
 
-    /// Memory is lost (restart, hibernation, eviction); durable values stay.
+    /// Memory is lost (restart, hibernation, eviction); durable values stay, and commits in
+    /// flight still land.
     pub(crate) fn forget_memory(&mut self) {
         self.cache.clear();
+    }
+
+    /// Applies every commit that is due by `now_ms`: a success is durable (and leaves the
+    /// cache unless `put_populates_cache`); a failure drops its values from the cache.
+    fn settle(&mut self, now_ms: u64, populates_cache: bool, incarnation: u64, job: u64) {
+        while self.commits.front().is_some_and(|c| c.end_ms <= now_ms) {
+            let c = self.commits.pop_front().expect("front checked");
+            let same_life = c.incarnation == incarnation;
+            for (k, v) in c.entries {
+                let cached_here = same_life && self.cache.get(k) == Some(&v);
+                if c.failed {
+                    if cached_here {
+                        self.cache.remove(k);
+                    }
+                    continue;
+                }
+                if cached_here && !populates_cache {
+                    self.cache.remove(k);
+                }
+                self.durable.insert(k, v);
+            }
+            if c.failed {
+                self.failed.insert(c.index);
+                tracing::info!(job, t_ms = c.end_ms, "token write failed");
+            } else {
+                tracing::debug!(job, t_ms = c.end_ms, "token write durable");
+            }
+        }
     }
 }
 
@@ -57,8 +111,9 @@ pub(crate) struct Read {
 
 impl Object {
     /// `storage.get(keys)`: one round trip for all keys unless all are cached (or local).
-    /// The values are those committed when the read is issued. Round trips may meet the
-    /// scenario's injected errors and latency spikes.
+    /// The values are those of the cache (the object's own puts included, durable or not) or
+    /// else those durable when the read is issued. Holds the input gate while in flight.
+    /// Round trips may meet the scenario's injected errors and latency spikes.
     pub(crate) async fn storage_get(
         &self,
         env: &Env,
@@ -67,14 +122,16 @@ impl Object {
         let _gate = self.storage_gate(env).await;
         let start_ms = env.clock.now_ms();
         let faults = &env.scenario.faults.storage;
-        let incarnation = self.incarnation();
+        let incarnation = self.settle(env);
         let (ms, failed, values) = {
             let mut st = self.state.borrow_mut();
             let store = &mut st.store;
             let local = env.scenario.storage.backend == Backend::Sqlite
                 || keys.iter().all(|k| store.cache.contains_key(k));
-            let values: Vec<Option<Stored>> =
-                keys.iter().map(|k| store.durable.get(k).cloned()).collect();
+            let values: Vec<Option<Stored>> = keys
+                .iter()
+                .map(|k| store.cache.get(k).or(store.durable.get(k)).cloned())
+                .collect();
             if local {
                 store.cached_reads += 1;
                 let ms = env.draws.ms(
@@ -108,11 +165,12 @@ impl Object {
             return Err(StorageFailed);
         }
         let mut st = self.state.borrow_mut();
-        // A crash since the read was issued took the memory it would have filled.
+        // A crash since the read was issued took the memory it would have filled; a put
+        // issued since is newer than what the read found.
         if st.incarnation == incarnation {
             for (k, v) in keys.iter().zip(&values) {
                 if let Some(v) = v {
-                    st.store.cache.insert(k, v.clone());
+                    st.store.cache.entry(k).or_insert_with(|| v.clone());
                 }
             }
         }
@@ -145,61 +203,86 @@ impl Object {
             .ms(&f.spike_ms, self.job, Purpose::StorageSpike, 2 * index + 1)
     }
 
-    /// `storage.put(entries)`: one write round trip, confirmed before returning.
-    pub(crate) async fn storage_put(
-        &self,
-        env: &Env,
-        entries: Vec<(&'static str, Stored)>,
-    ) -> Result<(), StorageFailed> {
-        let _gate = self.storage_gate(env).await;
-        let incarnation = self.incarnation();
-        let (ms, failed) = {
-            let mut st = self.state.borrow_mut();
-            st.store.writes += 1;
-            let i = st.store.writes - 1;
-            let ms = env.draws.ms(
-                &env.scenario.storage.write_ms,
-                self.job,
-                Purpose::StorageWrite,
-                i,
-            );
-            let failed = env.draws.chance(
-                env.scenario.faults.storage.write_error,
-                self.job,
-                Purpose::StorageWriteError,
-                i,
-            );
-            (ms + self.spike_ms(env, 2 * i + 1), failed)
-        };
-        clock::sleep_ms(ms).await;
+    /// `storage.put(entries)`: the values are in the cache (visible to the object's own reads)
+    /// at once and the put returns; the commit is durable `write_ms` later, after every commit
+    /// issued before it. It does not hold the input gate; it holds the output gate.
+    pub(crate) fn storage_put(&self, env: &Env, entries: Vec<(&'static str, Stored)>) {
+        let now_ms = env.clock.now_ms();
+        let incarnation = self.settle(env);
+        let mut st = self.state.borrow_mut();
+        st.store.writes += 1;
+        let i = st.store.writes - 1;
+        let ms = env.draws.ms(
+            &env.scenario.storage.write_ms,
+            self.job,
+            Purpose::StorageWrite,
+            i,
+        ) + self.spike_ms(env, 2 * i + 1);
+        let failed = env.draws.chance(
+            env.scenario.faults.storage.write_error,
+            self.job,
+            Purpose::StorageWriteError,
+            i,
+        );
         if failed {
             env.recorder.borrow_mut().fault(fault::STORAGE_WRITE_ERROR);
-            tracing::info!(
-                job = self.job,
-                t_ms = env.clock.now_ms(),
-                "token write failed"
-            );
-            return Err(StorageFailed);
         }
-        let mut st = self.state.borrow_mut();
-        let fills_cache = env.scenario.storage.put_populates_cache && st.incarnation == incarnation;
-        for (k, v) in entries {
-            if fills_cache {
-                st.store.cache.insert(k, v.clone());
-            }
-            st.store.durable.insert(k, v);
+        let store = &mut st.store;
+        let end_ms = store
+            .commits
+            .back()
+            .map_or(now_ms + ms, |c| c.end_ms.max(now_ms + ms));
+        for (k, v) in &entries {
+            store.cache.insert(k, v.clone());
         }
+        store.commits.push_back(Commit {
+            index: i,
+            end_ms,
+            entries,
+            failed,
+            incarnation,
+        });
         tracing::debug!(
             job = self.job,
-            t_ms = env.clock.now_ms(),
-            took_ms = ms,
-            "token write"
+            t_ms = now_ms,
+            durable_at_ms = end_ms,
+            "token write issued"
         );
+    }
+
+    /// Applies the commits due by now; the object's incarnation.
+    fn settle(&self, env: &Env) -> u64 {
+        let mut st = self.state.borrow_mut();
+        let incarnation = st.incarnation;
+        let populates = env.scenario.storage.put_populates_cache;
+        st.store
+            .settle(env.clock.now_ms(), populates, incarnation, self.job);
+        incarnation
+    }
+
+    /// The output gate: an outgoing message (a response) leaves only when every put issued
+    /// before it is durable. `Err` when one of them failed: the message is not sent.
+    pub(crate) async fn output_gate(&self, env: &Env) -> Result<(), StorageFailed> {
+        self.settle(env);
+        let (waited, end_ms) = {
+            let st = self.state.borrow();
+            let waited: Vec<u64> = st.store.commits.iter().map(|c| c.index).collect();
+            (waited, st.store.commits.back().map(|c| c.end_ms))
+        };
+        if let Some(end_ms) = end_ms {
+            clock::sleep_ms(end_ms.saturating_sub(env.clock.now_ms())).await;
+            self.settle(env);
+        }
+        let st = self.state.borrow();
+        if waited.iter().any(|i| st.store.failed.contains(i)) {
+            return Err(StorageFailed);
+        }
         Ok(())
     }
 
     /// The token and expiration the durable store holds now (the safety check's reference).
-    pub(crate) fn durable_token(&self) -> (Option<String>, Option<u64>) {
+    pub(crate) fn durable_token(&self, env: &Env) -> (Option<String>, Option<u64>) {
+        self.settle(env);
         let st = self.state.borrow();
         let token = match st.store.durable.get(AUTH_TOKEN) {
             Some(Stored::Text(t)) => Some(t.clone()),

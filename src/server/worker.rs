@@ -223,6 +223,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         armed: client_upgrade.is_some(),
     };
     let upgrade = client_upgrade.is_some();
+    let _open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
     let forwarded = forward(&worker, job, upgrade, parts, body).await;
     edge_cancel.armed = false;
     let (sender, response) = match forwarded {

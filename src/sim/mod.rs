@@ -239,8 +239,10 @@ fn drive(
     let fleet_recorder = recorder.clone();
     sim.client(FLEET_HOST, async move {
         crate::client::run_fleet(session, jobs, concurrency).await?;
-        // Let the objects finish enriching, so every "no socket" warning is counted.
-        while fleet_recorder.borrow().enrichments_open() > 0 && !task::panicked() {
+        // Drain: let the server finish every upgrade it began (a client that gave up is then
+        // counted canceled and its timings recorded) and every enrichment (so every "no
+        // socket" warning is counted). Bounded by scenario.duration_s_max like the rest.
+        while drain_pending(&fleet_recorder.borrow()) && !task::panicked() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Ok(())
@@ -279,6 +281,12 @@ fn drive(
         sim_ms,
         faults,
     })
+}
+
+/// Whether the server still has work the records must include: an upgrade it began and has
+/// not finished, or an enrichment.
+fn drain_pending(recorder: &Recorder) -> bool {
+    recorder.enrichments_open() > 0 || recorder.upgrades_open() > 0
 }
 
 /// The end-to-end invariant, per job: a job the client saw accepted and the server finished

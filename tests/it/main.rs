@@ -7,6 +7,7 @@ mod cli;
 mod determinism;
 mod faults;
 mod gate;
+mod gates;
 mod hostile;
 mod issue407;
 mod layout;

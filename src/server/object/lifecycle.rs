@@ -1,5 +1,6 @@
-//! An object's life: events delivered through the input gate, activation with a cold start,
-//! hibernation and eviction after idle, restarts, and crashes.
+//! An object's life: events delivered through the input gate (closed while a storage read is
+//! in flight, as in workerd), activation with a cold start, hibernation and eviction after
+//! idle, restarts, and crashes.
 
 use std::rc::Rc;
 
@@ -87,7 +88,8 @@ impl Object {
         }
     }
 
-    /// Held by each storage operation while the input gate is on.
+    /// Held by each storage read while the input gate is on (a put's commit does not hold
+    /// it, nor does a timer).
     pub(in crate::server) async fn storage_gate(
         &self,
         env: &Env,

@@ -8,6 +8,8 @@
 mod enrichment;
 mod lifecycle;
 mod routes;
+#[cfg(test)]
+mod tests;
 mod token;
 mod upgrade;
 
@@ -80,7 +82,7 @@ pub struct Object {
     pub(super) state: RefCell<State>,
     /// Serialises activation: concurrent first events share one cold start.
     activation: tokio::sync::Mutex<()>,
-    /// The input gate: storage operations hold it shared, event delivery waits for it.
+    /// The input gate: storage reads hold it shared, event delivery waits for it.
     gate: RwLock<()>,
 }
 

@@ -135,8 +135,11 @@ async fn parse_batch(req: Request<Incoming>) -> Result<BatchRequest, Response<Bo
     Ok(batch)
 }
 
-/// Stores the POST's token before the 202 leaves, or, under the #378 fault, in a task of its
-/// own while the 202 leaves at once. `Err`: the 503 of a failed write.
+/// Stores the POST's token as the Worker's `setAuthToken` call does: awaited, the call
+/// returns (and the 202 leaves) once the put is durable, held by the object's output gate;
+/// under the #378 fault the Worker does not await it, the 202 leaves at once, and the call
+/// reaches the object an edge–object round trip later (two draws), as an event of its own.
+/// `Err`: the 503 of a failed write.
 async fn store_token(
     objects: &Rc<Objects>,
     object: &Rc<Object>,
@@ -145,21 +148,33 @@ async fn store_token(
 ) -> Result<(), Response<Body>> {
     let env = &objects.env;
     if env.scenario.faults.ack_before_token_write {
-        // #378: the 202 leaves before the write is confirmed.
         env.recorder
             .borrow_mut()
             .fault(fault::ACK_BEFORE_TOKEN_WRITE);
+        let k = object.state.borrow().tokens_issued - 1;
+        let edge_object = &env.scenario.network.edge_object.latency_ms;
+        let call_ms = env
+            .draws
+            .ms(edge_object, object.job, Purpose::TokenCall, 2 * k)
+            + env
+                .draws
+                .ms(edge_object, object.job, Purpose::TokenCall, 2 * k + 1);
         let (object, objects, token) = (object.clone(), objects.clone(), token.to_string());
         task::spawn(async move {
-            let _ = object
-                .set_auth_token(&objects.env, &token, expires_at_ms)
-                .await;
+            let env = &objects.env;
+            crate::clock::sleep_ms(call_ms).await;
+            let (_event, _cold) = object.deliver(env).await;
+            tracing::debug!(
+                job = object.job,
+                t_ms = env.clock.now_ms(),
+                "setAuthToken call (not awaited by the Worker)"
+            );
+            object.set_auth_token(env, &token, expires_at_ms);
         });
-    } else if object
-        .set_auth_token(env, token, expires_at_ms)
-        .await
-        .is_err()
-    {
+        return Ok(());
+    }
+    object.set_auth_token(env, token, expires_at_ms);
+    if object.output_gate(env).await.is_err() {
         return Err(plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage write failed",
@@ -223,6 +238,9 @@ async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> 
     let (_event, _cold) = object.deliver(env).await;
     if let Err((code, why)) = object.authorize(env, &token).await {
         return plain(code, why);
+    }
+    if object.output_gate(env).await.is_err() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
     }
     let status = {
         let st = object.state.borrow();

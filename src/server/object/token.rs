@@ -9,7 +9,7 @@ use crate::record::fault;
 use crate::server::auth;
 use crate::server::storage::{Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use crate::server::variant::TokenRead;
-use crate::server::{Env, StorageFailed};
+use crate::server::Env;
 
 impl Object {
     /// Checks a presented token against what the variant reads: the read token, or the status
@@ -46,26 +46,20 @@ impl Object {
         }
     }
 
-    /// `setAuthToken`: stores the token and its expiration; memory too where the variant says.
-    pub(super) async fn set_auth_token(
-        &self,
-        env: &Env,
-        token: &str,
-        expires_at_ms: u64,
-    ) -> Result<(), StorageFailed> {
-        let incarnation = self.incarnation();
+    /// `setAuthToken`: puts the token and its expiration (visible to the object's reads at
+    /// once, durable later: its caller's answer waits at the output gate); memory too where
+    /// the variant says.
+    pub(super) fn set_auth_token(&self, env: &Env, token: &str, expires_at_ms: u64) {
         self.storage_put(
             env,
             vec![
                 (AUTH_TOKEN, Stored::Text(token.to_string())),
                 (AUTH_TOKEN_EXPIRATION, Stored::Ms(expires_at_ms)),
             ],
-        )
-        .await?;
+        );
         if env.variant.keeps_token_in_memory() {
-            self.remember_token(incarnation, token.to_string(), expires_at_ms);
+            self.remember_token(self.incarnation(), token.to_string(), expires_at_ms);
         }
-        Ok(())
     }
 
     /// Issues the job's next token: its value and expiry (a short one under the

@@ -20,6 +20,7 @@ use super::routes::job_and_token;
 use super::{Object, Objects};
 use crate::clock;
 use crate::draw::Purpose;
+use crate::record::UpgradeOpen;
 use crate::server::{auth, socket, Env};
 use crate::task;
 use crate::wire::api;
@@ -83,7 +84,8 @@ pub(super) async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) ->
     // The handshake runs as its own task, so its timings are recorded even when the client is
     // gone and hyper drops this request; the server then counts the upgrade as canceled.
     let (tx, rx) = oneshot::channel();
-    task::spawn(handshake_task(objects, object, asked, on_upgrade, tx));
+    let open = UpgradeOpen::new(&objects.env.recorder);
+    task::spawn(handshake_task(objects, object, asked, on_upgrade, tx, open));
     rx.await
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
 }
@@ -152,13 +154,15 @@ fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
 }
 
 /// The handshake task: decides, sends the answer to the request handler, and after a 101
-/// runs the socket. An accept whose client is gone is counted as canceled.
+/// runs the socket. An accept whose client is gone is counted as canceled. `_open` keeps the
+/// run from ending before the task does.
 async fn handshake_task(
     objects: Rc<Objects>,
     object: Rc<Object>,
     asked: Asked,
     on_upgrade: OnUpgrade,
     tx: oneshot::Sender<Response<Body>>,
+    _open: UpgradeOpen,
 ) {
     let decision = handshake(&objects, &object, &asked.token, &asked.key).await;
     let accepted = match decision {
@@ -246,9 +250,8 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         Ok(read) => read,
         Err((code, why)) => return Decision::Reject(code, why),
     };
-    let now_ms = env.clock.now_ms();
-    let storage_ms = now_ms - storage_start_ms;
-    check_durable(env, object, token, now_ms);
+    let checked_ms = env.clock.now_ms();
+    let storage_ms = checked_ms - storage_start_ms;
     let pair_ms = env
         .draws
         .ms(&env.scenario.object.pair_ms, object.job, Purpose::Pair, 0);
@@ -276,15 +279,21 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         upgrade_ms: done_ms - arrive_ms,
     };
     timing.log(env, object, done_ms, first);
+    // The 101 is an outgoing message: it leaves when every put before it is durable.
+    if object.output_gate(env).await.is_err() {
+        return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
+    }
+    check_durable(env, object, token, checked_ms);
     Decision::Accept {
         accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
         incarnation,
     }
 }
 
-/// Safety: whatever the variant read, the durable store must agree the token is valid.
+/// Safety: whatever the variant read, the durable store must hold the token when the 101
+/// leaves, and it must have been unexpired at `now_ms`, when the object checked it.
 fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) {
-    let (durable, durable_exp) = object.durable_token();
+    let (durable, durable_exp) = object.durable_token(env);
     if auth::check(token, durable.as_deref(), durable_exp, now_ms).is_err() {
         env.recorder
             .borrow_mut()

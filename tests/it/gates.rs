@@ -1,0 +1,107 @@
+//! The gates as workerd has them (checked in workerd 2026-11-17 with a Durable Object speaking
+//! this project's API), end to end: a put is visible to the object's own later reads at once
+//! and does not hold incoming events; its commit holds the object's outgoing messages (the
+//! 202, the 101) until it is durable.
+
+use handshake_sim::record::Outcome;
+use handshake_sim::server::variant;
+use handshake_sim::sim;
+
+use crate::{exec, scenario};
+
+/// No network latency, no cold start, a slow write (500 ms) and reads of 100 ms; the object
+/// stays warm after the POST. `ack_before_token_write`: the #378 fault.
+fn slow_write_toml(input_gate: bool, ack_before_token_write: bool) -> String {
+    format!(
+        r#"
+[scenario]
+jobs = 10
+concurrency = 10
+variants = ["sequential"]
+[storage]
+read_ms = {{ constant = 100 }}
+write_ms = {{ constant = 500 }}
+[client]
+books_per_job = 1
+[enrichment]
+book_ms = {{ constant = 2000 }}
+[object]
+cold_start_ms = {{ constant = 0 }}
+input_gate = {input_gate}
+[faults]
+ack_before_token_write = {ack_before_token_write}
+"#
+    )
+}
+
+fn slow_write(input_gate: bool, ack_before_token_write: bool) -> handshake_sim::scenario::Scenario {
+    scenario(&slow_write_toml(input_gate, ack_before_token_write))
+}
+
+/// Under the #378 fault the Worker does not await `setAuthToken`; with no latency its call
+/// reaches the object before the client's upgrade does. The upgrade then reads the token
+/// from the cache at once (read-your-writes, nothing waits for the commit at the input gate,
+/// with or without it), and only its 101 waits until the write is durable.
+#[test]
+fn an_upgrade_right_after_the_put_sees_the_token_and_its_101_waits_for_the_commit() {
+    for gate in [true, false] {
+        let s = slow_write(gate, true);
+        let run = sim::run(&s, variant::by_name("sequential").unwrap(), 1).unwrap();
+        for r in &run.records {
+            assert_eq!(r.outcome, Some(Outcome::Ok), "input_gate {gate}: {r:#?}");
+            assert_eq!(r.storage_ms, Some(0), "read from the cache: {r:#?}");
+            assert!(
+                r.upgrade_ms.unwrap() < 100,
+                "not held by the commit: {r:#?}"
+            );
+            assert!(
+                r.client_upgrade_ms.unwrap() >= 490,
+                "the 101 left when the write was durable: {r:#?}"
+            );
+            assert_eq!(r.unauthorized_accepts, 0);
+        }
+    }
+}
+
+/// The client's POST time: from sending the POST to its 202, in job 0's timeline (the
+/// `replay` command's, run in its own process so no other test's tracing interferes).
+fn post_ms(ack_before_token_write: bool) -> u64 {
+    let path = std::env::temp_dir().join(format!(
+        "hs-gates-{}-{ack_before_token_write}.toml",
+        std::process::id()
+    ));
+    std::fs::write(&path, slow_write_toml(true, ack_before_token_write)).unwrap();
+    let path_arg = path.to_str().unwrap();
+    let args = [
+        "replay",
+        path_arg,
+        "--seed",
+        "1",
+        "--job",
+        "0",
+        "--variant",
+        "sequential",
+    ];
+    let (code, out, err) = exec(&args, None);
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(code, 0, "{err}");
+    let at = |event: &str| -> u64 {
+        let line = out
+            .lines()
+            .find(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" ") == event)
+            .unwrap_or_else(|| panic!("no {event:?} in\n{out}"));
+        line.split_whitespace().next().unwrap().parse().unwrap()
+    };
+    at("fleet 202 accepted") - at("fleet POST /api/enrichment/batch")
+}
+
+/// When the Worker awaits `setAuthToken`, the 202 leaves only once the write is durable (the
+/// output gate holds the call's return): the POST takes the 500 ms write. Without the await
+/// (the #378 fault) it does not.
+#[test]
+fn the_202_waits_for_the_write_when_the_worker_awaits_set_auth_token() {
+    let awaited = post_ms(false);
+    assert!((500..510).contains(&awaited), "POST took {awaited} ms");
+    let not_awaited = post_ms(true);
+    assert!(not_awaited < 10, "POST took {not_awaited} ms");
+}
