@@ -6,6 +6,7 @@ mod bad_input;
 mod cli;
 mod determinism;
 mod faults;
+mod figures;
 mod gate;
 mod gates;
 mod hostile;
