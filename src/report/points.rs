@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::metrics::{Delta, Latency, VariantSummary};
-use crate::names::{FaultKind, Figure};
+use crate::names::Figure;
 use crate::sweep::SweepResult;
 
 fn latency_cols(name: &str, out: &mut Vec<String>) {
@@ -49,41 +49,19 @@ fn delta_vals(d: Option<Delta>, out: &mut Vec<String>) {
     }
 }
 
-/// The scalar figures of a summary row, in order: every count and rate of the run JSON (each
-/// a [`VariantSummary::figure`]).
+/// The scalar figures of a summary row, in `Figure::ALL` order: every count and rate of the
+/// run JSON (the derived `failures` and `canceled_rate` are left out; latencies and deltas
+/// have columns of their own).
 fn scalars() -> Vec<Figure> {
-    use Figure as F;
-    let mut v = vec![
-        F::Jobs,
-        F::Ok,
-        F::HandshakeTimeout,
-        F::PingTimeout,
-        F::Rejected,
-        F::ServerError,
-        F::NetworkError,
-        F::FailureRate,
-        F::FailureRateCi95Low,
-        F::FailureRateCi95High,
-        F::Canceled,
-        F::NoSocketWarnings,
-        F::JobsMissingProgress,
-        F::ColdStarts,
-        F::Retries,
-        F::SilentFailures,
-        F::SilentFailureRate,
-        F::ResultsComplete,
-        F::Reconnects,
-        F::TokenRefreshes,
-        F::Polls,
-        F::Fallbacks,
-        F::SafetyViolations,
-        F::Faults,
-        F::ProgressDuplicates,
-        F::ProgressReordered,
-        F::UnauthorizedAccepts,
-    ];
-    v.extend(FaultKind::ALL.map(F::Fault));
-    v
+    Figure::ALL
+        .into_iter()
+        .filter(|f| {
+            !matches!(
+                f,
+                Figure::Failures | Figure::CanceledRate | Figure::Latency(..) | Figure::Delta(_)
+            )
+        })
+        .collect()
 }
 
 /// The summary columns, in order (after `point`, the parameters and `variant`).
