@@ -102,6 +102,11 @@ pub struct JobRecord {
     pub progress_reordered: u32,
     /// Sockets the object accepted with a token the durable store did not hold (or expired).
     pub unauthorized_accepts: u32,
+    /// The client's view at its end: a result below the highest it had never came, or the
+    /// completion came with results missing.
+    pub progress_gap: bool,
+    /// The client heard the job's completion (a `complete` message or a `done` poll).
+    pub complete_heard: bool,
 }
 
 impl JobRecord {
@@ -133,6 +138,8 @@ impl JobRecord {
             progress_duplicates: 0,
             progress_reordered: 0,
             unauthorized_accepts: 0,
+            progress_gap: false,
+            complete_heard: false,
         }
     }
 }

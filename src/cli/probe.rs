@@ -14,7 +14,9 @@ use super::serve::block_on_local;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
-    "Exit codes: 0 no critical SLO breach, 1 a critical breach, 2 bad input.
+    "Exit codes: 0 no critical breach of a client-side SLO (failure_rate, canceled_rate,
+avg/p95_upgrade_ms, safety_violations); 1 a critical breach (the failing rows are printed),
+or the target could not be reached, or no job got an answer; 2 bad input.
 
 Examples:
   handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --jobs 50
@@ -51,6 +53,11 @@ pub(crate) struct Args {
     /// Allow a target outside the loopback range.
     #[arg(long)]
     allow_remote: bool,
+    /// Job n posts the id PREFIX{n} (default: a fresh run id, probe-XXXXXXXX-, printed, so
+    /// no two runs share a job and the run can be found in the server's logs). `job-` gives
+    /// the simulation's ids.
+    #[arg(long, value_name = "PREFIX")]
+    job_prefix: Option<String>,
     /// Print the client's trace events at LEVEL to stderr.
     #[arg(long, value_name = "LEVEL")]
     log: Option<String>,
@@ -65,17 +72,47 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
         seed: args.seed.unwrap_or(scenario.scenario.seed),
         time_limit_s: args.time_limit_s,
         label: "live".into(),
+        job_prefix: args
+            .job_prefix
+            .clone()
+            .unwrap_or_else(live::random_job_prefix),
     };
-    let run = block_on_local(async {
+    let probed = block_on_local(async {
         let target = live::ProbeTarget::parse(&args.url, args.allow_remote).await?;
         live::probe(&scenario, target, &options).await
     })??;
-    let runs = [run];
+    if let Some(why) = &probed.unreachable {
+        eprintln!(
+            "handshake-sim probe: cannot reach {}: {why}; no job was run",
+            args.url
+        );
+        return Ok(Status::Failed);
+    }
+    if probed.time_limit_reached {
+        eprintln!(
+            "handshake-sim probe: time limit of {} s reached; unfinished jobs count as network errors",
+            args.time_limit_s
+        );
+    }
+    let reached_nothing = probed.answered == 0;
+    if reached_nothing {
+        eprintln!(
+            "handshake-sim probe: no job got an answer from {} (every connection or TLS handshake failed, or nothing answered in time)",
+            args.url
+        );
+    }
+    let runs = [probed.run];
     let label = std::slice::from_ref(&options.label);
     let report = Report::new(&scenario, label, &[options.seed], &runs);
     let verdicts = slo::judge_client_side(&scenario.slo, &report.variants[0]);
+    let probed = Probed {
+        url: &args.url,
+        jobs: args.jobs,
+        concurrency: args.concurrency,
+        job_prefix: &options.job_prefix,
+    };
     if let Some(path) = &args.json {
-        let text = probe_json(&report, &args.url, &verdicts).context("report as JSON")?;
+        let text = probe_json(&report, &probed, &runs[0], &verdicts).context("report as JSON")?;
         write_output(path, text.as_bytes())?;
     }
     if let Some(path) = &args.records {
@@ -84,16 +121,13 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
         write_output(path, &buf)?;
     }
     if !is_stdout(args.json.as_deref()) && !is_stdout(args.records.as_deref()) {
-        let probed = Probed {
-            url: &args.url,
-            jobs: args.jobs,
-            concurrency: args.concurrency,
-        };
-        out!("{}", probe_text(&probed, &report, &verdicts));
+        out!("{}", probe_text(&probed, &report, &runs[0], &verdicts));
     }
-    Ok(if verdicts.iter().any(|v| v.verdict == Verdict::Critical) {
-        Status::Failed
-    } else {
-        Status::Success
-    })
+    Ok(
+        if reached_nothing || verdicts.iter().any(|v| v.verdict == Verdict::Critical) {
+            Status::Failed
+        } else {
+            Status::Success
+        },
+    )
 }

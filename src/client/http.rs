@@ -66,7 +66,7 @@ impl Session {
             .header(hyper::header::HOST, self.connect.authority())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(body)
-            .expect("request parts are built from checked values");
+            .map_err(|_| ())?;
         let resp = sender.send_request(req).await.map_err(|_| ())?;
         let status = resp.status();
         let body = collect_body(resp.into_body()).await.map_err(|_| ())?;
@@ -93,6 +93,30 @@ impl Session {
         if status != StatusCode::ACCEPTED {
             return Err(Outcome::Rejected);
         }
-        serde_json::from_slice(&body).map_err(|_| Outcome::Rejected)
+        let accepted: BatchAccepted =
+            serde_json::from_slice(&body).map_err(|_| Outcome::Rejected)?;
+        // The server's answer is input: a job id or token that cannot go into the progress
+        // URL as it is makes the 202 unusable, like a body that is not JSON.
+        if !api::valid_job_id(&accepted.job_id) || !usable_token(&accepted.token) {
+            tracing::warn!(
+                job_id = job_id,
+                "the 202's jobId or token cannot go into a URL; the job is rejected"
+            );
+            return Err(Outcome::Rejected);
+        }
+        Ok(accepted)
     }
+}
+
+/// Most bytes of a token the client accepts from a 202.
+const TOKEN_LEN_MAX: usize = 1024;
+
+/// A token that goes into a query string as it is: 1..=1024 URL-unreserved characters
+/// (RFC 3986: letters, digits, `-`, `.`, `_`, `~`), which covers hex, UUIDs and base64url.
+fn usable_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= TOKEN_LEN_MAX
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }

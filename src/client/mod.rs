@@ -18,7 +18,7 @@ use crate::clock::{self, Clock};
 use crate::draw::{Draws, Purpose};
 use crate::record::{Outcome, Recorder};
 use crate::scenario::Scenario;
-use crate::wire::api::{self, BatchAccepted};
+use crate::wire::api::BatchAccepted;
 use crate::wire::IoObject;
 
 /// Opens a connection to the edge (the worker).
@@ -41,6 +41,9 @@ pub(crate) struct Session {
     pub(crate) connect: Rc<dyn Connect>,
     /// Skip the batch POST: the token was stored beforehand (the `upgrade` benchmark).
     pub(crate) token_preloaded: bool,
+    /// Job `n` posts the id `{job_prefix}{n}`: `job-` in the simulation (`api::job_id`), a
+    /// run's own prefix in `probe`.
+    pub(crate) job_prefix: String,
 }
 
 /// Runs jobs `0..jobs`, at most `concurrency` at a time, started in job order. Must run
@@ -91,6 +94,11 @@ struct JobState {
 }
 
 impl Session {
+    /// The id job `n` posts.
+    fn job_id(&self, n: u64) -> String {
+        format!("{}{n}", self.job_prefix)
+    }
+
     /// Runs job `n` to its end and writes the client side of its record.
     pub(crate) async fn run_job(&self, n: u64) {
         let c = &self.scenario.client;
@@ -124,6 +132,8 @@ impl Session {
         r.fallback_used = st.polls > 0;
         r.progress_duplicates = st.model.duplicates;
         r.progress_reordered = st.model.reordered;
+        r.progress_gap = st.model.has_gap();
+        r.complete_heard = st.model.complete();
     }
 
     /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,
@@ -161,7 +171,7 @@ impl Session {
 
     /// POSTs the batch, retrying by policy; `Err` is the last outcome.
     async fn post_with_retries(&self, n: u64, t0: u64, st: &mut JobState) -> Result<(), Outcome> {
-        let job_id = api::job_id(n);
+        let job_id = self.job_id(n);
         let books = self.scenario.client.books_per_job;
         loop {
             tracing::debug!(
@@ -173,6 +183,8 @@ impl Session {
                 Ok(a) => {
                     tracing::debug!(job = n, t_ms = self.clock.now_ms(), "202 accepted");
                     st.accepted = Some(a);
+                    // Known at once, so a job cut short (probe's time limit) keeps it.
+                    self.recorder.borrow_mut().job(n).post_accepted = true;
                     return Ok(());
                 }
                 Err(o) if o.retryable() && self.retry(n, t0, st).await => {}
@@ -188,7 +200,7 @@ impl Session {
         if self.token_preloaded {
             st.accepted = Some(BatchAccepted {
                 token: preloaded_token(&self.draws, n),
-                job_id: api::job_id(n),
+                job_id: self.job_id(n),
                 expires_at_ms: 0,
             });
         } else if let Err(o) = self.post_with_retries(n, t0, st).await {
@@ -203,12 +215,16 @@ impl Session {
         let mut had_socket = false;
         loop {
             st.attempts += 1;
+            self.recorder.borrow_mut().job(n).attempts = st.attempts;
             if had_socket {
                 st.reconnects += 1;
             }
             let after = c.reconnect.then(|| st.model.contiguous());
             let accepted = st.accepted.clone().expect("set above");
-            let a = self.attempt(n, t0, &accepted, after, &mut st.model).await;
+            let first = st.attempts == 1;
+            let a = self
+                .attempt(n, t0, &accepted, after, first, &mut st.model)
+                .await;
             if st.attempts == 1 {
                 st.first_upgrade_ms = a.client_upgrade_ms;
             }
@@ -242,7 +258,7 @@ impl Session {
         st.token_refreshes += 1;
         tracing::debug!(job = n, t_ms = self.clock.now_ms(), "token refresh");
         match self
-            .post_batch(&api::job_id(n), self.scenario.client.books_per_job)
+            .post_batch(&self.job_id(n), self.scenario.client.books_per_job)
             .await
         {
             Ok(a) => {

@@ -81,6 +81,17 @@ impl AppModel {
         self.complete && self.results == self.books()
     }
 
+    /// A result below the highest one the app has is missing, or the completion came while
+    /// results are missing.
+    pub(super) fn has_gap(&self) -> bool {
+        self.results < self.max_seq || (self.complete && self.results < self.books())
+    }
+
+    /// Whether the app heard the completion.
+    pub(super) fn complete(&self) -> bool {
+        self.complete
+    }
+
     /// The highest sequence number up to which the app has every result.
     pub(super) fn contiguous(&self) -> u32 {
         (1..=self.books())

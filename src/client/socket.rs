@@ -61,6 +61,7 @@ impl Session {
         t0: u64,
         accepted: &BatchAccepted,
         after: Option<u32>,
+        first: bool,
         model: &mut AppModel,
     ) -> Attempt {
         let c = &self.scenario.client;
@@ -84,6 +85,10 @@ impl Session {
                 }
             }
         };
+        if first {
+            // Known at once, so a job cut short (probe's time limit) keeps it.
+            self.recorder.borrow_mut().job(n).client_upgrade_ms = Some(client_upgrade_ms);
+        }
         let mut attempt = Attempt {
             outcome: Outcome::NetworkError,
             status: None,
@@ -110,10 +115,15 @@ impl Session {
         d: &Deadlines,
     ) -> Result<(Socket, u64), (Outcome, Option<u16>)> {
         let start_ms = d.start_ms;
-        let request = self
-            .progress_url(accepted, after)
-            .into_client_request()
-            .expect("the URL is built from checked parts");
+        // The token and job id come from the server: whatever it sent is input, and a URL
+        // that does not parse fails the attempt (the 202's body is checked too).
+        let request = match self.progress_url(accepted, after).into_client_request() {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(job = n, error = %e, "the progress URL does not parse");
+                return Err((Outcome::Rejected, None));
+            }
+        };
         // Whichever deadline comes first ends the handshake: the handshake timeout, or the
         // queued ping's timeout (the ping timer runs from when the app issued the ping).
         let (deadline_ms, on_deadline) = if d.ping_ms < d.handshake_ms {

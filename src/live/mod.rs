@@ -5,7 +5,7 @@
 mod probe;
 mod serve;
 
-pub use probe::{probe, ProbeOptions, ProbeTarget};
+pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun, ProbeTarget};
 pub use serve::Server;
 
 use std::net::{IpAddr, SocketAddr};

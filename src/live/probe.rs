@@ -145,6 +145,34 @@ pub struct ProbeOptions {
     pub time_limit_s: u64,
     /// The name the records carry in place of a variant (the endpoint's code is unknown).
     pub label: String,
+    /// Job `n` posts the id `{job_prefix}{n}`. The CLI's default is a fresh run id
+    /// (`probe-XXXXXXXX-`, from OS randomness) so no two runs share a job; `job-` gives the
+    /// simulation's ids, whose draws the server keys by `n` (the sim–live agreement tests).
+    pub job_prefix: String,
+}
+
+/// What a probe saw, besides its records.
+pub struct ProbeRun {
+    pub run: RunOutput,
+    /// The time limit ended the run: jobs still going count as network errors (with what
+    /// they had learned by then: the 202, the first upgrade time).
+    pub time_limit_reached: bool,
+    /// Why a first TCP connection to the target failed, when it did: the target cannot be
+    /// reached at all, and no job was run.
+    pub unreachable: Option<String>,
+    /// Jobs that got an HTTP answer of any kind (a 202, a 4xx, a 5xx): 0 means the probe
+    /// reached nothing it could judge.
+    pub answered: u64,
+}
+
+/// A random run prefix, `probe-XXXXXXXX-`, from OS randomness (live code only).
+pub fn random_job_prefix() -> String {
+    format!("probe-{:08x}-", rand::random::<u32>())
+}
+
+/// Whether `{prefix}{n}` is a well-formed job id for every job a probe may run.
+pub fn valid_job_prefix(prefix: &str) -> bool {
+    crate::wire::api::valid_job_id(&format!("{prefix}{PROBE_JOBS_MAX}"))
 }
 
 /// Runs `options.jobs` client sessions against `target`. Must run inside a `LocalSet`.
@@ -152,7 +180,7 @@ pub async fn probe(
     scenario: &Scenario,
     target: ProbeTarget,
     options: &ProbeOptions,
-) -> Result<RunOutput, LiveError> {
+) -> Result<ProbeRun, LiveError> {
     if options.jobs == 0 || options.jobs > PROBE_JOBS_MAX {
         return Err(LiveError::Usage(format!(
             "--jobs must be within 1..={PROBE_JOBS_MAX}"
@@ -163,6 +191,28 @@ pub async fn probe(
             "--concurrency must be within 1..={PROBE_CONCURRENCY_MAX}"
         )));
     }
+    if !valid_job_prefix(&options.job_prefix) {
+        return Err(LiveError::Usage(format!(
+            "--job-prefix {:?}: job ids are 1..=64 of [A-Za-z0-9_-], with the job's number after the prefix",
+            options.job_prefix
+        )));
+    }
+    // One plain TCP connect first: a target that cannot be reached at all is said once, with
+    // the reason, instead of as N network errors.
+    if let Err(e) = TcpStream::connect(&target.addrs[..]).await {
+        return Ok(ProbeRun {
+            run: RunOutput {
+                variant: options.label.clone(),
+                seed: options.seed,
+                records: Vec::new(),
+                sim_ms: 0,
+                faults: Default::default(),
+            },
+            time_limit_reached: false,
+            unreachable: Some(e.to_string()),
+            answered: 0,
+        });
+    }
     let recorder = Rc::new(RefCell::new(Recorder::default()));
     let session = Rc::new(Session {
         scenario: Rc::new(scenario.clone()),
@@ -171,17 +221,22 @@ pub async fn probe(
         recorder: recorder.clone(),
         connect: Rc::new(target),
         token_preloaded: false,
+        job_prefix: options.job_prefix.clone(),
     });
     let all = crate::client::run_fleet(session, options.jobs as u64, options.concurrency as usize);
     let finished = tokio::time::timeout(Duration::from_secs(options.time_limit_s), all).await;
+    let deadline_ms = scenario.client.result_deadline_ms;
     let mut rec = recorder.borrow_mut();
     for n in 0..options.jobs as u64 {
         let r = rec.job(n);
         if r.outcome.is_none() {
             r.outcome = Some(Outcome::NetworkError);
         }
+        // What the client can know of the end-to-end result: everything by the deadline.
+        r.results_in_time = r.results_complete_ms.is_some_and(|ms| ms <= deadline_ms);
     }
-    if finished.is_err() {
+    let time_limit_reached = finished.is_err();
+    if time_limit_reached {
         tracing::warn!(
             limit_s = options.time_limit_s,
             "time limit reached; unfinished jobs count as network errors"
@@ -191,11 +246,20 @@ pub async fn probe(
     let records = Rc::try_unwrap(recorder)
         .map(|r| r.into_inner().into_records())
         .unwrap_or_else(|rc| rc.borrow().clone_records());
-    Ok(RunOutput {
-        variant: options.label.clone(),
-        seed: options.seed,
-        records,
-        sim_ms: 0,
-        faults: Default::default(),
+    let answered = records
+        .iter()
+        .filter(|r| r.post_accepted || r.outcome != Some(Outcome::NetworkError))
+        .count() as u64;
+    Ok(ProbeRun {
+        run: RunOutput {
+            variant: options.label.clone(),
+            seed: options.seed,
+            records,
+            sim_ms: 0,
+            faults: Default::default(),
+        },
+        time_limit_reached,
+        unreachable: None,
+        answered,
     })
 }

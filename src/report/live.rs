@@ -3,7 +3,8 @@
 use std::fmt::Write as _;
 
 use super::Report;
-use crate::verdict::SloJudged;
+use crate::sim::RunOutput;
+use crate::verdict::{SloJudged, Verdict};
 
 /// `serve`'s first lines, once it listens on `addr`.
 pub fn serve_banner(
@@ -25,45 +26,164 @@ pub struct Probed<'a> {
     pub url: &'a str,
     pub jobs: u32,
     pub concurrency: u32,
+    /// Job `n` posted the id `{job_prefix}{n}`.
+    pub job_prefix: &'a str,
 }
 
-/// The probe's table and its client-side SLO verdicts.
-pub fn probe_text(probed: &Probed, report: &Report, verdicts: &[SloJudged]) -> String {
+/// Table rows only the server knows: a probe shows them as not measured.
+const SERVER_ONLY_ROWS: [&str; 5] = [
+    "canceled (server)",
+    "no-socket warnings",
+    "jobs missing progress",
+    "cold upgrades",
+    "silent failures [95% CI]",
+];
+
+/// The same figures in the JSON summary.
+const SERVER_ONLY_FIELDS: [&str; 6] = [
+    "canceled",
+    "no_socket_warnings",
+    "jobs_missing_progress",
+    "cold_starts",
+    "silent_failures",
+    "silent_failure_rate",
+];
+
+/// What only the client knows, per job at its end.
+struct ClientCounts {
+    /// A result below the highest one it had never came (or the completion came early).
+    gaps: u64,
+    /// It never heard the job's completion.
+    never_completed: u64,
+}
+
+fn client_counts(run: &RunOutput) -> ClientCounts {
+    let count = |f: fn(&crate::record::JobRecord) -> bool| {
+        run.records.iter().filter(|r| f(r)).count() as u64
+    };
+    ClientCounts {
+        gaps: count(|r| r.progress_gap),
+        never_completed: count(|r| !r.complete_heard),
+    }
+}
+
+/// The probe's table and its client-side SLO verdicts, the failing ones repeated at the end.
+pub fn probe_text(
+    probed: &Probed,
+    report: &Report,
+    run: &RunOutput,
+    verdicts: &[SloJudged],
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "probe {} — {} job(s), concurrency {}",
-        probed.url, probed.jobs, probed.concurrency
+        "probe {} — {} job(s), concurrency {}, job ids {}0 … {}{}",
+        probed.url,
+        probed.jobs,
+        probed.concurrency,
+        probed.job_prefix,
+        probed.job_prefix,
+        probed.jobs.saturating_sub(1)
     );
-    s.push_str(&super::table(report));
+    let counts = client_counts(run);
+    let mut rows = super::table::rows(report);
+    for (label, cells) in rows.iter_mut() {
+        if SERVER_ONLY_ROWS.contains(&label.as_str()) {
+            cells.iter_mut().for_each(|c| *c = "–".to_string());
+        }
+    }
+    if let Some(i) = rows.iter().position(|(l, _)| l == "results complete") {
+        rows[i].0 = "results complete (by deadline)".to_string();
+        rows.insert(
+            i + 1,
+            (
+                "jobs with progress gaps".into(),
+                vec![counts.gaps.to_string()],
+            ),
+        );
+        rows.insert(
+            i + 2,
+            (
+                "jobs never completed".into(),
+                vec![counts.never_completed.to_string()],
+            ),
+        );
+    }
+    let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();
+    s.push_str(&super::table::layout(&rows, &names));
     let _ = writeln!(
         s,
-        "\nSLOs (client side: upgrade = request sent → 101; canceled = gave up):"
+        "(– not measured: only the server knows it)\n\nSLOs (client side: upgrade = request sent → 101; canceled = gave up; failure = not ok):"
     );
     for v in verdicts {
+        let _ = writeln!(s, "  {}", slo_line(v));
+    }
+    let failing: Vec<&SloJudged> = verdicts
+        .iter()
+        .filter(|v| v.verdict != Verdict::Ok)
+        .collect();
+    if failing.is_empty() {
+        let _ = writeln!(s, "probe: ok, no SLO breached");
+    } else {
+        let critical = failing.iter().any(|v| v.verdict == Verdict::Critical);
         let _ = writeln!(
             s,
-            "  {:<16} {:>10.3}   warn > {}, crit > {}   {}",
-            v.slo,
-            v.value,
-            v.warning,
-            v.critical,
-            v.verdict.name()
+            "probe: {}, SLOs breached:",
+            if critical {
+                "FAILED"
+            } else {
+                "ok with warnings"
+            }
         );
+        for v in failing {
+            let _ = writeln!(s, "  {}", slo_line(v));
+        }
     }
     s
 }
 
-/// The probe's `--json` file: the report with the URL and the SLO verdicts; pretty, with a
+fn slo_line(v: &SloJudged) -> String {
+    format!(
+        "{:<17} {:>10.3}   warn > {}, crit > {}   {}",
+        v.slo,
+        v.value,
+        v.warning,
+        v.critical,
+        v.verdict.name()
+    )
+}
+
+/// The probe's `--json` file: the report with the URL, the job prefix, the client's own
+/// counts and the SLO verdicts, figures only the server knows as `null`; pretty, with a
 /// trailing newline.
 pub fn probe_json(
     report: &Report,
-    url: &str,
+    probed: &Probed,
+    run: &RunOutput,
     verdicts: &[SloJudged],
 ) -> Result<String, serde_json::Error> {
     let mut v = serde_json::to_value(report)?;
-    v["url"] = serde_json::Value::from(url);
+    v["url"] = serde_json::Value::from(probed.url);
+    v["job_prefix"] = serde_json::Value::from(probed.job_prefix);
+    let counts = client_counts(run);
+    if let Some(vs) = v["variants"].as_array_mut() {
+        for summary in vs {
+            for field in SERVER_ONLY_FIELDS {
+                summary[field] = serde_json::Value::Null;
+            }
+            summary["jobs_with_progress_gaps"] = counts.gaps.into();
+            summary["jobs_never_completed"] = counts.never_completed.into();
+        }
+    }
     v["slo"] = serde_json::to_value(verdicts)?;
+    v["verdict"] = serde_json::Value::from(
+        verdicts
+            .iter()
+            .map(|j| j.verdict)
+            .max()
+            .unwrap_or(Verdict::Ok)
+            .name(),
+    );
     let mut text = serde_json::to_string_pretty(&v)?;
     text.push('\n');
     Ok(text)

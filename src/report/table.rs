@@ -129,18 +129,22 @@ pub fn rows(report: &Report) -> Vec<(String, Vec<String>)> {
 
 /// The side-by-side terminal table: one column per variant.
 pub fn table(report: &Report) -> String {
-    let rows = rows(report);
-    let vs = &report.variants;
+    let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();
+    layout(&rows(report), &names)
+}
+
+/// Rows laid out under one column heading per name.
+pub(crate) fn layout(rows: &[(String, Vec<String>)], names: &[&str]) -> String {
     let label_w = rows
         .iter()
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0);
-    let col_w: Vec<usize> = (0..vs.len())
+    let col_w: Vec<usize> = (0..names.len())
         .map(|i| {
             rows.iter()
                 .map(|(_, c)| c[i].chars().count())
-                .chain(std::iter::once(vs[i].variant.chars().count()))
+                .chain(std::iter::once(names[i].chars().count()))
                 .max()
                 .unwrap_or(0)
         })
@@ -148,11 +152,11 @@ pub fn table(report: &Report) -> String {
     let mut out = String::new();
     let pad = |s: &str, w: usize| format!("{}{s}", " ".repeat(w.saturating_sub(s.chars().count())));
     let _ = write!(out, "{}", " ".repeat(label_w));
-    for (v, w) in vs.iter().zip(&col_w) {
-        let _ = write!(out, "  {}", pad(&v.variant, *w));
+    for (v, w) in names.iter().zip(&col_w) {
+        let _ = write!(out, "  {}", pad(v, *w));
     }
     out.push('\n');
-    for (label, cells) in &rows {
+    for (label, cells) in rows {
         let _ = write!(
             out,
             "{label}{}",

@@ -380,6 +380,10 @@ pub struct Slo {
     pub p95_upgrade_ms: Threshold,
     /// Canceled upgrades per job (default 0.05 / 0.10).
     pub canceled_rate: Threshold,
+    /// Failed jobs per job, any outcome but `ok` (default 0.05 / 0.10, the write-up's
+    /// "Canceled connections" thresholds). Judged by `probe`, which sees every outcome; the
+    /// simulation's gate judges the server-side SLOs and `[expect]` instead.
+    pub failure_rate: Threshold,
     /// Mean storage read time of the upgrade, ms (default 150 / 300).
     pub avg_storage_ms: Threshold,
     /// Silent failures per job: finished on the server, never learned by the client
@@ -394,6 +398,7 @@ impl Default for Slo {
             avg_upgrade_ms: Threshold::new(200.0, 500.0),
             p95_upgrade_ms: Threshold::new(300.0, 1000.0),
             canceled_rate: Threshold::new(0.05, 0.10),
+            failure_rate: Threshold::new(0.05, 0.10),
             avg_storage_ms: Threshold::new(150.0, 300.0),
             silent_failure_rate: Threshold::new(0.0, 0.0),
         }

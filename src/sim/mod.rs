@@ -233,6 +233,7 @@ fn drive(
         recorder: recorder.clone(),
         connect,
         token_preloaded,
+        job_prefix: "job-".into(),
     });
     let jobs = scenario.scenario.jobs as u64;
     let concurrency = scenario.scenario.concurrency as usize;

@@ -83,15 +83,19 @@ pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
 }
 
 /// Judges the SLOs a client can see, for `probe`: upgrade times are the client's (request
-/// sent → 101), a canceled connection is a client that gave up (handshake or ping timeout),
-/// and the storage SLO is left out (only the server knows it).
+/// sent → 101), a canceled connection is a client that gave up (handshake or ping timeout), a
+/// failure is any job that did not end `ok`, safety is the progress the app saw duplicated or
+/// reordered; the storage and silent-failure SLOs are left out (only the server knows them).
 pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
-    let gave_up = s.outcome(Outcome::HandshakeTimeout) + s.outcome(Outcome::PingTimeout);
-    let rate = if s.jobs == 0 {
-        0.0
-    } else {
-        gave_up as f64 / s.jobs as f64
+    let per_job = |n: u64| {
+        if s.jobs == 0 {
+            f64::NAN
+        } else {
+            n as f64 / s.jobs as f64
+        }
     };
+    let gave_up = s.outcome(Outcome::HandshakeTimeout) + s.outcome(Outcome::PingTimeout);
+    let failed = s.jobs - s.outcome(Outcome::Ok);
     [
         (
             "avg_upgrade_ms",
@@ -105,7 +109,13 @@ pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
                 .unwrap_or(f64::NAN),
             slo.p95_upgrade_ms,
         ),
-        ("canceled_rate", rate, slo.canceled_rate),
+        ("canceled_rate", per_job(gave_up), slo.canceled_rate),
+        ("failure_rate", per_job(failed), slo.failure_rate),
+        (
+            "safety_violations",
+            (s.progress_duplicates + s.progress_reordered) as f64,
+            Threshold::new(0.0, 0.0),
+        ),
     ]
     .into_iter()
     .map(|(name, value, t)| SloJudged::new(&s.variant, name, value, t))

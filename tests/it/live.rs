@@ -42,7 +42,7 @@ books_per_job = 1
 book_ms = { constant = 300 }
 "#;
 
-fn local<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn local<F: std::future::Future>(f: F) -> F::Output {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,14 +64,14 @@ async fn status_of(addr: SocketAddr, req: Request<Full<Bytes>>) -> (StatusCode, 
 }
 
 /// `serve` on an ephemeral loopback port, on its own thread (its own runtime, as the CLI has).
-struct Served {
-    addr: SocketAddr,
+pub(crate) struct Served {
+    pub(crate) addr: SocketAddr,
     stop: tokio::sync::oneshot::Sender<()>,
     thread: std::thread::JoinHandle<()>,
 }
 
 impl Served {
-    fn start(s: &Scenario, v: &'static dyn Variant, seed: u64) -> Served {
+    pub(crate) fn start(s: &Scenario, v: &'static dyn Variant, seed: u64) -> Served {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let scenario = s.clone();
@@ -93,7 +93,7 @@ impl Served {
         Served { addr, stop, thread }
     }
 
-    fn stop(self) {
+    pub(crate) fn stop(self) {
         self.stop.send(()).unwrap();
         self.thread.join().unwrap();
     }
@@ -110,8 +110,12 @@ async fn probe_at(addr: SocketAddr, s: &Scenario, seed: u64, label: &str) -> sim
         seed,
         time_limit_s: 60,
         label: label.into(),
+        // The simulation's ids: the server keys its draws by `n` for `job-n`, so each job
+        // draws what it draws in the simulation (a run's own prefix would hash to other
+        // draws, and the per-job comparison would mean nothing).
+        job_prefix: "job-".into(),
     };
-    live::probe(s, target, &options).await.unwrap()
+    live::probe(s, target, &options).await.unwrap().run
 }
 
 #[test]
@@ -152,8 +156,9 @@ fn serve_and_probe_agree_with_the_simulation() {
             seed,
             time_limit_s: 10,
             label: "tls".into(),
+            job_prefix: "tls-".into(),
         };
-        let tls_run = live::probe(&s, tls, &tls_options).await.unwrap();
+        let tls_run = live::probe(&s, tls, &tls_options).await.unwrap().run;
         assert!(
             tls_run
                 .records

@@ -15,6 +15,7 @@ mod layout;
 mod lifecycle;
 mod live;
 mod oracle;
+mod probe;
 mod property;
 mod research;
 
