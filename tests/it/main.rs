@@ -17,6 +17,7 @@ mod live;
 mod oracle;
 mod property;
 mod research;
+mod serve;
 
 use handshake_sim::report::Report;
 use handshake_sim::scenario::{parse_override, Scenario};
