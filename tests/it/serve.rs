@@ -243,3 +243,30 @@ fn sigterm_stops_serve_and_open_sockets_get_1001() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn a_protocol_error_gets_1002() {
+    let serve = Serve::start("protocol", &[]);
+    let (token, _) = serve.post("job-1");
+    let mut s = TcpStream::connect(serve.addr).unwrap();
+    write!(
+        s,
+        "GET /ws/progress?jobId=job-1&token={token} HTTP/1.1\r\nHost: localhost\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    // An unmasked frame from a client is a protocol error.
+    s.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut frames = &bytes[head_end..];
+    // Frames from the server: unmasked, short (ready, then the close).
+    while frames.len() >= 2 && frames[0] & 0x0f != 0x8 {
+        let len = (frames[1] & 0x7f) as usize;
+        frames = &frames[2 + len..];
+    }
+    assert!(frames.len() >= 4, "no close frame: {bytes:?}");
+    assert_eq!(u16::from_be_bytes([frames[2], frames[3]]), 1002);
+}
