@@ -233,6 +233,11 @@ impl Recorder {
         self.sockets_open -= 1;
     }
 
+    /// Progress sockets open now on the object host.
+    pub fn sockets_open(&self) -> usize {
+        self.sockets_open
+    }
+
     /// Most progress sockets open at once on the object host.
     pub fn sockets_open_max(&self) -> usize {
         self.sockets_open_max

@@ -15,7 +15,8 @@ use super::Status;
 pub(crate) const EXAMPLES: &str =
     "The server speaks the API in the README: POST /api/enrichment/batch with
 {\"jobId\":\"job-1\",\"books\":5}, then GET ws://HOST/ws/progress?jobId=job-1&token=TOKEN.
-It logs one timing line per upgrade in the write-up's format. Ctrl-C stops it.
+It logs one timing line per upgrade in the write-up's format. Ctrl-C or SIGTERM stops it
+(open sockets close with 1001).
 
 Examples:
   handshake-sim serve sims/issue407.toml --variant sequential
@@ -61,14 +62,26 @@ pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
             "{}",
             serve_banner(&scenario.scenario.name, name, seed, addr)
         );
-        server
-            .run(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+        server.run(stop_signal()).await?;
         outln!("{SERVE_STOPPED}");
         Ok::<_, anyhow::Error>(Status::Success)
     })?
+}
+
+/// SIGINT (Ctrl-C) or SIGTERM, whichever comes first.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// A current-thread runtime with a `LocalSet`: the server and client are single-threaded.

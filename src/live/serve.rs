@@ -5,6 +5,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::future::LocalBoxFuture;
 use tokio::net::{TcpListener, TcpStream};
@@ -14,8 +15,10 @@ use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::Recorder;
 use crate::scenario::Scenario;
-use crate::server::{self, Dial, Env, Objects, Variant, Worker};
+use crate::server::{self, Dial, Env, Live, Objects, Variant, Worker};
 use crate::wire::IoObject;
+use rand::rngs::OsRng;
+use rand::TryRngCore;
 
 /// A bound live server: the worker on the listen address, the objects on an ephemeral
 /// loopback port behind it.
@@ -77,6 +80,10 @@ impl Server {
     /// Serves until `shutdown` completes. Must run inside a `LocalSet`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), LiveError> {
         let clock = Clock::Live(tokio::time::Instant::now());
+        let epoch_start_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let (going_away, shutdown_rx) = tokio::sync::watch::channel(false);
         let recorder = Rc::new(RefCell::new(Recorder::default()));
         let env = || Env {
             scenario: self.scenario.clone(),
@@ -84,6 +91,11 @@ impl Server {
             clock,
             variant: self.variant,
             recorder: recorder.clone(),
+            live: Some(Live {
+                token: os_token,
+                epoch_start_ms,
+                shutdown: shutdown_rx.clone(),
+            }),
         };
         let objects = Objects::new(env());
         let worker = Worker::new(env(), Box::new(TcpDial(self.objects_addr)));
@@ -115,6 +127,26 @@ impl Server {
             _ = worker_loop => {}
             _ = shutdown => {}
         }
+        // Open sockets close with 1001 (going away); wait a little for their close frames to
+        // cross the worker.
+        let _ = going_away.send(true);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while recorder.borrow().sockets_open() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
         Ok(())
     }
+}
+
+/// Longest a shutdown waits for open sockets to close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// A fresh 128-bit token from OS randomness, as 32 hex digits.
+fn os_token() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS gives randomness");
+    format!("{:032x}", u128::from_be_bytes(bytes))
 }

@@ -14,7 +14,7 @@ pub fn serve_banner(
     addr: std::net::SocketAddr,
 ) -> String {
     format!(
-        "handshake-sim serve: {scenario} with variant {variant}, seed {seed}, on http://{addr}\n  POST http://{addr}/api/enrichment/batch  {{\"jobId\":\"job-1\",\"books\":5}}\n  GET  ws://{addr}/ws/progress?jobId=job-1&token=TOKEN\nCtrl-C stops it."
+        "handshake-sim serve: {scenario} with variant {variant}, seed {seed}, on http://{addr}\n  POST http://{addr}/api/enrichment/batch  {{\"jobId\":\"job-1\",\"books\":5}}\n  GET  ws://{addr}/ws/progress?jobId=job-1&token=TOKEN\nCtrl-C or SIGTERM stops it (open sockets close with 1001)."
     )
 }
 

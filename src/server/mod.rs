@@ -30,4 +30,39 @@ pub struct Env {
     pub(crate) clock: Clock,
     pub(crate) variant: &'static dyn Variant,
     pub(crate) recorder: Rc<RefCell<Recorder>>,
+    /// What a live server does differently; `None` in the simulation.
+    pub(crate) live: Option<Live>,
+}
+
+/// A live server's differences from the simulation, supplied by `live` (the server itself
+/// reads neither OS randomness nor the wall clock).
+#[derive(Clone)]
+pub(crate) struct Live {
+    /// A fresh token from OS randomness (the simulation draws its tokens from the seed).
+    pub(crate) token: fn() -> String,
+    /// Epoch milliseconds at the clock's start: `expiresAtMs` is sent as epoch milliseconds.
+    pub(crate) epoch_start_ms: u64,
+    /// Turns true on shutdown: open sockets close with 1001 (going away).
+    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Env {
+    /// An expiry on the run's clock as the API sends it: epoch milliseconds in live mode,
+    /// the simulated clock's milliseconds in the simulation.
+    pub(crate) fn api_ms(&self, ms: u64) -> u64 {
+        self.live.as_ref().map_or(ms, |l| l.epoch_start_ms + ms)
+    }
+
+    /// Completes when a live server shuts down; never in the simulation.
+    pub(crate) async fn shutting_down(&self) {
+        match &self.live {
+            Some(l) => {
+                let mut rx = l.shutdown.clone();
+                if rx.wait_for(|down| *down).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending().await,
+        }
+    }
 }

@@ -5,7 +5,9 @@ use std::rc::Rc;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -47,14 +49,27 @@ pub(super) async fn run<S: Io>(
         replayed = first.len() - 1,
         "socket accepted, ready sent"
     );
-    let heard_client = exchange(&mut ws, &mut rx, first, &object, env).await;
+    let (heard_client, code) = exchange(&mut ws, &mut rx, first, &object, env).await;
     let crashed = object.state.borrow().incarnation != incarnation;
     if crashed {
         // The object died: the connection drops without a close frame.
         drop(ws);
     } else {
-        // Flush a pending close reply; errors only mean the peer is already gone.
-        let _ = ws.close(None).await;
+        // Our close with its code, or the echo of the client's (tungstenite queued it when it
+        // read the client's close; a flush sends it). The simulation keeps its old ending (the
+        // echo unsent: sending it moves sims/faults.toml's figures). Errors only mean the peer
+        // is gone.
+        let _ = match code {
+            Some(code) => {
+                ws.close(Some(CloseFrame {
+                    code,
+                    reason: "".into(),
+                }))
+                .await
+            }
+            None if env.live.is_some() => ws.flush().await,
+            None => ws.close(None).await,
+        };
     }
     {
         let mut st = object.state.borrow_mut();
@@ -109,20 +124,26 @@ fn register(
 }
 
 /// Sends the first messages, then the queued progress, and reads the client's frames (the
-/// pong to a ping is tungstenite's) until either side ends. Whether the client spoke.
+/// pong to a ping is tungstenite's) until either side ends. Whether the client spoke, and
+/// the code of the close the server sends: 1000 after the job's end, 1001 on shutdown, 1002
+/// on a protocol error, 1009 on a message too big; none when the client closed (tungstenite
+/// echoes its close) or the connection is gone.
 async fn exchange<S: Io>(
     ws: &mut WebSocketStream<S>,
     rx: &mut mpsc::Receiver<ServerMsg>,
     mut first: Vec<ServerMsg>,
     object: &Object,
     env: &Env,
-) -> bool {
+) -> (bool, Option<CloseCode>) {
     let mut heard_client = false;
     let mut ok = true;
     for m in first.drain(..) {
         ok = ok && send(ws, &m).await;
     }
     let mut frames = 0u64;
+    let mut code = Some(CloseCode::Normal);
+    let down = env.shutting_down();
+    tokio::pin!(down);
     while ok && frames < FRAMES_MAX {
         frames += 1;
         // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
@@ -133,16 +154,37 @@ async fn exchange<S: Io>(
                 None => break,
             },
             frame = ws.next() => match frame {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(Message::Close(_))) | None => {
+                    code = None;
+                    break;
+                }
+                Some(Err(e)) => {
+                    code = error_code(&e);
+                    break;
+                }
                 Some(Ok(Message::Ping(_))) => {
                     heard_client = true;
                     tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "ping received, pong queued");
                 }
                 Some(Ok(_)) => heard_client = true,
             },
+            () = &mut down => {
+                code = Some(CloseCode::Away);
+                break;
+            }
         }
     }
-    heard_client
+    (heard_client, code)
+}
+
+/// The close code answering a read error: 1002 for a protocol error, 1009 for a message too
+/// big, none when the connection itself failed.
+fn error_code(e: &WsError) -> Option<CloseCode> {
+    match e {
+        WsError::Protocol(_) | WsError::Utf8(_) => Some(CloseCode::Protocol),
+        WsError::Capacity(_) => Some(CloseCode::Size),
+        _ => None,
+    }
 }
 
 fn object_queue_len(object: &Object) -> usize {

@@ -126,6 +126,7 @@ pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) 
         clock: Clock::Sim,
         variant,
         recorder: recorder.clone(),
+        live: None,
     };
     let objects = Objects::new(env());
     let worker = Worker::new(env(), Box::new(ObjectsDial(objects.clone())));

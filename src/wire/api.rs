@@ -87,11 +87,12 @@ pub fn connection_upgrade(value: &[u8]) -> bool {
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"upgrade"))
 }
 
-/// The number keying a job's random draws: `n` for `job-n`, else a stable FNV-1a hash
-/// with the top bit set (so it never collides with a simulated job).
+/// The number keying a job's random draws: `n` for `job-n` written as the fleet writes it
+/// (decimal, no sign, no leading zero), else a stable FNV-1a hash with the top bit set (so it
+/// never collides with a simulated job): `job-05` is not `job-5`.
 pub fn job_key(id: &str) -> u64 {
     if let Some(n) = id.strip_prefix("job-").and_then(|s| s.parse::<u64>().ok()) {
-        if n < 1 << 63 {
+        if n < 1 << 63 && id[4..] == n.to_string() {
             return n;
         }
     }

@@ -18,6 +18,7 @@ mod oracle;
 mod probe;
 mod property;
 mod research;
+mod serve;
 
 use handshake_sim::report::Report;
 use handshake_sim::scenario::{parse_override, Scenario};

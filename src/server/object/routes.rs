@@ -109,7 +109,7 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
     let accepted = BatchAccepted {
         job_id: batch.job_id,
         token,
-        expires_at_ms,
+        expires_at_ms: env.api_ms(expires_at_ms),
     };
     json(StatusCode::ACCEPTED, &accepted)
 }

@@ -28,6 +28,7 @@ fn objects() -> Rc<Objects> {
         clock: Clock::Sim,
         variant: variant::by_name("batched").unwrap(),
         recorder: Rc::new(RefCell::new(Recorder::default())),
+        live: None,
     })
 }
 

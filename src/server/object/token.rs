@@ -70,7 +70,10 @@ impl Object {
             st.tokens_issued += 1;
             st.tokens_issued - 1
         };
-        let token = env.draws.hex128(self.job, Purpose::Token, k);
+        let token = match &env.live {
+            Some(live) => (live.token)(),
+            None => env.draws.hex128(self.job, Purpose::Token, k),
+        };
         let f = &env.scenario.faults.token_expiry;
         let ttl_ms = if env
             .draws

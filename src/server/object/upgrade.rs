@@ -283,7 +283,11 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
     if object.output_gate(env).await.is_err() {
         return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
     }
-    check_durable(env, object, token, checked_ms);
+    if !check_durable(env, object, token, checked_ms) {
+        // Re-checked as the 101 would leave: a token replaced (or never durable) since the
+        // variant read it is refused, never accepted.
+        return Decision::Reject(StatusCode::UNAUTHORIZED, "invalid or expired token");
+    }
     Decision::Accept {
         accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
         incarnation,
@@ -291,10 +295,13 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
 }
 
 /// Safety: whatever the variant read, the durable store must hold the token when the 101
-/// leaves, and it must have been unexpired at `now_ms`, when the object checked it.
-fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) {
+/// leaves, and it must have been unexpired at `now_ms`, when the object checked it. Whether
+/// it does; a token it does not hold is counted as an unauthorized accept (the variant's
+/// read would have accepted it) and refused.
+fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) -> bool {
     let (durable, durable_exp) = object.durable_token(env);
-    if auth::check(token, durable.as_deref(), durable_exp, now_ms).is_err() {
+    let held = auth::check(token, durable.as_deref(), durable_exp, now_ms).is_ok();
+    if !held {
         env.recorder
             .borrow_mut()
             .job(object.job)
@@ -302,9 +309,10 @@ fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) {
         tracing::error!(
             job = object.job,
             t_ms = now_ms,
-            "token accepted that the durable store does not hold"
+            "token the durable store does not hold: 401, not the 101 (an unauthorized accept averted)"
         );
     }
+    held
 }
 
 impl Timing {

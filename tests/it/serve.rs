@@ -1,0 +1,272 @@
+//! `serve` through the real binary: tokens from OS randomness, one object per jobId string,
+//! no 101 for a token replaced mid-handshake, closing codes, signals, `expiresAtMs`.
+//! Every server listens on `127.0.0.1:0` and the test reads the port from its banner.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Small latencies; the one book of a job takes 60 s, so a socket stays open.
+const SCENARIO: &str = r#"
+[network.client_edge]
+latency_ms = { constant = 1 }
+[network.edge_object]
+latency_ms = { constant = 1 }
+[storage]
+read_ms = { constant = 5 }
+write_ms = { constant = 5 }
+[object]
+cold_start_ms = { constant = 1 }
+[enrichment]
+book_ms = { constant = 60000 }
+"#;
+
+/// A `serve` process and the address it listens on; killed when dropped.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Serve {
+    fn start(name: &str, sets: &[&str]) -> Serve {
+        let file =
+            std::env::temp_dir().join(format!("hs-serve-{}-{name}.toml", std::process::id()));
+        std::fs::write(&file, SCENARIO).unwrap();
+        let mut c = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
+        c.args(["serve", file.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+        c.args(["--seed", "1", "--variant", "sequential"]);
+        for s in sets {
+            c.args(["--set", s]);
+        }
+        let mut child = c
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.as_mut().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first.split("on http://").nth(1).expect(&first);
+        let addr = url.trim().parse().unwrap();
+        Serve { child, addr }
+    }
+
+    /// POSTs a batch for `job`: its token and `expiresAtMs`.
+    fn post(&self, job: &str) -> (String, u64) {
+        let body = format!(r#"{{"jobId":"{job}","books":1}}"#);
+        let (status, text) = self.http("POST", "/api/enrichment/batch", &body);
+        assert_eq!(status, 202, "{text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        (
+            v["token"].as_str().unwrap().to_string(),
+            v["expiresAtMs"].as_u64().unwrap(),
+        )
+    }
+
+    /// One HTTP/1.1 request on its own connection: the status and the body.
+    fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let status = text[9..12].parse().unwrap();
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+        (status, body)
+    }
+
+    /// The status of an upgrade for `job` with `token`.
+    fn upgrade_status(&self, job: &str, token: &str) -> u16 {
+        let mut s = TcpStream::connect(self.addr).unwrap();
+        write!(
+            s,
+            "GET /ws/progress?jobId={job}&token={token} HTTP/1.1\r\nHost: localhost\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        s.read_exact(&mut head).unwrap();
+        std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap()
+    }
+
+    fn url(&self, job: &str, token: &str) -> String {
+        format!("ws://{}/ws/progress?jobId={job}&token={token}", self.addr)
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+
+/// A tokio-tungstenite client socket for `job`, its `ready` message read.
+async fn open(serve: &Serve, job: &str, token: &str) -> Ws {
+    let tcp = tokio::net::TcpStream::connect(serve.addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(serve.url(job, token), tcp)
+        .await
+        .unwrap();
+    let ready = ws.next().await.unwrap().unwrap();
+    assert!(ready.to_text().unwrap().contains("ready"), "{ready:?}");
+    ws
+}
+
+/// The code of the close the server sends next (skipping data messages).
+async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+#[test]
+fn two_serves_with_the_same_seed_issue_different_tokens() {
+    let (a, b) = (Serve::start("seed-a", &[]), Serve::start("seed-b", &[]));
+    let (ta, _) = a.post("job-1");
+    let (tb, _) = b.post("job-1");
+    assert_ne!(ta, tb);
+    assert_eq!(ta.len(), 32, "{ta}");
+    assert_eq!(b.upgrade_status("job-1", &ta), 401);
+}
+
+#[test]
+fn job_05_and_job_5_are_different_jobs() {
+    use handshake_sim::wire::api::job_key;
+    assert_ne!(job_key("job-05"), job_key("job-5"));
+    assert_eq!(job_key("job-5"), 5);
+    let serve = Serve::start("job05", &[]);
+    let (t5, _) = serve.post("job-5");
+    let (t05, _) = serve.post("job-05");
+    assert_ne!(t5, t05);
+    assert_eq!(serve.upgrade_status("job-05", &t5), 401);
+    assert_eq!(serve.upgrade_status("job-05", &t05), 101);
+}
+
+#[test]
+fn a_token_refreshed_mid_handshake_never_yields_a_101_for_the_old_token() {
+    // The upgrade's token check is done at once; the pair then takes 1.5 s, and the refresh
+    // lands in it.
+    let serve = Serve::start("refresh", &["object.pair_ms={ constant = 1500 }"]);
+    let (old, _) = serve.post("job-1");
+    let status = std::thread::scope(|s| {
+        let upgrade = s.spawn(|| serve.upgrade_status("job-1", &old));
+        std::thread::sleep(Duration::from_millis(300));
+        serve.post("job-1");
+        upgrade.join().unwrap()
+    });
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn expires_at_ms_is_epoch_milliseconds() {
+    let serve = Serve::start("epoch", &[]);
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let (_, expires_at_ms) = serve.post("job-1");
+    assert!(expires_at_ms > now_ms, "{expires_at_ms} vs now {now_ms}");
+}
+
+#[test]
+fn a_clients_close_is_echoed_with_1000_and_a_message_too_big_gets_1009() {
+    let serve = Serve::start("close", &[]);
+    let (t1, _) = serve.post("job-1");
+    let (t2, _) = serve.post("job-2");
+    block_on(async {
+        let mut ws = open(&serve, "job-1", &t1).await;
+        let normal = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        ws.close(Some(normal)).await.unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(CloseCode::Normal));
+        let mut ws = open(&serve, "job-2", &t2).await;
+        ws.send(Message::text("x".repeat(100 * 1024)))
+            .await
+            .unwrap();
+        assert_eq!(close_code(&mut ws).await, Some(CloseCode::Size));
+    });
+}
+
+#[test]
+fn sigterm_stops_serve_and_open_sockets_get_1001() {
+    let mut serve = Serve::start("sigterm", &[]);
+    let (token, _) = serve.post("job-1");
+    block_on(async {
+        let mut ws = open(&serve, "job-1", &token).await;
+        let pid = serve.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        assert_eq!(close_code(&mut ws).await, Some(CloseCode::Away));
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = serve.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve still running after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn a_protocol_error_gets_1002() {
+    let serve = Serve::start("protocol", &[]);
+    let (token, _) = serve.post("job-1");
+    let mut s = TcpStream::connect(serve.addr).unwrap();
+    write!(
+        s,
+        "GET /ws/progress?jobId=job-1&token={token} HTTP/1.1\r\nHost: localhost\r\n\
+         Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    )
+    .unwrap();
+    // An unmasked frame from a client is a protocol error.
+    s.write_all(&[0x81, 0x02, b'h', b'i']).unwrap();
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    let head_end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut frames = &bytes[head_end..];
+    // Frames from the server: unmasked, short (ready, then the close).
+    while frames.len() >= 2 && frames[0] & 0x0f != 0x8 {
+        let len = (frames[1] & 0x7f) as usize;
+        frames = &frames[2 + len..];
+    }
+    assert!(frames.len() >= 4, "no close frame: {bytes:?}");
+    assert_eq!(u16::from_be_bytes([frames[2], frames[3]]), 1002);
+}
