@@ -6,7 +6,6 @@ use std::path::Path;
 
 use handshake_sim::names::VariantId;
 use handshake_sim::scenario::{self, Override, Scenario, ScenarioError};
-use handshake_sim::server::variant;
 
 /// `--set KEY=VALUE`, repeatable.
 #[derive(clap::Args)]
@@ -93,6 +92,12 @@ pub(crate) fn pick_variants(
 pub(crate) fn parse_variant(name: &str) -> Result<VariantId, ScenarioError> {
     VariantId::parse(name).map_err(|_| ScenarioError::Usage {
         arg: format!("--variant {name}"),
-        message: format!("unknown variant; known: {}", variant::NAMES.join(", ")),
+        message: format!("unknown variant; known: {}", known_variants()),
     })
+}
+
+/// The variants' names, comma-separated, for an error message.
+fn known_variants() -> String {
+    let names: Vec<&str> = VariantId::ALL.iter().map(|v| v.name()).collect();
+    names.join(", ")
 }

@@ -26,7 +26,7 @@ use crate::record::fault;
 use crate::scenario::LinkName;
 use crate::task;
 use crate::wire::api::{self, BatchRequest};
-use crate::wire::{read_body, Body, Io, IoObject};
+use crate::wire::{read_body, serve_http1, Body, Io, IoObject};
 
 /// Opens a connection to the object host.
 pub(crate) trait Dial {
@@ -182,17 +182,11 @@ pub(crate) struct Reset;
 
 /// Serves one client connection to the worker.
 pub(crate) async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
-    let service = hyper::service::service_fn(move |req| {
+    let handle = move |req| {
         let worker = worker.clone();
         async move { relay(req, worker).await }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    if let Err(e) = conn.await {
-        tracing::trace!(error = %e, "worker connection ended");
-    }
+    };
+    serve_http1(stream, handle, "worker").await;
 }
 
 fn status(code: StatusCode, text: &str) -> Response<Body> {

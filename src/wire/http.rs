@@ -43,3 +43,27 @@ pub(crate) async fn read_body(body: Incoming) -> Result<Bytes, Response<Body>> {
         )
     })
 }
+
+/// Most bytes hyper buffers for one connection's request head (headers past it get a 431).
+const HTTP_BUF_BYTES_MAX: usize = 64 * 1024;
+
+/// Serves HTTP/1.1, upgrades included, on one connection until it ends: the one server set-up
+/// of the worker and the object host. `what` names the server in the trace.
+pub(crate) async fn serve_http1<S, F, Fut, E>(stream: S, handle: F, what: &'static str)
+where
+    S: super::Io,
+    F: Fn(hyper::Request<Incoming>) -> Fut + 'static,
+    Fut: std::future::Future<Output = Result<Response<Body>, E>> + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(HTTP_BUF_BYTES_MAX)
+        .serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper::service::service_fn(handle),
+        )
+        .with_upgrades();
+    if let Err(e) = conn.await {
+        tracing::trace!(error = %e, server = what, "connection ended");
+    }
+}

@@ -73,7 +73,7 @@ fn check(extra: &str, wait_ms: u64, cases: fn(&str, &str) -> Vec<Case>) {
     let s = crate::scenario(&format!(
         "[storage]\nread_ms = {{ uniform = [5, 10] }}\n[enrichment]\nbook_ms = {{ constant = 100 }}\n{extra}"
     ));
-    for v in handshake_sim::server::variant::NAMES {
+    for v in handshake_sim::names::VariantId::ALL.map(|v| v.name()) {
         let mut world = sim::world(&s, variant::by_name(v).unwrap(), 5);
         let failures = Rc::new(RefCell::new(Vec::new()));
         let out = failures.clone();

@@ -9,7 +9,6 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use serde::Serialize;
 
 use super::enrichment::enrich;
@@ -20,21 +19,15 @@ use crate::draw::Purpose;
 use crate::record::fault;
 use crate::task;
 use crate::wire::api::{self, BatchAccepted, BatchRequest};
-use crate::wire::{plain, read_body, Body, Io};
+use crate::wire::{plain, read_body, serve_http1, Body, Io};
 
 /// Serves one connection to the object host (HTTP/1.1 with upgrades).
 pub(crate) async fn serve_objects_conn<S: Io>(stream: S, objects: Rc<Objects>) {
-    let service = hyper::service::service_fn(move |req| {
+    let handle = move |req| {
         let objects = objects.clone();
         async move { Ok::<_, Infallible>(route(req, objects).await) }
-    });
-    let conn = hyper::server::conn::http1::Builder::new()
-        .max_buf_size(64 * 1024)
-        .serve_connection(TokioIo::new(stream), service)
-        .with_upgrades();
-    if let Err(e) = conn.await {
-        tracing::trace!(error = %e, "object connection ended");
-    }
+    };
+    serve_http1(stream, handle, "object").await;
 }
 
 async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {

@@ -65,9 +65,6 @@ pub static ALL: [&dyn Variant; 4] = [
     &memory_cache::MemoryCache,
 ];
 
-/// Every variant's name, in [`VariantId::ALL`] order.
-pub const NAMES: [&str; 4] = ["sequential", "parallel", "batched", "memory-cache"];
-
 /// The implementation of a variant.
 pub fn of(id: VariantId) -> &'static dyn Variant {
     ALL.iter()
