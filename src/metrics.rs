@@ -242,7 +242,7 @@ impl VariantSummary {
             Figure::FailureRateCi95Low => Some(self.failure_rate.ci95_low),
             Figure::FailureRateCi95High => Some(self.failure_rate.ci95_high),
             Figure::Canceled => count(self.canceled),
-            Figure::CanceledRate => Some(self.rate(self.canceled)),
+            Figure::CanceledRate => self.rate(self.canceled),
             Figure::NoSocketWarnings => count(self.no_socket_warnings),
             Figure::JobsMissingProgress => count(self.jobs_missing_progress),
             Figure::ColdStarts => count(self.cold_starts),
@@ -272,13 +272,9 @@ impl VariantSummary {
         }
     }
 
-    /// `n` per job (0 of no job).
-    fn rate(&self, n: u64) -> f64 {
-        if self.jobs == 0 {
-            0.0
-        } else {
-            n as f64 / self.jobs as f64
-        }
+    /// `n` per job; none of no job (a rate nobody measured is absent, not 0).
+    fn rate(&self, n: u64) -> Option<f64> {
+        (self.jobs > 0).then(|| n as f64 / self.jobs as f64)
     }
 
     /// The summary of one timing.
@@ -442,6 +438,17 @@ mod tests {
         let half = 4.302_653 * 3.0 / 3f64.sqrt();
         assert!((three.ci95_high - 3.0 - half).abs() < 1e-3, "{three:?}");
         assert!((three.ci95_low - 3.0 + half).abs() < 1e-3, "{three:?}");
+    }
+
+    #[test]
+    fn a_rate_of_no_job_is_absent_not_zero() {
+        let none = summarize(&["parallel".to_string()], &[]).remove(0);
+        assert_eq!(none.jobs, 0);
+        assert_eq!(none.figure(Figure::CanceledRate), None);
+        assert_eq!(
+            none.figure(Figure::Latency(Stat::P95, Timing::Upgrade)),
+            None
+        );
     }
 
     #[test]
