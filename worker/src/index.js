@@ -1,0 +1,483 @@
+// The reference Worker and Durable Object of handshake-sim's documented HTTP API (README, "HTTP
+// API of the simulated system"): the batch POST, the progress upgrade and the status poll, with
+// the four handshake variants of src/server/variant/. Each job is one object, routed by
+// `idFromName(jobId)`. Settings are vars (wrangler.toml) or environment bindings (config.capnp):
+//
+//   VARIANT       sequential | parallel | batched | memory-cache (default parallel)
+//   READ_MS_MIN   injected latency of one storage round trip, uniform in [MIN, MAX] ms;
+//   READ_MS_MAX   0/0 (default) injects nothing and the reads are plain storage gets
+//   BOOK_MS       enrichment time per book, ms (default 100)
+//   TOKEN_TTL_MS  token lifetime, ms (default 7,200,000)
+
+import { DurableObject } from "cloudflare:workers";
+
+const BATCH_PATH = "/api/enrichment/batch";
+const PROGRESS_PATH = "/ws/progress";
+const STATUS_PATH = "/api/enrichment/status";
+const BODY_BYTES_MAX = 64 * 1024;
+const MESSAGE_BYTES_MAX = 64 * 1024;
+const BOOKS_PER_JOB_MAX = 10000;
+const U32_MAX = 4294967295;
+const VARIANTS = ["sequential", "parallel", "batched", "memory-cache"];
+const AUTH_TOKEN = "authToken";
+const AUTH_TOKEN_EXPIRATION = "authTokenExpiration";
+
+// ---- settings ----------------------------------------------------------------------------
+
+function intVar(env, name, fallback, max) {
+  const raw = env[name];
+  if (raw === undefined || raw === null || raw === "") return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new Error(`${name} must be an integer in 0..=${max}, not ${JSON.stringify(raw)}`);
+  }
+  return v;
+}
+
+/** The settings from the environment; a bad value is a configuration error (thrown). */
+function settings(env) {
+  const variant = env.VARIANT || "parallel";
+  if (!VARIANTS.includes(variant)) {
+    throw new Error(`VARIANT must be one of ${VARIANTS.join(", ")}, not ${JSON.stringify(variant)}`);
+  }
+  const hour = 3600000;
+  const readMin = intVar(env, "READ_MS_MIN", 0, hour);
+  const readMax = intVar(env, "READ_MS_MAX", readMin, hour);
+  if (readMax < readMin) throw new Error(`READ_MS_MAX ${readMax} < READ_MS_MIN ${readMin}`);
+  return {
+    variant,
+    readMin,
+    readMax,
+    bookMs: intVar(env, "BOOK_MS", 100, hour),
+    tokenTtlMs: intVar(env, "TOKEN_TTL_MS", 2 * hour, 7 * 24 * hour),
+  };
+}
+
+// ---- request checks (as src/wire/api.rs and src/server/object/upgrade.rs) -----------------
+
+function text(status, body, headers = {}) {
+  return new Response(body + "\n", {
+    status,
+    headers: { "content-type": "text/plain", ...headers },
+  });
+}
+
+function json(status, body) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** The raw value of `name` in a query (no percent-decoding, as serve); throws on a repeat. */
+function queryParam(query, name) {
+  let found;
+  for (const pair of query.split("&")) {
+    const eq = pair.indexOf("=");
+    const [k, v] = eq < 0 ? [pair, ""] : [pair.slice(0, eq), pair.slice(eq + 1)];
+    if (k === name) {
+      if (found !== undefined) throw new RangeError(`${name} given twice`);
+      found = v;
+    }
+  }
+  return found;
+}
+
+function validJobId(id) {
+  return typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id);
+}
+
+/** `jobId` (well formed, once) and `token` (empty when absent), or the 400's reason. */
+function jobAndToken(query) {
+  let jobId;
+  try {
+    jobId = queryParam(query, "jobId");
+  } catch {
+    return { error: "missing or malformed jobId" };
+  }
+  if (!validJobId(jobId)) return { error: "missing or malformed jobId" };
+  let token;
+  try {
+    token = queryParam(query, "token") ?? "";
+  } catch {
+    return { error: "token given twice" };
+  }
+  return { jobId, token };
+}
+
+/** A `Sec-WebSocket-Key` that is 16 bytes of base64 (RFC 6455 4.2.1). */
+function validWsKey(key) {
+  return key !== null && /^[A-Za-z0-9+/]{21}[AQgw]==$/.test(key);
+}
+
+function connectionUpgrade(value) {
+  return value !== null && value.split(",").some((t) => t.trim().toLowerCase() === "upgrade");
+}
+
+/** The upgrade's instant checks, in serve's order: its refusal, or what was asked. */
+function checkUpgrade(request, query) {
+  const upgrade = request.headers.get("upgrade");
+  if (upgrade === null || upgrade.toLowerCase() !== "websocket") {
+    return { refusal: text(426, "expected Upgrade: websocket", { upgrade: "websocket" }) };
+  }
+  const asked = jobAndToken(query);
+  if (asked.error) return { refusal: text(400, asked.error) };
+  let after;
+  try {
+    after = queryParam(query, "after");
+  } catch {
+    return { refusal: text(400, "after given twice") };
+  }
+  if (after !== undefined) {
+    // Rust's u32 parse: digits with an optional leading '+'.
+    if (!/^\+?[0-9]+$/.test(after) || Number(after) > U32_MAX) {
+      return { refusal: text(400, "malformed after") };
+    }
+  }
+  if (!connectionUpgrade(request.headers.get("connection"))) {
+    return { refusal: text(400, "missing Connection: Upgrade") };
+  }
+  if (!validWsKey(request.headers.get("sec-websocket-key"))) {
+    return { refusal: text(400, "missing or malformed Sec-WebSocket-Key") };
+  }
+  if (request.headers.get("sec-websocket-version") !== "13") {
+    return {
+      refusal: text(426, "unsupported Sec-WebSocket-Version", { "sec-websocket-version": "13" }),
+    };
+  }
+  return { asked };
+}
+
+/** The batch POST's body, at most 64 KiB: the batch, or the refusal (400, 413). */
+async function readBatch(request) {
+  const length = request.headers.get("content-length");
+  if (length !== null && Number(length) > BODY_BYTES_MAX) {
+    return { refusal: text(413, "body too large or unreadable") };
+  }
+  const chunks = [];
+  let bytes = 0;
+  if (request.body !== null) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      bytes += value.byteLength;
+      if (bytes > BODY_BYTES_MAX) {
+        await reader.cancel();
+        return { refusal: text(413, "body too large or unreadable") };
+      }
+      chunks.push(value);
+    }
+  }
+  const body = new Uint8Array(bytes);
+  let at = 0;
+  for (const c of chunks) {
+    body.set(c, at);
+    at += c.byteLength;
+  }
+  let batch;
+  try {
+    batch = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch (e) {
+    return { refusal: text(400, `bad batch body: ${e.message}`) };
+  }
+  // serde's view of BatchRequest: exactly jobId (a string) and books (a u32).
+  const ok =
+    batch !== null &&
+    typeof batch === "object" &&
+    !Array.isArray(batch) &&
+    Object.keys(batch).every((k) => k === "jobId" || k === "books") &&
+    typeof batch.jobId === "string" &&
+    Number.isInteger(batch.books) &&
+    batch.books >= 0 &&
+    batch.books <= U32_MAX;
+  if (!ok) return { refusal: text(400, "bad batch body: expected {jobId: string, books: u32}") };
+  if (!validJobId(batch.jobId)) return { refusal: text(400, "malformed jobId") };
+  if (batch.books > BOOKS_PER_JOB_MAX) return { refusal: text(400, "too many books") };
+  return { batch };
+}
+
+/** 128 bits from crypto.getRandomValues, as 32 hex digits. */
+function freshToken() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// ---- the Worker ---------------------------------------------------------------------------
+
+export default {
+  async fetch(request, env) {
+    const s = settings(env);
+    const url = new URL(request.url);
+    const query = url.search.startsWith("?") ? url.search.slice(1) : url.search;
+    const stubFor = (jobId) => env.JOBS.get(env.JOBS.idFromName(jobId));
+    switch (url.pathname) {
+      case BATCH_PATH: {
+        if (request.method !== "POST") return text(405, "use POST");
+        const { batch, refusal } = await readBatch(request);
+        if (refusal) return refusal;
+        const token = freshToken();
+        const expiresAtMs = Date.now() + s.tokenTtlMs;
+        const stub = stubFor(batch.jobId);
+        try {
+          // Awaited: the call returns once the put is durable (the object's output gate), so
+          // the 202 never overtakes the token (the #378 race).
+          await stub.setAuthToken(token, expiresAtMs);
+          await stub.startJob(batch.jobId, batch.books);
+        } catch (e) {
+          console.error(`[${batch.jobId}] setAuthToken failed: ${e}`);
+          return text(503, "storage write failed");
+        }
+        return json(202, { jobId: batch.jobId, token, expiresAtMs });
+      }
+      case PROGRESS_PATH: {
+        if (request.method !== "GET") return text(405, "use GET with Upgrade: websocket");
+        const { asked, refusal } = checkUpgrade(request, query);
+        if (refusal) return refusal;
+        return stubFor(asked.jobId).fetch(request);
+      }
+      case STATUS_PATH: {
+        if (request.method !== "GET") return text(405, "use GET");
+        const asked = jobAndToken(query);
+        if (asked.error) return text(400, asked.error);
+        return stubFor(asked.jobId).fetch(request);
+      }
+      default:
+        return text(404, "not found");
+    }
+  },
+};
+
+// ---- the Durable Object -------------------------------------------------------------------
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function timingSafeEqual(a, b) {
+  const enc = new TextEncoder();
+  const [x, y] = [enc.encode(a), enc.encode(b)];
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+function byteLength(data) {
+  return typeof data === "string" ? new TextEncoder().encode(data).byteLength : data.byteLength;
+}
+
+export class JobObject extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.settings = settings(env);
+    // memory-cache: the token as setAuthToken left it (lost when the object leaves memory).
+    this.memoryToken = null;
+    // The open progress socket and what it already carried.
+    this.socket = null;
+    // Upgrades so far in this incarnation.
+    this.upgrades = 0;
+  }
+
+  /** Stores the POST's token (and keeps it in memory for memory-cache). */
+  async setAuthToken(token, expiresAtMs) {
+    await this.ctx.storage.put({ [AUTH_TOKEN]: token, [AUTH_TOKEN_EXPIRATION]: expiresAtMs });
+    if (this.settings.variant === "memory-cache") this.memoryToken = { token, expiresAtMs };
+  }
+
+  /** Starts the job on its first POST; a repeat (a token refresh) leaves it alone. */
+  async startJob(jobId, books) {
+    if (await this.ctx.storage.get("posted")) return { repeat: true };
+    await this.ctx.storage.put({ posted: true, jobId, books, booksDone: 0, done: books === 0 });
+    if (books === 0) {
+      this.push(jobId, { type: "complete", books }, 0);
+    } else {
+      await this.ctx.storage.setAlarm(Date.now() + this.settings.bookMs);
+    }
+    return { repeat: false };
+  }
+
+  /** One storage round trip, after the injected latency when there is one. */
+  async roundTrip(keys) {
+    const { readMin, readMax } = this.settings;
+    if (readMax > 0) await sleep(readMin + Math.random() * (readMax - readMin));
+    return this.ctx.storage.get(keys);
+  }
+
+  /** The variant's token read: { token, expiresAtMs } (undefined when not stored). */
+  async readByVariant() {
+    const both = [AUTH_TOKEN, AUTH_TOKEN_EXPIRATION];
+    switch (this.settings.variant) {
+      case "sequential": {
+        const token = await this.roundTrip(AUTH_TOKEN);
+        const expiresAtMs = await this.roundTrip(AUTH_TOKEN_EXPIRATION);
+        return { token, expiresAtMs };
+      }
+      case "batched": {
+        const m = await this.roundTrip(both);
+        return { token: m.get(AUTH_TOKEN), expiresAtMs: m.get(AUTH_TOKEN_EXPIRATION) };
+      }
+      case "memory-cache": {
+        if (this.memoryToken) return { ...this.memoryToken };
+        const read = await this.parallelRead();
+        if (read.token !== undefined) this.memoryToken = { ...read };
+        return read;
+      }
+      default:
+        return this.parallelRead();
+    }
+  }
+
+  async parallelRead() {
+    const [token, expiresAtMs] = await Promise.all([
+      this.roundTrip(AUTH_TOKEN),
+      this.roundTrip(AUTH_TOKEN_EXPIRATION),
+    ]);
+    return { token, expiresAtMs };
+  }
+
+  /** The token read. An injected latency is a timer, which leaves the input gate open, unlike
+   * a real storage read: blockConcurrencyWhile around the whole read closes it. */
+  readToken() {
+    if (this.settings.readMax === 0 || (this.settings.variant === "memory-cache" && this.memoryToken)) {
+      return this.readByVariant();
+    }
+    return this.ctx.blockConcurrencyWhile(() => this.readByVariant());
+  }
+
+  /** Checks a presented token: null when valid, else [status, reason]. */
+  async authorize(presented) {
+    if (presented === "") return [401, "missing token"];
+    let read;
+    try {
+      read = await this.readToken();
+    } catch (e) {
+      console.error(`storage read failed: ${e}`);
+      return [503, "storage read failed"];
+    }
+    return tokenHolds(presented, read) ? null : [401, "invalid or expired token"];
+  }
+
+  async fetch(request) {
+    const url = new URL(request.url);
+    const query = url.search.startsWith("?") ? url.search.slice(1) : url.search;
+    const { jobId, token } = jobAndToken(query);
+    if (url.pathname === STATUS_PATH) return this.status(jobId, token);
+    return this.upgrade(jobId, token, queryParam(query, "after"));
+  }
+
+  async status(jobId, token) {
+    const refused = await this.authorize(token);
+    if (refused) return text(...refused);
+    const st = await this.ctx.storage.get(["books", "booksDone", "done"]);
+    return json(200, {
+      jobId,
+      booksDone: st.get("booksDone") ?? 0,
+      books: st.get("books") ?? 0,
+      done: st.get("done") ?? false,
+    });
+  }
+
+  /** Steps 5–9 of the write-up's call flow, its timing line, the 101 and the socket. */
+  async upgrade(jobId, token, afterRaw) {
+    const arrived = Date.now();
+    this.upgrades += 1;
+    const refused = await this.authorize(token);
+    if (refused) return text(...refused);
+    const checked = Date.now();
+    const pairStart = Date.now();
+    const pair = new WebSocketPair();
+    const [client, server] = Object.values(pair);
+    const accepted = Date.now();
+    server.accept();
+    const done = Date.now();
+    console.log(
+      `[${jobId}] 📊 WebSocket upgrade timing: { storageDuration: "${checked - arrived}ms", ` +
+        `pairCreation: "${accepted - pairStart}ms", accept: "${done - accepted}ms", ` +
+        `totalUpgrade: "${done - arrived}ms" }`,
+    );
+    // Re-checked against storage right before the 101 (a cache hit after the variant's read):
+    // a token replaced since is refused, never accepted.
+    const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
+    const held = { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
+    if (!tokenHolds(token, held, checked)) {
+      server.close(1011, "token replaced");
+      return text(401, "invalid or expired token");
+    }
+    await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Makes `server` the job's socket: ready, the progress after `after` when asked, the
+   * completion when done; a socket it replaces is closed with 1000. */
+  async openSocket(jobId, server, after) {
+    const st = await this.ctx.storage.get(["books", "booksDone", "done"]);
+    const books = st.get("books") ?? 0;
+    const booksDone = st.get("booksDone") ?? 0;
+    const done = st.get("done") ?? false;
+    const send = (m) => server.send(JSON.stringify(m));
+    send({ type: "ready", jobId, booksDone, books });
+    let throughSeq = 0;
+    if (after !== null) {
+      for (let seq = after + 1; seq <= booksDone; seq++) send({ type: "progress", seq, books });
+      throughSeq = Math.max(after, booksDone);
+    }
+    if (done) send({ type: "complete", books });
+    const previous = this.socket;
+    const socket = { ws: server, throughSeq, completeSent: done };
+    this.socket = socket;
+    if (previous) {
+      try {
+        previous.ws.close(1000, "replaced");
+      } catch {}
+    }
+    server.addEventListener("message", (event) => {
+      if (byteLength(event.data) > MESSAGE_BYTES_MAX) {
+        try {
+          server.close(1009, "message too big");
+        } catch {}
+      }
+    });
+    const forget = () => {
+      if (this.socket === socket) this.socket = null;
+    };
+    // The runtime echoes the client's close (web_socket_auto_reply_to_close).
+    server.addEventListener("close", forget);
+    server.addEventListener("error", forget);
+  }
+
+  /** A progress event: pushed on the socket unless it already carried it, else warned about. */
+  push(jobId, msg, seq) {
+    const s = this.socket;
+    if (s) {
+      const replayed = msg.type === "progress" ? seq <= s.throughSeq : s.completeSent;
+      if (replayed) return;
+      try {
+        s.ws.send(JSON.stringify(msg));
+        if (msg.type === "complete") s.completeSent = true;
+        return;
+      } catch {
+        this.socket = null;
+      }
+    }
+    console.log(`[${jobId}] No WebSocket connection available`);
+  }
+
+  /** The enrichment pipeline: one book per alarm, then the completion. */
+  async alarm() {
+    const st = await this.ctx.storage.get(["jobId", "books", "booksDone", "done"]);
+    if (st.get("done")) return;
+    const jobId = st.get("jobId");
+    const books = st.get("books");
+    const booksDone = st.get("booksDone") + 1;
+    const done = booksDone >= books;
+    await this.ctx.storage.put({ booksDone, done });
+    this.push(jobId, { type: "progress", seq: booksDone, books }, booksDone);
+    if (done) {
+      this.push(jobId, { type: "complete", books }, 0);
+    } else {
+      await this.ctx.storage.setAlarm(Date.now() + this.settings.bookMs);
+    }
+  }
+}
+
+/** Whether `presented` is the stored token, unexpired at `nowMs`. */
+function tokenHolds(presented, read, nowMs = Date.now()) {
+  if (typeof read.token !== "string" || typeof read.expiresAtMs !== "number") return false;
+  return timingSafeEqual(presented, read.token) && nowMs < read.expiresAtMs;
+}
