@@ -130,7 +130,11 @@ impl Workerd {
             Ok(bin) => bin,
             Err(why) if required() => panic!("HANDSHAKE_SIM_REQUIRE_WORKERD=1 but: {why}"),
             Err(why) => {
-                eprintln!("skipped: no workerd ({why}); run `npm ci` in worker/");
+                // Straight to the process's stderr: libtest captures eprintln! of a passing test.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "skipped: no workerd ({why}); run `npm ci` in worker/"
+                );
                 return None;
             }
         };
