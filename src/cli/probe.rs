@@ -78,7 +78,7 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
             .unwrap_or_else(live::random_job_prefix),
     };
     let probed = block_on_local(async {
-        let target = live::ProbeTarget::parse(&args.url, args.allow_remote).await?;
+        let target = live::Target::parse(&args.url, args.allow_remote).await?;
         live::probe(&scenario, target, &options).await
     })??;
     if let Some(why) = &probed.unreachable {
