@@ -4,6 +4,7 @@
 //! `LocalSet` (the server and client code is single-threaded by design); `probe` and `conform`
 //! reach their endpoint through one `Target`.
 
+pub mod conform;
 mod probe;
 mod serve;
 mod target;

@@ -28,13 +28,13 @@ book_ms = { constant = 60000 }
 "#;
 
 /// A `serve` process and the address it listens on; killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Serve {
-    fn start(name: &str, sets: &[&str]) -> Serve {
+    pub(crate) fn start(name: &str, sets: &[&str]) -> Serve {
         let file =
             std::env::temp_dir().join(format!("hs-serve-{}-{name}.toml", std::process::id()));
         std::fs::write(&file, SCENARIO).unwrap();
