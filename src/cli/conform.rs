@@ -16,7 +16,7 @@ pub(crate) const EXAMPLES: &str =
 upgrade (101 only with the job's current token; 426, 400 and 401 for each malformed or
 unauthorized request) and the status endpoint (200/400/401); the socket's messages (ready,
 progress seq from 1 by one, complete), after=N replay without duplicates, token refresh, pings
-and the close handshake both ways. Each case posts its own jobs (ids PREFIX{n}).
+and the close handshake both ways. Each case posts its own jobs (ids PREFIX0, PREFIX1, …).
 
 Exit codes: 0 every case passed; 1 a case failed or could not run (error), or the target could
 not be reached; 2 bad input (an unknown --case, a non-loopback target without --allow-remote).
@@ -53,7 +53,7 @@ pub(crate) struct Args {
     /// Cases in flight at once.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=conform::CONCURRENCY_MAX as i64))]
     concurrency: u32,
-    /// Job ids are PREFIX{n} (default: a fresh run id, conform-XXXXXXXX-, printed, so no two
+    /// Job ids are PREFIX0, PREFIX1, … (default: a fresh run id, conform-XXXXXXXX-, printed, so no two
     /// runs share a job and the run can be found in the server's logs).
     #[arg(long, value_name = "PREFIX")]
     job_prefix: Option<String>,

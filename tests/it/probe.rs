@@ -198,3 +198,14 @@ fn jobs_cut_by_the_time_limit_keep_their_upgrade_times() {
         assert!(r.post_accepted && r.client_upgrade_ms.is_some(), "{r:#?}");
     }
 }
+
+/// clap reads `{n}` in a doc comment as a line break: the help said "PREFIX" and broke the line.
+#[test]
+fn the_job_prefix_help_names_the_ids_on_one_line() {
+    for command in ["probe", "conform"] {
+        let (code, out, _) = crate::exec(&[command, "--help"], None);
+        assert_eq!(code, 0);
+        assert!(out.contains("PREFIX0"), "{command}: {out}");
+        assert!(!out.contains("PREFIX\n"), "{command}: {out}");
+    }
+}
