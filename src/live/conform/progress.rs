@@ -15,11 +15,13 @@ use crate::wire::api::ServerMsg;
 /// Opens `job`'s socket (with `after=N` when given): the socket and its ready message's
 /// `booksDone`, the ready message checked against the job.
 async fn connect(ctx: &Context, job: &Job, after: Option<u32>) -> Result<(Socket, u32), Finding> {
-    let query = match after {
-        Some(n) => format!("{}&after={n}", job.query()),
-        None => job.query(),
+    let (query, what) = match after {
+        Some(n) => (
+            format!("{}&after={n}", job.query()),
+            format!("upgrade with the job's token and after={n}"),
+        ),
+        None => (job.query(), "upgrade with the job's token".to_string()),
     };
-    let what = format!("upgrade with the job's token, {query}");
     let answer = open(ctx, &query, &what).await?;
     let upgraded = answer
         .upgraded
