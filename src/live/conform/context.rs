@@ -37,8 +37,8 @@ impl Context {
         format!("{}{n}", self.settings.job_prefix)
     }
 
-    /// A fresh job id padded with `x` to exactly `len` characters (when the prefix leaves
-    /// room; the CLI checks it does for 65).
+    /// A fresh job id padded with `x` to exactly `len` characters (`conform` refuses a prefix
+    /// that leaves no room for 64).
     pub(super) fn job_id_of_len(&self, len: usize) -> String {
         let mut id = self.job_id();
         while id.len() < len {

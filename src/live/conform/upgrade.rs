@@ -19,7 +19,8 @@ async fn each(ctx: &Context, requests: Vec<(String, Req)>, want: u16) -> Checked
     Ok(())
 }
 
-/// A valid job's upgrade request with `query` in place of its own and one change.
+/// A fresh job's well-formed upgrade request, with one thing changed by `change`, must get
+/// `want`.
 async fn one(
     ctx: &Context,
     what: &str,
