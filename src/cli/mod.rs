@@ -26,6 +26,7 @@ mod args;
 mod bench;
 mod calibrate;
 mod check;
+mod conform;
 mod fit;
 mod merge;
 mod output;
@@ -89,6 +90,9 @@ enum Command {
     /// Run the simulated client against a real endpoint and judge the SLOs.
     #[command(after_help = probe::EXAMPLES)]
     Probe(probe::Args),
+    /// Check an endpoint against the documented HTTP API: status codes, messages, close.
+    #[command(after_help = conform::EXAMPLES)]
+    Conform(conform::Args),
     /// Measure the simulator: speed and memory of the flow, upgrade and idle workloads.
     #[command(after_help = bench::EXAMPLES)]
     Bench(bench::Args),
@@ -122,6 +126,7 @@ fn run(command: Command) -> anyhow::Result<Status> {
         Command::Calibrate(args) => calibrate::calibrate(args),
         Command::Serve(args) => serve::serve(args),
         Command::Probe(args) => probe::probe(args),
+        Command::Conform(args) => conform::conform(args),
         Command::Variants => variants::variants(),
     }
 }

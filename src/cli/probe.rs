@@ -53,7 +53,7 @@ pub(crate) struct Args {
     /// Allow a target outside the loopback range.
     #[arg(long)]
     allow_remote: bool,
-    /// Job n posts the id PREFIX{n} (default: a fresh run id, probe-XXXXXXXX-, printed, so
+    /// Job n posts the id PREFIXn, e.g. PREFIX0 (default: a fresh run id, probe-XXXXXXXX-, printed, so
     /// no two runs share a job and the run can be found in the server's logs). `job-` gives
     /// the simulation's ids.
     #[arg(long, value_name = "PREFIX")]
@@ -78,7 +78,7 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
             .unwrap_or_else(live::random_job_prefix),
     };
     let probed = block_on_local(async {
-        let target = live::ProbeTarget::parse(&args.url, args.allow_remote).await?;
+        let target = live::Target::parse(&args.url, args.allow_remote).await?;
         live::probe(&scenario, target, &options).await
     })??;
     if let Some(why) = &probed.unreachable {

@@ -97,7 +97,7 @@ impl Session {
             serde_json::from_slice(&body).map_err(|_| Outcome::Rejected)?;
         // The server's answer is input: a job id or token that cannot go into the progress
         // URL as it is makes the 202 unusable, like a body that is not JSON.
-        if !api::valid_job_id(&accepted.job_id) || !usable_token(&accepted.token) {
+        if !api::valid_job_id(&accepted.job_id) || !api::usable_token(&accepted.token) {
             tracing::warn!(
                 job_id = job_id,
                 "the 202's jobId or token cannot go into a URL; the job is rejected"
@@ -106,17 +106,4 @@ impl Session {
         }
         Ok(accepted)
     }
-}
-
-/// Most bytes of a token the client accepts from a 202.
-const TOKEN_LEN_MAX: usize = 1024;
-
-/// A token that goes into a query string as it is: 1..=1024 URL-unreserved characters
-/// (RFC 3986: letters, digits, `-`, `.`, `_`, `~`), which covers hex, UUIDs and base64url.
-fn usable_token(token: &str) -> bool {
-    !token.is_empty()
-        && token.len() <= TOKEN_LEN_MAX
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }

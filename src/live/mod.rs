@@ -1,12 +1,17 @@
 //! The same worker, objects, storage model, variants and client on real tokio sockets and real
-//! time: `serve` for real clients, `probe` for real endpoints. Both run on a current-thread
-//! runtime with a `LocalSet` (the server and client code is single-threaded by design).
+//! time: `serve` for real clients, `probe` for real endpoints; and `conform`, which checks any
+//! endpoint against the documented HTTP API. All run on a current-thread runtime with a
+//! `LocalSet` (the server and client code is single-threaded by design); `probe` and `conform`
+//! reach their endpoint through one `Target`.
 
+pub mod conform;
 mod probe;
 mod serve;
+mod target;
 
-pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun, ProbeTarget};
+pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun};
 pub use serve::Server;
+pub use target::Target;
 
 use std::net::{IpAddr, SocketAddr};
 

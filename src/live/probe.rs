@@ -1,141 +1,20 @@
 //! `probe`: the simulated client, unchanged, against a real endpoint in real time.
 
 use std::cell::RefCell;
-use std::io;
-use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::future::LocalBoxFuture;
-use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::ServerName;
-use tokio_rustls::rustls::{self, ClientConfig, RootCertStore};
-use tokio_rustls::TlsConnector;
-
-use super::LiveError;
-use crate::client::{Connect, Session};
+use super::{LiveError, Target};
+use crate::client::Session;
 use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::{Outcome, Recorder};
 use crate::scenario::Scenario;
 use crate::sim::RunOutput;
-use crate::wire::IoObject;
 
 /// Most jobs one probe runs, and most in flight.
 pub const PROBE_JOBS_MAX: u32 = 100_000;
 pub const PROBE_CONCURRENCY_MAX: u32 = 1_000;
-
-/// Where to probe: `http://`, `ws://`, `https://` or `wss://` `HOST[:PORT]`.
-#[derive(Clone)]
-pub struct ProbeTarget {
-    pub host: String,
-    pub port: u16,
-    pub addrs: Vec<SocketAddr>,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
-}
-
-impl ProbeTarget {
-    /// Parses and resolves `url`. Only loopback addresses unless `allow_remote`.
-    pub async fn parse(url: &str, allow_remote: bool) -> Result<ProbeTarget, LiveError> {
-        let uri: hyper::Uri = url
-            .parse()
-            .map_err(|e| LiveError::Usage(format!("{url:?} is not a URL: {e}")))?;
-        let tls = match uri.scheme_str() {
-            Some("http") | Some("ws") => false,
-            Some("https") | Some("wss") => true,
-            _ => {
-                return Err(LiveError::Usage(format!(
-                    "{url:?}: the scheme must be http, ws, https or wss"
-                )))
-            }
-        };
-        let host = uri
-            .host()
-            .ok_or_else(|| LiveError::Usage(format!("{url:?} has no host")))?
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        // An explicit port that does not fit a u16 must not fall back to the default port.
-        let auth = uri.authority().map_or("", |a| a.as_str());
-        let explicit_port = auth
-            .rsplit_once(':')
-            .is_some_and(|(_, p)| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-        if explicit_port && uri.port_u16().is_none() {
-            return Err(LiveError::Usage(format!(
-                "{url:?}: the port is not in 1..=65535"
-            )));
-        }
-        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|source| LiveError::Io {
-                context: format!("resolving {host}"),
-                source,
-            })?
-            .collect();
-        if addrs.is_empty() {
-            return Err(LiveError::Usage(format!("{host} resolves to no address")));
-        }
-        super::ensure_loopback(&addrs, allow_remote, "probe target")?;
-        let tls = if tls {
-            let roots = RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let config = ClientConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| LiveError::Usage(format!("TLS set-up: {e}")))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            let name = ServerName::try_from(host.clone())
-                .map_err(|e| LiveError::Usage(format!("{host:?} is not a TLS server name: {e}")))?;
-            Some((TlsConnector::from(Arc::new(config)), name))
-        } else {
-            None
-        };
-        Ok(ProbeTarget {
-            host,
-            port,
-            addrs,
-            tls,
-        })
-    }
-}
-
-impl Connect for ProbeTarget {
-    fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
-        let addrs = self.addrs.clone();
-        let tls = self.tls.clone();
-        Box::pin(async move {
-            let tcp = TcpStream::connect(&addrs[..]).await?;
-            tcp.set_nodelay(true)?;
-            match tls {
-                None => Ok(Box::new(tcp) as Box<dyn IoObject>),
-                Some((connector, name)) => {
-                    Ok(Box::new(connector.connect(name, tcp).await?) as Box<dyn IoObject>)
-                }
-            }
-        })
-    }
-
-    fn authority(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
-    }
-
-    fn ws_scheme(&self) -> &'static str {
-        if self.tls.is_some() {
-            "wss"
-        } else {
-            "ws"
-        }
-    }
-}
 
 pub struct ProbeOptions {
     pub jobs: u32,
@@ -178,7 +57,7 @@ pub fn valid_job_prefix(prefix: &str) -> bool {
 /// Runs `options.jobs` client sessions against `target`. Must run inside a `LocalSet`.
 pub async fn probe(
     scenario: &Scenario,
-    target: ProbeTarget,
+    target: Target,
     options: &ProbeOptions,
 ) -> Result<ProbeRun, LiveError> {
     if options.jobs == 0 || options.jobs > PROBE_JOBS_MAX {
@@ -199,7 +78,7 @@ pub async fn probe(
     }
     // One plain TCP connect first: a target that cannot be reached at all is said once, with
     // the reason, instead of as N network errors.
-    if let Err(e) = TcpStream::connect(&target.addrs[..]).await {
+    if let Some(why) = target.unreachable().await {
         return Ok(ProbeRun {
             run: RunOutput {
                 variant: options.label.clone(),
@@ -209,7 +88,7 @@ pub async fn probe(
                 faults: Default::default(),
             },
             time_limit_reached: false,
-            unreachable: Some(e.to_string()),
+            unreachable: Some(why),
             answered: 0,
         });
     }

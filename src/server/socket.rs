@@ -1,5 +1,6 @@
 //! The object's end of an accepted progress socket: ready, progress and completion messages
-//! out; pings answered (tungstenite replies with the pong); close when the client closes.
+//! out; pings answered (tungstenite replies with the pong); close when the client closes, and
+//! live (`serve`), with 1000 once the complete message is out.
 
 use std::rc::Rc;
 
@@ -49,7 +50,11 @@ pub(super) async fn run<S: Io>(
         replayed = first.len() - 1,
         "socket accepted, ready sent"
     );
-    let (heard_client, code) = exchange(&mut ws, &mut rx, first, &object, env).await;
+    let Ending {
+        heard_client,
+        code,
+        completed,
+    } = exchange(&mut ws, &mut rx, first, &object, env).await;
     let crashed = object.state.borrow().incarnation != incarnation;
     if crashed {
         // The object died: the connection drops without a close frame.
@@ -61,11 +66,16 @@ pub(super) async fn run<S: Io>(
         // is gone.
         let _ = match code {
             Some(code) => {
-                ws.close(Some(CloseFrame {
-                    code,
-                    reason: "".into(),
-                }))
-                .await
+                let sent = ws
+                    .close(Some(CloseFrame {
+                        code,
+                        reason: "".into(),
+                    }))
+                    .await;
+                if env.live.is_some() {
+                    await_close_echo(&mut ws).await;
+                }
+                sent
             }
             None if env.live.is_some() => ws.flush().await,
             None => ws.close(None).await,
@@ -79,7 +89,9 @@ pub(super) async fn run<S: Io>(
     }
     env.recorder.borrow_mut().socket_closed();
     tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket closed");
-    if !heard_client {
+    // Live, the server's own close after complete is no cancel (the simulation keeps its count).
+    let closed_at_end = completed && env.live.is_some();
+    if !heard_client && !closed_at_end {
         canceled(env, &object, "socket closed before the client spoke");
     }
 }
@@ -123,34 +135,51 @@ fn register(
     (id, first)
 }
 
+/// How a socket's exchange ended.
+struct Ending {
+    /// The client sent a frame.
+    heard_client: bool,
+    /// The close the server sends: 1000 after the job's end, 1001 on shutdown, 1002 on a
+    /// protocol error, 1009 on a message too big; none when the client closed (tungstenite
+    /// echoes its close) or the connection is gone.
+    code: Option<CloseCode>,
+    /// The complete message went out (live, the server then closes with 1000).
+    completed: bool,
+}
+
 /// Sends the first messages, then the queued progress, and reads the client's frames (the
-/// pong to a ping is tungstenite's) until either side ends. Whether the client spoke, and
-/// the code of the close the server sends: 1000 after the job's end, 1001 on shutdown, 1002
-/// on a protocol error, 1009 on a message too big; none when the client closed (tungstenite
-/// echoes its close) or the connection is gone.
+/// pong to a ping is tungstenite's) until either side ends; live, until the complete message
+/// has gone out (the documented close with 1000 at the job's end). The simulation keeps its
+/// old ending (the client closes first), so its figures stay as they were.
 async fn exchange<S: Io>(
     ws: &mut WebSocketStream<S>,
     rx: &mut mpsc::Receiver<ServerMsg>,
     mut first: Vec<ServerMsg>,
     object: &Object,
     env: &Env,
-) -> (bool, Option<CloseCode>) {
+) -> Ending {
     let mut heard_client = false;
     let mut ok = true;
+    let close_at_end = env.live.is_some();
+    let mut completed = false;
     for m in first.drain(..) {
         ok = ok && send(ws, &m).await;
+        completed |= ok && matches!(m, ServerMsg::Complete { .. });
     }
     let mut frames = 0u64;
     let mut code = Some(CloseCode::Normal);
     let down = env.shutting_down();
     tokio::pin!(down);
-    while ok && frames < FRAMES_MAX {
+    while ok && frames < FRAMES_MAX && !(close_at_end && completed) {
         frames += 1;
         // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
         tokio::select! {
             biased;
             msg = rx.recv() => match msg {
-                Some(m) => ok = send(ws, &m).await,
+                Some(m) => {
+                    ok = send(ws, &m).await;
+                    completed |= ok && matches!(m, ServerMsg::Complete { .. });
+                }
                 None => break,
             },
             frame = ws.next() => match frame {
@@ -174,7 +203,30 @@ async fn exchange<S: Io>(
             }
         }
     }
-    (heard_client, code)
+    Ending {
+        heard_client,
+        code,
+        completed,
+    }
+}
+
+/// Longest a live server waits for the client's answer to its close.
+const CLOSE_ECHO_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Reads (and drops) the client's frames until its close answers ours, it leaves, or
+/// [`CLOSE_ECHO_WAIT`] passes: the server closes the connection after the close handshake,
+/// not in the middle of it (RFC 6455 7.1.1). Live only (real time).
+async fn await_close_echo<S: Io>(ws: &mut WebSocketStream<S>) {
+    let _ = tokio::time::timeout(CLOSE_ECHO_WAIT, async {
+        let mut frames = 0u32;
+        while let Some(Ok(m)) = ws.next().await {
+            frames += 1;
+            if m.is_close() || frames >= 64 {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The close code answering a read error: 1002 for a protocol error, 1009 for a message too

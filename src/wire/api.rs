@@ -65,6 +65,20 @@ pub fn valid_job_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// Most bytes of a token a client accepts from a 202.
+pub const TOKEN_LEN_MAX: usize = 1024;
+
+/// A token that goes into a query string as it is: 1..=1024 URL-unreserved characters
+/// (RFC 3986: letters, digits, `-`, `.`, `_`, `~`), which covers hex, UUIDs and base64url.
+/// `serve` issues 32 hex digits; a client (and `conform`) accepts any such token.
+pub fn usable_token(token: &str) -> bool {
+    !token.is_empty()
+        && token.len() <= TOKEN_LEN_MAX
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
 /// The id the simulated client uses for job `n`.
 pub fn job_id(n: u64) -> String {
     format!("job-{n}")

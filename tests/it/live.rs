@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use handshake_sim::live::{self, ProbeOptions, ProbeTarget, Server};
+use handshake_sim::live::{self, ProbeOptions, Server, Target};
 use handshake_sim::metrics::Latency;
 use handshake_sim::record::Outcome;
 use handshake_sim::scenario::Scenario;
@@ -101,7 +101,7 @@ impl Served {
 
 /// The scenario's client model, `jobs` sessions, against `addr`.
 async fn probe_at(addr: SocketAddr, s: &Scenario, seed: u64, label: &str) -> sim::RunOutput {
-    let target = ProbeTarget::parse(&format!("http://{addr}"), false)
+    let target = Target::parse(&format!("http://{addr}"), false)
         .await
         .unwrap();
     let options = ProbeOptions {
@@ -147,7 +147,7 @@ fn serve_and_probe_agree_with_the_simulation() {
                 .unwrap();
         let (bad, _) = status_of(addr, upgrade).await;
         // TLS is really attempted for https://: against this plain server it cannot succeed.
-        let tls = ProbeTarget::parse(&format!("https://{addr}"), false)
+        let tls = Target::parse(&format!("https://{addr}"), false)
             .await
             .unwrap();
         let tls_options = ProbeOptions {
@@ -199,9 +199,9 @@ fn serve_and_probe_agree_with_the_simulation() {
 
 #[test]
 fn probe_refuses_non_loopback_targets_unless_allowed() {
-    let err = local(async { ProbeTarget::parse("http://192.0.2.1:80", false).await.err() });
+    let err = local(async { Target::parse("http://192.0.2.1:80", false).await.err() });
     assert!(err.unwrap().to_string().contains("--allow-remote"));
-    let err = local(async { ProbeTarget::parse("ftp://127.0.0.1", false).await.err() });
+    let err = local(async { Target::parse("ftp://127.0.0.1", false).await.err() });
     assert!(err.unwrap().to_string().contains("scheme"));
 }
 

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use handshake_sim::live::{self, ProbeOptions, ProbeTarget};
+use handshake_sim::live::{self, ProbeOptions, Target};
 use handshake_sim::record::Outcome;
 use handshake_sim::server::variant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -178,7 +178,7 @@ fn jobs_cut_by_the_time_limit_keep_their_upgrade_times() {
     let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
     let addr = served.addr;
     let probed = local(async move {
-        let target = ProbeTarget::parse(&format!("http://{addr}"), false)
+        let target = Target::parse(&format!("http://{addr}"), false)
             .await
             .unwrap();
         let options = ProbeOptions {
@@ -196,5 +196,16 @@ fn jobs_cut_by_the_time_limit_keep_their_upgrade_times() {
     for r in &probed.run.records {
         assert_eq!(r.outcome, Some(Outcome::NetworkError), "{r:#?}");
         assert!(r.post_accepted && r.client_upgrade_ms.is_some(), "{r:#?}");
+    }
+}
+
+/// clap reads `{n}` in a doc comment as a line break: the help said "PREFIX" and broke the line.
+#[test]
+fn the_job_prefix_help_names_the_ids_on_one_line() {
+    for command in ["probe", "conform"] {
+        let (code, out, _) = crate::exec(&[command, "--help"], None);
+        assert_eq!(code, 0);
+        assert!(out.contains("PREFIX0"), "{command}: {out}");
+        assert!(!out.contains("PREFIX\n"), "{command}: {out}");
     }
 }

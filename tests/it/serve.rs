@@ -28,13 +28,13 @@ book_ms = { constant = 60000 }
 "#;
 
 /// A `serve` process and the address it listens on; killed when dropped.
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
 }
 
 impl Serve {
-    fn start(name: &str, sets: &[&str]) -> Serve {
+    pub(crate) fn start(name: &str, sets: &[&str]) -> Serve {
         let file =
             std::env::temp_dir().join(format!("hs-serve-{}-{name}.toml", std::process::id()));
         std::fs::write(&file, SCENARIO).unwrap();
@@ -213,6 +213,27 @@ fn a_clients_close_is_echoed_with_1000_and_a_message_too_big_gets_1009() {
             .await
             .unwrap();
         assert_eq!(close_code(&mut ws).await, Some(CloseCode::Size));
+    });
+}
+
+#[test]
+fn serve_closes_with_1000_after_the_complete_message() {
+    // README: the object closes with 1000 at the job's end. Before: the socket stayed open
+    // until the client closed it.
+    let serve = Serve::start("complete", &["enrichment.book_ms={ constant = 20 }"]);
+    let (token, _) = serve.post("job-1");
+    block_on(async {
+        let mut ws = open(&serve, "job-1", &token).await;
+        let mut texts = Vec::new();
+        let code = loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) => texts.push(t.to_string()),
+                Ok(Some(Ok(Message::Close(f)))) => break f.map(|f| f.code),
+                other => panic!("no close after complete: {other:?} after {texts:?}"),
+            }
+        };
+        assert!(texts.last().unwrap().contains("complete"), "{texts:?}");
+        assert_eq!(code, Some(CloseCode::Normal));
     });
 }
 

@@ -1,0 +1,204 @@
+//! The conformance cases: their names, what each checks, the list in run order, the selection
+//! by name (`--case`), and what a case concluded.
+
+use futures_util::future::LocalBoxFuture;
+
+use super::context::Context;
+use super::{post, progress, refresh, status, upgrade};
+
+/// One case: a stable kebab-case name, its group, what it checks (one line), and its code.
+pub struct Case {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub checks: &'static str,
+    pub(super) run: for<'a> fn(&'a Context) -> LocalBoxFuture<'a, Checked>,
+}
+
+/// How a case ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The endpoint did what the documented API says.
+    Pass,
+    /// The endpoint answered otherwise (or not at all where an answer is documented).
+    Fail,
+    /// The case could not judge: its set-up failed (a POST it needs was not accepted), or the
+    /// run's request cap or time limit stopped it.
+    Error,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// A case's result: the case, its outcome, a one-line detail (expected vs got) and how long
+/// it took in real time (absent for a case the time limit cut).
+pub struct Judged {
+    pub case: &'static Case,
+    pub outcome: Outcome,
+    pub detail: String,
+    pub elapsed_ms: Option<u64>,
+}
+
+/// Why a case did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Finding {
+    Fail(String),
+    Error(String),
+}
+
+/// What a case's code returns.
+pub(super) type Checked = Result<(), Finding>;
+
+/// A failed check: `what` expected `want`, got `got`.
+pub(super) fn mismatch(
+    what: &str,
+    want: impl std::fmt::Display,
+    got: impl std::fmt::Display,
+) -> Finding {
+    Finding::Fail(format!("{what}: expected {want}, got {got}"))
+}
+
+/// A set-up step's finding: whatever went wrong, the case cannot judge its own subject.
+pub(super) fn setup(f: Finding) -> Finding {
+    match f {
+        Finding::Fail(why) => Finding::Error(format!("set-up: {why}")),
+        e @ Finding::Error(_) => e,
+    }
+}
+
+/// `text` on one line, at most 80 characters (and an ellipsis), for a one-line detail.
+pub(super) fn short(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
+}
+
+/// Builds a `Case`; the closure coerces to the `run` fn pointer.
+macro_rules! case {
+    ($name:literal, $group:literal, $f:path, $checks:literal) => {
+        Case {
+            name: $name,
+            group: $group,
+            checks: $checks,
+            run: |ctx| Box::pin($f(ctx)),
+        }
+    };
+}
+
+/// Every case, in run order (the order of the table).
+pub static CASES: &[Case] = &[
+    case!("post-202", "post", post::accepted, "POST answers 202 with the jobId, a URL-safe token and expiresAtMs in the future (epoch ms)"),
+    case!("post-64-char-job-id", "post", post::longest_id, "a jobId of 64 characters is accepted (202)"),
+    case!("post-malformed-body", "post", post::malformed_body, "400 for a body that is not JSON, lacks books, or has negative books"),
+    case!("post-malformed-job-id", "post", post::malformed_id, "400 for a jobId with a space, a slash, or empty"),
+    case!("post-too-long-job-id", "post", post::too_long_id, "400 for a jobId of 65 characters"),
+    case!("post-wrong-method", "post", post::wrong_method, "405 for GET and PUT on the batch path"),
+    case!("post-oversized-body", "post", post::oversized, "413 for a body over 64 KiB"),
+    case!("upgrade-101", "upgrade", upgrade::accepted, "101 with the job's token: Upgrade: websocket, Connection: Upgrade, the right Sec-WebSocket-Accept"),
+    case!("upgrade-no-upgrade-header", "upgrade", upgrade::no_upgrade_header, "426 without Upgrade: websocket"),
+    case!("upgrade-wrong-version", "upgrade", upgrade::wrong_version, "426 for Sec-WebSocket-Version 8"),
+    case!("upgrade-missing-job-id", "upgrade", upgrade::missing_job_id, "400 without jobId"),
+    case!("upgrade-malformed-job-id", "upgrade", upgrade::malformed_job_id, "400 for a jobId with a '.' or of 65 characters"),
+    case!("upgrade-repeated-job-id", "upgrade", upgrade::repeated_job_id, "400 for jobId given twice"),
+    case!("upgrade-repeated-token", "upgrade", upgrade::repeated_token, "400 for token given twice"),
+    case!("upgrade-malformed-after", "upgrade", upgrade::malformed_after, "400 for after=abc and after=-1"),
+    case!("upgrade-missing-key", "upgrade", upgrade::missing_key, "400 without Sec-WebSocket-Key"),
+    case!("upgrade-bad-key", "upgrade", upgrade::bad_key, "400 for a key that is not 16 bytes of base64"),
+    case!("upgrade-no-connection-upgrade", "upgrade", upgrade::no_connection_upgrade, "400 without Connection: Upgrade"),
+    case!("upgrade-missing-token", "upgrade", upgrade::missing_token, "401 without a token"),
+    case!("upgrade-wrong-token", "upgrade", upgrade::wrong_token, "401 for a random token"),
+    case!("upgrade-other-jobs-token", "upgrade", upgrade::other_jobs_token, "401 for another job's valid token"),
+    case!("refresh-new-token", "refresh", refresh::new_token, "a second POST for the job answers 202 with a different token"),
+    case!("refresh-old-token-401", "refresh", refresh::old_token_refused, "the replaced token gets 401 on the upgrade"),
+    case!("refresh-new-token-101", "refresh", refresh::new_token_accepted, "the fresh token gets 101"),
+    case!("status-200", "status", status::ok, "200 with {jobId, booksDone, books, done} of the right types and values"),
+    case!("status-400", "status", status::bad_request, "400 without jobId and for a malformed jobId"),
+    case!("status-401", "status", status::unauthorized, "401 without a token and for a wrong token"),
+    case!("status-done", "status", status::done, "after complete, 200 with done: true and booksDone = books"),
+    case!("socket-ready", "socket", progress::ready, "the first message is ready {jobId, booksDone, books}"),
+    case!("socket-progress", "socket", progress::sequence, "progress seq runs ready.booksDone+1..=books by one, each with books, then complete {books}"),
+    case!("socket-replay-all", "socket", progress::replay_all, "with after=0, progress seq 1..=books exactly, then complete"),
+    case!("socket-replay-after", "socket", progress::replay_after, "reconnecting after complete with after=1: seq 2..=books exactly, no duplicates, then complete"),
+    case!("socket-ping", "socket", progress::ping, "a ping is answered with a pong carrying its payload"),
+    case!("socket-close-echo", "socket", progress::close_echo, "a client Close 1000 is answered with a Close 1000"),
+    case!("socket-close-after-complete", "socket", progress::close_after_complete, "the server closes with 1000 after complete"),
+];
+
+/// The cases named (all when `names` is empty), in run order; an unknown name is an error
+/// naming the closest known one.
+pub fn select(names: &[String]) -> Result<Vec<&'static Case>, String> {
+    for n in names {
+        if !CASES.iter().any(|c| c.name == n) {
+            let closest = CASES
+                .iter()
+                .map(|c| (edit_distance(n, c.name), c.name))
+                .min()
+                .filter(|(d, _)| *d <= 3 || n.len() > 3 && (*d as f64) < 0.4 * n.len() as f64);
+            let hint = closest.map_or(String::new(), |(_, c)| format!("; did you mean {c:?}?"));
+            return Err(format!(
+                "--case {n:?}: no such case{hint} (`conform --list` lists them)"
+            ));
+        }
+    }
+    Ok(CASES
+        .iter()
+        .filter(|c| names.is_empty() || names.iter().any(|n| n == c.name))
+        .collect())
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case() {
+        let mut names: Vec<_> = CASES.iter().map(|c| c.name).collect();
+        assert!(names.iter().all(|n| n
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')));
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), CASES.len());
+    }
+
+    #[test]
+    fn an_unknown_name_suggests_the_closest() {
+        let e = select(&["upgrade-wrong-tokn".into()]).err().unwrap();
+        assert!(e.contains("did you mean \"upgrade-wrong-token\""), "{e}");
+        let e = select(&["zzzzzzzzzzzzzzzzzz".into()]).err().unwrap();
+        assert!(!e.contains("did you mean"), "{e}");
+        assert_eq!(select(&["socket-ping".into()]).unwrap().len(), 1);
+        assert_eq!(select(&[]).unwrap().len(), CASES.len());
+    }
+
+    #[test]
+    fn edit_distance_counts_edits() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

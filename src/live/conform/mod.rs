@@ -1,0 +1,177 @@
+//! `conform`: a protocol conformance suite for any endpoint that speaks the documented HTTP
+//! API (README, "HTTP API of the simulated system"). It assumes that API and nothing of
+//! `serve`: every case posts its own jobs (fresh ids under the run's prefix), sends requests
+//! well formed but for the one thing it checks, and judges the answer against the README.
+//! Bounded: a request timeout, a job timeout, a time limit for the run and a fixed cap on
+//! connections; bodies and frames are read up to 64 KiB.
+//!
+//! `case` (the list, the outcomes), `context` (what a run's cases share), `http` and `socket`
+//! (the two kinds of exchange), `job` (a posted job), and one file per group of cases: `post`,
+//! `upgrade`, `refresh`, `status`, `progress`.
+
+mod case;
+mod context;
+mod http;
+mod job;
+mod post;
+mod progress;
+mod refresh;
+mod socket;
+mod status;
+mod upgrade;
+
+use std::cell::RefCell;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+pub use case::{select, Case, Judged, Outcome, CASES};
+pub use context::CONNECTIONS_MAX;
+
+use super::{LiveError, Target};
+use case::Finding;
+use context::Context;
+
+/// Most books a case's job may have, and most cases in flight.
+pub const BOOKS_MAX: u32 = 100;
+pub const CONCURRENCY_MAX: u32 = 16;
+
+/// How the cases talk to the endpoint.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Job ids are `{job_prefix}{n}`, `n` counting from 0 across the run.
+    pub job_prefix: String,
+    /// Books per posted job (2..=BOOKS_MAX: the replay case asks for the progress after 1).
+    pub books: u32,
+    /// Longest wait for one answer: a response, a pong, a close, the first message.
+    pub request_timeout_ms: u64,
+    /// Longest wait for a job's progress up to complete.
+    pub job_timeout_ms: u64,
+}
+
+/// What a run found.
+pub struct ConformRun {
+    /// One per selected case, in run order.
+    pub results: Vec<Judged>,
+    /// Why a first TCP connection failed, when it did: no case ran.
+    pub unreachable: Option<String>,
+    /// The time limit ended the run; cases still going are errors.
+    pub time_limit_reached: bool,
+    /// Connections opened.
+    pub connections: u32,
+}
+
+impl ConformRun {
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.results.iter().filter(|r| r.outcome == outcome).count()
+    }
+
+    /// Every case passed (and the target was reached).
+    pub fn passed(&self) -> bool {
+        self.unreachable.is_none() && self.results.iter().all(|r| r.outcome == Outcome::Pass)
+    }
+}
+
+/// Whether `{prefix}{n}` padded to 65 characters is possible and every id is well formed.
+pub fn valid_job_prefix(prefix: &str) -> bool {
+    // Room for the case counter and for the too-long-id cases, which pad to 65.
+    crate::wire::api::valid_job_id(&format!("{prefix}{CONNECTIONS_MAX}"))
+}
+
+/// Runs `cases` against `target`, at most `concurrency` at once, within `time_limit`. Must
+/// run inside a `LocalSet`.
+pub async fn conform(
+    target: Target,
+    settings: Settings,
+    cases: &[&'static Case],
+    concurrency: u32,
+    time_limit: Duration,
+) -> Result<ConformRun, LiveError> {
+    check(&settings, concurrency)?;
+    if let Some(why) = target.unreachable().await {
+        return Ok(ConformRun {
+            results: Vec::new(),
+            unreachable: Some(why),
+            time_limit_reached: false,
+            connections: 1,
+        });
+    }
+    let ctx = Context::new(target, settings);
+    let done: RefCell<Vec<Option<Judged>>> = RefCell::new(cases.iter().map(|_| None).collect());
+    let all = futures_util::stream::iter(cases.iter().enumerate())
+        .map(|(i, case)| {
+            let ctx = &ctx;
+            async move { (i, run_case(ctx, case).await) }
+        })
+        .buffer_unordered(concurrency as usize)
+        .for_each(|(i, judged)| {
+            done.borrow_mut()[i] = Some(judged);
+            async {}
+        });
+    let time_limit_reached = tokio::time::timeout(time_limit, all).await.is_err();
+    let results = done
+        .into_inner()
+        .into_iter()
+        .zip(cases)
+        .map(|(j, case)| {
+            j.unwrap_or(Judged {
+                case,
+                outcome: Outcome::Error,
+                detail: format!(
+                    "not finished within the time limit of {} s",
+                    time_limit.as_secs()
+                ),
+                elapsed_ms: None,
+            })
+        })
+        .collect();
+    Ok(ConformRun {
+        results,
+        unreachable: None,
+        time_limit_reached,
+        connections: ctx.connections() + 1,
+    })
+}
+
+fn check(s: &Settings, concurrency: u32) -> Result<(), LiveError> {
+    let usage = |m: String| Err(LiveError::Usage(m));
+    if !(2..=BOOKS_MAX).contains(&s.books) {
+        return usage(format!("--books must be within 2..={BOOKS_MAX}"));
+    }
+    if !(1..=CONCURRENCY_MAX).contains(&concurrency) {
+        return usage(format!(
+            "--concurrency must be within 1..={CONCURRENCY_MAX}"
+        ));
+    }
+    if s.request_timeout_ms == 0 || s.job_timeout_ms == 0 {
+        return usage("timeouts must be at least 1 ms".into());
+    }
+    if !valid_job_prefix(&s.job_prefix) {
+        return usage(format!(
+            "--job-prefix {:?}: job ids are 1..=64 of [A-Za-z0-9_-]; the prefix may have at most {} characters",
+            s.job_prefix,
+            crate::wire::api::JOB_ID_LEN_MAX - CONNECTIONS_MAX.to_string().len()
+        ));
+    }
+    Ok(())
+}
+
+async fn run_case(ctx: &Context, case: &'static Case) -> Judged {
+    let start = tokio::time::Instant::now();
+    let (outcome, detail) = match (case.run)(ctx).await {
+        Ok(()) => (Outcome::Pass, String::new()),
+        Err(Finding::Fail(d)) => (Outcome::Fail, d),
+        Err(Finding::Error(d)) => (Outcome::Error, d),
+    };
+    Judged {
+        case,
+        outcome,
+        detail,
+        elapsed_ms: Some(start.elapsed().as_millis() as u64),
+    }
+}
+
+/// A random run prefix, `conform-XXXXXXXX-`, from OS randomness (live code only).
+pub fn random_job_prefix() -> String {
+    format!("conform-{:08x}-", rand::random::<u32>())
+}

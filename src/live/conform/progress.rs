@@ -1,0 +1,217 @@
+//! The progress socket's cases: the messages (ready, progress, complete) and their order,
+//! `after=N` replay, pings, and the close handshake both ways.
+
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::case::{mismatch, Checked, Finding};
+use super::context::Context;
+use super::job::{posted, Job};
+use super::socket::{close_text, Socket, Wait};
+use super::upgrade::open;
+use crate::wire::api::ServerMsg;
+
+/// Opens `job`'s socket (with `after=N` when given): the socket and its ready message's
+/// `booksDone`, the ready message checked against the job.
+async fn connect(ctx: &Context, job: &Job, after: Option<u32>) -> Result<(Socket, u32), Finding> {
+    let (query, what) = match after {
+        Some(n) => (
+            format!("{}&after={n}", job.query()),
+            format!("upgrade with the job's token and after={n}"),
+        ),
+        None => (job.query(), "upgrade with the job's token".to_string()),
+    };
+    let answer = open(ctx, &query, &what).await?;
+    let upgraded = answer
+        .upgraded
+        .expect("a checked 101 carries its connection");
+    // Ready, one progress per book, complete, a close, and room for pings and pongs.
+    let mut socket = Socket::new(upgraded, 2 * job.books + 32).await;
+    let wait = Wait::new(ctx.request_timeout());
+    let books_done = match socket.message(wait, "the first message").await? {
+        ServerMsg::Ready {
+            job_id,
+            books_done,
+            books,
+        } => {
+            if job_id != job.id {
+                return Err(mismatch("ready jobId", &job.id, job_id));
+            }
+            if books != job.books {
+                return Err(mismatch("ready books", job.books, books));
+            }
+            if books_done > books {
+                return Err(mismatch(
+                    "ready booksDone",
+                    format!("≤ {books}"),
+                    books_done,
+                ));
+            }
+            books_done
+        }
+        other => return Err(mismatch("the first message", "ready", kind(&other))),
+    };
+    Ok((socket, books_done))
+}
+
+fn kind(m: &ServerMsg) -> String {
+    match m {
+        ServerMsg::Ready { .. } => "ready".into(),
+        ServerMsg::Progress { seq, .. } => format!("progress seq {seq}"),
+        ServerMsg::Complete { .. } => "complete".into(),
+    }
+}
+
+/// Reads progress `from..=books` in order, each for `books` books, then complete, within the
+/// job timeout.
+async fn sequence_from(ctx: &Context, socket: &mut Socket, job: &Job, from: u32) -> Checked {
+    let wait = Wait::new(ctx.job_timeout());
+    let mut next = from;
+    loop {
+        let what = if next <= job.books {
+            format!("progress seq {next}")
+        } else {
+            "complete".to_string()
+        };
+        match socket.message(wait, &what).await? {
+            ServerMsg::Progress { seq, books } if seq == next && next <= job.books => {
+                if books != job.books {
+                    return Err(mismatch(
+                        &format!("progress seq {seq} books"),
+                        job.books,
+                        books,
+                    ));
+                }
+                next += 1;
+            }
+            ServerMsg::Complete { books } if next > job.books => {
+                return if books == job.books {
+                    Ok(())
+                } else {
+                    Err(mismatch("complete books", job.books, books))
+                };
+            }
+            other => return Err(mismatch("the next message", what, kind(&other))),
+        }
+    }
+}
+
+pub(super) async fn ready(ctx: &Context) -> Checked {
+    let job = posted(ctx).await?;
+    let (socket, _) = connect(ctx, &job, None).await?;
+    socket.leave().await;
+    Ok(())
+}
+
+pub(super) async fn sequence(ctx: &Context) -> Checked {
+    let job = posted(ctx).await?;
+    let (mut socket, books_done) = connect(ctx, &job, None).await?;
+    sequence_from(ctx, &mut socket, &job, books_done + 1).await?;
+    socket.leave().await;
+    Ok(())
+}
+
+pub(super) async fn replay_all(ctx: &Context) -> Checked {
+    let job = posted(ctx).await?;
+    let (mut socket, _) = connect(ctx, &job, Some(0)).await?;
+    sequence_from(ctx, &mut socket, &job, 1).await?;
+    socket.leave().await;
+    Ok(())
+}
+
+/// A job whose socket has seen complete (a set-up step for cases about the finished job).
+pub(super) async fn finished(ctx: &Context) -> Result<Job, Finding> {
+    let job = posted(ctx).await?;
+    let (mut socket, books_done) = connect(ctx, &job, None).await.map_err(super::case::setup)?;
+    sequence_from(ctx, &mut socket, &job, books_done + 1)
+        .await
+        .map_err(super::case::setup)?;
+    socket.leave().await;
+    Ok(job)
+}
+
+pub(super) async fn replay_after(ctx: &Context) -> Checked {
+    let job = finished(ctx).await?;
+    let (mut socket, books_done) = connect(ctx, &job, Some(1)).await?;
+    if books_done != job.books {
+        return Err(mismatch(
+            "ready booksDone after complete",
+            job.books,
+            books_done,
+        ));
+    }
+    sequence_from(ctx, &mut socket, &job, 2).await?;
+    socket.leave().await;
+    Ok(())
+}
+
+pub(super) async fn ping(ctx: &Context) -> Checked {
+    let job = posted(ctx).await?;
+    let (mut socket, _) = connect(ctx, &job, None).await?;
+    let payload = b"conform-ping".to_vec();
+    socket
+        .send(Message::Ping(payload.clone().into()), "ping")
+        .await?;
+    let wait = Wait::new(ctx.request_timeout());
+    loop {
+        match socket.next(wait, "the pong").await? {
+            Message::Pong(p) if p.as_ref() == payload.as_slice() => break,
+            Message::Pong(p) => {
+                return Err(mismatch(
+                    "the pong's payload",
+                    "conform-ping",
+                    String::from_utf8_lossy(&p),
+                ))
+            }
+            Message::Close(f) => {
+                return Err(mismatch(
+                    "the answer to a ping",
+                    "a pong",
+                    format!("a Close ({})", close_text(f.as_ref())),
+                ))
+            }
+            _ => {}
+        }
+    }
+    socket.leave().await;
+    Ok(())
+}
+
+pub(super) async fn close_echo(ctx: &Context) -> Checked {
+    let job = posted(ctx).await?;
+    let (mut socket, _) = connect(ctx, &job, None).await?;
+    let normal = CloseFrame {
+        code: CloseCode::Normal,
+        reason: "".into(),
+    };
+    socket
+        .send(Message::Close(Some(normal)), "Close 1000")
+        .await?;
+    let wait = Wait::new(ctx.request_timeout());
+    let echo = socket.close_frame(wait, "the answer to Close 1000").await?;
+    expect_normal("the answer to Close 1000", echo.as_ref())
+}
+
+pub(super) async fn close_after_complete(ctx: &Context) -> Checked {
+    let job = posted(ctx).await?;
+    let (mut socket, books_done) = connect(ctx, &job, None).await?;
+    sequence_from(ctx, &mut socket, &job, books_done + 1).await?;
+    let wait = Wait::new(ctx.request_timeout());
+    let close = socket
+        .close_frame(wait, "the server's Close after complete")
+        .await?;
+    expect_normal("the server's Close after complete", close.as_ref())
+}
+
+fn expect_normal(what: &str, f: Option<&CloseFrame>) -> Checked {
+    if f.is_some_and(|f| f.code == CloseCode::Normal) {
+        Ok(())
+    } else {
+        Err(mismatch(
+            what,
+            "Close 1000",
+            format!("Close ({})", close_text(f)),
+        ))
+    }
+}

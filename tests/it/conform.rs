@@ -1,0 +1,476 @@
+//! `conform` through the real binary: it passes against `serve` and against a small
+//! independent implementation of the documented API (below); each defect planted in that
+//! implementation fails exactly the cases about it; bad input exits 2; an unreachable or
+//! silent target fails with the reason said. Every server listens on `127.0.0.1:0`.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use handshake_sim::wire::api;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::live::local;
+use crate::serve::Serve;
+
+/// Runs `conform URL --json -` with `extra`: (exit code, the JSON, stderr).
+fn conform(addr: SocketAddr, extra: &[&str]) -> (i32, Value, String) {
+    let url = format!("http://{addr}");
+    let mut args = vec!["conform", url.as_str(), "--json", "-", "--concurrency", "8"];
+    args.extend_from_slice(extra);
+    let (code, out, err) = crate::exec(&args, None);
+    let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    (code, v, err)
+}
+
+/// The names of the cases with `outcome`.
+fn with_outcome(v: &Value, outcome: &str) -> BTreeSet<String> {
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["outcome"] == outcome)
+        .map(|c| c["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn conform_passes_against_serve() {
+    let serve = Serve::start("conform", &["enrichment.book_ms={ constant = 20 }"]);
+    let (code, v, err) = conform(serve.addr, &[]);
+    assert_eq!(with_outcome(&v, "fail"), BTreeSet::new(), "{v:#}\n{err}");
+    assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}\n{err}");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["counts"]["pass"], 35, "{v:#}");
+    assert!(v["connections"].as_u64().unwrap() <= 400);
+}
+
+/// What the reference below gets wrong on purpose.
+#[derive(Clone, Copy, PartialEq)]
+enum Defect {
+    None,
+    /// Answers 101 whatever the token (status still checks it).
+    AcceptAnyToken,
+    /// Never answers a client's Close (the connection stays open, silent).
+    NoCloseEcho,
+    /// Replays every book done on a reconnect, whatever `after` says (duplicates).
+    ReplayFromOne,
+}
+
+#[test]
+fn conform_passes_against_an_independent_implementation() {
+    let addr = reference(Defect::None);
+    let (code, v, err) = conform(addr, &[]);
+    assert_eq!(with_outcome(&v, "fail"), BTreeSet::new(), "{v:#}\n{err}");
+    assert_eq!(code, 0, "{v:#}\n{err}");
+}
+
+#[test]
+fn a_101_for_any_token_fails_exactly_the_token_cases() {
+    let addr = reference(Defect::AcceptAnyToken);
+    let (code, v, err) = conform(addr, &[]);
+    assert_eq!(code, 1, "{err}");
+    let want: BTreeSet<String> = [
+        "upgrade-missing-token",
+        "upgrade-wrong-token",
+        "upgrade-other-jobs-token",
+        "refresh-old-token-401",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(with_outcome(&v, "fail"), want, "{v:#}");
+    assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}");
+    let detail = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "upgrade-wrong-token")
+        .unwrap()["detail"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(detail, "upgrade with a random token: expected 401, got 101");
+}
+
+#[test]
+fn a_close_never_answered_fails_exactly_the_close_echo_case() {
+    let addr = reference(Defect::NoCloseEcho);
+    let (code, v, err) = conform(addr, &["--request-timeout-ms", "1000"]);
+    assert_eq!(code, 1, "{err}");
+    let want: BTreeSet<String> = ["socket-close-echo".to_string()].into();
+    assert_eq!(with_outcome(&v, "fail"), want, "{v:#}");
+    assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}");
+    // The table names it too.
+    let (code, out, _) = crate::exec(
+        &[
+            "conform",
+            &format!("http://{addr}"),
+            "--case",
+            "socket-close-echo",
+            "--request-timeout-ms",
+            "500",
+        ],
+        None,
+    );
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("FAIL socket-close-echo") && out.contains("nothing within 500 ms"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_replay_with_duplicates_fails_exactly_the_replay_case() {
+    let addr = reference(Defect::ReplayFromOne);
+    let (code, v, err) = conform(addr, &[]);
+    assert_eq!(code, 1, "{err}");
+    let want: BTreeSet<String> = ["socket-replay-after".to_string()].into();
+    assert_eq!(with_outcome(&v, "fail"), want, "{v:#}");
+    let case = &v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "socket-replay-after")
+        .unwrap();
+    assert_eq!(
+        case["detail"],
+        "the next message: expected progress seq 2, got progress seq 1"
+    );
+}
+
+#[test]
+fn bad_input_exits_2_and_a_remote_target_is_refused_before_any_connection() {
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--case", "upgrade-wrong-tokn"],
+            "did you mean \"upgrade-wrong-token\"",
+        ),
+        (&["--books", "1"], "--books"),
+        (&["--job-prefix", "bad prefix"], "--job-prefix"),
+        (&["--concurrency", "0"], "--concurrency"),
+        (&["--request-timeout-ms", "0"], "--request-timeout-ms"),
+    ];
+    for (extra, want) in cases {
+        let mut args = vec!["conform", "http://127.0.0.1:9"];
+        args.extend_from_slice(extra);
+        let (code, _, err) = crate::exec(&args, None);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+    // TEST-NET-1: refused before a connection is tried (no "cannot reach", no wait).
+    let (code, _, err) = crate::exec(&["conform", "http://192.0.2.1:8787"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--allow-remote") && !err.contains("cannot reach"),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_names_every_case_and_an_unreachable_target_fails() {
+    let (code, out, _) = crate::exec(&["conform", "--list"], None);
+    assert_eq!(code, 0);
+    for name in handshake_sim::live::conform::CASES.iter().map(|c| c.name) {
+        assert!(out.contains(name), "{name} missing from {out}");
+    }
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (code, _, err) = crate::exec(&["conform", &format!("http://{addr}")], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cannot reach"), "{err}");
+}
+
+#[test]
+fn a_silent_target_is_cut_by_the_time_limit() {
+    // Accepts connections (the kernel's backlog) and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let junit = std::env::temp_dir().join(format!("hs-conform-{}.xml", std::process::id()));
+    let (code, v, err) = conform(
+        addr,
+        &["--time-limit-s", "1", "--junit", junit.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("time limit of 1 s reached"), "{err}");
+    assert_eq!(v["time_limit_reached"], true);
+    assert_eq!(with_outcome(&v, "pass"), BTreeSet::new());
+    // A case the limit cut has no time: null, not 0.
+    assert!(v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["elapsed_ms"].is_null()));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).unwrap();
+    assert!(
+        xml.contains(r#"tests="35" failures="0" errors="35""#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("not finished within the time limit of 1 s"),
+        "{xml}"
+    );
+    drop(listener);
+}
+
+// ---------------------------------------------------------------------------------------
+// A small reference implementation of the documented API, independent of `serve`: jobs in a
+// map, progress computed from the time since the first POST (one book per BOOK_MS).
+
+const BOOK_MS: u64 = 20;
+
+struct RefJob {
+    token: String,
+    books: u32,
+    start: Instant,
+}
+
+impl RefJob {
+    fn books_done(&self) -> u32 {
+        let done = self.start.elapsed().as_millis() as u64 / BOOK_MS;
+        done.min(self.books as u64) as u32
+    }
+}
+
+type Jobs = Rc<RefCell<BTreeMap<String, RefJob>>>;
+
+/// Starts the reference on a free loopback port, in its own thread, for 60 s at most.
+fn reference(defect: Defect) -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        local(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let jobs: Jobs = Rc::default();
+            let serve = async {
+                loop {
+                    let (tcp, _) = listener.accept().await.unwrap();
+                    let jobs = jobs.clone();
+                    let service = hyper::service::service_fn(move |req| {
+                        let jobs = jobs.clone();
+                        async move { Ok::<_, Infallible>(route(req, jobs, defect).await) }
+                    });
+                    tokio::task::spawn_local(async move {
+                        let conn = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(tcp), service)
+                            .with_upgrades();
+                        let _ = conn.await;
+                    });
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(60), serve).await;
+        })
+    });
+    addr
+}
+
+fn answer(status: u16, body: String) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap();
+    r
+}
+
+async fn route(req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<Full<Bytes>> {
+    match (req.method(), req.uri().path()) {
+        (&Method::POST, api::BATCH_PATH) => post(req, &jobs).await,
+        (_, api::BATCH_PATH) => answer(405, String::new()),
+        (&Method::GET, api::PROGRESS_PATH) => upgrade(req, jobs, defect),
+        (&Method::GET, api::STATUS_PATH) => status(&req, &jobs),
+        _ => answer(404, String::new()),
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Batch {
+    job_id: String,
+    books: u32,
+}
+
+async fn post(req: Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
+    let Ok(body) = Limited::new(req.into_body(), api::BODY_BYTES_MAX)
+        .collect()
+        .await
+    else {
+        return answer(413, String::new());
+    };
+    let batch: Batch = match serde_json::from_slice(&body.to_bytes()) {
+        Ok(b) => b,
+        Err(_) => return answer(400, String::new()),
+    };
+    if !api::valid_job_id(&batch.job_id) {
+        return answer(400, String::new());
+    }
+    let token = format!("{:032x}", rand::random::<u128>());
+    let mut jobs = jobs.borrow_mut();
+    let job = jobs.entry(batch.job_id.clone()).or_insert(RefJob {
+        token: String::new(),
+        books: batch.books,
+        start: Instant::now(),
+    });
+    job.token = token.clone();
+    let expires_at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 3_600_000;
+    let body = json!({"jobId": batch.job_id, "token": token, "expiresAtMs": expires_at_ms});
+    answer(202, body.to_string())
+}
+
+/// The query's jobId (once, well formed) and token (at most once); `None` is a 400.
+fn job_and_token(query: Option<&str>) -> Option<(String, String)> {
+    let id = match api::query_param(query, "jobId") {
+        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
+        _ => return None,
+    };
+    let token = api::query_param(query, "token").ok()?;
+    Some((id, token.unwrap_or("").to_string()))
+}
+
+fn authorized(jobs: &Jobs, id: &str, token: &str) -> bool {
+    jobs.borrow()
+        .get(id)
+        .is_some_and(|j| !token.is_empty() && j.token == token)
+}
+
+fn status(req: &Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
+    let Some((id, token)) = job_and_token(req.uri().query()) else {
+        return answer(400, String::new());
+    };
+    if !authorized(jobs, &id, &token) {
+        return answer(401, String::new());
+    }
+    let jobs = jobs.borrow();
+    let job = &jobs[&id];
+    let done = job.books_done();
+    let body =
+        json!({"jobId": id, "booksDone": done, "books": job.books, "done": done == job.books});
+    answer(200, body.to_string())
+}
+
+fn upgrade(mut req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<Full<Bytes>> {
+    let h = req.headers();
+    let header = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !header("upgrade").eq_ignore_ascii_case("websocket") {
+        return answer(426, String::new());
+    }
+    let query = req.uri().query();
+    let Some((id, token)) = job_and_token(query) else {
+        return answer(400, String::new());
+    };
+    let after = match api::query_param(query, "after") {
+        Ok(None) => None,
+        Ok(Some(a)) => match a.parse::<u32>() {
+            Ok(a) => Some(a),
+            Err(_) => return answer(400, String::new()),
+        },
+        Err(_) => return answer(400, String::new()),
+    };
+    if !api::connection_upgrade(header("connection").as_bytes())
+        || !api::valid_ws_key(header("sec-websocket-key").as_bytes())
+    {
+        return answer(400, String::new());
+    }
+    if header("sec-websocket-version") != "13" {
+        return answer(426, String::new());
+    }
+    let known = jobs.borrow().contains_key(&id);
+    if !known || defect != Defect::AcceptAnyToken && !authorized(&jobs, &id, &token) {
+        return answer(401, String::new());
+    }
+    let accept = derive_accept_key(header("sec-websocket-key").as_bytes());
+    let on = hyper::upgrade::on(&mut req);
+    tokio::task::spawn_local(async move {
+        if let Ok(up) = on.await {
+            let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+            socket(ws, jobs, id, after, defect).await;
+        }
+    });
+    let mut r = answer(101, String::new());
+    let h = r.headers_mut();
+    h.insert("upgrade", "websocket".parse().unwrap());
+    h.insert("connection", "Upgrade".parse().unwrap());
+    h.insert("sec-websocket-accept", accept.parse().unwrap());
+    r
+}
+
+type RefWs = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Ready, the replay after `after`, live progress by the clock, complete, then a close 1000.
+async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defect: Defect) {
+    let (books, start, done) = {
+        let jobs = jobs.borrow();
+        let j = &jobs[&id];
+        (j.books, j.start, j.books_done())
+    };
+    let text = |v: Value| Message::text(v.to_string());
+    let mut out = vec![text(
+        json!({"type": "ready", "jobId": id, "booksDone": done, "books": books}),
+    )];
+    if let Some(a) = after {
+        let a = if defect == Defect::ReplayFromOne {
+            0
+        } else {
+            a
+        };
+        out.extend(
+            (a + 1..=done).map(|seq| text(json!({"type": "progress", "seq": seq, "books": books}))),
+        );
+    }
+    for m in out {
+        let _ = ws.send(m).await;
+    }
+    let mut next = done + 1;
+    loop {
+        let due = start + Duration::from_millis(BOOK_MS * next as u64);
+        tokio::select! {
+            _ = tokio::time::sleep_until(due) => {
+                let m = if next <= books {
+                    json!({"type": "progress", "seq": next, "books": books})
+                } else {
+                    json!({"type": "complete", "books": books})
+                };
+                let _ = ws.send(text(m)).await;
+                if next > books {
+                    let normal = CloseFrame { code: CloseCode::Normal, reason: "".into() };
+                    let _ = ws.close(Some(normal)).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws.next()).await;
+                    return;
+                }
+                next += 1;
+            }
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) if defect == Defect::NoCloseEcho => {
+                    // Silent: the queued echo is never flushed.
+                    tokio::time::sleep(Duration::from_secs(10)).await;
+                    return;
+                }
+                Some(Ok(Message::Close(_))) => {
+                    let _ = ws.flush().await;
+                    return;
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
+}
