@@ -29,7 +29,7 @@ use crate::live::local;
 use crate::serve::Serve;
 
 /// Runs `conform URL --json -` with `extra`: (exit code, the JSON, stderr).
-fn conform(addr: SocketAddr, extra: &[&str]) -> (i32, Value, String) {
+pub(crate) fn conform(addr: SocketAddr, extra: &[&str]) -> (i32, Value, String) {
     let url = format!("http://{addr}");
     let mut args = vec!["conform", url.as_str(), "--json", "-", "--concurrency", "8"];
     args.extend_from_slice(extra);
@@ -39,7 +39,7 @@ fn conform(addr: SocketAddr, extra: &[&str]) -> (i32, Value, String) {
 }
 
 /// The names of the cases with `outcome`.
-fn with_outcome(v: &Value, outcome: &str) -> BTreeSet<String> {
+pub(crate) fn with_outcome(v: &Value, outcome: &str) -> BTreeSet<String> {
     v["cases"]
         .as_array()
         .unwrap()

@@ -283,5 +283,6 @@ pub(crate) fn get_json(port: u16, path: &str) -> serde_json::Value {
     serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
+mod conform;
 mod facts;
 mod reference;

@@ -417,7 +417,6 @@ export class JobObject extends DurableObject {
       for (let seq = after + 1; seq <= booksDone; seq++) send({ type: "progress", seq, books });
       throughSeq = Math.max(after, booksDone);
     }
-    if (done) send({ type: "complete", books });
     const previous = this.socket;
     const socket = { ws: server, throughSeq, completeSent: done };
     this.socket = socket;
@@ -439,6 +438,11 @@ export class JobObject extends DurableObject {
     // The runtime echoes the client's close (web_socket_auto_reply_to_close).
     server.addEventListener("close", forget);
     server.addEventListener("error", forget);
+    if (done) {
+      // A socket opened after the job's end: ready, the replay, complete, then the close.
+      send({ type: "complete", books });
+      server.close(1000, "job complete");
+    }
   }
 
   /** A progress event: pushed on the socket unless it already carried it, else warned about. */
@@ -449,7 +453,11 @@ export class JobObject extends DurableObject {
       if (replayed) return;
       try {
         s.ws.send(JSON.stringify(msg));
-        if (msg.type === "complete") s.completeSent = true;
+        if (msg.type === "complete") {
+          s.completeSent = true;
+          // The documented end of a job's socket: the server closes with 1000 (as `serve`).
+          s.ws.close(1000, "job complete");
+        }
         return;
       } catch {
         this.socket = null;

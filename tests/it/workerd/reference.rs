@@ -21,7 +21,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use handshake_sim::live::{self, ProbeOptions, ProbeTarget};
+use handshake_sim::live::{self, ProbeOptions, Target};
 use handshake_sim::metrics::Latency;
 use handshake_sim::record::Outcome;
 use handshake_sim::server::variant;
@@ -185,7 +185,7 @@ fn simulated(variant_name: &str) -> RunOutput {
 fn probed(url: &str) -> RunOutput {
     let s = crate::load("workerd.toml", &[]);
     crate::live::local(async {
-        let target = ProbeTarget::parse(url, false).await.unwrap();
+        let target = Target::parse(url, false).await.unwrap();
         let options = ProbeOptions {
             jobs: s.scenario.jobs,
             concurrency: s.scenario.concurrency,

@@ -1,0 +1,53 @@
+//! `conform` against the reference Worker in workerd: every case passes for each handshake
+//! variant with objects in memory, and for `sequential` with SQLite-backed objects, whose
+//! commits hold the output gate as in production.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+
+use super::{Config, Workerd};
+use crate::conform::{conform, with_outcome};
+
+/// Every case passes against `w`, none fails or errs.
+fn passes(w: &Workerd, label: &str) {
+    let addr = SocketAddr::from(([127, 0, 0, 1], w.port("http")));
+    let (code, v, err) = conform(addr, &[]);
+    let log = w.stderr();
+    assert_eq!(
+        with_outcome(&v, "fail"),
+        BTreeSet::new(),
+        "{label}: {v:#}\n{err}\n{log}"
+    );
+    assert_eq!(
+        with_outcome(&v, "error"),
+        BTreeSet::new(),
+        "{label}: {v:#}\n{err}\n{log}"
+    );
+    assert_eq!(code, 0, "{label}: {err}");
+    assert_eq!(v["counts"]["pass"], 35, "{label}: {v:#}");
+}
+
+#[test]
+fn conform_passes_against_the_reference_worker_in_every_variant() {
+    for variant in ["sequential", "parallel", "batched", "memory-cache"] {
+        let Some(w) = Workerd::start(variant, &[("BOOK_MS", "20")]) else {
+            return;
+        };
+        passes(&w, variant);
+    }
+}
+
+#[test]
+fn conform_passes_against_the_reference_worker_with_storage_on_disk() {
+    let Some(w) = Workerd::start_config(&Config {
+        file: "config.capnp",
+        constant: "diskConfig",
+        sockets: &["http"],
+        state_dirs: &["do-storage"],
+        env: &[("VARIANT", "sequential"), ("BOOK_MS", "20")],
+        args: &[],
+    }) else {
+        return;
+    };
+    passes(&w, "sequential, diskConfig");
+}
