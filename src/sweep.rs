@@ -214,6 +214,8 @@ impl ParamSpec {
         if lo > hi {
             return Err(param_err(arg, "LOW > HIGH"));
         }
+        // The key must be one the loader accepts (its depth and length are capped).
+        parse_override(&format!("{}=0", key.trim())).map_err(|e| param_err(arg, e.to_string()))?;
         Ok(ParamSpec {
             key: key.trim().into(),
             spec: spec.trim().into(),
@@ -221,6 +223,25 @@ impl ParamSpec {
             range: Some((lo, hi, int)),
         })
     }
+}
+
+/// Refuses a key swept twice (the same dotted path, however quoted): its CSV columns would
+/// repeat and only the last value would reach the scenario.
+pub fn check_distinct(params: &[ParamSpec]) -> Result<(), SweepError> {
+    let mut seen: Vec<Vec<String>> = Vec::with_capacity(params.len());
+    for p in params {
+        let path = parse_override(&format!("{}=0", p.key))
+            .map_err(|e| param_err(&p.key, e.to_string()))?
+            .path;
+        if seen.contains(&path) {
+            return Err(param_err(
+                &format!("{}={}", p.key, p.spec),
+                "the key is swept twice; give each --param key once",
+            ));
+        }
+        seen.push(path);
+    }
+    Ok(())
 }
 
 fn render(v: &toml::Value) -> String {

@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use handshake_sim::report;
-use handshake_sim::scenario::Scenario;
+use handshake_sim::scenario::{self, Scenario};
 use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
 
 use super::args::{pick_variants, SeedRange, Sets};
@@ -61,8 +60,7 @@ pub(crate) struct Args {
 pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
     let overrides = args.sets.overrides()?;
     let base = Scenario::load(&args.scenario, &overrides)?;
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("reading {}", args.scenario.display()))?;
+    let text = scenario::read_text(&args.scenario)?;
     let def = definition(&args, &base)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let scenarios = sweep::point_scenarios(&def, &overrides, &text)?;
@@ -90,6 +88,7 @@ fn definition(args: &Args, base: &Scenario) -> anyhow::Result<SweepDef> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    sweep::check_distinct(&params)?;
     Ok(SweepDef {
         scenario_file: args.scenario.display().to_string(),
         sets: args.sets.sets.clone(),

@@ -13,6 +13,7 @@ mod hostile;
 mod issue407;
 mod layout;
 mod lifecycle;
+mod limits;
 mod live;
 mod oracle;
 mod probe;
