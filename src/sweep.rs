@@ -716,6 +716,27 @@ mod tests {
     }
 
     #[test]
+    fn batches_hold_enough_runs_for_the_threads_and_at_most_a_million_records() {
+        let mut d = def(vec![ParamSpec::grid("client.retries=0..9:1").unwrap()]);
+        let plan = Plan::new(&d, &[], "", None).unwrap();
+        assert_eq!(plan.runs, 10);
+        let sizes = |b: Vec<Vec<usize>>| b.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes(plan.batches(4)), [4, 4, 2]);
+        assert_eq!(plan.batches(4).concat(), (0..10).collect::<Vec<_>>());
+        // 600,000 jobs a point: a batch closes at the records cap, whatever the thread count.
+        let big = [parse_override("scenario.jobs=600000").unwrap()];
+        assert_eq!(
+            sizes(Plan::new(&d, &big, "", None).unwrap().batches(64)),
+            [2; 5]
+        );
+        // A shard's batches hold only its points.
+        d.seeds = vec![1, 2];
+        let shard = Plan::new(&d, &[], "", Some((2, 3))).unwrap();
+        assert_eq!(shard.runs, 6);
+        assert_eq!(shard.batches(4), [vec![1, 4], vec![7]]);
+    }
+
+    #[test]
     fn a_swarm_draws_the_same_points_for_the_same_seed_within_the_range() {
         let mut d = def(vec![ParamSpec::swarm(
             "client.handshake_timeout_ms=100..300",

@@ -169,3 +169,92 @@ fn merge_reads_no_more_than_json_from_a_shard() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn the_documented_concurrency_maximum_runs_every_job_at_once() {
+    // Before the in-process connections, 20,000 jobs in flight panicked inside turmoil
+    // ("SocketPair … is already connected": a client port reused while the worker still held
+    // the old connection's half). Fewer jobs than the 1,000,000 maximum keep this test short;
+    // `run sims/issue407.toml --set scenario.jobs=100000 --set scenario.concurrency=20000`
+    // is the full soak (README, "Resource limits").
+    use handshake_sim::scenario::CONCURRENCY_MAX;
+    let max = CONCURRENCY_MAX.to_string();
+    let s = crate::load(
+        "issue407.toml",
+        &[
+            &format!("scenario.jobs={max}"),
+            &format!("scenario.concurrency={max}"),
+            "client.books_per_job=1",
+            "enrichment.book_ms={ constant = 1000 }",
+            "client.handshake_timeout_ms=60000",
+        ],
+    );
+    let variant = handshake_sim::server::variant::by_name("parallel").unwrap();
+    let out = handshake_sim::sim::run(&s, variant, 1).unwrap();
+    assert_eq!(out.records.len(), CONCURRENCY_MAX as usize);
+    assert!(out.records.iter().all(|r| r.outcome.is_some()));
+    // One wave: every job started at once, so the run lasts about one job (a book of 1 s),
+    // not two or more waves.
+    assert!(out.sim_ms < 2_000, "{} ms: not one wave", out.sim_ms);
+}
+
+#[test]
+fn a_sweep_estimated_past_a_day_is_refused_unless_allowed() {
+    // 300 runs of 1,000,000 jobs: ~90,000 s on one core by the estimate.
+    let args = [
+        "sweep",
+        "sims/issue407.toml",
+        "--set",
+        "scenario.jobs=1000000",
+        "--seeds",
+        "150",
+        "--param",
+        "client.handshake_timeout_ms=240",
+        "--out",
+        "/nonexistent/never-written",
+    ];
+    refused(
+        &args,
+        &[
+            "sweep: 300 run(s) (1 point(s) × 2 variant(s) × 150 seed(s)), 300000000 simulated job(s)",
+            "from the scenario, not a measurement",
+            "past the limit of 24.0 h",
+            "--allow-large",
+        ],
+    );
+}
+
+#[test]
+fn a_run_asking_for_a_week_is_announced_and_duration_s_max_stops_it() {
+    use handshake_sim::cost::run_notice;
+    // A week of simulated time: 168 books of an hour each. Before, such a run took ~40 min
+    // of wall time without a word; now it says so first.
+    let week = [
+        "scenario.jobs=1",
+        "client.books_per_job=168",
+        "enrichment.book_ms={ constant = 3600000 }",
+        "scenario.duration_s_max=604800",
+    ];
+    let notice = run_notice(&crate::load("issue407.toml", &week), 1).expect("announced");
+    assert!(notice.contains("~7.0 days of simulated time"), "{notice}");
+    assert!(notice.contains("raise scenario.tick_ms"), "{notice}");
+    assert!(notice.contains("estimate"), "{notice}");
+    // A bundled scenario is not announced.
+    assert_eq!(run_notice(&crate::load("issue407.toml", &[]), 2), None);
+    // duration_s_max is the hard stop: the same week stopped after 60 s of simulated time.
+    let mut args = vec!["run", "sims/issue407.toml", "--variant", "parallel"];
+    let sets: Vec<String> = week[..3]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["scenario.duration_s_max=60".to_string()])
+        .collect();
+    for s in &sets {
+        args.extend(["--set", s]);
+    }
+    let (code, _, err) = crate::exec(&args, None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the simulated clock reached scenario.duration_s_max (60 s)"),
+        "{err}"
+    );
+}
