@@ -287,20 +287,20 @@ pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::Swee
         swarm: None,
         swarm_seed: 1,
     };
-    let scenarios = sweep::point_scenarios(&def, &overrides, &text)?;
+    let plan = sweep::Plan::new(&def, &overrides, &text, None)?;
     let timed = |threads: usize| -> Result<(f64, String), sweep::SweepError> {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .map_err(|e| sweep::SweepError::Usage(format!("thread pool: {e}")))?;
         let start = Instant::now();
-        let result = pool.install(|| sweep::run(&def, &base, &scenarios, None, &|| {}))?;
+        let result = pool.install(|| sweep::run(&plan, &base, &|| {}))?;
         Ok((start.elapsed().as_secs_f64(), result.to_json()))
     };
     let (one, out1) = timed(1)?;
     let (two, out2) = timed(2)?;
     Ok(SweepScaling {
-        runs: scenarios.len(),
+        runs: plan.runs as usize,
         wall_s_1_thread: one,
         wall_s_2_threads: two,
         speedup: one / two,

@@ -1,7 +1,8 @@
 //! Calibrate: turn observed upgrade timings into an `empirical` distribution for
 //! `storage.read_ms`. Input is either log lines in the write-up's format
 //! (`[jobId] 📊 WebSocket upgrade timing: { storageDuration: "75ms", … }`) or a CSV with a
-//! `storage_ms` column. Malformed lines are counted and reported, not fatal. The sequential
+//! `storage_ms` column, read line by line. Malformed lines are counted and reported, not
+//! fatal; binary input (a NUL byte, invalid UTF-8, a line past [`LINE_BYTES_MAX`]) stops it. The sequential
 //! variant's totals are sums of two reads; [`deconvolve`] recovers the law of one read.
 
 use std::fmt::Write as _;
@@ -38,8 +39,11 @@ pub struct Calibration {
     pub format: &'static str,
     /// Timing lines (log) or data rows (CSV) seen.
     pub candidates: usize,
-    /// (1-based line number, why) of lines that looked like data but could not be read.
+    /// (1-based line number, why) of lines that looked like data but could not be read: the
+    /// first [`MALFORMED_KEPT_MAX`].
     pub malformed: Vec<(usize, String)>,
+    /// Every malformed line, kept or not.
+    pub malformed_count: usize,
     /// How the totals were split into reads when the logs came from the sequential variant;
     /// `None`: each total is taken as one read.
     pub deconvolution: Option<Deconvolution>,
@@ -96,76 +100,196 @@ fn storage_duration(line: &str) -> Result<f64, String> {
     ms_value(&rest[..end])
 }
 
-/// Reads `text`; `sequential` says each total is the sum of two reads, and the per-read law
-/// is then recovered by [`deconvolve`].
-pub fn calibrate(text: &str, sequential: bool) -> Calibration {
-    let mut c = read_totals(text);
+/// Longest input line read, in bytes (1 MiB); a longer one stops the read (not a text log).
+pub const LINE_BYTES_MAX: usize = 1024 * 1024;
+/// Malformed lines kept with their reason; past it they are only counted.
+pub const MALFORMED_KEPT_MAX: usize = 1_000;
+
+/// Input that is not a text log or CSV: reading stops at the first such line.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("line {line} is longer than {LINE_BYTES_MAX} bytes; calibrate reads text logs or CSV")]
+    LineTooLong { line: usize },
+    #[error("line {line} holds a NUL byte: binary data, not a text log or CSV")]
+    Binary { line: usize },
+    #[error("line {line} is not UTF-8 text (byte {byte} of the line)")]
+    NotUtf8 { line: usize, byte: usize },
+    #[error("reading: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl InputError {
+    /// The 1-based line the read stopped on, if it stopped on one.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            InputError::LineTooLong { line }
+            | InputError::Binary { line }
+            | InputError::NotUtf8 { line, .. } => Some(*line),
+            InputError::Io(_) => None,
+        }
+    }
+}
+
+/// Text lines read one at a time, each at most [`LINE_BYTES_MAX`] bytes: memory stays one
+/// line however large the input, and binary input stops the read at its first line.
+struct Lines<R> {
+    input: R,
+    buf: Vec<u8>,
+    /// Lines read so far (the 1-based number of the current one).
+    n: usize,
+}
+
+impl<R: std::io::BufRead> Lines<R> {
+    fn new(input: R) -> Self {
+        Lines {
+            input,
+            buf: Vec::new(),
+            n: 0,
+        }
+    }
+
+    /// The next line (its 1-based number, its text without `\n` or `\r\n`); `None` at the end.
+    fn next_line(&mut self) -> Result<Option<(usize, &str)>, InputError> {
+        use std::io::{BufRead as _, Read as _};
+        self.buf.clear();
+        let got = (&mut self.input)
+            .take(LINE_BYTES_MAX as u64 + 1)
+            .read_until(b'\n', &mut self.buf)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        self.n += 1;
+        let line = self.n;
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            if self.buf.last() == Some(&b'\r') {
+                self.buf.pop();
+            }
+        }
+        if self.buf.contains(&0) {
+            return Err(InputError::Binary { line });
+        }
+        if self.buf.len() > LINE_BYTES_MAX {
+            return Err(InputError::LineTooLong { line });
+        }
+        std::str::from_utf8(&self.buf)
+            .map(|text| Some((line, text)))
+            .map_err(|e| InputError::NotUtf8 {
+                line,
+                byte: e.valid_up_to() + 1,
+            })
+    }
+}
+
+/// Reads `input` line by line; `sequential` says each total is the sum of two reads, and the
+/// per-read law is then recovered by [`deconvolve`]. Memory is bounded: one line, at most
+/// [`EMPIRICAL_SAMPLES_MAX`] samples and [`MALFORMED_KEPT_MAX`] malformed lines.
+pub fn calibrate(
+    input: impl std::io::BufRead,
+    sequential: bool,
+) -> Result<Calibration, InputError> {
+    let mut c = read_totals(&mut Lines::new(input))?;
     if sequential && !c.samples_ms.is_empty() {
         let (per_read_ms, how) = deconvolve(&c.samples_ms);
         c.samples_ms = per_read_ms;
         c.deconvolution = Some(how);
     }
-    c
+    Ok(c)
 }
 
-/// The totals as logged, in input order.
-fn read_totals(text: &str) -> Calibration {
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let csv_header = !first.contains(MARKER) && first.split(',').any(|c| c.trim() == "storage_ms");
+impl Calibration {
+    fn push(&mut self, v: f64) {
+        if self.samples_ms.len() < EMPIRICAL_SAMPLES_MAX {
+            self.samples_ms.push(v);
+        } else {
+            self.dropped += 1;
+        }
+    }
+
+    fn malformed_at(&mut self, line: usize, why: String) {
+        self.malformed_count += 1;
+        if self.malformed.len() < MALFORMED_KEPT_MAX {
+            self.malformed.push((line, why));
+        }
+    }
+}
+
+/// The totals as logged, in input order. The first non-blank line decides the format: a CSV
+/// header naming `storage_ms`, else a log.
+fn read_totals<R: std::io::BufRead>(lines: &mut Lines<R>) -> Result<Calibration, InputError> {
     let mut c = Calibration {
         samples_ms: Vec::new(),
-        format: if csv_header { "csv" } else { "log" },
+        format: "log",
         candidates: 0,
         malformed: Vec::new(),
+        malformed_count: 0,
         deconvolution: None,
         dropped: 0,
     };
-    let push = |c: &mut Calibration, v: f64| {
-        if c.samples_ms.len() < EMPIRICAL_SAMPLES_MAX {
-            c.samples_ms.push(v);
-        } else {
-            c.dropped += 1;
-        }
-    };
-    if csv_header {
-        let mut reader = ::csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let col = reader
-            .headers()
-            .ok()
-            .and_then(|h| h.iter().position(|c| c.trim() == "storage_ms"));
-        let Some(col) = col else {
-            c.malformed.push((1, "no storage_ms column".into()));
-            return c;
-        };
-        for row in reader.records() {
-            c.candidates += 1;
-            let line = c.candidates + 1;
-            match row {
-                Ok(r) => match r.get(col).map(ms_value) {
-                    Some(Ok(v)) => push(&mut c, v),
-                    Some(Err(e)) => c.malformed.push((line, e)),
-                    None => c
-                        .malformed
-                        .push((line, "row has no storage_ms field".into())),
-                },
-                Err(e) => c.malformed.push((line, e.to_string())),
+    let mut csv_col: Option<Option<usize>> = None;
+    while let Some((n, line)) = lines.next_line()? {
+        match csv_col {
+            None if line.trim().is_empty() => continue,
+            None => {
+                if !line.contains(MARKER) && line.split(',').any(|f| f.trim() == "storage_ms") {
+                    c.format = "csv";
+                    let col = csv_fields(line)
+                        .and_then(|h| h.iter().position(|f| f.trim() == "storage_ms"));
+                    if col.is_none() {
+                        c.malformed_at(1, "no storage_ms column".into());
+                        return Ok(c);
+                    }
+                    csv_col = Some(col);
+                } else {
+                    csv_col = Some(None);
+                    log_line(&mut c, n, line);
+                }
             }
-        }
-    } else {
-        for (i, line) in text.lines().enumerate() {
-            if !line.contains(MARKER) {
-                continue;
-            }
-            c.candidates += 1;
-            match storage_duration(line) {
-                Ok(v) => push(&mut c, v),
-                Err(e) => c.malformed.push((i + 1, e)),
-            }
+            Some(Some(col)) => csv_row(&mut c, col, line),
+            Some(None) => log_line(&mut c, n, line),
         }
     }
-    c
+    Ok(c)
+}
+
+/// One log line: a timing line gives a total, any other line is skipped.
+fn log_line(c: &mut Calibration, n: usize, line: &str) {
+    if !line.contains(MARKER) {
+        return;
+    }
+    c.candidates += 1;
+    match storage_duration(line) {
+        Ok(v) => c.push(v),
+        Err(e) => c.malformed_at(n, e),
+    }
+}
+
+/// The fields of one CSV line (`None` if it is not one).
+fn csv_fields(line: &str) -> Option<::csv::StringRecord> {
+    ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(line.as_bytes())
+        .records()
+        .next()
+        .and_then(Result::ok)
+}
+
+/// One CSV data row (a blank line is no row); rows are numbered from the header's 1.
+fn csv_row(c: &mut Calibration, col: usize, line: &str) {
+    if line.is_empty() {
+        return;
+    }
+    c.candidates += 1;
+    let row = c.candidates + 1;
+    match csv_fields(line) {
+        Some(r) => match r.get(col).map(ms_value) {
+            Some(Ok(v)) => c.push(v),
+            Some(Err(e)) => c.malformed_at(row, e),
+            None => c.malformed_at(row, "row has no storage_ms field".into()),
+        },
+        None => c.malformed_at(row, "not a CSV row".into()),
+    }
 }
 
 /// Recovers the law of one read X from totals S = X1 + X2 of two independent reads with
@@ -368,7 +492,7 @@ impl Calibration {
             } else {
                 "timing line(s)"
             },
-            self.malformed.len(),
+            self.malformed_count,
             if self.dropped > 0 {
                 format!(
                     "; {} past the {EMPIRICAL_SAMPLES_MAX}-sample limit dropped",

@@ -60,10 +60,7 @@ impl Experiment {
     /// Loads a scenario file (seeds: the scenario's `seed`; variants: its `variants`).
     pub fn from_file(path: impl AsRef<Path>) -> Result<Experiment, Error> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::scenario::read_text(path)?;
         Experiment::new(path.display().to_string(), text)
     }
 

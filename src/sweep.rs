@@ -214,6 +214,8 @@ impl ParamSpec {
         if lo > hi {
             return Err(param_err(arg, "LOW > HIGH"));
         }
+        // The key must be one the loader accepts (its depth and length are capped).
+        parse_override(&format!("{}=0", key.trim())).map_err(|e| param_err(arg, e.to_string()))?;
         Ok(ParamSpec {
             key: key.trim().into(),
             spec: spec.trim().into(),
@@ -221,6 +223,25 @@ impl ParamSpec {
             range: Some((lo, hi, int)),
         })
     }
+}
+
+/// Refuses a key swept twice (the same dotted path, however quoted): its CSV columns would
+/// repeat and only the last value would reach the scenario.
+pub fn check_distinct(params: &[ParamSpec]) -> Result<(), SweepError> {
+    let mut seen: Vec<Vec<String>> = Vec::with_capacity(params.len());
+    for p in params {
+        let path = parse_override(&format!("{}=0", p.key))
+            .map_err(|e| param_err(&p.key, e.to_string()))?
+            .path;
+        if seen.contains(&path) {
+            return Err(param_err(
+                &format!("{}={}", p.key, p.spec),
+                "the key is swept twice; give each --param key once",
+            ));
+        }
+        seen.push(path);
+    }
+    Ok(())
 }
 
 fn render(v: &toml::Value) -> String {
@@ -294,109 +315,218 @@ pub fn in_shard(point: usize, shard: Option<(u32, u32)>) -> bool {
     shard.is_none_or(|(k, n)| point % n as usize == (k - 1) as usize)
 }
 
-/// Loads the scenario of every point (all checked before anything runs).
-pub fn point_scenarios(
-    def: &SweepDef,
-    base_overrides: &[Override],
-    text: &str,
-) -> Result<Vec<Scenario>, SweepError> {
-    match def.point_count() {
-        Some(n) if n <= POINTS_MAX => {}
-        _ => {
-            return Err(SweepError::Usage(format!(
-                "the grid has more than {POINTS_MAX} points"
-            )))
-        }
-    }
-    def.points()
-        .iter()
-        .map(|point| {
-            let mut overrides = base_overrides.to_vec();
-            for (k, v) in point {
-                overrides.push(parse_override(&format!("{k}={v}"))?);
+/// A sweep checked and ready to run: every point's scenario loaded once (and dropped), its
+/// runs counted and their cost estimated. Scenarios are built again batch by batch as the
+/// sweep runs, so memory does not grow with the number of points.
+pub struct Plan {
+    pub def: SweepDef,
+    text: String,
+    overrides: Vec<Override>,
+    points: Vec<Vec<(String, String)>>,
+    pub shard: Option<(u32, u32)>,
+    /// `scenario.jobs` of each point (0 outside the shard).
+    jobs: Vec<u32>,
+    /// Runs in the shard: points × variants × seeds.
+    pub runs: u64,
+    /// Simulated jobs in the shard, over every run.
+    pub sim_jobs: u64,
+    /// Estimated wall time on one core, s (see [`crate::cost`]).
+    pub cpu_s: f64,
+}
+
+/// The estimated single-core wall time past which a sweep is refused unless the user
+/// confirms it (`sweep --allow-large`): 24 hours.
+pub const CPU_S_MAX: f64 = 24.0 * 3600.0;
+/// A batch of runs holds at most about this many job records at once (it always holds at
+/// least one point's runs, whose figures are pooled).
+pub const BATCH_JOBS_MAX: u64 = 1_000_000;
+
+impl Plan {
+    /// Checks every point (before anything runs) and estimates the runs in `shard`.
+    pub fn new(
+        def: &SweepDef,
+        base_overrides: &[Override],
+        text: &str,
+        shard: Option<(u32, u32)>,
+    ) -> Result<Plan, SweepError> {
+        match def.point_count() {
+            Some(n) if n <= POINTS_MAX => {}
+            _ => {
+                return Err(SweepError::Usage(format!(
+                    "the grid has more than {POINTS_MAX} points"
+                )))
             }
-            Ok(Scenario::from_toml_str(
-                &def.scenario_file,
-                text,
-                &overrides,
-            )?)
-        })
-        .collect()
+        }
+        let mut plan = Plan {
+            def: def.clone(),
+            text: text.to_string(),
+            overrides: base_overrides.to_vec(),
+            points: def.points(),
+            shard,
+            jobs: Vec::new(),
+            runs: 0,
+            sim_jobs: 0,
+            cpu_s: 0.0,
+        };
+        let per_point = (def.variants.len() * def.seeds.len()) as u64;
+        let shard_points = (0..plan.points.len())
+            .filter(|&p| in_shard(p, shard))
+            .count();
+        let runs = shard_points as u64 * per_point;
+        if runs > RUNS_MAX as u64 {
+            return Err(SweepError::Usage(format!(
+                "{runs} runs exceed the limit of {RUNS_MAX}"
+            )));
+        }
+        for p in 0..plan.points.len() {
+            let s = plan.scenario(p)?;
+            let jobs = if in_shard(p, shard) {
+                s.scenario.jobs
+            } else {
+                0
+            };
+            plan.jobs.push(jobs);
+            if in_shard(p, shard) {
+                plan.runs += per_point;
+                plan.sim_jobs += u64::from(jobs) * per_point;
+                plan.cpu_s += crate::cost::RunCost::of(&s).wall_s() * per_point as f64;
+            }
+        }
+        Ok(plan)
+    }
+
+    /// The grid points.
+    pub fn points(&self) -> &[Vec<(String, String)>] {
+        &self.points
+    }
+
+    /// The scenario of point `p`.
+    fn scenario(&self, p: usize) -> Result<Scenario, SweepError> {
+        let mut overrides = self.overrides.clone();
+        for (k, v) in &self.points[p] {
+            overrides.push(parse_override(&format!("{k}={v}"))?);
+        }
+        Ok(Scenario::from_toml_str(
+            &self.def.scenario_file,
+            &self.text,
+            &overrides,
+        )?)
+    }
+
+    /// Refuses a sweep estimated past [`CPU_S_MAX`] unless `allowed`.
+    pub fn check_size(&self, allowed: bool) -> Result<(), SweepError> {
+        if self.cpu_s > CPU_S_MAX && !allowed {
+            return Err(SweepError::Usage(format!(
+                "{} runs of {} simulated jobs in all would take an estimated {} on one core, past \
+                 the limit of {}; shrink the grid, --seeds or scenario.jobs, or pass --allow-large",
+                self.runs,
+                self.sim_jobs,
+                crate::cost::human_s(self.cpu_s),
+                crate::cost::human_s(CPU_S_MAX)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The points of the shard in batches: each at least one point, closed once it holds
+    /// `runs_target` runs or [`BATCH_JOBS_MAX`] job records.
+    fn batches(&self, runs_target: u64) -> Vec<Vec<usize>> {
+        let per_point = (self.def.variants.len() * self.def.seeds.len()) as u64;
+        let mut batches = vec![Vec::new()];
+        let (mut runs, mut jobs) = (0u64, 0u64);
+        for p in (0..self.points.len()).filter(|&p| in_shard(p, self.shard)) {
+            if runs >= runs_target || jobs >= BATCH_JOBS_MAX {
+                batches.push(Vec::new());
+                (runs, jobs) = (0, 0);
+            }
+            batches.last_mut().expect("one batch at least").push(p);
+            runs += per_point;
+            jobs += u64::from(self.jobs[p]) * per_point;
+        }
+        batches
+    }
 }
 
 /// One simulated run of a sweep: (point, variant, seed).
 type Task = (usize, VariantId, u64);
 
-/// Runs the sweep (or one shard). `progress` is told after every finished run.
+/// Runs the sweep (or its shard) batch by batch: a batch's runs go in parallel, and its
+/// points are summarised and their records dropped before the next batch starts, so memory
+/// is bounded by the runs in flight, not by the size of the grid. `progress` is told after
+/// every finished run.
 pub fn run(
-    def: &SweepDef,
+    plan: &Plan,
     base: &Scenario,
-    scenarios: &[Scenario],
-    shard: Option<(u32, u32)>,
     progress: &(dyn Fn() + Sync),
 ) -> Result<SweepResult, SweepError> {
-    let points = def.points();
-    assert_eq!(points.len(), scenarios.len(), "one scenario per point");
-    if points.len() > POINTS_MAX {
-        return Err(SweepError::Usage(format!(
-            "{} points exceed the limit of {POINTS_MAX}",
-            points.len()
-        )));
+    let def = &plan.def;
+    let runs_target = (rayon::current_num_threads() as u64).max(1) * 4;
+    let (mut points_done, mut failed_runs) = (Vec::new(), Vec::new());
+    for batch in plan.batches(runs_target) {
+        let scenarios = batch
+            .iter()
+            .map(|&p| plan.scenario(p))
+            .collect::<Result<Vec<_>, _>>()?;
+        let tasks = tasks(def, &batch);
+        // Collected in task order, never completion order: the thread count changes no byte.
+        let outputs: Vec<Result<RunOutput, sim::SimError>> = tasks
+            .par_iter()
+            .map(|&(i, v, seed)| {
+                let out = sim::run(&scenarios[i], variant::of(v), seed);
+                progress();
+                out
+            })
+            .collect();
+        drop(scenarios);
+        collect(
+            def,
+            plan.points(),
+            &batch,
+            &tasks,
+            outputs,
+            &mut points_done,
+            &mut failed_runs,
+        );
     }
-    let tasks = tasks(def, points.len(), shard);
-    if tasks.len() > RUNS_MAX {
-        return Err(SweepError::Usage(format!(
-            "{} runs exceed the limit of {RUNS_MAX}",
-            tasks.len()
-        )));
-    }
-    // Collected in task order, never completion order: the thread count changes no byte.
-    let outputs: Vec<Result<RunOutput, sim::SimError>> = tasks
-        .par_iter()
-        .map(|&(p, v, seed)| {
-            let out = sim::run(&scenarios[p], variant::of(v), seed);
-            progress();
-            out
-        })
-        .collect();
-    let (points_done, failed_runs) = collect(def, &points, shard, &tasks, outputs);
     Ok(SweepResult {
         tool: "handshake-sim".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         definition: def.clone(),
         base: base.clone(),
-        shard,
+        shard: plan.shard,
         points: points_done,
         failed_runs,
     })
 }
 
-/// The runs of the points in the shard, point by point, then variant, then seed.
-fn tasks(def: &SweepDef, points: usize, shard: Option<(u32, u32)>) -> Vec<Task> {
-    (0..points)
-        .filter(|&p| in_shard(p, shard))
-        .flat_map(|p| {
+/// The runs of a batch's points (by index in the batch), point by point, then variant, then
+/// seed.
+fn tasks(def: &SweepDef, batch: &[usize]) -> Vec<Task> {
+    (0..batch.len())
+        .flat_map(|i| {
             def.variants
                 .iter()
-                .flat_map(move |&v| def.seeds.iter().map(move |&s| (p, v, s)))
+                .flat_map(move |&v| def.seeds.iter().map(move |&s| (i, v, s)))
         })
         .collect()
 }
 
-/// Summarises the finished runs per point; a failed run is kept with its reproduce command.
+/// Summarises a batch's finished runs per point; a failed run is kept with its reproduce
+/// command.
 fn collect(
     def: &SweepDef,
     points: &[Vec<(String, String)>],
-    shard: Option<(u32, u32)>,
+    batch: &[usize],
     tasks: &[Task],
     outputs: Vec<Result<RunOutput, sim::SimError>>,
-) -> (Vec<PointResult>, Vec<FailedRun>) {
-    let mut results: Vec<PointResult> = Vec::new();
-    let mut failed_runs = Vec::new();
-    let mut by_point: Vec<Vec<RunOutput>> = vec![Vec::new(); points.len()];
-    for (&(p, v, seed), out) in tasks.iter().zip(outputs) {
+    results: &mut Vec<PointResult>,
+    failed_runs: &mut Vec<FailedRun>,
+) {
+    let mut by_point: Vec<Vec<RunOutput>> = vec![Vec::new(); batch.len()];
+    for (&(i, v, seed), out) in tasks.iter().zip(outputs) {
+        let p = batch[i];
         match out {
-            Ok(run) => by_point[p].push(run),
+            Ok(run) => by_point[i].push(run),
             Err(e) => failed_runs.push(FailedRun {
                 point: p,
                 variant: v.to_string(),
@@ -413,17 +543,13 @@ fn collect(
             }),
         }
     }
-    for (p, runs) in by_point.into_iter().enumerate() {
-        if !in_shard(p, shard) {
-            continue;
-        }
+    for (i, runs) in by_point.into_iter().enumerate() {
         results.push(PointResult {
-            point: p,
-            params: points[p].clone(),
+            point: batch[i],
+            params: points[batch[i]].clone(),
             variants: metrics::summarize(&def.variant_names(), &runs),
         });
     }
-    (results, failed_runs)
 }
 
 /// Joins shard outputs into what one unsharded run would have produced.
@@ -587,6 +713,27 @@ mod tests {
             .map(|k| (0..6).filter(|&p| in_shard(p, Some((k, 2)))).collect())
             .collect();
         assert_eq!(shards, [vec![0, 2, 4], vec![1, 3, 5]]);
+    }
+
+    #[test]
+    fn batches_hold_enough_runs_for_the_threads_and_at_most_a_million_records() {
+        let mut d = def(vec![ParamSpec::grid("client.retries=0..9:1").unwrap()]);
+        let plan = Plan::new(&d, &[], "", None).unwrap();
+        assert_eq!(plan.runs, 10);
+        let sizes = |b: Vec<Vec<usize>>| b.iter().map(Vec::len).collect::<Vec<_>>();
+        assert_eq!(sizes(plan.batches(4)), [4, 4, 2]);
+        assert_eq!(plan.batches(4).concat(), (0..10).collect::<Vec<_>>());
+        // 600,000 jobs a point: a batch closes at the records cap, whatever the thread count.
+        let big = [parse_override("scenario.jobs=600000").unwrap()];
+        assert_eq!(
+            sizes(Plan::new(&d, &big, "", None).unwrap().batches(64)),
+            [2; 5]
+        );
+        // A shard's batches hold only its points.
+        d.seeds = vec![1, 2];
+        let shard = Plan::new(&d, &[], "", Some((2, 3))).unwrap();
+        assert_eq!(shard.runs, 6);
+        assert_eq!(shard.batches(4), [vec![1, 4], vec![7]]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
+use handshake_sim::calibrate::{self, Calibration, InputError};
 use handshake_sim::report;
 use handshake_sim::scenario::{Location, ScenarioError};
 
@@ -35,20 +35,20 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
-    let text = read_input(&args.logfile)?;
-    let c = handshake_sim::calibrate::calibrate(&text, args.sequential);
     let source = args.logfile.display().to_string();
+    let invalid = |line_col: Option<(usize, usize)>, message: String| ScenarioError::Invalid {
+        location: Location {
+            file: source.clone(),
+            line_col,
+            key: None,
+        },
+        message,
+    };
+    let c = read_input(&args.logfile, args.sequential)?
+        .map_err(|e| invalid(e.line().map(|l| (l, 1)), e.to_string()))?;
     eprint!("{}", report::calibrate::notes(&c, &source));
     if c.samples_ms.is_empty() {
-        return Err(ScenarioError::Invalid {
-            location: Location {
-                file: source,
-                line_col: None,
-                key: None,
-            },
-            message: "no usable timing sample".into(),
-        }
-        .into());
+        return Err(invalid(None, "no usable timing sample".into()).into());
     }
     let snippet = c.snippet(&source);
     match &args.out {
@@ -58,17 +58,21 @@ pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
     Ok(Status::Success)
 }
 
-/// The file's text (invalid UTF-8 replaced), or standard input's for `-`.
-fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+/// Calibrates from the file, or standard input for `-`, streamed line by line. The outer
+/// error is a file that cannot be opened; the inner one input that is not a text log.
+fn read_input(
+    path: &std::path::Path,
+    sequential: bool,
+) -> anyhow::Result<Result<Calibration, InputError>> {
     if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .context("reading standard input")?;
-        return Ok(s);
+        return Ok(calibrate::calibrate(std::io::stdin().lock(), sequential));
     }
-    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Read {
+    let file = std::fs::File::open(path).map_err(|source| ScenarioError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(calibrate::calibrate(
+        std::io::BufReader::new(file),
+        sequential,
+    ))
 }

@@ -6,7 +6,7 @@ use anyhow::Context as _;
 
 use handshake_sim::fit::{FitSpec, Parameter, Target};
 use handshake_sim::report;
-use handshake_sim::scenario::{Scenario, ScenarioError};
+use handshake_sim::scenario::{self, Scenario};
 
 use super::args::{SeedRange, Sets};
 use super::output::{is_stdout, write_output};
@@ -63,10 +63,7 @@ pub(crate) struct Args {
 
 pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
     let overrides = args.sets.overrides()?;
-    let text = std::fs::read_to_string(&args.scenario).map_err(|source| ScenarioError::Read {
-        path: args.scenario.clone(),
-        source,
-    })?;
+    let text = scenario::read_text(&args.scenario)?;
     let origin = args.scenario.display().to_string();
     let base = Scenario::from_toml_str(&origin, &text, &overrides)?;
     let default_variant = args

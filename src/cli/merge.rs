@@ -1,6 +1,6 @@
 //! `merge`: the outputs of sweep shards joined into what one unsharded sweep writes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use handshake_sim::sweep::{self, SweepError, SweepResult};
 
@@ -25,16 +25,43 @@ pub(crate) struct Args {
     png: bool,
 }
 
+/// Most bytes of sweep.json read over all shards (2 GiB): more than the largest sweep writes
+/// (100,000 points of ~2.5 KB per variant), read as a stream so the text is never held whole.
+pub(crate) const INPUT_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+
 pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
     let mut parts = Vec::new();
+    let mut budget = INPUT_BYTES_MAX;
     for d in &args.dirs {
-        let path = d.join("sweep.json");
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| SweepError::Usage(format!("{}: cannot read: {e}", path.display())))?;
-        let part: SweepResult = serde_json::from_str(&text)
-            .map_err(|e| SweepError::Usage(format!("{}: not a sweep.json: {e}", path.display())))?;
-        parts.push(part);
+        parts.push(read_part(&d.join("sweep.json"), &mut budget)?);
     }
     let merged = sweep::merge(parts)?;
     super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png)
+}
+
+/// One shard's sweep.json, within what is left of [`INPUT_BYTES_MAX`].
+fn read_part(path: &Path, budget: &mut u64) -> Result<SweepResult, SweepError> {
+    use std::io::Read;
+    let cannot =
+        |e: std::io::Error| SweepError::Usage(format!("{}: cannot read: {e}", path.display()));
+    let over = || {
+        SweepError::Usage(format!(
+            "{}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let len = file.metadata().map_err(cannot)?.len();
+    if len > *budget {
+        return Err(over());
+    }
+    let mut reader = std::io::BufReader::new(file.take(*budget + 1));
+    let part: SweepResult = serde_json::from_reader(&mut reader)
+        .map_err(|e| SweepError::Usage(format!("{}: not a sweep.json: {e}", path.display())))?;
+    let left = reader.into_inner().limit();
+    if left == 0 {
+        return Err(over());
+    }
+    *budget = left - 1;
+    Ok(part)
 }

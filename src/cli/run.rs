@@ -100,6 +100,10 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     let plan = plan(&args)?;
     // A broken invariant crashes the run; say how to get the same crash again.
     super::on_panic_print_reproduce(args.reproduce(&plan));
+    let runs = (plan.variants.len() * plan.seeds.len()) as u64;
+    if let Some(notice) = handshake_sim::cost::run_notice(&plan.scenario, runs) {
+        eprint!("{notice}");
+    }
     if args.check_determinism {
         check_determinism(&args, &plan)?;
     }

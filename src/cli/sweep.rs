@@ -2,9 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use handshake_sim::report;
-use handshake_sim::scenario::Scenario;
+use handshake_sim::scenario::{self, Scenario};
 use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
 
 use super::args::{pick_variants, SeedRange, Sets};
@@ -56,23 +55,22 @@ pub(crate) struct Args {
     /// Also write the plots as PNG.
     #[arg(long)]
     png: bool,
+    /// Run a sweep estimated past 24 hours on one core (refused without it).
+    #[arg(long)]
+    allow_large: bool,
 }
 
 pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
     let overrides = args.sets.overrides()?;
     let base = Scenario::load(&args.scenario, &overrides)?;
-    let text = std::fs::read_to_string(&args.scenario)
-        .with_context(|| format!("reading {}", args.scenario.display()))?;
+    let text = scenario::read_text(&args.scenario)?;
     let def = definition(&args, &base)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
-    let scenarios = sweep::point_scenarios(&def, &overrides, &text)?;
-    let runs = (0..scenarios.len())
-        .filter(|p| sweep::in_shard(*p, shard))
-        .count()
-        * def.variants.len()
-        * def.seeds.len();
-    let bar = progress_bar(runs as u64, "runs");
-    let result = sweep::run(&def, &base, &scenarios, shard, &|| bar.inc(1))?;
+    let plan = sweep::Plan::new(&def, &overrides, &text, shard)?;
+    announce(&plan);
+    plan.check_size(args.allow_large)?;
+    let bar = progress_bar(plan.runs, "runs");
+    let result = sweep::run(&plan, &base, &|| bar.inc(1))?;
     bar.finish_and_clear();
     finish(&result, &args.out, args.html.as_deref(), args.png)
 }
@@ -90,6 +88,7 @@ fn definition(args: &Args, base: &Scenario) -> anyhow::Result<SweepDef> {
             }
         })
         .collect::<Result<Vec<_>, _>>()?;
+    sweep::check_distinct(&params)?;
     Ok(SweepDef {
         scenario_file: args.scenario.display().to_string(),
         sets: args.sets.sets.clone(),
@@ -99,6 +98,26 @@ fn definition(args: &Args, base: &Scenario) -> anyhow::Result<SweepDef> {
         swarm: args.swarm,
         swarm_seed: args.seeds.first(base.scenario.seed),
     })
+}
+
+/// Says what a large sweep will cost before it starts (on standard error).
+fn announce(plan: &sweep::Plan) {
+    let threads = rayon::current_num_threads().max(1);
+    let wall_s = plan.cpu_s / threads as f64;
+    if wall_s > handshake_sim::cost::ANNOUNCE_S || plan.cpu_s > sweep::CPU_S_MAX {
+        eprintln!(
+            "sweep: {} run(s) ({} point(s) × {} variant(s) × {} seed(s)), {} simulated job(s): \
+             an estimated {} of wall time on {threads} thread(s) ({} on one core), from the \
+             scenario, not a measurement",
+            plan.runs,
+            plan.runs / (plan.def.variants.len() * plan.def.seeds.len()).max(1) as u64,
+            plan.def.variants.len(),
+            plan.def.seeds.len(),
+            plan.sim_jobs,
+            handshake_sim::cost::human_s(wall_s),
+            handshake_sim::cost::human_s(plan.cpu_s),
+        );
+    }
 }
 
 fn parse_shard(s: &str) -> anyhow::Result<(u32, u32)> {

@@ -15,11 +15,11 @@ pub fn notes(c: &Calibration, source: &str) -> String {
     for (line, why) in c.malformed.iter().take(MALFORMED_SHOWN_MAX) {
         let _ = writeln!(s, "{source}:{line}: malformed, skipped: {why}");
     }
-    if c.malformed.len() > MALFORMED_SHOWN_MAX {
+    if c.malformed_count > MALFORMED_SHOWN_MAX {
         let _ = writeln!(
             s,
             "... and {} more malformed line(s)",
-            c.malformed.len() - MALFORMED_SHOWN_MAX
+            c.malformed_count - MALFORMED_SHOWN_MAX
         );
     }
     let _ = writeln!(
@@ -28,7 +28,7 @@ pub fn notes(c: &Calibration, source: &str) -> String {
         c.samples_ms.len(),
         c.candidates,
         c.format,
-        c.malformed.len(),
+        c.malformed_count,
     );
     if let Some(d) = &c.deconvolution {
         let _ = writeln!(

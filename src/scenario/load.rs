@@ -8,8 +8,16 @@ use super::{Location, Scenario, ScenarioError};
 
 /// Most `--set` overrides on one command line.
 const OVERRIDES_MAX: usize = 256;
-/// Largest scenario file read, in bytes.
-const FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
+/// Largest scenario file read, in bytes (1 MiB): checked before the file is read, so a huge
+/// file costs neither the memory nor the time of parsing it. The largest real scenario is a
+/// few KB; an `empirical` list of 100,000 samples fits.
+pub const FILE_BYTES_MAX: u64 = 1024 * 1024;
+/// Most dotted segments in a `--set` (or `--param`) key. The deepest real key has 6
+/// (`faults.job_partitions.0.after_ms.uniform.1`); applying a key recurses once per segment,
+/// so a key of tens of thousands of segments would overflow the stack.
+pub const KEY_SEGMENTS_MAX: usize = 32;
+/// Longest `--set` (or `--param`) key, in bytes.
+pub const KEY_BYTES_MAX: usize = 1024;
 
 /// One `--set key.path=VALUE` override, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,7 +36,20 @@ pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
     let (key, raw) = arg
         .split_once('=')
         .ok_or_else(|| bad("expected KEY=VALUE"))?;
-    let path = split_key(key.trim());
+    let key = key.trim();
+    if key.len() > KEY_BYTES_MAX {
+        return Err(bad(&format!(
+            "the key is {} bytes long; the limit is {KEY_BYTES_MAX}",
+            key.len()
+        )));
+    }
+    let path = split_key(key);
+    if path.len() > KEY_SEGMENTS_MAX {
+        return Err(bad(&format!(
+            "the key has {} segments; the limit is {KEY_SEGMENTS_MAX}",
+            path.len()
+        )));
+    }
     if path.iter().any(|p| p.is_empty()) {
         return Err(bad("the key has an empty segment"));
     }
@@ -119,36 +140,54 @@ fn set_path(
     }
 }
 
+/// The text of a scenario file, refused unread when it is larger than [`FILE_BYTES_MAX`]
+/// (checked again while reading, for a file that is not a regular one, such as `/dev/zero`)
+/// or is not UTF-8.
+pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
+    use std::io::Read;
+    let read_err = |source| ScenarioError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let invalid = |message: String| ScenarioError::Invalid {
+        location: Location {
+            file: path.display().to_string(),
+            line_col: None,
+            key: None,
+        },
+        message,
+    };
+    let too_big = |len: u64| {
+        invalid(format!(
+            "file is {len} bytes; the limit is {FILE_BYTES_MAX}"
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let len = file.metadata().map_err(read_err)?.len();
+    if len > FILE_BYTES_MAX {
+        return Err(too_big(len));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(FILE_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > FILE_BYTES_MAX {
+        return Err(invalid(format!(
+            "more than {FILE_BYTES_MAX} bytes; the limit is {FILE_BYTES_MAX}"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        invalid(format!(
+            "not UTF-8 text (byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
+
 impl Scenario {
     /// Loads and checks a scenario file with overrides applied.
     pub fn load(path: &Path, overrides: &[Override]) -> Result<Scenario, ScenarioError> {
-        let read_err = |source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(read_err)?;
-        if meta.len() > FILE_BYTES_MAX {
-            return Err(ScenarioError::Invalid {
-                location: Location {
-                    file: path.display().to_string(),
-                    line_col: None,
-                    key: None,
-                },
-                message: format!(
-                    "file is {} bytes; the limit is {FILE_BYTES_MAX}",
-                    meta.len()
-                ),
-            });
-        }
-        let bytes = std::fs::read(path).map_err(read_err)?;
-        let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Invalid {
-            location: Location {
-                file: path.display().to_string(),
-                line_col: None,
-                key: None,
-            },
-            message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
-        })?;
+        let text = read_text(path)?;
         Scenario::from_toml_str(&path.display().to_string(), &text, overrides)
     }
 

@@ -9,7 +9,10 @@ mod load;
 pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
 pub use expect::{Expectation, FigureRef, Op, Term};
-pub use load::{apply_override, parse_override, parse_overrides, Override};
+pub use load::{
+    apply_override, parse_override, parse_overrides, read_text, Override, FILE_BYTES_MAX,
+    KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
+};
 
 use std::collections::BTreeMap;
 
@@ -19,7 +22,9 @@ use crate::names::{Figure, VariantId};
 
 /// Most jobs one run may simulate.
 pub const JOBS_MAX: u32 = 1_000_000;
-/// Most jobs in flight at once: each holds up to two of the fleet's 64,512 simulated ports.
+/// Most jobs in flight at once. Connections are in-process pipes, not turmoil TCP, so no
+/// simulated port runs out (turmoil's ephemeral ports once did, with a panic); the bound is
+/// memory: about 100 KB per job in flight, 2 GB at the maximum.
 pub const CONCURRENCY_MAX: u32 = 20_000;
 /// Most progress messages (books) per job.
 pub const BOOKS_PER_JOB_MAX: u32 = 10_000;

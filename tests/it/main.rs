@@ -14,6 +14,7 @@ mod hostile;
 mod issue407;
 mod layout;
 mod lifecycle;
+mod limits;
 mod live;
 mod oracle;
 mod probe;

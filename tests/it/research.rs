@@ -521,7 +521,7 @@ some other line
 [job-d] 📊 WebSocket upgrade timing: { totalUpgrade: "190ms" }
 [job-e] 📊 WebSocket upgrade timing: { storageDuration: 175ms }
 "#;
-    let c = calibrate(log, true);
+    let c = calibrate(log.as_bytes(), true).unwrap();
     // Sequential: three totals deconvolved into three per-read quantiles, ascending.
     assert_eq!(c.samples_ms.len(), 3, "{:?}", c.samples_ms);
     assert!(
@@ -543,10 +543,10 @@ some other line
         s.storage.read_ms,
         handshake_sim::scenario::Dist::Empirical(c.samples_ms.clone())
     );
-    let unhalved = calibrate(log, false);
+    let unhalved = calibrate(log.as_bytes(), false).unwrap();
     assert_eq!(unhalved.samples_ms, vec![150.0, 181.0, 175.0]);
 
-    let csv = calibrate("job,storage_ms\n1,80\n2,x\n3,\n4,90.5\n", false);
+    let csv = calibrate("job,storage_ms\n1,80\n2,x\n3,\n4,90.5\n".as_bytes(), false).unwrap();
     assert_eq!(csv.format, "csv");
     assert_eq!(csv.samples_ms, vec![80.0, 90.5]);
     assert_eq!(csv.malformed.len(), 2);
@@ -607,7 +607,7 @@ fn calibrate_sequential_recovers_per_read_mean_sd_and_p95_within_5_percent() {
     ];
     let names = ["mean", "sd", "p95"];
     for (law, log, want) in &laws {
-        let c = calibrate(log, true);
+        let c = calibrate(log.as_bytes(), true).unwrap();
         assert_eq!(c.samples_ms.len(), 8000, "{law}");
         // Through the scenario loader, as a researcher would use it.
         let s = crate::scenario(&c.snippet("synthetic.log"));
@@ -615,7 +615,8 @@ fn calibrate_sequential_recovers_per_read_mean_sd_and_p95_within_5_percent() {
             panic!("{law}: not empirical: {:?}", s.storage.read_ms);
         };
         let got = mean_sd_p95(per_read);
-        let halved: Vec<f64> = calibrate(log, false)
+        let halved: Vec<f64> = calibrate(log.as_bytes(), false)
+            .unwrap()
             .samples_ms
             .iter()
             .map(|v| v / 2.0)
