@@ -2,9 +2,13 @@
 //! time: `serve` for real clients, `probe` for real endpoints. Both run on a current-thread
 //! runtime with a `LocalSet` (the server and client code is single-threaded by design).
 
+mod accept;
+mod limits;
 mod probe;
 mod serve;
+mod stream;
 
+pub use limits::{connections_fitting, fd_limit, Limits};
 pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun, ProbeTarget};
 pub use serve::Server;
 

@@ -125,7 +125,8 @@ fn register(
 
 /// Sends the first messages, then the queued progress, and reads the client's frames (the
 /// pong to a ping is tungstenite's) until either side ends. Whether the client spoke, and
-/// the code of the close the server sends: 1000 after the job's end, 1001 on shutdown, 1002
+/// the code of the close the server sends: 1000 after the job's end, 1001 on shutdown or
+/// (live) after the idle timeout with no frame either way, 1002
 /// on a protocol error, 1009 on a message too big; none when the client closed (tungstenite
 /// echoes its close) or the connection is gone.
 async fn exchange<S: Io>(
@@ -144,8 +145,16 @@ async fn exchange<S: Io>(
     let mut code = Some(CloseCode::Normal);
     let down = env.shutting_down();
     tokio::pin!(down);
+    let idle_timeout = env.bounds().map(|b| b.idle_timeout);
     while ok && frames < FRAMES_MAX {
         frames += 1;
+        // Each turn of the loop is a frame one way or the other: the idle clock starts again.
+        let idle = async {
+            match idle_timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
         // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
         tokio::select! {
             biased;
@@ -169,6 +178,11 @@ async fn exchange<S: Io>(
                 Some(Ok(_)) => heard_client = true,
             },
             () = &mut down => {
+                code = Some(CloseCode::Away);
+                break;
+            }
+            () = idle => {
+                tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket idle: closed");
                 code = Some(CloseCode::Away);
                 break;
             }

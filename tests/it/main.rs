@@ -19,6 +19,7 @@ mod probe;
 mod property;
 mod research;
 mod serve;
+mod serve_limits;
 
 use handshake_sim::report::Report;
 use handshake_sim::scenario::{parse_override, Scenario};
