@@ -59,7 +59,7 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 const IDLE_CONNECTIONS_MAX: usize = 256;
 /// Jobs whose message counts a live worker keeps, per generation, for each job the object
 /// host keeps (a client may name jobs the host never heard of).
-const COUNTED_JOBS_PER_JOB: usize = 4;
+const COUNTED_JOBS_PER_JOB: usize = 2;
 
 impl Worker {
     pub(crate) fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
@@ -297,7 +297,8 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
 }
 
 /// The job a request is for: from the query of the upgrade, from the body of the batch POST
-/// (`u64::MAX` when neither names one).
+/// (`u64::MAX` when neither names a well-formed one: the object host refuses those, and they
+/// share one set of counters rather than adding one each).
 fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
     let job_id = match api::query_param(parts.uri.query(), "jobId") {
         Ok(Some(id)) => Some(id.to_string()),
@@ -305,7 +306,10 @@ fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
             .ok()
             .map(|b| b.job_id),
     };
-    job_id.as_deref().map_or(u64::MAX, api::job_key)
+    job_id
+        .as_deref()
+        .filter(|id| api::valid_job_id(id))
+        .map_or(u64::MAX, api::job_key)
 }
 
 /// The request's way up: its latency over both links, a drop on either, then a connection
