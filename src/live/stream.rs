@@ -127,3 +127,37 @@ impl AsyncWrite for LiveStream {
         self.inner.is_write_vectored()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+
+    #[test]
+    fn a_write_to_a_peer_that_stopped_reading_fails_and_the_slot_is_freed() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let _peer = TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
+            let (accepted, _) = listener.accept().await.unwrap();
+            let open = Open::default();
+            let mut s = LiveStream::new(accepted, open.slot(), Duration::from_millis(200));
+            assert_eq!(open.count(), 1);
+            // The peer never reads: the socket buffers fill, then the write stalls.
+            let bytes = vec![0u8; 256 << 20];
+            let write = s.write_all(&bytes);
+            let e = tokio::time::timeout(Duration::from_secs(10), write)
+                .await
+                .expect("the stalled write ends by itself")
+                .unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::TimedOut);
+            drop(s);
+            assert_eq!(open.count(), 0);
+        });
+    }
+}
