@@ -19,9 +19,14 @@ pub(crate) const EXAMPLES: &str =
 It logs one timing line per upgrade in the write-up's format. Ctrl-C or SIGTERM stops it
 (open sockets close with 1001).
 
+Limits (README, \"Resource limits\"): connections past --max-connections get a 503; heads,
+bodies and idle keep-alive connections time out after --header-timeout-s, silent sockets
+after --idle-timeout-s; idle jobs are forgotten past --max-jobs or their retention.
+
 Examples:
   handshake-sim serve sims/issue407.toml --variant sequential
-  handshake-sim serve sims/issue407.toml --variant parallel --listen 127.0.0.1:9000";
+  handshake-sim serve sims/issue407.toml --variant parallel --listen 127.0.0.1:9000
+  handshake-sim serve sims/issue407.toml --max-connections 200 --header-timeout-s 5";
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
