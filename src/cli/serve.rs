@@ -1,6 +1,7 @@
 //! `serve`: the simulated Worker and Durable Objects on a real socket, in real time.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
 use handshake_sim::live::{self, LiveError};
@@ -18,9 +19,14 @@ pub(crate) const EXAMPLES: &str =
 It logs one timing line per upgrade in the write-up's format. Ctrl-C or SIGTERM stops it
 (open sockets close with 1001).
 
+Limits (README, \"Resource limits\"): connections past --max-connections get a 503; heads,
+bodies and idle keep-alive connections time out after --header-timeout-s, silent sockets
+after --idle-timeout-s; idle jobs are forgotten past --max-jobs or their retention.
+
 Examples:
   handshake-sim serve sims/issue407.toml --variant sequential
-  handshake-sim serve sims/issue407.toml --variant parallel --listen 127.0.0.1:9000";
+  handshake-sim serve sims/issue407.toml --variant parallel --listen 127.0.0.1:9000
+  handshake-sim serve sims/issue407.toml --max-connections 200 --header-timeout-s 5";
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -43,6 +49,64 @@ pub(crate) struct Args {
     /// Log filter (default: the timing lines and warnings).
     #[arg(long, value_name = "LEVEL")]
     log: Option<String>,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// The resource limits (README, "Resource limits").
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Client connections open at once; one more gets a 503 and is closed [default: as many as
+    /// fit the descriptor limit at 3 each, at most 1024]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    max_connections: Option<u32>,
+    /// Seconds a request's head (and then its body) may take to arrive; also how long an idle
+    /// keep-alive connection stays open
+    #[arg(long, value_name = "S", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    header_timeout_s: u64,
+    /// Seconds a progress socket may go without a frame either way before it is closed (1001),
+    /// and a write may make no progress
+    #[arg(long, value_name = "S", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout_s: u64,
+    /// Jobs kept at most; past it, idle ones are forgotten, least recently used first
+    #[arg(long, value_name = "N", default_value_t = 20_000,
+          value_parser = clap::value_parser!(u32).range(1..=2_000_000))]
+    max_jobs: u32,
+    /// Seconds an idle finished job whose token is still valid is kept (at least the
+    /// scenario's object.evict_after_idle_ms)
+    #[arg(long, value_name = "S", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=604_800))]
+    job_retention_s: u64,
+}
+
+impl LimitArgs {
+    /// The limits asked for, the defaults under this process's descriptor limit otherwise;
+    /// a warning when the connections asked for need more descriptors than the limit allows.
+    fn limits(&self) -> live::Limits {
+        let fd_limit = live::fd_limit();
+        let defaults = live::Limits::defaults(fd_limit);
+        let limits = live::Limits {
+            connections_max: self
+                .max_connections
+                .map_or(defaults.connections_max, |n| n as usize),
+            header_timeout: Duration::from_secs(self.header_timeout_s),
+            idle_timeout: Duration::from_secs(self.idle_timeout_s),
+            jobs_max: self.max_jobs as usize,
+            job_retention: Duration::from_secs(self.job_retention_s),
+        };
+        if let Some(fd_limit) = fd_limit.filter(|&f| limits.fds_needed() > f) {
+            tracing::warn!(
+                "--max-connections {} may need {} descriptors, over the limit of {fd_limit}: \
+                 accepts will fail (and pause) when they run out; {} would fit",
+                limits.connections_max,
+                limits.fds_needed(),
+                live::connections_fitting(fd_limit)
+            );
+        }
+        limits
+    }
 }
 
 pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
@@ -55,8 +119,11 @@ pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
     let (v, name) = (variant::of(id), id.name());
     live::ensure_loopback(&[args.listen], args.allow_remote, "listen address")?;
     let seed = args.seed.unwrap_or(scenario.scenario.seed);
+    let limits = args.limits.limits();
     block_on_local(async move {
-        let server = live::Server::bind(&scenario, v, seed, args.listen).await?;
+        let server = live::Server::bind(&scenario, v, seed, args.listen)
+            .await?
+            .with_limits(limits);
         let addr = server.local_addr().context("listen address")?;
         outln!(
             "{}",

@@ -4,11 +4,15 @@
 //! `LocalSet` (the server and client code is single-threaded by design); `probe` and `conform`
 //! reach their endpoint through one `Target`.
 
+mod accept;
 pub mod conform;
+mod limits;
 mod probe;
 mod serve;
+mod stream;
 mod target;
 
+pub use limits::{connections_fitting, fd_limit, Limits};
 pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun};
 pub use serve::Server;
 pub use target::Target;

@@ -10,12 +10,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::future::LocalBoxFuture;
 use tokio::net::{TcpListener, TcpStream};
 
+use super::accept::{accept_loop, Accept};
+use super::limits::Limits;
 use super::LiveError;
 use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::Recorder;
 use crate::scenario::Scenario;
-use crate::server::{self, Dial, Env, Live, Objects, Variant, Worker};
+use crate::server::{self, Bounds, Dial, Env, Live, Objects, Variant, Worker};
 use crate::wire::IoObject;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
@@ -29,6 +31,7 @@ pub struct Server {
     scenario: Rc<Scenario>,
     variant: &'static dyn Variant,
     seed: u64,
+    limits: Limits,
 }
 
 struct TcpDial(SocketAddr);
@@ -45,7 +48,7 @@ impl Dial for TcpDial {
 }
 
 impl Server {
-    /// Binds the listeners. Must be called inside a tokio runtime.
+    /// Binds the listeners, with the default limits. Must be called inside a tokio runtime.
     pub async fn bind(
         scenario: &Scenario,
         variant: &'static dyn Variant,
@@ -69,7 +72,13 @@ impl Server {
             scenario: Rc::new(scenario.clone()),
             variant,
             seed,
+            limits: Limits::defaults(super::fd_limit()),
         })
+    }
+
+    /// The server with `limits` instead of the defaults under the descriptor limit.
+    pub fn with_limits(self, limits: Limits) -> Server {
+        Server { limits, ..self }
     }
 
     /// The address clients connect to.
@@ -84,7 +93,16 @@ impl Server {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);
         let (going_away, shutdown_rx) = tokio::sync::watch::channel(false);
-        let recorder = Rc::new(RefCell::new(Recorder::default()));
+        // Counters only: a live server keeps no per-job records (any client names any job).
+        let recorder = Rc::new(RefCell::new(Recorder::discarding_jobs()));
+        let l = self.limits;
+        let bounds = Bounds {
+            header_timeout: l.header_timeout,
+            idle_timeout: l.idle_timeout,
+            jobs_max: l.jobs_max,
+            job_retention_ms: l.job_retention.as_millis() as u64,
+            pool_max: l.pool_max(),
+        };
         let env = || Env {
             scenario: self.scenario.clone(),
             draws: Draws::new(self.seed, self.scenario.scenario.tick_ms),
@@ -95,36 +113,37 @@ impl Server {
                 token: os_token,
                 epoch_start_ms,
                 shutdown: shutdown_rx.clone(),
+                bounds,
             }),
         };
         let objects = Objects::new(env());
         let worker = Worker::new(env(), Box::new(TcpDial(self.objects_addr)));
-        let objects_loop = async {
-            loop {
-                match self.objects_listener.accept().await {
-                    Ok((s, _)) => {
-                        let _ = s.set_nodelay(true);
-                        tokio::task::spawn_local(server::serve_objects_conn(s, objects.clone()));
-                    }
-                    Err(e) => tracing::warn!(error = %e, "object host accept failed"),
-                }
-            }
-        };
-        let worker_loop = async {
-            loop {
-                match self.worker_listener.accept().await {
-                    Ok((s, peer)) => {
-                        let _ = s.set_nodelay(true);
-                        tracing::debug!(%peer, "connection");
-                        tokio::task::spawn_local(server::serve_worker_conn(s, worker.clone()));
-                    }
-                    Err(e) => tracing::warn!(error = %e, "accept failed"),
-                }
-            }
-        };
+        let objects_loop = accept_loop(
+            &self.objects_listener,
+            Accept {
+                what: "object host",
+                connections_max: l.object_connections_max(),
+                stall_limit: l.idle_timeout,
+            },
+            |s| {
+                tokio::task::spawn_local(server::serve_objects_conn(s, objects.clone()));
+            },
+        );
+        let worker_loop = accept_loop(
+            &self.worker_listener,
+            Accept {
+                what: "worker",
+                connections_max: l.connections_max,
+                stall_limit: l.idle_timeout,
+            },
+            |s| {
+                tokio::task::spawn_local(server::serve_worker_conn(s, worker.clone()));
+            },
+        );
         tokio::select! {
             _ = objects_loop => {}
             _ = worker_loop => {}
+            _ = sweep_every_second(&objects) => {}
             _ = shutdown => {}
         }
         // Open sockets close with 1001 (going away); wait a little for their close frames to
@@ -136,6 +155,17 @@ impl Server {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
         Ok(())
+    }
+}
+
+/// Forgets, once a second, the objects whose retention has passed (see `server::object`'s
+/// `retention`): finished jobs leave without waiting for the next POST at the limit.
+async fn sweep_every_second(objects: &Objects) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        objects.sweep();
     }
 }
 

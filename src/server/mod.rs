@@ -4,6 +4,7 @@
 
 mod auth;
 mod object;
+mod recent;
 mod socket;
 mod storage;
 pub mod variant;
@@ -11,6 +12,7 @@ mod worker;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::draw::Draws;
@@ -44,6 +46,23 @@ pub(crate) struct Live {
     pub(crate) epoch_start_ms: u64,
     /// Turns true on shutdown: open sockets close with 1001 (going away).
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    pub(crate) bounds: Bounds,
+}
+
+/// What a live server holds at most and how long it waits for a peer (the simulation has
+/// neither: its clients are the model's, its time simulated, its jobs counted).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bounds {
+    /// A request's head, and then its body, must arrive within this long.
+    pub(crate) header_timeout: Duration,
+    /// A progress socket with no frame either way for this long is closed.
+    pub(crate) idle_timeout: Duration,
+    /// Objects the host keeps; past it, idle ones are forgotten, least recently used first.
+    pub(crate) jobs_max: usize,
+    /// An idle object whose token is still valid is kept at most this long.
+    pub(crate) job_retention_ms: u64,
+    /// Idle keep-alive connections the worker keeps to the object host.
+    pub(crate) pool_max: usize,
 }
 
 impl Env {
@@ -51,6 +70,11 @@ impl Env {
     /// the simulated clock's milliseconds in the simulation.
     pub(crate) fn api_ms(&self, ms: u64) -> u64 {
         self.live.as_ref().map_or(ms, |l| l.epoch_start_ms + ms)
+    }
+
+    /// The live server's bounds; `None` in the simulation.
+    pub(crate) fn bounds(&self) -> Option<&Bounds> {
+        self.live.as_ref().map(|l| &l.bounds)
     }
 
     /// Completes when a live server shuts down; never in the simulation.

@@ -149,8 +149,9 @@ struct Ending {
 
 /// Sends the first messages, then the queued progress, and reads the client's frames (the
 /// pong to a ping is tungstenite's) until either side ends; live, until the complete message
-/// has gone out (the documented close with 1000 at the job's end). The simulation keeps its
-/// old ending (the client closes first), so its figures stay as they were.
+/// has gone out (the documented close with 1000 at the job's end) or the idle timeout passes
+/// with no frame either way (1001). The simulation keeps its old ending (the client closes
+/// first), so its figures stay as they were.
 async fn exchange<S: Io>(
     ws: &mut WebSocketStream<S>,
     rx: &mut mpsc::Receiver<ServerMsg>,
@@ -170,8 +171,16 @@ async fn exchange<S: Io>(
     let mut code = Some(CloseCode::Normal);
     let down = env.shutting_down();
     tokio::pin!(down);
+    let idle_timeout = env.bounds().map(|b| b.idle_timeout);
     while ok && frames < FRAMES_MAX && !(close_at_end && completed) {
         frames += 1;
+        // Each turn of the loop is a frame one way or the other: the idle clock starts again.
+        let idle = async {
+            match idle_timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
         // Biased: the order of the branches, not tokio's RNG, decides when both are ready.
         tokio::select! {
             biased;
@@ -198,6 +207,11 @@ async fn exchange<S: Io>(
                 Some(Ok(_)) => heard_client = true,
             },
             () = &mut down => {
+                code = Some(CloseCode::Away);
+                break;
+            }
+            () = idle => {
+                tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket idle: closed");
                 code = Some(CloseCode::Away);
                 break;
             }

@@ -280,6 +280,25 @@ impl Object {
         Ok(())
     }
 
+    /// The latest token expiration the object holds anywhere: durable, cached, or in a
+    /// commit still in flight (`None`: it holds no token).
+    pub(crate) fn token_expires_ms(&self) -> Option<u64> {
+        let st = self.state.borrow();
+        let store = &st.store;
+        let pending = store.commits.iter().flat_map(|c| c.entries.iter());
+        store
+            .durable
+            .iter()
+            .chain(store.cache.iter())
+            .map(|(k, v)| (*k, v))
+            .chain(pending.map(|(k, v)| (*k, v)))
+            .filter_map(|(k, v)| match v {
+                Stored::Ms(ms) if k == AUTH_TOKEN_EXPIRATION => Some(*ms),
+                _ => None,
+            })
+            .max()
+    }
+
     /// The token and expiration the durable store holds now (the safety check's reference).
     pub(crate) fn durable_token(&self, env: &Env) -> (Option<String>, Option<u64>) {
         self.settle(env);

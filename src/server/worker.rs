@@ -4,8 +4,8 @@
 //! relayed chunk of socket bytes waits client–edge plus edge–object latency, drawn per job and
 //! message, in order (a chunk never overtakes an earlier one).
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
@@ -19,6 +19,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::recent::Recent;
 use super::Env;
 use crate::clock;
 use crate::draw::Purpose;
@@ -42,36 +43,50 @@ const CHUNKS_IN_FLIGHT_MAX: usize = 64;
 pub(crate) struct Worker {
     env: Env,
     dial: Box<dyn Dial>,
-    /// Messages relayed so far per (job, direction): the index of their latency draws.
-    messages: RefCell<BTreeMap<(u64, bool), u64>>,
+    /// Messages relayed so far per (job, direction): the index of their latency draws. Live,
+    /// only recently used jobs are kept (any client can name any job id).
+    messages: RefCell<Recent<(u64, bool), u64>>,
     /// When each job's first request reached the edge (the origin of its partitions).
-    first_seen_ms: RefCell<BTreeMap<u64, u64>>,
-    /// Idle keep-alive connections to the object host, reused for plain requests (an upgrade
-    /// consumes its connection).
-    idle: RefCell<Vec<Sender>>,
+    first_seen_ms: RefCell<Recent<u64, u64>>,
+    /// Idle keep-alive connections to the object host with when each went idle, reused for
+    /// plain requests (an upgrade consumes its connection).
+    idle: RefCell<Vec<(Sender, u64)>>,
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
-/// Most idle connections the worker keeps to the object host.
+/// Most idle connections the worker keeps to the object host in the simulation.
 const IDLE_CONNECTIONS_MAX: usize = 256;
+/// Jobs whose message counts a live worker keeps, per generation, for each job the object
+/// host keeps (a client may name jobs the host never heard of).
+const COUNTED_JOBS_PER_JOB: usize = 2;
 
 impl Worker {
     pub(crate) fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
+        let bound = env
+            .bounds()
+            .map(|b| COUNTED_JOBS_PER_JOB * b.jobs_max.max(1));
         Rc::new(Worker {
             env,
             dial,
-            messages: RefCell::new(BTreeMap::new()),
-            first_seen_ms: RefCell::new(BTreeMap::new()),
+            messages: RefCell::new(Recent::new(bound.map(|b| 2 * b))),
+            first_seen_ms: RefCell::new(Recent::new(bound)),
             idle: RefCell::new(Vec::new()),
         })
     }
 
-    /// An idle connection to the object host that can take a request now, if any.
+    /// An idle connection to the object host that can take a request now, if any. Live, one
+    /// idle for half the object host's header timeout is let go: the host closes an idle
+    /// keep-alive connection after that timeout, and a request must not race that close.
     fn take_idle(&self) -> Option<Sender> {
+        let now_ms = self.env.clock.now_ms();
+        let fresh_ms = self
+            .env
+            .bounds()
+            .map_or(u64::MAX, |b| b.header_timeout.as_millis() as u64 / 2);
         let mut idle = self.idle.borrow_mut();
-        while let Some(s) = idle.pop() {
-            if s.is_ready() {
+        while let Some((s, since_ms)) = idle.pop() {
+            if s.is_ready() && now_ms.saturating_sub(since_ms) < fresh_ms {
                 return Some(s);
             }
         }
@@ -79,9 +94,21 @@ impl Worker {
     }
 
     fn put_idle(&self, sender: Sender) {
+        let now_ms = self.env.clock.now_ms();
         let mut idle = self.idle.borrow_mut();
-        if idle.len() < IDLE_CONNECTIONS_MAX && !sender.is_closed() {
-            idle.push(sender);
+        let max = match self.env.bounds() {
+            Some(b) => {
+                // Live: connections gone stale or closed leave now (their descriptors too).
+                let fresh_ms = b.header_timeout.as_millis() as u64 / 2;
+                idle.retain(|(s, since_ms)| {
+                    !s.is_closed() && now_ms.saturating_sub(*since_ms) < fresh_ms
+                });
+                b.pool_max
+            }
+            None => IDLE_CONNECTIONS_MAX,
+        };
+        if idle.len() < max && !sender.is_closed() {
+            idle.push((sender, now_ms));
         }
     }
 
@@ -90,7 +117,7 @@ impl Worker {
     fn hop(&self, job: u64, up: bool) -> Hop {
         let index = {
             let mut m = self.messages.borrow_mut();
-            let n = m.entry((job, up)).or_insert(0);
+            let n = m.entry((job, up), || 0);
             *n += 1;
             *n - 1
         };
@@ -123,7 +150,7 @@ impl Worker {
         let first_ms = if f.job_partitions.is_empty() {
             now_ms
         } else {
-            *self.first_seen_ms.borrow_mut().entry(job).or_insert(now_ms)
+            *self.first_seen_ms.borrow_mut().entry(job, || now_ms)
         };
         let in_window = f
             .partition_windows
@@ -182,11 +209,12 @@ pub(crate) struct Reset;
 
 /// Serves one client connection to the worker.
 pub(crate) async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
+    let header_timeout = worker.env.bounds().map(|b| b.header_timeout);
     let handle = move |req| {
         let worker = worker.clone();
         async move { relay(req, worker).await }
     };
-    serve_http1(stream, handle, "worker").await;
+    serve_http1(stream, handle, "worker", header_timeout).await;
 }
 
 fn status(code: StatusCode, text: &str) -> Response<Body> {
@@ -204,7 +232,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
         .contains_key(UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
     let (parts, body) = req.into_parts();
-    let body = match read_body(body).await {
+    let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
         Ok(b) => b,
         Err(r) => return Ok(r),
     };
@@ -237,7 +265,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
     let object_upgrade =
         (resp.status() == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut resp));
     let (parts, body) = resp.into_parts();
-    let body = match read_body(body).await {
+    let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
         Ok(b) => b,
         Err(r) => return Ok(r),
     };
@@ -269,7 +297,8 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
 }
 
 /// The job a request is for: from the query of the upgrade, from the body of the batch POST
-/// (`u64::MAX` when neither names one).
+/// (`u64::MAX` when neither names a well-formed one: the object host refuses those, and they
+/// share one set of counters rather than adding one each).
 fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
     let job_id = match api::query_param(parts.uri.query(), "jobId") {
         Ok(Some(id)) => Some(id.to_string()),
@@ -277,7 +306,10 @@ fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
             .ok()
             .map(|b| b.job_id),
     };
-    job_id.as_deref().map_or(u64::MAX, api::job_key)
+    job_id
+        .as_deref()
+        .filter(|id| api::valid_job_id(id))
+        .map_or(u64::MAX, api::job_key)
 }
 
 /// The request's way up: its latency over both links, a drop on either, then a connection
@@ -379,18 +411,26 @@ enum Ended {
 
 /// Relays socket bytes both ways, each chunk delayed by its own one-way latency draw. A
 /// dropped chunk ends both directions at once (both streams are dropped).
+/// Live, a socket with no byte either way for the idle timeout (the object closes its end
+/// after that long; a client that never answers the close is not waited for) ends too.
 async fn splice<C: Io, O: Io>(worker: Rc<Worker>, job: u64, client: C, object: O) {
     let (client_r, client_w) = tokio::io::split(client);
     let (object_r, object_w) = tokio::io::split(object);
-    let up = delayed_copy(&worker, job, true, client_r, object_w);
-    let down = delayed_copy(&worker, job, false, object_r, client_w);
-    tokio::pin!(up, down);
+    let activity = Cell::new(worker.env.clock.now_ms());
+    let up = delayed_copy(&worker, job, true, client_r, object_w, &activity);
+    let down = delayed_copy(&worker, job, false, object_r, client_w, &activity);
+    let idle = idle_for(&worker.env, &activity);
+    tokio::pin!(up, down, idle);
     let (mut up_done, mut down_done) = (false, false);
     while !(up_done && down_done) {
         let ended = tokio::select! {
             biased;
             e = &mut up, if !up_done => { up_done = true; e }
             e = &mut down, if !down_done => { down_done = true; e }
+            () = &mut idle => {
+                tracing::debug!(job, t_ms = worker.env.clock.now_ms(), "socket idle: relay ended");
+                return;
+            }
         };
         if ended == Ended::Reset {
             tracing::info!(
@@ -403,6 +443,21 @@ async fn splice<C: Io, O: Io>(worker: Rc<Worker>, job: u64, client: C, object: O
     }
 }
 
+/// Completes once nothing has moved for the live idle timeout since `activity` (ms on the
+/// run's clock); never in the simulation.
+async fn idle_for(env: &Env, activity: &Cell<u64>) {
+    let Some(idle_ms) = env.bounds().map(|b| b.idle_timeout.as_millis() as u64) else {
+        return std::future::pending().await;
+    };
+    loop {
+        let quiet_ms = env.clock.now_ms().saturating_sub(activity.get());
+        if quiet_ms >= idle_ms {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(idle_ms - quiet_ms)).await;
+    }
+}
+
 /// A relayed chunk: its bytes, the end of the stream, or a drop that resets the connection.
 enum Chunk {
     Bytes(Bytes),
@@ -412,7 +467,14 @@ enum Chunk {
 
 /// Copies `from` to `to`, each chunk delivered at its own latency after it was read and never
 /// before the chunk ahead of it. One loop and a local queue: no channel, no second task.
-async fn delayed_copy<R, W>(worker: &Worker, job: u64, up: bool, mut from: R, mut to: W) -> Ended
+async fn delayed_copy<R, W>(
+    worker: &Worker,
+    job: u64,
+    up: bool,
+    mut from: R,
+    mut to: W,
+    activity: &Cell<u64>,
+) -> Ended
 where
     R: tokio::io::AsyncRead + Unpin,
     W: tokio::io::AsyncWrite + Unpin,
@@ -432,6 +494,7 @@ where
                     if to.write_all(&bytes).await.is_err() {
                         return Ended::Closed;
                     }
+                    activity.set(clock.now_ms());
                 }
                 Chunk::Eof => {
                     let _ = to.shutdown().await;
@@ -447,6 +510,7 @@ where
             biased;
             n = from.read(&mut buf), if reading && queue.len() < CHUNKS_IN_FLIGHT_MAX => {
                 let n = n.unwrap_or(0);
+                activity.set(clock.now_ms());
                 let hop = worker.hop(job, up);
                 // Order-preserving: a chunk is never delivered before the previous one.
                 last_ms = (clock.now_ms() + hop.latency_ms).max(last_ms);

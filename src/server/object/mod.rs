@@ -2,18 +2,20 @@
 //! here; the rest is split by job: `lifecycle` (activation, cold starts, hibernation and
 //! eviction, restarts and crashes, the input gate), `token` (issuing, storing and checking
 //! the job's token), `routes` (the HTTP service: the batch POST and the status poll),
-//! `upgrade` (the progress upgrade: its checks, the handshake and its timing log), and
-//! `enrichment` (the job's progress events).
+//! `upgrade` (the progress upgrade: its checks, the handshake and its timing log),
+//! `enrichment` (the job's progress events), and `retention` (which objects a live host
+//! forgets, and when).
 
 mod enrichment;
 mod lifecycle;
+mod retention;
 mod routes;
 #[cfg(test)]
 mod tests;
 mod token;
 mod upgrade;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -26,7 +28,8 @@ use crate::wire::api::{self, ServerMsg};
 pub(crate) use routes::serve_objects_conn;
 pub(super) use upgrade::canceled;
 
-/// Most objects one host keeps (one per job id seen).
+/// Most objects one simulated host keeps (one per job posted; a run has at most 100,000
+/// jobs). A live host keeps `Bounds::jobs_max` and forgets idle ones (`retention`).
 pub(crate) const OBJECTS_MAX: usize = 2_000_000;
 
 /// Every object of the run, by job id.
@@ -60,18 +63,38 @@ impl Objects {
         st.done = true;
     }
 
-    /// The object named `id`, created (cold, empty) on first use, as `idFromName` does.
+    /// The object named `id`, created (cold, empty) on first use, as `idFromName` does; the
+    /// batch POST's. `None` when the host keeps its most objects and every one is in use.
     fn get(&self, id: &str) -> Option<Rc<Object>> {
-        let mut objects = self.objects.borrow_mut();
-        if let Some(o) = objects.get(id) {
-            return Some(o.clone());
+        if let Some(o) = self.kept(id) {
+            return Some(o);
         }
-        if objects.len() >= OBJECTS_MAX {
+        if self.objects.borrow().len() >= self.objects_max() && !self.make_room() {
             return None;
         }
         let o = Rc::new(Object::new(id));
-        objects.insert(id.to_string(), o.clone());
+        o.touched_ms.set(self.env.clock.now_ms());
+        self.objects.borrow_mut().insert(id.to_string(), o.clone());
         Some(o)
+    }
+
+    /// The object named `id` for a request that only reads it (the upgrade, the status poll):
+    /// the kept one, or else a fresh one that is not kept. A job never posted has nothing to
+    /// keep: it answers as an empty object does (after its cold start and storage read), and
+    /// leaves nothing behind, however many such requests come.
+    fn find(&self, id: &str) -> Rc<Object> {
+        self.kept(id).unwrap_or_else(|| Rc::new(Object::new(id)))
+    }
+
+    fn kept(&self, id: &str) -> Option<Rc<Object>> {
+        let o = self.objects.borrow().get(id).cloned()?;
+        o.touched_ms.set(self.env.clock.now_ms());
+        Some(o)
+    }
+
+    /// Objects the host keeps at most.
+    fn objects_max(&self) -> usize {
+        self.env.bounds().map_or(OBJECTS_MAX, |b| b.jobs_max)
     }
 }
 
@@ -84,6 +107,8 @@ pub struct Object {
     activation: tokio::sync::Mutex<()>,
     /// The input gate: storage reads hold it shared, event delivery waits for it.
     gate: RwLock<()>,
+    /// When the host last saw the object in use (a lookup, or held by a task at a sweep).
+    touched_ms: Cell<u64>,
 }
 
 #[derive(Default)]
@@ -127,6 +152,7 @@ impl Object {
             state: RefCell::new(State::default()),
             activation: tokio::sync::Mutex::new(()),
             gate: RwLock::new(()),
+            touched_ms: Cell::new(0),
         }
     }
 

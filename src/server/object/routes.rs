@@ -23,11 +23,12 @@ use crate::wire::{plain, read_body, serve_http1, Body, Io};
 
 /// Serves one connection to the object host (HTTP/1.1 with upgrades).
 pub(crate) async fn serve_objects_conn<S: Io>(stream: S, objects: Rc<Objects>) {
+    let header_timeout = objects.env.bounds().map(|b| b.header_timeout);
     let handle = move |req| {
         let objects = objects.clone();
         async move { Ok::<_, Infallible>(route(req, objects).await) }
     };
-    serve_http1(stream, handle, "object").await;
+    serve_http1(stream, handle, "object", header_timeout).await;
 }
 
 async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
@@ -60,12 +61,15 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
 
 /// `POST /api/enrichment/batch`: a fresh token, stored; the job started on the first POST.
 async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
-    let batch = match parse_batch(req).await {
+    let batch = match parse_batch(req, &objects).await {
         Ok(b) => b,
         Err(r) => return r,
     };
     let Some(object) = objects.get(&batch.job_id) else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "job limit reached: every job the host keeps is in use",
+        );
     };
     let env = &objects.env;
     let (event, _cold) = object.deliver(env).await;
@@ -108,8 +112,12 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
 }
 
 /// The batch POST's body: a well-formed job id and at most the most books a job may have.
-async fn parse_batch(req: Request<Incoming>) -> Result<BatchRequest, Response<Body>> {
-    let body = read_body(req.into_body()).await?;
+async fn parse_batch(
+    req: Request<Incoming>,
+    objects: &Objects,
+) -> Result<BatchRequest, Response<Body>> {
+    let timeout = objects.env.bounds().map(|b| b.header_timeout);
+    let body = read_body(req.into_body(), timeout).await?;
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(b) => b,
         Err(e) => {
@@ -224,9 +232,7 @@ async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> 
         Ok(x) => x,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };
-    let Some(object) = objects.get(&job_id) else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
-    };
+    let object = objects.find(&job_id);
     let env = &objects.env;
     let (_event, _cold) = object.deliver(env).await;
     if let Err((code, why)) = object.authorize(env, &token).await {

@@ -77,9 +77,7 @@ pub(super) async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) ->
         Ok(asked) => asked,
         Err(refused) => return refused.response(),
     };
-    let Some(object) = objects.get(&asked.job_id) else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "object limit reached");
-    };
+    let object = objects.find(&asked.job_id);
     let on_upgrade = hyper::upgrade::on(&mut req);
     // The handshake runs as its own task, so its timings are recorded even when the client is
     // gone and hyper drops this request; the server then counts the upgrade as canceled.
