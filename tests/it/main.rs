@@ -21,6 +21,7 @@ mod probe;
 mod property;
 mod research;
 mod serve;
+mod story;
 mod workerd;
 
 use handshake_sim::report::Report;
