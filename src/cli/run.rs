@@ -61,7 +61,12 @@ pub(crate) struct Args {
     /// Also write the plots as PNG (with --plots).
     #[arg(long, requires = "plots")]
     png: bool,
-    /// Write a self-contained HTML report (table, plots, resolved scenario).
+    /// The x axis of the upgrade-time CDF: linear (fitted to the data) or log (the data and
+    /// a far deadline both fit).
+    #[arg(long, value_name = "SCALE", default_value = "linear", value_parser = ["linear", "log"])]
+    plot_scale: String,
+    /// Write a self-contained HTML report: headline, verdicts, the write-up's figures beside
+    /// the simulated ones, the table, plots, the worst job's timeline, the resolved scenario.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
     /// First run every variant and seed twice and compare hashes of the full event traces
@@ -180,14 +185,49 @@ fn write_files(
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     let png_dir = args.png.then_some(()).and(args.plots.as_deref());
-    let plots = report::plot::run_plots(report, runs, png_dir).map_err(anyhow::Error::msg)?;
+    let scale = match args.plot_scale.as_str() {
+        "log" => report::plot::Scale::Log,
+        _ => report::plot::Scale::Linear,
+    };
+    let plots =
+        report::plot::run_plots(report, runs, png_dir, scale).map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.plots {
-        report::plot::write_svgs(dir, &plots)
+        report::plot::write_plots(dir, &plots)
             .with_context(|| format!("writing plots to {}", dir.display()))?;
     }
     if let Some(path) = &args.html {
-        let html = report::run_html(report, &plots, &args.reproduce(plan));
+        let html = html_page(args, plan, report, runs, &plots)?;
         write_output(path, html.as_bytes())?;
     }
     Ok(())
+}
+
+/// The HTML report, with the worst job replayed for its timeline.
+fn html_page(
+    args: &Args,
+    plan: &Plan,
+    report: &Report,
+    runs: &[RunOutput],
+    plots: &[report::plot::Plot],
+) -> anyhow::Result<String> {
+    let reproduce = args.reproduce(plan);
+    let Some(job) = replay::worst_job(runs) else {
+        return Ok(report::run_html(report, plots, &reproduce, None));
+    };
+    let id = super::args::parse_variant(&job.variant)?;
+    let (record, steps) = replay::replay(&plan.scenario, variant::of(id), job.seed, job.job)?;
+    let command = args.command(plan).replay(&job);
+    let c = &plan.scenario.client;
+    let worst = report::WorstJob {
+        variant: &job.variant,
+        seed: job.seed,
+        job: job.job,
+        command: &command,
+        record: &record,
+        steps: &steps,
+        deadline_ms: c
+            .handshake_timeout_ms
+            .min(c.ping_after_ms + c.ping_timeout_ms),
+    };
+    Ok(report::run_html(report, plots, &reproduce, Some(&worst)))
 }

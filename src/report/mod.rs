@@ -19,7 +19,7 @@ mod verdicts;
 
 pub use self::csv::write_records;
 pub use crate::pipeline::Report;
-pub use html::{run_html, sweep_html};
+pub use html::{run_html, sweep_html, WorstJob};
 pub use points::write_points;
 pub use table::table;
 pub use verdicts::{gate_table, junit, markdown};
@@ -44,6 +44,6 @@ pub fn write_sweep_dir(
         return Ok(Vec::new());
     }
     let plots = plot::sweep_plots(sweep, png.then_some(dir))?;
-    plot::write_svgs(dir, &plots).map_err(|e| io("*.svg", &e))?;
+    plot::write_plots(dir, &plots).map_err(|e| io("*.svg", &e))?;
     Ok(plots)
 }

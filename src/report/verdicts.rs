@@ -44,7 +44,7 @@ fn row_warning(row: &CheckRow) -> f64 {
     row.warning.unwrap_or(f64::NAN)
 }
 
-fn fmt_num(v: f64) -> String {
+pub(crate) fn fmt_num(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{v:.0}")
     } else {

@@ -43,7 +43,7 @@ impl Op {
         }
     }
 
-    fn symbol(self) -> &'static str {
+    pub fn symbol(self) -> &'static str {
         Op::ALL
             .iter()
             .find(|(_, o)| *o == self)

@@ -5,6 +5,7 @@ mod dist;
 mod error;
 mod expect;
 mod load;
+mod reported;
 
 pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
@@ -13,6 +14,7 @@ pub use load::{
     apply_override, parse_override, parse_overrides, read_text, Override, FILE_BYTES_MAX,
     KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
 };
+pub use reported::{Reported, Stated, REPORTED_MAX};
 
 use std::collections::BTreeMap;
 
@@ -59,6 +61,10 @@ pub struct Scenario {
     /// `expect`, parsed when the scenario was checked (in key order).
     #[serde(skip)]
     expectations: Vec<Expectation>,
+    /// The figures a write-up states, `"variant.metric" = value or [low, high]`; the HTML
+    /// report shows them beside the simulated ones, and sweep plots draw them as bands.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub reported: BTreeMap<String, Stated>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -494,7 +500,17 @@ impl Scenario {
         self.validate_retries()?;
         self.validate_slo()?;
         self.expectations = self.validate_expect()?;
+        self.validate_reported()?;
         self.validate_books()
+    }
+
+    /// The `[reported]` lines, parsed, in key order. A loaded scenario has checked them all;
+    /// one read back from a sweep.json keeps only those that parse.
+    pub fn reported_figures(&self) -> Vec<Reported> {
+        self.reported
+            .iter()
+            .filter_map(|(key, v)| reported::parse(key, *v).ok())
+            .collect()
     }
 
     /// The parsed `[expect]` lines, in key order.
@@ -755,6 +771,21 @@ impl Scenario {
                 Expectation::parse(key, expr).map_err(|msg| (format!("expect.\"{key}\""), msg))
             })
             .collect()
+    }
+
+    /// `[reported]`: at most `REPORTED_MAX` lines, each a figure with a finite value or range.
+    fn validate_reported(&self) -> Result<(), Invalid> {
+        if self.reported.len() > REPORTED_MAX {
+            return Err((
+                "reported".into(),
+                format!("more than {REPORTED_MAX} reported figures"),
+            ));
+        }
+        self.reported.iter().try_for_each(|(key, v)| {
+            reported::parse(key, *v)
+                .map(drop)
+                .map_err(|msg| (format!("reported.\"{key}\""), msg))
+        })
     }
 
     /// Books per job.

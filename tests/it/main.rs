@@ -22,6 +22,7 @@ mod property;
 mod research;
 mod serve;
 mod serve_limits;
+mod story;
 mod workerd;
 
 use handshake_sim::report::Report;

@@ -277,7 +277,8 @@ fn run_writes_plots_and_a_self_contained_page() {
     );
     assert!(dir.join("storage-histogram.svg").exists());
     let page = String::from_utf8(read(&html)).unwrap();
-    assert!(page.contains("failure rate") && page.matches("<svg").count() == 2);
+    // Two plots and the worst job's timeline.
+    assert!(page.contains("failure rate") && page.matches("<svg").count() == 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

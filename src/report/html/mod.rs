@@ -1,12 +1,19 @@
-//! Self-contained HTML reports: inline SVG, inline CSS, no external assets.
+//! Self-contained HTML reports: inline SVG, inline CSS, no external assets, the same bytes
+//! for the same run.
+
+mod legend;
+mod run;
+mod timeline;
 
 use std::fmt::Write;
 
+pub use run::run_html;
+pub use timeline::WorstJob;
+
 use super::plot::Plot;
-use super::Report;
 use crate::sweep::SweepResult;
 
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -16,69 +23,39 @@ fn esc(s: &str) -> String {
 const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}code,pre{background:#f4f4f4;padding:2px 4px}\
-figure{margin:1.5em 0}svg{max-width:100%;height:auto}";
+figure{margin:1.5em 0}svg{max-width:100%;height:auto}\
+.headline{font-size:1.35em;font-weight:bold;margin:.6em 0}.note{color:#555;font-size:.9em}\
+tr.pass td:last-child,tr.inside td:last-child{color:#0072B2;font-weight:bold}\
+tr.fail td:last-child,tr.outside td:last-child{color:#D55E00;font-weight:bold}\
+td[title]{text-decoration:underline dotted #999}dt{font-weight:bold;margin-top:.4em}dd{margin-left:1.5em}\
+table.steps td{font-family:monospace;font-size:.85em;text-align:left}figcaption{color:#444}";
 
-fn page(title: &str, body: &str) -> String {
+pub(super) fn page(title: &str, body: &str) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
         esc(title)
     )
 }
 
-fn plots_html(out: &mut String, plots: &[Plot]) {
+pub(super) fn plots_html(out: &mut String, plots: &[Plot]) {
     for p in plots {
         let svg = p.svg.find("<svg").map_or(p.svg.as_str(), |i| &p.svg[i..]);
         let _ = writeln!(
             out,
-            "<figure>{svg}<figcaption>{}</figcaption></figure>",
-            esc(&p.title)
+            "<figure>{svg}<figcaption><b>{}</b>. {}</figcaption></figure>",
+            esc(&p.title),
+            esc(&p.caption)
         );
     }
 }
 
-fn scenario_html(out: &mut String, s: &crate::scenario::Scenario) {
+pub(super) fn scenario_html(out: &mut String, s: &crate::scenario::Scenario) {
     let toml = toml::to_string(s).unwrap_or_default();
     let _ = writeln!(
         out,
         "<details><summary>Resolved scenario (every key)</summary><pre>{}</pre></details>",
         esc(&toml)
     );
-}
-
-/// The page of a `run`: summary, the side-by-side table, the plots, the resolved scenario.
-pub fn run_html(report: &Report, plots: &[Plot], command: &str) -> String {
-    let s = &report.scenario.scenario;
-    let mut b = String::new();
-    let _ = writeln!(
-        b,
-        "<h1>{}</h1>\n<p>{}</p>",
-        esc(&s.name),
-        esc(&s.description)
-    );
-    let _ = writeln!(
-        b,
-        "<p>{} job(s) per variant and seed, concurrency {}, seeds {:?}.<br>Reproduce: <code>{}</code></p>",
-        s.jobs,
-        s.concurrency,
-        report.seeds,
-        esc(command)
-    );
-    b.push_str("<table><tr><th></th>");
-    for v in &report.variants {
-        let _ = write!(b, "<th>{}</th>", esc(&v.variant));
-    }
-    b.push_str("</tr>\n");
-    for (label, cells) in super::table::rows(report) {
-        let _ = write!(b, "<tr><td>{}</td>", esc(label.trim()));
-        for c in cells {
-            let _ = write!(b, "<td>{}</td>", esc(&c));
-        }
-        b.push_str("</tr>\n");
-    }
-    b.push_str("</table>\n");
-    plots_html(&mut b, plots);
-    scenario_html(&mut b, &report.scenario);
-    page(&format!("handshake-sim: {}", s.name), &b)
 }
 
 /// Most point rows an HTML sweep page lists (the CSV has them all).

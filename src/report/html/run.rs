@@ -1,0 +1,259 @@
+//! The page of a `run`: a headline built from the figures, the verdicts, the write-up's
+//! figures beside the simulated ones, the table with what each row means, the plots, the worst
+//! job's timeline and the resolved scenario.
+
+use std::fmt::Write;
+
+use super::timeline::{self, WorstJob};
+use super::{esc, legend, page, plots_html, scenario_html};
+use crate::metrics::{Delta, VariantSummary};
+use crate::pipeline::Report;
+use crate::report::plot::Plot;
+use crate::report::verdicts::fmt_num;
+use crate::verdict::slo::{self, Verdict};
+
+/// `−82.2 ms [−83.3, −81.1]`, with true minus signs.
+fn delta_text(d: &Delta) -> String {
+    format!(
+        "{:+.1} ms [{:+.1}, {:+.1}]",
+        d.mean, d.ci95_low, d.ci95_high
+    )
+    .replace('-', "−")
+}
+
+fn rate_text(v: &VariantSummary) -> String {
+    format!("{} {:.1}%", v.variant, v.failure_rate.value * 100.0)
+}
+
+/// The headline: the failure rates from the baseline to the others, and each other variant's
+/// paired storage and upgrade differences with their intervals.
+fn headline(report: &Report) -> String {
+    let vs = &report.variants;
+    let Some((base, rest)) = vs.split_first() else {
+        return "no variant ran".into();
+    };
+    if rest.is_empty() {
+        return format!(
+            "{} failed [95% CI {:.1}–{:.1}%] of {} jobs",
+            rate_text(base),
+            base.failure_rate.ci95_low * 100.0,
+            base.failure_rate.ci95_high * 100.0,
+            base.jobs
+        );
+    }
+    let others: Vec<String> = rest.iter().map(rate_text).collect();
+    let mut h = format!("{} → {} failed", rate_text(base), others.join(", "));
+    for v in rest {
+        let Some(p) = &v.paired_delta else { continue };
+        let parts: Vec<String> = [("storage", p.storage_ms), ("upgrade", p.upgrade_ms)]
+            .into_iter()
+            .filter_map(|(name, d)| Some(format!("{name} {}", delta_text(&d?))))
+            .collect();
+        if !parts.is_empty() {
+            let _ = write!(
+                h,
+                "; {} vs {}: {}",
+                v.variant,
+                base.variant,
+                parts.join(", ")
+            );
+        }
+    }
+    h
+}
+
+/// One verdict row: check, variant, measured, bound, verdict text, whether it passes.
+type Row = (String, String, String, String, String, bool);
+
+/// Every SLO and `[expect]` line, judged on the pooled seeds.
+fn verdict_rows(report: &Report) -> Vec<Row> {
+    let s = &report.scenario;
+    let value = |v: f64| if v.is_nan() { "–".into() } else { fmt_num(v) };
+    let mut rows: Vec<Row> = slo::judge(&s.slo, &report.variants)
+        .into_iter()
+        .map(|j| {
+            let bound = format!(
+                "warning > {}, critical > {}",
+                fmt_num(j.warning),
+                fmt_num(j.critical)
+            );
+            let pass = j.verdict != Verdict::Critical;
+            let text = j.verdict.name().to_string();
+            (
+                format!("slo {}", j.slo),
+                j.variant,
+                value(j.value),
+                bound,
+                text,
+                pass,
+            )
+        })
+        .collect();
+    for e in s.expectations() {
+        let variant = e.judged_variant().name().to_string();
+        rows.push(match e.judge(&report.variants) {
+            Ok(j) => {
+                let text = if j.holds { "holds" } else { "FAILED" };
+                let bound = format!("{} {}", e.op.symbol(), fmt_num(j.bound));
+                (
+                    format!("expect {e}"),
+                    variant,
+                    value(j.actual),
+                    bound,
+                    text.into(),
+                    j.holds,
+                )
+            }
+            Err(why) => (
+                format!("expect {e}"),
+                variant,
+                "–".into(),
+                why,
+                "FAILED".into(),
+                false,
+            ),
+        });
+    }
+    rows
+}
+
+fn verdicts_html(b: &mut String, rows: &[Row]) {
+    if rows.is_empty() {
+        return;
+    }
+    let failed = rows.iter().filter(|r| !r.5).count();
+    let _ = writeln!(
+        b,
+        "<h2>Verdicts</h2>\n<p>{}. Judged on the pooled seeds; <code>check</code> judges each seed.</p>",
+        if failed == 0 {
+            format!("All {} checks pass", rows.len())
+        } else {
+            format!("{failed} of {} checks fail", rows.len())
+        }
+    );
+    b.push_str("<table class=\"verdicts\"><tr><th>check</th><th>variant</th><th>measured</th><th>bound</th><th>verdict</th></tr>\n");
+    for (check, variant, measured, bound, text, pass) in rows {
+        let class = if *pass { "pass" } else { "fail" };
+        let _ = writeln!(
+            b,
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(check),
+            esc(variant),
+            measured,
+            esc(bound),
+            esc(text)
+        );
+    }
+    b.push_str("</table>\n");
+}
+
+/// The write-up's figures (`[reported]`) beside the simulated ones.
+fn reported_html(b: &mut String, report: &Report) {
+    let reported = report.scenario.reported_figures();
+    if reported.is_empty() {
+        return;
+    }
+    b.push_str("<h2>The write-up's figures beside the simulated ones</h2>\n<p>From the scenario's <code>[reported]</code>; a range is inside when the simulated figure falls within it.</p>\n");
+    b.push_str("<table class=\"reported\"><tr><th>figure</th><th>write-up</th><th>simulated</th><th></th></tr>\n");
+    for r in reported {
+        let name = r.figure.figure.to_string();
+        let pct = name.ends_with("_rate");
+        let show = |v: f64| {
+            if pct {
+                format!("{:.1}%", v * 100.0)
+            } else {
+                fmt_num(v)
+            }
+        };
+        let (lo, hi) = r.stated.bounds();
+        let stated = if lo == hi {
+            show(lo)
+        } else {
+            format!("{}–{}", show(lo), show(hi))
+        };
+        let sim = r.figure.value(&report.variants).ok();
+        let (sim_text, verdict) = match sim {
+            Some(v) if v >= lo && v <= hi => (show(v), "inside"),
+            Some(v) => (show(v), "outside"),
+            None => ("–".to_string(), "not measured"),
+        };
+        let _ = writeln!(
+            b,
+            "<tr class=\"{}\"><td>{}</td><td>{stated}</td><td>{sim_text}</td><td>{verdict}</td></tr>",
+            verdict.replace(' ', "-"),
+            esc(&r.figure.to_string())
+        );
+    }
+    b.push_str("</table>\n");
+}
+
+/// The side-by-side table, each row with its meaning as a tooltip and in a legend below.
+fn table_html(b: &mut String, report: &Report) {
+    b.push_str("<h2>Figures</h2>\n<table><tr><th></th>");
+    for v in &report.variants {
+        let _ = write!(b, "<th>{}</th>", esc(&v.variant));
+    }
+    b.push_str("</tr>\n");
+    let rows = crate::report::table::rows(report);
+    for (label, cells) in &rows {
+        let _ = write!(
+            b,
+            "<tr><td title=\"{}\">{}</td>",
+            esc(&legend::meaning(label)),
+            esc(label.trim())
+        );
+        for c in cells {
+            let _ = write!(b, "<td>{}</td>", esc(c));
+        }
+        b.push_str("</tr>\n");
+    }
+    b.push_str("</table>\n<details class=\"legend\"><summary>What each row means</summary><dl>");
+    for (label, _) in &rows {
+        let _ = write!(
+            b,
+            "<dt>{}</dt><dd>{}</dd>",
+            esc(label.trim()),
+            esc(&legend::meaning(label))
+        );
+    }
+    b.push_str("</dl></details>\n");
+}
+
+/// The page of a `run`.
+pub fn run_html(
+    report: &Report,
+    plots: &[Plot],
+    command: &str,
+    worst: Option<&WorstJob>,
+) -> String {
+    let s = &report.scenario.scenario;
+    let mut b = String::new();
+    let _ = writeln!(
+        b,
+        "<h1>{}</h1>\n<p>{}</p>",
+        esc(&s.name),
+        esc(&s.description)
+    );
+    let _ = writeln!(
+        b,
+        "<p class=\"headline\">{}</p>\n<p class=\"note\">Paired differences are per job on the same draws, mean with its 95% interval; failure rates pool {} job(s) per variant and seed over seeds {:?}.</p>",
+        esc(&headline(report)),
+        s.jobs,
+        report.seeds
+    );
+    verdicts_html(&mut b, &verdict_rows(report));
+    reported_html(&mut b, report);
+    table_html(&mut b, report);
+    let _ = writeln!(
+        b,
+        "<p>Concurrency {}. Reproduce: <code>{}</code></p>",
+        s.concurrency,
+        esc(command)
+    );
+    plots_html(&mut b, plots);
+    if let Some(w) = worst {
+        timeline::section(&mut b, w);
+    }
+    scenario_html(&mut b, &report.scenario);
+    page(&format!("handshake-sim: {}", s.name), &b)
+}

@@ -1,0 +1,520 @@
+//! Sweep plots: the failure rate against one parameter (lines with their interval bands, the
+//! scenario's own value and the write-up's band), heatmaps of a 2-D grid with the difference
+//! to the baseline, and for a swarm or 3+ parameters one panel per parameter.
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::heatmap::{Colors, Heatmap};
+use super::{color, frame, nice_ticks, render, seeds_text, tick_text, unit_of};
+use super::{DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT};
+use crate::names::Figure;
+use crate::scenario::Scenario;
+use crate::sweep::SweepResult;
+
+/// Most panels of a per-parameter plot (the CSV has every parameter).
+const PANELS_MAX: usize = 12;
+
+/// Sweep plots: a 1-D grid gets `failure-rate`; a 2-D grid `heatmap-VARIANT` per variant and
+/// `heatmap-diff-VARIANT` per variant after the baseline; a swarm or a grid of 3 or more
+/// parameters `failure-rate-by-param`.
+pub fn sweep_plots(sweep: &SweepResult, png: Option<&Path>) -> Result<Vec<Plot>, String> {
+    let def = &sweep.definition;
+    if sweep.points.is_empty() || def.params.is_empty() {
+        return Ok(Vec::new());
+    }
+    match def.params.len() {
+        _ if def.swarm.is_some() => Ok(vec![panels(sweep, png)?]),
+        1 => Ok(vec![lines(sweep, png)?]),
+        2 => heatmaps(sweep, png),
+        _ => Ok(vec![panels(sweep, png)?]),
+    }
+}
+
+/// The rate of every point for variant `v`, by point.
+fn rates(sweep: &SweepResult, v: &str) -> Vec<Option<f64>> {
+    sweep
+        .points
+        .iter()
+        .map(|p| {
+            p.variants
+                .iter()
+                .find(|s| s.variant == v)
+                .map(|s| s.failure_rate.value)
+        })
+        .collect()
+}
+
+fn heatmaps(sweep: &SweepResult, png: Option<&Path>) -> Result<Vec<Plot>, String> {
+    let def = &sweep.definition;
+    let seeds = seeds_text(&def.seeds);
+    let name = &sweep.base.scenario.name;
+    let names = def.variant_names();
+    let all: Vec<Vec<Option<f64>>> = names.iter().map(|v| rates(sweep, v)).collect();
+    // One scale for every variant, so that equal colours are equal rates.
+    let top = all
+        .iter()
+        .flatten()
+        .flatten()
+        .fold(0.0f64, |a, b| a.max(*b));
+    let max = nice_ticks(0.0, top.max(0.01), 4)
+        .last()
+        .copied()
+        .unwrap_or(1.0);
+    let max = if max < top { top } else { max };
+    let mut plots = Vec::new();
+    for (v, values) in names.iter().zip(&all) {
+        let title = format!("{name} — {v} failure rate, {seeds}");
+        let caption = format!(
+            "Failure rate of {v} at each grid point (jobs not ok / jobs, pooled over {seeds}); \
+             every variant's heatmap shares one colour scale, 0 to {:.0}%.",
+            max * 100.0
+        );
+        let map = Heatmap {
+            title: vec![title.clone()],
+            sweep,
+            values: values.clone(),
+            colors: Colors::Sequential { max },
+            bar_label: "failure rate".into(),
+        };
+        let meta = Meta {
+            name: format!("heatmap-{v}"),
+            title,
+            caption,
+        };
+        plots.push(render(meta, png, &map)?);
+    }
+    let (base, base_values) = (&names[0], &all[0]);
+    for (v, values) in names.iter().zip(&all).skip(1) {
+        let diff: Vec<Option<f64>> = values
+            .iter()
+            .zip(base_values)
+            .map(|(a, b)| Some((*a)? - (*b)?))
+            .collect();
+        let m = diff.iter().flatten().fold(0.01f64, |a, b| a.max(b.abs()));
+        let title = format!("{name} — {v} minus {base}, failure rate, {seeds}");
+        let caption = format!(
+            "Difference in failure rate, {v} − {base}, in percentage points: blue where {v} \
+             fails less, vermillion where it fails more."
+        );
+        let map = Heatmap {
+            title: vec![title.clone()],
+            sweep,
+            values: diff,
+            colors: Colors::Diverging { max: m },
+            bar_label: format!("{v} − {base}"),
+        };
+        let meta = Meta {
+            name: format!("heatmap-diff-{v}"),
+            title,
+            caption,
+        };
+        plots.push(render(meta, png, &map)?);
+    }
+    Ok(plots)
+}
+
+/// The value of a dotted key in the scenario (`client.handshake_timeout_ms`,
+/// `storage.read_ms.uniform.1`), when it is a number.
+pub(super) fn scenario_value(base: &Scenario, key: &str) -> Option<f64> {
+    let mut v = toml::Value::try_from(base).ok()?;
+    for seg in key.split('.') {
+        v = match v {
+            toml::Value::Table(mut t) => t.remove(seg)?,
+            toml::Value::Array(mut a) => {
+                let i: usize = seg.parse().ok()?;
+                (i < a.len()).then(|| a.swap_remove(i))?
+            }
+            _ => return None,
+        };
+    }
+    match v {
+        toml::Value::Integer(i) => Some(i as f64),
+        toml::Value::Float(f) => Some(f),
+        _ => None,
+    }
+}
+
+/// The write-up's failure rates the scenario states, per variant: `(variant, low, high)`.
+fn reported_rates(sweep: &SweepResult) -> Vec<(usize, f64, f64)> {
+    let names = sweep.definition.variant_names();
+    sweep
+        .base
+        .reported_figures()
+        .into_iter()
+        .filter(|r| r.figure.figure == Figure::FailureRate)
+        .filter_map(|r| {
+            let i = names.iter().position(|n| n == r.figure.variant.name())?;
+            let (lo, hi) = r.stated.bounds();
+            Some((i, lo, hi))
+        })
+        .collect()
+}
+
+fn lines(sweep: &SweepResult, png: Option<&Path>) -> Result<Plot, String> {
+    let def = &sweep.definition;
+    let key = &def.params[0].key;
+    let name = &sweep.base.scenario.name;
+    let title = format!("{name} — failure rate vs {key}, {}", seeds_text(&def.seeds));
+    let labels: Vec<String> = sweep.points.iter().map(|p| p.params[0].1.clone()).collect();
+    let numeric: Option<Vec<f64>> = labels
+        .iter()
+        .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect();
+    let own = numeric
+        .is_some()
+        .then(|| scenario_value(&sweep.base, key))
+        .flatten();
+    let mut caption = format!(
+        "Failure rate (jobs not ok / jobs) per variant against {key}; the band around each \
+         line is its 95% Wilson interval."
+    );
+    if let Some(v) = own {
+        caption.push_str(&format!(
+            " The black line marks the scenario's own value, {}.",
+            tick_text(v)
+        ));
+    }
+    if !reported_rates(sweep).is_empty() {
+        caption.push_str(" Hatched bands are the write-up's failure rates ([reported]).");
+    }
+    let l = Lines {
+        title: title.clone(),
+        sweep,
+        numeric,
+        labels,
+        x_desc: format!("{key}{}", unit_of(key)),
+        own,
+    };
+    let meta = Meta {
+        name: "failure-rate".into(),
+        title,
+        caption,
+    };
+    render(meta, png, &l)
+}
+
+struct Lines<'a> {
+    title: String,
+    sweep: &'a SweepResult,
+    numeric: Option<Vec<f64>>,
+    labels: Vec<String>,
+    x_desc: String,
+    /// The scenario's own value of the parameter.
+    own: Option<f64>,
+}
+
+impl Lines<'_> {
+    fn xs(&self) -> Vec<f64> {
+        match &self.numeric {
+            Some(n) => n.clone(),
+            None => (0..self.labels.len()).map(|i| i as f64).collect(),
+        }
+    }
+
+    fn legend(&self) -> Vec<Entry> {
+        let mut legend: Vec<Entry> = self
+            .sweep
+            .definition
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Entry::new(Swatch::Line(color(i), 3), v.name()).note("band: 95% CI"))
+            .collect();
+        let names = self.sweep.definition.variant_names();
+        for (i, lo, hi) in reported_rates(self.sweep) {
+            let text = format!("{} write-up", names[i]);
+            let range = format!("{:.0}–{:.0}%", lo * 100.0, hi * 100.0);
+            legend.push(Entry::new(Swatch::Box(color(i)), text).note(range));
+        }
+        if let Some(v) = self.own {
+            legend.push(Entry::new(
+                Swatch::Line(BLACK, 2),
+                format!("scenario: {}", tick_text(v)),
+            ));
+        }
+        legend
+    }
+}
+
+impl Drawing for Lines<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let area = frame(&root, std::slice::from_ref(&self.title), &self.legend())?;
+        let xs = self.xs();
+        let (lo, hi) = xs
+            .iter()
+            .chain(self.own.as_ref())
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            });
+        let pad = ((hi - lo) * 0.04).max(0.5);
+        let bands = reported_rates(self.sweep);
+        let y_max = self
+            .sweep
+            .points
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|s| s.failure_rate.ci95_high))
+            .chain(bands.iter().map(|b| b.2))
+            .fold(0.05f64, f64::max)
+            .min(1.0)
+            * 1.08;
+        let mut chart = ChartBuilder::on(&area)
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(64)
+            .build_cartesian_2d((lo - pad)..(hi + pad), 0f64..y_max)?;
+        let label_of = |x: &f64| -> String {
+            match self.numeric {
+                Some(_) => tick_text(*x),
+                None => self
+                    .labels
+                    .get(x.round() as usize)
+                    .cloned()
+                    .unwrap_or_default(),
+            }
+        };
+        chart
+            .configure_mesh()
+            .x_desc(self.x_desc.as_str())
+            .y_desc("failure rate")
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .max_light_lines(2)
+            .label_style((FONT, 14))
+            .draw()?;
+        for (i, b_lo, b_hi) in bands {
+            let rect = Rectangle::new(
+                [(lo - pad, b_lo), (hi + pad, b_hi)],
+                color(i).mix(0.12).filled(),
+            );
+            chart.draw_series(std::iter::once(rect))?;
+            for y in [b_lo, b_hi] {
+                let edge = vec![(lo - pad, y), (hi + pad, y)];
+                chart.draw_series(LineSeries::new(edge, color(i).mix(0.6).stroke_width(1)))?;
+            }
+        }
+        self.draw_variants(&mut chart, &xs)?;
+        if let Some(v) = self.own {
+            let mark = vec![(v, 0.0), (v, y_max)];
+            chart.draw_series(LineSeries::new(mark, BLACK.stroke_width(2)))?;
+        }
+        root.present()?;
+        Ok(())
+    }
+}
+
+type LineChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
+
+impl Lines<'_> {
+    /// Each variant's interval band, line and points.
+    fn draw_variants<DB: DrawingBackend>(
+        &self,
+        chart: &mut LineChart<'_, DB>,
+        xs: &[f64],
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        for (vi, v) in self.sweep.definition.variants.iter().enumerate() {
+            let col = color(vi);
+            let pts: Vec<(f64, f64, f64, f64)> = self
+                .sweep
+                .points
+                .iter()
+                .zip(xs)
+                .filter_map(|(p, x)| {
+                    let s = p.variants.iter().find(|s| s.variant == v.name())?;
+                    let r = s.failure_rate;
+                    Some((*x, r.value, r.ci95_low, r.ci95_high))
+                })
+                .collect();
+            let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.3)).collect();
+            band.extend(pts.iter().rev().map(|p| (p.0, p.2)));
+            chart.draw_series(std::iter::once(Polygon::new(band, col.mix(0.18).filled())))?;
+            let line = pts.iter().map(|p| (p.0, p.1));
+            chart.draw_series(LineSeries::new(line, col.stroke_width(3)))?;
+            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3, col.filled())))?;
+        }
+        Ok(())
+    }
+}
+
+/// One panel per parameter: every point's failure rate against that parameter's value,
+/// coloured by variant.
+fn panels(sweep: &SweepResult, png: Option<&Path>) -> Result<Plot, String> {
+    let def = &sweep.definition;
+    let name = &sweep.base.scenario.name;
+    let what = match def.swarm {
+        Some(n) => format!("swarm of {n} points"),
+        None => format!("grid of {} points", sweep.points.len()),
+    };
+    let title = format!(
+        "{name} — failure rate by parameter, {what}, {}",
+        seeds_text(&def.seeds)
+    );
+    let mut caption = format!(
+        "Each panel plots every point's failure rate against one parameter, whatever the \
+         others were ({what}); colours are variants."
+    );
+    if def.params.len() > PANELS_MAX {
+        caption.push_str(&format!(
+            " The first {PANELS_MAX} of {} parameters; points.csv has all.",
+            def.params.len()
+        ));
+    }
+    let p = Panels {
+        title: title.clone(),
+        sweep,
+    };
+    let meta = Meta {
+        name: "failure-rate-by-param".into(),
+        title,
+        caption,
+    };
+    render(meta, png, &p)
+}
+
+struct Panels<'a> {
+    title: String,
+    sweep: &'a SweepResult,
+}
+
+/// Height of one row of panels.
+const PANEL_ROW_PX: u32 = 260;
+
+impl Panels<'_> {
+    fn shown(&self) -> usize {
+        self.sweep.definition.params.len().min(PANELS_MAX)
+    }
+
+    fn rows(&self) -> usize {
+        self.shown().div_ceil(2)
+    }
+
+    /// Parameter `k` of every point: its value on the axis and the axis labels (numbers, or
+    /// the distinct values in order of first appearance).
+    fn axis(&self, k: usize) -> (Vec<f64>, Option<Vec<String>>) {
+        let raw: Vec<&str> = self
+            .sweep
+            .points
+            .iter()
+            .map(|p| p.params.get(k).map_or("", |(_, v)| v.as_str()))
+            .collect();
+        let nums: Option<Vec<f64>> = raw
+            .iter()
+            .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect();
+        if let Some(n) = nums {
+            return (n, None);
+        }
+        let mut cats: Vec<String> = Vec::new();
+        let xs = raw
+            .iter()
+            .map(|x| match cats.iter().position(|c| c == x) {
+                Some(i) => i as f64,
+                None => {
+                    cats.push(x.to_string());
+                    (cats.len() - 1) as f64
+                }
+            })
+            .collect();
+        (xs, Some(cats))
+    }
+}
+
+impl Drawing for Panels<'_> {
+    fn height_px(&self) -> u32 {
+        70 + PANEL_ROW_PX * self.rows() as u32
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let def = &self.sweep.definition;
+        let legend: Vec<Entry> = def
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Entry::new(Swatch::Dot(color(i)), v.name()))
+            .collect();
+        let area = frame(&root, std::slice::from_ref(&self.title), &legend)?;
+        let y_max = self
+            .sweep
+            .points
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|s| s.failure_rate.value))
+            .fold(0.05f64, f64::max)
+            .min(1.0)
+            * 1.08;
+        let cells = area.split_evenly((self.rows(), 2));
+        for (k, cell) in cells.iter().enumerate().take(self.shown()) {
+            self.panel(cell, k, y_max)?;
+        }
+        root.present()?;
+        Ok(())
+    }
+}
+
+impl Panels<'_> {
+    fn panel<DB: DrawingBackend>(
+        &self,
+        cell: &DrawingArea<DB, Shift>,
+        k: usize,
+        y_max: f64,
+    ) -> DrawResult
+    where
+        DB::ErrorType: 'static,
+    {
+        let def = &self.sweep.definition;
+        let key = &def.params[k].key;
+        let (xs, cats) = self.axis(k);
+        let (lo, hi) = xs
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+                (a.min(*x), b.max(*x))
+            });
+        let pad = ((hi - lo) * 0.05).max(0.5);
+        let mut chart = ChartBuilder::on(cell)
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(52)
+            .build_cartesian_2d((lo - pad)..(hi + pad), 0f64..y_max)?;
+        let label_of = |x: &f64| match &cats {
+            None => tick_text(*x),
+            Some(c) => c.get(x.round() as usize).cloned().unwrap_or_default(),
+        };
+        chart
+            .configure_mesh()
+            .x_desc(format!("{key}{}", unit_of(key)))
+            .y_desc("failure rate")
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .max_light_lines(2)
+            .label_style((FONT, 12))
+            .draw()?;
+        for (vi, v) in def.variants.iter().enumerate() {
+            let dots = self.sweep.points.iter().zip(&xs).filter_map(|(p, x)| {
+                let s = p.variants.iter().find(|s| s.variant == v.name())?;
+                Some(Circle::new(
+                    (*x, s.failure_rate.value),
+                    3,
+                    color(vi).filled(),
+                ))
+            });
+            chart.draw_series(dots)?;
+        }
+        Ok(())
+    }
+}

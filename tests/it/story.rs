@@ -1,0 +1,284 @@
+//! The story the HTML report and the plots tell, checked by structure (not pixels): the
+//! headline's figures, the verdict rows, the write-up's figures, the worst job's timeline;
+//! the deadline line, the legend outside the data, the palette, the sweep plots, stale plots
+//! removed from a reused directory, and the same bytes for the same run.
+
+use std::path::{Path, PathBuf};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hs-report-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn ok(args: &[&str]) -> String {
+    let (code, out, err) = crate::exec(args, None);
+    assert_eq!(code, 0, "{args:?}\n{out}{err}");
+    out
+}
+
+/// The `<text>` elements of a plotters SVG: x, y and content.
+fn texts(svg: &str) -> Vec<(f64, f64, String)> {
+    svg.split("<text ")
+        .skip(1)
+        .map(|t| {
+            let attr = |name: &str| -> f64 {
+                let at = t.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                t[at..].split('"').next().unwrap().parse().unwrap()
+            };
+            let body = t.split_once('>').unwrap().1;
+            let body = body.split("</text>").next().unwrap().trim().to_string();
+            (attr("x"), attr("y"), body)
+        })
+        .collect()
+}
+
+/// A `<polyline>`: stroke, stroke width and points.
+type Polyline = (String, String, Vec<(f64, f64)>);
+
+fn polylines(svg: &str) -> Vec<Polyline> {
+    svg.split("<polyline ")
+        .skip(1)
+        .map(|p| {
+            let attr = |name: &str| -> String {
+                let at = p.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+                p[at..].split('"').next().unwrap().to_string()
+            };
+            let points = attr("points")
+                .split_whitespace()
+                .map(|xy| {
+                    let (x, y) = xy.split_once(',').unwrap();
+                    (x.parse().unwrap(), y.parse().unwrap())
+                })
+                .collect();
+            (attr("stroke"), attr("stroke-width"), points)
+        })
+        .collect()
+}
+
+#[test]
+fn the_run_page_tells_the_story_and_the_plots_keep_legend_and_deadline_clear() {
+    let dir = tmp("run");
+    let (html, json) = (dir.join("run.html"), dir.join("run.json"));
+    let plots = dir.join("plots");
+    let args = [
+        "run",
+        "sims/issue407.toml",
+        "--jobs",
+        "120",
+        "--seeds",
+        "2",
+        "--json",
+        json.to_str().unwrap(),
+        "--plots",
+        plots.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+    ];
+    ok(&args);
+    let page = read(&html);
+    let j: serde_json::Value = serde_json::from_str(&read(&json)).unwrap();
+    let rate = |i: usize| j["variants"][i]["failure_rate"]["value"].as_f64().unwrap() * 100.0;
+    let storage = j["variants"][1]["paired_delta"]["storage_ms"]["mean"]
+        .as_f64()
+        .unwrap();
+    let headline = format!(
+        "<p class=\"headline\">sequential {:.1}% → parallel {:.1}% failed; parallel vs sequential: storage {}",
+        rate(0),
+        rate(1),
+        format!("{storage:+.1} ms").replace('-', "−")
+    );
+    assert!(page.contains(&headline), "{headline}\n{page}");
+    // Verdicts: every SLO and expectation, with its bound and measured value.
+    assert!(page.contains("<h2>Verdicts</h2>"));
+    assert!(page.contains("<td>expect sequential.failure_rate &gt;= 0.25</td><td>sequential</td>"));
+    assert!(page.contains("<td>slo silent_failure_rate</td><td>parallel</td>"));
+    assert!(page.contains("<td>warning &gt; 0, critical &gt; 0.01</td>"));
+    // The write-up's figures beside the simulated ones, from [reported].
+    let seq = format!("{:.1}%", rate(0));
+    assert!(
+        page.contains(&format!(
+            "<td>sequential.failure_rate</td><td>30.0%–40.0%</td><td>{seq}</td>"
+        )),
+        "{page}"
+    );
+    // What each row means, and the worst job's timeline with its deadline.
+    assert!(page.contains("title=\"jobs not ok / jobs, with a 95% Wilson score interval\""));
+    assert!(page.contains("<h2>Worst job: sequential job "));
+    assert!(page.contains("class=\"timeline\"") && page.contains("class=\"deadline\""));
+    assert!(page.contains("handshake 240 ms") || page.contains("handshake 24"));
+    assert!(!page.contains("src=") && !page.contains("<link") && !page.contains("<script"));
+
+    let cdf = read(&plots.join("upgrade-cdf.svg"));
+    let lines = polylines(&cdf);
+    // The deadline: a thick black vertical line over the whole plot, labelled.
+    let deadline = lines
+        .iter()
+        .find(|(s, w, p)| s == "#000000" && w == "3" && p.len() == 2 && p[0].0 == p[1].0)
+        .expect("a vertical black deadline line");
+    assert!(
+        (deadline.2[0].1 - deadline.2[1].1).abs() > 300.0,
+        "{deadline:?}"
+    );
+    let t = texts(&cdf);
+    assert!(t.iter().any(|(_, _, s)| s == "deadline 240 ms"));
+    // The legend lies right of every curve point: outside the data.
+    let curve_max_x = lines
+        .iter()
+        .filter(|(_, _, p)| p.len() > 2)
+        .flat_map(|(_, _, p)| p.iter().map(|q| q.0))
+        .fold(0.0, f64::max);
+    for name in ["sequential", "parallel", "client deadline 240 ms"] {
+        let (x, _, _) = t.iter().find(|(_, _, s)| s == name).expect(name);
+        assert!(
+            *x > curve_max_x,
+            "{name} at x {x}, curves reach {curve_max_x}"
+        );
+    }
+    // The Okabe–Ito palette, not red and green.
+    for c in ["#0072B2", "#D55E00"] {
+        assert!(cdf.contains(&format!("stroke=\"{c}\"")), "{c}");
+    }
+    assert!(!cdf.contains("#FF0000") && !cdf.contains("#00FF00"));
+
+    // The same run, the same bytes.
+    let again = tmp("run-again");
+    let html2 = again.join("run.html");
+    let mut args2 = args;
+    args2[7] = "/dev/null";
+    let plots2 = again.join("plots");
+    args2[9] = plots2.to_str().unwrap();
+    args2[11] = html2.to_str().unwrap();
+    ok(&args2);
+    assert_eq!(page, read(&html2), "HTML differs between two runs");
+    for f in ["upgrade-cdf.svg", "storage-histogram.svg"] {
+        assert_eq!(read(&plots.join(f)), read(&plots2.join(f)), "{f} differs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&again);
+}
+
+#[test]
+fn a_far_deadline_leaves_the_linear_axis_to_the_data_and_fits_on_a_log_axis() {
+    let dir = tmp("scale");
+    let base = [
+        "run",
+        "sims/issue407-reported.toml",
+        "--jobs",
+        "60",
+        "--plots",
+    ];
+    let (lin, log) = (dir.join("lin"), dir.join("log"));
+    let mut a = base.to_vec();
+    a.push(lin.to_str().unwrap());
+    ok(&a);
+    a.pop();
+    a.extend([log.to_str().unwrap(), "--plot-scale", "log"]);
+    ok(&a);
+    let lin_svg = read(&lin.join("upgrade-cdf.svg"));
+    let ticks = |svg: &str| -> Vec<f64> {
+        texts(svg)
+            .into_iter()
+            .filter_map(|(_, _, s)| s.parse::<f64>().ok())
+            .collect()
+    };
+    // Linear: the axis ends near the data (upgrades of a few hundred ms), not at 10 s, and
+    // the legend says where the deadline went.
+    let top = ticks(&lin_svg).into_iter().fold(0.0, f64::max);
+    assert!(top < 1000.0, "linear axis reaches {top}");
+    assert!(lin_svg.contains("far beyond the data: off the axis"));
+    // Log: the deadline line is drawn.
+    let log_svg = read(&log.join("upgrade-cdf.svg"));
+    assert!(texts(&log_svg)
+        .iter()
+        .any(|(_, _, s)| s == "deadline 10000 ms"));
+    assert!(ticks(&log_svg).contains(&10000.0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn sweeps_plot_every_shape_and_a_reused_directory_keeps_no_stale_plot() {
+    let dir = tmp("sweep");
+    let out = dir.to_str().unwrap();
+    let sweep = |params: &[&str]| {
+        let mut a = vec![
+            "sweep",
+            "sims/issue407.toml",
+            "--seeds",
+            "1",
+            "--set",
+            "scenario.jobs=20",
+            "--out",
+            out,
+        ];
+        a.extend_from_slice(params);
+        ok(&a);
+    };
+    std::fs::write(dir.join("notes.svg"), "mine").unwrap();
+    // 1-D: the scenario's own value and the write-up's band.
+    sweep(&["--param", "client.handshake_timeout_ms=220,260"]);
+    let line = read(&dir.join("failure-rate.svg"));
+    let t = texts(&line);
+    assert!(t.iter().any(|(_, _, s)| s == "scenario: 240"));
+    assert!(t.iter().any(|(_, _, s)| s == "sequential write-up"));
+    assert!(t.iter().any(|(_, _, s)| s == "30–40%"));
+    // 2-D: a heatmap per variant with its colour bar, and the difference map; the 1-D
+    // plot of the earlier sweep is gone, the user's own file is not.
+    sweep(&[
+        "--param",
+        "client.handshake_timeout_ms=220,260",
+        "--param",
+        "object.cold_start_ms.uniform.1=15,35",
+    ]);
+    assert!(
+        !dir.join("failure-rate.svg").exists(),
+        "stale 1-D plot kept"
+    );
+    assert_eq!(read(&dir.join("notes.svg")), "mine");
+    for f in ["heatmap-sequential.svg", "heatmap-parallel.svg"] {
+        assert!(
+            read(&dir.join(f)).contains("failure rate"),
+            "{f}: colour bar label"
+        );
+    }
+    let diff = read(&dir.join("heatmap-diff-parallel.svg"));
+    assert!(texts(&diff)
+        .iter()
+        .any(|(_, _, s)| s == "parallel − sequential"));
+    // A swarm and a 3-parameter grid get one panel per parameter.
+    sweep(&[
+        "--swarm",
+        "5",
+        "--param",
+        "storage.read_ms.uniform.1=75..200",
+        "--param",
+        "client.handshake_timeout_ms=150..400",
+    ]);
+    let panels = read(&dir.join("failure-rate-by-param.svg"));
+    assert!(
+        panels.contains("storage.read_ms.uniform.1")
+            && panels.contains("client.handshake_timeout_ms")
+    );
+    assert!(
+        !dir.join("heatmap-sequential.svg").exists(),
+        "stale heatmap kept"
+    );
+    sweep(&[
+        "--param",
+        "client.handshake_timeout_ms=220,260",
+        "--param",
+        "object.cold_start_ms.uniform.1=15,35",
+        "--param",
+        "client.connect_delay_ms.uniform.1=10,20",
+    ]);
+    assert!(
+        read(&dir.join("failure-rate-by-param.svg")).contains("client.connect_delay_ms.uniform.1")
+    );
+    assert_eq!(read(&dir.join("notes.svg")), "mine");
+    let _ = std::fs::remove_dir_all(&dir);
+}
