@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod calibrate;
 pub mod check;
+pub mod compare;
 pub mod conform;
 mod csv;
 pub mod fit;

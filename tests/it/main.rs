@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod bad_input;
 mod cli;
+mod compare;
 mod conform;
 mod determinism;
 mod faults;
