@@ -70,9 +70,33 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
     announce(&plan);
     plan.check_size(args.allow_large)?;
     let bar = progress_bar(plan.runs, "runs");
-    let result = sweep::run(&plan, &base, &|| bar.inc(1))?;
+    let result = run_writing_seed_rows(&plan, &base, &args.out, &|| bar.inc(1))?;
     bar.finish_and_clear();
     finish(&result, &args.out, args.html.as_deref(), args.png)
+}
+
+/// Runs the sweep, writing `points-by-seed.csv` row by row as points finish (under a
+/// `.partial` name until the sweep ends, so an interrupted sweep leaves no file that looks
+/// whole).
+fn run_writing_seed_rows(
+    plan: &sweep::Plan,
+    base: &Scenario,
+    out: &Path,
+    progress: &(dyn Fn() + Sync),
+) -> anyhow::Result<SweepResult> {
+    use anyhow::Context as _;
+    use report::seed_rows::{SeedRows, FILE};
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (path, partial) = (out.join(FILE), out.join(format!("{FILE}.partial")));
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("writing {}", partial.display()))?;
+    let io = |e: &dyn std::fmt::Display| format!("writing {}: {e}", partial.display());
+    let mut rows = SeedRows::new(std::io::BufWriter::new(file), &plan.def).map_err(|e| anyhow::anyhow!(io(&e)))?;
+    let mut sink = |p| rows.write(&p).map_err(|e| io(&e));
+    let result = sweep::run_by_seed(plan, base, progress, Some(&mut sink))?;
+    rows.finish().map_err(|e| anyhow::anyhow!(io(&e)))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(result)
 }
 
 /// The sweep the arguments ask for.

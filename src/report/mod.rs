@@ -13,6 +13,7 @@ pub mod plot;
 mod points;
 pub mod replay;
 pub mod run;
+pub mod seed_rows;
 pub mod sweep;
 mod table;
 pub mod variants;
