@@ -507,7 +507,14 @@ pub fn run_by_seed(
             })
             .collect();
         drop(scenarios);
-        let by_point = collect(def, plan.points(), &batch, &tasks, outputs, &mut failed_runs);
+        let by_point = collect(
+            def,
+            plan.points(),
+            &batch,
+            &tasks,
+            outputs,
+            &mut failed_runs,
+        );
         for (i, runs) in by_point.into_iter().enumerate() {
             let point = PointResult {
                 point: batch[i],

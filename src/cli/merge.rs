@@ -37,7 +37,7 @@ pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
     }
     let merged = sweep::merge(parts)?;
     merge_seed_rows(&args.dirs, &merged, &args.out)?;
-    super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png)
+    super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png, false)
 }
 
 /// Joins the shards' `points-by-seed.csv` into the output directory, as a stream; a shard
@@ -51,17 +51,23 @@ fn merge_seed_rows(dirs: &[PathBuf], merged: &SweepResult, out: &Path) -> anyhow
         match std::fs::File::open(&path) {
             Ok(f) => shards.push((path.display().to_string(), f)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!("merge: {} has no {FILE}; the merged output has none", d.display());
+                eprintln!(
+                    "merge: {} has no {FILE}; the merged output has none",
+                    d.display()
+                );
                 return Ok(());
             }
             Err(e) => {
-                return Err(SweepError::Usage(format!("{}: cannot read: {e}", path.display())).into())
+                return Err(
+                    SweepError::Usage(format!("{}: cannot read: {e}", path.display())).into(),
+                )
             }
         }
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(FILE);
-    let file = std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
     let header = seed_rows::header(&merged.definition);
     seed_rows::merge(shards, &header, std::io::BufWriter::new(file))
         .map_err(|e| SweepError::Usage(format!("merging {FILE}: {e}")))?;

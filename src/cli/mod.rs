@@ -32,6 +32,7 @@ mod fit;
 mod merge;
 mod output;
 mod probe;
+mod progress;
 mod replay;
 mod run;
 mod serve;

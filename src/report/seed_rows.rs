@@ -170,8 +170,14 @@ mod tests {
         merge(vec![shard(a), shard(b)], &header, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let points: Vec<&str> = text.lines().skip(1).map(|l| &l[..3]).collect();
-        assert_eq!(points, ["0,x", "0,x", "1,x", "1,x", "2,x", "2,x", "3,x", "3,x"]);
-        assert!(text.starts_with("point,variant,seed\n0,x,1\n0,x,2\n1,x,1\n"), "{text}");
+        assert_eq!(
+            points,
+            ["0,x", "0,x", "1,x", "1,x", "2,x", "2,x", "3,x", "3,x"]
+        );
+        assert!(
+            text.starts_with("point,variant,seed\n0,x,1\n0,x,2\n1,x,1\n"),
+            "{text}"
+        );
     }
 
     #[test]
