@@ -18,6 +18,7 @@ mod lifecycle;
 mod limits;
 mod live;
 mod oracle;
+mod outputs;
 mod probe;
 mod property;
 mod research;
