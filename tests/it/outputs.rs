@@ -223,3 +223,24 @@ fn quiet_prints_nothing_but_writes_the_files() {
     assert!(err.contains("nope.toml"), "{err}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+#[test]
+fn bench_json_on_standard_output_is_alone_there() {
+    let args = [
+        "bench",
+        "--workload",
+        "upgrade",
+        "--set",
+        "scenario.jobs=30",
+        "--json",
+        "-",
+    ];
+    let (code, out, err) = exec(&args, None);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let w = &v["workloads"][0];
+    assert_eq!(
+        (w["workload"].as_str(), w["jobs"].as_u64()),
+        (Some("upgrade"), Some(30))
+    );
+}
