@@ -57,11 +57,13 @@ struct Shard<R: Read> {
     name: String,
     rows: ::csv::StringRecordsIntoIter<LineCap<R>>,
     next: Option<(usize, ::csv::StringRecord)>,
+    /// The point of the last row read.
+    last: Option<usize>,
 }
 
 impl<R: Read> Shard<R> {
     fn advance(&mut self) -> Result<(), String> {
-        let prev = self.next.as_ref().map(|(p, _)| *p);
+        let prev = self.last;
         self.next = match self.rows.next() {
             None => None,
             Some(row) => {
@@ -73,6 +75,7 @@ impl<R: Read> Shard<R> {
                 if prev.is_some_and(|p| point < p) {
                     return Err(format!("{}: rows not in point order", self.name));
                 }
+                self.last = Some(point);
                 Some((point, row))
             }
         };
@@ -98,6 +101,7 @@ pub fn merge<R: Read, W: Write>(
             name,
             rows: reader.into_records(),
             next: None,
+            last: None,
         };
         shard.advance()?;
         open.push(shard);
