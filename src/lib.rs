@@ -13,6 +13,7 @@ pub mod bench;
 pub mod calibrate;
 pub mod client;
 pub mod clock;
+pub mod compare;
 pub mod cost;
 pub mod draw;
 mod experiment;

@@ -99,7 +99,17 @@ pub fn run(
     variants: &[VariantId],
     seeds: &[u64],
 ) -> Result<(Report, Vec<RunOutput>), SimError> {
-    let runs = sim::run_all(scenario, variants, seeds)?;
+    run_with_progress(scenario, variants, seeds, &|| {})
+}
+
+/// [`run`], telling `progress` after each finished run (variant × seed).
+pub fn run_with_progress(
+    scenario: &Scenario,
+    variants: &[VariantId],
+    seeds: &[u64],
+    progress: &dyn Fn(),
+) -> Result<(Report, Vec<RunOutput>), SimError> {
+    let runs = sim::run_all_with(scenario, variants, seeds, progress)?;
     let names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
     Ok((Report::new(scenario, &names, seeds, &runs), runs))
 }

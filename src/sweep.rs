@@ -84,6 +84,9 @@ pub enum SweepError {
     Param { arg: String, message: String },
     #[error("{0}")]
     Usage(String),
+    /// Writing the per-seed figures failed.
+    #[error("{0}")]
+    Output(String),
 }
 
 fn param_err(arg: &str, message: impl Into<String>) -> SweepError {
@@ -459,6 +462,32 @@ pub fn run(
     base: &Scenario,
     progress: &(dyn Fn() + Sync),
 ) -> Result<SweepResult, SweepError> {
+    run_by_seed(plan, base, progress, None)
+}
+
+/// The figures of one grid point on one seed: its runs alone, paired deltas on that seed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedPoint {
+    pub point: usize,
+    /// (key, TOML value) in `--param` order.
+    pub params: Vec<(String, String)>,
+    pub seed: u64,
+    /// One summary per variant whose run on this seed finished (a failed run has none).
+    pub variants: Vec<VariantSummary>,
+}
+
+/// What receives the per-seed figures as they are made (in point, then seed order); an error
+/// stops the sweep.
+pub type SeedSink<'a> = &'a mut dyn FnMut(SeedPoint) -> Result<(), String>;
+
+/// [`run`], and with `by_seed` each point's figures per seed too, handed over point by point
+/// as batches finish (never all held at once).
+pub fn run_by_seed(
+    plan: &Plan,
+    base: &Scenario,
+    progress: &(dyn Fn() + Sync),
+    mut by_seed: Option<SeedSink<'_>>,
+) -> Result<SweepResult, SweepError> {
     let def = &plan.def;
     let runs_target = (rayon::current_num_threads() as u64).max(1) * 4;
     let (mut points_done, mut failed_runs) = (Vec::new(), Vec::new());
@@ -478,15 +507,27 @@ pub fn run(
             })
             .collect();
         drop(scenarios);
-        collect(
+        let by_point = collect(
             def,
             plan.points(),
             &batch,
             &tasks,
             outputs,
-            &mut points_done,
             &mut failed_runs,
         );
+        for (i, runs) in by_point.into_iter().enumerate() {
+            let point = PointResult {
+                point: batch[i],
+                params: plan.points()[batch[i]].clone(),
+                variants: metrics::summarize(&def.variant_names(), &runs),
+            };
+            if let Some(sink) = by_seed.as_mut() {
+                for seed_point in per_seed(def, &point, runs) {
+                    sink(seed_point).map_err(SweepError::Output)?;
+                }
+            }
+            points_done.push(point);
+        }
     }
     Ok(SweepResult {
         tool: "handshake-sim".into(),
@@ -511,17 +552,16 @@ fn tasks(def: &SweepDef, batch: &[usize]) -> Vec<Task> {
         .collect()
 }
 
-/// Summarises a batch's finished runs per point; a failed run is kept with its reproduce
-/// command.
+/// A batch's finished runs by point (by index in the batch); a failed run is kept with its
+/// reproduce command.
 fn collect(
     def: &SweepDef,
     points: &[Vec<(String, String)>],
     batch: &[usize],
     tasks: &[Task],
     outputs: Vec<Result<RunOutput, sim::SimError>>,
-    results: &mut Vec<PointResult>,
     failed_runs: &mut Vec<FailedRun>,
-) {
+) -> Vec<Vec<RunOutput>> {
     let mut by_point: Vec<Vec<RunOutput>> = vec![Vec::new(); batch.len()];
     for (&(i, v, seed), out) in tasks.iter().zip(outputs) {
         let p = batch[i];
@@ -543,13 +583,34 @@ fn collect(
             }),
         }
     }
-    for (i, runs) in by_point.into_iter().enumerate() {
-        results.push(PointResult {
-            point: batch[i],
-            params: points[batch[i]].clone(),
-            variants: metrics::summarize(&def.variant_names(), &runs),
-        });
+    by_point
+}
+
+/// A point's runs summarised seed by seed, in the definition's seed order; a variant whose
+/// run failed on a seed has no summary there.
+fn per_seed(def: &SweepDef, point: &PointResult, runs: Vec<RunOutput>) -> Vec<SeedPoint> {
+    let mut by_seed: Vec<Vec<RunOutput>> = vec![Vec::new(); def.seeds.len()];
+    for run in runs {
+        if let Some(i) = def.seeds.iter().position(|&s| s == run.seed) {
+            by_seed[i].push(run);
+        }
     }
+    def.seeds
+        .iter()
+        .zip(by_seed)
+        .map(|(&seed, runs)| {
+            // Summarised over every variant so that the baseline stays the first one, even
+            // when its run failed (its deltas are then absent), as in the pooled figures.
+            let mut variants = metrics::summarize(&def.variant_names(), &runs);
+            variants.retain(|s| runs.iter().any(|r| r.variant == s.variant));
+            SeedPoint {
+                point: point.point,
+                params: point.params.clone(),
+                seed,
+                variants,
+            }
+        })
+        .collect()
 }
 
 /// Joins shard outputs into what one unsharded run would have produced.

@@ -6,10 +6,11 @@ use anyhow::Context;
 use handshake_sim::names::Repro;
 use handshake_sim::report;
 use handshake_sim::scenario::{Location, Scenario, ScenarioError};
-use handshake_sim::verdict::CheckRow;
+use handshake_sim::verdict::{check_scenario_with, CheckRow};
 
 use super::args::{SeedRange, Sets};
-use super::output::write_output;
+use super::output::{any_stdout, one_stdout, write_output};
+use super::progress::Progress;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -42,28 +43,56 @@ pub(crate) struct Args {
     /// Write a Markdown summary (for a CI job page).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Write every check and its per-seed values as JSON to FILE ('-' for standard output,
+    /// which then holds only the JSON).
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Print no table, summary or progress: only errors, and the files asked for.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--junit", args.junit.as_deref()),
+        ("--markdown", args.markdown.as_deref()),
+    ];
+    one_stdout(&outputs)?;
     // Load everything first: bad input stops the gate before any run.
     let scenarios = load_all(&args)?;
     let sets = &args.sets.sets;
+    let runs = scenarios
+        .iter()
+        .map(|(_, s)| (s.scenario.variants.len() as u64) * args.seeds.seeds)
+        .sum();
+    let progress = Progress::start(runs, args.quiet);
     let mut rows: Vec<CheckRow> = Vec::new();
     for (file, s) in &scenarios {
         let seeds = args.seeds.seeds(s.scenario.seed);
-        let r = handshake_sim::verdict::check_scenario(file, s, &seeds).map_err(|e| {
+        let r = check_scenario_with(file, s, &seeds, &|| progress.inc()).map_err(|e| {
             anyhow::anyhow!("{e}\nreproduce: {}", Repro::run(file, seeds[0]).sets(sets))
         })?;
         rows.extend(r);
     }
-    out!("{}", report::gate_table(&rows, sets));
+    progress.finish();
+    let table = !args.quiet && !any_stdout(&outputs.map(|(_, p)| p));
+    if table {
+        out!("{}", report::gate_table(&rows, sets));
+    }
     if let Some(path) = &args.junit {
         write_output(path, report::junit(&rows, sets).as_bytes())?;
     }
     if let Some(path) = &args.markdown {
         write_output(path, report::markdown(&rows, sets).as_bytes())?;
     }
-    outln!("{}", report::check::summary(scenarios.len(), &rows));
+    if let Some(path) = &args.json {
+        let json = report::check::json(scenarios.len(), &rows, sets);
+        write_output(path, json.as_bytes())?;
+    }
+    if table {
+        outln!("{}", report::check::summary(scenarios.len(), &rows));
+    }
     Ok(if rows.iter().any(|r| r.fails()) {
         Status::Failed
     } else {

@@ -7,7 +7,7 @@ use handshake_sim::live::conform::{self, Settings, CASES};
 use handshake_sim::live::{self, LiveError};
 use handshake_sim::report::conform::{conform_json, conform_junit, conform_list, conform_text};
 
-use super::output::{init_tracing, is_stdout, write_output};
+use super::output::{any_stdout, init_tracing, one_stdout, write_output};
 use super::serve::block_on_local;
 use super::Status;
 
@@ -69,6 +69,10 @@ pub(crate) struct Args {
     /// Print trace events at LEVEL to stderr.
     #[arg(long, value_name = "LEVEL")]
     log: Option<String>,
+    /// Print no report: only errors and problems (unreachable, time limit), and the files
+    /// asked for.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub(crate) fn conform(args: Args) -> anyhow::Result<Status> {
@@ -77,6 +81,11 @@ pub(crate) fn conform(args: Args) -> anyhow::Result<Status> {
         return Ok(Status::Success);
     }
     init_tracing(args.log.as_deref())?;
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--junit", args.junit.as_deref()),
+    ];
+    one_stdout(&outputs)?;
     let cases = conform::select(&args.cases).map_err(LiveError::Usage)?;
     let settings = Settings {
         job_prefix: args
@@ -112,7 +121,7 @@ pub(crate) fn conform(args: Args) -> anyhow::Result<Status> {
     if let Some(path) = &args.json {
         write_output(path, conform_json(&args.url, &prefix, &run).as_bytes())?;
     }
-    if !is_stdout(args.json.as_deref()) && !is_stdout(args.junit.as_deref()) {
+    if !args.quiet && !any_stdout(&outputs.map(|(_, p)| p)) {
         out!("{}", conform_text(&args.url, &prefix, &run));
     }
     Ok(if run.passed() {

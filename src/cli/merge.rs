@@ -36,7 +36,42 @@ pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
         parts.push(read_part(&d.join("sweep.json"), &mut budget)?);
     }
     let merged = sweep::merge(parts)?;
-    super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png)
+    merge_seed_rows(&args.dirs, &merged, &args.out)?;
+    super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png, false)
+}
+
+/// Joins the shards' `points-by-seed.csv` into the output directory, as a stream; a shard
+/// without one (from an older version) leaves the merged output without one, and says so.
+fn merge_seed_rows(dirs: &[PathBuf], merged: &SweepResult, out: &Path) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use handshake_sim::report::seed_rows::{self, FILE};
+    let mut shards = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        let path = d.join(FILE);
+        match std::fs::File::open(&path) {
+            Ok(f) => shards.push((path.display().to_string(), f)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!(
+                    "merge: {} has no {FILE}; the merged output has none",
+                    d.display()
+                );
+                return Ok(());
+            }
+            Err(e) => {
+                return Err(
+                    SweepError::Usage(format!("{}: cannot read: {e}", path.display())).into(),
+                )
+            }
+        }
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join(FILE);
+    let file =
+        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
+    let header = seed_rows::header(&merged.definition);
+    seed_rows::merge(shards, &header, std::io::BufWriter::new(file))
+        .map_err(|e| SweepError::Usage(format!("merging {FILE}: {e}")))?;
+    Ok(())
 }
 
 /// One shard's sweep.json, within what is left of [`INPUT_BYTES_MAX`].

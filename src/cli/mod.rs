@@ -26,11 +26,13 @@ mod args;
 mod bench;
 mod calibrate;
 mod check;
+mod compare;
 mod conform;
 mod fit;
 mod merge;
 mod output;
 mod probe;
+mod progress;
 mod replay;
 mod run;
 mod serve;
@@ -81,6 +83,9 @@ enum Command {
     /// Turn upgrade timing logs (or a CSV) into an empirical storage.read_ms distribution.
     #[command(after_help = calibrate::EXAMPLES)]
     Calibrate(calibrate::Args),
+    /// Compare two runs' --json outputs figure by figure: what changed beyond noise.
+    #[command(after_help = compare::EXAMPLES)]
+    Compare(compare::Args),
     /// Pre-deploy gate: run scenarios over seeds and judge their SLOs and expectations.
     #[command(after_help = check::EXAMPLES)]
     Check(check::Args),
@@ -118,6 +123,7 @@ fn run(command: Command) -> anyhow::Result<Status> {
     match command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
+        Command::Compare(args) => compare::compare(args),
         Command::Bench(args) => bench::bench(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => merge::merge(args),
@@ -152,6 +158,8 @@ fn exit_code(result: anyhow::Result<Status>) -> ExitCode {
 fn is_bad_input(e: &anyhow::Error) -> bool {
     use handshake_sim::bench::BenchError;
     e.downcast_ref::<ScenarioError>().is_some()
+        || e.downcast_ref::<handshake_sim::compare::CompareError>()
+            .is_some()
         || matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
         || e.downcast_ref::<SweepError>().is_some_and(is_sweep_usage)
         || matches!(e.downcast_ref::<BenchError>(), Some(BenchError::Sweep(s)) if is_sweep_usage(s))

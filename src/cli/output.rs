@@ -11,6 +11,32 @@ pub(crate) fn is_stdout(path: Option<&Path>) -> bool {
     path.is_some_and(|p| p.as_os_str() == "-")
 }
 
+/// Refuses, before anything runs (exit 2), two outputs that would both go to standard
+/// output: `outputs` are (option, its path).
+pub(crate) fn one_stdout(outputs: &[(&str, Option<&Path>)]) -> Result<(), ScenarioError> {
+    let to_stdout: Vec<&str> = outputs
+        .iter()
+        .filter(|(_, p)| is_stdout(*p))
+        .map(|(name, _)| *name)
+        .collect();
+    if to_stdout.len() > 1 {
+        return Err(ScenarioError::Usage {
+            arg: to_stdout
+                .iter()
+                .map(|n| format!("{n} -"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            message: "only one output can go to standard output; write the others to files".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether any of `paths` is standard output.
+pub(crate) fn any_stdout(paths: &[Option<&Path>]) -> bool {
+    paths.iter().any(|p| is_stdout(*p))
+}
+
 /// Writes `bytes` to `path`, or to standard output for `-`.
 pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {

@@ -9,7 +9,7 @@ use handshake_sim::report::{self, Report};
 use handshake_sim::verdict::{slo, Verdict};
 
 use super::args::Sets;
-use super::output::{init_tracing, is_stdout, write_output};
+use super::output::{any_stdout, init_tracing, one_stdout, write_output};
 use super::serve::block_on_local;
 use super::Status;
 
@@ -61,10 +61,19 @@ pub(crate) struct Args {
     /// Print the client's trace events at LEVEL to stderr.
     #[arg(long, value_name = "LEVEL")]
     log: Option<String>,
+    /// Print no report: only errors and problems (unreachable, time limit), and the files
+    /// asked for.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
     init_tracing(args.log.as_deref())?;
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--records", args.records.as_deref()),
+    ];
+    one_stdout(&outputs)?;
     let scenario = args.sets.load(args.scenario.as_deref())?;
     let options = live::ProbeOptions {
         jobs: args.jobs,
@@ -120,7 +129,7 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
         report::write_records(&mut buf, &runs).context("formatting records")?;
         write_output(path, &buf)?;
     }
-    if !is_stdout(args.json.as_deref()) && !is_stdout(args.records.as_deref()) {
+    if !args.quiet && !any_stdout(&outputs.map(|(_, p)| p)) {
         out!("{}", probe_text(&probed, &report, &runs[0], &verdicts));
     }
     Ok(

@@ -13,7 +13,8 @@ use handshake_sim::server::variant;
 use handshake_sim::sim::RunOutput;
 
 use super::args::{pick_variants, seed_range, Sets};
-use super::output::{init_tracing, is_stdout, write_output};
+use super::output::{any_stdout, init_tracing, one_stdout, write_output};
+use super::progress::Progress;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "Examples:
@@ -73,6 +74,9 @@ pub(crate) struct Args {
     /// and records; a difference fails with the first differing event.
     #[arg(long)]
     check_determinism: bool,
+    /// Print no table, notice or progress: only errors, and the files asked for.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// What a run is of, once the arguments are checked.
@@ -102,21 +106,34 @@ impl Args {
 
 pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     init_tracing(args.log.as_deref())?;
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--records", args.records.as_deref()),
+        ("--html", args.html.as_deref()),
+    ];
+    one_stdout(&outputs)?;
     let plan = plan(&args)?;
     // A broken invariant crashes the run; say how to get the same crash again.
     super::on_panic_print_reproduce(args.reproduce(&plan));
     let runs = (plan.variants.len() * plan.seeds.len()) as u64;
     if let Some(notice) = handshake_sim::cost::run_notice(&plan.scenario, runs) {
-        eprint!("{notice}");
+        if !args.quiet {
+            eprint!("{notice}");
+        }
     }
+    let to_stdout = any_stdout(&outputs.map(|(_, p)| p));
     if args.check_determinism {
-        check_determinism(&args, &plan)?;
+        check_determinism(&args, &plan, to_stdout)?;
     }
-    let (report, runs) = pipeline::run(&plan.scenario, &plan.variants, &plan.seeds)
+    let progress = Progress::start(runs, args.quiet);
+    let (report, runs) =
+        pipeline::run_with_progress(&plan.scenario, &plan.variants, &plan.seeds, &|| {
+            progress.inc()
+        })
         .map_err(|e| anyhow::anyhow!("{e}\nreproduce: {}", args.reproduce(&plan)))?;
+    progress.finish();
     write_files(&args, &plan, &report, &runs)?;
-    let to_stdout = is_stdout(args.json.as_deref()) || is_stdout(args.records.as_deref());
-    if !to_stdout {
+    if !to_stdout && !args.quiet {
         let worst = replay::worst_job(&runs).map(|j| args.command(&plan).replay(&j));
         out!(
             "{}",
@@ -143,12 +160,16 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
 }
 
 /// `--check-determinism`: every variant and seed run twice; the first difference fails.
-fn check_determinism(args: &Args, plan: &Plan) -> anyhow::Result<()> {
+/// Each line that held goes to standard output, or to standard error when standard output
+/// carries a file, and nowhere with `--quiet`.
+fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> anyhow::Result<()> {
     for &id in &plan.variants {
         let (v, variant) = (id.name(), variant::of(id));
         for &seed in &plan.seeds {
             let c = replay::check_determinism(&plan.scenario, variant, seed)?;
             match &c.divergence {
+                None if args.quiet => {}
+                None if to_stdout => eprintln!("{}", report::run::determinism_held(v, seed, &c)),
                 None => outln!("{}", report::run::determinism_held(v, seed, &c)),
                 Some(d) => {
                     let reproduce = args.command(plan).reproduce(&[id], seed, 1);

@@ -58,6 +58,10 @@ pub(crate) struct Args {
     /// Run a sweep estimated past 24 hours on one core (refused without it).
     #[arg(long)]
     allow_large: bool,
+    /// Print no estimate, progress or summary: only errors and failed runs; the files are
+    /// written as always.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
@@ -67,12 +71,45 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
     let def = definition(&args, &base)?;
     let shard = args.shard.as_deref().map(parse_shard).transpose()?;
     let plan = sweep::Plan::new(&def, &overrides, &text, shard)?;
-    announce(&plan);
+    if !args.quiet {
+        announce(&plan);
+    }
     plan.check_size(args.allow_large)?;
-    let bar = progress_bar(plan.runs, "runs");
-    let result = sweep::run(&plan, &base, &|| bar.inc(1))?;
+    let bar = progress_bar(plan.runs, "runs", args.quiet);
+    let result = run_writing_seed_rows(&plan, &base, &args.out, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    finish(&result, &args.out, args.html.as_deref(), args.png)
+    finish(
+        &result,
+        &args.out,
+        args.html.as_deref(),
+        args.png,
+        args.quiet,
+    )
+}
+
+/// Runs the sweep, writing `points-by-seed.csv` row by row as points finish (under a
+/// `.partial` name until the sweep ends, so an interrupted sweep leaves no file that looks
+/// whole).
+fn run_writing_seed_rows(
+    plan: &sweep::Plan,
+    base: &Scenario,
+    out: &Path,
+    progress: &(dyn Fn() + Sync),
+) -> anyhow::Result<SweepResult> {
+    use anyhow::Context as _;
+    use report::seed_rows::{SeedRows, FILE};
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (path, partial) = (out.join(FILE), out.join(format!("{FILE}.partial")));
+    let file = std::fs::File::create(&partial)
+        .with_context(|| format!("writing {}", partial.display()))?;
+    let io = |e: &dyn std::fmt::Display| format!("writing {}: {e}", partial.display());
+    let mut rows = SeedRows::new(std::io::BufWriter::new(file), &plan.def)
+        .map_err(|e| anyhow::anyhow!(io(&e)))?;
+    let mut sink = |p| rows.write(&p).map_err(|e| io(&e));
+    let result = sweep::run_by_seed(plan, base, progress, Some(&mut sink))?;
+    rows.finish().map_err(|e| anyhow::anyhow!(io(&e)))?;
+    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(result)
 }
 
 /// The sweep the arguments ask for.
@@ -133,12 +170,14 @@ fn parse_shard(s: &str) -> anyhow::Result<(u32, u32)> {
     Ok((k, n))
 }
 
-/// A progress bar on a terminal, nothing otherwise.
-fn progress_bar(total: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::with_draw_target(
-        Some(total),
-        indicatif::ProgressDrawTarget::stderr(),
-    );
+/// A progress bar on a terminal, nothing otherwise (nor with `quiet`).
+fn progress_bar(total: u64, what: &str, quiet: bool) -> indicatif::ProgressBar {
+    let target = if quiet {
+        indicatif::ProgressDrawTarget::hidden()
+    } else {
+        indicatif::ProgressDrawTarget::stderr()
+    };
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), target);
     if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
         "{{bar:40}} {{pos}}/{{len}} {what} {{per_sec}} ETA {{eta}}"
     )) {
@@ -153,12 +192,16 @@ pub(crate) fn finish(
     out: &Path,
     html: Option<&Path>,
     png: bool,
+    quiet: bool,
 ) -> anyhow::Result<Status> {
     let plots = report::write_sweep_dir(out, result, png).map_err(anyhow::Error::msg)?;
     if let Some(path) = html {
         write_output(path, report::sweep_html(result, &plots).as_bytes())?;
     }
-    out!("{}", report::sweep::summary(result, out));
+    // With the page on standard output, the summary would corrupt it.
+    if !quiet && !super::output::is_stdout(html) {
+        out!("{}", report::sweep::summary(result, out));
+    }
     if !result.failed_runs.is_empty() {
         eprint!("{}", report::sweep::failed_runs(result));
         return Ok(Status::Failed);

@@ -1,15 +1,56 @@
-//! `check`'s closing line (the table, JUnit and Markdown are in `gate`).
+//! `check`'s closing line and its JSON (the table, JUnit and Markdown are in `verdicts`).
 
+use crate::names::Repro;
 use crate::verdict::Verdict;
 use crate::verdict::{CheckKind, CheckRow};
 
-/// The count of scenarios, checks, failures and warnings, after a blank line.
-pub fn summary(scenarios: usize, rows: &[CheckRow]) -> String {
+/// The gate as JSON: the counts of the summary line, and every check with its per-seed
+/// values (`null` where a seed had no such figure), its verdict, and for a failed check the
+/// command that reruns each failing seed.
+pub fn json(scenarios: usize, rows: &[CheckRow], sets: &[String]) -> String {
+    let (failed, warnings) = counts(rows);
+    let checks: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).expect("check rows serialise");
+            v["fails"] = r.fails().into();
+            let reproduce: Vec<String> = r
+                .failing_seeds()
+                .into_iter()
+                .map(|seed| Repro::run(&r.file, seed).sets(sets).into())
+                .collect();
+            v["reproduce"] = reproduce.into();
+            v
+        })
+        .collect();
+    let v = serde_json::json!({
+        "tool": "handshake-sim",
+        "version": env!("CARGO_PKG_VERSION"),
+        "sets": sets,
+        "scenarios": scenarios,
+        "passed": failed == 0,
+        "failed": failed,
+        "warnings": warnings,
+        "checks": checks,
+    });
+    let mut text = serde_json::to_string_pretty(&v).expect("JSON values serialise");
+    text.push('\n');
+    text
+}
+
+/// (failed checks, SLO warnings).
+fn counts(rows: &[CheckRow]) -> (usize, usize) {
     let failed = rows.iter().filter(|r| r.fails()).count();
     let warnings = rows
         .iter()
         .filter(|r| r.kind == CheckKind::Slo && r.verdict == Verdict::Warning)
         .count();
+    (failed, warnings)
+}
+
+/// The count of scenarios, checks, failures and warnings, after a blank line.
+pub fn summary(scenarios: usize, rows: &[CheckRow]) -> String {
+    let (failed, warnings) = counts(rows);
     format!(
         "\n{} scenario(s), {} check(s): {} failed, {} warning(s)",
         scenarios,

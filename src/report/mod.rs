@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod calibrate;
 pub mod check;
+pub mod compare;
 pub mod conform;
 mod csv;
 pub mod fit;
@@ -12,6 +13,7 @@ pub mod plot;
 mod points;
 pub mod replay;
 pub mod run;
+pub mod seed_rows;
 pub mod sweep;
 mod table;
 pub mod variants;

@@ -320,11 +320,23 @@ pub fn run_all(
     variants: &[VariantId],
     seeds: &[u64],
 ) -> Result<Vec<RunOutput>, SimError> {
+    run_all_with(scenario, variants, seeds, &|| {})
+}
+
+/// [`run_all`], telling `progress` after each finished run (it sees nothing of the run, so a
+/// progress display cannot change an output).
+pub fn run_all_with(
+    scenario: &Scenario,
+    variants: &[VariantId],
+    seeds: &[u64],
+    progress: &dyn Fn(),
+) -> Result<Vec<RunOutput>, SimError> {
     let mut runs = Vec::with_capacity(variants.len() * seeds.len());
     for &id in variants {
         let variant = server::variant::of(id);
         for &seed in seeds {
             runs.push(run(scenario, variant, seed)?);
+            progress();
         }
     }
     Ok(runs)

@@ -83,6 +83,16 @@ pub fn check_scenario(
     scenario: &Scenario,
     seeds: &[u64],
 ) -> Result<Vec<CheckRow>, SimError> {
+    check_scenario_with(file, scenario, seeds, &|| {})
+}
+
+/// [`check_scenario`], telling `progress` after each finished run (variant × seed).
+pub fn check_scenario_with(
+    file: &str,
+    scenario: &Scenario,
+    seeds: &[u64],
+    progress: &dyn Fn(),
+) -> Result<Vec<CheckRow>, SimError> {
     let variants = &scenario.scenario.variants;
     let mut rows = Rows {
         file,
@@ -90,7 +100,7 @@ pub fn check_scenario(
         rows: Vec::new(),
     };
     for &seed in seeds {
-        let (report, _) = pipeline::run(scenario, variants, &[seed])?;
+        let (report, _) = pipeline::run_with_progress(scenario, variants, &[seed], progress)?;
         let summaries = report.variants;
         for j in slo::judge(&scenario.slo, &summaries) {
             let result = SeedResult {

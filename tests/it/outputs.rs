@@ -1,0 +1,246 @@
+//! Outputs for programs, through the binary: tidy per-seed sweep rows that pool back to
+//! points.csv, JSON alone on standard output, two standard outputs refused, `--quiet`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::exec;
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("hs-outputs-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A CSV file as (header, rows).
+fn csv(path: &std::path::Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+const SWEEP: [&str; 10] = [
+    "sweep",
+    "sims/issue407.toml",
+    "--param",
+    "client.handshake_timeout_ms=200..260:30",
+    "--seeds",
+    "3",
+    "--set",
+    "scenario.jobs=40",
+    "--param",
+    "object.cold_start_ms.uniform.1=15,35",
+];
+
+#[test]
+fn per_seed_rows_count_points_variants_seeds_and_pool_back_to_points_csv() {
+    let d = tmp("seeds");
+    let mut args = SWEEP.to_vec();
+    args.extend(["--out", d.to_str().unwrap(), "--quiet"]);
+    let (code, out, err) = exec(&args, None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "--quiet prints no summary: {out}");
+    let (ph, pooled) = csv(&d.join("points.csv"));
+    let (sh, by_seed) = csv(&d.join("points-by-seed.csv"));
+    assert!(!d.join("points-by-seed.csv.partial").exists());
+    // 3 × 2 points × 2 variants × 3 seeds.
+    assert_eq!((pooled.len(), by_seed.len()), (12, 36));
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name).unwrap();
+    assert_eq!(sh[col(&sh, "seed") + 1..], ph[col(&ph, "variant") + 1..]);
+    // Counts add up over the seeds to the pooled row of the same point and variant.
+    let counted = [
+        "jobs",
+        "ok",
+        "handshake_timeout",
+        "canceled",
+        "silent_failures",
+        "storage_ms_count",
+    ];
+    let mut sums: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
+    let mut seeds: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for r in &by_seed {
+        let key = (r[0].clone(), r[col(&sh, "variant")].clone());
+        let s = sums.entry(key.clone()).or_insert(vec![0; counted.len()]);
+        for (i, c) in counted.iter().enumerate() {
+            s[i] += r[col(&sh, c)].parse::<u64>().unwrap();
+        }
+        seeds
+            .entry(key)
+            .or_default()
+            .push(r[col(&sh, "seed")].clone());
+    }
+    for r in &pooled {
+        let key = (r[0].clone(), r[col(&ph, "variant")].clone());
+        let want: Vec<u64> = counted
+            .iter()
+            .map(|c| r[col(&ph, c)].parse().unwrap())
+            .collect();
+        assert_eq!(sums[&key], want, "{key:?}");
+        assert_eq!(seeds[&key], ["1", "2", "3"], "{key:?}");
+        // The pooled failure rate is the seeds' failures over their jobs.
+        let rate: f64 = r[col(&ph, "failure_rate")].parse().unwrap();
+        let (jobs, ok) = (want[0] as f64, want[1] as f64);
+        assert!((rate - (jobs - ok) / jobs).abs() < 1e-6, "{key:?}");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn merged_shards_write_the_same_per_seed_rows_as_one_sweep() {
+    let d = tmp("shards");
+    let whole = d.join("whole");
+    let mut args = SWEEP.to_vec();
+    args.extend(["--out", whole.to_str().unwrap()]);
+    assert_eq!(exec(&args, None).0, 0);
+    let mut dirs = Vec::new();
+    for k in ["1/2", "2/2"] {
+        let dir = d.join(k.replace('/', "-"));
+        let mut args = SWEEP.to_vec();
+        args.extend(["--out", dir.to_str().unwrap(), "--shard", k]);
+        assert_eq!(exec(&args, None).0, 0);
+        dirs.push(dir.to_str().unwrap().to_string());
+    }
+    let merged = d.join("merged");
+    let mut args = vec!["merge"];
+    args.extend(dirs.iter().map(String::as_str));
+    args.extend(["--out", merged.to_str().unwrap()]);
+    let (code, _, err) = exec(&args, None);
+    assert_eq!(code, 0, "{err}");
+    for f in ["points.csv", "points-by-seed.csv"] {
+        let a = std::fs::read(whole.join(f)).unwrap();
+        assert_eq!(a, std::fs::read(merged.join(f)).unwrap(), "{f}");
+    }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn json_on_standard_output_is_alone_there() {
+    let parses = |args: &[&str]| {
+        let (code, out, err) = exec(args, None);
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));
+        (code, v, err)
+    };
+    // --check-determinism says what it found on stderr when stdout carries the JSON.
+    let run = [
+        "run",
+        "sims/issue407.toml",
+        "--jobs",
+        "20",
+        "--check-determinism",
+        "--json",
+        "-",
+    ];
+    let (code, v, err) = parses(&run);
+    assert_eq!((code, v["tool"].as_str()), (0, Some("handshake-sim")));
+    assert!(
+        err.contains("determinism sequential seed 1: run twice"),
+        "{err}"
+    );
+    let check = [
+        "check",
+        "sims/issue407.toml",
+        "--seeds",
+        "2",
+        "--set",
+        "scenario.jobs=40",
+        "--json",
+        "-",
+    ];
+    let (code, v, _) = parses(&check);
+    let checks = v["checks"].as_array().unwrap();
+    assert!(!checks.is_empty());
+    assert_eq!(checks[0]["seeds"].as_array().unwrap().len(), 2);
+    assert_eq!(v["passed"], code == 0);
+    assert_eq!(
+        v["failed"],
+        checks.iter().filter(|c| c["fails"] == true).count()
+    );
+}
+
+#[test]
+fn two_outputs_on_standard_output_are_refused_before_running() {
+    let cases: [&[&str]; 4] = [
+        &["run", "sims/issue407.toml", "--json", "-", "--records", "-"],
+        &["run", "sims/issue407.toml", "--records", "-", "--html", "-"],
+        &["check", "sims/issue407.toml", "--json", "-", "--junit", "-"],
+        &[
+            "probe",
+            "http://127.0.0.1:9",
+            "--json",
+            "-",
+            "--records",
+            "-",
+        ],
+    ];
+    for args in cases {
+        let (code, out, err) = exec(args, None);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: nothing ran: {out}");
+        assert!(
+            err.contains("only one output can go to standard output"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn quiet_prints_nothing_but_writes_the_files() {
+    let d = tmp("quiet");
+    let json = d.join("run.json");
+    let (code, out, err) = exec(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--jobs",
+            "30",
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    let (_, loud, _) = exec(
+        &["run", "sims/issue407.toml", "--jobs", "30", "--json", "-"],
+        None,
+    );
+    assert_eq!(std::fs::read_to_string(&json).unwrap(), loud);
+    let (code, out, err) = exec(
+        &["check", "sims/issue407.toml", "--seeds", "1", "--quiet"],
+        None,
+    );
+    assert_eq!((out.as_str(), err.as_str()), ("", ""));
+    assert!(code == 0 || code == 1, "the verdict is the exit code");
+    // Errors still print.
+    let (code, _, err) = exec(&["run", "sims/nope.toml", "-q"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("nope.toml"), "{err}");
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+#[test]
+fn bench_json_on_standard_output_is_alone_there() {
+    let args = [
+        "bench",
+        "--workload",
+        "upgrade",
+        "--set",
+        "scenario.jobs=30",
+        "--json",
+        "-",
+    ];
+    let (code, out, err) = exec(&args, None);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let w = &v["workloads"][0];
+    assert_eq!(
+        (w["workload"].as_str(), w["jobs"].as_u64()),
+        (Some("upgrade"), Some(30))
+    );
+}
