@@ -142,7 +142,7 @@ fn check_determinism(args: &Args, plan: &Plan) -> anyhow::Result<()> {
     for &id in &plan.variants {
         let (v, variant) = (id.name(), variant::of(id));
         for &seed in &plan.seeds {
-            let c = replay::check_determinism(&plan.scenario, variant, seed)?;
+            let c = replay::check_determinism(&plan.scenario, variant.clone(), seed)?;
             match &c.divergence {
                 None => outln!("{}", report::run::determinism_held(v, seed, &c)),
                 Some(d) => {

@@ -27,7 +27,7 @@ pub struct Server {
     objects_listener: TcpListener,
     objects_addr: SocketAddr,
     scenario: Rc<Scenario>,
-    variant: &'static dyn Variant,
+    variant: Variant,
     seed: u64,
 }
 
@@ -48,7 +48,7 @@ impl Server {
     /// Binds the listeners. Must be called inside a tokio runtime.
     pub async fn bind(
         scenario: &Scenario,
-        variant: &'static dyn Variant,
+        variant: Variant,
         seed: u64,
         listen: SocketAddr,
     ) -> Result<Server, LiveError> {
@@ -89,7 +89,7 @@ impl Server {
             scenario: self.scenario.clone(),
             draws: Draws::new(self.seed, self.scenario.scenario.tick_ms),
             clock,
-            variant: self.variant,
+            variant: self.variant.clone(),
             recorder: recorder.clone(),
             live: Some(Live {
                 token: os_token,

@@ -17,6 +17,7 @@ mod lifecycle;
 mod limits;
 mod live;
 mod oracle;
+mod own_variant;
 mod probe;
 mod property;
 mod research;
