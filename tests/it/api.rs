@@ -235,3 +235,14 @@ fn the_scenarios_own_expectations_are_judged() {
     assert_eq!(judged.len(), 6);
     assert!(judged.iter().all(|j| j.holds), "{judged:#?}");
 }
+
+#[test]
+fn the_readme_shows_this_files_example_as_it_runs_here() {
+    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let body = |s: &str| {
+        let start = s.find("fn slower_storage_keeps_the_fix").unwrap();
+        let end = start + s[start..].find("\n}\n").unwrap();
+        s[start..end].to_string()
+    };
+    assert_eq!(body(&readme), body(include_str!("api.rs")));
+}
