@@ -177,6 +177,9 @@ fn a_users_variant_needs_a_name_of_its_own() {
         err.contains("unknown variant \"mine\"") && err.contains("Experiment::with_variant"),
         "{err}"
     );
+    let boxed: Box<dyn Handshake> = Box::new(Named("boxed"));
+    let with_box = e().with_variant(boxed).unwrap();
+    assert_eq!(with_box.scenario().scenario.variants.len(), 3);
     // Setting other keys keeps it in the run list.
     let kept = e()
         .with_variant(Named("mine"))

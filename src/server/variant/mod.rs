@@ -53,6 +53,22 @@ pub trait Handshake: Send + Sync {
     }
 }
 
+/// A boxed handshake is one too (`Experiment::with_variant(Box<dyn Handshake>)`).
+impl<H: Handshake + ?Sized> Handshake for Box<H> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn describe(&self) -> &str {
+        (**self).describe()
+    }
+    fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a> {
+        (**self).read_token(storage)
+    }
+    fn keeps_token_in_memory(&self) -> bool {
+        (**self).keeps_token_in_memory()
+    }
+}
+
 /// The token as read, and how long each storage operation took (issue order).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TokenRead {
