@@ -179,7 +179,7 @@ fn reset_peak_rss() {
 fn measure(
     workload: Workload,
     scenario: &Scenario,
-    run: fn(&Scenario, &'static dyn variant::Variant, u64) -> Result<RunOutput, SimError>,
+    run: fn(&Scenario, variant::Variant, u64) -> Result<RunOutput, SimError>,
 ) -> Result<Measurement, SimError> {
     let v = variant::of(scenario.scenario.variants[0]);
     reset_peak_rss();

@@ -294,7 +294,7 @@ impl Measure for Sims<'_> {
             match self.shared.and_then(|c| c.get(&(x.to_bits(), seed))) {
                 Some(r) => runs.push(r.clone()),
                 None => {
-                    runs.push(sim::run(&scenario, v, seed)?);
+                    runs.push(sim::run(&scenario, v.clone(), seed)?);
                     self.runs += 1;
                 }
             }

@@ -34,3 +34,5 @@ pub mod verdict;
 pub mod wire;
 
 pub use experiment::{Error, Experiment, Outcome};
+pub use server::variant::{Handshake, HandshakeFuture, Key, Storage, Token, Values};
+pub use server::StorageFailed;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::metrics::{self, VariantSummary};
 use crate::names::VariantId;
 use crate::scenario::Scenario;
+use crate::server::variant::Variant;
 use crate::sim::{self, RunOutput, SimError};
 
 /// Everything a run reports: the resolved scenario, the seeds and the figures per variant.
@@ -110,6 +111,18 @@ pub fn run_with_progress(
     progress: &dyn Fn(),
 ) -> Result<(Report, Vec<RunOutput>), SimError> {
     let runs = sim::run_all_with(scenario, variants, seeds, progress)?;
+    let names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
+    Ok((Report::new(scenario, &names, seeds, &runs), runs))
+}
+
+/// [`run`] with the variants' implementations given (a user's among them): the library's
+/// `Experiment` runs through it.
+pub fn run_variants(
+    scenario: &Scenario,
+    variants: &[Variant],
+    seeds: &[u64],
+) -> Result<(Report, Vec<RunOutput>), SimError> {
+    let runs = sim::run_variants(scenario, variants, seeds)?;
     let names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
     Ok((Report::new(scenario, &names, seeds, &runs), runs))
 }

@@ -110,7 +110,7 @@ impl<S: Subscriber> Layer<S> for Collect {
 /// Runs once and returns the records with the trace of `job` (or of every job).
 fn traced(
     scenario: &Scenario,
-    variant: &'static dyn Variant,
+    variant: Variant,
     seed: u64,
     job: Option<u64>,
 ) -> Result<(RunOutput, Vec<Step>), SimError> {
@@ -183,10 +183,10 @@ fn trace_hash(steps: &[Step], run: &RunOutput) -> u64 {
 /// records (in the manner of madsim's and FoundationDB's run-twice checks).
 pub fn check_determinism(
     scenario: &Scenario,
-    variant: &'static dyn Variant,
+    variant: Variant,
     seed: u64,
 ) -> Result<DeterminismCheck, SimError> {
-    let (run_a, a) = traced(scenario, variant, seed, None)?;
+    let (run_a, a) = traced(scenario, variant.clone(), seed, None)?;
     let (run_b, b) = traced(scenario, variant, seed, None)?;
     let (ha, hb) = (trace_hash(&a, &run_a), trace_hash(&b, &run_b));
     let divergence = if ha == hb {
@@ -210,11 +210,11 @@ pub fn check_determinism(
 /// Reruns the scenario and returns job `job`'s record and timeline.
 pub fn replay(
     scenario: &Scenario,
-    variant: &'static dyn Variant,
+    variant: Variant,
     seed: u64,
     job: u64,
 ) -> Result<(JobRecord, Vec<Step>), SimError> {
-    let (run, steps) = traced(scenario, variant, seed, Some(job))?;
+    let (run, steps) = traced(scenario, variant.clone(), seed, Some(job))?;
     let record = run
         .records
         .into_iter()

@@ -166,7 +166,7 @@ fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> anyhow::Resul
     for &id in &plan.variants {
         let (v, variant) = (id.name(), variant::of(id));
         for &seed in &plan.seeds {
-            let c = replay::check_determinism(&plan.scenario, variant, seed)?;
+            let c = replay::check_determinism(&plan.scenario, variant.clone(), seed)?;
             match &c.divergence {
                 None if args.quiet => {}
                 None if to_stdout => eprintln!("{}", report::run::determinism_held(v, seed, &c)),

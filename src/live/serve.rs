@@ -29,7 +29,7 @@ pub struct Server {
     objects_listener: TcpListener,
     objects_addr: SocketAddr,
     scenario: Rc<Scenario>,
-    variant: &'static dyn Variant,
+    variant: Variant,
     seed: u64,
     limits: Limits,
 }
@@ -51,7 +51,7 @@ impl Server {
     /// Binds the listeners, with the default limits. Must be called inside a tokio runtime.
     pub async fn bind(
         scenario: &Scenario,
-        variant: &'static dyn Variant,
+        variant: Variant,
         seed: u64,
         listen: SocketAddr,
     ) -> Result<Server, LiveError> {
@@ -107,7 +107,7 @@ impl Server {
             scenario: self.scenario.clone(),
             draws: Draws::new(self.seed, self.scenario.scenario.tick_ms),
             clock,
-            variant: self.variant,
+            variant: self.variant.clone(),
             recorder: recorder.clone(),
             live: Some(Live {
                 token: os_token,

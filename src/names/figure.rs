@@ -201,7 +201,7 @@ impl Figure {
             .find(|f| f.to_string() == name)
             .ok_or_else(|| {
                 let names: Vec<String> = Figure::ALL.iter().map(|f| f.to_string()).collect();
-                format!("unknown metric {name:?}; known: {}", names.join(", "))
+                super::unknown("unknown metric", name, names.iter().map(String::as_str))
             })
     }
 }
@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(names.len(), Figure::ALL.len());
         let err = Figure::parse("p96_storage_ms").unwrap_err();
         assert!(
-            err.starts_with("unknown metric \"p96_storage_ms\"; known: jobs, ok,"),
+            err.starts_with(
+                "unknown metric \"p96_storage_ms\"; did you mean \"p95_storage_ms\"? \
+                 (known: jobs, ok,"
+            ),
             "{err}"
         );
     }

@@ -6,11 +6,13 @@
 mod fault;
 mod figure;
 mod repro;
+mod suggest;
 mod variant;
 
 pub use fault::FaultKind;
 pub use figure::{Figure, Stat, Timing};
-pub use repro::{shell_quote, Repro};
+pub use repro::{shell_quote, Repro, CHECK_DETERMINISM_VAR, SEEDS_VAR, SEED_VAR};
+pub use suggest::{closest, unknown};
 pub use variant::VariantId;
 
 /// "did you mean"-free list of the known names, for an error message.

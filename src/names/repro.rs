@@ -3,6 +3,13 @@
 
 use std::fmt::{self, Write as _};
 
+/// The environment variable that sets a library run's first seed (`Experiment::run`).
+pub const SEED_VAR: &str = "HANDSHAKE_SIM_SEED";
+/// The environment variable that sets how many consecutive seeds a library run pools.
+pub const SEEDS_VAR: &str = "HANDSHAKE_SIM_SEEDS";
+/// The environment variable that makes a library run check its determinism (`1`).
+pub const CHECK_DETERMINISM_VAR: &str = "HANDSHAKE_SIM_CHECK_DETERMINISM";
+
 /// A reproduce command, built part by part in the order the parts are given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repro {
@@ -25,6 +32,25 @@ impl Repro {
                 shell_quote(file)
             ),
         }
+    }
+
+    /// `HANDSHAKE_SIM_SEED=S [HANDSHAKE_SIM_SEEDS=N] cargo test TEST -- --exact`: a library
+    /// user's test, rerun on the same seeds. Seeds that are not consecutive have no
+    /// environment form; the test's own code names them, so the plain command repeats them.
+    pub fn cargo_test(test: &str, seeds: &[u64], check_determinism: bool) -> Repro {
+        let mut command = String::new();
+        let consecutive = seeds.windows(2).all(|w| w[1] == w[0].wrapping_add(1));
+        if let (Some(first), true) = (seeds.first(), consecutive) {
+            let _ = write!(command, "{SEED_VAR}={first} ");
+            if seeds.len() > 1 {
+                let _ = write!(command, "{SEEDS_VAR}={} ", seeds.len());
+            }
+        }
+        if check_determinism {
+            let _ = write!(command, "{CHECK_DETERMINISM_VAR}=1 ");
+        }
+        let _ = write!(command, "cargo test {} -- --exact", shell_quote(test));
+        Repro { command }
     }
 
     /// One `--set KEY=VALUE` per override.
@@ -98,6 +124,27 @@ mod tests {
         assert_eq!(
             shell_quote("storage.read_ms={ uniform = [1, 2] }"),
             "'storage.read_ms={ uniform = [1, 2] }'"
+        );
+    }
+
+    #[test]
+    fn a_cargo_test_is_repeated_by_its_seeds_in_the_environment() {
+        assert_eq!(
+            Repro::cargo_test("api::slow_storage", &[7], false).to_string(),
+            "HANDSHAKE_SIM_SEED=7 cargo test api::slow_storage -- --exact"
+        );
+        assert_eq!(
+            Repro::cargo_test("t", &[4, 5, 6], true).to_string(),
+            "HANDSHAKE_SIM_SEED=4 HANDSHAKE_SIM_SEEDS=3 HANDSHAKE_SIM_CHECK_DETERMINISM=1 \
+             cargo test t -- --exact"
+        );
+        assert_eq!(
+            Repro::cargo_test("t", &[4, 9], false).to_string(),
+            "cargo test t -- --exact"
+        );
+        assert_eq!(
+            Repro::cargo_test("t", &[u64::MAX, 0], false).to_string(),
+            "HANDSHAKE_SIM_SEED=18446744073709551615 HANDSHAKE_SIM_SEEDS=2 cargo test t -- --exact"
         );
     }
 

@@ -68,11 +68,17 @@ fn as_name<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, 
 impl FigureRef {
     /// Parses `variant.metric`; the error names what is unknown.
     pub fn parse(s: &str) -> Result<FigureRef, String> {
+        FigureRef::parse_among(s, &[])
+    }
+
+    /// Parses `variant.metric`, the variant a built-in one or one of `own` (users'
+    /// variants of a run).
+    pub fn parse_among(s: &str, own: &[VariantId]) -> Result<FigureRef, String> {
         let (variant, metric) = s
             .split_once('.')
             .ok_or_else(|| format!("{s:?} is not variant.metric"))?;
         Ok(FigureRef {
-            variant: VariantId::parse(variant)?,
+            variant: VariantId::parse_among(variant, own)?,
             figure: Figure::parse(metric)?,
         })
     }
@@ -109,7 +115,13 @@ fn number(s: &str) -> Result<f64, String> {
 impl Expectation {
     /// Parses `key = expr`; the error says what is wrong, for a validation message.
     pub fn parse(key: &str, expr: &str) -> Result<Expectation, String> {
-        let lhs = FigureRef::parse(key.trim())?;
+        Expectation::parse_among(key, expr, &[])
+    }
+
+    /// [`Expectation::parse`], the figures' variants built-in ones or among `own`.
+    pub fn parse_among(key: &str, expr: &str, own: &[VariantId]) -> Result<Expectation, String> {
+        let figure = |s: &str| FigureRef::parse_among(s, own);
+        let lhs = figure(key.trim())?;
         let expr = expr.trim();
         let (op, rest) = Op::ALL
             .iter()
@@ -125,7 +137,7 @@ impl Expectation {
                 },
                 Err(_) => Term {
                     factor: 1.0,
-                    figure: Some(FigureRef::parse(one)?),
+                    figure: Some(figure(one)?),
                 },
             },
             [a, b] => {
@@ -133,7 +145,7 @@ impl Expectation {
                 Term {
                     factor: number(n)
                         .map_err(|_| format!("{expr:?}: one side of '*' must be a number"))?,
-                    figure: Some(FigureRef::parse(f)?),
+                    figure: Some(figure(f)?),
                 }
             }
             _ => return Err(format!("{expr:?}: at most one '*' is supported")),

@@ -1,12 +1,14 @@
 //! Scenario files: the TOML schema, `--set` overrides, and validation into a checked
 //! [`Scenario`]. Every key has a documented default; unknown keys are rejected.
 
+mod bundled;
 mod dist;
 mod error;
 mod expect;
 mod load;
 mod reported;
 
+pub use bundled::{bundled, Bundled, BUNDLED};
 pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
 pub use expect::{Expectation, FigureRef, Op, Term};

@@ -30,7 +30,7 @@ pub struct Env {
     pub(crate) scenario: Rc<Scenario>,
     pub(crate) draws: Draws,
     pub(crate) clock: Clock,
-    pub(crate) variant: &'static dyn Variant,
+    pub(crate) variant: Variant,
     pub(crate) recorder: Rc<RefCell<Recorder>>,
     /// What a live server does differently; `None` in the simulation.
     pub(crate) live: Option<Live>,

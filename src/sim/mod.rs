@@ -110,7 +110,7 @@ pub struct World<'a> {
 
 /// Builds the turmoil world for `scenario`, `variant` and `seed`: the worker and the durable
 /// objects, reached in-process (the worker applies the scenario's network latencies).
-pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) -> World<'a> {
+pub fn world<'a>(scenario: &Scenario, variant: Variant, seed: u64) -> World<'a> {
     let scenario = Rc::new(scenario.clone());
     let meta = &scenario.scenario;
     let sim = turmoil::Builder::new()
@@ -124,7 +124,7 @@ pub fn world<'a>(scenario: &Scenario, variant: &'static dyn Variant, seed: u64) 
         scenario: scenario.clone(),
         draws: draws.clone(),
         clock: Clock::Sim,
-        variant,
+        variant: variant.clone(),
         recorder: recorder.clone(),
         live: None,
     };
@@ -149,20 +149,21 @@ impl World<'_> {
 }
 
 /// Runs `scenario` once with `variant` and `seed`.
-pub fn run(
-    scenario: &Scenario,
-    variant: &'static dyn Variant,
-    seed: u64,
-) -> Result<RunOutput, SimError> {
-    guarded(variant, seed, || {
-        drive(world(scenario, variant, seed), variant, seed, false)
+pub fn run(scenario: &Scenario, variant: Variant, seed: u64) -> Result<RunOutput, SimError> {
+    guarded(&variant, seed, || {
+        drive(
+            world(scenario, variant.clone(), seed),
+            &variant,
+            seed,
+            false,
+        )
     })
 }
 
 /// Runs `f`, turning a panic anywhere in the simulation (a host, a task, an invariant) into
 /// a failed run, so a sweep reports it and goes on.
 fn guarded(
-    variant: &'static dyn Variant,
+    variant: &Variant,
     seed: u64,
     f: impl FnOnce() -> Result<RunOutput, SimError>,
 ) -> Result<RunOutput, SimError> {
@@ -188,17 +189,17 @@ fn guarded(
 /// each client connects, upgrades, pings and closes (the `upgrade` benchmark).
 pub(crate) fn run_upgrades(
     scenario: &Scenario,
-    variant: &'static dyn Variant,
+    variant: Variant,
     seed: u64,
 ) -> Result<RunOutput, SimError> {
-    guarded(variant, seed, || {
-        let w = world(scenario, variant, seed);
+    guarded(&variant, seed, || {
+        let w = world(scenario, variant.clone(), seed);
         let ttl = scenario.auth.token_ttl_ms;
         for n in 0..scenario.scenario.jobs as u64 {
             let token = crate::client::preloaded_token(&w.draws, n);
             w.objects.preload(&crate::wire::api::job_id(n), &token, ttl);
         }
-        drive(w, variant, seed, true)
+        drive(w, &variant, seed, true)
     })
 }
 
@@ -213,7 +214,7 @@ thread_local! {
 
 fn drive(
     w: World,
-    variant: &'static dyn Variant,
+    variant: &Variant,
     seed: u64,
     token_preloaded: bool,
 ) -> Result<RunOutput, SimError> {
@@ -297,7 +298,7 @@ fn drain_pending(recorder: &Recorder) -> bool {
 fn judge_end_to_end(
     records: &mut [JobRecord],
     result_deadline_ms: u64,
-    variant: &'static dyn Variant,
+    variant: &Variant,
     seed: u64,
 ) {
     for r in records {
@@ -314,7 +315,7 @@ fn judge_end_to_end(
     }
 }
 
-/// Runs every variant over every seed; ordered by variant, then seed.
+/// Runs every (built-in) variant over every seed; ordered by variant, then seed.
 pub fn run_all(
     scenario: &Scenario,
     variants: &[VariantId],
@@ -331,11 +332,41 @@ pub fn run_all_with(
     seeds: &[u64],
     progress: &dyn Fn(),
 ) -> Result<Vec<RunOutput>, SimError> {
+    let variants = variants
+        .iter()
+        .map(|&id| {
+            server::variant::builtin(id).ok_or_else(|| SimError::Failed {
+                variant: id.name().to_string(),
+                seed: seeds.first().copied().unwrap_or(scenario.scenario.seed),
+                message: "a user's variant has no built-in implementation: run it with \
+                          Experiment::with_variant"
+                    .into(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    run_variants_with(scenario, &variants, seeds, progress)
+}
+
+/// Runs every variant (built-in or a user's) over every seed; ordered by variant, then seed.
+pub fn run_variants(
+    scenario: &Scenario,
+    variants: &[Variant],
+    seeds: &[u64],
+) -> Result<Vec<RunOutput>, SimError> {
+    run_variants_with(scenario, variants, seeds, &|| {})
+}
+
+/// [`run_variants`], telling `progress` after each finished run.
+pub fn run_variants_with(
+    scenario: &Scenario,
+    variants: &[Variant],
+    seeds: &[u64],
+    progress: &dyn Fn(),
+) -> Result<Vec<RunOutput>, SimError> {
     let mut runs = Vec::with_capacity(variants.len() * seeds.len());
-    for &id in variants {
-        let variant = server::variant::of(id);
+    for variant in variants {
         for &seed in seeds {
-            runs.push(run(scenario, variant, seed)?);
+            runs.push(run(scenario, variant.clone(), seed)?);
             progress();
         }
     }

@@ -67,7 +67,7 @@ pub struct Served {
 }
 
 impl Served {
-    pub fn start(s: &Scenario, v: &'static dyn Variant, seed: u64) -> Served {
+    pub fn start(s: &Scenario, v: Variant, seed: u64) -> Served {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let scenario = s.clone();

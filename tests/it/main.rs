@@ -20,6 +20,7 @@ mod limits;
 mod live;
 mod oracle;
 mod outputs;
+mod own_variant;
 mod probe;
 mod property;
 mod research;

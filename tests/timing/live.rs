@@ -82,7 +82,7 @@ fn serve_and_probe_agree_with_the_simulation() {
     let s = crate::scenario(SCENARIO);
     let seed = 7;
     let v = variant::by_name("sequential").unwrap();
-    let sim_run = sim::run(&s, v, seed).unwrap();
+    let sim_run = sim::run(&s, v.clone(), seed).unwrap();
 
     let served = Served::start(&s, v, seed);
     let addr = served.addr;
@@ -241,8 +241,8 @@ fn live_upgrade_drift_does_not_grow_with_sleeps_in_a_row() {
     let seed = 3;
     let v = variant::by_name("sequential").unwrap();
     let (long, short) = (chain(true), chain(false));
-    let sims = [&long, &short].map(|s| sim::run(s, v, seed).unwrap());
-    let servers = [&long, &short].map(|s| Served::start(s, v, seed));
+    let sims = [&long, &short].map(|s| sim::run(s, v.clone(), seed).unwrap());
+    let servers = [&long, &short].map(|s| Served::start(s, v.clone(), seed));
     let lives = std::thread::scope(|scope| {
         let probes = [(&long, &servers[0]), (&short, &servers[1])]
             .map(|(s, served)| scope.spawn(move || local(probe_at(served.addr, s, seed, "live"))));

@@ -28,7 +28,9 @@ use crate::common::workerd::Workerd;
 fn simulated(variant_name: &str) -> RunOutput {
     let s = crate::load("workerd.toml", &[]);
     let v = variant::by_name(variant_name).unwrap();
-    let runs: Vec<RunOutput> = (1..=5).map(|seed| sim::run(&s, v, seed).unwrap()).collect();
+    let runs: Vec<RunOutput> = (1..=5)
+        .map(|seed| sim::run(&s, v.clone(), seed).unwrap())
+        .collect();
     let mut pooled = runs[0].clone();
     pooled.records = runs.into_iter().flat_map(|r| r.records).collect();
     pooled

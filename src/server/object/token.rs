@@ -22,7 +22,7 @@ impl Object {
         if token.is_empty() {
             return Err((StatusCode::UNAUTHORIZED, "missing token"));
         }
-        let Ok(read) = env.variant.read_token(self, env).await else {
+        let Ok(read) = crate::server::variant::read(&*env.variant, self, env).await else {
             return Err((StatusCode::SERVICE_UNAVAILABLE, "storage read failed"));
         };
         let now_ms = env.clock.now_ms();

@@ -1,37 +1,24 @@
-use futures_util::future::LocalBoxFuture;
-
-use super::{TokenRead, Variant};
-use crate::names::VariantId;
-use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
-use crate::server::{Env, Object, StorageFailed};
+use super::{Handshake, HandshakeFuture, Key, Storage, Token};
 
 /// One get of both keys: a single round trip.
 pub struct Batched;
 
-impl Variant for Batched {
-    fn id(&self) -> VariantId {
-        VariantId::Batched
+impl Handshake for Batched {
+    fn name(&self) -> &str {
+        "batched"
     }
-    fn describe(&self) -> &'static str {
+    fn describe(&self) -> &str {
         "get([authToken, authTokenExpiration]): one round trip for both keys"
     }
-    fn read_token<'a>(
-        &'a self,
-        object: &'a Object,
-        env: &'a Env,
-    ) -> LocalBoxFuture<'a, Result<TokenRead, StorageFailed>> {
+    fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a> {
         Box::pin(async move {
-            let read = object
-                .storage_get(env, &[AUTH_TOKEN, AUTH_TOKEN_EXPIRATION])
+            let read = storage
+                .get(&[Key::AuthToken, Key::AuthTokenExpiration])
                 .await?;
-            let mut values = read.values.into_iter();
-            let token = values.next().flatten();
-            let expiration = values.next().flatten();
-            Ok(TokenRead::from_stored(
-                token,
-                expiration,
-                vec![read.took_ms],
-            ))
+            Ok(Token {
+                token: read.token,
+                expires_at_ms: read.expires_at_ms,
+            })
         })
     }
 }

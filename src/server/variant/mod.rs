@@ -1,16 +1,73 @@
 //! Handshake variants: how the object reads `authToken` and `authTokenExpiration` before it
-//! accepts the upgrade. One small type per file; add a new one to [`ALL`].
+//! accepts the upgrade. One small type per file, each implementing the public [`Handshake`]
+//! trait that another crate implements too, to run its own variant next to these
+//! (`Experiment::with_variant`); add a built-in one to [`ALL`].
 
 mod batched;
 mod memory_cache;
 mod parallel;
 mod sequential;
+mod storage;
 
-use futures_util::future::LocalBoxFuture;
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::Arc;
 
-use super::storage::Stored;
+pub use storage::{Key, Storage, Values};
+
 use super::{Env, Object, StorageFailed};
 use crate::names::VariantId;
+
+/// The token and its expiration as a handshake read them (`None`: not stored, or not read).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Token {
+    pub token: Option<String>,
+    pub expires_at_ms: Option<u64>,
+}
+
+/// What [`Handshake::read_token`] returns: a future on the simulation's own thread.
+pub type HandshakeFuture<'a> = Pin<Box<dyn Future<Output = Result<Token, StorageFailed>> + 'a>>;
+
+/// How the durable object reads the job's token before it accepts a progress upgrade: the
+/// one step the variants differ in. The object then checks the presented token against what
+/// was read (missing, wrong or expired: 401; a failed read: 503).
+///
+/// Implement it in your own crate and run it with `Experiment::with_variant`. It sees the
+/// object only through [`Storage`], whose reads take the scenario's simulated latency, hold
+/// the input gate and meet its faults. Keep no state of your own between calls (every job,
+/// seed and run shares the one value): per-object state belongs in [`Storage`]'s memory,
+/// which a cold restart loses, as a real object's class fields are.
+pub trait Handshake: Send + Sync {
+    /// The name in reports, JSON and expectations (`NAME.failure_rate`): ASCII letters,
+    /// digits, `-`, `_`; not a built-in variant's name.
+    fn name(&self) -> &str;
+    /// One line for `variants` and the README.
+    fn describe(&self) -> &str;
+    /// Reads the token and its expiration; a failed storage operation fails the read.
+    fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a>;
+    /// Whether `setAuthToken` also keeps the token in object memory
+    /// ([`Storage::memory_token`]).
+    fn keeps_token_in_memory(&self) -> bool {
+        false
+    }
+}
+
+/// A boxed handshake is one too (`Experiment::with_variant(Box<dyn Handshake>)`).
+impl<H: Handshake + ?Sized> Handshake for Box<H> {
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+    fn describe(&self) -> &str {
+        (**self).describe()
+    }
+    fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a> {
+        (**self).read_token(storage)
+    }
+    fn keeps_token_in_memory(&self) -> bool {
+        (**self).keeps_token_in_memory()
+    }
+}
 
 /// The token as read, and how long each storage operation took (issue order).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -20,60 +77,106 @@ pub struct TokenRead {
     pub reads_ms: Vec<u64>,
 }
 
-impl TokenRead {
-    fn from_stored(token: Option<Stored>, expiration: Option<Stored>, reads_ms: Vec<u64>) -> Self {
-        TokenRead {
-            token: match token {
-                Some(Stored::Text(t)) => Some(t),
-                _ => None,
-            },
-            expires_at_ms: match expiration {
-                Some(Stored::Ms(ms)) => Some(ms),
-                _ => None,
-            },
-            reads_ms,
+/// Runs `handshake`'s read on `object`, timing each storage operation.
+pub(crate) async fn read(
+    handshake: &dyn Handshake,
+    object: &Object,
+    env: &Env,
+) -> Result<TokenRead, StorageFailed> {
+    let storage = Storage::new(object, env);
+    let token = handshake.read_token(&storage).await?;
+    Ok(TokenRead {
+        token: token.token,
+        expires_at_ms: token.expires_at_ms,
+        reads_ms: storage.reads_ms(),
+    })
+}
+
+/// A variant's implementation: a built-in one, or a user's behind an `Arc`. Cheap to clone;
+/// dereferences to the [`Handshake`].
+#[derive(Clone)]
+pub struct Variant {
+    id: VariantId,
+    imp: Imp,
+}
+
+#[derive(Clone)]
+enum Imp {
+    Builtin(&'static dyn Handshake),
+    Own(Arc<dyn Handshake>),
+}
+
+impl Variant {
+    /// A user's handshake; its name checked by [`VariantId::own`].
+    pub fn own(handshake: Arc<dyn Handshake>) -> Result<Variant, String> {
+        Ok(Variant {
+            id: VariantId::own(handshake.name())?,
+            imp: Imp::Own(handshake),
+        })
+    }
+
+    /// Which variant this is.
+    pub fn id(&self) -> VariantId {
+        self.id
+    }
+}
+
+impl Deref for Variant {
+    type Target = dyn Handshake;
+    fn deref(&self) -> &(dyn Handshake + 'static) {
+        match &self.imp {
+            Imp::Builtin(h) => *h,
+            Imp::Own(h) => h.as_ref(),
         }
     }
 }
 
-/// One handshake variant's implementation; [`of`] maps a [`VariantId`] to it.
-pub trait Variant: Sync {
-    /// Which variant this is.
-    fn id(&self) -> VariantId;
-    /// The name used in scenario files and on the command line.
-    fn name(&self) -> &'static str {
-        self.id().name()
-    }
-    /// One line for `--help` and the README.
-    fn describe(&self) -> &'static str;
-    /// Reads the token and its expiration; a failed storage operation fails the read.
-    fn read_token<'a>(
-        &'a self,
-        object: &'a Object,
-        env: &'a Env,
-    ) -> LocalBoxFuture<'a, Result<TokenRead, StorageFailed>>;
-    /// Whether `setAuthToken` also keeps the token in object memory.
-    fn keeps_token_in_memory(&self) -> bool {
-        false
+impl std::fmt::Debug for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Variant({})", self.id)
     }
 }
 
-pub static ALL: [&dyn Variant; 4] = [
+/// The built-in variants, in `VariantId::ALL`'s order.
+pub static ALL: [&dyn Handshake; 4] = [
     &sequential::Sequential,
     &parallel::Parallel,
     &batched::Batched,
     &memory_cache::MemoryCache,
 ];
 
-/// The implementation of a variant.
-pub fn of(id: VariantId) -> &'static dyn Variant {
-    ALL.iter()
-        .copied()
-        .find(|v| v.id() == id)
-        .expect("every VariantId has an implementation in ALL")
+/// The implementation of a built-in variant; `None` for a user's (`VariantId::Own`), which
+/// comes with its implementation.
+pub fn builtin(id: VariantId) -> Option<Variant> {
+    let imp = ALL.iter().copied().find(|v| v.name() == id.name())?;
+    Some(Variant {
+        id,
+        imp: Imp::Builtin(imp),
+    })
 }
 
-/// The implementation of a variant by name; `None` for an unknown name.
-pub fn by_name(name: &str) -> Option<&'static dyn Variant> {
+/// The implementation of a built-in variant (as parsed from a scenario file or the command
+/// line). Panics on a user's `VariantId::Own`, which only `Experiment` runs.
+pub fn of(id: VariantId) -> Variant {
+    builtin(id).unwrap_or_else(|| panic!("variant {id} is a user's: run it with Experiment"))
+}
+
+/// The implementation of a built-in variant by name; `None` for an unknown name.
+pub fn by_name(name: &str) -> Option<Variant> {
     VariantId::parse(name).ok().map(of)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_variant_has_an_implementation_of_its_name() {
+        for id in VariantId::ALL {
+            assert_eq!(of(id).name(), id.name());
+            assert_eq!(of(id).id(), id);
+        }
+        let mine = VariantId::own("not-built-in").unwrap();
+        assert!(builtin(mine).is_none());
+    }
 }

@@ -1,36 +1,26 @@
-use futures_util::future::LocalBoxFuture;
-
-use super::{TokenRead, Variant};
-use crate::names::VariantId;
-use crate::server::storage::{AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
-use crate::server::{Env, Object, StorageFailed};
+use super::{Handshake, HandshakeFuture, Key, Storage, Token};
 
 /// The fix: both gets in flight together (`Promise.all`).
 pub struct Parallel;
 
-impl Variant for Parallel {
-    fn id(&self) -> VariantId {
-        VariantId::Parallel
+impl Handshake for Parallel {
+    fn name(&self) -> &str {
+        "parallel"
     }
-    fn describe(&self) -> &'static str {
+    fn describe(&self) -> &str {
         "Promise.all([get(authToken), get(authTokenExpiration)]): two round trips in flight together"
     }
-    fn read_token<'a>(
-        &'a self,
-        object: &'a Object,
-        env: &'a Env,
-    ) -> LocalBoxFuture<'a, Result<TokenRead, StorageFailed>> {
+    fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a> {
         Box::pin(async move {
             // try_join: the first failure rejects the whole read, as Promise.all does.
             let (token, expiration) = tokio::try_join!(
-                object.storage_get(env, &[AUTH_TOKEN]),
-                object.storage_get(env, &[AUTH_TOKEN_EXPIRATION]),
+                storage.get(&[Key::AuthToken]),
+                storage.get(&[Key::AuthTokenExpiration]),
             )?;
-            Ok(TokenRead::from_stored(
-                token.values.into_iter().next().flatten(),
-                expiration.values.into_iter().next().flatten(),
-                vec![token.took_ms, expiration.took_ms],
-            ))
+            Ok(Token {
+                token: token.token,
+                expires_at_ms: expiration.expires_at_ms,
+            })
         })
     }
 }
