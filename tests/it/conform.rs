@@ -197,6 +197,65 @@ fn list_names_every_case_and_an_unreachable_target_fails() {
     assert!(err.contains("cannot reach"), "{err}");
 }
 
+/// A loopback listener whose accept queue is full: the kernel drops further SYNs, so a
+/// connect without a timeout would retry for minutes. Returns it and the connections that
+/// filled it (both must live as long as the test needs the queue full).
+fn listener_with_a_full_backlog() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: `listen` on a socket this function owns; a second call only sets the backlog.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => held.push(s),
+            Err(_) => return (listener, held),
+        }
+    }
+    panic!("64 connections and the backlog of {addr} is still not full");
+}
+
+#[test]
+fn a_listener_that_never_accepts_ends_within_the_time_limit_with_the_reports() {
+    let (listener, _held) = listener_with_a_full_backlog();
+    let addr = listener.local_addr().unwrap();
+    let junit = std::env::temp_dir().join(format!("hs-conform-full-{}.xml", std::process::id()));
+    let (code, v, err) = conform(
+        addr,
+        &[
+            "--time-limit-s",
+            "2",
+            "--request-timeout-ms",
+            "500",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot reach") && err.contains("no TCP connection within 500 ms"),
+        "{err}"
+    );
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["counts"]["error"], 35, "{v:#}");
+    let detail = "not run: cannot reach the target: no TCP connection within 500 ms";
+    assert!(
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["detail"] == detail && c["elapsed_ms"].is_null()),
+        "{v:#}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).unwrap();
+    assert!(
+        xml.contains(r#"tests="35" failures="0" errors="35""#),
+        "{xml}"
+    );
+}
+
 #[test]
 fn a_silent_target_is_cut_by_the_time_limit() {
     // Accepts connections (the kernel's backlog) and never answers.
