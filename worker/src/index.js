@@ -262,6 +262,17 @@ function freshToken() {
 
 // ---- the Worker ---------------------------------------------------------------------------
 
+/** The object's answer to `request`; a call that throws (the object crashed, was reset or
+ * could not be reached) is a 503, as serve answers for an object that crashed mid-handshake. */
+async function objectFetch(stub, request, jobId) {
+  try {
+    return await stub.fetch(request);
+  } catch (e) {
+    console.error(`[${jobId}] object call failed: ${e}`);
+    return text(503, "object unavailable");
+  }
+}
+
 export default {
   async fetch(request, env) {
     const s = settings(env);
@@ -291,13 +302,13 @@ export default {
         if (request.method !== "GET") return text(405, "use GET with Upgrade: websocket");
         const { asked, refusal } = checkUpgrade(request, query);
         if (refusal) return refusal;
-        return stubFor(asked.jobId).fetch(request);
+        return objectFetch(stubFor(asked.jobId), request, asked.jobId);
       }
       case STATUS_PATH: {
         if (request.method !== "GET") return text(405, "use GET");
         const asked = jobAndToken(query);
         if (asked.error) return text(400, asked.error);
-        return stubFor(asked.jobId).fetch(request);
+        return objectFetch(stubFor(asked.jobId), request, asked.jobId);
       }
       default:
         return text(404, "not found");
@@ -414,8 +425,14 @@ export class JobObject extends DurableObject {
     const url = new URL(request.url);
     const query = url.search.startsWith("?") ? url.search.slice(1) : url.search;
     const { jobId, token } = jobAndToken(query);
-    if (url.pathname === STATUS_PATH) return this.status(jobId, token);
-    return this.upgrade(jobId, token, queryParam(query, "after"));
+    try {
+      if (url.pathname === STATUS_PATH) return await this.status(jobId, token);
+      return await this.upgrade(jobId, token, queryParam(query, "after"));
+    } catch (e) {
+      // The reads after the token check (the job's state, the re-check before the 101).
+      console.error(`[${jobId}] storage read failed: ${e}`);
+      return text(503, "storage read failed");
+    }
   }
 
   async status(jobId, token) {
@@ -450,13 +467,21 @@ export class JobObject extends DurableObject {
     );
     // Re-checked against storage right before the 101 (a cache hit after the variant's read):
     // a token replaced since is refused, never accepted.
-    const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
-    const held = { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
-    if (!tokenHolds(token, held, checked)) {
-      server.close(1011, "token replaced");
-      return text(401, "invalid or expired token");
+    try {
+      const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
+      const held = { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
+      if (!tokenHolds(token, held, checked)) {
+        server.close(1011, "token replaced");
+        return text(401, "invalid or expired token");
+      }
+      await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
+    } catch (e) {
+      // A failed read: the accepted end is closed, the caller answers 503.
+      try {
+        server.close(1011, "storage read failed");
+      } catch {}
+      throw e;
     }
-    await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
     return new Response(null, { status: 101, webSocket: client });
   }
 
