@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use handshake_sim::live::conform::{self, Settings, CASES};
-use handshake_sim::live::{self, LiveError};
+use handshake_sim::live::LiveError;
 use handshake_sim::report::conform::{conform_json, conform_junit, conform_list, conform_text};
 
 use super::output::{any_stdout, init_tracing, one_stdout, write_output};
@@ -98,16 +98,19 @@ pub(crate) fn conform(args: Args) -> anyhow::Result<Status> {
     };
     let prefix = settings.job_prefix.clone();
     let time_limit = Duration::from_secs(args.time_limit_s);
-    let run = block_on_local(async {
-        let target = live::Target::parse(&args.url, args.allow_remote).await?;
-        conform::conform(target, settings, &cases, args.concurrency, time_limit).await
-    })??;
+    let run = block_on_local(conform::conform(
+        &args.url,
+        args.allow_remote,
+        settings,
+        &cases,
+        args.concurrency,
+        time_limit,
+    ))??;
     if let Some(why) = &run.unreachable {
         eprintln!(
-            "handshake-sim conform: cannot reach {}: {why}; no case was run",
+            "handshake-sim conform: cannot reach {}: {why}; no case was run (each is an error)",
             args.url
         );
-        return Ok(Status::Failed);
     }
     if run.time_limit_reached {
         eprintln!(

@@ -77,8 +77,10 @@ pub async fn probe(
         )));
     }
     // One plain TCP connect first: a target that cannot be reached at all is said once, with
-    // the reason, instead of as N network errors.
-    if let Some(why) = target.unreachable().await {
+    // the reason, instead of as N network errors. It counts against the time limit.
+    let time_limit = Duration::from_secs(options.time_limit_s);
+    let deadline = tokio::time::Instant::now() + time_limit;
+    if let Some(why) = target.unreachable(time_limit).await {
         return Ok(ProbeRun {
             run: RunOutput {
                 variant: options.label.clone(),
@@ -103,7 +105,7 @@ pub async fn probe(
         job_prefix: options.job_prefix.clone(),
     });
     let all = crate::client::run_fleet(session, options.jobs as u64, options.concurrency as usize);
-    let finished = tokio::time::timeout(Duration::from_secs(options.time_limit_s), all).await;
+    let finished = tokio::time::timeout_at(deadline, all).await;
     let deadline_ms = scenario.client.result_deadline_ms;
     let mut rec = recorder.borrow_mut();
     for n in 0..options.jobs as u64 {

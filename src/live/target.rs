@@ -3,8 +3,9 @@
 //! `conform` both connect through it (TLS via rustls with the webpki roots).
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::LocalBoxFuture;
 use tokio::net::TcpStream;
@@ -25,9 +26,23 @@ pub struct Target {
     tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
+/// Longest a name lookup of [`Target::parse`] may take (`parse_within` sets its own).
+pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Target {
-    /// Parses and resolves `url`. Only loopback addresses unless `allow_remote`.
+    /// Parses and resolves `url` within [`RESOLVE_TIMEOUT`]. Only loopback addresses unless
+    /// `allow_remote`.
     pub async fn parse(url: &str, allow_remote: bool) -> Result<Target, LiveError> {
+        Target::parse_within(url, allow_remote, RESOLVE_TIMEOUT).await
+    }
+
+    /// Parses `url` and resolves its host within `resolve_within`: a lookup that takes longer
+    /// is an I/O error (`TimedOut`), as one that fails.
+    pub async fn parse_within(
+        url: &str,
+        allow_remote: bool,
+        resolve_within: Duration,
+    ) -> Result<Target, LiveError> {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| LiveError::Usage(format!("{url:?} is not a URL: {e}")))?;
@@ -57,13 +72,12 @@ impl Target {
             )));
         }
         let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        let addrs = resolve(&host, port, resolve_within)
             .await
             .map_err(|source| LiveError::Io {
                 context: format!("resolving {host}"),
                 source,
-            })?
-            .collect();
+            })?;
         if addrs.is_empty() {
             return Err(LiveError::Usage(format!("{host} resolves to no address")));
         }
@@ -127,13 +141,45 @@ impl Connect for Target {
     }
 }
 
+/// `host`'s addresses by the system resolver, within `within`. On a detached thread, not
+/// `spawn_blocking`: a lookup that never returns must not hold up the runtime's shutdown
+/// (dropping a runtime waits for its blocking tasks), so it is left behind when the wait ends.
+async fn resolve(host: &str, port: u16, within: Duration) -> io::Result<Vec<SocketAddr>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let name = host.to_string();
+    std::thread::Builder::new()
+        .name("resolve".into())
+        .spawn(move || {
+            let found = (name.as_str(), port)
+                .to_socket_addrs()
+                .map(|a| a.collect::<Vec<_>>());
+            let _ = tx.send(found);
+        })?;
+    match tokio::time::timeout(within, rx).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(_)) => Err(io::Error::other(
+            "the resolver thread ended without an answer",
+        )),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no answer within {} ms", within.as_millis()),
+        )),
+    }
+}
+
 impl Target {
-    /// Why a plain TCP connection to the target fails, if it does: a target that cannot be
-    /// reached at all is said once, with the reason, instead of once per job or case.
-    pub async fn unreachable(&self) -> Option<String> {
-        TcpStream::connect(&self.addrs[..])
-            .await
-            .err()
-            .map(|e| e.to_string())
+    /// Why a plain TCP connection to the target fails within `within`, if it does: a target
+    /// that cannot be reached at all is said once, with the reason, instead of once per job or
+    /// case. Bounded: a listener whose backlog is full drops the SYN, and the kernel's own
+    /// retries would take minutes.
+    pub async fn unreachable(&self, within: Duration) -> Option<String> {
+        match tokio::time::timeout(within, TcpStream::connect(&self.addrs[..])).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!(
+                "no TCP connection within {} ms",
+                within.as_millis()
+            )),
+        }
     }
 }

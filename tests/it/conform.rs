@@ -70,6 +70,9 @@ enum Defect {
     NoCloseEcho,
     /// Replays every book done on a reconnect, whatever `after` says (duplicates).
     ReplayFromOne,
+    /// Ignores a client's Close: goes on with the job's progress and complete, then closes
+    /// with its own 1000 (a Worker with no close listener under manual close replies).
+    CloseOnlyAtTheEnd,
 }
 
 #[test]
@@ -135,6 +138,28 @@ fn a_close_never_answered_fails_exactly_the_close_echo_case() {
 }
 
 #[test]
+fn a_close_answered_only_at_the_jobs_end_fails_exactly_the_close_echo_case() {
+    let addr = reference(Defect::CloseOnlyAtTheEnd);
+    let (code, v, err) = conform(addr, &[]);
+    assert_eq!(code, 1, "{err}");
+    let want: BTreeSet<String> = ["socket-close-echo".to_string()].into();
+    assert_eq!(with_outcome(&v, "fail"), want, "{v:#}");
+    assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}");
+    let case = &v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "socket-close-echo")
+        .unwrap();
+    assert!(
+        case["detail"].as_str().unwrap().starts_with(
+            "the answer to Close 1000: expected a Close 1000 before the job's end, got complete"
+        ),
+        "{v:#}"
+    );
+}
+
+#[test]
 fn a_replay_with_duplicates_fails_exactly_the_replay_case() {
     let addr = reference(Defect::ReplayFromOne);
     let (code, v, err) = conform(addr, &[]);
@@ -195,6 +220,65 @@ fn list_names_every_case_and_an_unreachable_target_fails() {
     let (code, _, err) = crate::exec(&["conform", &format!("http://{addr}")], None);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("cannot reach"), "{err}");
+}
+
+/// A loopback listener whose accept queue is full: the kernel drops further SYNs, so a
+/// connect without a timeout would retry for minutes. Returns it and the connections that
+/// filled it (both must live as long as the test needs the queue full).
+fn listener_with_a_full_backlog() -> (std::net::TcpListener, Vec<std::net::TcpStream>) {
+    use std::os::fd::AsRawFd;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    // SAFETY: `listen` on a socket this function owns; a second call only sets the backlog.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().unwrap();
+    let mut held = Vec::new();
+    for _ in 0..64 {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+            Ok(s) => held.push(s),
+            Err(_) => return (listener, held),
+        }
+    }
+    panic!("64 connections and the backlog of {addr} is still not full");
+}
+
+#[test]
+fn a_listener_that_never_accepts_ends_within_the_time_limit_with_the_reports() {
+    let (listener, _held) = listener_with_a_full_backlog();
+    let addr = listener.local_addr().unwrap();
+    let junit = std::env::temp_dir().join(format!("hs-conform-full-{}.xml", std::process::id()));
+    let (code, v, err) = conform(
+        addr,
+        &[
+            "--time-limit-s",
+            "2",
+            "--request-timeout-ms",
+            "500",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot reach") && err.contains("no TCP connection within 500 ms"),
+        "{err}"
+    );
+    assert_eq!(v["passed"], false);
+    assert_eq!(v["counts"]["error"], 35, "{v:#}");
+    let detail = "not run: cannot reach the target: no TCP connection within 500 ms";
+    assert!(
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["detail"] == detail && c["elapsed_ms"].is_null()),
+        "{v:#}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).unwrap();
+    assert!(
+        xml.contains(r#"tests="35" failures="0" errors="35""#),
+        "{xml}"
+    );
 }
 
 #[test]
@@ -459,6 +543,10 @@ async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defec
                 next += 1;
             }
             frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) if defect == Defect::CloseOnlyAtTheEnd => {
+                    raw_until_complete(ws.get_mut(), books, start, next).await;
+                    return;
+                }
                 Some(Ok(Message::Close(_))) if defect == Defect::NoCloseEcho => {
                     // Silent: the queued echo is never flushed.
                     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -472,5 +560,38 @@ async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defec
                 _ => return,
             },
         }
+    }
+}
+
+/// The job's messages from `next` on, by the clock, then a Close 1000, as raw server frames
+/// written under tungstenite: it has queued the echo of the client's Close and refuses to
+/// send after it, and this defect is a server that never sends that echo.
+async fn raw_until_complete(
+    io: &mut TokioIo<hyper::upgrade::Upgraded>,
+    books: u32,
+    start: Instant,
+    mut next: u32,
+) {
+    use tokio::io::AsyncWriteExt;
+    loop {
+        tokio::time::sleep_until(start + Duration::from_millis(BOOK_MS * next as u64)).await;
+        let m = if next <= books {
+            json!({"type": "progress", "seq": next, "books": books})
+        } else {
+            json!({"type": "complete", "books": books})
+        };
+        let payload = m.to_string().into_bytes();
+        // An unmasked text frame; every message here is under 126 bytes.
+        let mut frame = vec![0x81, payload.len() as u8];
+        frame.extend_from_slice(&payload);
+        if next > books {
+            frame.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
+        }
+        if io.write_all(&frame).await.is_err() || next > books {
+            let _ = io.flush().await;
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            return;
+        }
+        next += 1;
     }
 }

@@ -176,25 +176,82 @@ async function readBatch(request) {
     at += c.byteLength;
   }
   let batch;
+  let source;
   try {
-    batch = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+    // ignoreBOM keeps a byte-order mark in the text, where JSON.parse refuses it (as serde).
+    source = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
+    batch = JSON.parse(source);
   } catch (e) {
     return { refusal: text(400, `bad batch body: ${e.message}`) };
   }
-  // serde's view of BatchRequest: exactly jobId (a string) and books (a u32).
+  // serde's view of BatchRequest: exactly jobId (a string) and books (a u32), each once.
+  const members = topLevelMembers(source);
   const ok =
-    batch !== null &&
-    typeof batch === "object" &&
-    !Array.isArray(batch) &&
-    Object.keys(batch).every((k) => k === "jobId" || k === "books") &&
+    members !== null &&
+    new Set(members.map(([k]) => k)).size === members.length &&
+    members.every(([k]) => k === "jobId" || k === "books") &&
     typeof batch.jobId === "string" &&
-    Number.isInteger(batch.books) &&
-    batch.books >= 0 &&
+    members.some(([k, raw]) => k === "books" && /^(0|[1-9][0-9]*)$/.test(raw)) &&
     batch.books <= U32_MAX;
   if (!ok) return { refusal: text(400, "bad batch body: expected {jobId: string, books: u32}") };
   if (!validJobId(batch.jobId)) return { refusal: text(400, "malformed jobId") };
   if (batch.books > BOOKS_PER_JOB_MAX) return { refusal: text(400, "too many books") };
   return { batch };
+}
+
+/** The members of `source`'s top-level object, in order, duplicates kept: [key, raw value
+ * text] each, or null when it is not an object. `source` is already valid JSON (JSON.parse
+ * took it), which keeps the scan short. JSON.parse alone hides what serde refuses: a repeated
+ * key (the last wins) and the literal of a number (2.0, 1e0 and -0 all become integers). */
+function topLevelMembers(source) {
+  let i = 0;
+  const ws = () => {
+    while (i < source.length && " \t\n\r".includes(source[i])) i++;
+  };
+  const skipString = () => {
+    for (i++; source[i] !== '"'; i++) if (source[i] === "\\") i++;
+    i++;
+  };
+  const skipValue = () => {
+    if (source[i] === '"') return skipString();
+    if (source[i] !== "{" && source[i] !== "[") {
+      // A number, true, false or null: up to the next delimiter.
+      while (i < source.length && !",}] \t\n\r".includes(source[i])) i++;
+      return;
+    }
+    let depth = 0;
+    do {
+      const c = source[i];
+      if (c === '"') {
+        skipString();
+        continue;
+      }
+      if (c === "{" || c === "[") depth++;
+      else if (c === "}" || c === "]") depth--;
+      i++;
+    } while (depth > 0);
+  };
+  ws();
+  if (source[i] !== "{") return null;
+  i++;
+  const members = [];
+  for (ws(); source[i] === '"'; ) {
+    const keyStart = i;
+    skipString();
+    const key = JSON.parse(source.slice(keyStart, i));
+    ws();
+    i++; // ':'
+    ws();
+    const valueStart = i;
+    skipValue();
+    members.push([key, source.slice(valueStart, i)]);
+    ws();
+    if (source[i] === ",") {
+      i++;
+      ws();
+    }
+  }
+  return members;
 }
 
 /** 128 bits from crypto.getRandomValues, as 32 hex digits. */
@@ -204,6 +261,17 @@ function freshToken() {
 }
 
 // ---- the Worker ---------------------------------------------------------------------------
+
+/** The object's answer to `request`; a call that throws (the object crashed, was reset or
+ * could not be reached) is a 503, as serve answers for an object that crashed mid-handshake. */
+async function objectFetch(stub, request, jobId) {
+  try {
+    return await stub.fetch(request);
+  } catch (e) {
+    console.error(`[${jobId}] object call failed: ${e}`);
+    return text(503, "object unavailable");
+  }
+}
 
 export default {
   async fetch(request, env) {
@@ -234,13 +302,13 @@ export default {
         if (request.method !== "GET") return text(405, "use GET with Upgrade: websocket");
         const { asked, refusal } = checkUpgrade(request, query);
         if (refusal) return refusal;
-        return stubFor(asked.jobId).fetch(request);
+        return objectFetch(stubFor(asked.jobId), request, asked.jobId);
       }
       case STATUS_PATH: {
         if (request.method !== "GET") return text(405, "use GET");
         const asked = jobAndToken(query);
         if (asked.error) return text(400, asked.error);
-        return stubFor(asked.jobId).fetch(request);
+        return objectFetch(stubFor(asked.jobId), request, asked.jobId);
       }
       default:
         return text(404, "not found");
@@ -357,8 +425,14 @@ export class JobObject extends DurableObject {
     const url = new URL(request.url);
     const query = url.search.startsWith("?") ? url.search.slice(1) : url.search;
     const { jobId, token } = jobAndToken(query);
-    if (url.pathname === STATUS_PATH) return this.status(jobId, token);
-    return this.upgrade(jobId, token, queryParam(query, "after"));
+    try {
+      if (url.pathname === STATUS_PATH) return await this.status(jobId, token);
+      return await this.upgrade(jobId, token, queryParam(query, "after"));
+    } catch (e) {
+      // The reads after the token check (the job's state, the re-check before the 101).
+      console.error(`[${jobId}] storage read failed: ${e}`);
+      return text(503, "storage read failed");
+    }
   }
 
   async status(jobId, token) {
@@ -393,13 +467,21 @@ export class JobObject extends DurableObject {
     );
     // Re-checked against storage right before the 101 (a cache hit after the variant's read):
     // a token replaced since is refused, never accepted.
-    const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
-    const held = { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
-    if (!tokenHolds(token, held, checked)) {
-      server.close(1011, "token replaced");
-      return text(401, "invalid or expired token");
+    try {
+      const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
+      const held = { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
+      if (!tokenHolds(token, held, checked)) {
+        server.close(1011, "token replaced");
+        return text(401, "invalid or expired token");
+      }
+      await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
+    } catch (e) {
+      // A failed read: the accepted end is closed, the caller answers 503.
+      try {
+        server.close(1011, "storage read failed");
+      } catch {}
+      throw e;
     }
-    await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
     return new Response(null, { status: 101, webSocket: client });
   }
 

@@ -128,7 +128,7 @@ pub static CASES: &[Case] = &[
     case!("socket-replay-all", "socket", progress::replay_all, "with after=0, progress seq 1..=books exactly, then complete"),
     case!("socket-replay-after", "socket", progress::replay_after, "reconnecting after complete with after=1: seq 2..=books exactly, no duplicates, then complete"),
     case!("socket-ping", "socket", progress::ping, "a ping is answered with a pong carrying its payload"),
-    case!("socket-close-echo", "socket", progress::close_echo, "a client Close 1000 is answered with a Close 1000"),
+    case!("socket-close-echo", "socket", progress::close_echo, "a client Close 1000 during a job of 100 books is answered with a Close 1000 before complete"),
     case!("socket-close-after-complete", "socket", progress::close_after_complete, "the server closes with 1000 after complete"),
 ];
 

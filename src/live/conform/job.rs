@@ -25,6 +25,15 @@ pub(super) async fn post(ctx: &Context, job_id: &str) -> Result<Answer, Finding>
     send(ctx, Req::post(batch_body(job_id, ctx.settings.books))).await
 }
 
+/// A set-up step: a fresh job of `books` books posted and accepted.
+pub(super) async fn posted_with(ctx: &Context, books: u32) -> Result<Job, Finding> {
+    let id = ctx.job_id();
+    let answer = send(ctx, Req::post(batch_body(&id, books)))
+        .await
+        .map_err(setup)?;
+    accepted(&answer, &id, books).map_err(setup)
+}
+
 /// Checks a POST's answer as the documented `202` for `job_id`: the job it names, its token.
 pub(super) fn accepted(answer: &Answer, job_id: &str, books: u32) -> Result<Job, Finding> {
     answer.expect("POST", 202)?;

@@ -53,7 +53,8 @@ pub struct Settings {
 pub struct ConformRun {
     /// One per selected case, in run order.
     pub results: Vec<Judged>,
-    /// Why a first TCP connection failed, when it did: no case ran.
+    /// Why the target's name could not be resolved or a first TCP connection failed, when so:
+    /// no case ran, and every one is an error that says why.
     pub unreachable: Option<String>,
     /// The time limit ended the run; cases still going are errors.
     pub time_limit_reached: bool,
@@ -78,24 +79,23 @@ pub fn valid_job_prefix(prefix: &str) -> bool {
     crate::wire::api::valid_job_id(&format!("{prefix}{CONNECTIONS_MAX}"))
 }
 
-/// Runs `cases` against `target`, at most `concurrency` at once, within `time_limit`. Must
-/// run inside a `LocalSet`.
+/// Resolves `url` and runs `cases` against it, at most `concurrency` at once, within
+/// `time_limit`, which counts the name lookup and the first connection too. Must run inside a
+/// `LocalSet`.
 pub async fn conform(
-    target: Target,
+    url: &str,
+    allow_remote: bool,
     settings: Settings,
     cases: &[&'static Case],
     concurrency: u32,
     time_limit: Duration,
 ) -> Result<ConformRun, LiveError> {
     check(&settings, concurrency)?;
-    if let Some(why) = target.unreachable().await {
-        return Ok(ConformRun {
-            results: Vec::new(),
-            unreachable: Some(why),
-            time_limit_reached: false,
-            connections: 1,
-        });
-    }
+    let start = tokio::time::Instant::now();
+    let target = match reach(url, allow_remote, &settings, start + time_limit).await? {
+        Ok(target) => target,
+        Err((why, connections)) => return Ok(ConformRun::not_reached(cases, why, connections)),
+    };
     let ctx = Context::new(target, settings);
     let done: RefCell<Vec<Option<Judged>>> = RefCell::new(cases.iter().map(|_| None).collect());
     let all = futures_util::stream::iter(cases.iter().enumerate())
@@ -108,20 +108,22 @@ pub async fn conform(
             done.borrow_mut()[i] = Some(judged);
             async {}
         });
-    let time_limit_reached = tokio::time::timeout(time_limit, all).await.is_err();
+    let time_limit_reached = tokio::time::timeout_at(start + time_limit, all)
+        .await
+        .is_err();
     let results = done
         .into_inner()
         .into_iter()
         .zip(cases)
         .map(|(j, case)| {
-            j.unwrap_or(Judged {
-                case,
-                outcome: Outcome::Error,
-                detail: format!(
-                    "not finished within the time limit of {} s",
-                    time_limit.as_secs()
-                ),
-                elapsed_ms: None,
+            j.unwrap_or_else(|| {
+                not_run(
+                    case,
+                    format!(
+                        "not finished within the time limit of {} s",
+                        time_limit.as_secs()
+                    ),
+                )
             })
         })
         .collect();
@@ -131,6 +133,53 @@ pub async fn conform(
         time_limit_reached,
         connections: ctx.connections() + 1,
     })
+}
+
+/// The target, resolved and reached by one plain TCP connection, each within the request
+/// timeout and before `deadline`; or why not and the connections tried. A bad URL or a
+/// refused remote address is `Err` (the user's input).
+async fn reach(
+    url: &str,
+    allow_remote: bool,
+    settings: &Settings,
+    deadline: tokio::time::Instant,
+) -> Result<Result<Target, (String, u32)>, LiveError> {
+    let request = Duration::from_millis(settings.request_timeout_ms);
+    let within = || request.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+    let target = match Target::parse_within(url, allow_remote, within()).await {
+        Ok(target) => target,
+        Err(LiveError::Io { context, source }) => {
+            return Ok(Err((format!("{context}: {source}"), 0)))
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(match target.unreachable(within()).await {
+        Some(why) => Err((why, 1)),
+        None => Ok(target),
+    })
+}
+
+/// A case that did not run to its end: an error, without a time.
+fn not_run(case: &'static Case, detail: String) -> Judged {
+    Judged {
+        case,
+        outcome: Outcome::Error,
+        detail,
+        elapsed_ms: None,
+    }
+}
+
+impl ConformRun {
+    /// The run of a target that could not be reached: every case an error that says why.
+    fn not_reached(cases: &[&'static Case], why: String, connections: u32) -> ConformRun {
+        let detail = format!("not run: cannot reach the target: {why}");
+        ConformRun {
+            results: cases.iter().map(|c| not_run(c, detail.clone())).collect(),
+            unreachable: Some(why),
+            time_limit_reached: false,
+            connections,
+        }
+    }
 }
 
 fn check(s: &Settings, concurrency: u32) -> Result<(), LiveError> {

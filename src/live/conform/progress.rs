@@ -7,7 +7,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::case::{mismatch, Checked, Finding};
 use super::context::Context;
-use super::job::{posted, Job};
+use super::job::{posted, posted_with, Job};
 use super::socket::{close_text, Socket, Wait};
 use super::upgrade::open;
 use crate::wire::api::ServerMsg;
@@ -178,9 +178,20 @@ pub(super) async fn ping(ctx: &Context) -> Checked {
     Ok(())
 }
 
+/// A client `Close 1000` in the middle of a long job: the answer must be a `Close 1000` that
+/// comes before the job's `complete`. A server that ignores the Close goes on with the job
+/// and closes with 1000 after `complete`; that Close is its own, not an echo. The job has
+/// `BOOKS_MAX` books (not `--books`), so a server that echoes has the whole job's time to do
+/// it and the case cannot race the job's end.
 pub(super) async fn close_echo(ctx: &Context) -> Checked {
-    let job = posted(ctx).await?;
-    let (mut socket, _) = connect(ctx, &job, None).await?;
+    let job = posted_with(ctx, super::BOOKS_MAX).await?;
+    let (mut socket, books_done) = connect(ctx, &job, None).await?;
+    if books_done >= job.books {
+        return Err(Finding::Error(format!(
+            "set-up: the job of {} books had ended before its socket opened",
+            job.books
+        )));
+    }
     let normal = CloseFrame {
         code: CloseCode::Normal,
         reason: "".into(),
@@ -188,9 +199,28 @@ pub(super) async fn close_echo(ctx: &Context) -> Checked {
     socket
         .send(Message::Close(Some(normal)), "Close 1000")
         .await?;
+    let what = "the answer to Close 1000";
     let wait = Wait::new(ctx.request_timeout());
-    let echo = socket.close_frame(wait, "the answer to Close 1000").await?;
-    expect_normal("the answer to Close 1000", echo.as_ref())
+    loop {
+        match socket.next(wait, what).await? {
+            Message::Close(f) => return expect_normal(what, f.as_ref()),
+            Message::Text(t) if is_complete(t.as_str()) => {
+                return Err(Finding::Fail(format!(
+                    "{what}: expected a Close 1000 before the job's end, got complete \
+                     (the job went on; a Close after it is the server's own, not an echo)"
+                )))
+            }
+            // Progress already on its way when the Close arrived, pings, pongs.
+            _ => {}
+        }
+    }
+}
+
+fn is_complete(text: &str) -> bool {
+    matches!(
+        serde_json::from_str::<ServerMsg>(text),
+        Ok(ServerMsg::Complete { .. })
+    )
 }
 
 pub(super) async fn close_after_complete(ctx: &Context) -> Checked {

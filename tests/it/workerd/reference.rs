@@ -113,6 +113,33 @@ fn the_reference_worker_answers_the_documented_statuses() {
     );
 }
 
+/// Batch bodies that JSON.parse takes but serde refuses: the Worker answers 400 like serve
+/// (a number literal that is not an integer, a repeated key, a byte-order mark); a plain body
+/// is 202 at both.
+#[test]
+fn the_worker_refuses_the_batch_bodies_serve_refuses() {
+    let Some(w) = Workerd::start("parallel", &[("BOOK_MS", "60000")]) else {
+        return;
+    };
+    let serve = crate::serve::Serve::start("worker-bodies", &[]);
+    let refused = [
+        r#"{"jobId":"f-1","books":2.0}"#,
+        r#"{"jobId":"f-1","books":1e0}"#,
+        r#"{"jobId":"f-1","books":-0}"#,
+        r#"{"jobId":"f-1","jobId":"f-2","books":1}"#,
+        r#"{"jobId":"f-1","books":1,"books":2}"#,
+        "\u{feff}{\"jobId\":\"f-1\",\"books\":1}",
+    ];
+    for port in [w.port("http"), serve.addr.port()] {
+        for body in refused {
+            let (status, answer) = post(port, body);
+            assert_eq!(status, 400, "port {port}: {body:?}: {answer}");
+        }
+        let (status, answer) = post(port, r#" { "jobId" : "f-1" , "books" : 20 } "#);
+        assert_eq!(status, 202, "port {port}: {answer}");
+    }
+}
+
 /// The Worker's timing lines, as workerd prints them, are what `calibrate` reads: one sample
 /// per upgrade, none malformed, each total within the injected latency of two reads.
 #[test]
