@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::names::Repro;
 use crate::pipeline;
 use crate::pipeline::Report;
-use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::scenario::{parse_override_from, Override, Scenario, ScenarioError};
 use crate::scenario::{Expectation, FigureRef};
 use crate::sim::{RunOutput, SimError};
 use crate::verdict::Judged;
@@ -82,8 +82,10 @@ impl Experiment {
 
     /// Overrides `key` (dotted) with a TOML value, as `--set key=value` does; re-checks.
     pub fn set(mut self, key: &str, value: &str) -> Result<Experiment, Error> {
-        self.overrides
-            .push(parse_override(&format!("{key}={value}"))?);
+        self.overrides.push(parse_override_from(
+            "Experiment::set",
+            &format!("{key}={value}"),
+        )?);
         self.scenario = Scenario::from_toml_str(&self.origin, &self.text, &self.overrides)?;
         Ok(self)
     }

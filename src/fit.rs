@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::metrics;
 use crate::names::{Figure, VariantId};
-use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::scenario::{parse_override_from, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, SimError};
 
@@ -282,11 +282,10 @@ impl Measure for Sims<'_> {
     fn measure(&mut self, x: f64) -> Result<Evaluation, FitError> {
         let s = self.spec;
         let mut overrides = s.overrides.to_vec();
-        overrides.push(parse_override(&format!(
-            "{}={}",
-            s.key,
-            fmt_x(x, s.integer)
-        ))?);
+        overrides.push(parse_override_from(
+            "--param",
+            &format!("{}={}", s.key, fmt_x(x, s.integer)),
+        )?);
         let scenario = Scenario::from_toml_str(s.origin, s.text, &overrides)?;
         let v = variant::by_name(s.variant).expect("checked by fit");
         let mut runs = Vec::with_capacity(self.seeds.len());

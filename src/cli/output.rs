@@ -31,23 +31,10 @@ pub(crate) fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
 pub(crate) fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    // turmoil's own host and bind messages are noise unless asked for by name.
-    let with_turmoil = |f: &str| {
-        if f.contains("turmoil") {
-            f.to_string()
-        } else {
-            format!("{f},turmoil=warn")
-        }
-    };
     let filter = match level {
-        Some(l) => EnvFilter::try_new(with_turmoil(l)).map_err(|e| ScenarioError::Usage {
-            arg: format!("--log {l}"),
-            message: e.to_string(),
-        })?,
+        Some(l) => filter(l, &format!("--log {l}"))?,
         None => match (std::env::var("RUST_LOG"), default) {
-            (Ok(v), _) if !v.is_empty() => {
-                EnvFilter::try_new(with_turmoil(&v)).context("RUST_LOG")?
-            }
+            (Ok(v), _) if !v.is_empty() => filter(&v, &format!("RUST_LOG={v}"))?,
             (_, Some(d)) => EnvFilter::try_new(d).context("default log filter")?,
             _ => return Ok(()),
         },
@@ -61,4 +48,56 @@ pub(crate) fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> any
         .with_writer(std::io::stderr)
         .init();
     Ok(())
+}
+
+/// The levels `--log` takes, least to most verbose.
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+/// Crates whose name alone is a directive (every level of that crate); any other bare word
+/// that is not a level is refused as a typo, as EnvFilter would take it for a target that
+/// never logs and print nothing.
+const CRATES: [&str; 7] = [
+    "handshake_sim",
+    "turmoil",
+    "hyper",
+    "hyper_util",
+    "tokio",
+    "tokio_tungstenite",
+    "tungstenite",
+];
+
+/// The filter for a `--log` (or `RUST_LOG`) value `spec`, which `arg` names in errors: a
+/// level, or EnvFilter directives (`handshake_sim::timing=info,warn`). The span that says
+/// which variant and seed each line is of is always on; turmoil's own host and bind messages
+/// are noise unless asked for by name.
+fn filter(spec: &str, arg: &str) -> Result<tracing_subscriber::EnvFilter, ScenarioError> {
+    let usage = |message: String| ScenarioError::Usage {
+        arg: arg.to_string(),
+        message,
+    };
+    for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = d.rsplit_once('=').map_or(d, |(_, level)| level).trim();
+        let target_only =
+            !d.contains('=') && (d.contains("::") || d.contains('[') || CRATES.contains(&d));
+        if !target_only
+            && level
+                .parse::<tracing_subscriber::filter::LevelFilter>()
+                .is_err()
+        {
+            let names = LEVELS.iter().chain(CRATES.iter()).copied();
+            let hint = handshake_sim::names::closest(level, names)
+                .map(|c| format!("did you mean {c:?}? "))
+                .unwrap_or_default();
+            return Err(usage(format!(
+                "{level:?} is not a log level; {hint}valid: {} (or TARGET=LEVEL directives, \
+                 e.g. handshake_sim::timing=info)",
+                LEVELS.join(", ")
+            )));
+        }
+    }
+    let mut full = spec.to_string();
+    if !spec.contains("turmoil") {
+        full.push_str(",turmoil=warn");
+    }
+    full.push_str(&format!(",{}=error", handshake_sim::sim::RUN_SPAN_TARGET));
+    tracing_subscriber::EnvFilter::try_new(&full).map_err(|e| usage(e.to_string()))
 }

@@ -8,11 +8,11 @@ use handshake_sim::pipeline;
 use handshake_sim::replay;
 use handshake_sim::report::run::RunCommand;
 use handshake_sim::report::{self, Report};
-use handshake_sim::scenario::{self, Scenario};
+use handshake_sim::scenario::Scenario;
 use handshake_sim::server::variant;
 use handshake_sim::sim::RunOutput;
 
-use super::args::{pick_variants, seed_range, Sets};
+use super::args::{jobs_override, pick_variants, seed_range, Sets};
 use super::output::{init_tracing, is_stdout, write_output};
 use super::Status;
 
@@ -124,7 +124,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
 fn plan(args: &Args) -> anyhow::Result<Plan> {
     let mut overrides = args.sets.overrides()?;
     if let Some(j) = args.jobs {
-        overrides.push(scenario::parse_override(&format!("scenario.jobs={j}"))?);
+        overrides.push(jobs_override(j)?);
     }
     let scenario = Scenario::load(&args.scenario, &overrides)?;
     let variants = pick_variants(&args.variants, &scenario)?;

@@ -6,14 +6,23 @@
 mod fault;
 mod figure;
 mod repro;
+mod suggest;
 mod variant;
 
 pub use fault::FaultKind;
 pub use figure::{Figure, Stat, Timing};
 pub use repro::{shell_quote, Repro};
+pub use suggest::closest;
 pub use variant::VariantId;
 
-/// "did you mean"-free list of the known names, for an error message.
+/// The known names, for an error message.
 fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")
+}
+
+/// `did you mean "NAME"? ` when a known name is close to `input`, else nothing.
+fn did_you_mean<'a>(input: &str, names: impl Iterator<Item = &'a str>) -> String {
+    closest(input, names)
+        .map(|c| format!("did you mean {c:?}? "))
+        .unwrap_or_default()
 }

@@ -44,9 +44,11 @@ impl VariantId {
             .into_iter()
             .find(|v| v.name() == name)
             .ok_or_else(|| {
+                let names = || VariantId::ALL.iter().map(|v| v.name());
                 format!(
-                    "unknown variant {name:?}; known: {}",
-                    super::known(VariantId::ALL.iter().map(|v| v.name()))
+                    "unknown variant {name:?}; {}known: {}",
+                    super::did_you_mean(name, names()),
+                    super::known(names())
                 )
             })
     }
@@ -89,6 +91,11 @@ mod tests {
         assert_eq!(
             VariantId::parse("fast").unwrap_err(),
             "unknown variant \"fast\"; known: sequential, parallel, batched, memory-cache"
+        );
+        assert_eq!(
+            VariantId::parse("paralel").unwrap_err(),
+            "unknown variant \"paralel\"; did you mean \"parallel\"? known: sequential, \
+             parallel, batched, memory-cache"
         );
     }
 }
