@@ -58,6 +58,9 @@ pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
     if let Some(v) = &args.variant {
         super::args::parse_variant(v)?;
     }
+    if let Some(path) = &args.out {
+        super::output::check_file_writable("--out", path)?;
+    }
     let c = read_input(&args.logfile, args.sequential, args.variant.as_deref())?
         .map_err(|e| invalid(e.line().map(|l| (l, 1)), e.to_string()))?;
     eprint!("{}", report::calibrate::notes(&c, &source));

@@ -9,7 +9,7 @@ use handshake_sim::scenario::{Location, Scenario, ScenarioError};
 use handshake_sim::verdict::CheckRow;
 
 use super::args::{SeedRange, Sets};
-use super::output::write_output;
+use super::output::{check_file_writable, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -47,6 +47,11 @@ pub(crate) struct Args {
 pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
     // Load everything first: bad input stops the gate before any run.
     let scenarios = load_all(&args)?;
+    for (arg, path) in [("--junit", &args.junit), ("--markdown", &args.markdown)] {
+        if let Some(path) = path {
+            check_file_writable(arg, path)?;
+        }
+    }
     let sets = &args.sets.sets;
     let mut rows: Vec<CheckRow> = Vec::new();
     for (file, s) in &scenarios {

@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use handshake_sim::scenario::ScenarioError;
@@ -11,15 +12,85 @@ pub(crate) fn is_stdout(path: Option<&Path>) -> bool {
     path.is_some_and(|p| p.as_os_str() == "-")
 }
 
+/// Set once standard output was found closed (`| head -1`): from then on output is dropped and
+/// the command ends with the exit code it would have had, as ripgrep does (no message, no
+/// panic: Rust ignores SIGPIPE, so a write returns `BrokenPipe` instead of killing us).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `bytes` to standard output: a closed pipe silences this and all later output; any
+/// other error (a full disk behind `> file`) ends the program with exit code 1.
+pub(crate) fn stdout_bytes(bytes: &[u8]) {
+    stdout_with(|out| out.write_all(bytes));
+}
+
+/// [`stdout_bytes`] for formatted text (what `out!` and `outln!` expand to).
+pub(crate) fn stdout_fmt(args: std::fmt::Arguments) {
+    stdout_with(|out| out.write_fmt(args));
+}
+
+fn stdout_with(write: impl FnOnce(&mut std::io::StdoutLock) -> std::io::Result<()>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        Err(e) => {
+            eprintln!("handshake-sim: error: writing to standard output: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Writes `bytes` to `path`, or to standard output for `-`.
 pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {
-        std::io::stdout()
-            .write_all(bytes)
-            .context("writing to standard output")?;
+        stdout_bytes(bytes);
         return Ok(());
     }
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Refuses, before any run, an output file that cannot be written (`-` is standard output):
+/// its directory is missing, or it cannot be created or opened for writing. A file the
+/// check creates is removed again; an existing one is opened without truncating.
+pub(crate) fn check_file_writable(arg: &str, path: &Path) -> Result<(), ScenarioError> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let existed = path.exists();
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    if let Err(e) = opened {
+        return Err(unwritable(arg, path, &e));
+    }
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+/// Creates the output directory `dir` (as the command would after its runs) and refuses it,
+/// before any run, when a file cannot be created in it.
+pub(crate) fn check_dir_writable(arg: &str, dir: &Path) -> Result<(), ScenarioError> {
+    std::fs::create_dir_all(dir).map_err(|e| unwritable(arg, dir, &e))?;
+    let probe = dir.join(format!(".handshake-sim-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| unwritable(arg, dir, &e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn unwritable(arg: &str, path: &Path, e: &std::io::Error) -> ScenarioError {
+    ScenarioError::Usage {
+        arg: format!("{arg} {}", path.display()),
+        message: format!("cannot be written ({e}); nothing was run"),
+    }
 }
 
 /// Installs a subscriber for `--log LEVEL`, else `RUST_LOG`, else none.

@@ -7,7 +7,7 @@ use handshake_sim::scenario::{self, Scenario};
 use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
 
 use super::args::{jobs_override, pick_variants, SeedRange, Sets};
-use super::output::write_output;
+use super::output::{check_dir_writable, check_file_writable, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "SPEC: a list (100,200,500), a range with a step (50..300:25, ends included),
@@ -75,6 +75,10 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
     let plan = sweep::Plan::new(&def, &overrides, &text, shard)?;
     announce(&plan);
     plan.check_size(args.allow_large)?;
+    check_dir_writable("--out", &args.out)?;
+    if let Some(path) = &args.html {
+        check_file_writable("--html", path)?;
+    }
     let bar = progress_bar(plan.runs, "runs");
     let result = sweep::run(&plan, &base, &|| bar.inc(1))?;
     bar.finish_and_clear();
