@@ -211,6 +211,17 @@ fn errors_suggest_the_name_meant_and_name_their_own_origin() {
         &run(&["--jobs", "0"]),
         &["--jobs: scenario.jobs: must be at least 1"],
     );
+    check(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timout_ms",
+            "--target",
+            "sequential.failure_rate=0.3",
+        ],
+        &["did you mean client.handshake_timeout_ms?"],
+    );
     let sweep = |param: &'static str, extra: &[&'static str]| {
         let mut a = vec![
             "sweep",
