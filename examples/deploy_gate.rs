@@ -7,7 +7,7 @@
 use handshake_sim::Experiment;
 
 fn main() -> Result<(), handshake_sim::Error> {
-    // "Our storage got slower: does the fix still hold with a 250 ms client deadline?"
+    // "Our storage got slower: does the fix still hold with a 300 ms client deadline?"
     let outcome = Experiment::bundled("issue407")?
         .set("storage.read_ms", "{ uniform = [90, 130] }")?
         .set("client.handshake_timeout_ms", "300")?

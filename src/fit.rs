@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::metrics;
 use crate::names::{Figure, VariantId};
-use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::scenario::{parse_override_from, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, SimError};
 
@@ -123,7 +123,8 @@ impl Parameter {
                 integer: false,
             }),
             _ => Err(FitError::Usage(format!(
-                "--param {key}: not a numeric key of the scenario"
+                "--param {key}: not a numeric key of the scenario{}",
+                did_you_mean(&table, key)
             ))),
         }
     }
@@ -138,6 +139,35 @@ impl Parameter {
             )),
         }
     }
+}
+
+/// `; did you mean a.b.c?` when a segment of `key` is missing from the resolved scenario and
+/// one of its siblings is close to it (`client.handshake_timout_ms`), else nothing.
+fn did_you_mean(table: &toml::Value, key: &str) -> String {
+    let mut cur = table;
+    let mut path: Vec<&str> = Vec::new();
+    for seg in key.split('.') {
+        let next = match cur {
+            toml::Value::Table(t) => match t.get(seg) {
+                Some(v) => v,
+                None => {
+                    let Some(c) = crate::names::closest(seg, t.keys().map(String::as_str)) else {
+                        return String::new();
+                    };
+                    path.push(c);
+                    return format!("; did you mean {}?", path.join("."));
+                }
+            },
+            toml::Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
+                Some(v) => v,
+                None => return String::new(),
+            },
+            _ => return String::new(),
+        };
+        path.push(seg);
+        cur = next;
+    }
+    String::new()
 }
 
 /// `LOW..HIGH` → (LOW, HIGH); the order is checked by [`fit`].
@@ -282,11 +312,10 @@ impl Measure for Sims<'_> {
     fn measure(&mut self, x: f64) -> Result<Evaluation, FitError> {
         let s = self.spec;
         let mut overrides = s.overrides.to_vec();
-        overrides.push(parse_override(&format!(
-            "{}={}",
-            s.key,
-            fmt_x(x, s.integer)
-        ))?);
+        overrides.push(parse_override_from(
+            "--param",
+            &format!("{}={}", s.key, fmt_x(x, s.integer)),
+        )?);
         let scenario = Scenario::from_toml_str(s.origin, s.text, &overrides)?;
         let v = variant::by_name(s.variant).expect("checked by fit");
         let mut runs = Vec::with_capacity(self.seeds.len());

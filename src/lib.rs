@@ -2,11 +2,16 @@
 //! path. See README.md for the user's guide and ARCHITECTURE.md for the code map.
 
 // turmoil seeds each host's tokio scheduler only under this cfg; without it runs are not
-// reproducible. `.cargo/config.toml` sets it (RUSTFLAGS, when set, replaces that file's flags).
+// reproducible. `.cargo/config.toml` sets it in `[build] rustflags`, which cargo ignores
+// whenever RUSTFLAGS or CARGO_ENCODED_RUSTFLAGS is set (it never merges them). build.rs
+// stops such a build at its start with the same message; this catches builds without it.
 #[cfg(not(tokio_unstable))]
 compile_error!(
-    "handshake-sim must be built with RUSTFLAGS=\"--cfg tokio_unstable\" (see .cargo/config.toml): \
-     without it turmoil cannot seed tokio's scheduler and runs are not deterministic"
+    "handshake-sim must be built with `--cfg tokio_unstable`: without it turmoil cannot seed \
+     tokio's scheduler and runs are not deterministic. .cargo/config.toml sets it in [build] \
+     rustflags, but cargo ignores that whenever RUSTFLAGS (or CARGO_ENCODED_RUSTFLAGS) is set, \
+     even to `-D warnings`: it never merges the two. Fix: unset RUSTFLAGS, or include the cfg \
+     in it, e.g. RUSTFLAGS=\"--cfg tokio_unstable -D warnings\" (and RUSTDOCFLAGS likewise)."
 );
 
 pub mod bench;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::draw::{Draws, Purpose};
 use crate::metrics::{self, VariantSummary};
 use crate::names::{Repro, VariantId};
-use crate::scenario::{parse_override, Override, Scenario, ScenarioError};
+use crate::scenario::{parse_override_from, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, RunOutput};
 
@@ -96,9 +96,28 @@ fn param_err(arg: &str, message: impl Into<String>) -> SweepError {
     }
 }
 
+/// A `--param` whose value did not parse as an override: its message, under the `--param`.
+fn inner(arg: &str, e: ScenarioError) -> SweepError {
+    match e {
+        ScenarioError::Override { message, .. } => param_err(arg, message),
+        other => param_err(arg, other.to_string()),
+    }
+}
+
 /// `A..B:S` → A, A+S, … ≤ B; integers when all three are.
 fn parse_range(arg: &str, spec: &str) -> Result<Option<Vec<String>>, SweepError> {
     let Some((ab, step)) = spec.split_once(':') else {
+        if !spec.starts_with('[') && !spec.contains(',') && spec.contains("..") {
+            return Err(param_err(
+                arg,
+                format!(
+                    "{spec:?} is a range without a step; a grid range is LOW..HIGH:STEP \
+                     (e.g. 200..300:25 = 200,225,250,275,300: both ends included when hit), \
+                     or list the values (200,250,300); LOW..HIGH alone is for --swarm N, \
+                     which draws N random points in it"
+                ),
+            ));
+        }
         return Ok(None);
     };
     let Some((a, b)) = ab.split_once("..") else {
@@ -186,7 +205,7 @@ impl ParamSpec {
         }
         // Each value must be an override the loader accepts (checked fully per point later).
         for v in &values {
-            parse_override(&format!("{key}={v}")).map_err(|e| param_err(arg, e.to_string()))?;
+            parse_override_from("--param", &format!("{key}={v}")).map_err(|e| inner(arg, e))?;
         }
         Ok(ParamSpec {
             key,
@@ -218,7 +237,7 @@ impl ParamSpec {
             return Err(param_err(arg, "LOW > HIGH"));
         }
         // The key must be one the loader accepts (its depth and length are capped).
-        parse_override(&format!("{}=0", key.trim())).map_err(|e| param_err(arg, e.to_string()))?;
+        parse_override_from("--param", &format!("{}=0", key.trim())).map_err(|e| inner(arg, e))?;
         Ok(ParamSpec {
             key: key.trim().into(),
             spec: spec.trim().into(),
@@ -233,8 +252,8 @@ impl ParamSpec {
 pub fn check_distinct(params: &[ParamSpec]) -> Result<(), SweepError> {
     let mut seen: Vec<Vec<String>> = Vec::with_capacity(params.len());
     for p in params {
-        let path = parse_override(&format!("{}=0", p.key))
-            .map_err(|e| param_err(&p.key, e.to_string()))?
+        let path = parse_override_from("--param", &format!("{}=0", p.key))
+            .map_err(|e| inner(&p.key, e))?
             .path;
         if seen.contains(&path) {
             return Err(param_err(
@@ -407,7 +426,7 @@ impl Plan {
     fn scenario(&self, p: usize) -> Result<Scenario, SweepError> {
         let mut overrides = self.overrides.clone();
         for (k, v) in &self.points[p] {
-            overrides.push(parse_override(&format!("{k}={v}"))?);
+            overrides.push(parse_override_from("--param", &format!("{k}={v}"))?);
         }
         Ok(Scenario::from_toml_str(
             &self.def.scenario_file,
@@ -785,7 +804,7 @@ mod tests {
         assert_eq!(sizes(plan.batches(4)), [4, 4, 2]);
         assert_eq!(plan.batches(4).concat(), (0..10).collect::<Vec<_>>());
         // 600,000 jobs a point: a batch closes at the records cap, whatever the thread count.
-        let big = [parse_override("scenario.jobs=600000").unwrap()];
+        let big = [crate::scenario::parse_override("scenario.jobs=600000").unwrap()];
         assert_eq!(
             sizes(Plan::new(&d, &big, "", None).unwrap().batches(64)),
             [2; 5]

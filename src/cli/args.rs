@@ -39,6 +39,11 @@ pub(crate) fn load_with_sets(
     }
 }
 
+/// `--jobs N`: `--set scenario.jobs=N`, named `--jobs` in errors.
+pub(crate) fn jobs_override(jobs: u32) -> Result<Override, ScenarioError> {
+    scenario::parse_override_from("--jobs", &format!("scenario.jobs={jobs}"))
+}
+
 /// `--seeds N` (default 3) consecutive seeds from `--seed FIRST` (default: the scenario's).
 #[derive(clap::Args)]
 pub(crate) struct SeedRange {
@@ -90,14 +95,9 @@ pub(crate) fn pick_variants(
 
 /// One `--variant` name.
 pub(crate) fn parse_variant(name: &str) -> Result<VariantId, ScenarioError> {
-    VariantId::parse(name).map_err(|_| ScenarioError::Usage {
-        arg: format!("--variant {name}"),
-        message: format!("unknown variant; known: {}", known_variants()),
+    // The library's message names the variant, suggests the closest and lists the known ones.
+    VariantId::parse(name).map_err(|message| ScenarioError::Usage {
+        arg: "--variant".into(),
+        message,
     })
-}
-
-/// The variants' names, comma-separated, for an error message.
-fn known_variants() -> String {
-    let names: Vec<&str> = VariantId::ALL.iter().map(|v| v.name()).collect();
-    names.join(", ")
 }

@@ -1,5 +1,6 @@
 //! `calibrate`: upgrade timing logs (or a CSV) → an empirical storage.read_ms distribution.
 
+use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
 use handshake_sim::calibrate::{self, Calibration, InputError};
@@ -17,8 +18,15 @@ as the sum of two independent reads and the per-read distribution is deconvolved
 (halving each total would give a per-read sd 29% too low); standard error then shows the grid,
 the EM steps and the per-read mean, sd and p95.
 
+A simulated log (run --log …) names each line's run: `run{variant=sequential seed=1}: …`;
+--variant V keeps only the lines of V (the others count as blank lines, so line numbers in
+messages stay those of the file).
+
 Examples:
-  handshake-sim calibrate worker.log --sequential --out sims/calibrated-read.toml";
+  handshake-sim calibrate sims/logs/worker-sample.log --sequential
+  handshake-sim calibrate worker.log --sequential --out sims/calibrated-read.toml
+  handshake-sim run sims/issue407.toml --log handshake_sim::timing=info 2> run.log
+  handshake-sim calibrate run.log --variant sequential --sequential";
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -29,6 +37,9 @@ pub(crate) struct Args {
     /// a grid) and write its quantiles, one per total.
     #[arg(long)]
     sequential: bool,
+    /// Only the lines of this variant, in a log of several (`run{variant=V …}` in each line).
+    #[arg(long, value_name = "V")]
+    variant: Option<String>,
     /// Write the scenario snippet to FILE (default: standard output).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -44,7 +55,13 @@ pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
         },
         message,
     };
-    let c = read_input(&args.logfile, args.sequential)?
+    if let Some(v) = &args.variant {
+        super::args::parse_variant(v)?;
+    }
+    if let Some(path) = &args.out {
+        super::output::check_file_writable("--out", path)?;
+    }
+    let c = read_input(&args.logfile, args.sequential, args.variant.as_deref())?
         .map_err(|e| invalid(e.line().map(|l| (l, 1)), e.to_string()))?;
     eprint!("{}", report::calibrate::notes(&c, &source));
     if c.samples_ms.is_empty() {
@@ -58,21 +75,88 @@ pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
     Ok(Status::Success)
 }
 
-/// Calibrates from the file, or standard input for `-`, streamed line by line. The outer
-/// error is a file that cannot be opened; the inner one input that is not a text log.
+/// Calibrates from the file, or standard input for `-`, streamed line by line (only the lines
+/// of `variant`, when given). The outer error is a file that cannot be opened; the inner one
+/// input that is not a text log.
 fn read_input(
     path: &std::path::Path,
     sequential: bool,
+    variant: Option<&str>,
 ) -> anyhow::Result<Result<Calibration, InputError>> {
-    if path.as_os_str() == "-" {
-        return Ok(calibrate::calibrate(std::io::stdin().lock(), sequential));
+    let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(path).map_err(|source| ScenarioError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    Ok(match variant {
+        Some(v) => calibrate::calibrate(OnlyVariant::new(input, v), sequential),
+        None => calibrate::calibrate(input, sequential),
+    })
+}
+
+/// A log with the lines of other variants blanked (kept as `\n`, so line numbers hold). A
+/// line is read at most [`calibrate::LINE_BYTES_MAX`] + 1 bytes at a time; a longer one is
+/// passed on as it is, for `calibrate` to refuse.
+struct OnlyVariant<R> {
+    inner: R,
+    /// `variant=V` as the span prints it, followed by a space or `}`.
+    needles: [String; 2],
+    line: Vec<u8>,
+    pos: usize,
+}
+
+impl<R: BufRead> OnlyVariant<R> {
+    fn new(inner: R, variant: &str) -> Self {
+        OnlyVariant {
+            inner,
+            needles: [
+                format!("variant={variant} "),
+                format!("variant={variant}}}"),
+            ],
+            line: Vec::new(),
+            pos: 0,
+        }
     }
-    let file = std::fs::File::open(path).map_err(|source| ScenarioError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(calibrate::calibrate(
-        std::io::BufReader::new(file),
-        sequential,
-    ))
+
+    fn keeps(&self) -> bool {
+        let text = String::from_utf8_lossy(&self.line);
+        self.line.len() > calibrate::LINE_BYTES_MAX
+            || self.needles.iter().any(|n| text.contains(n.as_str()))
+    }
+}
+
+impl<R: BufRead> Read for OnlyVariant<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let available = self.fill_buf()?;
+        let n = available.len().min(buf.len());
+        buf[..n].copy_from_slice(&available[..n]);
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for OnlyVariant<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.pos >= self.line.len() {
+            self.line.clear();
+            self.pos = 0;
+            let cap = calibrate::LINE_BYTES_MAX as u64 + 1;
+            (&mut self.inner)
+                .take(cap)
+                .read_until(b'\n', &mut self.line)?;
+            if !self.line.is_empty() && !self.keeps() {
+                self.line.clear();
+                self.line.push(b'\n');
+            }
+        }
+        Ok(&self.line[self.pos..])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.pos += n;
+    }
 }

@@ -9,7 +9,7 @@ use handshake_sim::report;
 use handshake_sim::scenario::{self, Scenario};
 
 use super::args::{SeedRange, Sets};
-use super::output::{is_stdout, write_output};
+use super::output::{check_file_writable, is_stdout, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -74,6 +74,9 @@ pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
     let parameter = Parameter::lookup(&base, &args.param)?;
     let range = parameter.range(args.range.as_deref())?;
     let seeds = args.seeds.seeds(base.scenario.seed);
+    if let Some(path) = &args.json {
+        check_file_writable("--json", path)?;
+    }
     let spec = FitSpec {
         origin: &origin,
         text: &text,

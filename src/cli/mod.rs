@@ -2,24 +2,18 @@
 //! handler), the arguments they share (`args`), and the one place that turns a command's
 //! result into the exit code: 0 success, 1 a run failed, 2 bad input.
 
-/// `println!` that ends the program quietly when standard output is closed (`| head`).
+/// `println!` that stops writing, quietly, once standard output is closed (`| head`).
 macro_rules! outln {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        if writeln!(std::io::stdout(), $($t)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($t:tt)*) => {
+        crate::cli::output::stdout_fmt(format_args!("{}\n", format_args!($($t)*)))
+    };
 }
 
 /// `print!` with the same treatment of a closed standard output.
 macro_rules! out {
-    ($($t:tt)*) => {{
-        use std::io::Write as _;
-        if write!(std::io::stdout(), $($t)*).is_err() {
-            std::process::exit(0);
-        }
-    }};
+    ($($t:tt)*) => {
+        crate::cli::output::stdout_fmt(format_args!($($t)*))
+    };
 }
 
 mod args;
@@ -144,7 +138,7 @@ fn exit_code(result: anyhow::Result<Status>) -> ExitCode {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::Failed) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("handshake-sim: error: {e:#}");
+            eprintln!("handshake-sim: error: {}", message(&e));
             if is_bad_input(&e) {
                 ExitCode::from(2)
             } else {
@@ -152,6 +146,24 @@ fn exit_code(result: anyhow::Result<Status>) -> ExitCode {
             }
         }
     }
+}
+
+/// The error and its causes, `: `-separated, leaving out a cause whose text the message
+/// already holds (an error that prints its source, such as `listening on …: {source}`, would
+/// otherwise print the OS error twice).
+fn message(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 /// Whether an error is the user's input (exit 2) rather than a failed run (exit 1).

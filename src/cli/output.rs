@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use handshake_sim::scenario::ScenarioError;
@@ -37,15 +38,85 @@ pub(crate) fn any_stdout(paths: &[Option<&Path>]) -> bool {
     paths.iter().any(|p| is_stdout(*p))
 }
 
+/// Set once standard output was found closed (`| head -1`): from then on output is dropped and
+/// the command ends with the exit code it would have had, as ripgrep does (no message, no
+/// panic: Rust ignores SIGPIPE, so a write returns `BrokenPipe` instead of killing us).
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `bytes` to standard output: a closed pipe silences this and all later output; any
+/// other error (a full disk behind `> file`) ends the program with exit code 1.
+pub(crate) fn stdout_bytes(bytes: &[u8]) {
+    stdout_with(|out| out.write_all(bytes));
+}
+
+/// [`stdout_bytes`] for formatted text (what `out!` and `outln!` expand to).
+pub(crate) fn stdout_fmt(args: std::fmt::Arguments) {
+    stdout_with(|out| out.write_fmt(args));
+}
+
+fn stdout_with(write: impl FnOnce(&mut std::io::StdoutLock) -> std::io::Result<()>) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        }
+        Err(e) => {
+            eprintln!("handshake-sim: error: writing to standard output: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Writes `bytes` to `path`, or to standard output for `-`.
 pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {
-        std::io::stdout()
-            .write_all(bytes)
-            .context("writing to standard output")?;
+        stdout_bytes(bytes);
         return Ok(());
     }
     std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Refuses, before any run, an output file that cannot be written (`-` is standard output):
+/// its directory is missing, or it cannot be created or opened for writing. A file the
+/// check creates is removed again; an existing one is opened without truncating.
+pub(crate) fn check_file_writable(arg: &str, path: &Path) -> Result<(), ScenarioError> {
+    if path.as_os_str() == "-" {
+        return Ok(());
+    }
+    let existed = path.exists();
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path);
+    if let Err(e) = opened {
+        return Err(unwritable(arg, path, &e));
+    }
+    if !existed {
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
+/// Creates the output directory `dir` (as the command would after its runs) and refuses it,
+/// before any run, when a file cannot be created in it.
+pub(crate) fn check_dir_writable(arg: &str, dir: &Path) -> Result<(), ScenarioError> {
+    std::fs::create_dir_all(dir).map_err(|e| unwritable(arg, dir, &e))?;
+    let probe = dir.join(format!(".handshake-sim-write-check-{}", std::process::id()));
+    std::fs::File::create(&probe).map_err(|e| unwritable(arg, dir, &e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+fn unwritable(arg: &str, path: &Path, e: &std::io::Error) -> ScenarioError {
+    ScenarioError::Usage {
+        arg: format!("{arg} {}", path.display()),
+        message: format!("cannot be written ({e}); nothing was run"),
+    }
 }
 
 /// Installs a subscriber for `--log LEVEL`, else `RUST_LOG`, else none.
@@ -57,23 +128,10 @@ pub(crate) fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
 pub(crate) fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    // turmoil's own host and bind messages are noise unless asked for by name.
-    let with_turmoil = |f: &str| {
-        if f.contains("turmoil") {
-            f.to_string()
-        } else {
-            format!("{f},turmoil=warn")
-        }
-    };
     let filter = match level {
-        Some(l) => EnvFilter::try_new(with_turmoil(l)).map_err(|e| ScenarioError::Usage {
-            arg: format!("--log {l}"),
-            message: e.to_string(),
-        })?,
+        Some(l) => filter(l, &format!("--log {l}"))?,
         None => match (std::env::var("RUST_LOG"), default) {
-            (Ok(v), _) if !v.is_empty() => {
-                EnvFilter::try_new(with_turmoil(&v)).context("RUST_LOG")?
-            }
+            (Ok(v), _) if !v.is_empty() => filter(&v, &format!("RUST_LOG={v}"))?,
             (_, Some(d)) => EnvFilter::try_new(d).context("default log filter")?,
             _ => return Ok(()),
         },
@@ -87,4 +145,56 @@ pub(crate) fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> any
         .with_writer(std::io::stderr)
         .init();
     Ok(())
+}
+
+/// The levels `--log` takes, least to most verbose.
+const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+/// Crates whose name alone is a directive (every level of that crate); any other bare word
+/// that is not a level is refused as a typo, as EnvFilter would take it for a target that
+/// never logs and print nothing.
+const CRATES: [&str; 7] = [
+    "handshake_sim",
+    "turmoil",
+    "hyper",
+    "hyper_util",
+    "tokio",
+    "tokio_tungstenite",
+    "tungstenite",
+];
+
+/// The filter for a `--log` (or `RUST_LOG`) value `spec`, which `arg` names in errors: a
+/// level, or EnvFilter directives (`handshake_sim::timing=info,warn`). The span that says
+/// which variant and seed each line is of is always on; turmoil's own host and bind messages
+/// are noise unless asked for by name.
+fn filter(spec: &str, arg: &str) -> Result<tracing_subscriber::EnvFilter, ScenarioError> {
+    let usage = |message: String| ScenarioError::Usage {
+        arg: arg.to_string(),
+        message,
+    };
+    for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let level = d.rsplit_once('=').map_or(d, |(_, level)| level).trim();
+        let target_only =
+            !d.contains('=') && (d.contains("::") || d.contains('[') || CRATES.contains(&d));
+        if !target_only
+            && level
+                .parse::<tracing_subscriber::filter::LevelFilter>()
+                .is_err()
+        {
+            let names = LEVELS.iter().chain(CRATES.iter()).copied();
+            let hint = handshake_sim::names::closest(level, names)
+                .map(|c| format!("did you mean {c:?}? "))
+                .unwrap_or_default();
+            return Err(usage(format!(
+                "{level:?} is not a log level; {hint}valid: {} (or TARGET=LEVEL directives, \
+                 e.g. handshake_sim::timing=info)",
+                LEVELS.join(", ")
+            )));
+        }
+    }
+    let mut full = spec.to_string();
+    if !spec.contains("turmoil") {
+        full.push_str(",turmoil=warn");
+    }
+    full.push_str(&format!(",{}=error", handshake_sim::sim::RUN_SPAN_TARGET));
+    tracing_subscriber::EnvFilter::try_new(&full).map_err(|e| usage(e.to_string()))
 }

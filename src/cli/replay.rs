@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use handshake_sim::report::replay::{timeline, Replayed};
-use handshake_sim::scenario::ScenarioError;
+use handshake_sim::scenario::{Scenario, ScenarioError};
 use handshake_sim::server::variant;
 
-use super::args::load_with_sets;
+use super::args::jobs_override;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -24,9 +24,9 @@ Examples:
 pub(crate) struct Args {
     /// Scenario file.
     scenario: PathBuf,
-    /// Seed of the run.
+    /// Seed of the run (default: the scenario's `scenario.seed`, as for `run`).
     #[arg(long)]
-    seed: u64,
+    seed: Option<u64>,
     /// Job number (the `job` column of --records).
     #[arg(long)]
     job: u64,
@@ -41,11 +41,12 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
-    let mut sets = args.sets.sets.clone();
+    let mut overrides = args.sets.overrides()?;
     if let Some(j) = args.jobs {
-        sets.push(format!("scenario.jobs={j}"));
+        overrides.push(jobs_override(j)?);
     }
-    let scenario = load_with_sets(Some(&args.scenario), &sets)?;
+    let scenario = Scenario::load(&args.scenario, &overrides)?;
+    let seed = args.seed.unwrap_or(scenario.scenario.seed);
     let id = match &args.variant {
         Some(name) => super::args::parse_variant(name)?,
         None => scenario.scenario.variants[0],
@@ -58,11 +59,11 @@ pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
         }
         .into());
     }
-    let (record, steps) = handshake_sim::replay::replay(&scenario, v, args.seed, args.job)?;
+    let (record, steps) = handshake_sim::replay::replay(&scenario, v, seed, args.job)?;
     let of = Replayed {
         scenario: &args.scenario.display().to_string(),
         variant: name,
-        seed: args.seed,
+        seed,
         job: args.job,
     };
     out!("{}", timeline(&of, &record, &steps));

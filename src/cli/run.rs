@@ -8,12 +8,14 @@ use handshake_sim::pipeline;
 use handshake_sim::replay;
 use handshake_sim::report::run::RunCommand;
 use handshake_sim::report::{self, Report};
-use handshake_sim::scenario::{self, Scenario};
+use handshake_sim::scenario::{Scenario, ScenarioError};
 use handshake_sim::server::variant;
 use handshake_sim::sim::RunOutput;
 
-use super::args::{pick_variants, seed_range, Sets};
-use super::output::{any_stdout, init_tracing, one_stdout, write_output};
+use super::args::{jobs_override, pick_variants, seed_range, Sets};
+use super::output::{
+    any_stdout, check_dir_writable, check_file_writable, init_tracing, one_stdout, write_output,
+};
 use super::progress::Progress;
 use super::Status;
 
@@ -113,6 +115,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     ];
     one_stdout(&outputs)?;
     let plan = plan(&args)?;
+    check_outputs(&args)?;
     // A broken invariant crashes the run; say how to get the same crash again.
     super::on_panic_print_reproduce(args.reproduce(&plan));
     let runs = (plan.variants.len() * plan.seeds.len()) as u64;
@@ -146,7 +149,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
 fn plan(args: &Args) -> anyhow::Result<Plan> {
     let mut overrides = args.sets.overrides()?;
     if let Some(j) = args.jobs {
-        overrides.push(scenario::parse_override(&format!("scenario.jobs={j}"))?);
+        overrides.push(jobs_override(j)?);
     }
     let scenario = Scenario::load(&args.scenario, &overrides)?;
     let variants = pick_variants(&args.variants, &scenario)?;
@@ -157,6 +160,23 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
         variants,
         seeds,
     })
+}
+
+/// Refuses an output that cannot be written before the runs, not after them.
+fn check_outputs(args: &Args) -> Result<(), ScenarioError> {
+    for (arg, path) in [
+        ("--json", &args.json),
+        ("--records", &args.records),
+        ("--html", &args.html),
+    ] {
+        if let Some(path) = path {
+            check_file_writable(arg, path)?;
+        }
+    }
+    if let Some(dir) = &args.plots {
+        check_dir_writable("--plots", dir)?;
+    }
+    Ok(())
 }
 
 /// `--check-determinism`: every variant and seed run twice; the first difference fails.

@@ -6,8 +6,8 @@ use handshake_sim::report;
 use handshake_sim::scenario::{self, Scenario};
 use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
 
-use super::args::{pick_variants, SeedRange, Sets};
-use super::output::write_output;
+use super::args::{jobs_override, pick_variants, SeedRange, Sets};
+use super::output::{check_dir_writable, check_file_writable, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "SPEC: a list (100,200,500), a range with a step (50..300:25, ends included),
@@ -40,6 +40,9 @@ pub(crate) struct Args {
     variants: Vec<String>,
     #[command(flatten)]
     sets: Sets,
+    /// Shorthand for --set scenario.jobs=N, as for `run`.
+    #[arg(long)]
+    jobs: Option<u32>,
     /// Output directory.
     #[arg(long, default_value = "sweep-out")]
     out: PathBuf,
@@ -65,7 +68,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
-    let overrides = args.sets.overrides()?;
+    let mut overrides = args.sets.overrides()?;
+    if let Some(j) = args.jobs {
+        overrides.push(jobs_override(j)?);
+    }
     let base = Scenario::load(&args.scenario, &overrides)?;
     let text = scenario::read_text(&args.scenario)?;
     let def = definition(&args, &base)?;
@@ -75,6 +81,10 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
         announce(&plan);
     }
     plan.check_size(args.allow_large)?;
+    check_dir_writable("--out", &args.out)?;
+    if let Some(path) = &args.html {
+        check_file_writable("--html", path)?;
+    }
     let bar = progress_bar(plan.runs, "runs", args.quiet);
     let result = run_writing_seed_rows(&plan, &base, &args.out, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -128,13 +138,20 @@ fn definition(args: &Args, base: &Scenario) -> anyhow::Result<SweepDef> {
     sweep::check_distinct(&params)?;
     Ok(SweepDef {
         scenario_file: args.scenario.display().to_string(),
-        sets: args.sets.sets.clone(),
+        sets: sets(args),
         params,
         variants: pick_variants(&args.variants, base)?,
         seeds: args.seeds.seeds(base.scenario.seed),
         swarm: args.swarm,
         swarm_seed: args.seeds.first(base.scenario.seed),
     })
+}
+
+/// The `--set`s, with `--jobs N` as `scenario.jobs=N`: what the reproduce commands repeat.
+fn sets(args: &Args) -> Vec<String> {
+    let mut sets = args.sets.sets.clone();
+    sets.extend(args.jobs.map(|j| format!("scenario.jobs={j}")));
+    sets
 }
 
 /// Says what a large sweep will cost before it starts (on standard error).

@@ -15,7 +15,7 @@ pub use outcome::Outcome;
 
 use crate::names::{Repro, VariantId};
 use crate::pipeline;
-use crate::scenario::{self, parse_override, Override, Scenario};
+use crate::scenario::{self, parse_override_from, Override, Scenario};
 use crate::server::variant::{self, Handshake, Variant};
 use crate::sim::RunOutput;
 use env::EnvSettings;
@@ -106,8 +106,10 @@ impl Experiment {
     /// Overrides `key` (dotted) with a TOML value, as `--set key=value` does; re-checks.
     /// Setting `scenario.variants` replaces the run list (users' variants stay, last).
     pub fn set(mut self, key: &str, value: &str) -> Result<Experiment, Error> {
-        self.overrides
-            .push(parse_override(&format!("{key}={value}"))?);
+        self.overrides.push(parse_override_from(
+            "Experiment::set",
+            &format!("{key}={value}"),
+        )?);
         let run_list = self.scenario.scenario.variants.clone();
         self.scenario = Scenario::from_toml_str(&self.origin, &self.text, &self.overrides)?;
         let variants = &mut self.scenario.scenario.variants;

@@ -15,7 +15,14 @@ pub use repro::{shell_quote, Repro, CHECK_DETERMINISM_VAR, SEEDS_VAR, SEED_VAR};
 pub use suggest::{closest, unknown};
 pub use variant::VariantId;
 
-/// "did you mean"-free list of the known names, for an error message.
+/// The known names, for an error message.
 fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")
+}
+
+/// `did you mean "NAME"? ` when a known name is close to `input`, else nothing.
+fn did_you_mean<'a>(input: &str, names: impl Iterator<Item = &'a str>) -> String {
+    closest(input, names)
+        .map(|c| format!("did you mean {c:?}? "))
+        .unwrap_or_default()
 }

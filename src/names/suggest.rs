@@ -1,14 +1,18 @@
-//! "Did you mean …?" for a mistyped name: the known name closest to it by edit distance,
-//! when it is close enough to be a typo rather than another word.
+//! "did you mean": the known name closest to a misspelt one (strsim's Jaro similarity, as
+//! clap's own suggestions), and the message that names the unknown one.
 
-/// The known name closest to `name`, if it is within a typo's distance of it.
-pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let (distance, best) = known
-        .into_iter()
-        .map(|k| (edit_distance(name, k), k))
-        .min_by_key(|(d, _)| *d)?;
-    let len = name.chars().count();
-    (distance <= 2 || (distance as f64) < 0.4 * len as f64).then_some(best)
+/// The candidate most like `input`, when one is close enough to be a likely typo: Jaro
+/// similarity above 0.7, the threshold clap's own suggestions use. Ties go to the first
+/// candidate, so the answer does not depend on anything but the order given.
+pub fn closest<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro(input, c);
+        if score > 0.7 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
 
 /// `"{what} {name:?}; did you mean {closest:?}? known: a, b, c"`, the hint only when one is
@@ -20,25 +24,18 @@ pub fn unknown<'a>(what: &str, name: &str, known: impl IntoIterator<Item = &'a s
     format!("{what} {name:?}{hint} (known: {})", known.join(", "))
 }
 
-/// Levenshtein distance over chars.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typo_finds_its_name_and_an_unrelated_word_finds_none() {
+        let names = ["sequential", "parallel", "batched", "memory-cache"];
+        assert_eq!(closest("paralel", names), Some("parallel"));
+        assert_eq!(closest("sequental", names), Some("sequential"));
+        assert_eq!(closest("fast", names), None);
+        assert_eq!(closest("x", []), None);
+    }
 
     #[test]
     fn a_typo_gets_the_closest_name_and_another_word_gets_none() {

@@ -62,7 +62,8 @@ impl VariantId {
         let known = || VariantId::ALL.iter().chain(own);
         known().copied().find(|v| v.name() == name).ok_or_else(|| {
             format!(
-                "unknown variant {name:?}; known: {}",
+                "unknown variant {name:?}; {}known: {}",
+                super::did_you_mean(name, known().map(|v| v.name())),
                 super::known(known().map(|v| v.name()))
             )
         })
@@ -148,6 +149,11 @@ mod tests {
         assert_eq!(
             VariantId::parse("fast").unwrap_err(),
             "unknown variant \"fast\"; known: sequential, parallel, batched, memory-cache"
+        );
+        assert_eq!(
+            VariantId::parse("paralel").unwrap_err(),
+            "unknown variant \"paralel\"; did you mean \"parallel\"? known: sequential, \
+             parallel, batched, memory-cache"
         );
     }
 

@@ -13,15 +13,78 @@ const Z_P99: f64 = 2.326_347_874_040_841;
 /// Resampling bound for the normal truncated at 0 (then 0 is used).
 const NORMAL_RESAMPLES_MAX: u32 = 64;
 
-/// A latency in milliseconds, drawn per event.
+/// A latency in milliseconds, drawn per event. Written as a one-key table
+/// (`{ uniform = [50, 100] }`); the derived (de)serialisers are inherent functions
+/// (`remote = "Self"`) wrapped below, so that a plain number or string is refused with an
+/// example instead of serde's "invalid type: unit variant".
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
+#[serde(remote = "Self", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Dist {
     Constant(f64),
     Uniform([f64; 2]),
     Normal { mean: f64, sd: f64 },
     Lognormal { median: f64, p99: f64 },
     Empirical(Vec<f64>),
+}
+
+/// What a distribution looks like, for errors.
+const EXPECTED: &str = "a distribution: { constant = MS }, { uniform = [LOW, HIGH] }, \
+{ normal = { mean = MS, sd = MS } }, { lognormal = { median = MS, p99 = MS } } or \
+{ empirical = [MS, ...] }";
+
+impl Serialize for Dist {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Dist::serialize(self, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Dist {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DistVisitor)
+    }
+}
+
+/// A table goes to the derived deserialiser (which keeps the error's path, e.g.
+/// `storage.read_ms.uniform`); anything else is refused with an example.
+struct DistVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DistVisitor {
+    type Value = Dist;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(EXPECTED)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Dist, A::Error> {
+        use serde::de::{value::MapAccessDeserializer, Error as _, IgnoredAny};
+        let dist = Dist::deserialize(MapAccessDeserializer::new(&mut map))?;
+        if map.next_key::<IgnoredAny>()?.is_some() {
+            return Err(A::Error::custom(format!(
+                "a distribution has exactly one kind; expected {EXPECTED}"
+            )));
+        }
+        Ok(dist)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Dist, E> {
+        Err(plain_number(v))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Dist, E> {
+        Err(plain_number(v))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Dist, E> {
+        Err(plain_number(v))
+    }
+}
+
+fn plain_number<E: serde::de::Error>(v: impl std::fmt::Display) -> E {
+    E::custom(format!(
+        "expected a distribution, not the plain number {v}: for a fixed {v} ms write \
+         {{ constant = {v} }} (on the command line: --set 'KEY={{ constant = {v} }}'); \
+         {EXPECTED}"
+    ))
 }
 
 impl Default for Dist {

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-/// Where a scenario problem is: the file (or `--set`), line and column when known, the key.
+/// Where a scenario problem is: the file (or the override's origin, e.g. `--set`), line and column when known, the key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
@@ -33,8 +33,14 @@ pub enum ScenarioError {
     },
     #[error("{location}: {message}")]
     Invalid { location: Location, message: String },
-    #[error("--set {arg:?}: {message}")]
-    Override { arg: String, message: String },
+    /// An override that did not parse or apply; `origin` is where it came from (`--set`,
+    /// `--param`, `--jobs`, `Experiment::set`).
+    #[error("{origin} {arg:?}: {message}")]
+    Override {
+        origin: &'static str,
+        arg: String,
+        message: String,
+    },
     /// A command-line argument other than `--set` (`--variant`, `--log`, `--job`, ...).
     #[error("{arg}: {message}")]
     Usage { arg: String, message: String },

@@ -1,7 +1,7 @@
 //! Loading: TOML text → `toml::Table` → `--set` overrides → serde → checks. Errors carry the
 //! file, line and column (from the document's spans) and the dotted key.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Location, Scenario, ScenarioError};
@@ -25,11 +25,22 @@ pub struct Override {
     pub path: Vec<String>,
     pub value: toml::Value,
     pub arg: String,
+    /// What the user wrote that made it, for errors: `--set`, `--param`, `--jobs`,
+    /// `Experiment::set`.
+    pub origin: &'static str,
 }
 
-/// Parses `key.path=VALUE`. VALUE is a TOML value; a bare word that is not one is a string.
+/// Parses `key.path=VALUE` given as `--set`. VALUE is a TOML value; a bare word that is not
+/// one is a string.
 pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
+    parse_override_from("--set", arg)
+}
+
+/// Parses `key.path=VALUE` that came from `origin` (`--param`, `--jobs`, …), which errors
+/// about it name.
+pub fn parse_override_from(origin: &'static str, arg: &str) -> Result<Override, ScenarioError> {
     let bad = |message: &str| ScenarioError::Override {
+        origin,
         arg: arg.to_string(),
         message: message.to_string(),
     };
@@ -63,6 +74,7 @@ pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
         path,
         value,
         arg: arg.to_string(),
+        origin,
     })
 }
 
@@ -92,6 +104,7 @@ pub fn apply_override(
         *table = t;
     }
     result.map_err(|message| ScenarioError::Override {
+        origin: ov.origin,
         arg: ov.arg.clone(),
         message,
     })
@@ -216,17 +229,19 @@ impl Scenario {
         }
         let mut table: toml::Table =
             toml::from_str(text).map_err(|e| at(e.span(), None, e.message().trim().to_string()))?;
-        let mut overridden = BTreeSet::new();
+        // Each overridden key, with the origin of its last override.
+        let mut overridden = BTreeMap::new();
         let defaults = match toml::Value::try_from(Scenario::default()) {
             Ok(toml::Value::Table(t)) => t,
             _ => unreachable!("the default scenario serialises to a table"),
         };
         for ov in overrides {
             apply_override(&mut table, &defaults, ov)?;
-            overridden.insert(ov.path.join("."));
+            overridden.insert(ov.path.join("."), ov.origin);
         }
         let doc = toml_edit::Document::parse(text).ok();
-        // Where a key is: `--set` when overridden (it or a parent), else its span in the file.
+        // Where a key is: the override's origin (`--set`, …) when overridden (it or a parent),
+        // else its span in the file.
         let locate = |key: &str| -> (String, Option<(usize, usize)>) {
             let mut prefix = String::new();
             for seg in split_key(key) {
@@ -234,15 +249,21 @@ impl Scenario {
                     prefix.push('.');
                 }
                 prefix.push_str(&seg);
-                if overridden.contains(&prefix) {
-                    return ("--set".to_string(), None);
+                if let Some(origin) = overridden.get(&prefix) {
+                    return (origin.to_string(), None);
                 }
+            }
+            // An override below the key (`--set clinet.retries=2` for the unknown `clinet`).
+            let below = format!("{key}.");
+            if let Some((_, origin)) = overridden.iter().find(|(k, _)| k.starts_with(&below)) {
+                return (origin.to_string(), None);
             }
             let span = doc.as_ref().and_then(|d| span_of(d, key));
             (origin.to_string(), span.map(|s| line_col(text, s.start)))
         };
         let invalid = |key: String, message: String| {
             let (file, line_col) = locate(&key);
+            let message = example_for(&message, &key, &file);
             ScenarioError::Invalid {
                 location: Location {
                     file,
@@ -255,7 +276,7 @@ impl Scenario {
         let mut scenario: Scenario = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = dotted(e.path());
-                let message = e.inner().message().trim().to_string();
+                let message = did_you_mean(&key, e.inner().message().trim());
                 invalid(key, message)
             })?;
         scenario
@@ -263,6 +284,49 @@ impl Scenario {
             .map_err(|(key, message)| invalid(key, message))?;
         Ok(scenario)
     }
+}
+
+/// serde's `unknown field `x`, expected one of `a`, `b`` (or `unknown variant …`), with the
+/// closest known name inserted after the unknown one, as the full dotted key for a field:
+/// `… `handshake_timout_ms` (did you mean `client.handshake_timeout_ms`?), expected …`.
+fn did_you_mean(key: &str, message: &str) -> String {
+    let field = message.starts_with("unknown field `");
+    let Some(rest) = message
+        .strip_prefix("unknown field `")
+        .or_else(|| message.strip_prefix("unknown variant `"))
+    else {
+        return message.to_string();
+    };
+    let Some((name, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    // The known names are every other backtick-quoted piece of the rest.
+    let known = expected.split('`').skip(1).step_by(2);
+    let Some(closest) = crate::names::closest(name, known) else {
+        return message.to_string();
+    };
+    let suggestion = match key.rsplit_once('.') {
+        Some((parent, _)) if field => format!("{parent}.{closest}"),
+        _ => closest.to_string(),
+    };
+    let head = message.len() - expected.len();
+    format!(
+        "{} (did you mean `{suggestion}`?){expected}",
+        &message[..head]
+    )
+}
+
+/// A distribution's example (`--set 'KEY={ constant = 100 }'`, from `Dist`) with the key
+/// filled in, and as the values of a `--param` when the error came from one.
+fn example_for(message: &str, key: &str, origin: &str) -> String {
+    let message = message.replace("--set 'KEY=", &format!("--set '{key}="));
+    if origin != "--param" {
+        return message;
+    }
+    message
+        .replace("--set '", "--param '")
+        .replace(&format!("'{key}={{"), &format!("'{key}=[{{"))
+        .replace("}')", "}, …]')")
 }
 
 fn dotted(path: &serde_path_to_error::Path) -> String {

@@ -13,8 +13,8 @@ pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{Location, ScenarioError};
 pub use expect::{Expectation, FigureRef, Op, Term};
 pub use load::{
-    apply_override, parse_override, parse_overrides, read_text, Override, FILE_BYTES_MAX,
-    KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
+    apply_override, parse_override, parse_override_from, parse_overrides, read_text, Override,
+    FILE_BYTES_MAX, KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
 };
 pub use reported::{Reported, Stated, REPORTED_MAX};
 

@@ -160,13 +160,21 @@ pub fn run(scenario: &Scenario, variant: Variant, seed: u64) -> Result<RunOutput
     })
 }
 
+/// The target of the span around each run, which the command line's log filter always
+/// enables, so that every log line says which variant and seed it is of.
+pub const RUN_SPAN_TARGET: &str = "handshake_sim::run";
+
 /// Runs `f`, turning a panic anywhere in the simulation (a host, a task, an invariant) into
-/// a failed run, so a sweep reports it and goes on.
+/// a failed run, so a sweep reports it and goes on. Inside a `run{variant=… seed=…}` span:
+/// turmoil polls every host on this thread, so each event of the run carries it.
 fn guarded(
     variant: &Variant,
     seed: u64,
     f: impl FnOnce() -> Result<RunOutput, SimError>,
 ) -> Result<RunOutput, SimError> {
+    let _run =
+        tracing::error_span!(target: RUN_SPAN_TARGET, "run", variant = %variant.name(), seed)
+            .entered();
     task::take_panic();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(SimError::Failed {

@@ -122,3 +122,232 @@ fn bad_arguments_are_refused() {
         &["exceed the limit of 100000"],
     );
 }
+
+/// Issue 15, item 10: a level that does not exist is refused (EnvFilter alone would take it
+/// for a target and print nothing); directives keep working.
+#[test]
+fn unknown_log_levels_are_refused_and_directives_still_work() {
+    let valid = "valid: off, error, warn, info, debug, trace";
+    check(
+        &["run", "sims/issue407.toml", "--log", "verbose"],
+        &["--log verbose", "\"verbose\" is not a log level", valid],
+    );
+    check(
+        &["run", "sims/issue407.toml", "--log", "degub"],
+        &["did you mean \"debug\"?", valid],
+    );
+    check(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--log",
+            "handshake_sim::timing=loud",
+        ],
+        &["\"loud\" is not a log level"],
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handshake-sim"))
+        .args(["run", "sims/issue407.toml", "--jobs", "1"])
+        .current_dir(crate::root())
+        .env("RUST_LOG", "degub")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("RUST_LOG=degub") && err.contains(valid),
+        "{err}"
+    );
+    for directive in ["handshake_sim::timing=info", "INFO", "handshake_sim"] {
+        let args = [
+            "run",
+            "sims/issue407.toml",
+            "--jobs",
+            "1",
+            "--log",
+            directive,
+        ];
+        let (code, _, err) = crate::exec(&args, None);
+        assert_eq!(code, 0, "{directive}: {err}");
+        assert!(
+            err.contains("WebSocket upgrade timing"),
+            "{directive}: {err}"
+        );
+    }
+}
+
+/// Issue 15, item 11: a misspelt key, value or variant gets the closest known one, and each
+/// error names what the user wrote (`--set`, `--param`, `--jobs`), not always `--set`.
+#[test]
+fn errors_suggest_the_name_meant_and_name_their_own_origin() {
+    let run = |extra: &[&'static str]| {
+        let mut a = vec!["run", "sims/issue407.toml"];
+        a.extend_from_slice(extra);
+        a
+    };
+    check(
+        &run(&["--set", "client.handshake_timout_ms=250"]),
+        &[
+            "--set: client.handshake_timout_ms: unknown field",
+            "(did you mean `client.handshake_timeout_ms`?)",
+        ],
+    );
+    check(
+        &run(&["--set", "clinet.retries=2"]),
+        &["--set: clinet: unknown field", "(did you mean `client`?)"],
+    );
+    check(
+        &run(&["--set", "storage.backend=sqlte"]),
+        &["(did you mean `sqlite`?)"],
+    );
+    check(
+        &run(&["--variant", "paralel"]),
+        &["unknown variant \"paralel\"; did you mean \"parallel\"?"],
+    );
+    check(
+        &run(&["--set", "scenario.variants=[\"sequental\"]"]),
+        &["did you mean \"sequential\"?"],
+    );
+    check(
+        &run(&["--jobs", "0"]),
+        &["--jobs: scenario.jobs: must be at least 1"],
+    );
+    check(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timout_ms",
+            "--target",
+            "sequential.failure_rate=0.3",
+        ],
+        &["did you mean client.handshake_timeout_ms?"],
+    );
+    let sweep = |param: &'static str, extra: &[&'static str]| {
+        let mut a = vec![
+            "sweep",
+            "sims/issue407.toml",
+            "--out",
+            "/tmp/never",
+            "--param",
+            param,
+        ];
+        a.extend_from_slice(extra);
+        a
+    };
+    check(
+        &sweep("client.handshake_timout_ms=200,300", &[]),
+        &[
+            "--param: client.handshake_timout_ms",
+            "did you mean `client.handshake_timeout_ms`",
+        ],
+    );
+    check(
+        &sweep("client.retries=1,2", &["--jobs", "0"]),
+        &["--jobs: scenario.jobs"],
+    );
+    let (_, err) = run_err(&sweep("client.handshake_timeout_ms=abc,1", &[]));
+    assert!(!err.contains("--set"), "{err}");
+    let experiment = handshake_sim::Experiment::from_file(crate::root().join("sims/issue407.toml"))
+        .unwrap()
+        .set("client.handshake_timout_ms", "250");
+    let Err(e) = experiment else {
+        panic!("an unknown key was accepted")
+    };
+    let message = e.to_string();
+    assert!(
+        message.starts_with("Experiment::set: client.handshake_timout_ms")
+            && message.contains("did you mean `client.handshake_timeout_ms`"),
+        "{message}"
+    );
+}
+
+fn run_err(args: &[&str]) -> (i32, String) {
+    let (code, err) = run(args);
+    assert_eq!(code, 2, "{args:?}: {err}");
+    (code, err)
+}
+
+/// Issue 15, item 11: a grid range without a step, and a plain number for a distribution,
+/// say what is expected, with an example.
+#[test]
+fn a_range_without_a_step_and_a_number_for_a_distribution_explain_the_syntax() {
+    check(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--out",
+            "/tmp/never",
+            "--param",
+            "client.handshake_timeout_ms=200..300",
+        ],
+        &[
+            "\"200..300\" is a range without a step",
+            "LOW..HIGH:STEP (e.g. 200..300:25",
+            "--swarm",
+        ],
+    );
+    check(
+        &["run", "sims/issue407.toml", "--set", "storage.read_ms=100"],
+        &[
+            "--set: storage.read_ms: expected a distribution, not the plain number 100",
+            "--set 'storage.read_ms={ constant = 100 }'",
+            "{ uniform = [LOW, HIGH] }",
+        ],
+    );
+    check(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--out",
+            "/tmp/never",
+            "--param",
+            "storage.read_ms=100,200",
+        ],
+        &[
+            "--param: storage.read_ms",
+            "--param 'storage.read_ms=[{ constant = 100 }, …]'",
+        ],
+    );
+    check(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--set",
+            "storage.read_ms={ constant = 5, uniform = [1, 2] }",
+        ],
+        &["a distribution has exactly one kind"],
+    );
+}
+
+/// Issue 15, item 11: an output that cannot be written is refused before the runs (exit 2,
+/// nothing printed), not after them.
+#[test]
+fn unwritable_outputs_are_refused_before_any_run() {
+    // A path below a regular file can be neither a file nor a directory.
+    let below_a_file = "Cargo.toml/out";
+    for (flag, cmd) in [
+        ("--html", "run"),
+        ("--json", "run"),
+        ("--records", "run"),
+        ("--plots", "run"),
+        ("--out", "sweep"),
+        ("--html", "sweep"),
+        ("--junit", "check"),
+    ] {
+        let mut args = vec![cmd, "sims/issue407.toml", flag, below_a_file];
+        if cmd == "sweep" {
+            args.extend(["--param", "client.retries=0,1"]);
+            if flag == "--html" {
+                args.extend(["--out", "/tmp/never"]);
+            }
+        }
+        let (code, out, err) = crate::exec(&args, None);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?} ran: {out}");
+        assert!(
+            err.contains(&format!("{flag} {below_a_file}: cannot be written"))
+                && err.contains("nothing was run"),
+            "{args:?}: {err}"
+        );
+    }
+}

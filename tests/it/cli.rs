@@ -109,3 +109,145 @@ fn variants_lists_all_four() {
         assert!(text.contains(v));
     }
 }
+
+/// Issue 15, item 11: a reader that goes away (`| head -1`) ends the command quietly, with
+/// the exit code it would have had; before, `--json -` failed with "Broken pipe", exit 1.
+#[test]
+fn a_closed_standard_output_ends_quietly_with_the_commands_own_exit_code() {
+    use std::process::Stdio;
+    for args in [
+        &["run", "sims/issue407.toml", "--jobs", "50"][..],
+        &["run", "sims/issue407.toml", "--jobs", "50", "--json", "-"],
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--jobs",
+            "50",
+            "--records",
+            "-",
+        ],
+        &["replay", "sims/issue407.toml", "--job", "3"],
+    ] {
+        let mut child = bin()
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the command writes: it prints only after its runs.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} printed to stderr: {err}");
+    }
+}
+
+/// Issue 15, item 11: an OS error is printed once (it was `…: Address already in use (os
+/// error 98): Address already in use (os error 98)`).
+#[test]
+fn serve_prints_an_os_error_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = bin()
+        .args(["serve", "sims/issue407.toml", "--listen", &addr])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.matches("os error").count(), 1, "{err}");
+    assert!(err.contains(&format!("listening on {addr}")), "{err}");
+}
+
+/// Issue 15, item 10: every line of a multi-variant log names its variant and seed, and
+/// `calibrate --variant` takes one variant's lines out of it: the same snippet as a log of
+/// that variant alone.
+#[test]
+fn log_lines_name_variant_and_seed_and_calibrate_splits_them() {
+    let dir = std::env::temp_dir().join(format!("hs-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = |variants: &[&str], name: &str| {
+        let mut args = vec!["run", "sims/issue407.toml", "--jobs", "60", "--seeds", "2"];
+        for v in variants {
+            args.extend(["--variant", v]);
+        }
+        args.extend(["--log", "debug"]);
+        let (code, _, err) = crate::exec(&args, None);
+        assert_eq!(code, 0, "{err}");
+        let path = dir.join(name);
+        std::fs::write(&path, &err).unwrap();
+        (path, err)
+    };
+    let (both, text) = log(&["sequential", "parallel"], "both.log");
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() > 500, "{} lines", lines.len());
+    for l in &lines {
+        assert!(l.contains("run{variant=") && l.contains(" seed="), "{l}");
+    }
+    for seed in [1, 2] {
+        assert!(text.contains(&format!("run{{variant=parallel seed={seed}}}")));
+    }
+    let (alone, _) = log(&["sequential"], "sequential.log");
+    let snippet = |path: &std::path::Path, variant: Option<&str>| {
+        let mut args = vec!["calibrate", path.to_str().unwrap(), "--sequential"];
+        args.extend(variant.map(|v| ["--variant", v]).into_iter().flatten());
+        let out = stdout(&args);
+        out.lines()
+            .find(|l| l.starts_with("read_ms"))
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(snippet(&both, Some("sequential")), snippet(&alone, None));
+    assert_ne!(snippet(&both, Some("sequential")), snippet(&both, None));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 15, item 12: `sweep --jobs N` is `--set scenario.jobs=N`, as for `run`; `replay`
+/// defaults `--seed` to the scenario's, as `run` does.
+#[test]
+fn sweep_jobs_and_replay_seed_behave_as_for_run() {
+    let dir = std::env::temp_dir().join(format!("hs-sweep-jobs-{}", std::process::id()));
+    let sweep = |how: &[&str], out: &str| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "sweep",
+            "sims/issue407.toml",
+            "--seeds",
+            "1",
+            "--param",
+            "client.retries=0,1",
+        ];
+        args.extend_from_slice(how);
+        args.extend(["--out", out.to_str().unwrap()]);
+        stdout(&args);
+        std::fs::read_to_string(out.join("points.csv")).unwrap()
+    };
+    let a = sweep(&["--jobs", "20"], "a");
+    assert_eq!(a, sweep(&["--set", "scenario.jobs=20"], "b"));
+    assert!(a.lines().nth(1).unwrap().contains(",20,"), "{a}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let seed = crate::load("issue407.toml", &[]).scenario.seed.to_string();
+    assert_eq!(
+        stdout(&["replay", "sims/issue407.toml", "--job", "3"]),
+        stdout(&[
+            "replay",
+            "sims/issue407.toml",
+            "--job",
+            "3",
+            "--seed",
+            &seed
+        ])
+    );
+}
+
+/// Issue 15, item 12: the README's `calibrate` example runs on the sample log shipped in
+/// sims/logs/ and prints what the README shows.
+#[test]
+fn the_readme_calibrate_example_is_the_real_output() {
+    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let cmd = "$ handshake-sim calibrate sims/logs/worker-sample.log --sequential\n";
+    let start = readme.find(cmd).expect("the README's calibrate example") + cmd.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let out = stdout(&["calibrate", "sims/logs/worker-sample.log", "--sequential"]);
+    assert_eq!(shown, out);
+}
