@@ -80,7 +80,7 @@ pub struct SweepResult {
 pub enum SweepError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
-    #[error("--param {arg:?}: {message}")]
+    #[error("--param {:?}: {message}", crate::scenario::clip(.arg))]
     Param { arg: String, message: String },
     #[error("{0}")]
     Usage(String),

@@ -71,6 +71,10 @@ fn a_set_key_past_the_length_or_depth_cap_is_refused_in_every_command() {
         vec!["sweep", "sims/issue407.toml", "--param", &sweep_deep],
     ] {
         refused(&args, &["119999 bytes long; the limit is 1024"]);
+        // The key is echoed clipped (it was the whole 120 KB before).
+        let (_, _, err) = crate::exec(&args, Some("1"));
+        assert!(err.len() < 1_000, "{} bytes on stderr", err.len());
+        assert!(err.contains(&format!("{}…", "a.".repeat(40))), "{err}");
     }
     let deep = format!("{}=1", vec!["a"; 33].join("."));
     refused(
