@@ -17,29 +17,20 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::{self, Message};
 
-/// Small real latencies; one book takes 1 ms, so jobs finish at once.
-const SCENARIO: &str = r#"
-[network.client_edge]
-latency_ms = { constant = 1 }
-[network.edge_object]
-latency_ms = { constant = 1 }
-[storage]
-read_ms = { constant = 1 }
-write_ms = { constant = 1 }
-[object]
-cold_start_ms = { constant = 1 }
-[enrichment]
-book_ms = { constant = 1 }
-"#;
+// The harness of the `serve` tests, and their scenario (`tests/serve.toml`: small real
+// latencies, 1 ms books, so jobs finish at once). Not every helper is used here.
+#[allow(dead_code)]
+#[path = "../tests/it/serve_process.rs"]
+mod serve_process;
+
+use serve_process::Serve;
 
 const FLOOD: u64 = 100_000;
 const HOLD: Duration = Duration::from_secs(15);
@@ -105,57 +96,11 @@ fn main() {
     );
 }
 
-/// A `serve` process under a descriptor limit, its log (stderr) in a file.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-}
-
 impl Serve {
+    /// `serve` at `bin` with `extra` flags, under a descriptor limit of `fd_limit`.
     fn start(bin: &Path, phase: &str, fd_limit: u64, extra: &[String]) -> Serve {
-        let dir = std::env::temp_dir();
-        let scenario = dir.join(format!("soak-serve-{}.toml", std::process::id()));
-        std::fs::write(&scenario, SCENARIO).unwrap();
-        let log = dir.join(format!("soak-serve-{}-{phase}.log", std::process::id()));
-        let mut c = Command::new(bin);
-        c.args([
-            "serve",
-            scenario.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ]);
-        c.args(["--seed", "1", "--variant", "sequential"]);
-        c.args(extra);
-        c.stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap());
-        let limit = libc::rlimit {
-            rlim_cur: fd_limit,
-            rlim_max: fd_limit,
-        };
-        // SAFETY: setrlimit is async-signal-safe and touches only the child.
-        unsafe {
-            c.pre_exec(move || {
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-        let mut child = c.spawn().expect("start serve");
-        let mut first = String::new();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        out.read_line(&mut first).unwrap();
-        // Kept open and drained: `serve` exits quietly when its standard output closes.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        let addr = first
-            .split("on http://")
-            .nth(1)
-            .expect(&first)
-            .trim()
-            .parse()
-            .unwrap();
-        Serve { child, addr, log }
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        Serve::spawn(bin, &format!("soak-{phase}"), Some(fd_limit), &extra)
     }
 
     /// SIGTERM, then the exit code (`killed` when it had to be killed after 10 s).

@@ -80,7 +80,7 @@ pub struct SweepResult {
 pub enum SweepError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
-    #[error("--param {arg:?}: {message}")]
+    #[error("--param {:?}: {message}", crate::scenario::clip(.arg))]
     Param { arg: String, message: String },
     #[error("{0}")]
     Usage(String),
@@ -359,9 +359,27 @@ pub struct Plan {
 /// The estimated single-core wall time past which a sweep is refused unless the user
 /// confirms it (`sweep --allow-large`): 24 hours.
 pub const CPU_S_MAX: f64 = 24.0 * 3600.0;
-/// A batch of runs holds at most about this many job records at once (it always holds at
-/// least one point's runs, whose figures are pooled).
+/// A batch of runs closes once it holds this many job records (it always holds at least one
+/// point's runs, whose figures are pooled).
 pub const BATCH_JOBS_MAX: u64 = 1_000_000;
+/// Most job records one point may hold (`scenario.jobs` × seeds × variants): its pooled
+/// percentiles and paired deltas need every record at once. With [`BATCH_JOBS_MAX`] this
+/// bounds a batch below 3,000,000 records.
+pub const POINT_JOBS_MAX: u64 = 2_000_000;
+
+/// Refuses a point whose runs would hold more than [`POINT_JOBS_MAX`] job records at once.
+fn check_point_jobs(jobs: u64, def: &SweepDef) -> Result<(), SweepError> {
+    let (seeds, variants) = (def.seeds.len() as u64, def.variants.len() as u64);
+    let records = jobs * seeds * variants;
+    if records > POINT_JOBS_MAX {
+        return Err(SweepError::Usage(format!(
+            "a point would hold {records} job records at once (scenario.jobs {jobs} × {seeds} \
+             seed(s) × {variants} variant(s)), past the limit of {POINT_JOBS_MAX}: its pooled \
+             figures need them all; lower scenario.jobs, --seeds or the variants"
+        )));
+    }
+    Ok(())
+}
 
 impl Plan {
     /// Checks every point (before anything runs) and estimates the runs in `shard`.
@@ -407,6 +425,7 @@ impl Plan {
             } else {
                 0
             };
+            check_point_jobs(u64::from(s.scenario.jobs), def)?;
             plan.jobs.push(jobs);
             if in_shard(p, shard) {
                 plan.runs += per_point;
@@ -747,6 +766,7 @@ impl SweepResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scenario::parse_override;
 
     fn def(params: Vec<ParamSpec>) -> SweepDef {
         SweepDef {
@@ -809,6 +829,15 @@ mod tests {
             sizes(Plan::new(&d, &big, "", None).unwrap().batches(64)),
             [2; 5]
         );
+        // A point of more than POINT_JOBS_MAX records is refused, one at the cap is not.
+        let at_cap = [parse_override("scenario.jobs=1000000").unwrap()];
+        d.seeds = vec![1, 2, 3];
+        let err = Plan::new(&d, &at_cap, "", None)
+            .err()
+            .expect("past the cap");
+        assert!(err.to_string().contains("3000000 job records"), "{err}");
+        d.seeds = vec![1, 2];
+        assert!(Plan::new(&d, &at_cap, "", None).is_ok());
         // A shard's batches hold only its points.
         d.seeds = vec![1, 2];
         let shard = Plan::new(&d, &[], "", Some((2, 3))).unwrap();

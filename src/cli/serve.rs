@@ -19,9 +19,10 @@ pub(crate) const EXAMPLES: &str =
 It logs one timing line per upgrade in the write-up's format. Ctrl-C or SIGTERM stops it
 (open sockets close with 1001).
 
-Limits (README, \"Resource limits\"): connections past --max-connections get a 503; heads,
-bodies and idle keep-alive connections time out after --header-timeout-s, silent sockets
-after --idle-timeout-s; idle jobs are forgotten past --max-jobs or their retention.
+Limits (README, \"Resource limits of `serve`\"): connections past --max-connections get
+a 503; heads, bodies and idle keep-alive connections time out after --header-timeout-s,
+silent sockets after --idle-timeout-s; idle jobs are forgotten past --max-jobs or their
+retention.
 
 Examples:
   handshake-sim serve sims/issue407.toml --variant sequential
@@ -53,7 +54,7 @@ pub(crate) struct Args {
     limits: LimitArgs,
 }
 
-/// The resource limits (README, "Resource limits").
+/// The resource limits (README, "Resource limits of `serve`").
 #[derive(clap::Args)]
 struct LimitArgs {
     /// Client connections open at once; one more gets a 503 and is closed [default: as many as
@@ -62,13 +63,11 @@ struct LimitArgs {
     max_connections: Option<u32>,
     /// Seconds a request's head (and then its body) may take to arrive; also how long an idle
     /// keep-alive connection stays open
-    #[arg(long, value_name = "S", default_value_t = 10,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, value_name = "S", default_value_t = 10, value_parser = up_to_a_day_s())]
     header_timeout_s: u64,
     /// Seconds a progress socket may go without a frame either way before it is closed (1001),
     /// and a write may make no progress
-    #[arg(long, value_name = "S", default_value_t = 120,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, value_name = "S", default_value_t = 120, value_parser = up_to_a_day_s())]
     idle_timeout_s: u64,
     /// Jobs kept at most; past it, idle ones are forgotten, least recently used first
     #[arg(long, value_name = "N", default_value_t = 20_000,
@@ -79,6 +78,11 @@ struct LimitArgs {
     #[arg(long, value_name = "S", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(0..=604_800))]
     job_retention_s: u64,
+}
+
+/// A timeout in whole seconds, from 1 to a day.
+fn up_to_a_day_s() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=86_400)
 }
 
 impl LimitArgs {

@@ -47,12 +47,14 @@ pub(super) async fn accept_loop(
         match listener.accept().await {
             Ok((stream, _)) => {
                 backoff = BACKOFF_FIRST;
+                errors.settle();
                 let _ = stream.set_nodelay(true);
                 if open.count() >= settings.connections_max {
                     refusals.note(&format!("{} open", open.count()));
                     refuse(stream);
                     continue;
                 }
+                refusals.settle();
                 serve(LiveStream::new(stream, open.slot(), settings.stall_limit));
             }
             Err(e) => {
@@ -89,7 +91,9 @@ fn refuse(stream: TcpStream) {
 }
 
 /// A warning that repeats: logged at most once per [`LOG_EVERY`], each line saying how
-/// many were left out since the previous one.
+/// many were left out since the previous one. What the last line of a burst left out is
+/// logged once things are well again (the next accepted connection a [`LOG_EVERY`] later) or,
+/// at the latest, when the loop ends (shutdown).
 pub(super) struct Throttled {
     what: &'static str,
     message: &'static str,
@@ -128,6 +132,39 @@ impl Throttled {
         self.suppressed = 0;
         true
     }
+
+    /// Called when the condition did not occur: logs what the last line left out once a
+    /// [`LOG_EVERY`] has passed since it; how many that was.
+    pub(super) fn settle(&mut self) -> u64 {
+        self.settle_at(Instant::now())
+    }
+
+    fn settle_at(&mut self, now: Instant) -> u64 {
+        if self.last.is_some_and(|t| now.duration_since(t) < LOG_EVERY) {
+            return 0;
+        }
+        self.report_rest()
+    }
+
+    /// Logs the occurrences left out since the last line, if any; how many.
+    fn report_rest(&mut self) -> u64 {
+        let n = std::mem::take(&mut self.suppressed);
+        if n > 0 {
+            tracing::warn!(
+                server = self.what,
+                suppressed = n,
+                "{}: {n} more after the last line",
+                self.message
+            );
+        }
+        n
+    }
+}
+
+impl Drop for Throttled {
+    fn drop(&mut self) {
+        self.report_rest();
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +186,16 @@ mod tests {
             .count();
         assert_eq!(logged, 5);
         assert_eq!(t.suppressed, 1_999);
+        // The last burst's rest is reported once a second has passed (not before), once.
+        let end = start + Duration::from_micros(500 * 9_999);
+        assert_eq!(t.settle_at(end), 0);
+        assert_eq!(t.settle_at(end + Duration::from_millis(600)), 1_999);
+        assert_eq!(t.settle_at(end + Duration::from_secs(2)), 0);
+        // At shutdown (drop), whatever time has passed.
+        assert!(t.note_at(end + Duration::from_millis(2_100), "x"));
+        assert!(!t.note_at(end + Duration::from_millis(2_200), "x"));
+        assert_eq!(t.report_rest(), 1);
+        assert_eq!(t.report_rest(), 0);
     }
 
     #[test]

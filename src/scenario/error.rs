@@ -35,7 +35,7 @@ pub enum ScenarioError {
     Invalid { location: Location, message: String },
     /// An override that did not parse or apply; `origin` is where it came from (`--set`,
     /// `--param`, `--jobs`, `Experiment::set`).
-    #[error("{origin} {arg:?}: {message}")]
+    #[error("{origin} {:?}: {message}", clip(.arg))]
     Override {
         origin: &'static str,
         arg: String,
@@ -44,4 +44,36 @@ pub enum ScenarioError {
     /// A command-line argument other than `--set` (`--variant`, `--log`, `--job`, ...).
     #[error("{arg}: {message}")]
     Usage { arg: String, message: String },
+}
+
+/// Most characters of an argument an error message echoes.
+pub const ECHO_CHARS_MAX: usize = 80;
+
+/// `arg` as an error echoes it: whole up to [`ECHO_CHARS_MAX`] characters, else its start and
+/// "…" (a key of 60,000 segments would otherwise put 120 KB on stderr).
+pub fn clip(arg: &str) -> String {
+    match arg.char_indices().nth(ECHO_CHARS_MAX) {
+        None => arg.to_string(),
+        Some((end, _)) => format!("{}…", &arg[..end]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_argument_is_echoed_clipped() {
+        let long = format!("{}=1", vec!["a"; 60_000].join("."));
+        let e = ScenarioError::Override {
+            origin: "--set",
+            arg: long,
+            message: "too long".into(),
+        };
+        let text = e.to_string();
+        assert_eq!(text, format!("--set \"{}…\": too long", "a.".repeat(40)));
+        // Short arguments are echoed whole; a clip never splits a character.
+        assert_eq!(clip("scenario.jobs=5"), "scenario.jobs=5");
+        assert_eq!(clip(&"é".repeat(81)), format!("{}…", "é".repeat(80)));
+    }
 }

@@ -10,7 +10,7 @@ mod reported;
 
 pub use bundled::{bundled, Bundled, BUNDLED};
 pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
-pub use error::{Location, ScenarioError};
+pub use error::{clip, Location, ScenarioError};
 pub use expect::{Expectation, FigureRef, Op, Term};
 pub use load::{
     apply_override, parse_override, parse_override_from, parse_overrides, read_text, Override,

@@ -60,26 +60,7 @@ pub(super) async fn run<S: Io>(
         // The object died: the connection drops without a close frame.
         drop(ws);
     } else {
-        // Our close with its code, or the echo of the client's (tungstenite queued it when it
-        // read the client's close; a flush sends it). The simulation keeps its old ending (the
-        // echo unsent: sending it moves sims/faults.toml's figures). Errors only mean the peer
-        // is gone.
-        let _ = match code {
-            Some(code) => {
-                let sent = ws
-                    .close(Some(CloseFrame {
-                        code,
-                        reason: "".into(),
-                    }))
-                    .await;
-                if env.live.is_some() {
-                    await_close_echo(&mut ws).await;
-                }
-                sent
-            }
-            None if env.live.is_some() => ws.flush().await,
-            None => ws.close(None).await,
-        };
+        close(&mut ws, code, env.live.is_some()).await;
     }
     {
         let mut st = object.state.borrow_mut();
@@ -94,6 +75,28 @@ pub(super) async fn run<S: Io>(
     if !heard_client && !closed_at_end {
         canceled(env, &object, "socket closed before the client spoke");
     }
+}
+
+/// Our close with its code, or the echo of the client's (tungstenite queued it when it read the
+/// client's close; a flush sends it). The simulation keeps its old ending (the echo unsent:
+/// sending it moves sims/faults.toml's figures). Errors only mean the peer is gone.
+async fn close<S: Io>(ws: &mut WebSocketStream<S>, code: Option<CloseCode>, live: bool) {
+    let _ = match code {
+        Some(code) => {
+            let sent = ws
+                .close(Some(CloseFrame {
+                    code,
+                    reason: "".into(),
+                }))
+                .await;
+            if live {
+                await_close_echo(ws).await;
+            }
+            sent
+        }
+        None if live => ws.flush().await,
+        None => ws.close(None).await,
+    };
 }
 
 /// Makes the socket the object's, with `tx` as its queue: its id, and the first messages to
@@ -155,18 +158,13 @@ struct Ending {
 async fn exchange<S: Io>(
     ws: &mut WebSocketStream<S>,
     rx: &mut mpsc::Receiver<ServerMsg>,
-    mut first: Vec<ServerMsg>,
+    first: Vec<ServerMsg>,
     object: &Object,
     env: &Env,
 ) -> Ending {
     let mut heard_client = false;
-    let mut ok = true;
     let close_at_end = env.live.is_some();
-    let mut completed = false;
-    for m in first.drain(..) {
-        ok = ok && send(ws, &m).await;
-        completed |= ok && matches!(m, ServerMsg::Complete { .. });
-    }
+    let (mut ok, mut completed) = send_first(ws, first).await;
     let mut frames = 0u64;
     let mut code = Some(CloseCode::Normal);
     let down = env.shutting_down();
@@ -191,20 +189,9 @@ async fn exchange<S: Io>(
                 }
                 None => break,
             },
-            frame = ws.next() => match frame {
-                Some(Ok(Message::Close(_))) | None => {
-                    code = None;
-                    break;
-                }
-                Some(Err(e)) => {
-                    code = error_code(&e);
-                    break;
-                }
-                Some(Ok(Message::Ping(_))) => {
-                    heard_client = true;
-                    tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "ping received, pong queued");
-                }
-                Some(Ok(_)) => heard_client = true,
+            frame = ws.next() => if let Some(end) = on_frame(frame, object, env, &mut heard_client) {
+                code = end;
+                break;
             },
             () = &mut down => {
                 code = Some(CloseCode::Away);
@@ -221,6 +208,45 @@ async fn exchange<S: Io>(
         heard_client,
         code,
         completed,
+    }
+}
+
+/// Sends the first messages until one fails: whether all went out, and whether the complete
+/// message was among them.
+async fn send_first<S: Io>(ws: &mut WebSocketStream<S>, first: Vec<ServerMsg>) -> (bool, bool) {
+    let (mut ok, mut completed) = (true, false);
+    for m in first {
+        ok = ok && send(ws, &m).await;
+        completed |= ok && matches!(m, ServerMsg::Complete { .. });
+    }
+    (ok, completed)
+}
+
+/// What a frame read from the client means: `Some(code)` ends the exchange with that close
+/// (none when the client closed or left, tungstenite echoing its close); any other frame is the
+/// client speaking (a ping's pong is tungstenite's).
+fn on_frame(
+    frame: Option<Result<Message, WsError>>,
+    object: &Object,
+    env: &Env,
+    heard_client: &mut bool,
+) -> Option<Option<CloseCode>> {
+    match frame {
+        Some(Ok(Message::Close(_))) | None => Some(None),
+        Some(Err(e)) => Some(error_code(&e)),
+        Some(Ok(Message::Ping(_))) => {
+            *heard_client = true;
+            tracing::debug!(
+                job = object.job,
+                t_ms = env.clock.now_ms(),
+                "ping received, pong queued"
+            );
+            None
+        }
+        Some(Ok(_)) => {
+            *heard_client = true;
+            None
+        }
     }
 }
 

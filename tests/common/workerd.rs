@@ -126,8 +126,15 @@ impl Workerd {
     }
 
     pub fn start_config(config: &Config) -> Option<Workerd> {
-        let bin = match binary() {
-            Ok(bin) => bin,
+        let bin = Workerd::binary_or_skip()?;
+        Some(Workerd::spawn(&bin, config))
+    }
+
+    /// The workerd binary; `None` when the test skips (said on stderr), which a test can ask
+    /// before it prepares anything.
+    pub fn binary_or_skip() -> Option<PathBuf> {
+        match binary() {
+            Ok(bin) => Some(bin),
             Err(why) if required() => panic!("HANDSHAKE_SIM_REQUIRE_WORKERD=1 but: {why}"),
             Err(why) => {
                 // Straight to the process's stderr: libtest captures eprintln! of a passing test.
@@ -135,10 +142,9 @@ impl Workerd {
                     std::io::stderr(),
                     "skipped: no workerd ({why}); run `npm ci` in worker/"
                 );
-                return None;
+                None
             }
-        };
-        Some(Workerd::spawn(&bin, config))
+        }
     }
 
     fn spawn(bin: &Path, config: &Config) -> Workerd {

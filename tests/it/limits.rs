@@ -71,6 +71,10 @@ fn a_set_key_past_the_length_or_depth_cap_is_refused_in_every_command() {
         vec!["sweep", "sims/issue407.toml", "--param", &sweep_deep],
     ] {
         refused(&args, &["119999 bytes long; the limit is 1024"]);
+        // The key is echoed clipped (it was the whole 120 KB before).
+        let (_, _, err) = crate::exec(&args, Some("1"));
+        assert!(err.len() < 1_000, "{} bytes on stderr", err.len());
+        assert!(err.contains(&format!("{}…", "a.".repeat(40))), "{err}");
     }
     let deep = format!("{}=1", vec!["a"; 33].join("."));
     refused(
@@ -200,28 +204,59 @@ fn the_documented_concurrency_maximum_runs_every_job_at_once() {
 
 #[test]
 fn a_sweep_estimated_past_a_day_is_refused_unless_allowed() {
-    // 300 runs of 1,000,000 jobs: ~90,000 s on one core by the estimate.
+    // 300 runs of 1,000,000 jobs: ~90,000 s on one core by the estimate (each point holds
+    // 2,000,000 records, at the cap of one point).
     let args = [
         "sweep",
         "sims/issue407.toml",
         "--set",
         "scenario.jobs=1000000",
         "--seeds",
-        "150",
+        "1",
         "--param",
-        "client.handshake_timeout_ms=240",
+        "client.handshake_timeout_ms=100..249:1",
         "--out",
         "/nonexistent/never-written",
     ];
     refused(
         &args,
         &[
-            "sweep: 300 run(s) (1 point(s) × 2 variant(s) × 150 seed(s)), 300000000 simulated job(s)",
+            "sweep: 300 run(s) (150 point(s) × 2 variant(s) × 1 seed(s)), 300000000 simulated job(s)",
             "from the scenario, not a measurement",
             "past the limit of 24.0 h",
             "--allow-large",
         ],
     );
+}
+
+#[test]
+fn a_sweep_point_past_the_records_cap_is_refused_before_any_run() {
+    // One point of 300 seeds × 2 variants × 100,000 jobs would hold 60 M records (~17 GB),
+    // however few runs go at once; the cap is on what one point pools.
+    let mut args = vec![
+        "sweep",
+        "sims/issue407.toml",
+        "--param",
+        "client.handshake_timeout_ms=240",
+        "--seeds",
+        "300",
+        "--set",
+        "scenario.jobs=100000",
+        "--out",
+        "/nonexistent/never-written",
+    ];
+    refused(
+        &args,
+        &[
+            "a point would hold 60000000 job records at once",
+            "(scenario.jobs 100000 × 300 seed(s) × 2 variant(s))",
+            "past the limit of 2000000",
+            "lower scenario.jobs, --seeds or the variants",
+        ],
+    );
+    // --allow-large lifts the time estimate's limit, not this one.
+    args.push("--allow-large");
+    refused(&args, &["past the limit of 2000000"]);
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod property;
 mod research;
 mod serve;
 mod serve_limits;
+mod serve_process;
 mod story;
 mod workerd;
 

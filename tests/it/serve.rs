@@ -2,9 +2,9 @@
 //! no 101 for a token replaced mid-handshake, closing codes, signals, `expiresAtMs`.
 //! Every server listens on `127.0.0.1:0` and the test reads the port from its banner.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures_util::{SinkExt, StreamExt};
@@ -12,50 +12,27 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Small latencies; the one book of a job takes 60 s, so a socket stays open.
-const SCENARIO: &str = r#"
-[network.client_edge]
-latency_ms = { constant = 1 }
-[network.edge_object]
-latency_ms = { constant = 1 }
-[storage]
-read_ms = { constant = 5 }
-write_ms = { constant = 5 }
-[object]
-cold_start_ms = { constant = 1 }
-[enrichment]
-book_ms = { constant = 60000 }
-"#;
-
-/// A `serve` process and the address it listens on; killed when dropped.
-pub(crate) struct Serve {
-    child: Child,
-    pub(crate) addr: SocketAddr,
-}
+pub(crate) use crate::serve_process::Serve;
 
 impl Serve {
+    /// `serve` with the `--set` overrides `sets`; the one book of a job takes 60 s (unless
+    /// `sets` says otherwise), so a socket stays open.
     pub(crate) fn start(name: &str, sets: &[&str]) -> Serve {
-        let file =
-            std::env::temp_dir().join(format!("hs-serve-{}-{name}.toml", std::process::id()));
-        std::fs::write(&file, SCENARIO).unwrap();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
-        c.args(["serve", file.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-        c.args(["--seed", "1", "--variant", "sequential"]);
-        for s in sets {
-            c.args(["--set", s]);
-        }
-        let mut child = c
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.as_mut().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let url = first.split("on http://").nth(1).expect(&first);
-        let addr = url.trim().parse().unwrap();
-        Serve { child, addr }
+        let mut args = vec![
+            "--set",
+            "storage.read_ms={ constant = 5 }",
+            "--set",
+            "storage.write_ms={ constant = 5 }",
+            "--set",
+            "enrichment.book_ms={ constant = 60000 }",
+        ];
+        args.extend(sets.iter().flat_map(|s| ["--set", s]));
+        Serve::spawn(
+            env!("CARGO_BIN_EXE_handshake-sim").as_ref(),
+            &format!("serve-{name}"),
+            None,
+            &args,
+        )
     }
 
     /// POSTs a batch for `job`: its token and `expiresAtMs`.
@@ -72,19 +49,7 @@ impl Serve {
 
     /// One HTTP/1.1 request on its own connection: the status and the body.
     fn http(&self, method: &str, path: &str, body: &str) -> (u16, String) {
-        let mut s = TcpStream::connect(self.addr).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut text = String::new();
-        s.read_to_string(&mut text).unwrap();
-        let status = text[9..12].parse().unwrap();
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
-        (status, body)
+        self.try_http(method, path, body).expect("an answer")
     }
 
     /// The status of an upgrade for `job` with `token`.
@@ -104,13 +69,6 @@ impl Serve {
 
     fn url(&self, job: &str, token: &str) -> String {
         format!("ws://{}/ws/progress?jobId={job}&token={token}", self.addr)
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

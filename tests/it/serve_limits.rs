@@ -3,87 +3,19 @@
 //! the header, body and idle timeouts, and jobs past the job limit. Behaviour only: CPU and
 //! memory figures come from `scripts/soak-serve`, never from a timed assertion.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tokio_tungstenite::tungstenite::{self, Message};
 
-/// Small latencies; books take 1 ms unless a test sets more.
-const SCENARIO: &str = r#"
-[network.client_edge]
-latency_ms = { constant = 1 }
-[network.edge_object]
-latency_ms = { constant = 1 }
-[storage]
-read_ms = { constant = 1 }
-write_ms = { constant = 1 }
-[object]
-cold_start_ms = { constant = 1 }
-[enrichment]
-book_ms = { constant = 1 }
-"#;
-
-/// A `serve` process, its log (stderr) in a file; killed when dropped.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    log: PathBuf,
-    _stdout: std::thread::JoinHandle<()>,
-}
+use crate::serve_process::Serve;
 
 impl Serve {
     /// `serve` with `args`, under a descriptor limit of `fd_limit` when given.
-    fn start(name: &str, fd_limit: Option<u64>, args: &[&str]) -> Serve {
-        let dir = std::env::temp_dir();
-        let tag = format!("hs-limits-{}-{name}", std::process::id());
-        let file = dir.join(format!("{tag}.toml"));
-        std::fs::write(&file, SCENARIO).unwrap();
-        let log = dir.join(format!("{tag}.log"));
-        let mut c = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
-        c.args(["serve", file.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
-        c.args(["--seed", "1", "--variant", "sequential"])
-            .args(args);
-        c.stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap());
-        if let Some(n) = fd_limit {
-            let limit = libc::rlimit {
-                rlim_cur: n,
-                rlim_max: n,
-            };
-            // SAFETY: setrlimit is async-signal-safe and changes only the child.
-            unsafe {
-                c.pre_exec(move || {
-                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
-        }
-        let mut child = c.spawn().unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let addr = first.split("on http://").nth(1).expect(&first);
-        let addr = addr.trim().parse().unwrap();
-        // Drained, not closed: `serve` exits quietly when its standard output closes.
-        let stdout = std::thread::spawn(move || {
-            let _ = std::io::copy(&mut out, &mut std::io::sink());
-        });
-        Serve {
-            child,
-            addr,
-            log,
-            _stdout: stdout,
-        }
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+    fn launch(name: &str, fd_limit: Option<u64>, args: &[&str]) -> Serve {
+        let bin = env!("CARGO_BIN_EXE_handshake-sim").as_ref();
+        Serve::spawn(bin, &format!("limits-{name}"), fd_limit, args)
     }
 
     fn connect(&self) -> TcpStream {
@@ -92,35 +24,14 @@ impl Serve {
         s
     }
 
-    /// One request on its own connection: the status and the body (`None`: the connection
-    /// closed or failed without an answer).
-    fn try_http(&self, method: &str, path: &str, body: &str) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect_timeout(&self.addr, Duration::from_secs(5)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            s,
-            "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
-             Content-Length: {}\r\n\r\n{body}",
-            body.len()
-        )
-        .ok()?;
-        let mut text = String::new();
-        s.read_to_string(&mut text).ok()?;
-        let status = text.get(9..12)?.parse().ok()?;
-        Some((
-            status,
-            text.split("\r\n\r\n").nth(1).unwrap_or("").to_string(),
-        ))
-    }
-
-    fn post(&self, job: &str) -> Option<(u16, String)> {
+    fn try_post(&self, job: &str) -> Option<(u16, String)> {
         let body = format!(r#"{{"jobId":"{job}","books":2}}"#);
         self.try_http("POST", "/api/enrichment/batch", &body)
     }
 
     /// POSTs `job`, opens its socket and reads until `complete`.
     fn job(&self, job: &str) -> Result<(), String> {
-        let (status, body) = self.post(job).ok_or("no answer to the POST")?;
+        let (status, body) = self.try_post(job).ok_or("no answer to the POST")?;
         if status != 202 {
             return Err(format!("POST: {status} {body}"));
         }
@@ -152,14 +63,6 @@ impl Serve {
     }
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
-}
-
 /// Whether the server closed (or answered and closed) `s` within `within`.
 fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
     s.set_read_timeout(Some(within)).unwrap();
@@ -177,7 +80,7 @@ fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
 #[test]
 fn with_64_descriptors_excess_connections_get_503_idle_ones_time_out_and_a_job_completes() {
     // The default cap under 64 descriptors is 6 connections.
-    let serve = Serve::start("cap", Some(64), &["--header-timeout-s", "1"]);
+    let serve = Serve::launch("cap", Some(64), &["--header-timeout-s", "1"]);
     let mut idle: Vec<TcpStream> = (0..100).map(|_| serve.connect()).collect();
     std::thread::sleep(Duration::from_millis(300));
     // Past the cap, each connection is answered 503 and closed at once.
@@ -204,7 +107,7 @@ fn with_64_descriptors_excess_connections_get_503_idle_ones_time_out_and_a_job_c
 #[test]
 fn out_of_descriptors_accept_pauses_and_logs_once_a_second_then_serves_again() {
     // A cap the descriptors cannot hold: accepts fail with EMFILE while 100 connections idle.
-    let serve = Serve::start(
+    let serve = Serve::launch(
         "emfile",
         Some(64),
         &["--max-connections", "500", "--header-timeout-s", "3"],
@@ -230,7 +133,7 @@ fn out_of_descriptors_accept_pauses_and_logs_once_a_second_then_serves_again() {
 
 #[test]
 fn a_slow_head_and_an_idle_keep_alive_connection_are_closed_after_the_header_timeout() {
-    let serve = Serve::start("header", None, &["--header-timeout-s", "1"]);
+    let serve = Serve::launch("header", None, &["--header-timeout-s", "1"]);
     let mut slow = serve.connect();
     slow.write_all(b"GET /api/enrichment/status HTTP/1.1\r\nX-Slow: a")
         .unwrap();
@@ -251,7 +154,7 @@ fn a_slow_head_and_an_idle_keep_alive_connection_are_closed_after_the_header_tim
 
 #[test]
 fn a_body_slower_than_the_header_timeout_gets_408() {
-    let serve = Serve::start("body", None, &["--header-timeout-s", "1"]);
+    let serve = Serve::launch("body", None, &["--header-timeout-s", "1"]);
     let mut s = serve.connect();
     s.write_all(
         b"POST /api/enrichment/batch HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{\"jobId\"",
@@ -264,7 +167,7 @@ fn a_body_slower_than_the_header_timeout_gets_408() {
 
 #[test]
 fn a_silent_progress_socket_is_closed_with_1001_and_a_pinging_one_is_not() {
-    let serve = Serve::start(
+    let serve = Serve::launch(
         "idle",
         None,
         &[
@@ -275,7 +178,7 @@ fn a_silent_progress_socket_is_closed_with_1001_and_a_pinging_one_is_not() {
         ],
     );
     let open = |job: &str| {
-        let (status, body) = serve.post(job).unwrap();
+        let (status, body) = serve.try_post(job).unwrap();
         assert_eq!(status, 202, "{body}");
         let v: serde_json::Value = serde_json::from_str(&body).unwrap();
         let url = format!(
@@ -316,15 +219,15 @@ fn a_silent_progress_socket_is_closed_with_1001_and_a_pinging_one_is_not() {
 
 #[test]
 fn past_the_job_limit_finished_jobs_make_room_and_running_ones_do_not() {
-    let serve = Serve::start("jobs", None, &["--max-jobs", "5"]);
+    let serve = Serve::launch("jobs", None, &["--max-jobs", "5"]);
     // Jobs finish at once: each new one past the limit finds idle ones to forget.
     for i in 0..30 {
-        let (status, body) = serve.post(&format!("done-{i}")).unwrap();
+        let (status, body) = serve.try_post(&format!("done-{i}")).unwrap();
         assert_eq!(status, 202, "job {i}: {body}");
     }
     serve.job_within(Duration::from_secs(5)).unwrap();
     drop(serve);
-    let serve = Serve::start(
+    let serve = Serve::launch(
         "busy",
         None,
         &[
@@ -335,10 +238,10 @@ fn past_the_job_limit_finished_jobs_make_room_and_running_ones_do_not() {
         ],
     );
     for i in 0..5 {
-        assert_eq!(serve.post(&format!("busy-{i}")).unwrap().0, 202);
+        assert_eq!(serve.try_post(&format!("busy-{i}")).unwrap().0, 202);
     }
     // Five jobs running: a sixth is refused, and requests for unknown jobs still answer.
-    let (status, body) = serve.post("one-more").unwrap();
+    let (status, body) = serve.try_post("one-more").unwrap();
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("job limit"), "{body}");
     let path = "/api/enrichment/status?jobId=never-posted&token=x";
