@@ -8,7 +8,7 @@ use handshake_sim::report;
 use handshake_sim::scenario::Scenario;
 
 use super::args::Sets;
-use super::output::{is_stdout, write_output};
+use super::output::{check_file_writable, is_stdout, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -56,6 +56,9 @@ pub(crate) fn bench(args: Args) -> anyhow::Result<Status> {
     };
     if args.child {
         return child(workloads[0], &flow, &args.sets.sets);
+    }
+    if let Some(path) = &args.json {
+        check_file_writable("--json", path)?;
     }
     // With the JSON on standard output, the table would corrupt it.
     let quiet = is_stdout(args.json.as_deref());

@@ -7,7 +7,7 @@ use handshake_sim::live::conform::{self, Settings, CASES};
 use handshake_sim::live::LiveError;
 use handshake_sim::report::conform::{conform_json, conform_junit, conform_list, conform_text};
 
-use super::output::{any_stdout, init_tracing, one_stdout, write_output};
+use super::output::{any_stdout, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
 use super::Status;
 
@@ -85,7 +85,7 @@ pub(crate) fn conform(args: Args) -> anyhow::Result<Status> {
         ("--json", args.json.as_deref()),
         ("--junit", args.junit.as_deref()),
     ];
-    one_stdout(&outputs)?;
+    check_outputs(&outputs)?;
     let cases = conform::select(&args.cases).map_err(LiveError::Usage)?;
     let settings = Settings {
         job_prefix: args

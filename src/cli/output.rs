@@ -33,6 +33,18 @@ pub(crate) fn one_stdout(outputs: &[(&str, Option<&Path>)]) -> Result<(), Scenar
     Ok(())
 }
 
+/// Refuses, before anything runs or connects (exit 2), two outputs to standard output
+/// ([`one_stdout`]) and a file output that cannot be written ([`check_file_writable`]).
+pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), ScenarioError> {
+    one_stdout(outputs)?;
+    for (arg, path) in outputs {
+        if let Some(path) = path {
+            check_file_writable(arg, path)?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether any of `paths` is standard output.
 pub(crate) fn any_stdout(paths: &[Option<&Path>]) -> bool {
     paths.iter().any(|p| is_stdout(*p))

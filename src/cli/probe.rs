@@ -9,7 +9,7 @@ use handshake_sim::report::{self, Report};
 use handshake_sim::verdict::{slo, Verdict};
 
 use super::args::Sets;
-use super::output::{any_stdout, init_tracing, one_stdout, write_output};
+use super::output::{any_stdout, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
 use super::Status;
 
@@ -73,7 +73,7 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
         ("--json", args.json.as_deref()),
         ("--records", args.records.as_deref()),
     ];
-    one_stdout(&outputs)?;
+    check_outputs(&outputs)?;
     let scenario = args.sets.load(args.scenario.as_deref())?;
     let options = live::ProbeOptions {
         jobs: args.jobs,

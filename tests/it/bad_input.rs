@@ -349,5 +349,24 @@ fn unwritable_outputs_are_refused_before_any_run() {
                 && err.contains("nothing was run"),
             "{args:?}: {err}"
         );
+    } // The live commands refuse before they connect, `bench` before its workloads run
+      // (port 9 on loopback: nothing listens, so a connection would fail with exit 1).
+    for args in [
+        ["probe", "http://127.0.0.1:9", "--json", below_a_file],
+        ["probe", "http://127.0.0.1:9", "--records", below_a_file],
+        ["conform", "http://127.0.0.1:9", "--json", below_a_file],
+        ["conform", "http://127.0.0.1:9", "--junit", below_a_file],
+        ["bench", "--workload=flow", "--json", below_a_file],
+    ] {
+        let (code, out, err) = crate::exec(&args, None);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?} ran: {out}");
+        assert!(
+            err.contains(&format!(
+                "{} {below_a_file}: cannot be written",
+                args[args.len() - 2]
+            )) && err.contains("nothing was run"),
+            "{args:?}: {err}"
+        );
     }
 }
