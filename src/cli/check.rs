@@ -9,7 +9,7 @@ use handshake_sim::scenario::{Location, Scenario, ScenarioError};
 use handshake_sim::verdict::{check_scenario_with, CheckRow};
 
 use super::args::{SeedRange, Sets};
-use super::output::{any_stdout, check_file_writable, one_stdout, write_output};
+use super::output::{any_stdout, check_outputs, write_output};
 use super::progress::Progress;
 use super::Status;
 
@@ -58,14 +58,9 @@ pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
         ("--junit", args.junit.as_deref()),
         ("--markdown", args.markdown.as_deref()),
     ];
-    one_stdout(&outputs)?;
     // Load everything first: bad input stops the gate before any run.
     let scenarios = load_all(&args)?;
-    for (arg, path) in [("--junit", &args.junit), ("--markdown", &args.markdown)] {
-        if let Some(path) = path {
-            check_file_writable(arg, path)?;
-        }
-    }
+    check_outputs(&outputs)?;
     let sets = &args.sets.sets;
     let runs = scenarios
         .iter()

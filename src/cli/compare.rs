@@ -38,7 +38,7 @@ pub(crate) struct Args {
     /// Write the comparison as JSON to FILE ('-' for standard output, which then holds only the JSON).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
-    /// Exit 1 when any figure changed beyond noise.
+    /// Exit 1 when any figure changed beyond noise, or when no variant was compared at all.
     #[arg(long)]
     fail_on_change: bool,
 }
@@ -58,6 +58,14 @@ pub(crate) fn compare(args: Args) -> anyhow::Result<Status> {
     }
     if !is_stdout(args.json.as_deref()) {
         out!("{}", compare_text(&c));
+    }
+    if args.fail_on_change && c.variants.is_empty() {
+        // A gate that compared nothing (a renamed variant, no --pair) must not pass.
+        eprintln!(
+            "handshake-sim compare: nothing was compared (no variant on both sides; \
+             give --pair A_VARIANT=B_VARIANT): --fail-on-change fails"
+        );
+        return Ok(Status::Failed);
     }
     Ok(if args.fail_on_change && !c.changed().is_empty() {
         Status::Failed

@@ -23,7 +23,9 @@ impl Progress {
         ) {
             bar.set_style(style);
         }
-        if !quiet && std::io::stderr().is_terminal() {
+        // Log lines (`--log`, `RUST_LOG`: a global subscriber) go to stderr unpaused and would
+        // be glued to the bar, so a logging run shows none.
+        if !quiet && !tracing::dispatcher::has_been_set() && std::io::stderr().is_terminal() {
             let shown = bar.clone();
             std::thread::spawn(move || {
                 std::thread::sleep(SHOW_AFTER);

@@ -333,6 +333,8 @@ fn unwritable_outputs_are_refused_before_any_run() {
         ("--out", "sweep"),
         ("--html", "sweep"),
         ("--junit", "check"),
+        ("--json", "check"),
+        ("--markdown", "check"),
     ] {
         let mut args = vec![cmd, "sims/issue407.toml", flag, below_a_file];
         if cmd == "sweep" {

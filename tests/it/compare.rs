@@ -107,6 +107,9 @@ fn the_fix_as_two_runs_is_a_change_beyond_noise() {
     assert_eq!(c["variants"].as_array().unwrap().len(), 0);
     assert_eq!(c["variants_only_in_a"], serde_json::json!(["sequential"]));
     assert_eq!(c["variants_only_in_b"], serde_json::json!(["parallel"]));
+    // A gate that compared nothing does not pass.
+    let (code, _) = compare_json(&a, &b, &["--fail-on-change"]);
+    assert_eq!(code, 1, "nothing compared fails with --fail-on-change");
     let pair = ["--pair", "sequential=parallel", "--fail-on-change"];
     let (code, c) = compare_json(&a, &b, &pair);
     assert_eq!(code, 1, "a change beyond noise fails with --fail-on-change");
