@@ -24,6 +24,12 @@ pub enum Clock {
 }
 
 impl Clock {
+    /// Real time from now: the clock of a live server or probe (the one place outside the
+    /// simulation's reach where the wall clock starts).
+    pub fn live_from_now() -> Clock {
+        Clock::Live(Instant::now())
+    }
+
     pub fn now_ms(&self) -> u64 {
         let elapsed = match self {
             Clock::Sim => turmoil::sim_elapsed().unwrap_or(Duration::ZERO),

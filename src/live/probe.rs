@@ -98,7 +98,7 @@ pub async fn probe(
     let session = Rc::new(Session {
         scenario: Rc::new(scenario.clone()),
         draws: Draws::new(options.seed, scenario.scenario.tick_ms),
-        clock: Clock::Live(tokio::time::Instant::now()),
+        clock: Clock::live_from_now(),
         recorder: recorder.clone(),
         connect: Rc::new(target),
         token_preloaded: false,

@@ -88,7 +88,7 @@ impl Server {
 
     /// Serves until `shutdown` completes. Must run inside a `LocalSet`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), LiveError> {
-        let clock = Clock::Live(tokio::time::Instant::now());
+        let clock = Clock::live_from_now();
         let epoch_start_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as u64);

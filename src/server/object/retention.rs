@@ -92,7 +92,7 @@ mod tests {
         Objects::new(Env {
             scenario: Rc::new(scenario),
             draws: Draws::new(1, 1),
-            clock: Clock::Live(tokio::time::Instant::now()),
+            clock: Clock::live_from_now(),
             variant: variant::by_name("sequential").unwrap(),
             recorder: Rc::new(RefCell::new(Recorder::discarding_jobs())),
             live: Some(Live {
