@@ -137,12 +137,8 @@ pub static CASES: &[Case] = &[
 pub fn select(names: &[String]) -> Result<Vec<&'static Case>, String> {
     for n in names {
         if !CASES.iter().any(|c| c.name == n) {
-            let closest = CASES
-                .iter()
-                .map(|c| (edit_distance(n, c.name), c.name))
-                .min()
-                .filter(|(d, _)| *d <= 3 || n.len() > 3 && (*d as f64) < 0.4 * n.len() as f64);
-            let hint = closest.map_or(String::new(), |(_, c)| format!("; did you mean {c:?}?"));
+            let hint = crate::names::closest(n, CASES.iter().map(|c| c.name))
+                .map_or(String::new(), |c| format!("; did you mean {c:?}?"));
             return Err(format!(
                 "--case {n:?}: no such case{hint} (`conform --list` lists them)"
             ));
@@ -152,22 +148,6 @@ pub fn select(names: &[String]) -> Result<Vec<&'static Case>, String> {
         .iter()
         .filter(|c| names.is_empty() || names.iter().any(|n| n == c.name))
         .collect())
-}
-
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -193,12 +173,5 @@ mod tests {
         assert!(!e.contains("did you mean"), "{e}");
         assert_eq!(select(&["socket-ping".into()]).unwrap().len(), 1);
         assert_eq!(select(&[]).unwrap().len(), CASES.len());
-    }
-
-    #[test]
-    fn edit_distance_counts_edits() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 }
