@@ -110,7 +110,7 @@ pub fn run_with_progress(
     seeds: &[u64],
     progress: &dyn Fn(),
 ) -> Result<(Report, Vec<RunOutput>), SimError> {
-    let runs = sim::run_all_with(scenario, variants, seeds, progress)?;
+    let runs = sim::run_all(scenario, variants, seeds, progress)?;
     let names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
     Ok((Report::new(scenario, &names, seeds, &runs), runs))
 }
@@ -122,7 +122,7 @@ pub fn run_variants(
     variants: &[Variant],
     seeds: &[u64],
 ) -> Result<(Report, Vec<RunOutput>), SimError> {
-    let runs = sim::run_variants(scenario, variants, seeds)?;
+    let runs = sim::run_variants(scenario, variants, seeds, &|| {})?;
     let names: Vec<String> = variants.iter().map(|v| v.name().to_string()).collect();
     Ok((Report::new(scenario, &names, seeds, &runs), runs))
 }

@@ -323,18 +323,10 @@ fn judge_end_to_end(
     }
 }
 
-/// Runs every (built-in) variant over every seed; ordered by variant, then seed.
+/// Runs every (built-in) variant over every seed, ordered by variant, then seed, telling
+/// `progress` after each finished run (it sees nothing of the run, so a progress display
+/// cannot change an output).
 pub fn run_all(
-    scenario: &Scenario,
-    variants: &[VariantId],
-    seeds: &[u64],
-) -> Result<Vec<RunOutput>, SimError> {
-    run_all_with(scenario, variants, seeds, &|| {})
-}
-
-/// [`run_all`], telling `progress` after each finished run (it sees nothing of the run, so a
-/// progress display cannot change an output).
-pub fn run_all_with(
     scenario: &Scenario,
     variants: &[VariantId],
     seeds: &[u64],
@@ -352,20 +344,11 @@ pub fn run_all_with(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    run_variants_with(scenario, &variants, seeds, progress)
+    run_variants(scenario, &variants, seeds, progress)
 }
 
-/// Runs every variant (built-in or a user's) over every seed; ordered by variant, then seed.
+/// [`run_all`] with the variants' implementations given (built-in or a user's).
 pub fn run_variants(
-    scenario: &Scenario,
-    variants: &[Variant],
-    seeds: &[u64],
-) -> Result<Vec<RunOutput>, SimError> {
-    run_variants_with(scenario, variants, seeds, &|| {})
-}
-
-/// [`run_variants`], telling `progress` after each finished run.
-pub fn run_variants_with(
     scenario: &Scenario,
     variants: &[Variant],
     seeds: &[u64],
