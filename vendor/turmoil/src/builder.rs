@@ -169,6 +169,29 @@ impl Builder {
         self
     }
 
+    /// Lets [`Sim::run`] run many ticks in one go while exactly one client's
+    /// software is running (no other host's software is) and no message is in
+    /// flight: time then moves straight to the next timer of that host's
+    /// runtime instead of one tick at a time, so a simulation that mostly
+    /// waits (timeouts, long sleeps) costs what its work costs.
+    ///
+    /// Every observable result is the same as without it: timers fire at the
+    /// same instants and tasks run in the same order; the run stops at the
+    /// tick boundary after the client's software finishes, after a message is
+    /// sent (so the network delivers it on the same tick), and at the tick on
+    /// which [`Builder::simulation_duration`] is exceeded, exactly where ticking
+    /// one at a time would. [`Sim::step`] is never affected: a caller may act
+    /// between two steps. Off by default.
+    ///
+    /// One difference can be seen: tokio reseeds its per-thread random number
+    /// generator each time a runtime is entered, and fewer ticks enter the
+    /// runtime fewer times, so an unbiased `tokio::select!` may pick another
+    /// ready branch. Use `biased;` where that matters.
+    pub fn skip_idle_ticks(&mut self, value: bool) -> &mut Self {
+        self.config.skip_idle_ticks = value;
+        self
+    }
+
     /// Access the filesystem configuration.
     ///
     /// Use builder-style methods to configure filesystem behavior:

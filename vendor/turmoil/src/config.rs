@@ -47,6 +47,10 @@ pub(crate) struct Config {
     /// simulation step
     pub(crate) random_node_order: bool,
 
+    /// Lets [`crate::Sim::run`] run consecutive ticks in one go when only one
+    /// host's software is running (see [`crate::Builder::skip_idle_ticks`]).
+    pub(crate) skip_idle_ticks: bool,
+
     /// Filesystem configuration
     #[cfg(feature = "unstable-fs")]
     pub(crate) fs: FsConfig,
@@ -103,6 +107,7 @@ impl Default for Config {
             udp_capacity: 64,
             enable_tokio_io: false,
             random_node_order: false,
+            skip_idle_ticks: false,
             #[cfg(feature = "unstable-fs")]
             fs: FsConfig::default(),
         }

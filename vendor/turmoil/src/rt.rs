@@ -2,12 +2,17 @@ use std::future::Future;
 use std::mem;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use rand::rngs::SmallRng;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 use tokio::task::LocalSet;
-use tokio::time::{sleep, Duration, Instant};
+
+use tokio::task::JoinError;
+use tokio::time::{sleep, sleep_until, Duration, Instant, Sleep};
+
+use crate::world::World;
 
 use super::Result;
 
@@ -169,6 +174,51 @@ impl<'a> Rt<'a> {
                 .await
         });
 
+        self.software_finished()
+    }
+
+    /// Like [`Rt::tick`] `max_ticks` times in a row, but in one go: tokio's
+    /// paused clock moves straight to each next timer, so ticks in which
+    /// nothing happens cost nothing. Stops at the end of the tick in which
+    /// the software finished, or in which `World::skip` asks it to (a message
+    /// was sent). Returns the ticks run and whether the software finished.
+    ///
+    /// The caller must make sure nothing outside this runtime could act
+    /// within those ticks: no other host's software runs, and no message is in
+    /// flight (see `Sim::run`).
+    pub(crate) fn tick_skipping(&mut self, tick: Duration, max_ticks: u32) -> (u32, Result<bool>) {
+        let Rt {
+            tokio,
+            local,
+            handle,
+            ..
+        } = self;
+        let skip = Skip {
+            tick,
+            max_ticks,
+            software: handle.as_mut(),
+            started: None,
+            stopping: false,
+            finished: None,
+        };
+        let (ticks, finished) = tokio.block_on(local.run_until(skip));
+        let Some(result) = finished else {
+            return (ticks, self.software_finished());
+        };
+        self.handle = None;
+        let result = match result {
+            // A crashed host's software is cancelled, which does not fail the
+            // simulation.
+            Err(je) if je.is_cancelled() => Ok(true),
+            Err(je) => Err(je.into()),
+            Ok(res) => res.map(|()| true),
+        };
+        (ticks, result)
+    }
+
+    /// Whether the software has finished successfully, or the error that
+    /// caused failure (once; later calls do not return it again).
+    fn software_finished(&mut self) -> Result<bool> {
         // pull for software completion
         match &self.handle {
             Some(handle) if handle.is_finished() => {
@@ -226,6 +276,75 @@ impl<'a> Rt<'a> {
 
         _ = mem::replace(&mut self.tokio, tokio);
         drop(mem::replace(&mut self.local, local));
+    }
+}
+
+/// Ticks from `start` to the end of the tick `now` is in. An instant on a
+/// boundary belongs to the tick it starts: a task a timer wakes then runs in
+/// that tick when ticking one at a time (`Rt::tick` returns as soon as its own
+/// sleep fires, before the `LocalSet` runs the tasks woken with it).
+pub(crate) fn ticks_through(start: Instant, tick: Duration, now: Instant) -> u32 {
+    let ticks = (now - start).as_nanos() / tick.as_nanos() + 1;
+    u32::try_from(ticks).expect("a run of ticks is at most u32::MAX ticks")
+}
+
+/// The future a run of several ticks drives inside the host's `LocalSet`
+/// (see [`Rt::tick_skipping`]).
+///
+/// The `LocalSet` polls it before its tasks whenever the runtime is woken
+/// from outside the set: a timer firing, the software's `JoinHandle`, or
+/// `World::skip`. It sleeps to the end of the last allowed tick; once the
+/// software has finished or a stop is asked for, it moves that sleep to the
+/// end of the current tick, which is where ticking one at a time would have
+/// let `Sim` look.
+struct Skip<'a> {
+    tick: Duration,
+    max_ticks: u32,
+    software: Option<&'a mut JoinHandle<Result>>,
+    /// This host's clock at the first poll, and the sleep that ends the run.
+    started: Option<(Instant, Pin<Box<Sleep>>)>,
+    /// The sleep has been moved to its final boundary.
+    stopping: bool,
+    /// The software's result, once taken from its handle.
+    finished: Option<std::result::Result<Result, JoinError>>,
+}
+
+impl Future for Skip<'_> {
+    /// Ticks run, and the software's result if it finished.
+    type Output = (u32, Option<std::result::Result<Result, JoinError>>);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let (tick, max_ticks) = (this.tick, this.max_ticks);
+        let (start, sleep) = this.started.get_or_insert_with(|| {
+            let now = Instant::now();
+            (now, Box::pin(sleep_until(now + tick * max_ticks)))
+        });
+        let start = *start;
+        if !this.stopping {
+            let mut stop = World::current(|world| {
+                world
+                    .skip
+                    .as_mut()
+                    .and_then(|skip| skip.poll_stop(cx.waker()))
+            });
+            if let Some(software) = this.software.as_mut() {
+                if let Poll::Ready(result) = Pin::new(&mut **software).poll(cx) {
+                    this.finished = Some(result);
+                    this.software = None;
+                    let now = ticks_through(start, tick, Instant::now());
+                    stop = Some(stop.map_or(now, |stop| stop.min(now)));
+                }
+            }
+            if let Some(ticks) = stop {
+                sleep.as_mut().reset(start + tick * ticks);
+                this.stopping = true;
+            }
+        }
+        ready!(sleep.as_mut().poll(cx));
+        let ticks = (Instant::now() - start).as_nanos() / tick.as_nanos();
+        let ticks = u32::try_from(ticks).expect("a run of ticks is at most u32::MAX ticks");
+        Poll::Ready((ticks, this.finished.take()))
     }
 }
 

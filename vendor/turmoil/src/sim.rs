@@ -11,6 +11,7 @@ use tokio::time::Duration;
 use tracing::Level;
 
 use crate::host::HostTimer;
+use crate::world::SkipWatch;
 use crate::{
     for_pairs, rt, Config, LinksIter, Result, Rt, ToIpAddr, ToIpAddrs, World, TRACING_TARGET,
 };
@@ -393,7 +394,11 @@ impl<'a> Sim<'a> {
         }
 
         loop {
-            let is_finished = self.step()?;
+            let is_finished = if self.config.skip_idle_ticks {
+                self.step_skipping()?
+            } else {
+                self.step()?
+            };
 
             if is_finished {
                 return Ok(());
@@ -410,6 +415,76 @@ impl<'a> Sim<'a> {
     /// delivering them to their destination if appropriate.
     ///
     /// Returns whether or not all clients have completed.
+    /// One step of [`Sim::run`] under [`crate::Builder::skip_idle_ticks`]: as
+    /// many ticks in one go as give the same result as that many calls of
+    /// [`Sim::step`], which it falls back to when that is one.
+    fn step_skipping(&mut self) -> Result<bool> {
+        let Some((addr, max_ticks)) = self.skippable() else {
+            return self.step();
+        };
+        tracing::trace!(target: TRACING_TARGET, "step {} (up to {} ticks)", self.steps, max_ticks);
+        let tick = self.config.tick;
+        let rt = self.rts.get_mut(&addr).expect("running host");
+        let host_start = rt.now();
+        {
+            let mut world = self.world.borrow_mut();
+            let topology_start = world.topology.now();
+            world.skip = Some(SkipWatch::new(host_start, topology_start, tick));
+            world.current = Some(addr);
+            world.current_host_mut().timer.now(host_start);
+        }
+        let result = {
+            let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
+            World::enter(&self.world, || rt.tick_skipping(tick, max_ticks))
+        };
+        let mut world = self.world.borrow_mut();
+        world.skip = None;
+        world.current = None;
+        let (ticks, result) = result;
+
+        // What `step` does per tick, for all of them at once: nothing was in
+        // flight and nothing was sent before the last tick. A failed last
+        // tick, like a failed `step`, counts for the network only.
+        world.topology.tick_by(tick * ticks);
+        let ticks = if result.is_ok() { ticks } else { ticks - 1 };
+        let ran = tick * ticks;
+        for &addr in self.rts.keys() {
+            world.tick(addr, ran);
+        }
+        self.elapsed += ran;
+        self.steps += ticks as usize;
+        let is_finished = result?;
+
+        if self.elapsed > self.config.duration && !is_finished {
+            return Err(format!(
+                "Ran for duration: {:?} steps: {} without completing",
+                self.config.duration, self.steps,
+            ))?;
+        }
+
+        Ok(is_finished)
+    }
+
+    /// The host and the most ticks a run of them may take, when running them
+    /// in one go gives what stepping gives: exactly one host's software is
+    /// running and it is a client's (a host's alone would end the run after
+    /// one step), no message is in flight, and the run stops no later than
+    /// the tick on which `step` would report the duration exceeded.
+    fn skippable(&self) -> Option<(IpAddr, u32)> {
+        let mut running = self.rts.iter().filter(|(_, rt)| rt.is_software_running());
+        let (&addr, rt) = running.next()?;
+        if running.next().is_some() || !rt.is_client() {
+            return None;
+        }
+        if !self.world.borrow().topology.is_idle() {
+            return None;
+        }
+        let left = self.config.duration.checked_sub(self.elapsed)?;
+        let ticks = left.as_nanos() / self.config.tick.as_nanos() + 1;
+        let ticks = u32::try_from(ticks).unwrap_or(u32::MAX);
+        (ticks > 1).then_some((addr, ticks))
+    }
+
     pub fn step(&mut self) -> Result<bool> {
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
 

@@ -283,6 +283,24 @@ impl Topology {
         link.repair_oneway(a, b);
     }
 
+    /// The network's clock.
+    pub(crate) fn now(&self) -> Instant {
+        self.rt.now()
+    }
+
+    /// Whether no message is in flight or waiting for delivery.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.links.values().all(Link::is_idle)
+    }
+
+    /// Moves every link's clock to `now`, as [`Topology::tick_by`] does, but
+    /// without ticking the network's runtime (callable while a host runs).
+    pub(crate) fn set_now(&mut self, now: Instant) {
+        for link in self.links.values_mut() {
+            link.tick(now);
+        }
+    }
+
     pub(crate) fn tick_by(&mut self, duration: Duration) {
         let _ = self.rt.tick(duration);
         for link in self.links.values_mut() {
@@ -405,6 +423,10 @@ impl Link {
 
         self.sent.push_back(sent);
         Ok(())
+    }
+
+    fn is_idle(&self) -> bool {
+        self.sent.is_empty() && self.deliverable.values().all(VecDeque::is_empty)
     }
 
     fn tick(&mut self, now: Instant) {

@@ -14,7 +14,9 @@ use scoped_tls::scoped_thread_local;
 use std::cell::RefCell;
 use std::io::Result;
 use std::net::{IpAddr, SocketAddr};
+use std::task::Waker;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// Tracks all the state for the simulated world.
 pub(crate) struct World {
@@ -40,6 +42,59 @@ pub(crate) struct World {
     /// Run duration for each host on every step.
     // TODO: Remove this once we've cleaned up the loopback implementation hacks
     pub(crate) tick_duration: Duration,
+
+    /// Set while [`crate::Sim::run`] runs one host through several ticks at
+    /// once (see [`crate::Builder::skip_idle_ticks`]).
+    pub(crate) skip: Option<SkipWatch>,
+}
+
+/// What a run of several ticks in one go must watch for: a message sent
+/// during it ends the run at the boundary of the tick it was sent in, where
+/// ticking one at a time would deliver it.
+pub(crate) struct SkipWatch {
+    /// The running host's clock when the run of ticks began.
+    host_start: Instant,
+    /// The topology's clock then.
+    topology_start: Instant,
+    tick: Duration,
+    /// The run must end this many ticks after `host_start`, once known.
+    stop_ticks: Option<u32>,
+    /// Woken when `stop_ticks` is set.
+    waker: Option<Waker>,
+}
+
+impl SkipWatch {
+    pub(crate) fn new(host_start: Instant, topology_start: Instant, tick: Duration) -> Self {
+        SkipWatch {
+            host_start,
+            topology_start,
+            tick,
+            stop_ticks: None,
+            waker: None,
+        }
+    }
+
+    /// Registers `waker` to hear of a stop; returns the stop, once known.
+    pub(crate) fn poll_stop(&mut self, waker: &Waker) -> Option<u32> {
+        if !self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.waker = Some(waker.clone());
+        }
+        self.stop_ticks
+    }
+
+    /// A message is being sent now: the run ends with this tick, and the
+    /// links see the time they would have when ticking one at a time (the
+    /// topology ticks before the hosts, so it is at the end of the tick).
+    fn sending(&mut self, topology: &mut Topology) {
+        let ticks = crate::rt::ticks_through(self.host_start, self.tick, Instant::now());
+        topology.set_now(self.topology_start + self.tick * ticks);
+        if self.stop_ticks.is_none_or(|stop| ticks < stop) {
+            self.stop_ticks = Some(ticks);
+        }
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
 }
 
 scoped_thread_local!(static CURRENT: RefCell<World>);
@@ -60,6 +115,7 @@ impl World {
             current: None,
             rng,
             tick_duration,
+            skip: None,
         }
     }
 
@@ -266,6 +322,9 @@ impl World {
         dst: SocketAddr,
         message: Protocol,
     ) -> Result<()> {
+        if let Some(skip) = &mut self.skip {
+            skip.sending(&mut self.topology);
+        }
         self.topology
             .enqueue_message(&mut self.rng, src, dst, message)
     }
