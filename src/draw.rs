@@ -52,6 +52,14 @@ const WORDS_PER_DRAW_BITS: u32 = 20;
 /// Bits of the word position above the draw index, for the purpose (68-bit positions).
 const PURPOSE_SHIFT: u32 = 60;
 
+/// A draw's index must fit its bits of the word position.
+fn check_index(index: u64) {
+    assert!(
+        index < 1 << (PURPOSE_SHIFT - WORDS_PER_DRAW_BITS),
+        "draw index {index} out of range"
+    );
+}
+
 impl Draws {
     pub fn new(seed: u64, tick_ms: u64) -> Self {
         assert!(tick_ms > 0, "tick_ms is checked to be >= 1");
@@ -63,10 +71,7 @@ impl Draws {
 
     /// The generator of one keyed draw.
     pub fn rng(&self, job: u64, purpose: Purpose, index: u64) -> ChaCha8Rng {
-        assert!(
-            index < 1 << (PURPOSE_SHIFT - WORDS_PER_DRAW_BITS),
-            "draw index {index} out of range"
-        );
+        check_index(index);
         let mut rng = ChaCha8Rng::from_seed(self.key);
         rng.set_stream(job);
         rng.set_word_pos(
@@ -76,8 +81,16 @@ impl Draws {
     }
 
     /// A latency in whole ms, rounded to the nearest tick: every timer fires on a tick.
+    /// A distribution that takes one value needs no generator (building one is most of a
+    /// draw's cost); the value is what drawing would give, so no figure moves.
     pub fn ms(&self, dist: &Dist, job: u64, purpose: Purpose, index: u64) -> u64 {
-        let raw = dist.sample_ms(&mut self.rng(job, purpose, index));
+        let raw = match dist.fixed_ms() {
+            Some(v) => {
+                check_index(index);
+                v
+            }
+            None => dist.sample_ms(&mut self.rng(job, purpose, index)),
+        };
         self.round_to_tick(raw)
     }
 
@@ -100,5 +113,34 @@ impl Draws {
     pub fn hex128(&self, job: u64, purpose: Purpose, index: u64) -> String {
         let v: u128 = self.rng(job, purpose, index).random();
         format!("{v:032x}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Draws, Purpose};
+    use crate::scenario::Dist;
+
+    #[test]
+    fn a_distribution_of_one_value_gives_it_without_a_generator() {
+        let draws = Draws::new(7, 2);
+        for (dist, want) in [
+            (Dist::Constant(37.4), 38),
+            (Dist::Uniform([5.0, 5.0]), 6),
+            (Dist::Empirical(vec![12.9]), 12),
+        ] {
+            assert_eq!(dist.fixed_ms().map(|v| draws.round_to_tick(v)), Some(want));
+            for job in 0..50 {
+                assert_eq!(draws.ms(&dist, job, Purpose::StorageRead, job % 3), want);
+            }
+        }
+        // Anything that can take two values is drawn.
+        for dist in [
+            Dist::Uniform([5.0, 6.0]),
+            Dist::Empirical(vec![1.0, 2.0]),
+            Dist::Normal { mean: 5.0, sd: 0.0 },
+        ] {
+            assert_eq!(dist.fixed_ms(), None);
+        }
     }
 }

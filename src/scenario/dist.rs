@@ -166,15 +166,12 @@ impl Dist {
 
     /// One draw in ms (unrounded). Parameters must have passed [`Dist::validate`].
     pub fn sample_ms<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
+        if let Some(v) = self.fixed_ms() {
+            return v;
+        }
         let v = match self {
             Dist::Constant(v) => *v,
-            Dist::Uniform([lo, hi]) => {
-                if lo == hi {
-                    *lo
-                } else {
-                    rng.random_range(*lo..=*hi)
-                }
-            }
+            Dist::Uniform([lo, hi]) => rng.random_range(*lo..=*hi),
             Dist::Normal { mean, sd } => {
                 let normal = Normal::new(*mean, *sd).expect("checked: sd finite and >= 0");
                 let mut drawn = 0.0;
@@ -196,6 +193,19 @@ impl Dist {
             Dist::Empirical(samples) => samples[rng.random_range(0..samples.len())],
         };
         v.clamp(0.0, LATENCY_MS_MAX)
+    }
+
+    /// The one value the distribution takes, when it takes only one (a constant, a uniform
+    /// range of width 0, one empirical sample): what [`Dist::sample_ms`] returns without
+    /// drawing, so a caller can skip building a generator.
+    pub fn fixed_ms(&self) -> Option<f64> {
+        let v = match self {
+            Dist::Constant(v) => *v,
+            Dist::Uniform([lo, hi]) if lo == hi => *lo,
+            Dist::Empirical(samples) if samples.len() == 1 => samples[0],
+            _ => return None,
+        };
+        Some(v.clamp(0.0, LATENCY_MS_MAX))
     }
 
     /// The mean in ms, where it has a closed form (for documentation and tests).
