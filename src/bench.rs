@@ -1,5 +1,6 @@
 //! Benchmarks of the simulator itself: wall-clock speed and memory of the `flow`, `upgrade`
-//! and `idle` workloads, and how they scale. Wall time is read here, outside the simulation.
+//! and `idle` workloads, and how they scale, each beside the `floor`: the flow's jobs with
+//! nothing simulated, the protocol's own cost. Wall time is read here, outside the simulation.
 //! The [`Driver`] runs each measurement in a fresh process of this program (`bench --child`).
 
 use std::path::Path;
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::names::VariantId;
 use crate::record::Outcome;
-use crate::scenario::{parse_overrides, Scenario, ScenarioError};
+use crate::scenario::{parse_overrides, Dist, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, RunOutput, SimError};
 
@@ -49,6 +50,9 @@ books_per_job = 0
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Workload {
+    /// The flow's jobs with every latency 0 and no turmoil (a plain tokio runtime, paused
+    /// clock): the protocol's own cost, which the others are measured against.
+    Floor,
     /// The full per-job flow of sims/bench.toml (20,000 jobs, 1,000 at a time, cold objects).
     Flow,
     /// Connect, upgrade with the token already stored, ping/pong, close (concurrency 100).
@@ -58,8 +62,14 @@ pub enum Workload {
 }
 
 impl Workload {
-    /// Every workload, in the order `bench` runs them by default.
-    pub const ALL: [Workload; 3] = [Workload::Flow, Workload::Upgrade, Workload::Idle];
+    /// Every workload, in the order `bench` runs them by default: the floor first, so each
+    /// later row can show its ratio to it.
+    pub const ALL: [Workload; 4] = [
+        Workload::Floor,
+        Workload::Flow,
+        Workload::Upgrade,
+        Workload::Idle,
+    ];
 }
 
 /// What one workload measured.
@@ -74,13 +84,18 @@ pub struct Measurement {
     pub upgrades_per_s: f64,
     /// Simulated seconds per wall second.
     pub sim_speedup: f64,
+    /// `jobs_per_s` over the floor's, measured in the same `bench` (flow and upgrade; the
+    /// idle workload's jobs mostly wait, and scaling points differ in size from the floor).
+    #[serde(default)]
+    pub floor_ratio: Option<f64>,
     pub peak_rss_bytes: u64,
     /// Peak sockets open at once on the object host.
     pub connections_peak: u64,
     /// Heap bytes live when the open sockets peaked, less those live before the run, per
     /// socket open then: what one open WebSocket (client, relay and object ends, and the job
     /// around it) holds. Without the counting allocator: (peak RSS − RSS before) / peak.
-    pub bytes_per_connection: u64,
+    /// `None` when no socket opened.
+    pub bytes_per_connection: Option<u64>,
     /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
     pub failed_jobs: u64,
 }
@@ -216,14 +231,15 @@ fn measure(
         jobs_per_s: jobs as f64 / wall_s,
         upgrades_per_s: upgrades / wall_s,
         sim_speedup: sim_s / wall_s,
+        floor_ratio: None,
         peak_rss_bytes: peak,
         connections_peak,
         bytes_per_connection: if connections_peak == 0 {
-            0
+            None
         } else if counting && open_at_peak > 0 {
-            live_at_peak.max(0) as u64 / open_at_peak as u64
+            Some(live_at_peak.max(0) as u64 / open_at_peak as u64)
         } else {
-            peak.saturating_sub(rss_before) / connections_peak
+            Some(peak.saturating_sub(rss_before) / connections_peak)
         },
         failed_jobs: out
             .records
@@ -240,19 +256,38 @@ pub fn scenario(
     sets: &[String],
 ) -> Result<Scenario, ScenarioError> {
     let overrides = parse_overrides(sets)?;
+    let flow = || {
+        let text = toml::to_string(flow).expect("a scenario serialises to TOML");
+        Scenario::from_toml_str("sims/bench.toml", &text, &overrides)
+    };
     match workload {
-        Workload::Flow => {
-            let text = toml::to_string(flow).expect("a scenario serialises to TOML");
-            Scenario::from_toml_str("sims/bench.toml", &text, &overrides)
-        }
+        Workload::Floor => flow().map(without_latency),
+        Workload::Flow => flow(),
         Workload::Upgrade => Scenario::from_toml_str("<bench upgrade>", UPGRADE, &overrides),
         Workload::Idle => Scenario::from_toml_str("<bench idle>", IDLE, &overrides),
     }
 }
 
+/// `scenario` with every latency 0: nothing but the protocol takes time, and nothing waits.
+fn without_latency(mut s: Scenario) -> Scenario {
+    let zero = || Dist::Constant(0.0);
+    s.network.client_edge.latency_ms = zero();
+    s.network.edge_object.latency_ms = zero();
+    s.storage.read_ms = zero();
+    s.storage.cached_read_ms = zero();
+    s.storage.write_ms = zero();
+    s.object.cold_start_ms = zero();
+    s.object.pair_ms = zero();
+    s.object.accept_ms = zero();
+    s.client.connect_delay_ms = zero();
+    s.enrichment.book_ms = zero();
+    s
+}
+
 /// Runs one workload on this thread.
 pub fn run(workload: Workload, scenario: &Scenario) -> Result<Measurement, SimError> {
     match workload {
+        Workload::Floor => measure(workload, scenario, sim::run_floor),
         Workload::Flow | Workload::Idle => measure(workload, scenario, sim::run),
         Workload::Upgrade => measure(workload, scenario, sim::run_upgrades),
     }
@@ -323,6 +358,14 @@ pub enum BenchError {
     Sweep(#[from] crate::sweep::SweepError),
 }
 
+/// `workloads` in the order asked, with the floor run first once (asked for or not): every
+/// figure is read beside it.
+fn with_floor_first(workloads: &[Workload]) -> Vec<Workload> {
+    let mut all = vec![Workload::Floor];
+    all.extend(workloads.iter().filter(|&&w| w != Workload::Floor));
+    all
+}
+
 /// The flow workload's scaling points: (jobs, concurrency), jobs at concurrency 1000 first,
 /// then concurrency at 5000 jobs, then both large.
 const SCALING_POINTS: [(u32, u32); 7] = [
@@ -375,8 +418,16 @@ impl Driver<'_> {
         progress: &mut dyn FnMut(Progress),
     ) -> Result<Results, BenchError> {
         let mut results = Results::default();
-        for &w in workloads {
-            let m = self.measure(w, self.sets)?;
+        let mut floor_jobs_per_s = None;
+        for w in with_floor_first(workloads) {
+            let mut m = self.measure(w, self.sets)?;
+            match w {
+                Workload::Floor => floor_jobs_per_s = Some(m.jobs_per_s),
+                Workload::Flow | Workload::Upgrade => {
+                    m.floor_ratio = floor_jobs_per_s.map(|floor| m.jobs_per_s / floor);
+                }
+                Workload::Idle => {}
+            }
             progress(Progress::Measured(&m));
             results.workloads.push(m);
         }

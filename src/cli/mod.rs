@@ -92,7 +92,7 @@ enum Command {
     /// Check an endpoint against the documented HTTP API: status codes, messages, close.
     #[command(after_help = conform::EXAMPLES)]
     Conform(conform::Args),
-    /// Measure the simulator: speed and memory of the flow, upgrade and idle workloads.
+    /// Measure the simulator: speed and memory of the flow, upgrade and idle workloads, beside the floor.
     #[command(after_help = bench::EXAMPLES)]
     Bench(bench::Args),
     /// List the handshake variants.

@@ -5,13 +5,14 @@ use crate::bench::{Measurement, Progress, Results, SweepScaling};
 /// The table's header line.
 pub fn header() -> String {
     format!(
-        "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>13} {:>10} {:>11} {:>11} {:>8}",
+        "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>7} {:>13} {:>10} {:>11} {:>11} {:>8}",
         "workload",
         "jobs",
         "conc",
         "wall_s",
         "sim_s",
         "jobs/s",
+        "×floor",
         "upgrades/s",
         "sim×",
         "peak_rss",
@@ -23,17 +24,18 @@ pub fn header() -> String {
 /// One measurement's row.
 pub fn row(m: &Measurement) -> String {
     format!(
-        "{:<8} {:>7} {:>6} {:>8.3} {:>9.1} {:>11.0} {:>13.0} {:>10.0} {:>10.1}M {:>11} {:>8}",
+        "{:<8} {:>7} {:>6} {:>8.3} {:>9.1} {:>11.0} {:>7} {:>13.0} {:>10.0} {:>10.1}M {:>11} {:>8}",
         format!("{:?}", m.workload).to_lowercase(),
         m.jobs,
         m.concurrency,
         m.wall_s,
         m.sim_s,
         m.jobs_per_s,
+        m.floor_ratio.map_or("–".into(), |r| format!("{r:.2}")),
         m.upgrades_per_s,
         m.sim_speedup,
         m.peak_rss_bytes as f64 / 1048576.0,
-        m.bytes_per_connection,
+        m.bytes_per_connection.map_or("–".into(), |b| b.to_string()),
         m.connections_peak
     )
 }

@@ -243,6 +243,42 @@ pub(crate) fn run_upgrades(
     })
 }
 
+/// Runs `scenario`'s fleet without turmoil: the same world (worker, objects, in-process pipes,
+/// the client fleet, real HTTP and WebSocket bytes) as tasks on a plain current-thread tokio
+/// runtime whose clock is paused, so whatever waits moves the clock instead of the wall. With
+/// every latency 0 this is the protocol's own cost, the `floor` benchmark: what the
+/// simulation of the same jobs would cost if simulating were free.
+pub(crate) fn run_floor(
+    scenario: &Scenario,
+    variant: Variant,
+    seed: u64,
+) -> Result<RunOutput, SimError> {
+    guarded(&variant, seed, || {
+        let failed = |message: String| SimError::Failed {
+            variant: variant.name().to_string(),
+            seed,
+            message,
+        };
+        let (sim, fleet) = fleet(world(scenario, variant.clone(), seed), false);
+        drop(sim);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| failed(format!("a tokio runtime: {e}")))?;
+        let local = tokio::task::LocalSet::new();
+        let start = rt.block_on(async { tokio::time::Instant::now() });
+        let ran = local.block_on(&rt, fleet.future);
+        let elapsed = rt.block_on(async move { start.elapsed() });
+        // The tasks still on the set hold the recorder.
+        drop(local);
+        drop(rt);
+        ran.map_err(|e| failed(e.to_string()))?;
+        let sim_ms = elapsed.as_millis() as u64;
+        finish(fleet.recorder, fleet.scenario, &variant, seed, sim_ms)
+    })
+}
+
 /// The peak number of progress sockets open at once in the last run on this thread.
 pub(crate) fn last_sockets_open_max() -> usize {
     LAST_SOCKETS_OPEN_MAX.with(|c| c.get())
@@ -252,15 +288,19 @@ thread_local! {
     static LAST_SOCKETS_OPEN_MAX: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn drive(
-    w: World,
-    variant: &Variant,
-    seed: u64,
-    token_preloaded: bool,
-) -> Result<RunOutput, SimError> {
+/// A world's client fleet, ready to be driven: the future of every job and the drain after
+/// them, and what the records are taken from when it has finished.
+struct Fleet {
+    future: LocalBoxFuture<'static, turmoil::Result>,
+    recorder: Rc<RefCell<Recorder>>,
+    scenario: Rc<Scenario>,
+}
+
+/// Splits a world into its turmoil simulation and its fleet.
+fn fleet<'a>(w: World<'a>, token_preloaded: bool) -> (turmoil::Sim<'a>, Fleet) {
     let connect = w.edge();
     let World {
-        mut sim,
+        sim,
         objects,
         worker,
         recorder,
@@ -280,7 +320,7 @@ fn drive(
     let jobs = scenario.scenario.jobs as u64;
     let concurrency = scenario.scenario.concurrency as usize;
     let fleet_recorder = recorder.clone();
-    sim.client(FLEET_HOST, async move {
+    let future = Box::pin(async move {
         crate::client::run_fleet(session, jobs, concurrency).await?;
         // Drain: let the server finish every upgrade it began (a client that gave up is then
         // counted canceled and its timings recorded) and every enrichment (so every "no
@@ -290,6 +330,23 @@ fn drive(
         }
         Ok(())
     });
+    let fleet = Fleet {
+        future,
+        recorder,
+        scenario,
+    };
+    (sim, fleet)
+}
+
+fn drive(
+    w: World,
+    variant: &Variant,
+    seed: u64,
+    token_preloaded: bool,
+) -> Result<RunOutput, SimError> {
+    let (mut sim, fleet) = fleet(w, token_preloaded);
+    let scenario = fleet.scenario.clone();
+    sim.client(FLEET_HOST, fleet.future);
     let failed = |message: String| SimError::Failed {
         variant: variant.name().to_string(),
         seed,
@@ -308,6 +365,22 @@ fn drive(
     })?;
     let sim_ms = sim.elapsed().as_millis() as u64;
     drop(sim);
+    finish(fleet.recorder, scenario, variant, seed, sim_ms)
+}
+
+/// The run's output from its recorder, once the fleet and the world are gone.
+fn finish(
+    recorder: Rc<RefCell<Recorder>>,
+    scenario: Rc<Scenario>,
+    variant: &Variant,
+    seed: u64,
+    sim_ms: u64,
+) -> Result<RunOutput, SimError> {
+    let failed = |message: String| SimError::Failed {
+        variant: variant.name().to_string(),
+        seed,
+        message,
+    };
     let scenario_deadline_ms = scenario.client.result_deadline_ms;
     drop(scenario);
     let recorder = Rc::try_unwrap(recorder)

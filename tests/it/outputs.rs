@@ -238,9 +238,51 @@ fn bench_json_on_standard_output_is_alone_there() {
     let (code, out, err) = exec(&args, None);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
-    let w = &v["workloads"][0];
+    let w = &v["workloads"][1];
     assert_eq!(
         (w["workload"].as_str(), w["jobs"].as_u64()),
         (Some("upgrade"), Some(30))
     );
+}
+
+#[test]
+fn bench_measures_every_workload_beside_the_floor_and_leaves_unmeasured_figures_out() {
+    let args = [
+        "bench",
+        "--workload",
+        "idle",
+        "--workload",
+        "upgrade",
+        "--set",
+        "scenario.jobs=3",
+        "--json",
+        "-",
+    ];
+    let (code, out, err) = exec(&args, None);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let rows = v["workloads"].as_array().unwrap();
+    let names: Vec<_> = rows
+        .iter()
+        .map(|w| w["workload"].as_str().unwrap())
+        .collect();
+    // The floor runs first, asked for or not, and every job of it succeeds.
+    assert_eq!(names, ["floor", "idle", "upgrade"]);
+    let (floor, idle, upgrade) = (&rows[0], &rows[1], &rows[2]);
+    assert_eq!(
+        (floor["jobs"].as_u64(), floor["failed_jobs"].as_u64()),
+        (Some(3), Some(0))
+    );
+    assert!(floor["floor_ratio"].is_null(), "{floor}");
+    let ratio = upgrade["floor_ratio"].as_f64().unwrap();
+    let expected = upgrade["jobs_per_s"].as_f64().unwrap() / floor["jobs_per_s"].as_f64().unwrap();
+    assert!(
+        (ratio - expected).abs() < 1e-9 * expected,
+        "{ratio} vs {expected}"
+    );
+    // The idle workload opens no socket and its jobs mostly wait: no ratio, no bytes per
+    // socket (null, never 0).
+    assert_eq!(idle["connections_peak"].as_u64(), Some(0));
+    assert!(idle["bytes_per_connection"].is_null(), "{idle}");
+    assert!(idle["floor_ratio"].is_null(), "{idle}");
 }
