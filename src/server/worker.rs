@@ -17,7 +17,7 @@ use hyper::body::Incoming;
 use hyper::header::UPGRADE;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 
 use super::recent::Recent;
 use super::Env;
@@ -465,6 +465,26 @@ enum Chunk {
     Dropped,
 }
 
+thread_local! {
+    /// The one read buffer of every relay on this thread: a read copies what it got out at
+    /// once, so an open socket holds no buffer of its own (2 KiB each, before).
+    static CHUNK: std::cell::RefCell<[u8; CHUNK_BYTES]> = const {
+        std::cell::RefCell::new([0; CHUNK_BYTES])
+    };
+}
+
+/// Reads what `from` has, up to a chunk: its bytes, empty at the end of the stream.
+async fn read_chunk<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> std::io::Result<Bytes> {
+    std::future::poll_fn(|cx| {
+        CHUNK.with_borrow_mut(|buf| {
+            let mut read = tokio::io::ReadBuf::new(buf);
+            std::task::ready!(std::pin::Pin::new(&mut *from).poll_read(cx, &mut read))?;
+            std::task::Poll::Ready(Ok(Bytes::copy_from_slice(read.filled())))
+        })
+    })
+    .await
+}
+
 /// Copies `from` to `to`, each chunk delivered at its own latency after it was read and never
 /// before the chunk ahead of it. One loop and a local queue: no channel, no second task.
 async fn delayed_copy<R, W>(
@@ -480,7 +500,6 @@ where
     W: tokio::io::AsyncWrite + Unpin,
 {
     let clock = worker.env.clock;
-    let mut buf = vec![0u8; CHUNK_BYTES];
     let mut queue: VecDeque<(u64, Chunk)> = VecDeque::new();
     let mut last_ms = 0;
     let mut reading = true;
@@ -508,16 +527,17 @@ where
         // Biased: a read ready in the same tick as a delivery is queued first, as before.
         tokio::select! {
             biased;
-            n = from.read(&mut buf), if reading && queue.len() < CHUNKS_IN_FLIGHT_MAX => {
-                let n = n.unwrap_or(0);
+            read = read_chunk(&mut from), if reading && queue.len() < CHUNKS_IN_FLIGHT_MAX => {
+                // An error ends the stream like its end.
+                let read = read.unwrap_or_default();
                 activity.set(clock.now_ms());
                 let hop = worker.hop(job, up);
                 // Order-preserving: a chunk is never delivered before the previous one.
                 last_ms = (clock.now_ms() + hop.latency_ms).max(last_ms);
-                let chunk = match (hop.dropped_by, n) {
-                    (Some(_), _) => Chunk::Dropped,
-                    (None, 0) => Chunk::Eof,
-                    (None, n) => Chunk::Bytes(Bytes::copy_from_slice(&buf[..n])),
+                let chunk = match hop.dropped_by {
+                    Some(_) => Chunk::Dropped,
+                    None if read.is_empty() => Chunk::Eof,
+                    None => Chunk::Bytes(read),
                 };
                 reading = matches!(chunk, Chunk::Bytes(_));
                 queue.push_back((last_ms, chunk));
