@@ -11,16 +11,26 @@ thread_local! {
 
 /// Spawns a local task whose panic is kept (see [`take_panic`]) rather than lost in a
 /// `JoinHandle` nobody awaits: the simulation then fails the run instead of hanging.
+///
+/// Combinators, not an `async` block: a block that captures `fut` and awaits a future made
+/// of it stores it twice, and every task on a simulated host would be twice its size.
 pub(crate) fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) {
     use futures_util::FutureExt;
-    tokio::task::spawn_local(async move {
-        if let Err(payload) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
-            let message = panic_message(payload.as_ref());
-            PANIC.with(|p| {
-                p.borrow_mut().get_or_insert(message);
-            });
-        }
-    });
+    tokio::task::spawn_local(
+        std::panic::AssertUnwindSafe(fut)
+            .catch_unwind()
+            .map(keep_panic),
+    );
+}
+
+/// Keeps the first panic of the thread's tasks.
+fn keep_panic(ran: std::thread::Result<()>) {
+    if let Err(payload) = ran {
+        let message = panic_message(payload.as_ref());
+        PANIC.with(|p| {
+            p.borrow_mut().get_or_insert(message);
+        });
+    }
 }
 
 /// The first kept panic of a spawned task on this thread, cleared.
