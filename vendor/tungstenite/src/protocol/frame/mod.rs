@@ -133,9 +133,14 @@ impl FrameCodec {
     }
 
     /// Create a new frame codec from partially read data.
+    ///
+    /// The bytes are copied into a buffer of the configured read size: `part`
+    /// is usually the handshake's read buffer (4 KiB of capacity, holding a few
+    /// bytes or none), and taking it over would keep all of it for the life of
+    /// the connection, whatever `read_buffer_size` says.
     pub(super) fn from_partially_read(part: Vec<u8>, min_in_buf_len: usize) -> Self {
-        let mut in_buffer = BytesMut::from_iter(part);
-        in_buffer.reserve(min_in_buf_len.saturating_sub(in_buffer.len()));
+        let mut in_buffer = BytesMut::with_capacity(part.len().max(min_in_buf_len));
+        in_buffer.extend_from_slice(&part);
         Self {
             in_buffer,
             in_buf_max_read: min_in_buf_len.max(FrameHeader::MAX_SIZE),
@@ -298,6 +303,21 @@ mod tests {
     use super::{Frame, FrameSocket};
 
     use std::io::Cursor;
+
+    #[test]
+    fn partially_read_data_is_kept_in_a_buffer_of_the_read_size() {
+        let mut part = Vec::with_capacity(4096);
+        part.extend_from_slice(&[0x82, 0x02, 0x01, 0x02]);
+        let codec = super::FrameCodec::from_partially_read(part, 512);
+        assert_eq!(&codec.in_buffer[..], &[0x82, 0x02, 0x01, 0x02]);
+        assert!(codec.in_buffer.capacity() < 4096, "{}", codec.in_buffer.capacity());
+        assert!(codec.in_buffer.capacity() >= 512, "{}", codec.in_buffer.capacity());
+
+        let raw = Cursor::new(vec![0x81, 0x00]);
+        let mut sock = FrameSocket::from_partially_read(raw, vec![0x82, 0x01, 0x07]);
+        assert_eq!(sock.read(None).unwrap().unwrap().into_payload(), &[0x07][..]);
+        assert_eq!(sock.read(None).unwrap().unwrap().into_payload(), &[][..]);
+    }
 
     #[test]
     fn read_frames() {
