@@ -4,6 +4,7 @@
 
 mod auth;
 mod object;
+mod queue;
 mod recent;
 mod socket;
 mod storage;

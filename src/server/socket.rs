@@ -4,8 +4,8 @@
 
 use std::rc::Rc;
 
+use super::queue::{self, Receiver, Sender};
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::Error as WsError;
@@ -42,7 +42,7 @@ pub(super) async fn run<S: Io>(
     }
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
     env.recorder.borrow_mut().socket_opened();
-    let (tx, mut rx) = mpsc::channel::<ServerMsg>(object_queue_len(&object));
+    let (tx, mut rx) = queue::queue::<ServerMsg>(object_queue_len(&object));
     let (socket_id, first) = register(&object, after, tx);
     tracing::debug!(
         job = object.job,
@@ -101,11 +101,7 @@ async fn close<S: Io>(ws: &mut WebSocketStream<S>, code: Option<CloseCode>, live
 
 /// Makes the socket the object's, with `tx` as its queue: its id, and the first messages to
 /// send (ready, the progress after `after` when asked, completion when the job is done).
-fn register(
-    object: &Object,
-    after: Option<u32>,
-    tx: mpsc::Sender<ServerMsg>,
-) -> (u64, Vec<ServerMsg>) {
+fn register(object: &Object, after: Option<u32>, tx: Sender<ServerMsg>) -> (u64, Vec<ServerMsg>) {
     let mut st = object.state.borrow_mut();
     st.sockets_opened += 1;
     let id = st.sockets_opened;
@@ -157,7 +153,7 @@ struct Ending {
 /// first), so its figures stay as they were.
 async fn exchange<S: Io>(
     ws: &mut WebSocketStream<S>,
-    rx: &mut mpsc::Receiver<ServerMsg>,
+    rx: &mut Receiver<ServerMsg>,
     first: Vec<ServerMsg>,
     object: &Object,
     env: &Env,

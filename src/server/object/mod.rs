@@ -19,7 +19,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use tokio::sync::{mpsc, RwLock};
+use tokio::sync::RwLock;
 
 use super::storage::{Store, Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use super::Env;
@@ -138,7 +138,7 @@ pub(super) struct State {
 /// The object's open progress socket.
 pub(super) struct Socket {
     pub(super) id: u64,
-    pub(super) tx: mpsc::Sender<ServerMsg>,
+    pub(super) tx: crate::server::queue::Sender<ServerMsg>,
     /// Progress up to this sequence number is already on the socket (replayed at accept).
     pub(super) through_seq: u32,
     pub(super) complete_sent: bool,
