@@ -91,9 +91,9 @@ pub struct Measurement {
     pub peak_rss_bytes: u64,
     /// Peak sockets open at once on the object host.
     pub connections_peak: u64,
-    /// Heap bytes live when the open sockets peaked, less those live before the run, per
-    /// socket open then: what one open WebSocket (client, relay and object ends, and the job
-    /// around it) holds. Without the counting allocator: (peak RSS − RSS before) / peak.
+    /// Heap bytes live when the open sockets peaked, less those live when the run started
+    /// (the world built; for `upgrade`, its 20,000 tokens preloaded), per socket open then:
+    /// what one open WebSocket (client, relay and object ends, and the job around it) holds. Without the counting allocator: (peak RSS − RSS before) / peak.
     /// `None` when no socket opened.
     pub bytes_per_connection: Option<u64>,
     /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
@@ -199,12 +199,15 @@ fn measure(
     let v = variant::of(scenario.scenario.variants[0]);
     reset_peak_rss();
     let (rss_before, _) = rss_bytes();
-    // Live heap at the latest peak of open sockets.
+    // Live heap when the run starts (a "peak" of 0 sockets) and at the latest peak of open
+    // sockets.
     let counting = start_counting();
+    let at_start = std::rc::Rc::new(std::cell::Cell::new(0i64));
     let at_peak = std::rc::Rc::new(std::cell::Cell::new((0usize, 0i64)));
-    let sample = at_peak.clone();
-    crate::record::set_open_sockets_peak_hook(Some(Box::new(move |open| {
-        sample.set((open, live_bytes()));
+    let (start_sample, sample) = (at_start.clone(), at_peak.clone());
+    crate::record::set_open_sockets_peak_hook(Some(Box::new(move |open| match open {
+        0 => start_sample.set(live_bytes()),
+        _ => sample.set((open, live_bytes())),
     })));
     let start = Instant::now();
     let out = run(scenario, v, scenario.scenario.seed);
@@ -237,7 +240,7 @@ fn measure(
         bytes_per_connection: if connections_peak == 0 {
             None
         } else if counting && open_at_peak > 0 {
-            Some(live_at_peak.max(0) as u64 / open_at_peak as u64)
+            Some((live_at_peak - at_start.get()).max(0) as u64 / open_at_peak as u64)
         } else {
             Some(peak.saturating_sub(rss_before) / connections_peak)
         },
@@ -303,12 +306,13 @@ pub struct SweepScaling {
     pub identical_output: bool,
 }
 
-/// A 16-point sweep of `flow` (200 jobs each), on 1 and then 2 rayon threads.
+/// A 16-point sweep of `flow` (2,000 jobs each: big enough that the runs, not the set-up,
+/// take the time), on 1 and then 2 rayon threads.
 pub fn sweep_scaling(flow: &Scenario) -> Result<SweepScaling, crate::sweep::SweepError> {
     use crate::sweep::{self, ParamSpec, SweepDef};
     let text = toml::to_string(flow).expect("a scenario serialises to TOML");
     let base_sets = [
-        "scenario.jobs=200".to_string(),
+        "scenario.jobs=2000".to_string(),
         "scenario.concurrency=100".to_string(),
     ];
     let overrides = parse_overrides(&base_sets)?;

@@ -169,10 +169,21 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// Sets (or clears) this thread's hook for new peaks of open sockets. Measurement only: the
-/// simulation never reads what the hook does.
+/// Sets (or clears) this thread's hook for new peaks of open sockets, which also hears of the
+/// run's start as a peak of 0 ([`note_run_start`]). Measurement only: the simulation never
+/// reads what the hook does.
 pub fn set_open_sockets_peak_hook(hook: Option<PeakHook>) {
     OPEN_SOCKETS_PEAK_HOOK.with(|h| *h.borrow_mut() = hook);
+}
+
+/// Tells this thread's peak hook that the run proper starts, with 0 sockets open: the world is
+/// built and, for the upgrade benchmark, every token preloaded. Measurement only.
+pub(crate) fn note_run_start() {
+    OPEN_SOCKETS_PEAK_HOOK.with(|h| {
+        if let Some(hook) = h.borrow_mut().as_mut() {
+            hook(0);
+        }
+    });
 }
 
 /// Records of one run, keyed by job (ordered, so outputs never depend on hash order).

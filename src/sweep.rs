@@ -488,6 +488,9 @@ impl Plan {
     }
 }
 
+/// Runs a batch gives each thread (see [`run_by_seed`]).
+const RUNS_PER_THREAD: u64 = 16;
+
 /// One simulated run of a sweep: (point, variant, seed).
 type Task = (usize, VariantId, u64);
 
@@ -527,11 +530,15 @@ pub fn run_by_seed(
     mut by_seed: Option<SeedSink<'_>>,
 ) -> Result<SweepResult, SweepError> {
     let def = &plan.def;
-    let runs_target = (rayon::current_num_threads() as u64).max(1) * 4;
+    // Enough runs per thread that waiting for a batch's slowest run costs little; the
+    // records cap bounds memory whatever this is.
+    let runs_target = (rayon::current_num_threads() as u64).max(1) * RUNS_PER_THREAD;
     let (mut points_done, mut failed_runs) = (Vec::new(), Vec::new());
     for batch in plan.batches(runs_target) {
+        // Everything of a batch but the hand-over to `by_seed` runs on the pool, and is
+        // collected in order: the thread count changes no byte.
         let scenarios = batch
-            .iter()
+            .par_iter()
             .map(|&p| plan.scenario(p))
             .collect::<Result<Vec<_>, _>>()?;
         let tasks = tasks(def, &batch);
@@ -553,14 +560,27 @@ pub fn run_by_seed(
             outputs,
             &mut failed_runs,
         );
-        for (i, runs) in by_point.into_iter().enumerate() {
-            let point = PointResult {
-                point: batch[i],
-                params: plan.points()[batch[i]].clone(),
-                variants: metrics::summarize(&def.variant_names(), &runs),
-            };
+        let want_seeds = by_seed.is_some();
+        let summarised: Vec<(PointResult, Vec<SeedPoint>)> = by_point
+            .into_par_iter()
+            .enumerate()
+            .map(|(i, runs)| {
+                let point = PointResult {
+                    point: batch[i],
+                    params: plan.points()[batch[i]].clone(),
+                    variants: metrics::summarize(&def.variant_names(), &runs),
+                };
+                let seeds = if want_seeds {
+                    per_seed(def, &point, runs)
+                } else {
+                    Vec::new()
+                };
+                (point, seeds)
+            })
+            .collect();
+        for (point, seeds) in summarised {
             if let Some(sink) = by_seed.as_mut() {
-                for seed_point in per_seed(def, &point, runs) {
+                for seed_point in seeds {
                     sink(seed_point).map_err(SweepError::Output)?;
                 }
             }

@@ -268,6 +268,7 @@ pub(crate) fn run_floor(
             .map_err(|e| failed(format!("a tokio runtime: {e}")))?;
         let local = tokio::task::LocalSet::new();
         let start = rt.block_on(async { tokio::time::Instant::now() });
+        crate::record::note_run_start();
         let ran = local.block_on(&rt, fleet.future);
         let elapsed = rt.block_on(async move { start.elapsed() });
         // The tasks still on the set hold the recorder.
@@ -347,6 +348,7 @@ fn drive(
     let (mut sim, fleet) = fleet(w, token_preloaded);
     let scenario = fleet.scenario.clone();
     sim.client(FLEET_HOST, fleet.future);
+    crate::record::note_run_start();
     let failed = |message: String| SimError::Failed {
         variant: variant.name().to_string(),
         seed,
