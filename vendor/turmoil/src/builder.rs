@@ -183,10 +183,18 @@ impl Builder {
     /// one at a time would. [`Sim::step`] is never affected: a caller may act
     /// between two steps. Off by default.
     ///
-    /// One difference can be seen: tokio reseeds its per-thread random number
-    /// generator each time a runtime is entered, and fewer ticks enter the
-    /// runtime fewer times, so an unbiased `tokio::select!` may pick another
-    /// ready branch. Use `biased;` where that matters.
+    /// It applies only when the tick is a whole number of milliseconds (tokio's
+    /// timer resolution). Two things can differ, both only in which of two
+    /// things ready at the same instant goes first: tokio reseeds its
+    /// per-thread random number generator each time a runtime is entered, and
+    /// fewer ticks enter the runtime fewer times, so an unbiased
+    /// `tokio::select!` may pick another ready branch (use `biased;` where that
+    /// matters); and tokio's current-thread scheduler takes tasks from its
+    /// remote queue before its local one every 31st scheduling step, a count
+    /// that idle ticks advance and a skipped run does not, so a task spawned
+    /// with `tokio::spawn` and woken from another runtime may run before or
+    /// after one woken locally (tasks on the host's `LocalSet`, spawned with
+    /// `spawn_local`, are not affected).
     pub fn skip_idle_ticks(&mut self, value: bool) -> &mut Self {
         self.config.skip_idle_ticks = value;
         self

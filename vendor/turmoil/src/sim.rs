@@ -406,15 +406,6 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// Step the simulation.
-    ///
-    /// Runs each host in the simulation a fixed duration configured by
-    /// `tick_duration` in the builder.
-    ///
-    /// The simulated network also steps, processing in flight messages, and
-    /// delivering them to their destination if appropriate.
-    ///
-    /// Returns whether or not all clients have completed.
     /// One step of [`Sim::run`] under [`crate::Builder::skip_idle_ticks`]: as
     /// many ticks in one go as give the same result as that many calls of
     /// [`Sim::step`], which it falls back to when that is one.
@@ -468,9 +459,17 @@ impl<'a> Sim<'a> {
     /// The host and the most ticks a run of them may take, when running them
     /// in one go gives what stepping gives: exactly one host's software is
     /// running and it is a client's (a host's alone would end the run after
-    /// one step), no message is in flight, and the run stops no later than
-    /// the tick on which `step` would report the duration exceeded.
+    /// one step), no message is in flight, the tick is a whole number of
+    /// milliseconds, and the run stops no later than the tick on which `step`
+    /// would report the duration exceeded.
+    ///
+    /// The milliseconds: tokio's timer rounds every deadline up to a whole
+    /// millisecond, so ticking by, say, 0.5 ms moves a host's clock by 1 ms a
+    /// tick, which a run of ticks in one go would not reproduce.
     fn skippable(&self) -> Option<(IpAddr, u32)> {
+        if self.config.tick.subsec_nanos() % 1_000_000 != 0 || self.config.tick.is_zero() {
+            return None;
+        }
         let mut running = self.rts.iter().filter(|(_, rt)| rt.is_software_running());
         let (&addr, rt) = running.next()?;
         if running.next().is_some() || !rt.is_client() {
@@ -485,6 +484,15 @@ impl<'a> Sim<'a> {
         (ticks > 1).then_some((addr, ticks))
     }
 
+    /// Step the simulation.
+    ///
+    /// Runs each host in the simulation a fixed duration configured by
+    /// `tick_duration` in the builder.
+    ///
+    /// The simulated network also steps, processing in flight messages, and
+    /// delivering them to their destination if appropriate.
+    ///
+    /// Returns whether or not all clients have completed.
     pub fn step(&mut self) -> Result<bool> {
         tracing::trace!(target: TRACING_TARGET, "step {}", self.steps);
 

@@ -178,15 +178,8 @@ fn with_two_hosts_running_it_steps_as_before() {
     let echo = |skip: bool| {
         let trace: Trace = Rc::default();
         let mut sim = builder(skip, 1).build();
-        sim.host("server", || async {
-            let socket = UdpSocket::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7)).await?;
-            let mut buf = [0; 16];
-            loop {
-                let (n, from) = socket.recv_from(&mut buf).await?;
-                sleep(Duration::from_millis(40)).await;
-                socket.send_to(&buf[..n], from).await?;
-            }
-        });
+        // The client first: a run of ticks would pick it, and leave the server's
+        // clock behind, which the server's timer would show.
         let t = trace.clone();
         sim.client("client", async move {
             let socket = UdpSocket::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)).await?;
@@ -200,13 +193,58 @@ fn with_two_hosts_running_it_steps_as_before() {
             }
             Ok(())
         });
+        let t = trace.clone();
+        sim.host("server", move || {
+            let t = t.clone();
+            async move {
+                let socket = UdpSocket::bind((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 7)).await?;
+                let ticker = t.clone();
+                tokio::task::spawn_local(async move {
+                    for i in 0..20 {
+                        sleep(Duration::from_millis(77)).await;
+                        note(&ticker, format!("server timer {i}"));
+                    }
+                });
+                let mut buf = [0; 16];
+                loop {
+                    let (n, from) = socket.recv_from(&mut buf).await?;
+                    note(&t, "server got a datagram");
+                    sleep(Duration::from_millis(40)).await;
+                    socket.send_to(&buf[..n], from).await?;
+                }
+            }
+        });
         sim.run().unwrap();
         let out = trace.borrow().clone();
         (out, sim.elapsed())
     };
     let stepped = echo(false);
     assert_eq!(stepped, echo(true));
-    assert_eq!(stepped.0.len(), 5);
+    assert_eq!(
+        stepped
+            .0
+            .iter()
+            .filter(|(w, _)| w.starts_with("echo"))
+            .count(),
+        5
+    );
+}
+
+#[test]
+fn a_tick_of_part_of_a_millisecond_is_not_skipped() {
+    for tick_us in [500, 1_500] {
+        let run = |skip: bool| {
+            let trace: Trace = Rc::default();
+            let mut sim = builder(skip, 1)
+                .tick_duration(Duration::from_micros(tick_us))
+                .build();
+            sim.client("client", busy_client(trace.clone()));
+            sim.run().unwrap();
+            let out = trace.borrow().clone();
+            (out, sim.elapsed())
+        };
+        assert_eq!(run(false), run(true), "tick {tick_us} µs");
+    }
 }
 
 #[test]
