@@ -467,7 +467,8 @@ impl<'a> Sim<'a> {
     /// millisecond, so ticking by, say, 0.5 ms moves a host's clock by 1 ms a
     /// tick, which a run of ticks in one go would not reproduce.
     fn skippable(&self) -> Option<(IpAddr, u32)> {
-        if self.config.tick.subsec_nanos() % 1_000_000 != 0 || self.config.tick.is_zero() {
+        if !self.config.tick.subsec_nanos().is_multiple_of(1_000_000) || self.config.tick.is_zero()
+        {
             return None;
         }
         let mut running = self.rts.iter().filter(|(_, rt)| rt.is_software_running());
