@@ -93,8 +93,9 @@ pub struct Measurement {
     pub connections_peak: u64,
     /// Heap bytes live when the open sockets peaked, less those live when the run started
     /// (the world built; for `upgrade`, its 20,000 tokens preloaded), per socket open then:
-    /// what one open WebSocket (client, relay and object ends, and the job around it) holds. Without the counting allocator: (peak RSS − RSS before) / peak.
-    /// `None` when no socket opened.
+    /// what one open WebSocket (client, relay and object ends, and the job around it) holds.
+    /// Without the counting allocator: (peak RSS − RSS when the run started) / peak. `None`
+    /// when no socket opened.
     pub bytes_per_connection: Option<u64>,
     /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
     pub failed_jobs: u64,
@@ -202,11 +203,11 @@ fn measure(
     // Live heap when the run starts (a "peak" of 0 sockets) and at the latest peak of open
     // sockets.
     let counting = start_counting();
-    let at_start = std::rc::Rc::new(std::cell::Cell::new(0i64));
+    let at_start = std::rc::Rc::new(std::cell::Cell::new((0i64, rss_before)));
     let at_peak = std::rc::Rc::new(std::cell::Cell::new((0usize, 0i64)));
     let (start_sample, sample) = (at_start.clone(), at_peak.clone());
     crate::record::set_open_sockets_peak_hook(Some(Box::new(move |open| match open {
-        0 => start_sample.set(live_bytes()),
+        0 => start_sample.set((live_bytes(), rss_bytes().0)),
         _ => sample.set((open, live_bytes())),
     })));
     let start = Instant::now();
@@ -240,9 +241,9 @@ fn measure(
         bytes_per_connection: if connections_peak == 0 {
             None
         } else if counting && open_at_peak > 0 {
-            Some((live_at_peak - at_start.get()).max(0) as u64 / open_at_peak as u64)
+            Some((live_at_peak - at_start.get().0).max(0) as u64 / open_at_peak as u64)
         } else {
-            Some(peak.saturating_sub(rss_before) / connections_peak)
+            Some(peak.saturating_sub(at_start.get().1) / connections_peak)
         },
         failed_jobs: out
             .records
@@ -354,7 +355,7 @@ pub enum BenchError {
     Exe(#[source] std::io::Error),
     #[error("running a benchmark process")]
     Spawn(#[source] std::io::Error),
-    #[error("benchmark {workload:?} failed: {stderr}")]
+    #[error("benchmark {} failed: {stderr}", format!("{workload:?}").to_lowercase())]
     Child { workload: Workload, stderr: String },
     #[error("reading a benchmark result")]
     Result(#[source] serde_json::Error),
@@ -469,9 +470,12 @@ impl Driver<'_> {
         }
         let out = cmd.output().map_err(BenchError::Spawn)?;
         if !out.status.success() {
+            // The child's own "handshake-sim: error: " would be said twice.
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = stderr.trim().trim_start_matches("handshake-sim: error: ");
             return Err(BenchError::Child {
                 workload,
-                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+                stderr: stderr.to_string(),
             });
         }
         serde_json::from_slice(&out.stdout).map_err(BenchError::Result)

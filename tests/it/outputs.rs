@@ -246,6 +246,31 @@ fn bench_json_on_standard_output_is_alone_there() {
 }
 
 #[test]
+fn the_floor_stops_at_the_scenarios_hard_stop_like_a_simulation() {
+    // The client waits 5 s before its ping: longer than the 1 s hard stop.
+    let args = [
+        "bench",
+        "--workload",
+        "floor",
+        "--set",
+        "scenario.jobs=3",
+        "--set",
+        "client.ping_after_ms=5000",
+        "--set",
+        "scenario.duration_s_max=1",
+    ];
+    let (code, _, err) = exec(&args, None);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(
+            "benchmark floor failed: variant sequential, seed 1: the simulation failed: \
+             the simulated clock reached scenario.duration_s_max (1 s)"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn bench_measures_every_workload_beside_the_floor_and_leaves_unmeasured_figures_out() {
     let args = [
         "bench",
