@@ -39,6 +39,14 @@ impl Clock {
     }
 }
 
+/// Awaits `fut` and says how far the current runtime's clock moved meanwhile: the paused clock
+/// of `bench`'s floor, which runs the model without turmoil.
+pub(crate) async fn timed<F: std::future::Future>(fut: F) -> (F::Output, Duration) {
+    let start = Instant::now();
+    let out = fut.await;
+    (out, start.elapsed())
+}
+
 /// Sleeps `ms` milliseconds of tokio time; 0 returns at once without yielding. Under turmoil
 /// (simulated time) this is exactly `tokio::time::sleep`; in real time it is deadline-based
 /// per task (see the module comment and [`Timeline`]).

@@ -273,17 +273,14 @@ pub(crate) fn run_floor(
             .build()
             .map_err(|e| failed(format!("a tokio runtime: {e}")))?;
         let local = tokio::task::LocalSet::new();
-        let start = rt.block_on(async { tokio::time::Instant::now() });
         crate::record::note_run_start();
         // The same hard stop as the simulation's, on the paused clock.
         let limit = Duration::from_secs(scenario.scenario.duration_s_max);
-        let fleet_future = fleet.future;
-        let ran = local
-            .block_on(&rt, async move {
-                tokio::time::timeout(limit, fleet_future).await
-            })
-            .unwrap_or_else(|_| Err(duration_exceeded(&fleet.scenario).into()));
-        let elapsed = rt.block_on(async move { start.elapsed() });
+        let future = fleet.future;
+        // Made inside the runtime: a timeout's timer needs its clock.
+        let bounded = async move { tokio::time::timeout(limit, future).await };
+        let (ran, elapsed) = local.block_on(&rt, crate::clock::timed(bounded));
+        let ran = ran.unwrap_or_else(|_| Err(duration_exceeded(&fleet.scenario).into()));
         // The tasks still on the set hold the recorder.
         drop(local);
         drop(rt);
