@@ -44,6 +44,17 @@ pub enum SimError {
     },
 }
 
+impl SimError {
+    /// Run (`variant`, `seed`) failed because of `message`.
+    fn failed(variant: &Variant, seed: u64, message: String) -> Self {
+        SimError::Failed {
+            variant: variant.name().to_string(),
+            seed,
+            message,
+        }
+    }
+}
+
 /// The records of one run.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
@@ -212,18 +223,18 @@ fn guarded(
             .entered();
     task::take_panic();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
-        Err(SimError::Failed {
-            variant: variant.name().to_string(),
+        Err(SimError::failed(
+            variant,
             seed,
-            message: format!("panicked: {}", task::panic_message(p.as_ref())),
-        })
+            format!("panicked: {}", task::panic_message(p.as_ref())),
+        ))
     });
     match task::take_panic() {
-        Some(message) => Err(SimError::Failed {
-            variant: variant.name().to_string(),
+        Some(message) => Err(SimError::failed(
+            variant,
             seed,
-            message: format!("a simulated task panicked: {message}"),
-        }),
+            format!("a simulated task panicked: {message}"),
+        )),
         None => out,
     }
 }
@@ -260,11 +271,7 @@ pub(crate) fn run_floor(
     seed: u64,
 ) -> Result<RunOutput, SimError> {
     guarded(&variant, seed, || {
-        let failed = |message: String| SimError::Failed {
-            variant: variant.name().to_string(),
-            seed,
-            message,
-        };
+        let failed = |message: String| SimError::failed(&variant, seed, message);
         let (sim, fleet) = fleet(world(scenario, variant.clone(), seed), false);
         drop(sim);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -359,11 +366,7 @@ fn drive(
     let scenario = fleet.scenario.clone();
     sim.client(FLEET_HOST, fleet.future);
     crate::record::note_run_start();
-    let failed = |message: String| SimError::Failed {
-        variant: variant.name().to_string(),
-        seed,
-        message,
-    };
+    let failed = |message: String| SimError::failed(variant, seed, message);
     sim.run().map_err(|e| {
         let e = e.to_string();
         if e.starts_with("Ran for duration") {
@@ -393,11 +396,7 @@ fn finish(
     seed: u64,
     sim_ms: u64,
 ) -> Result<RunOutput, SimError> {
-    let failed = |message: String| SimError::Failed {
-        variant: variant.name().to_string(),
-        seed,
-        message,
-    };
+    let failed = |message: String| SimError::failed(variant, seed, message);
     let scenario_deadline_ms = scenario.client.result_deadline_ms;
     drop(scenario);
     let recorder = Rc::try_unwrap(recorder)
