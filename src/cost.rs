@@ -1,35 +1,29 @@
 //! What runs will cost in wall time, estimated before they start from the scenario alone, so
 //! `run` and `sweep` can say so when it is large (and `sweep` can refuse an absurd grid).
 //!
-//! Two costs dominate: each simulated job (its HTTP and WebSocket bytes through the pipes),
-//! and each tick of simulated time, idle or not (turmoil steps the clock tick by tick). The
-//! figures below were measured with the release binary on one core of the development
-//! machine; a run elsewhere may take half or twice as long, which is why every message
-//! calls the result an estimate.
+//! The jobs are the cost: each simulated job's HTTP and WebSocket bytes through the pipes and
+//! its timers. Simulated time itself costs next to nothing, because turmoil skips idle ticks
+//! (`vendor/turmoil`, patch 1): a job whose 167 hour-long books take 7 days of simulated time
+//! runs in ~5 ms. The figure below was measured with the release binary on one core of the
+//! development machine; a run elsewhere may take half or twice as long, which is why every
+//! message calls the result an estimate.
 
 use crate::scenario::{Dist, Scenario};
 
 /// Wall time of one simulated job, one variant, in seconds: `run sims/issue407.toml --set
-/// scenario.jobs=20000 --variant parallel` took 5.75 s (0.29 ms a job).
-pub const JOB_COST_S: f64 = 0.3e-3;
-/// Wall time of one tick of simulated time, in seconds: one job idling an hour of simulated
-/// time at `tick_ms = 1` took 8.5 s (2.4 µs a tick; 0.84 s at `tick_ms = 10`).
-pub const TICK_COST_S: f64 = 2.5e-6;
+/// scenario.jobs=20000 --variant parallel` took 1.25 s (0.063 ms a job), the flow benchmark
+/// (5 books a job, `bench --workload flow`) 0.072 ms a job; the larger, rounded.
+pub const JOB_COST_S: f64 = 0.07e-3;
 /// Runs estimated to take longer than this (wall time, one core) are announced on stderr.
 pub const ANNOUNCE_S: f64 = 30.0;
-/// Runs whose hard stop alone could take longer than this are announced too.
-pub const HARD_STOP_ANNOUNCE_S: f64 = 600.0;
 
 /// The estimated cost of one run (one variant, one seed) of a scenario.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RunCost {
     pub jobs: u64,
     /// Simulated time the run is expected to take, ms: waves of `concurrency` jobs, each the
-    /// mean of its latencies and books, never past `duration_s_max`.
+    /// mean of its latencies and books, never past `duration_s_max` (said, not charged).
     pub sim_ms: u64,
-    /// The hard stop, `scenario.duration_s_max`, in ms.
-    pub sim_ms_max: u64,
-    pub tick_ms: u64,
 }
 
 impl RunCost {
@@ -40,32 +34,12 @@ impl RunCost {
         let waves = jobs.div_ceil(u64::from(m.concurrency.max(1)));
         let sim_ms_max = m.duration_s_max.saturating_mul(1000);
         let sim_ms = ((waves as f64) * job_ms(s)).min(sim_ms_max as f64) as u64;
-        RunCost {
-            jobs,
-            sim_ms,
-            sim_ms_max,
-            tick_ms: m.tick_ms.max(1),
-        }
-    }
-
-    /// Estimated wall time of the jobs, s.
-    pub fn jobs_s(&self) -> f64 {
-        self.jobs as f64 * JOB_COST_S
-    }
-
-    /// Estimated wall time of stepping the simulated clock, s.
-    pub fn ticks_s(&self) -> f64 {
-        (self.sim_ms / self.tick_ms) as f64 * TICK_COST_S
+        RunCost { jobs, sim_ms }
     }
 
     /// Estimated wall time of the run, s.
     pub fn wall_s(&self) -> f64 {
-        self.jobs_s() + self.ticks_s()
-    }
-
-    /// Wall time if the run goes on to the hard stop, s.
-    pub fn wall_s_max(&self) -> f64 {
-        self.jobs_s() + (self.sim_ms_max / self.tick_ms) as f64 * TICK_COST_S
+        self.jobs as f64 * JOB_COST_S
     }
 }
 
@@ -111,41 +85,14 @@ pub fn human_s(s: f64) -> String {
 pub fn run_notice(s: &Scenario, runs: u64) -> Option<String> {
     let c = RunCost::of(s);
     let total_s = c.wall_s() * runs as f64;
-    let total_s_max = c.wall_s_max() * runs as f64;
-    if total_s <= ANNOUNCE_S {
-        // Cheap as expected, but a job that never finishes holds the run to the hard stop.
-        return (total_s_max > HARD_STOP_ANNOUNCE_S).then(|| {
-            format!(
-                "note: if a job does not finish, each run goes on to scenario.duration_s_max ({} of \
-                 simulated time): up to ~{} of wall time in all (an estimate); lower it to bound that.\n",
-                human_s(c.sim_ms_max as f64 / 1000.0),
-                human_s(total_s_max)
-            )
-        });
-    }
-    let mut text = format!(
-        "note: an estimated {} of wall time ({runs} run(s) of {} job(s), each ~{} of simulated time at tick {} ms; \
-         scenario.duration_s_max stops each at {}, ~{} in all). An estimate from the scenario, not a measurement.\n",
-        human_s(total_s),
-        c.jobs,
-        human_s(c.sim_ms as f64 / 1000.0),
-        c.tick_ms,
-        human_s(c.sim_ms_max as f64 / 1000.0),
-        human_s(c.wall_s_max() * runs as f64),
-    );
-    text.push_str(&hint(&c));
-    Some(text)
-}
-
-/// How to make a run cheaper: whichever of its two costs dominates.
-pub fn hint(c: &RunCost) -> String {
-    if c.ticks_s() > c.jobs_s() {
-        "note: most of it is simulated time (each tick costs wall time, idle or not): raise \
-         scenario.tick_ms, lower scenario.duration_s_max, or shorten enrichment.book_ms and the \
-         client's timeouts.\n"
-            .to_string()
-    } else {
-        "note: most of it is the jobs: lower scenario.jobs, or run fewer --seeds or variants.\n"
-            .to_string()
-    }
+    (total_s > ANNOUNCE_S).then(|| {
+        format!(
+            "note: an estimated {} of wall time ({runs} run(s) of {} job(s), each ~{} of simulated \
+             time). An estimate from the scenario, not a measurement.\n\
+             note: the cost is the jobs: lower scenario.jobs, or run fewer --seeds or variants.\n",
+            human_s(total_s),
+            c.jobs,
+            human_s(c.sim_ms as f64 / 1000.0),
+        )
+    })
 }
