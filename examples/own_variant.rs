@@ -8,7 +8,7 @@
 
 use handshake_sim::{Experiment, Handshake, HandshakeFuture, Key, Storage, Token};
 
-struct ExpirationFirst;
+pub struct ExpirationFirst;
 
 impl Handshake for ExpirationFirst {
     fn name(&self) -> &str {

@@ -90,7 +90,11 @@ impl<T> Receiver<T> {
                 coop.made_progress();
                 return Poll::Ready(None);
             }
-            *s.reader.borrow_mut() = Some(cx.waker().clone());
+            // Each turn of the socket loop waits here: keep the waker it already gave.
+            let mut reader = s.reader.borrow_mut();
+            if !reader.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *reader = Some(cx.waker().clone());
+            }
             Poll::Pending
         })
         .await

@@ -5,28 +5,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use handshake_sim::names::Figure;
 use handshake_sim::{Experiment, Handshake, HandshakeFuture, Key, Storage, Token};
 
-/// Reads the expiration first, then the token: the same two round trips as `sequential`,
-/// in the other order.
-struct ExpirationFirst;
-
-impl Handshake for ExpirationFirst {
-    fn name(&self) -> &str {
-        "expiration-first"
-    }
-    fn describe(&self) -> &str {
-        "await get(authTokenExpiration), then await get(authToken)"
-    }
-    fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a> {
-        Box::pin(async move {
-            let expiration = storage.get(&[Key::AuthTokenExpiration]).await?;
-            let token = storage.get(&[Key::AuthToken]).await?;
-            Ok(Token {
-                token: token.token,
-                expires_at_ms: expiration.expires_at_ms,
-            })
-        })
-    }
-}
+/// The example's handshake (reads the expiration first, then the token: the same two round
+/// trips as `sequential`, in the other order), so these tests check what the example shows.
+#[path = "../../examples/own_variant.rs"]
+#[allow(dead_code)] // the example's `main`
+mod example;
+use example::ExpirationFirst;
 
 /// `get([a, b])` with the token kept in memory: `batched`'s read plus `memory-cache`'s cache.
 struct BatchedCache;
