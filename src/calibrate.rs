@@ -350,6 +350,9 @@ pub fn deconvolve(totals_ms: &[f64]) -> (Vec<f64>, Deconvolution) {
     (grid.quantiles(&p, totals_ms.len()), how)
 }
 
+/// The finest grid step, ms (a microsecond).
+const GRID_STEP_MS_MIN: f64 = 1e-3;
+
 /// The per-read grid: bin i is `i · step_ms`.
 struct Grid {
     step_ms: f64,
@@ -363,9 +366,12 @@ impl Grid {
         if totals_ms.iter().all(|v| v.fract() == 0.0) {
             step_ms = step_ms.ceil().max(1.0);
         }
+        // A grid finer than a microsecond resolves nothing a log can say, and a total of
+        // 3e-321 ms would make the step subnormal and the bins uncountable.
         if step_ms <= 0.0 {
             step_ms = 1.0;
         }
+        step_ms = step_ms.max(GRID_STEP_MS_MIN);
         let bins = (max_ms / step_ms).round() as usize + 1;
         assert!(bins <= GRID_BINS_MAX, "{bins} grid bins for {max_ms} ms");
         Grid { step_ms, bins }
@@ -554,6 +560,18 @@ mod tests {
         let (reads, how) = deconvolve(&[150.0; 40]);
         assert!(how.converged, "{how:?}");
         assert!(reads.iter().all(|&r| (r - 75.0).abs() <= 1.0), "{reads:?}");
+    }
+
+    /// Issue 21, item 5: a subnormal total made the step subnormal and tripped the bins
+    /// assert (a panic, exit 101).
+    #[test]
+    fn sub_microsecond_totals_deconvolve_on_a_microsecond_grid() {
+        for totals in [vec![3e-321], vec![3e-321, 1e-9, 0.0], vec![3e-321, 2.5]] {
+            let (reads, how) = deconvolve(&totals);
+            assert!(how.bins <= GRID_BINS_MAX, "{how:?}");
+            assert!(how.step_ms >= GRID_STEP_MS_MIN, "{how:?}");
+            assert!(reads.iter().all(|r| r.is_finite()), "{reads:?}");
+        }
     }
 
     #[test]

@@ -58,9 +58,15 @@ pub fn read(path: &Path) -> Result<RunJson, CompareError> {
         path: name.clone(),
         source,
     };
-    let file = std::fs::File::open(path).map_err(cannot)?;
+    let file = crate::files::open_input(path).map_err(|e| match e {
+        crate::files::FileError::Read { source, .. } => cannot(source),
+        other => CompareError::NotRunJson {
+            path: name.clone(),
+            message: other.to_string(),
+        },
+    })?;
     let meta = file.metadata().map_err(cannot)?;
-    if meta.is_file() && meta.len() > INPUT_BYTES_MAX {
+    if meta.len() > INPUT_BYTES_MAX {
         return Err(CompareError::TooLarge { path: name });
     }
     let mut bytes = Vec::new();
@@ -104,9 +110,14 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<RunJson, CompareError> {
         return Err(not("\"seeds\" is empty".into()));
     }
     for (i, v) in run.variants.iter().enumerate() {
+        let variant = crate::names::escape_control(&v.variant);
         if run.variants[..i].iter().any(|w| w.variant == v.variant) {
-            return Err(not(format!("variant {} appears twice", v.variant)));
+            return Err(not(format!("variant {variant} appears twice")));
         }
+        // Figures this tool cannot have written are refused, not compared: a count that
+        // does not add up would make a negative difference, a rate of -5 an interval of inf.
+        v.check()
+            .map_err(|e| not(format!("variant {variant}: {e}")))?;
     }
     Ok(run)
 }

@@ -22,6 +22,7 @@ pub mod compare;
 pub mod cost;
 pub mod draw;
 mod experiment;
+pub mod files;
 pub mod fit;
 pub mod live;
 pub mod metrics;

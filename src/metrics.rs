@@ -237,7 +237,7 @@ impl VariantSummary {
             Figure::Rejected => count(self.outcome(Outcome::Rejected)),
             Figure::ServerError => count(self.outcome(Outcome::ServerError)),
             Figure::NetworkError => count(self.outcome(Outcome::NetworkError)),
-            Figure::Failures => count(self.jobs - self.outcome(Outcome::Ok)),
+            Figure::Failures => count(self.jobs.saturating_sub(self.outcome(Outcome::Ok))),
             Figure::FailureRate => Some(self.failure_rate.value),
             Figure::FailureRateCi95Low => Some(self.failure_rate.ci95_low),
             Figure::FailureRateCi95High => Some(self.failure_rate.ci95_high),
@@ -284,6 +284,190 @@ impl VariantSummary {
             Timing::Upgrade => &self.upgrade_ms,
             Timing::ClientUpgrade => &self.client_upgrade_ms,
         }
+    }
+}
+
+/// Most jobs a summary read back from a file may count: a million jobs a seed
+/// (`scenario::JOBS_MAX`) over a million seeds, past any run this tool makes.
+pub const SUMMARY_JOBS_MAX: u64 = 1_000_000_000_000;
+/// Most of any other count a summary read back may hold: 2^53, below which every count is
+/// exact as a JSON number and as an `f64`.
+pub const SUMMARY_COUNT_MAX: u64 = 1 << 53;
+/// Largest latency, in ms, a summary read back may hold (about 31 years).
+pub const SUMMARY_MS_MAX: f64 = 1e12;
+
+impl VariantSummary {
+    /// Checks a summary read back from a file (`merge`'s shards, `compare`'s runs) for
+    /// figures this tool cannot have written: counts past their bounds or not adding up,
+    /// rates outside [0, 1] or outside their own interval, latencies out of order. The
+    /// first problem found, with the field's name.
+    pub fn check(&self) -> Result<(), String> {
+        let within = |name: &str, n: u64, max: u64| {
+            if n > max {
+                Err(format!("{name} is {n}, more than {max}"))
+            } else {
+                Ok(())
+            }
+        };
+        within("jobs", self.jobs, SUMMARY_JOBS_MAX)?;
+        let mut outcomes = 0u64;
+        for (name, &n) in &self.outcomes {
+            if !Outcome::ALL.iter().any(|o| o.name() == name) {
+                return Err(format!("outcomes has an unknown outcome {name:?}"));
+            }
+            within(&format!("outcomes.{name}"), n, self.jobs)?;
+            outcomes += n;
+        }
+        if outcomes != self.jobs {
+            return Err(format!(
+                "the outcomes add up to {outcomes}, not to jobs ({})",
+                self.jobs
+            ));
+        }
+        for (name, n) in self.job_counts() {
+            within(name, n, self.jobs)?;
+        }
+        for (name, n) in self.event_counts() {
+            within(name, n, SUMMARY_COUNT_MAX)?;
+        }
+        for (kind, &n) in &self.faults {
+            within(&format!("faults.{kind}"), n, SUMMARY_COUNT_MAX)?;
+        }
+        self.failure_rate.check("failure_rate")?;
+        self.silent_failure_rate.check("silent_failure_rate")?;
+        for timing in Timing::ALL {
+            self.latency(timing).check(timing.name())?;
+        }
+        match &self.paired_delta {
+            Some(p) => p.check(self.jobs),
+            None => Ok(()),
+        }
+    }
+
+    /// The counts of jobs, each at most `jobs`.
+    fn job_counts(&self) -> [(&'static str, u64); 5] {
+        [
+            ("jobs_missing_progress", self.jobs_missing_progress),
+            ("cold_starts", self.cold_starts),
+            ("silent_failures", self.silent_failures),
+            ("results_complete", self.results_complete),
+            ("fallbacks", self.fallbacks),
+        ]
+    }
+
+    /// The counts of events, any number of them a job.
+    fn event_counts(&self) -> [(&'static str, u64); 11] {
+        [
+            ("canceled", self.canceled),
+            ("no_socket_warnings", self.no_socket_warnings),
+            ("retries", self.retries),
+            ("reconnects", self.reconnects),
+            ("token_refreshes", self.token_refreshes),
+            ("polls", self.polls),
+            ("progress_duplicates", self.progress_duplicates),
+            ("progress_reordered", self.progress_reordered),
+            ("unauthorized_accepts", self.unauthorized_accepts),
+            ("safety_violations", self.safety_violations),
+            (
+                "faults (sum)",
+                self.faults.values().fold(0u64, |a, &n| a.saturating_add(n)),
+            ),
+        ]
+    }
+}
+
+impl Rate {
+    fn check(&self, name: &str) -> Result<(), String> {
+        let Rate {
+            value,
+            ci95_low,
+            ci95_high,
+        } = *self;
+        let unit = |x: f64| (0.0..=1.0).contains(&x);
+        if !(unit(value) && unit(ci95_low) && unit(ci95_high)) {
+            return Err(format!(
+                "{name} [{ci95_low}, {ci95_high}] of {value}: a rate lies within [0, 1]"
+            ));
+        }
+        if !(ci95_low <= value && value <= ci95_high) {
+            return Err(format!(
+                "{name} {value} lies outside its own interval [{ci95_low}, {ci95_high}]"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Latency {
+    fn check(&self, name: &str) -> Result<(), String> {
+        let ms_max = SUMMARY_MS_MAX as u64;
+        if self.count > SUMMARY_COUNT_MAX {
+            return Err(format!(
+                "{name}.count is {}, more than {SUMMARY_COUNT_MAX}",
+                self.count
+            ));
+        }
+        let ordered = self.p50 <= self.p95 && self.p95 <= self.p99 && self.p99 <= self.max;
+        if !ordered || self.max > ms_max {
+            return Err(format!(
+                "{name}: p50 {} ≤ p95 {} ≤ p99 {} ≤ max {} ≤ {ms_max} ms does not hold",
+                self.p50, self.p95, self.p99, self.max
+            ));
+        }
+        if !(self.mean.is_finite() && self.mean >= 0.0 && self.mean <= self.max as f64) {
+            return Err(format!(
+                "{name}.mean {} lies outside [0, max {}]",
+                self.mean, self.max
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Delta {
+    fn check(&self, name: &str, jobs: u64) -> Result<(), String> {
+        if self.pairs == 0 || self.pairs > jobs {
+            return Err(format!(
+                "{name}.pairs is {}, not within 1..={jobs} (jobs)",
+                self.pairs
+            ));
+        }
+        let finite = [self.mean, self.ci95_low, self.ci95_high]
+            .iter()
+            .all(|x| x.is_finite() && x.abs() <= SUMMARY_MS_MAX);
+        if !finite
+            || self.min.unsigned_abs() as f64 > SUMMARY_MS_MAX
+            || self.max.unsigned_abs() as f64 > SUMMARY_MS_MAX
+        {
+            return Err(format!("{name}: a figure is past ±{SUMMARY_MS_MAX} ms"));
+        }
+        let ordered = self.ci95_low <= self.mean
+            && self.mean <= self.ci95_high
+            && self.min <= self.max
+            && (self.min as f64) <= self.mean
+            && self.mean <= self.max as f64;
+        if !ordered {
+            return Err(format!(
+                "{name}: min {} ≤ mean {} ≤ max {} and ci95 [{}, {}] around the mean do not hold",
+                self.min, self.mean, self.max, self.ci95_low, self.ci95_high
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Paired {
+    fn check(&self, jobs: u64) -> Result<(), String> {
+        for (timing, delta) in [
+            (Timing::Storage, self.storage_ms),
+            (Timing::Upgrade, self.upgrade_ms),
+            (Timing::ClientUpgrade, self.client_upgrade_ms),
+        ] {
+            if let Some(d) = delta {
+                d.check(&format!("paired_delta.{}", timing.name()), jobs)?;
+            }
+        }
+        Ok(())
     }
 }
 

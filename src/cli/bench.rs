@@ -9,7 +9,7 @@ use handshake_sim::report;
 use handshake_sim::scenario::Scenario;
 
 use super::args::Sets;
-use super::output::{check_file_writable, is_stdout, write_output};
+use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -65,6 +65,10 @@ pub(crate) fn bench(args: Args) -> anyhow::Result<Status> {
     if let Some(path) = &args.json {
         check_file_writable("--json", path)?;
     }
+    check_no_overwrite(
+        &[("--json", args.json.as_deref())],
+        &[("--scenario", &args.scenario)],
+    )?;
     // With the JSON on standard output, the table would corrupt it.
     let quiet = is_stdout(args.json.as_deref());
     let say = |line: String| {

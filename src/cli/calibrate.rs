@@ -61,6 +61,10 @@ pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
     if let Some(path) = &args.out {
         super::output::check_file_writable("--out", path)?;
     }
+    super::output::check_no_overwrite(
+        &[("--out", args.out.as_deref())],
+        &[("LOGFILE", &args.logfile)],
+    )?;
     let c = read_input(&args.logfile, args.sequential, args.variant.as_deref())?
         .map_err(|e| invalid(e.line().map(|l| (l, 1)), e.to_string()))?;
     eprint!("{}", report::calibrate::notes(&c, &source));
@@ -86,10 +90,7 @@ fn read_input(
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let file = std::fs::File::open(path).map_err(|source| ScenarioError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = handshake_sim::files::open_input(path)?;
         Box::new(std::io::BufReader::new(file))
     };
     Ok(match variant {

@@ -9,7 +9,7 @@ use handshake_sim::scenario::{Location, Scenario, ScenarioError};
 use handshake_sim::verdict::{check_scenario_with, CheckRow};
 
 use super::args::{SeedRange, Sets};
-use super::output::{any_stdout, check_outputs, write_output};
+use super::output::{any_stdout, check_no_overwrite, check_outputs, write_output};
 use super::progress::Progress;
 use super::Status;
 
@@ -61,6 +61,11 @@ pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
     // Load everything first: bad input stops the gate before any run.
     let scenarios = load_all(&args)?;
     check_outputs(&outputs)?;
+    let inputs: Vec<(&str, &std::path::Path)> = scenarios
+        .iter()
+        .map(|(f, _)| ("SCENARIO", std::path::Path::new(f)))
+        .collect();
+    check_no_overwrite(&outputs, &inputs)?;
     let sets = &args.sets.sets;
     let runs = scenarios
         .iter()

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use handshake_sim::compare::{self, CompareError};
 use handshake_sim::report::compare::{compare_json, compare_text};
 
-use super::output::{is_stdout, write_output};
+use super::output::{check_no_overwrite, check_outputs, is_stdout, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -49,6 +49,9 @@ pub(crate) fn compare(args: Args) -> anyhow::Result<Status> {
         .iter()
         .map(|p| compare::parse_pair(p))
         .collect::<Result<Vec<_>, CompareError>>()?;
+    let outputs = [("--json", args.json.as_deref())];
+    check_outputs(&outputs)?;
+    check_no_overwrite(&outputs, &[("A", &args.a), ("B", &args.b)])?;
     let a = compare::read(&args.a)?;
     let b = compare::read(&args.b)?;
     let (name_a, name_b) = (args.a.display().to_string(), args.b.display().to_string());

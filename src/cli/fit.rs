@@ -9,7 +9,7 @@ use handshake_sim::report;
 use handshake_sim::scenario::{self, Scenario};
 
 use super::args::{SeedRange, Sets};
-use super::output::{check_file_writable, is_stdout, write_output};
+use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -77,6 +77,10 @@ pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
     if let Some(path) = &args.json {
         check_file_writable("--json", path)?;
     }
+    check_no_overwrite(
+        &[("--json", args.json.as_deref())],
+        &[("SCENARIO", &args.scenario)],
+    )?;
     let spec = FitSpec {
         origin: &origin,
         text: &text,

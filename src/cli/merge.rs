@@ -2,8 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use handshake_sim::files;
 use handshake_sim::sweep::{self, SweepError, SweepResult};
 
+use super::output::{check_dir_writable, check_disjoint, check_file_writable};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "Examples:
@@ -30,73 +32,104 @@ pub(crate) struct Args {
 pub(crate) const INPUT_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
 
 pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
+    check_files(&args)?;
     let mut parts = Vec::new();
     let mut budget = INPUT_BYTES_MAX;
     for d in &args.dirs {
         parts.push(read_part(&d.join("sweep.json"), &mut budget)?);
     }
+    let shards: Vec<(u32, u32)> = parts.iter().filter_map(|p| p.result.shard).collect();
     let merged = sweep::merge(parts)?;
-    merge_seed_rows(&args.dirs, &merged, &args.out)?;
+    merge_seed_rows(&args.dirs, &shards, &merged, &args.out)?;
     super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png, false)
 }
 
-/// Joins the shards' `points-by-seed.csv` into the output directory, as a stream; a shard
-/// without one (from an older version) leaves the merged output without one, and says so.
-fn merge_seed_rows(dirs: &[PathBuf], merged: &SweepResult, out: &Path) -> anyhow::Result<()> {
-    use anyhow::Context as _;
-    use handshake_sim::report::seed_rows::{self, FILE};
-    let mut shards = Vec::with_capacity(dirs.len());
-    for d in dirs {
-        let path = d.join(FILE);
-        match std::fs::File::open(&path) {
-            Ok(f) => shards.push((path.display().to_string(), f)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "merge: {} has no {FILE}; the merged output has none",
-                    d.display()
-                );
-                return Ok(());
-            }
-            Err(e) => {
-                return Err(
-                    SweepError::Usage(format!("{}: cannot read: {e}", path.display())).into(),
-                )
-            }
-        }
+/// Refuses, before anything is read or written, an output that cannot be written whole or
+/// that would land on a shard: `--out` may not be, hold, or be inside a shard directory.
+fn check_files(args: &Args) -> anyhow::Result<()> {
+    use handshake_sim::report::seed_rows::FILE;
+    let mut io = files::Disjoint::default();
+    for d in &args.dirs {
+        io.input_dir("DIRS", d)
+            .input("DIRS", &d.join("sweep.json"))
+            .input("DIRS", &d.join(FILE));
     }
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let path = out.join(FILE);
-    let file =
-        std::fs::File::create(&path).with_context(|| format!("writing {}", path.display()))?;
-    let header = seed_rows::header(&merged.definition);
-    seed_rows::merge(shards, &header, std::io::BufWriter::new(file))
-        .map_err(|e| SweepError::Usage(format!("merging {FILE}: {e}")))?;
+    io.output_dir("--out", &args.out, &super::sweep::DIR_FILES);
+    if let Some(path) = &args.html {
+        io.output("--html", path);
+    }
+    check_disjoint(&io)?;
+    check_dir_writable("--out", &args.out, &super::sweep::DIR_FILES)?;
+    handshake_sim::report::plot::check_plot_dir(&args.out)?;
+    if let Some(path) = &args.html {
+        check_file_writable("--html", path)?;
+    }
     Ok(())
 }
 
-/// One shard's sweep.json, within what is left of [`INPUT_BYTES_MAX`].
-fn read_part(path: &Path, budget: &mut u64) -> Result<SweepResult, SweepError> {
+/// Joins the shards' `points-by-seed.csv` into the output directory, as a stream, checking
+/// every shard's rows against the rows its plan ran (`sweep::seed_rows_of`). Every shard must
+/// have one: a shard without it is incomplete.
+fn merge_seed_rows(
+    dirs: &[PathBuf],
+    shards: &[(u32, u32)],
+    merged: &SweepResult,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use handshake_sim::report::seed_rows::{self, ShardRows, FILE};
+    let mut inputs = Vec::with_capacity(dirs.len());
+    for (d, &shard) in dirs.iter().zip(shards) {
+        let path = d.join(FILE);
+        let reader = files::open_input(&path).map_err(|e| match e {
+            files::FileError::Read { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                SweepError::Usage(format!(
+                    "{}: missing; every shard of a sweep writes one (is {} complete?)",
+                    path.display(),
+                    d.display()
+                ))
+            }
+            other => SweepError::Usage(other.to_string()),
+        })?;
+        inputs.push(ShardRows {
+            name: path.display().to_string(),
+            reader,
+            expected: Box::new(sweep::seed_rows_of(merged, shard)),
+        });
+    }
+    let path = out.join(FILE);
+    let mut staged = files::Staged::create(&path)?;
+    let header = seed_rows::header(&merged.definition);
+    seed_rows::merge(inputs, &header, &mut staged)
+        .map_err(|e| SweepError::Usage(format!("merging {FILE}: {e}")))?;
+    staged.commit()?;
+    Ok(())
+}
+
+/// One shard's sweep.json, within what is left of [`INPUT_BYTES_MAX`] (a regular file only:
+/// a FIFO would hang the read).
+fn read_part(path: &Path, budget: &mut u64) -> Result<sweep::Part, SweepError> {
     use std::io::Read;
-    let cannot =
-        |e: std::io::Error| SweepError::Usage(format!("{}: cannot read: {e}", path.display()));
+    let name = path.display().to_string();
+    let cannot = |e: std::io::Error| SweepError::Usage(format!("{name}: cannot read: {e}"));
     let over = || {
         SweepError::Usage(format!(
-            "{}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all",
-            path.display()
+            "{name}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all"
         ))
     };
-    let file = std::fs::File::open(path).map_err(cannot)?;
+    let file = files::open_input(path).map_err(|e| SweepError::Usage(e.to_string()))?;
     let len = file.metadata().map_err(cannot)?.len();
     if len > *budget {
         return Err(over());
     }
     let mut reader = std::io::BufReader::new(file.take(*budget + 1));
-    let part: SweepResult = serde_json::from_reader(&mut reader)
-        .map_err(|e| SweepError::Usage(format!("{}: not a sweep.json: {e}", path.display())))?;
+    let result: SweepResult = serde_json::from_reader(&mut reader)
+        .map_err(|e| SweepError::Usage(format!("{name}: not a sweep.json: {e}")))?;
     let left = reader.into_inner().limit();
     if left == 0 {
         return Err(over());
     }
     *budget = left - 1;
-    Ok(part)
+    Ok(sweep::Part { name, result })
 }

@@ -170,6 +170,8 @@ fn message(e: &anyhow::Error) -> String {
 fn is_bad_input(e: &anyhow::Error) -> bool {
     use handshake_sim::bench::BenchError;
     e.downcast_ref::<ScenarioError>().is_some()
+        || e.downcast_ref::<handshake_sim::files::FileError>()
+            .is_some_and(|f| f.is_bad_input())
         || e.downcast_ref::<handshake_sim::compare::CompareError>()
             .is_some()
         || matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))

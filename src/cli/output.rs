@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
+use handshake_sim::files;
 use handshake_sim::scenario::ScenarioError;
 
 /// Whether a `--json FILE`-style argument means standard output.
@@ -45,6 +46,24 @@ pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), Sce
     Ok(())
 }
 
+/// Refuses (exit 2), before anything is written, an output file that is one of the command's
+/// input files: `outputs` and `inputs` are (option, its path).
+pub(crate) fn check_no_overwrite(
+    outputs: &[(&str, Option<&Path>)],
+    inputs: &[(&str, &Path)],
+) -> Result<(), ScenarioError> {
+    let mut io = files::Disjoint::default();
+    for (arg, path) in inputs {
+        io.input(arg, path);
+    }
+    for (arg, path) in outputs {
+        if let Some(path) = path {
+            io.output(arg, path);
+        }
+    }
+    check_disjoint(&io)
+}
+
 /// Whether any of `paths` is standard output.
 pub(crate) fn any_stdout(paths: &[Option<&Path>]) -> bool {
     paths.iter().any(|p| is_stdout(*p))
@@ -83,51 +102,57 @@ fn stdout_with(write: impl FnOnce(&mut std::io::StdoutLock) -> std::io::Result<(
     }
 }
 
-/// Writes `bytes` to `path`, or to standard output for `-`.
+/// Writes `bytes` to `path` whole (a temporary file renamed into place, never through a
+/// symbolic link; a device or FIFO the user named in place: [`files::write_named`]), or to
+/// standard output for `-`.
 pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     if path.as_os_str() == "-" {
         stdout_bytes(bytes);
         return Ok(());
     }
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    Ok(files::write_named(path, bytes)?)
 }
 
 /// Refuses, before any run, an output file that cannot be written (`-` is standard output):
-/// its directory is missing, or it cannot be created or opened for writing. A file the
-/// check creates is removed again; an existing one is opened without truncating.
+/// its directory is missing or takes no new file, or it is a symbolic link or a directory
+/// ([`files::check_named_output`]). Nothing is created or opened for writing.
 pub(crate) fn check_file_writable(arg: &str, path: &Path) -> Result<(), ScenarioError> {
     if path.as_os_str() == "-" {
         return Ok(());
     }
-    let existed = path.exists();
-    let opened = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path);
-    if let Err(e) = opened {
-        return Err(unwritable(arg, path, &e));
-    }
-    if !existed {
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(())
+    files::check_named_output(path).map_err(|e| before_run(arg, e))
 }
 
 /// Creates the output directory `dir` (as the command would after its runs) and refuses it,
-/// before any run, when a file cannot be created in it.
-pub(crate) fn check_dir_writable(arg: &str, dir: &Path) -> Result<(), ScenarioError> {
-    std::fs::create_dir_all(dir).map_err(|e| unwritable(arg, dir, &e))?;
-    let probe = dir.join(format!(".handshake-sim-write-check-{}", std::process::id()));
-    std::fs::File::create(&probe).map_err(|e| unwritable(arg, dir, &e))?;
-    let _ = std::fs::remove_file(&probe);
+/// before any run, when it is not a directory or takes no new file; then checks each of the
+/// files the command writes there by name, as [`check_file_writable`] does.
+pub(crate) fn check_dir_writable(
+    arg: &str,
+    dir: &Path,
+    names: &[&str],
+) -> Result<(), ScenarioError> {
+    files::prepare_dir(dir).map_err(|e| before_run(arg, e))?;
+    for name in names {
+        files::check_output(&dir.join(name)).map_err(|e| before_run(arg, e))?;
+    }
     Ok(())
 }
 
-fn unwritable(arg: &str, path: &Path, e: &std::io::Error) -> ScenarioError {
+/// Refuses, before anything is opened for writing, an output that would land on one of the
+/// command's inputs ([`files::Disjoint`]).
+pub(crate) fn check_disjoint(files: &files::Disjoint) -> Result<(), ScenarioError> {
+    files.check().map_err(|e| before_run("", e))
+}
+
+/// A refused output as a usage error (exit 2): `{arg} {path}: {reason}; nothing was run`.
+fn before_run(arg: &str, e: files::FileError) -> ScenarioError {
+    let (path, reason) = match e {
+        files::FileError::Refused { path, reason } => (path, reason),
+        other => (String::new(), other.to_string()),
+    };
     ScenarioError::Usage {
-        arg: format!("{arg} {}", path.display()),
-        message: format!("cannot be written ({e}); nothing was run"),
+        arg: format!("{arg} {path}").trim().to_string(),
+        message: format!("{reason}; nothing was run"),
     }
 }
 

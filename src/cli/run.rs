@@ -3,18 +3,20 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use handshake_sim::files;
 use handshake_sim::names::VariantId;
 use handshake_sim::pipeline;
 use handshake_sim::replay;
 use handshake_sim::report::run::RunCommand;
 use handshake_sim::report::{self, Report};
-use handshake_sim::scenario::{Scenario, ScenarioError};
+use handshake_sim::scenario::Scenario;
 use handshake_sim::server::variant;
 use handshake_sim::sim::RunOutput;
 
 use super::args::{jobs_override, pick_variants, seed_range, Sets};
 use super::output::{
-    any_stdout, check_dir_writable, check_file_writable, init_tracing, one_stdout, write_output,
+    any_stdout, check_dir_writable, check_disjoint, check_file_writable, init_tracing, one_stdout,
+    write_output,
 };
 use super::progress::Progress;
 use super::Status;
@@ -162,8 +164,20 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     })
 }
 
-/// Refuses an output that cannot be written before the runs, not after them.
-fn check_outputs(args: &Args) -> Result<(), ScenarioError> {
+/// The plot files `run --plots` writes (besides their PNGs), checked before the runs.
+const PLOT_FILES: [&str; 5] = [
+    "upgrade-cdf.svg",
+    "storage-histogram.svg",
+    "upgrade-cdf.png",
+    "storage-histogram.png",
+    report::plot::MANIFEST,
+];
+
+/// Refuses an output that cannot be written before the runs, not after them, and one that
+/// would land on the scenario file.
+fn check_outputs(args: &Args) -> anyhow::Result<()> {
+    let mut io = files::Disjoint::default();
+    io.input("SCENARIO", &args.scenario);
     for (arg, path) in [
         ("--json", &args.json),
         ("--records", &args.records),
@@ -171,10 +185,16 @@ fn check_outputs(args: &Args) -> Result<(), ScenarioError> {
     ] {
         if let Some(path) = path {
             check_file_writable(arg, path)?;
+            io.output(arg, path);
         }
     }
     if let Some(dir) = &args.plots {
-        check_dir_writable("--plots", dir)?;
+        io.output_dir("--plots", dir, &PLOT_FILES);
+    }
+    check_disjoint(&io)?;
+    if let Some(dir) = &args.plots {
+        check_dir_writable("--plots", dir, &PLOT_FILES)?;
+        report::plot::check_plot_dir(dir)?;
     }
     Ok(())
 }
@@ -223,18 +243,16 @@ fn write_files(
         return Ok(());
     }
     if let Some(dir) = &args.plots {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        files::prepare_dir(dir)?;
     }
-    let png_dir = args.png.then_some(()).and(args.plots.as_deref());
+    let png = args.png && args.plots.is_some();
     let scale = match args.plot_scale.as_str() {
         "log" => report::plot::Scale::Log,
         _ => report::plot::Scale::Linear,
     };
-    let plots =
-        report::plot::run_plots(report, runs, png_dir, scale).map_err(anyhow::Error::msg)?;
+    let plots = report::plot::run_plots(report, runs, png, scale).map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.plots {
-        report::plot::write_plots(dir, &plots)
-            .with_context(|| format!("writing plots to {}", dir.display()))?;
+        report::plot::write_plots(dir, &plots)?;
     }
     if let Some(path) = &args.html {
         let html = html_page(args, plan, report, runs, &plots)?;

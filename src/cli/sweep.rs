@@ -2,12 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use handshake_sim::files;
 use handshake_sim::report;
 use handshake_sim::scenario::{self, Scenario};
 use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
 
 use super::args::{jobs_override, pick_variants, SeedRange, Sets};
-use super::output::{check_dir_writable, check_file_writable, write_output};
+use super::output::{check_dir_writable, check_disjoint, check_file_writable, write_output};
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "SPEC: a list (100,200,500), a range with a step (50..300:25, ends included),
@@ -81,10 +82,7 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
         announce(&plan);
     }
     plan.check_size(args.allow_large)?;
-    check_dir_writable("--out", &args.out)?;
-    if let Some(path) = &args.html {
-        check_file_writable("--html", path)?;
-    }
+    check_files(&args)?;
     let bar = progress_bar(plan.runs, "runs", args.quiet);
     let result = run_writing_seed_rows(&plan, &base, &args.out, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -97,29 +95,44 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
     )
 }
 
-/// Runs the sweep, writing `points-by-seed.csv` row by row as points finish (under a
-/// `.partial` name until the sweep ends, so an interrupted sweep leaves no file that looks
-/// whole).
+/// Runs the sweep, writing `points-by-seed.csv` row by row as points finish (into a hidden
+/// temporary file renamed into place when the sweep ends, so an interrupted sweep leaves no
+/// file that looks whole, and the previous one as it was).
 fn run_writing_seed_rows(
     plan: &sweep::Plan,
     base: &Scenario,
     out: &Path,
     progress: &(dyn Fn() + Sync),
 ) -> anyhow::Result<SweepResult> {
-    use anyhow::Context as _;
     use report::seed_rows::{SeedRows, FILE};
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let (path, partial) = (out.join(FILE), out.join(format!("{FILE}.partial")));
-    let file = std::fs::File::create(&partial)
-        .with_context(|| format!("writing {}", partial.display()))?;
-    let io = |e: &dyn std::fmt::Display| format!("writing {}: {e}", partial.display());
-    let mut rows = SeedRows::new(std::io::BufWriter::new(file), &plan.def)
-        .map_err(|e| anyhow::anyhow!(io(&e)))?;
+    let path = out.join(FILE);
+    let io = |e: &dyn std::fmt::Display| format!("writing {}: {e}", path.display());
+    let staged = files::Staged::create(&path)?;
+    let mut rows = SeedRows::new(staged, &plan.def).map_err(|e| anyhow::anyhow!(io(&e)))?;
     let mut sink = |p| rows.write(&p).map_err(|e| io(&e));
     let result = sweep::run_by_seed(plan, base, progress, Some(&mut sink))?;
-    rows.finish().map_err(|e| anyhow::anyhow!(io(&e)))?;
-    std::fs::rename(&partial, &path).with_context(|| format!("writing {}", path.display()))?;
+    rows.finish()
+        .map_err(|e| anyhow::anyhow!(io(&e)))?
+        .commit()?;
     Ok(result)
+}
+
+/// Refuses, before anything runs, outputs that cannot be written whole or would land on the
+/// scenario file.
+fn check_files(args: &Args) -> anyhow::Result<()> {
+    check_dir_writable("--out", &args.out, &DIR_FILES)?;
+    report::plot::check_plot_dir(&args.out)?;
+    if let Some(path) = &args.html {
+        check_file_writable("--html", path)?;
+    }
+    let mut io = files::Disjoint::default();
+    io.input("SCENARIO", &args.scenario)
+        .output_dir("--out", &args.out, &DIR_FILES);
+    if let Some(path) = &args.html {
+        io.output("--html", path);
+    }
+    check_disjoint(&io)?;
+    Ok(())
 }
 
 /// The sweep the arguments ask for.
@@ -175,13 +188,18 @@ fn announce(plan: &sweep::Plan) {
 }
 
 fn parse_shard(s: &str) -> anyhow::Result<(u32, u32)> {
-    let bad = || SweepError::Usage(format!("--shard {s:?}: expected K/N with 1 <= K <= N"));
+    let bad = || {
+        SweepError::Usage(format!(
+            "--shard {s:?}: expected K/N with 1 <= K <= N <= {}",
+            sweep::POINTS_MAX
+        ))
+    };
     let (k, n) = s.split_once('/').ok_or_else(bad)?;
     let (k, n): (u32, u32) = (
         k.trim().parse().map_err(|_| bad())?,
         n.trim().parse().map_err(|_| bad())?,
     );
-    if k == 0 || k > n {
+    if k == 0 || k > n || n as usize > sweep::POINTS_MAX {
         return Err(bad().into());
     }
     Ok((k, n))
@@ -203,6 +221,45 @@ fn progress_bar(total: u64, what: &str, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
+/// The files a sweep (or a merge) writes in its output directory, besides its plots: checked
+/// before anything runs, each written whole.
+pub(crate) const DIR_FILES: [&str; 4] = [
+    "points.csv",
+    "sweep.json",
+    report::seed_rows::FILE,
+    report::plot::MANIFEST,
+];
+
+/// Writes a sweep's files into `dir`: `points.csv`, `sweep.json` and the plots (`*.svg`, and
+/// `*.png` with `png`), each whole ([`files::Staged`]). Returns the plots for an HTML page.
+fn write_sweep_dir(
+    dir: &Path,
+    sweep: &SweepResult,
+    png: bool,
+) -> anyhow::Result<Vec<report::plot::Plot>> {
+    files::prepare_dir(dir)?;
+    let mut csv = files::Staged::create(&dir.join("points.csv"))?;
+    let csv_err = |e: &dyn std::fmt::Display| anyhow::anyhow!("writing {}: {e}", csv_path(dir));
+    report::write_points(&mut csv, sweep).map_err(|e| csv_err(&e))?;
+    csv.commit()?;
+    let mut json = files::Staged::create(&dir.join("sweep.json"))?;
+    sweep
+        .write_json(&mut json)
+        .map_err(|e| anyhow::anyhow!("writing {}: {e}", dir.join("sweep.json").display()))?;
+    json.commit()?;
+    // A shard holds part of the grid: its plots would mislead, so only whole sweeps get them.
+    if sweep.shard.is_some() {
+        return Ok(Vec::new());
+    }
+    let plots = report::plot::sweep_plots(sweep, png).map_err(anyhow::Error::msg)?;
+    report::plot::write_plots(dir, &plots)?;
+    Ok(plots)
+}
+
+fn csv_path(dir: &Path) -> String {
+    dir.join("points.csv").display().to_string()
+}
+
 /// Writes a sweep's (or a merge's) files and summary; any failed run fails the command.
 pub(crate) fn finish(
     result: &SweepResult,
@@ -211,7 +268,7 @@ pub(crate) fn finish(
     png: bool,
     quiet: bool,
 ) -> anyhow::Result<Status> {
-    let plots = report::write_sweep_dir(out, result, png).map_err(anyhow::Error::msg)?;
+    let plots = write_sweep_dir(out, result, png)?;
     if let Some(path) = html {
         write_output(path, report::sweep_html(result, &plots).as_bytes())?;
     }

@@ -19,6 +19,8 @@ pub enum Timing {
 }
 
 impl Timing {
+    pub const ALL: [Timing; 3] = [Timing::Storage, Timing::Upgrade, Timing::ClientUpgrade];
+
     /// The name of the latency, as in `p95_storage_ms`.
     pub fn name(self) -> &'static str {
         match self {

@@ -15,6 +15,25 @@ pub use repro::{shell_quote, Repro, CHECK_DETERMINISM_VAR, SEEDS_VAR, SEED_VAR};
 pub use suggest::{closest, unknown};
 pub use variant::VariantId;
 
+/// `text` with every control character (terminal escape sequences among them) written as a
+/// Rust escape (`\u{1b}`, `\n`), for printing what a file or a peer sent: it can never
+/// drive the terminal.
+pub fn escape_control(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 /// The known names, for an error message.
 fn known<'a>(names: impl Iterator<Item = &'a str>) -> String {
     names.collect::<Vec<_>>().join(", ")

@@ -52,58 +52,149 @@ impl<W: Write> SeedRows<W> {
     }
 }
 
-/// One shard's rows being read, the next one held.
-struct Shard<R: Read> {
-    name: String,
-    rows: ::csv::StringRecordsIntoIter<LineCap<R>>,
-    next: Option<(usize, ::csv::StringRecord)>,
-    /// The point of the last row read.
-    last: Option<usize>,
+/// One shard's file to join: its name in messages, its bytes, and the rows its plan says it
+/// holds, in order: (point, variant, seed).
+pub struct ShardRows<'a, R> {
+    pub name: String,
+    pub reader: R,
+    pub expected: Box<dyn Iterator<Item = (usize, &'a str, u64)> + 'a>,
 }
 
-impl<R: Read> Shard<R> {
-    fn advance(&mut self) -> Result<(), String> {
-        let prev = self.last;
-        self.next = match self.rows.next() {
-            None => None,
-            Some(row) => {
-                let row = row.map_err(|e| format!("{}: {e}", self.name))?;
-                let point = row
-                    .get(0)
-                    .and_then(|p| p.parse::<usize>().ok())
-                    .ok_or_else(|| format!("{}: a row without a point number", self.name))?;
-                if prev.is_some_and(|p| point < p) {
-                    return Err(format!("{}: rows not in point order", self.name));
-                }
-                self.last = Some(point);
-                Some((point, row))
+/// Where a row's key columns are, and what its figure columns hold.
+struct Columns {
+    variant: usize,
+    seed: usize,
+    figures: Vec<String>,
+}
+
+impl Columns {
+    fn of(header: &[String]) -> Columns {
+        let variant = header.iter().position(|h| h == "variant").unwrap_or(1);
+        Columns {
+            variant,
+            seed: variant + 1,
+            figures: header[(variant + 2).min(header.len())..].to_vec(),
+        }
+    }
+
+    /// Refuses a figure cell that is not empty (not measured) nor a number this tool could
+    /// have written: finite, at most 2^53 in size, not negative but for a paired delta, at
+    /// most 1 for a rate.
+    fn check_figures(&self, row: &::csv::StringRecord) -> Result<(), String> {
+        for (name, cell) in self.figures.iter().zip(row.iter().skip(self.seed + 1)) {
+            if cell.is_empty() {
+                continue;
             }
+            let x: f64 = cell
+                .parse()
+                .map_err(|_| format!("{name} {:?} is not a number", clip(cell)))?;
+            let max = if name.contains("rate") {
+                1.0
+            } else {
+                (1u64 << 53) as f64
+            };
+            let min = if name.starts_with("delta_") {
+                -max
+            } else {
+                0.0
+            };
+            if !(x.is_finite() && (min..=max).contains(&x)) {
+                return Err(format!("{name} {cell} is outside [{min}, {max}]"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A cell as it may be quoted in a message: at most 40 characters, control characters
+/// escaped.
+fn clip(cell: &str) -> String {
+    let short: String = cell.chars().take(40).collect();
+    crate::names::escape_control(&short).into_owned()
+}
+
+/// One shard's rows being read, the next one held.
+struct Shard<'a, R: Read> {
+    name: String,
+    rows: ::csv::StringRecordsIntoIter<LineCap<R>>,
+    expected: Box<dyn Iterator<Item = (usize, &'a str, u64)> + 'a>,
+    next: Option<(usize, ::csv::StringRecord)>,
+    read: u64,
+}
+
+impl<R: Read> Shard<'_, R> {
+    /// Reads the next row and checks it is the one the plan expects next.
+    fn advance(&mut self, cols: &Columns) -> Result<(), String> {
+        let want = self.expected.next();
+        let Some(row) = self.rows.next() else {
+            self.next = None;
+            return match want {
+                None => Ok(()),
+                Some((p, v, s)) => Err(format!(
+                    "{}: ends after {} row(s); the row of point {p} {v} seed {s} and {} more \
+                     are missing (a truncated file?)",
+                    self.name,
+                    self.read,
+                    self.expected.by_ref().count()
+                )),
+            };
         };
+        let row = row.map_err(|e| format!("{}: {e}", self.name))?;
+        self.read += 1;
+        let line = row.position().map_or(0, |p| p.line());
+        let at = |m: String| format!("{}: line {line}: {m}", self.name);
+        let got = (
+            row.get(0).unwrap_or(""),
+            row.get(cols.variant).unwrap_or(""),
+            row.get(cols.seed).unwrap_or(""),
+        );
+        let Some((p, v, s)) = want else {
+            return Err(at(format!(
+                "a row past the sweep's runs (point {}, {}, seed {}): an extra or duplicated row",
+                clip(got.0),
+                clip(got.1),
+                clip(got.2)
+            )));
+        };
+        if got != (p.to_string().as_str(), v, s.to_string().as_str()) {
+            return Err(at(format!(
+                "point {} {} seed {} where the sweep's next row is point {p} {v} seed {s} (a \
+                 row missing, duplicated or out of place)",
+                clip(got.0),
+                clip(got.1),
+                clip(got.2)
+            )));
+        }
+        cols.check_figures(&row).map_err(at)?;
+        self.next = Some((p, row));
         Ok(())
     }
 }
 
 /// Joins shards' files (each in point order, on disjoint points) into one file in point
-/// order, as one unsharded sweep writes it; each shard's header must be `header`.
+/// order, as one unsharded sweep writes it. Each shard's header must be `header`, and its
+/// rows exactly the ones its plan expects (none missing, extra, repeated or out of range).
 pub fn merge<R: Read, W: Write>(
-    shards: Vec<(String, R)>,
+    shards: Vec<ShardRows<'_, R>>,
     header: &[String],
     out: W,
 ) -> Result<(), String> {
+    let cols = Columns::of(header);
     let mut open = Vec::with_capacity(shards.len());
-    for (name, r) in shards {
-        let mut reader = ::csv::Reader::from_reader(LineCap::new(r));
-        let got = reader.headers().map_err(|e| format!("{name}: {e}"))?;
+    for s in shards {
+        let mut reader = ::csv::Reader::from_reader(LineCap::new(s.reader));
+        let got = reader.headers().map_err(|e| format!("{}: {e}", s.name))?;
         if got.iter().ne(header.iter().map(String::as_str)) {
-            return Err(format!("{name}: not the header of this sweep's {FILE}"));
+            return Err(format!("{}: not the header of this sweep's {FILE}", s.name));
         }
         let mut shard = Shard {
-            name,
+            name: s.name,
             rows: reader.into_records(),
+            expected: s.expected,
             next: None,
-            last: None,
+            read: 0,
         };
-        shard.advance()?;
+        shard.advance(&cols)?;
         open.push(shard);
     }
     let mut w = ::csv::Writer::from_writer(out);
@@ -117,7 +208,7 @@ pub fn merge<R: Read, W: Write>(
         while open[i].next.as_ref().map(|(p, _)| *p) == point {
             let (_, row) = open[i].next.take().expect("checked");
             w.write_record(&row).map_err(|e| e.to_string())?;
-            open[i].advance()?;
+            open[i].advance(&cols)?;
         }
     }
     w.flush().map_err(|e| e.to_string())
@@ -161,38 +252,100 @@ impl<R: Read> Read for LineCap<R> {
 mod tests {
     use super::*;
 
-    fn shard(text: &str) -> (String, &[u8]) {
-        ("s".to_string(), text.as_bytes())
+    type Row = (usize, &'static str, u64);
+
+    fn shard<'a>(text: &'a str, expected: &'a [Row]) -> ShardRows<'a, &'a [u8]> {
+        ShardRows {
+            name: "s".to_string(),
+            reader: text.as_bytes(),
+            expected: Box::new(expected.iter().copied()),
+        }
+    }
+
+    fn header() -> Vec<String> {
+        ["point", "variant", "seed"].map(String::from).to_vec()
     }
 
     #[test]
     fn merge_interleaves_shards_by_point_keeping_each_points_rows_in_order() {
-        let header: Vec<String> = ["point", "variant", "seed"].map(String::from).to_vec();
         let a = "point,variant,seed\n0,x,1\n0,x,2\n2,x,1\n2,x,2\n";
         let b = "point,variant,seed\n1,x,1\n1,x,2\n3,x,1\n3,x,2\n";
+        let ea = [(0, "x", 1), (0, "x", 2), (2, "x", 1), (2, "x", 2)];
+        let eb = [(1, "x", 1), (1, "x", 2), (3, "x", 1), (3, "x", 2)];
         let mut out = Vec::new();
-        merge(vec![shard(a), shard(b)], &header, &mut out).unwrap();
+        merge(vec![shard(a, &ea), shard(b, &eb)], &header(), &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let points: Vec<&str> = text.lines().skip(1).map(|l| &l[..3]).collect();
         assert_eq!(
             points,
             ["0,x", "0,x", "1,x", "1,x", "2,x", "2,x", "3,x", "3,x"]
         );
-        assert!(
-            text.starts_with("point,variant,seed\n0,x,1\n0,x,2\n1,x,1\n"),
-            "{text}"
-        );
     }
 
     #[test]
-    fn merge_refuses_a_foreign_header_disorder_and_endless_lines() {
-        let header: Vec<String> = ["point", "seed"].map(String::from).to_vec();
-        let e = merge(vec![shard("point,other\n")], &header, Vec::new()).unwrap_err();
+    fn merge_refuses_a_foreign_header_and_endless_lines() {
+        let two: Vec<String> = ["point", "seed"].map(String::from).to_vec();
+        let e = merge(vec![shard("point,other\n", &[])], &two, Vec::new()).unwrap_err();
         assert!(e.contains("not the header"), "{e}");
-        let e = merge(vec![shard("point,seed\n2,1\n1,1\n")], &header, Vec::new()).unwrap_err();
-        assert!(e.contains("not in point order"), "{e}");
-        let long = format!("point,seed\n1,{}\n", "9".repeat(LINE_BYTES_MAX + 10));
-        let e = merge(vec![shard(&long)], &header, Vec::new()).unwrap_err();
+        let long = format!(
+            "point,variant,seed\n1,{}\n",
+            "9".repeat(LINE_BYTES_MAX + 10)
+        );
+        let e = merge(vec![shard(&long, &[(1, "x", 1)])], &header(), Vec::new()).unwrap_err();
         assert!(e.contains("longer than"), "{e}");
+    }
+
+    /// Issue 21, item 4: a truncated, header-only, duplicated or re-numbered shard is refused.
+    #[test]
+    fn merge_refuses_rows_that_are_not_the_plans() {
+        let plan = [(0, "x", 1), (0, "x", 2), (2, "x", 1)];
+        let check = |text: &str, what: &str| {
+            let e = merge(vec![shard(text, &plan)], &header(), Vec::new()).unwrap_err();
+            assert!(e.contains(what), "{text:?}: {e}");
+        };
+        check(
+            "point,variant,seed\n0,x,1\n0,x,2\n",
+            "point 2 x seed 1 and 0 more are missing",
+        );
+        check("point,variant,seed\n", "ends after 0 row(s)");
+        check("point,variant,seed\n0,x,1\n0,x,1\n0,x,2\n2,x,1\n", "line 3");
+        check(
+            "point,variant,seed\n0,x,1\n0,x,2\n2,x,1\n2,x,1\n",
+            "a row past the sweep",
+        );
+        check(
+            "point,variant,seed\n1000000000000000000,x,1\n0,x,2\n2,x,1\n",
+            "point 1000000000000000000 x seed 1 where the sweep's next row is point 0",
+        );
+        let ok = "point,variant,seed\n0,x,1\n0,x,2\n2,x,1\n";
+        merge(vec![shard(ok, &plan)], &header(), Vec::new()).unwrap();
+    }
+
+    #[test]
+    fn merge_refuses_figures_out_of_range() {
+        let cols: Vec<String> = [
+            "point",
+            "variant",
+            "seed",
+            "failure_rate",
+            "jobs",
+            "delta_x",
+        ]
+        .map(String::from)
+        .to_vec();
+        let plan = [(0, "x", 1)];
+        for (row, what) in [
+            ("0,x,1,-5,10,3", "failure_rate -5"),
+            ("0,x,1,0.5,1e308,3", "jobs 1e308"),
+            ("0,x,1,0.5,-1,3", "jobs -1"),
+            ("0,x,1,0.5,NaN,3", "jobs NaN"),
+            ("0,x,1,0.5,\u{1b}[31m,3", "\\u{1b}"),
+        ] {
+            let text = format!("{}\n{row}\n", cols.join(","));
+            let e = merge(vec![shard(&text, &plan)], &cols, Vec::new()).unwrap_err();
+            assert!(e.contains(what), "{row}: {e}");
+        }
+        let text = format!("{}\n0,x,1,0.5,10,-3\n", cols.join(","));
+        merge(vec![shard(&text, &plan)], &cols, Vec::new()).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! What `sweep` and `merge` print: the grid's size, its worst points with the commands that
 //! rerun them, and the runs that failed.
 
+use crate::names::escape_control;
 use std::fmt::Write as _;
 
 use crate::sweep::SweepResult;
@@ -49,7 +50,11 @@ pub fn failed_runs(result: &SweepResult) -> String {
         let _ = writeln!(
             s,
             "  point {} {} seed {}: {}\n    reproduce: {}",
-            f.point, f.variant, f.seed, f.message, f.command
+            f.point,
+            escape_control(&f.variant),
+            f.seed,
+            escape_control(&f.message),
+            escape_control(&f.command)
         );
     }
     s

@@ -153,9 +153,9 @@ fn set_path(
     }
 }
 
-/// The text of a scenario file, refused unread when it is larger than [`FILE_BYTES_MAX`]
-/// (checked again while reading, for a file that is not a regular one, such as `/dev/zero`)
-/// or is not UTF-8.
+/// The text of a scenario file, refused unread when it is not a regular file (a FIFO would
+/// hang the read: [`crate::files::open_input`]) or larger than [`FILE_BYTES_MAX`] (checked
+/// again while reading, for a file that grows), or when it is not UTF-8.
 pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
     use std::io::Read;
     let read_err = |source| ScenarioError::Read {
@@ -175,7 +175,11 @@ pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
             "file is {len} bytes; the limit is {FILE_BYTES_MAX}"
         ))
     };
-    let file = std::fs::File::open(path).map_err(read_err)?;
+    let file = crate::files::open_input(path).map_err(|e| match e {
+        crate::files::FileError::Read { source, .. } => read_err(source),
+        crate::files::FileError::Refused { reason, .. } => invalid(reason),
+        other => invalid(other.to_string()),
+    })?;
     let len = file.metadata().map_err(read_err)?.len();
     if len > FILE_BYTES_MAX {
         return Err(too_big(len));

@@ -10,6 +10,7 @@ mod conform;
 mod determinism;
 mod faults;
 mod figures;
+mod files;
 mod gate;
 mod gates;
 mod hostile;

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::Plot;
+use crate::files::{self, FileError};
 
 /// The manifest's file name, in the plot directory.
 pub const MANIFEST: &str = "plots.manifest";
@@ -18,7 +19,7 @@ fn files_of(plots: &[Plot]) -> BTreeSet<String> {
     plots
         .iter()
         .flat_map(|p| {
-            let png = p.png.then(|| format!("{}.png", p.name));
+            let png = p.png.is_some().then(|| format!("{}.png", p.name));
             std::iter::once(format!("{}.svg", p.name)).chain(png)
         })
         .collect()
@@ -34,39 +35,49 @@ fn is_plot_name(name: &str) -> bool {
     plain && (name.ends_with(".svg") || name.ends_with(".png"))
 }
 
-/// The names the previous manifest lists (none when there is none or it cannot be read).
-fn previous(dir: &Path) -> Vec<String> {
+/// The names the previous manifest lists (none when there is none). A manifest that is not a
+/// regular file (a FIFO, a link) is refused, as its replacement would be.
+fn previous(dir: &Path) -> Result<Vec<String>, FileError> {
     use std::io::Read;
-    let Ok(file) = std::fs::File::open(dir.join(MANIFEST)) else {
-        return Vec::new();
-    };
-    let mut text = String::new();
-    if file
-        .take(MANIFEST_BYTES_MAX)
-        .read_to_string(&mut text)
-        .is_err()
-    {
-        return Vec::new();
+    let path = dir.join(MANIFEST);
+    if std::fs::symlink_metadata(&path).is_err() {
+        return Ok(Vec::new());
     }
-    text.lines()
+    files::check_output(&path)?;
+    let mut text = String::new();
+    // Unreadable text (not UTF-8) lists nothing: the manifest is only a list of our names.
+    let _ = files::open_input(&path)?
+        .take(MANIFEST_BYTES_MAX)
+        .read_to_string(&mut text);
+    Ok(text
+        .lines()
         .filter(|l| !l.starts_with('#'))
         .filter(|l| is_plot_name(l))
         .map(str::to_string)
-        .collect()
+        .collect())
 }
 
-/// Writes every plot as `DIR/NAME.svg` (the PNGs were written while rendering), removes the
-/// plots the previous manifest lists that this set does not, and writes the new manifest.
-pub fn write_plots(dir: &Path, plots: &[Plot]) -> std::io::Result<()> {
+/// Refuses, before anything is rendered or run, a plot directory whose manifest is not a
+/// regular file.
+pub fn check_plot_dir(dir: &Path) -> Result<(), FileError> {
+    previous(dir).map(drop)
+}
+
+/// Writes every plot as `DIR/NAME.svg` (and `NAME.png` when rendered), each file whole and
+/// never through a symbolic link; then the new manifest; then removes the plots the previous
+/// manifest lists that this set does not (only regular files: a name now taken by a
+/// directory or a link is no longer a plot of ours, and is left alone).
+pub fn write_plots(dir: &Path, plots: &[Plot]) -> Result<(), FileError> {
+    let stale = previous(dir)?;
     let now = files_of(plots);
-    for stale in previous(dir).iter().filter(|n| !now.contains(*n)) {
-        match std::fs::remove_file(dir.join(stale)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+    for name in &now {
+        files::check_output(&dir.join(name))?;
     }
     for p in plots {
-        std::fs::write(dir.join(format!("{}.svg", p.name)), &p.svg)?;
+        files::write(&dir.join(format!("{}.svg", p.name)), p.svg.as_bytes())?;
+        if let Some(png) = &p.png {
+            files::write(&dir.join(format!("{}.png", p.name)), png)?;
+        }
     }
     let mut manifest = String::from(
         "# Plots handshake-sim wrote here; the next run in this directory removes those it \
@@ -76,7 +87,17 @@ pub fn write_plots(dir: &Path, plots: &[Plot]) -> std::io::Result<()> {
         manifest.push_str(name);
         manifest.push('\n');
     }
-    std::fs::write(dir.join(MANIFEST), manifest)
+    files::write(&dir.join(MANIFEST), manifest.as_bytes())?;
+    for name in stale.iter().filter(|n| !now.contains(*n)) {
+        let path = dir.join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            std::fs::remove_file(&path).map_err(|source| FileError::Write {
+                path: path.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,13 +10,12 @@ mod heatmap;
 mod run;
 mod sweep;
 
-use std::path::Path;
 use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use files::{write_plots, MANIFEST};
+pub use files::{check_plot_dir, write_plots, MANIFEST};
 pub use run::{run_plots, Scale};
 pub use sweep::sweep_plots;
 
@@ -62,8 +61,8 @@ pub struct Plot {
     /// What the plot counts and how to read it, for a caption beside it.
     pub caption: String,
     pub svg: String,
-    /// Whether `NAME.png` was written too.
-    pub png: bool,
+    /// `NAME.png`, encoded, when asked for (written with the SVG by [`write_plots`]).
+    pub png: Option<Vec<u8>>,
 }
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
@@ -86,8 +85,9 @@ struct Meta {
     caption: String,
 }
 
-/// Renders to an SVG string, and to `DIR/NAME.png` when asked.
-fn render(meta: Meta, png: Option<&Path>, d: &impl Drawing) -> Result<Plot, String> {
+/// Renders to an SVG string, and to PNG bytes when asked (kept in memory, so that a plot
+/// file is only ever written whole, by [`write_plots`]).
+fn render(meta: Meta, png: bool, d: &impl Drawing) -> Result<Plot, String> {
     register_font();
     let size = (WIDTH_PX, d.height_px());
     let mut svg = String::new();
@@ -96,19 +96,30 @@ fn render(meta: Meta, png: Option<&Path>, d: &impl Drawing) -> Result<Plot, Stri
         d.draw(root)
             .map_err(|e| format!("plot {}: {e}", meta.name))?;
     }
-    if let Some(dir) = png {
-        let path = dir.join(format!("{}.png", meta.name));
-        let root = BitMapBackend::new(&path, size).into_drawing_area();
-        d.draw(root)
-            .map_err(|e| format!("plot {}: {e}", path.display()))?;
-    }
+    let png = png
+        .then(|| png_bytes(size, d).map_err(|e| format!("plot {}.png: {e}", meta.name)))
+        .transpose()?;
     Ok(Plot {
         name: meta.name,
         title: meta.title,
         caption: meta.caption,
         svg,
-        png: png.is_some(),
+        png,
     })
+}
+
+/// The drawing as a PNG file's bytes (RGB, as plotters' bitmap backend saves it).
+fn png_bytes(size: (u32, u32), d: &impl Drawing) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
+        d.draw(root.clone())?;
+        root.present()?;
+    }
+    let image = image::RgbImage::from_raw(size.0, size.1, rgb).ok_or("bitmap size")?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, image::ImageOutputFormat::Png)?;
+    Ok(out.into_inner())
 }
 
 /// How a legend entry shows its series.

@@ -1,8 +1,6 @@
 //! The plots of a `run`: the client's upgrade time as a CDF per variant with the deadline,
 //! and the storage time as one small histogram panel per variant on shared axes.
 
-use std::path::Path;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -58,7 +56,7 @@ fn series(report: &Report, runs: &[RunOutput], f: fn(&JobRecord) -> Option<u64>)
 pub fn run_plots(
     report: &Report,
     runs: &[RunOutput],
-    png: Option<&Path>,
+    png: bool,
     scale: Scale,
 ) -> Result<Vec<Plot>, String> {
     let s = &report.scenario;

@@ -2,8 +2,6 @@
 //! scenario's own value and the write-up's band), heatmaps of a 2-D grid with the difference
 //! to the baseline, and for a swarm or 3+ parameters one panel per parameter.
 
-use std::path::Path;
-
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -20,7 +18,7 @@ const PANELS_MAX: usize = 12;
 /// Sweep plots: a 1-D grid gets `failure-rate`; a 2-D grid `heatmap-VARIANT` per variant and
 /// `heatmap-diff-VARIANT` per variant after the baseline; a swarm or a grid of 3 or more
 /// parameters `failure-rate-by-param`.
-pub fn sweep_plots(sweep: &SweepResult, png: Option<&Path>) -> Result<Vec<Plot>, String> {
+pub fn sweep_plots(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
     let def = &sweep.definition;
     if sweep.points.is_empty() || def.params.is_empty() {
         return Ok(Vec::new());
@@ -47,7 +45,7 @@ fn rates(sweep: &SweepResult, v: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-fn heatmaps(sweep: &SweepResult, png: Option<&Path>) -> Result<Vec<Plot>, String> {
+fn heatmaps(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
     let def = &sweep.definition;
     let seeds = seeds_text(&def.seeds);
     let name = &sweep.base.scenario.name;
@@ -153,7 +151,7 @@ fn reported_rates(sweep: &SweepResult) -> Vec<(usize, f64, f64)> {
         .collect()
 }
 
-fn lines(sweep: &SweepResult, png: Option<&Path>) -> Result<Plot, String> {
+fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
     let def = &sweep.definition;
     let key = &def.params[0].key;
     let name = &sweep.base.scenario.name;
@@ -350,7 +348,7 @@ impl Lines<'_> {
 
 /// One panel per parameter: every point's failure rate against that parameter's value,
 /// coloured by variant.
-fn panels(sweep: &SweepResult, png: Option<&Path>) -> Result<Plot, String> {
+fn panels(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
     let def = &sweep.definition;
     let name = &sweep.base.scenario.name;
     let what = match def.swarm {

@@ -2,6 +2,10 @@
 //! an independent deterministic run, run in parallel with rayon. Output does not depend on the
 //! thread count: runs are collected in grid order. Shards split the points; `merge` joins them.
 
+mod merge;
+
+pub use merge::{merge, seed_rows_of, Part};
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -671,80 +675,18 @@ fn per_seed(def: &SweepDef, point: &PointResult, runs: Vec<RunOutput>) -> Vec<Se
         .collect()
 }
 
-/// Joins shard outputs into what one unsharded run would have produced.
-pub fn merge(mut parts: Vec<SweepResult>) -> Result<SweepResult, SweepError> {
-    let first = parts
-        .first()
-        .ok_or_else(|| SweepError::Usage("nothing to merge".into()))?
-        .clone();
-    let n = match first.shard {
-        Some((_, n)) => n,
-        None => return Err(SweepError::Usage("the first output is not a shard".into())),
-    };
-    let mut seen = vec![false; n as usize];
-    for p in &parts {
-        if p.definition != first.definition || p.base != first.base || p.version != first.version {
-            return Err(SweepError::Usage(
-                "the shards come from different sweeps (definition, scenario or version differ)"
-                    .into(),
-            ));
-        }
-        if let Some((k, m)) = p.shard {
-            if let Some(stray) = p.points.iter().find(|pt| !in_shard(pt.point, Some((k, m)))) {
-                return Err(SweepError::Usage(format!(
-                    "shard {k}/{m} holds point {}, which is not its own",
-                    stray.point
-                )));
-            }
-        }
-        match p.shard {
-            Some((k, m)) if m == n && (1..=n).contains(&k) => {
-                if std::mem::replace(&mut seen[(k - 1) as usize], true) {
-                    return Err(SweepError::Usage(format!("shard {k}/{n} is given twice")));
-                }
-            }
-            _ => {
-                return Err(SweepError::Usage(format!(
-                    "every output must be a shard k/{n}"
-                )))
-            }
-        }
-    }
-    if let Some(k) = seen.iter().position(|s| !s) {
-        return Err(SweepError::Usage(format!("shard {}/{n} is missing", k + 1)));
-    }
-    let mut points: Vec<PointResult> = parts.iter_mut().flat_map(|p| p.points.drain(..)).collect();
-    points.sort_by_key(|p| p.point);
-    let mut failed_runs: Vec<FailedRun> = parts
-        .iter_mut()
-        .flat_map(|p| p.failed_runs.drain(..))
-        .collect();
-    // The unsharded order: point, then variant and seed in definition order.
-    let def = &first.definition;
-    let pos = |v: &str| def.variants.iter().position(|x| x.name() == v);
-    let seed_pos = |s: u64| def.seeds.iter().position(|x| *x == s);
-    failed_runs.sort_by_key(|f| (f.point, pos(&f.variant), seed_pos(f.seed)));
-    for w in points.windows(2) {
-        if w[0].point == w[1].point {
-            return Err(SweepError::Usage(format!(
-                "point {} appears in two shards",
-                w[0].point
-            )));
-        }
-    }
-    Ok(SweepResult {
-        shard: None,
-        points,
-        failed_runs,
-        ..first
-    })
-}
-
 impl SweepResult {
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("sweep types serialise");
         s.push('\n');
         s
+    }
+
+    /// [`SweepResult::to_json`] as a stream, never held whole (a merged sweep.json may be
+    /// larger than a gigabyte).
+    pub fn write_json(&self, mut out: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n")
     }
 
     /// The worst points per variant (highest failure rate first), at most `n` each.
