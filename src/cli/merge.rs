@@ -27,21 +27,78 @@ pub(crate) struct Args {
     png: bool,
 }
 
-/// Most bytes of sweep.json read over all shards (2 GiB): more than the largest sweep writes
-/// (100,000 points of ~2.5 KB per variant), read as a stream so the text is never held whole.
-pub(crate) const INPUT_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+/// Most bytes of sweep.json read over all shards (1.5 GiB): more than the largest sweep
+/// writes (100,000 points × 4 variants make 829 MB), so that merge holds at most about
+/// 2 GiB ([`MEMORY_PER_JSON_BYTE`]).
+pub(crate) const INPUT_BYTES_MAX: u64 = 3 * 512 * 1024 * 1024;
+/// Address space merge needs per byte of the shards' sweep.json, with a margin: 704 MB of
+/// sweep.json (100,000 points × 4 variants) merged under `ulimit -v` 750,000 KB and failed
+/// at 700,000 KB, so about 1.03; 1.25 plus [`MEMORY_BASE_BYTES`] is asked for.
+const MEMORY_PER_JSON_BYTE: f64 = 1.25;
+const MEMORY_BASE_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
     check_files(&args)?;
-    let mut parts = Vec::new();
+    let shards = open_parts(&args.dirs)?;
+    let mut parts = Vec::with_capacity(shards.len());
     let mut budget = INPUT_BYTES_MAX;
-    for d in &args.dirs {
-        parts.push(read_part(&d.join("sweep.json"), &mut budget)?);
+    for (path, file) in shards {
+        parts.push(read_part(&path, file, &mut budget)?);
     }
     let shards: Vec<(u32, u32)> = parts.iter().filter_map(|p| p.result.shard).collect();
     let merged = sweep::merge(parts)?;
     merge_seed_rows(&args.dirs, &shards, &merged, &args.out)?;
     super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png, false)
+}
+
+/// Every shard's sweep.json, opened (regular files only: a FIFO would hang the read), and
+/// refused before any is parsed when together they are past [`INPUT_BYTES_MAX`] or past
+/// what the process may allocate (`ulimit -v`, `ulimit -d`): exit 2, not an abort.
+fn open_parts(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, std::fs::File)>, SweepError> {
+    let mut opened = Vec::with_capacity(dirs.len());
+    let mut total = 0u64;
+    for d in dirs {
+        let path = d.join("sweep.json");
+        let file = files::open_input(&path).map_err(|e| SweepError::Usage(e.to_string()))?;
+        let len = file
+            .metadata()
+            .map_err(|e| SweepError::Usage(format!("{}: cannot read: {e}", path.display())))?
+            .len();
+        total = total.saturating_add(len);
+        if total > INPUT_BYTES_MAX {
+            return Err(SweepError::Usage(format!(
+                "{}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all",
+                path.display()
+            )));
+        }
+        opened.push((path, file));
+    }
+    let need = (total as f64 * MEMORY_PER_JSON_BYTE) as u64 + MEMORY_BASE_BYTES;
+    if let Some(limit) = memory_limit_bytes().filter(|&l| need > l) {
+        return Err(SweepError::Usage(format!(
+            "the shards' sweep.json files ({total} bytes) need about {} MB of memory to \
+             merge; the process may have {} MB (ulimit -v / -d): raise the limit",
+            need / 1_000_000,
+            limit / 1_000_000
+        )));
+    }
+    Ok(opened)
+}
+
+/// The smaller of the address-space and data-segment limits, when either is set.
+fn memory_limit_bytes() -> Option<u64> {
+    [libc::RLIMIT_AS, libc::RLIMIT_DATA]
+        .into_iter()
+        .filter_map(|resource| {
+            let mut rl = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit only writes the struct it is given.
+            let ok = unsafe { libc::getrlimit(resource, &mut rl) } == 0;
+            (ok && rl.rlim_cur != libc::RLIM_INFINITY).then_some(rl.rlim_cur)
+        })
+        .min()
 }
 
 /// Refuses, before anything is read or written, an output that cannot be written whole or
@@ -107,28 +164,23 @@ fn merge_seed_rows(
     Ok(())
 }
 
-/// One shard's sweep.json, within what is left of [`INPUT_BYTES_MAX`] (a regular file only:
-/// a FIFO would hang the read).
-fn read_part(path: &Path, budget: &mut u64) -> Result<sweep::Part, SweepError> {
+/// One shard's sweep.json, parsed as a stream within what is left of [`INPUT_BYTES_MAX`]
+/// (a file that grew since it was opened is cut there).
+fn read_part(
+    path: &Path,
+    file: std::fs::File,
+    budget: &mut u64,
+) -> Result<sweep::Part, SweepError> {
     use std::io::Read;
     let name = path.display().to_string();
-    let cannot = |e: std::io::Error| SweepError::Usage(format!("{name}: cannot read: {e}"));
-    let over = || {
-        SweepError::Usage(format!(
-            "{name}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all"
-        ))
-    };
-    let file = files::open_input(path).map_err(|e| SweepError::Usage(e.to_string()))?;
-    let len = file.metadata().map_err(cannot)?.len();
-    if len > *budget {
-        return Err(over());
-    }
     let mut reader = std::io::BufReader::new(file.take(*budget + 1));
     let result: SweepResult = serde_json::from_reader(&mut reader)
         .map_err(|e| SweepError::Usage(format!("{name}: not a sweep.json: {e}")))?;
     let left = reader.into_inner().limit();
     if left == 0 {
-        return Err(over());
+        return Err(SweepError::Usage(format!(
+            "{name}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all"
+        )));
     }
     *budget = left - 1;
     Ok(sweep::Part { name, result })

@@ -4,7 +4,7 @@
 //! instead of becoming a silently incomplete sweep.
 
 use super::{in_shard, FailedRun, PointResult, SweepDef, SweepError, SweepResult};
-use super::{POINTS_MAX, RUNS_MAX};
+use super::{PARAMS_MAX, POINTS_MAX, RUNS_MAX};
 
 /// A shard's sweep.json as read, with the name (its path) messages use.
 pub struct Part {
@@ -27,6 +27,9 @@ fn check_definition(name: &str, def: &SweepDef) -> Result<usize, SweepError> {
                 format!("the sweep's points are not within 1..={POINTS_MAX}"),
             )
         })?;
+    if def.params.len() > PARAMS_MAX {
+        return Err(bad(name, format!("more than {PARAMS_MAX} params")));
+    }
     if def.variants.is_empty() || def.seeds.is_empty() {
         return Err(bad(name, "the sweep has no variant or no seed"));
     }
@@ -72,10 +75,10 @@ fn shard_of(part: &Part) -> Result<(u32, u32), SweepError> {
 
 /// Checks that a part holds exactly its shard's points, in order, each with the grid's
 /// parameters and one summary per variant whose figures are in range.
-fn check_points(part: &Part, grid: &[Vec<(String, String)>]) -> Result<(), SweepError> {
+fn check_points(part: &Part, points: usize) -> Result<(), SweepError> {
     let (name, r) = (&part.name, &part.result);
     let shard = r.shard;
-    let mut expected = (0..grid.len()).filter(|&p| in_shard(p, shard));
+    let mut expected = (0..points).filter(|&p| in_shard(p, shard));
     let variants = r.definition.variant_names();
     for pt in &r.points {
         match expected.next() {
@@ -91,7 +94,7 @@ fn check_points(part: &Part, grid: &[Vec<(String, String)>]) -> Result<(), Sweep
             }
             None => return Err(bad(name, format!("point {} is not this shard's", pt.point))),
         }
-        check_point(name, pt, &grid[pt.point], &variants)?;
+        check_point(name, pt, &r.definition.point(pt.point), &variants)?;
     }
     if let Some(p) = expected.next() {
         let more = 1 + expected.count();
@@ -166,7 +169,6 @@ fn check_parts(parts: &[Part]) -> Result<u32, SweepError> {
         .ok_or_else(|| SweepError::Usage("nothing to merge".into()))?;
     let (_, n) = shard_of(first)?;
     let points = check_definition(&first.name, &first.result.definition)?;
-    let grid = first.result.definition.points();
     let mut seen = vec![false; n as usize];
     for part in parts {
         let (k, m) = shard_of(part)?;
@@ -192,7 +194,7 @@ fn check_parts(parts: &[Part]) -> Result<u32, SweepError> {
         if std::mem::replace(&mut seen[(k - 1) as usize], true) {
             return Err(bad(&part.name, format!("shard {k}/{n} is given twice")));
         }
-        check_points(part, &grid)?;
+        check_points(part, points)?;
         check_failed_runs(part, points)?;
     }
     if let Some(k) = seen.iter().position(|s| !s) {

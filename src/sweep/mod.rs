@@ -18,6 +18,9 @@ use crate::sim::{self, RunOutput};
 
 /// Most grid points one sweep may have, and most runs (points × variants × seeds).
 pub const POINTS_MAX: usize = 100_000;
+/// Most swept keys: each is an override of every point's scenario, which takes at most 256
+/// (`--set`s included).
+pub const PARAMS_MAX: usize = 256;
 pub const RUNS_MAX: usize = 2_000_000;
 
 /// One `--param KEY=SPEC` as given.
@@ -254,6 +257,12 @@ impl ParamSpec {
 /// Refuses a key swept twice (the same dotted path, however quoted): its CSV columns would
 /// repeat and only the last value would reach the scenario.
 pub fn check_distinct(params: &[ParamSpec]) -> Result<(), SweepError> {
+    if params.len() > PARAMS_MAX {
+        return Err(SweepError::Usage(format!(
+            "{} --param keys; at most {PARAMS_MAX}",
+            params.len()
+        )));
+    }
     let mut seen: Vec<Vec<String>> = Vec::with_capacity(params.len());
     for p in params {
         let path = parse_override_from("--param", &format!("{}=0", p.key))
@@ -296,43 +305,49 @@ impl SweepDef {
 
     /// The grid points: the product of the params (first param outermost), or the swarm.
     pub fn points(&self) -> Vec<Vec<(String, String)>> {
-        if let Some(n) = self.swarm {
-            let draws = Draws::new(self.swarm_seed, 1);
-            return (0..n as u64)
-                .map(|i| {
-                    self.params
-                        .iter()
-                        .enumerate()
-                        .map(|(j, p)| {
-                            let (lo, hi, int) = p.range.expect("swarm params have ranges");
-                            let u: f64 =
-                                rand::Rng::random(&mut draws.rng(i, Purpose::Swarm, j as u64));
-                            let v = lo + u * (hi - lo);
-                            let text = if int {
-                                (v.round() as i64).clamp(lo as i64, hi as i64).to_string()
-                            } else {
-                                format!("{:?}", (v * 1e6).round() / 1e6)
-                            };
-                            (p.key.clone(), text)
-                        })
-                        .collect()
-                })
-                .collect();
+        let n = self.point_count().unwrap_or(0);
+        (0..n).map(|i| self.point(i)).collect()
+    }
+
+    /// Point `i` alone (of [`SweepDef::points`]), without building the others: a grid's
+    /// index read as digits, the last param fastest; a swarm's draws for `i`.
+    pub fn point(&self, i: usize) -> Vec<(String, String)> {
+        if self.swarm.is_some() {
+            return self.swarm_point(i as u64);
         }
-        let mut points: Vec<Vec<(String, String)>> = vec![Vec::new()];
-        for p in &self.params {
-            points = points
-                .into_iter()
-                .flat_map(|prefix| {
-                    p.values.iter().map(move |v| {
-                        let mut point = prefix.clone();
-                        point.push((p.key.clone(), v.clone()));
-                        point
-                    })
-                })
-                .collect();
-        }
-        points
+        let mut rest = i;
+        let mut point: Vec<(String, String)> = self
+            .params
+            .iter()
+            .rev()
+            .map(|p| {
+                let len = p.values.len().max(1);
+                let v = p.values.get(rest % len).cloned().unwrap_or_default();
+                rest /= len;
+                (p.key.clone(), v)
+            })
+            .collect();
+        point.reverse();
+        point
+    }
+
+    fn swarm_point(&self, i: u64) -> Vec<(String, String)> {
+        let draws = Draws::new(self.swarm_seed, 1);
+        self.params
+            .iter()
+            .enumerate()
+            .map(|(j, p)| {
+                let (lo, hi, int) = p.range.unwrap_or((0.0, 0.0, true));
+                let u: f64 = rand::Rng::random(&mut draws.rng(i, Purpose::Swarm, j as u64));
+                let v = lo + u * (hi - lo);
+                let text = if int {
+                    (v.round() as i64).clamp(lo as i64, hi as i64).to_string()
+                } else {
+                    format!("{:?}", (v * 1e6).round() / 1e6)
+                };
+                (p.key.clone(), text)
+            })
+            .collect()
     }
 }
 

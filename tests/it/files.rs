@@ -588,3 +588,43 @@ fn a_manifest_entry_that_is_no_longer_a_plot_file_is_left_alone() {
     );
     assert!(plots.join("upgrade-cdf.svg").is_file());
 }
+
+/// Item 6: a large shard under an address-space limit aborted (SIGABRT) instead of exiting
+/// 2, and a shard past the cap was read as far as the cap. Sparse files: no disk is used.
+#[test]
+fn merge_refuses_shards_it_cannot_hold_before_reading_them() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let shard = dir.path().join("s");
+    std::fs::create_dir(&shard).unwrap();
+    let json = std::fs::File::create(shard.join("sweep.json")).unwrap();
+    json.set_len(1200 << 20).unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
+    cmd.args(["merge", s(&shard), "--out", s(&out)]);
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        cmd.pre_exec(|| {
+            let rl = libc::rlimit {
+                rlim_cur: 1 << 30,
+                rlim_max: 1 << 30,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("need about") && err.contains("ulimit -v"),
+        "{err}"
+    );
+    json.set_len(1700 << 20).unwrap();
+    refused(
+        &["merge", s(&shard), "--out", s(&out)],
+        &["exceed 1610612736 bytes in all"],
+    );
+}
