@@ -6,13 +6,15 @@
 # `config` (the default) keeps the objects in memory: workerd's ActorCache, the KV cache layer
 # of production's KV-backed objects, over a store that never flushes, so nothing is committed
 # and the output gate is never held; reads of keys never written are real asynchronous I/O.
+# Its objects are never evicted (an eviction would drop their storage): the Worker forgets jobs
+# itself, by JOB_RETENTION_MS and MAX_JOBS (src/retention.js).
 # `diskConfig` stores them in SQLite files under the `do-storage` directory: each put's commit
 # holds the output gate, as in production, and costs an fsync (tens of ms on a slow disk):
 #
 #   mkdir -p /tmp/hs-worker-state
 #   npx workerd serve config.capnp diskConfig -d do-storage=/tmp/hs-worker-state
 #
-# Settings come from the environment (unset = the default in src/index.js). `--socket-addr
+# Settings come from the environment (unset = the default in src/settings.js). `--socket-addr
 # http=127.0.0.1:PORT` moves the listener (tests/it/workerd.rs uses port 0 and --control-fd).
 using Workerd = import "/workerd/workerd.capnp";
 
@@ -30,35 +32,56 @@ const diskConfig :Workerd.Config = (
 );
 
 const memoryWorker :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "src/index.js") ],
+  modules = [
+    (name = "index.js", esModule = embed "src/index.js"),
+    (name = "retention.js", esModule = embed "src/retention.js"),
+    (name = "settings.js", esModule = embed "src/settings.js"),
+  ],
   compatibilityDate = "2026-11-17",
+  # preventEviction: workerd's eviction of an idle object drops its in-memory storage (a
+  # finished job's token stopped working after 20–45 s idle); the Worker forgets jobs itself
+  # (src/retention.js), and an object without a job leaves memory once idle.
   durableObjectNamespaces = [
-    (className = "JobObject", uniqueKey = "handshake-sim-reference-job-object"),
+    (className = "JobObject", uniqueKey = "handshake-sim-reference-job-object",
+     preventEviction = true),
+    (className = "JobRegistry", uniqueKey = "handshake-sim-reference-job-registry",
+     preventEviction = true),
   ],
   durableObjectStorage = (inMemory = void),
   bindings = [
     (name = "JOBS", durableObjectNamespace = "JobObject"),
+    (name = "REGISTRY", durableObjectNamespace = "JobRegistry"),
     (name = "VARIANT", fromEnvironment = "VARIANT"),
     (name = "READ_MS_MIN", fromEnvironment = "READ_MS_MIN"),
     (name = "READ_MS_MAX", fromEnvironment = "READ_MS_MAX"),
     (name = "BOOK_MS", fromEnvironment = "BOOK_MS"),
     (name = "TOKEN_TTL_MS", fromEnvironment = "TOKEN_TTL_MS"),
+    (name = "JOB_RETENTION_MS", fromEnvironment = "JOB_RETENTION_MS"),
+    (name = "MAX_JOBS", fromEnvironment = "MAX_JOBS"),
   ],
 );
 
 const diskWorker :Workerd.Worker = (
-  modules = [ (name = "index.js", esModule = embed "src/index.js") ],
+  modules = [
+    (name = "index.js", esModule = embed "src/index.js"),
+    (name = "retention.js", esModule = embed "src/retention.js"),
+    (name = "settings.js", esModule = embed "src/settings.js"),
+  ],
   compatibilityDate = "2026-11-17",
   durableObjectNamespaces = [
     (className = "JobObject", uniqueKey = "handshake-sim-reference-job-object"),
+    (className = "JobRegistry", uniqueKey = "handshake-sim-reference-job-registry"),
   ],
   durableObjectStorage = (localDisk = "do-storage"),
   bindings = [
     (name = "JOBS", durableObjectNamespace = "JobObject"),
+    (name = "REGISTRY", durableObjectNamespace = "JobRegistry"),
     (name = "VARIANT", fromEnvironment = "VARIANT"),
     (name = "READ_MS_MIN", fromEnvironment = "READ_MS_MIN"),
     (name = "READ_MS_MAX", fromEnvironment = "READ_MS_MAX"),
     (name = "BOOK_MS", fromEnvironment = "BOOK_MS"),
     (name = "TOKEN_TTL_MS", fromEnvironment = "TOKEN_TTL_MS"),
+    (name = "JOB_RETENTION_MS", fromEnvironment = "JOB_RETENTION_MS"),
+    (name = "MAX_JOBS", fromEnvironment = "MAX_JOBS"),
   ],
 );

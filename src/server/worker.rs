@@ -27,7 +27,7 @@ use crate::record::fault;
 use crate::scenario::LinkName;
 use crate::task;
 use crate::wire::api::{self, BatchRequest};
-use crate::wire::{read_body, serve_http1, Body, Io, IoObject};
+use crate::wire::{host_refusal, plain, read_body, serve_http1, Body, Io, IoObject};
 
 /// Opens a connection to the object host.
 pub(crate) trait Dial {
@@ -226,6 +226,11 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 /// Relays one request: up to the object host (its latency, a drop on either link), the
 /// answer back down the same way, and, after a 101, the socket's bytes both ways.
 async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Response<Body>, Reset> {
+    // Refused at the edge, before anything is drawn for it: the simulated clients always send
+    // one Host, so no run sees this.
+    if let Some(why) = host_refusal(&req) {
+        return Ok(plain(StatusCode::BAD_REQUEST, why));
+    }
     let arrived = clock::mark();
     let client_upgrade = req
         .headers()

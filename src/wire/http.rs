@@ -24,6 +24,47 @@ pub(crate) fn plain(status: StatusCode, text: &str) -> Response<Body> {
     r
 }
 
+/// Why a request's `Host` is refused (RFC 9112 3.2: "A server MUST respond with a 400 (Bad
+/// Request) status code to any HTTP/1.1 request message that lacks a Host header field and to
+/// any request message that contains more than one Host header field line or a Host header
+/// field with an invalid field value"), or `None` when it is right. HTTP/1.0 may omit it.
+pub(crate) fn host_refusal<B>(req: &hyper::Request<B>) -> Option<&'static str> {
+    let mut hosts = req.headers().get_all(hyper::header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() >= hyper::Version::HTTP_11 => Some("missing Host"),
+        (None, _) => None,
+        (Some(_), Some(_)) => Some("Host given twice"),
+        (Some(h), None) if valid_host(h.as_bytes()) => None,
+        (Some(_), None) => Some("malformed Host"),
+    }
+}
+
+/// RFC 9110 7.2 and RFC 3986 3.2.2: `uri-host [":" port]`, the host an IP literal in brackets
+/// or a non-empty reg-name (unreserved, percent-encoded and sub-delims characters; an IPv4
+/// address is one), the port digits.
+fn valid_host(value: &[u8]) -> bool {
+    let (host, port) = match value.iter().rposition(|&b| b == b':') {
+        // A colon inside an IP literal is not a port's.
+        Some(i) if !value[i..].contains(&b']') => (&value[..i], &value[i + 1..]),
+        _ => (value, &[][..]),
+    };
+    let host_ok = match host {
+        [b'[', literal @ .., b']'] => {
+            !literal.is_empty()
+                && literal
+                    .iter()
+                    .all(|&b| b.is_ascii_hexdigit() || b":.vV".contains(&b) || reg_name_byte(b))
+        }
+        _ => !host.is_empty() && host.iter().all(|&b| reg_name_byte(b)),
+    };
+    host_ok && port.iter().all(u8::is_ascii_digit)
+}
+
+/// A byte of a reg-name: unreserved, `%` of a percent-encoding, or a sub-delim.
+fn reg_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"-._~%!$&'()*+,;=".contains(&b)
+}
+
 /// A body too large or unreadable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BadBody;
@@ -94,5 +135,45 @@ pub(crate) async fn serve_http1<S, F, Fut, E>(
         .with_upgrades();
     if let Err(e) = conn.await {
         tracing::trace!(error = %e, server = what, "connection ended");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(version: hyper::Version, hosts: &[&str]) -> hyper::Request<()> {
+        let mut r = hyper::Request::builder().version(version).uri("/");
+        for h in hosts {
+            r = r.header(hyper::header::HOST, *h);
+        }
+        r.body(()).unwrap()
+    }
+
+    #[test]
+    fn an_http_1_1_request_needs_exactly_one_well_formed_host() {
+        const HTTP_10: hyper::Version = hyper::Version::HTTP_10;
+        const HTTP_11: hyper::Version = hyper::Version::HTTP_11;
+        for ok in [
+            "worker:8787",
+            "127.0.0.1:8787",
+            "[::1]:8787",
+            "[::1]",
+            "example.com",
+            "a:",
+        ] {
+            assert_eq!(host_refusal(&request(HTTP_11, &[ok])), None, "{ok}");
+        }
+        assert_eq!(host_refusal(&request(HTTP_10, &[])), None);
+        assert_eq!(host_refusal(&request(HTTP_11, &[])), Some("missing Host"));
+        let two = request(HTTP_10, &["a", "b"]);
+        assert_eq!(host_refusal(&two), Some("Host given twice"));
+        for bad in ["", ":80", "a b", "a, b", "a:8x", "[]", "a/b", "a@b", "[::1"] {
+            assert_eq!(
+                host_refusal(&request(HTTP_11, &[bad])),
+                Some("malformed Host"),
+                "{bad:?}"
+            );
+        }
     }
 }

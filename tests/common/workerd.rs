@@ -171,6 +171,8 @@ impl Workerd {
             "READ_MS_MAX",
             "BOOK_MS",
             "TOKEN_TTL_MS",
+            "JOB_RETENTION_MS",
+            "MAX_JOBS",
         ] {
             c.env_remove(key);
         }

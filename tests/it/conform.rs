@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
+use handshake_sim::live::conform::CASES;
 use handshake_sim::wire::api;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -21,7 +22,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
@@ -56,7 +57,7 @@ fn conform_passes_against_serve() {
     assert_eq!(with_outcome(&v, "fail"), BTreeSet::new(), "{v:#}\n{err}");
     assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}\n{err}");
     assert_eq!(code, 0, "{err}");
-    assert_eq!(v["counts"]["pass"], 35, "{v:#}");
+    assert_eq!(v["counts"]["pass"], CASES.len(), "{v:#}");
     assert!(v["connections"].as_u64().unwrap() <= 400);
 }
 
@@ -210,7 +211,7 @@ fn bad_input_exits_2_and_a_remote_target_is_refused_before_any_connection() {
 fn list_names_every_case_and_an_unreachable_target_fails() {
     let (code, out, _) = crate::exec(&["conform", "--list"], None);
     assert_eq!(code, 0);
-    for name in handshake_sim::live::conform::CASES.iter().map(|c| c.name) {
+    for name in CASES.iter().map(|c| c.name) {
         assert!(out.contains(name), "{name} missing from {out}");
     }
     let addr = {
@@ -263,7 +264,7 @@ fn a_listener_that_never_accepts_ends_within_the_time_limit_with_the_reports() {
         "{err}"
     );
     assert_eq!(v["passed"], false);
-    assert_eq!(v["counts"]["error"], 35, "{v:#}");
+    assert_eq!(v["counts"]["error"], CASES.len(), "{v:#}");
     let detail = "not run: cannot reach the target: no TCP connection within 500 ms";
     assert!(
         v["cases"]
@@ -276,7 +277,10 @@ fn a_listener_that_never_accepts_ends_within_the_time_limit_with_the_reports() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
     assert!(
-        xml.contains(r#"tests="35" failures="0" errors="35""#),
+        xml.contains(&format!(
+            r#"tests="{0}" failures="0" errors="{0}""#,
+            CASES.len()
+        )),
         "{xml}"
     );
 }
@@ -304,7 +308,10 @@ fn a_silent_target_is_cut_by_the_time_limit() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
     assert!(
-        xml.contains(r#"tests="35" failures="0" errors="35""#),
+        xml.contains(&format!(
+            r#"tests="{0}" failures="0" errors="{0}""#,
+            CASES.len()
+        )),
         "{xml}"
     );
     assert!(
@@ -319,6 +326,8 @@ fn a_silent_target_is_cut_by_the_time_limit() {
 // map, progress computed from the time since the first POST (one book per BOOK_MS).
 
 const BOOK_MS: u64 = 20;
+/// Most bytes of a socket message; a longer one gets a Close 1009.
+const MESSAGE_BYTES_MAX: usize = 64 * 1024;
 
 struct RefJob {
     token: String,
@@ -373,6 +382,10 @@ fn answer(status: u16, body: String) -> Response<Full<Bytes>> {
 }
 
 async fn route(req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<Full<Bytes>> {
+    // RFC 9112 3.2: exactly one Host in HTTP/1.1.
+    if req.headers().get_all("host").iter().count() != 1 {
+        return answer(400, String::new());
+    }
     match (req.method(), req.uri().path()) {
         (&Method::POST, api::BATCH_PATH) => post(req, &jobs).await,
         (_, api::BATCH_PATH) => answer(405, String::new()),
@@ -471,6 +484,7 @@ fn upgrade(mut req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<F
     };
     if !api::connection_upgrade(header("connection").as_bytes())
         || !api::valid_ws_key(header("sec-websocket-key").as_bytes())
+        || h.get_all("sec-websocket-key").iter().count() != 1
     {
         return answer(400, String::new());
     }
@@ -485,7 +499,11 @@ fn upgrade(mut req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<F
     let on = hyper::upgrade::on(&mut req);
     tokio::task::spawn_local(async move {
         if let Ok(up) = on.await {
-            let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+            let config = WebSocketConfig::default()
+                .max_message_size(Some(MESSAGE_BYTES_MAX))
+                .max_frame_size(Some(MESSAGE_BYTES_MAX));
+            let io = TokioIo::new(up);
+            let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
             socket(ws, jobs, id, after, defect).await;
         }
     });
@@ -557,6 +575,12 @@ async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defec
                     return;
                 }
                 Some(Ok(_)) => {}
+                Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(_))) => {
+                    let size = CloseFrame { code: CloseCode::Size, reason: "".into() };
+                    let _ = ws.close(Some(size)).await;
+                    let _ = tokio::time::timeout(Duration::from_secs(1), ws.next()).await;
+                    return;
+                }
                 _ => return,
             },
         }

@@ -6,4 +6,5 @@ pub(crate) use crate::common::workerd::*;
 
 mod conform;
 mod facts;
+mod limits;
 mod reference;

@@ -8,8 +8,17 @@
 //   READ_MS_MAX   0/0 (default) injects nothing and the reads are plain storage gets
 //   BOOK_MS       enrichment time per book, ms (default 100)
 //   TOKEN_TTL_MS  token lifetime, ms (default 7,200,000)
+//   JOB_RETENTION_MS  how long a finished job nothing uses is kept, ms (default 600,000: serve's
+//                 --job-retention-s 600); then it is forgotten, its token gets 401
+//   MAX_JOBS      jobs kept at most (default 20,000: serve's --max-jobs); a POST for a new job
+//                 past it forgets the least recently posted finished ones, or gets 503
+//
+// Requests are routed by the request target as the client sent it, never normalised: like
+// serve, `/api/enrichment/./batch` and `*` are no paths of the API (404).
 
-import { DurableObject } from "cloudflare:workers";
+import { AUTH_TOKEN, AUTH_TOKEN_EXPIRATION, Retained, registry } from "./retention.js";
+import { settings } from "./settings.js";
+export { JobRegistry } from "./retention.js";
 
 const BATCH_PATH = "/api/enrichment/batch";
 const PROGRESS_PATH = "/ws/progress";
@@ -18,40 +27,6 @@ const BODY_BYTES_MAX = 64 * 1024;
 const MESSAGE_BYTES_MAX = 64 * 1024;
 const BOOKS_PER_JOB_MAX = 10000;
 const U32_MAX = 4294967295;
-const VARIANTS = ["sequential", "parallel", "batched", "memory-cache"];
-const AUTH_TOKEN = "authToken";
-const AUTH_TOKEN_EXPIRATION = "authTokenExpiration";
-
-// ---- settings ----------------------------------------------------------------------------
-
-function intVar(env, name, fallback, max) {
-  const raw = env[name];
-  if (raw === undefined || raw === null || raw === "") return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < 0 || v > max) {
-    throw new Error(`${name} must be an integer in 0..=${max}, not ${JSON.stringify(raw)}`);
-  }
-  return v;
-}
-
-/** The settings from the environment; a bad value is a configuration error (thrown). */
-function settings(env) {
-  const variant = env.VARIANT || "parallel";
-  if (!VARIANTS.includes(variant)) {
-    throw new Error(`VARIANT must be one of ${VARIANTS.join(", ")}, not ${JSON.stringify(variant)}`);
-  }
-  const hour = 3600000;
-  const readMin = intVar(env, "READ_MS_MIN", 0, hour);
-  const readMax = intVar(env, "READ_MS_MAX", readMin, hour);
-  if (readMax < readMin) throw new Error(`READ_MS_MAX ${readMax} < READ_MS_MIN ${readMin}`);
-  return {
-    variant,
-    readMin,
-    readMax,
-    bookMs: intVar(env, "BOOK_MS", 100, hour),
-    tokenTtlMs: intVar(env, "TOKEN_TTL_MS", 2 * hour, 7 * 24 * hour),
-  };
-}
 
 // ---- request checks (as src/wire/api.rs and src/server/object/upgrade.rs) -----------------
 
@@ -67,6 +42,34 @@ function json(status, body) {
     status,
     headers: { "content-type": "application/json" },
   });
+}
+
+/** RFC 9110 7.2 and RFC 3986 3.2.2, as serve's `valid_host`: `uri-host [":" port]`, the host
+ * an IP literal in brackets or a non-empty reg-name, the port digits. Two Host lines reach the
+ * Worker joined by ", ", which is not one. */
+function validHost(host) {
+  const regName = "[A-Za-z0-9\\-._~%!$&'()*+,;=]";
+  return new RegExp(`^(\\[(${regName}|:)+\\]|${regName}+)(:[0-9]*)?$`).test(host);
+}
+
+/** The request target as the client sent it, split at the query: { path, query }. workerd
+ * builds `request.url` from the scheme, the Host header and the target as they came (an
+ * absolute-form target becomes its path), so the target is what follows `scheme://host`;
+ * `new URL()` would normalise it (`/a/./b` is `/a/b`, and `*` makes the URL invalid). */
+function target(request) {
+  const url = request.url;
+  const host = request.headers.get("host") ?? "";
+  const afterScheme = url.indexOf("://") + 3;
+  let raw;
+  if (url.startsWith(host, afterScheme)) {
+    raw = url.slice(afterScheme + host.length);
+  } else {
+    // Not built that way (another runtime): the target starts at the first '/'.
+    const slash = url.indexOf("/", afterScheme);
+    raw = slash < 0 ? "" : url.slice(slash);
+  }
+  const q = raw.indexOf("?");
+  return q < 0 ? { path: raw, query: "" } : { path: raw.slice(0, q), query: raw.slice(q + 1) };
 }
 
 /** The raw value of `name` in a query (no percent-decoding, as serve); throws on a repeat. */
@@ -137,8 +140,10 @@ function checkUpgrade(request, query) {
   if (!connectionUpgrade(request.headers.get("connection"))) {
     return { refusal: text(400, "missing Connection: Upgrade") };
   }
+  // Two key lines reach the Worker joined by ", ", which is no key: refused like serve (RFC
+  // 6455 11.3.1: one key per request).
   if (!validWsKey(request.headers.get("sec-websocket-key"))) {
-    return { refusal: text(400, "missing or malformed Sec-WebSocket-Key") };
+    return { refusal: text(400, "missing, malformed or repeated Sec-WebSocket-Key") };
   }
   if (request.headers.get("sec-websocket-version") !== "13") {
     return {
@@ -276,10 +281,13 @@ async function objectFetch(stub, request, jobId) {
 export default {
   async fetch(request, env) {
     const s = settings(env);
-    const url = new URL(request.url);
-    const query = url.search.startsWith("?") ? url.search.slice(1) : url.search;
+    // RFC 9112 3.2, as serve: 400 for a Host that is not one host (two lines arrive joined).
+    // workerd itself refuses a request without Host.
+    const host = request.headers.get("host");
+    if (host !== null && !validHost(host)) return text(400, "malformed or repeated Host");
+    const { path, query } = target(request);
     const stubFor = (jobId) => env.JOBS.get(env.JOBS.idFromName(jobId));
-    switch (url.pathname) {
+    switch (path) {
       case BATCH_PATH: {
         if (request.method !== "POST") return text(405, "use POST");
         const { batch, refusal } = await readBatch(request);
@@ -287,14 +295,17 @@ export default {
         const token = freshToken();
         const expiresAtMs = Date.now() + s.tokenTtlMs;
         const stub = stubFor(batch.jobId);
+        let accepted;
         try {
           // Awaited: the call returns once the put is durable (the object's output gate), so
           // the 202 never overtakes the token (the #378 race).
-          await stub.setAuthToken(token, expiresAtMs);
-          await stub.startJob(batch.jobId, batch.books);
+          accepted = await stub.acceptBatch(batch.jobId, batch.books, token, expiresAtMs);
         } catch (e) {
           console.error(`[${batch.jobId}] setAuthToken failed: ${e}`);
           return text(503, "storage write failed");
+        }
+        if (!accepted) {
+          return text(503, "job limit reached: every job the Worker keeps is in use");
         }
         return json(202, { jobId: batch.jobId, token, expiresAtMs });
       }
@@ -311,6 +322,8 @@ export default {
         return objectFetch(stubFor(asked.jobId), request, asked.jobId);
       }
       default:
+        // Another path, a path with dot segments or other spelling, or `*`. (A CONNECT never
+        // gets here: workerd answers it itself, 500 without a connect() handler.)
         return text(404, "not found");
     }
   },
@@ -326,11 +339,14 @@ function timingSafeEqual(a, b) {
   return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
 }
 
+/** A message's size in bytes: text, an ArrayBuffer, or a Blob (a binary message's type under
+ * this compatibility date: a Blob has a size, not a byteLength). */
 function byteLength(data) {
-  return typeof data === "string" ? new TextEncoder().encode(data).byteLength : data.byteLength;
+  if (typeof data === "string") return new TextEncoder().encode(data).byteLength;
+  return data.byteLength ?? data.size;
 }
 
-export class JobObject extends DurableObject {
+export class JobObject extends Retained {
   constructor(ctx, env) {
     super(ctx, env);
     this.settings = settings(env);
@@ -340,6 +356,20 @@ export class JobObject extends DurableObject {
     this.socket = null;
     // Upgrades so far in this incarnation.
     this.upgrades = 0;
+  }
+
+  /** The POST: the registry's admission of a new job (MAX_JOBS), the token stored, the job
+   * started on its first POST. One call, so the registry never sees the object idle between
+   * the admission and the job. False: the registry is full of jobs in use. */
+  async acceptBatch(jobId, books, token, expiresAtMs) {
+    return this.using(async () => {
+      const posted = (await this.ctx.storage.get("posted")) === true;
+      if (!(await registry(this.env).admit(jobId, posted))) return false;
+      await this.setAuthToken(token, expiresAtMs);
+      this.hasJob = true;
+      await this.startJob(jobId, books);
+      return true;
+    });
   }
 
   /** Stores the POST's token (and keeps it in memory for memory-cache). */
@@ -354,6 +384,7 @@ export class JobObject extends DurableObject {
     await this.ctx.storage.put({ posted: true, jobId, books, booksDone: 0, done: books === 0 });
     if (books === 0) {
       this.push(jobId, { type: "complete", books }, 0);
+      await this.finished(jobId);
     } else {
       await this.ctx.storage.setAlarm(Date.now() + this.settings.bookMs);
     }
@@ -418,21 +449,23 @@ export class JobObject extends DurableObject {
       console.error(`storage read failed: ${e}`);
       return [503, "storage read failed"];
     }
+    this.hasJob = read.token !== undefined;
     return tokenHolds(presented, read) ? null : [401, "invalid or expired token"];
   }
 
   async fetch(request) {
-    const url = new URL(request.url);
-    const query = url.search.startsWith("?") ? url.search.slice(1) : url.search;
+    const { path, query } = target(request);
     const { jobId, token } = jobAndToken(query);
-    try {
-      if (url.pathname === STATUS_PATH) return await this.status(jobId, token);
-      return await this.upgrade(jobId, token, queryParam(query, "after"));
-    } catch (e) {
-      // The reads after the token check (the job's state, the re-check before the 101).
-      console.error(`[${jobId}] storage read failed: ${e}`);
-      return text(503, "storage read failed");
-    }
+    return this.using(async () => {
+      try {
+        if (path === STATUS_PATH) return await this.status(jobId, token);
+        return await this.upgrade(jobId, token, queryParam(query, "after"));
+      } catch (e) {
+        // The reads after the token check (the job's state, the re-check before the 101).
+        console.error(`[${jobId}] storage read failed: ${e}`);
+        return text(503, "storage read failed");
+      }
+    });
   }
 
   async status(jobId, token) {
@@ -516,6 +549,8 @@ export class JobObject extends DurableObject {
     });
     const forget = () => {
       if (this.socket === socket) this.socket = null;
+      // Its end is a use: the retention counts from it.
+      this.touched();
     };
     // The runtime echoes the client's close (web_socket_auto_reply_to_close).
     server.addEventListener("close", forget);
@@ -548,10 +583,12 @@ export class JobObject extends DurableObject {
     console.log(`[${jobId}] No WebSocket connection available`);
   }
 
-  /** The enrichment pipeline: one book per alarm, then the completion. */
+  /** The enrichment pipeline, one book per alarm, then the completion; once the job is done,
+   * the alarm is its retention's (retention.js). */
   async alarm() {
-    const st = await this.ctx.storage.get(["jobId", "books", "booksDone", "done"]);
-    if (st.get("done")) return;
+    const st = await this.ctx.storage.get(["posted", "jobId", "books", "booksDone", "done"]);
+    if (!st.get("posted")) return;
+    if (st.get("done")) return this.retain(st.get("jobId"));
     const jobId = st.get("jobId");
     const books = st.get("books");
     const booksDone = st.get("booksDone") + 1;
@@ -560,6 +597,7 @@ export class JobObject extends DurableObject {
     this.push(jobId, { type: "progress", seq: booksDone, books }, booksDone);
     if (done) {
       this.push(jobId, { type: "complete", books }, 0);
+      await this.finished(jobId);
     } else {
       await this.ctx.storage.setAlarm(Date.now() + this.settings.bookMs);
     }

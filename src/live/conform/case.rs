@@ -4,7 +4,7 @@
 use futures_util::future::LocalBoxFuture;
 
 use super::context::Context;
-use super::{post, progress, refresh, status, upgrade};
+use super::{post, progress, refresh, request, status, upgrade};
 
 /// One case: a stable kebab-case name, its group, what it checks (one line), and its code.
 pub struct Case {
@@ -112,6 +112,7 @@ pub static CASES: &[Case] = &[
     case!("upgrade-malformed-after", "upgrade", upgrade::malformed_after, "400 for after=abc and after=-1"),
     case!("upgrade-missing-key", "upgrade", upgrade::missing_key, "400 without Sec-WebSocket-Key"),
     case!("upgrade-bad-key", "upgrade", upgrade::bad_key, "400 for a key that is not 16 bytes of base64"),
+    case!("upgrade-repeated-key", "upgrade", upgrade::repeated_key, "400 for Sec-WebSocket-Key given twice (RFC 6455 11.3.1)"),
     case!("upgrade-no-connection-upgrade", "upgrade", upgrade::no_connection_upgrade, "400 without Connection: Upgrade"),
     case!("upgrade-missing-token", "upgrade", upgrade::missing_token, "401 without a token"),
     case!("upgrade-wrong-token", "upgrade", upgrade::wrong_token, "401 for a random token"),
@@ -130,6 +131,12 @@ pub static CASES: &[Case] = &[
     case!("socket-ping", "socket", progress::ping, "a ping is answered with a pong carrying its payload"),
     case!("socket-close-echo", "socket", progress::close_echo, "a client Close 1000 during a job of 100 books is answered with a Close 1000 before complete"),
     case!("socket-close-after-complete", "socket", progress::close_after_complete, "the server closes with 1000 after complete"),
+    case!("socket-text-too-big", "socket", progress::text_too_big, "a text message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
+    case!("socket-binary-too-big", "socket", progress::binary_too_big, "a binary message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
+    case!("request-dot-segments", "request", request::dot_segments, "404 for /api/enrichment/./batch, /ws/./progress and /api/x/../enrichment/status: the target is matched as sent"),
+    case!("request-asterisk", "request", request::asterisk, "404 for the request target * (OPTIONS and GET)"),
+    case!("request-connect", "request", request::connect, "CONNECT to the endpoint's own host:port is refused (4xx or 5xx), never a tunnel"),
+    case!("request-host", "request", request::host, "400 for an HTTP/1.1 request without Host and with Host twice (RFC 9112 3.2)"),
 ];
 
 /// The cases named (all when `names` is empty), in run order; an unknown name is an error

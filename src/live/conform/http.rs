@@ -17,9 +17,13 @@ use crate::wire::collect_body;
 /// A request to send as it is.
 pub(super) struct Req {
     method: Method,
-    /// Path and query, sent verbatim.
+    /// The request target (path and query, `*`, or an authority for `CONNECT`), sent
+    /// verbatim.
     target: String,
     headers: Vec<(&'static str, String)>,
+    /// Whether the target's authority goes in a `Host` header (always, but for the cases
+    /// about a request without one; `header("host", …)` adds a further line).
+    host: bool,
     body: Bytes,
 }
 
@@ -29,6 +33,7 @@ impl Req {
             method,
             target: target.into(),
             headers: Vec::new(),
+            host: true,
             body: Bytes::new(),
         }
     }
@@ -42,7 +47,12 @@ impl Req {
 
     /// A well-formed progress upgrade for `query` (key `key`, version 13).
     pub(super) fn upgrade(query: &str, key: &str) -> Req {
-        Req::new(Method::GET, format!("{}?{query}", api::PROGRESS_PATH))
+        Req::upgrade_at(format!("{}?{query}", api::PROGRESS_PATH), key)
+    }
+
+    /// The upgrade's headers on a request for `target`.
+    pub(super) fn upgrade_at(target: String, key: &str) -> Req {
+        Req::new(Method::GET, target)
             .header("upgrade", "websocket")
             .header("connection", "Upgrade")
             .header("sec-websocket-key", key)
@@ -52,6 +62,12 @@ impl Req {
     /// Adds a header (a second one of the same name is sent as a second line).
     pub(super) fn header(mut self, name: &'static str, value: impl Into<String>) -> Req {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Sends no `Host` of the target's (only those added with `header`).
+    pub(super) fn without_host(mut self) -> Req {
+        self.host = false;
         self
     }
 
@@ -126,8 +142,10 @@ async fn exchange(ctx: &Context, req: Req) -> Result<Answer, Finding> {
     });
     let mut request = Request::builder()
         .method(req.method)
-        .uri(req.target.as_str())
-        .header(hyper::header::HOST, ctx.target.authority());
+        .uri(req.target.as_str());
+    if req.host {
+        request = request.header(hyper::header::HOST, ctx.target.authority());
+    }
     for (name, value) in &req.headers {
         let value = HeaderValue::from_str(value)
             .map_err(|e| Finding::Error(format!("header {name}: {e}")))?;

@@ -7,7 +7,7 @@
 //!
 //! `case` (the list, the outcomes), `context` (what a run's cases share), `http` and `socket`
 //! (the two kinds of exchange), `job` (a posted job), and one file per group of cases: `post`,
-//! `upgrade`, `refresh`, `status`, `progress`.
+//! `upgrade`, `refresh`, `status`, `progress`, `request`.
 
 mod case;
 mod context;
@@ -16,6 +16,7 @@ mod job;
 mod post;
 mod progress;
 mod refresh;
+mod request;
 mod socket;
 mod status;
 mod upgrade;

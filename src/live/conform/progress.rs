@@ -216,6 +216,41 @@ pub(super) async fn close_echo(ctx: &Context) -> Checked {
     }
 }
 
+/// Most bytes of a message the documented API takes; a longer one gets a `Close 1009`.
+const MESSAGE_BYTES_MAX: usize = 64 * 1024;
+
+pub(super) async fn text_too_big(ctx: &Context) -> Checked {
+    let text = "x".repeat(MESSAGE_BYTES_MAX + 1);
+    too_big(ctx, Message::text(text), "a text message").await
+}
+
+pub(super) async fn binary_too_big(ctx: &Context) -> Checked {
+    let bytes = vec![0x5a; MESSAGE_BYTES_MAX + 1];
+    too_big(ctx, Message::binary(bytes), "a binary message").await
+}
+
+/// A message one byte over the limit, sent during a job of `BOOKS_MAX` books (so its end's
+/// own `Close 1000` cannot come first): the answer must be a `Close 1009`. A server that
+/// takes it goes on with the job and closes with 1000 after `complete`.
+async fn too_big(ctx: &Context, message: Message, kind: &str) -> Checked {
+    let job = posted_with(ctx, super::BOOKS_MAX).await?;
+    let (mut socket, _) = connect(ctx, &job, None).await?;
+    let what = format!("the answer to {kind} of {} bytes", MESSAGE_BYTES_MAX + 1);
+    // A server may close before it has read the whole message: the answer is what counts.
+    let _ = socket.send(message, &what).await;
+    let wait = Wait::new(ctx.request_timeout());
+    let close = socket.close_frame(wait, &what).await?;
+    if close.as_ref().is_some_and(|f| f.code == CloseCode::Size) {
+        Ok(())
+    } else {
+        Err(mismatch(
+            &what,
+            "Close 1009",
+            format!("Close ({})", close_text(close.as_ref())),
+        ))
+    }
+}
+
 fn is_complete(text: &str) -> bool {
     matches!(
         serde_json::from_str::<ServerMsg>(text),

@@ -165,6 +165,14 @@ pub(super) async fn bad_key(ctx: &Context) -> Checked {
     each(ctx, requests, 400).await
 }
 
+pub(super) async fn repeated_key(ctx: &Context) -> Checked {
+    // Two keys, each well formed: RFC 6455 11.3.1 allows one.
+    one(ctx, "upgrade with Sec-WebSocket-Key twice", 400, |_, r| {
+        r.header("sec-websocket-key", generate_key())
+    })
+    .await
+}
+
 pub(super) async fn no_connection_upgrade(ctx: &Context) -> Checked {
     one(ctx, "upgrade without Connection: Upgrade", 400, |_, r| {
         r.without("connection")

@@ -124,7 +124,9 @@ fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
 }
 
 /// RFC 6455 4.2.1: a handshake without `Connection: Upgrade`, without a valid key or with
-/// another version is refused. The key, when all three are right.
+/// another version is refused; so is one with two keys (11.3.1: the key "MUST NOT appear
+/// more than once in an HTTP request"; which one would the accept answer?). The key, when
+/// all three are right.
 fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
     let connection_ok = headers
         .get_all(CONNECTION)
@@ -133,12 +135,14 @@ fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
     if !connection_ok {
         return Err(Refused::bad_request("missing Connection: Upgrade"));
     }
-    let key_ok = headers
-        .get(SEC_WEBSOCKET_KEY)
-        .is_some_and(|k| api::valid_ws_key(k.as_bytes()));
+    let mut keys = headers.get_all(SEC_WEBSOCKET_KEY).iter();
+    let key_ok = match (keys.next(), keys.next()) {
+        (Some(k), None) => api::valid_ws_key(k.as_bytes()),
+        _ => false,
+    };
     if !key_ok {
         return Err(Refused::bad_request(
-            "missing or malformed Sec-WebSocket-Key",
+            "missing, malformed or repeated Sec-WebSocket-Key",
         ));
     }
     if headers.get(SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
