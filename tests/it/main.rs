@@ -11,6 +11,7 @@ mod determinism;
 mod faults;
 mod figures;
 mod files;
+mod fuzz;
 mod gate;
 mod gates;
 mod hostile;
