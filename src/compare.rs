@@ -111,6 +111,11 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<RunJson, CompareError> {
     }
     for (i, v) in run.variants.iter().enumerate() {
         let variant = crate::names::escape_control(&v.variant);
+        if v.variant.chars().any(char::is_control) {
+            return Err(not(format!(
+                "variant {variant}: a name with control characters"
+            )));
+        }
         if run.variants[..i].iter().any(|w| w.variant == v.variant) {
             return Err(not(format!("variant {variant} appears twice")));
         }
@@ -140,7 +145,7 @@ impl Side {
         let s = &run.scenario["scenario"];
         Side {
             file: file.to_string(),
-            scenario: s["name"].as_str().unwrap_or("?").to_string(),
+            scenario: crate::names::escape_control(s["name"].as_str().unwrap_or("?")).into_owned(),
             jobs: s["jobs"].as_u64(),
             seeds: run.seeds.clone(),
             variants: run.variants.iter().map(|v| v.variant.clone()).collect(),

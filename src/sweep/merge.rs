@@ -42,6 +42,21 @@ fn check_definition(name: &str, def: &SweepDef) -> Result<usize, SweepError> {
             format!("{runs} runs exceed the limit of {RUNS_MAX}"),
         ));
     }
+    let texts = std::iter::once(&def.scenario_file)
+        .chain(&def.sets)
+        .chain(def.params.iter().flat_map(|p| [&p.key, &p.spec]))
+        .chain(def.params.iter().flat_map(|p| &p.values));
+    for text in texts {
+        if text.chars().any(char::is_control) {
+            return Err(bad(
+                name,
+                format!(
+                    "the definition holds {:?}, with control characters no sweep writes",
+                    crate::names::escape_control(text)
+                ),
+            ));
+        }
+    }
     for p in &def.params {
         let ok = match (def.swarm, p.range) {
             (Some(_), Some((lo, hi, _))) => lo.is_finite() && hi.is_finite() && lo <= hi,
@@ -131,6 +146,7 @@ fn check_point(
     for s in &pt.variants {
         s.check()
             .map_err(|e| bad(name, format!("point {} {}: {e}", pt.point, s.variant)))?;
+        // (The variant's name is one of the definition's, checked above: printable.)
     }
     Ok(())
 }

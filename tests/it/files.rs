@@ -520,6 +520,20 @@ fn compare_refuses_figures_no_run_can_have() {
         });
         refused(&["compare", s(&a), s(&b)], &[s(&b), what]);
     }
+    // Text from the file reaches the terminal escaped, or not at all.
+    let b = run_json(dir.path(), "esc.json", |v| {
+        v["scenario"]["scenario"]["name"] = serde_json::json!("x\u{1b}]0;pwned\u{7}");
+    });
+    let (code, out, err) = exec_within(&["compare", s(&a), s(&b)], LIMIT);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !out.contains('\u{1b}') && out.contains("x\\u{1b}]0;pwned"),
+        "{out}"
+    );
+    let b = run_json(dir.path(), "esc2.json", |v| {
+        v["variants"][0]["variant"] = serde_json::json!("seq\u{1b}[2J");
+    });
+    refused(&["compare", s(&a), s(&b)], &["control characters"]);
     // An output on an input.
     refused(
         &["compare", s(&a), s(&a), "--json", s(&a)],
