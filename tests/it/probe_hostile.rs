@@ -8,7 +8,6 @@
 
 use std::io::Read;
 use std::net::SocketAddr;
-use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -204,12 +203,14 @@ struct Ran {
     code: i32,
     out: String,
     err: String,
-    max_rss_kib: i64,
+    max_rss_kib: u64,
 }
 
-/// Runs `probe` against `addr` as a child process and reaps it with `wait4`, which gives the
-/// child's own peak RSS (other tests' children do not count).
-#[allow(clippy::zombie_processes)] // reaped by `wait4`, which clippy does not know
+/// Runs `probe` against `addr` as a child process, reading its peak RSS (`VmHWM`) from
+/// /proc every 5 ms until it exits. Not `wait4`'s `ru_maxrss`: that also counts the memory
+/// image the child was spawned from (the test process, hundreds of MB while other tests run)
+/// up to its exec. `VmHWM` is the new image's alone; sampling can miss only a peak reached in
+/// the child's last 5 ms.
 fn probe(addr: SocketAddr, extra: &[&str]) -> Ran {
     let url = format!("http://{addr}");
     let mut child = Command::new(env!("CARGO_BIN_EXE_handshake-sim"))
@@ -229,20 +230,30 @@ fn probe(addr: SocketAddr, extra: &[&str]) -> Ran {
     };
     let out = drain(Box::new(child.stdout.take().unwrap()));
     let err = drain(Box::new(child.stderr.take().unwrap()));
-    let mut status = 0;
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pid is our unreaped child; both pointers are to live locals.
-    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    assert_eq!(pid, child.id() as i32, "wait4");
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut max_rss_kib = 0;
+    let status = loop {
+        let hwm_kib = std::fs::read_to_string(&status_file)
+            .ok()
+            .and_then(|s| vm_hwm_kib(&s));
+        max_rss_kib = max_rss_kib.max(hwm_kib.unwrap_or(0));
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
     Ran {
-        code: std::process::ExitStatus::from_raw(status)
-            .code()
-            .unwrap_or(-1),
+        code: status.code().unwrap_or(-1),
         out: out.join().unwrap(),
         err: err.join().unwrap(),
-        max_rss_kib: usage.ru_maxrss,
+        max_rss_kib,
     }
+}
+
+/// The `VmHWM:` line of a /proc status file, in KiB (none once the process has exited).
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 impl Ran {
