@@ -14,9 +14,11 @@ pub enum Outcome {
     HandshakeTimeout,
     /// No pong within `client.ping_timeout_ms` of the (queued) ping.
     PingTimeout,
-    /// The upgrade was answered with a client error status (400, 401, 426, ...).
+    /// The upgrade was answered with a client error status (400, 401, 426, ...); in `probe`
+    /// also a POST answered with something unusable (its [`Violation`] names what).
     Rejected,
-    /// The upgrade was answered with a server error status (500, 502, 503).
+    /// The upgrade was answered with a server error status (500, 502, 503); in `probe` also
+    /// a job the server broke on its socket (its [`Violation`] names how).
     ServerError,
     /// The connection failed or closed early.
     NetworkError,
@@ -52,6 +54,81 @@ impl Outcome {
                 | Outcome::ServerError
                 | Outcome::NetworkError
         )
+    }
+}
+
+/// What a server did wrong that made `probe` fail a job, named in its output beside the job's
+/// [`Outcome`]. Probe only: the simulated server does none of it, so no simulated record has
+/// one. Why not more `Outcome`s: `Outcome::ALL` is every run's outcomes map and table rows, so
+/// a new outcome would add a key (at 0) to every simulation output; a name beside an existing
+/// outcome changes none (README, `probe`, "What is judged").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Violation {
+    /// An HTTP answer whose head is over 64 KiB (an endless header).
+    HeadTooLarge,
+    /// An HTTP answer that is not HTTP/1.1.
+    HeadMalformed,
+    /// An HTTP answer whose body is over 64 KiB, by its `Content-Length` or as read.
+    BodyTooLarge,
+    /// A 202 whose body is not the API's JSON, or whose `jobId` or token cannot go into a URL.
+    Bad202,
+    /// The server's pings outran their pongs: more than 64 KiB of pongs it did not read.
+    PingFlood,
+    /// A progress message whose `seq` is not an integer within `1..=books`.
+    SeqOutOfRange,
+    /// Progress duplicated, or older than progress already had.
+    ProgressOutOfOrder,
+    /// The completion came with results missing, or a result below the highest never came.
+    ProgressGap,
+    /// Every result and the completion came, after `client.result_deadline_ms`.
+    ResultsLate,
+}
+
+impl Violation {
+    pub const ALL: [Violation; 9] = [
+        Violation::HeadTooLarge,
+        Violation::HeadMalformed,
+        Violation::BodyTooLarge,
+        Violation::Bad202,
+        Violation::PingFlood,
+        Violation::SeqOutOfRange,
+        Violation::ProgressOutOfOrder,
+        Violation::ProgressGap,
+        Violation::ResultsLate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Violation::HeadTooLarge => "head_too_large",
+            Violation::HeadMalformed => "head_malformed",
+            Violation::BodyTooLarge => "body_too_large",
+            Violation::Bad202 => "bad_202",
+            Violation::PingFlood => "ping_flood",
+            Violation::SeqOutOfRange => "seq_out_of_range",
+            Violation::ProgressOutOfOrder => "progress_out_of_order",
+            Violation::ProgressGap => "progress_gap",
+            Violation::ResultsLate => "results_late",
+        }
+    }
+
+    /// What the server did, in a few words.
+    pub fn what(self) -> &'static str {
+        match self {
+            Violation::HeadTooLarge => "an HTTP answer's head was over 64 KiB",
+            Violation::HeadMalformed => "an HTTP answer was not HTTP/1.1",
+            Violation::BodyTooLarge => {
+                "an HTTP answer's body was over 64 KiB (by its Content-Length or as read)"
+            }
+            Violation::Bad202 => "a 202's body was not {jobId, token} usable in a URL",
+            Violation::PingFlood => {
+                "the server pinged faster than it read the pongs (over 64 KiB of pongs unsent)"
+            }
+            Violation::SeqOutOfRange => "a progress seq was not an integer within 1..=books",
+            Violation::ProgressOutOfOrder => "progress came duplicated or out of order",
+            Violation::ProgressGap => "the job ended with results missing",
+            Violation::ResultsLate => "every result came, after client.result_deadline_ms",
+        }
     }
 }
 
@@ -107,6 +184,10 @@ pub struct JobRecord {
     pub progress_gap: bool,
     /// The client heard the job's completion (a `complete` message or a `done` poll).
     pub complete_heard: bool,
+    /// What the server did wrong, the first thing the client saw (`probe` only; never in the
+    /// simulation, whose records serialize as before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Violation>,
 }
 
 impl JobRecord {
@@ -140,6 +221,7 @@ impl JobRecord {
             unauthorized_accepts: 0,
             progress_gap: false,
             complete_heard: false,
+            violation: None,
         }
     }
 }

@@ -41,8 +41,9 @@ pub(crate) struct Args {
     /// Books per posted job: the socket cases wait for this many progress messages.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=conform::BOOKS_MAX as i64))]
     books: u32,
-    /// Longest wait for one answer (a response, a pong, a close, the first message), in ms.
-    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    /// Longest wait for one answer (a response, a pong, a close, the first message), in ms,
+    /// 1..=600000.
+    #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=conform::REQUEST_TIMEOUT_MS_MAX))]
     request_timeout_ms: u64,
     /// Longest wait for a job's progress up to its complete message, in seconds.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]

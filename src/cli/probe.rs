@@ -15,8 +15,9 @@ use super::Status;
 
 pub(crate) const EXAMPLES: &str =
     "Exit codes: 0 no critical breach of a client-side SLO (failure_rate, canceled_rate,
-avg/p95_upgrade_ms, safety_violations); 1 a critical breach (the failing rows are printed),
-or the target could not be reached, or no job got an answer; 2 bad input.
+avg/p95_upgrade_ms, safety_violations, violations: jobs failed on what the server did wrong,
+each named); 1 a critical breach (the failing rows are printed), or the target could not be
+reached, or no job got an answer; 2 bad input.
 
 Examples:
   handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --jobs 50
@@ -103,6 +104,13 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
             args.time_limit_s
         );
     }
+    for (v, n) in &probed.violations {
+        eprintln!(
+            "handshake-sim probe: {n} job(s) failed: {}: {}",
+            v.name(),
+            v.what()
+        );
+    }
     let reached_nothing = probed.answered == 0;
     if reached_nothing {
         eprintln!(
@@ -113,7 +121,8 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
     let runs = [probed.run];
     let label = std::slice::from_ref(&options.label);
     let report = Report::new(&scenario, label, &[options.seed], &runs);
-    let verdicts = slo::judge_client_side(&scenario.slo, &report.variants[0]);
+    let violations = probed.violations.values().sum();
+    let verdicts = slo::judge_client_side(&scenario.slo, &report.variants[0], violations);
     let probed = Probed {
         url: &args.url,
         jobs: args.jobs,

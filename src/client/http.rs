@@ -4,15 +4,23 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Body as _;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
 use super::Session;
-use crate::record::Outcome;
+use crate::record::{Outcome, Violation};
 use crate::task;
 use crate::wire::api::{self, BatchAccepted, BatchRequest};
-use crate::wire::collect_body;
+
+/// Most bytes of an answer's head the client reads (an endless header is cut there), as
+/// `serve` bounds a request's head.
+const HEAD_BYTES_MAX: usize = 64 * 1024;
+
+/// A request that got no usable answer: `None` when none came (the connection failed, closed
+/// early or timed out), or what was wrong with the one that came.
+type NoAnswer = Option<Violation>;
 
 impl Session {
     /// One `GET /api/enrichment/status`; `Err` carries the status (0: no answer).
@@ -40,11 +48,11 @@ impl Session {
         method: Method,
         uri: &str,
         body: Full<Bytes>,
-    ) -> Result<(StatusCode, Bytes), ()> {
+    ) -> Result<(StatusCode, Bytes), NoAnswer> {
         let timeout = Duration::from_millis(self.scenario.client.request_timeout_ms);
         tokio::time::timeout(timeout, self.request_once(method, uri, body))
             .await
-            .map_err(|_| ())?
+            .map_err(|_| None)?
     }
 
     async fn request_once(
@@ -52,11 +60,13 @@ impl Session {
         method: Method,
         uri: &str,
         body: Full<Bytes>,
-    ) -> Result<(StatusCode, Bytes), ()> {
-        let io = self.connect.connect().await.map_err(|_| ())?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+    ) -> Result<(StatusCode, Bytes), NoAnswer> {
+        let io = self.connect.connect().await.map_err(|_| None)?;
+        let (mut sender, conn) = hyper::client::conn::http1::Builder::new()
+            .max_buf_size(HEAD_BYTES_MAX)
+            .handshake(TokioIo::new(io))
             .await
-            .map_err(|_| ())?;
+            .map_err(|_| None)?;
         task::spawn(async move {
             let _ = conn.await;
         });
@@ -66,18 +76,39 @@ impl Session {
             .header(hyper::header::HOST, self.connect.authority())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(body)
-            .map_err(|_| ())?;
-        let resp = sender.send_request(req).await.map_err(|_| ())?;
+            .map_err(|_| None)?;
+        let resp = sender.send_request(req).await.map_err(|e| {
+            // A head too large or not HTTP is an answer, and a wrong one; anything else
+            // (closed, reset) is none.
+            if e.is_parse_too_large() {
+                Some(Violation::HeadTooLarge)
+            } else {
+                e.is_parse().then_some(Violation::HeadMalformed)
+            }
+        })?;
         let status = resp.status();
-        let body = collect_body(resp.into_body()).await.map_err(|_| ())?;
-        Ok((status, body))
+        // A body announced over the bound is refused before a byte of it is read.
+        if resp.body().size_hint().lower() > api::BODY_BYTES_MAX as u64 {
+            return Err(Some(Violation::BodyTooLarge));
+        }
+        match Limited::new(resp.into_body(), api::BODY_BYTES_MAX)
+            .collect()
+            .await
+        {
+            Ok(body) => Ok((status, body.to_bytes())),
+            Err(e) if e.is::<LengthLimitError>() => Err(Some(Violation::BodyTooLarge)),
+            Err(_) => Err(None),
+        }
     }
 
+    /// The batch POST: the 202's job id and token, or how the job ends (and what the server
+    /// did wrong, when it answered something unusable: such a job is `rejected`, since the
+    /// same request would get the same answer).
     pub(super) async fn post_batch(
         &self,
         job_id: &str,
         books: u32,
-    ) -> Result<BatchAccepted, Outcome> {
+    ) -> Result<BatchAccepted, (Outcome, NoAnswer)> {
         let body = serde_json::to_vec(&BatchRequest {
             job_id: job_id.to_string(),
             books,
@@ -86,15 +117,18 @@ impl Session {
         let (status, body) = self
             .request(Method::POST, api::BATCH_PATH, Full::new(Bytes::from(body)))
             .await
-            .map_err(|_| Outcome::NetworkError)?;
+            .map_err(|why| match why {
+                None => (Outcome::NetworkError, None),
+                Some(v) => (Outcome::Rejected, Some(v)),
+            })?;
         if status.is_server_error() {
-            return Err(Outcome::ServerError);
+            return Err((Outcome::ServerError, None));
         }
         if status != StatusCode::ACCEPTED {
-            return Err(Outcome::Rejected);
+            return Err((Outcome::Rejected, None));
         }
-        let accepted: BatchAccepted =
-            serde_json::from_slice(&body).map_err(|_| Outcome::Rejected)?;
+        let bad_202 = (Outcome::Rejected, Some(Violation::Bad202));
+        let accepted: BatchAccepted = serde_json::from_slice(&body).map_err(|_| bad_202)?;
         // The server's answer is input: a job id or token that cannot go into the progress
         // URL as it is makes the 202 unusable, like a body that is not JSON.
         if !api::valid_job_id(&accepted.job_id) || !api::usable_token(&accepted.token) {
@@ -102,7 +136,7 @@ impl Session {
                 job_id = job_id,
                 "the 202's jobId or token cannot go into a URL; the job is rejected"
             );
-            return Err(Outcome::Rejected);
+            return Err(bad_202);
         }
         Ok(accepted)
     }

@@ -16,7 +16,7 @@ use futures_util::future::LocalBoxFuture;
 use self::model::AppModel;
 use crate::clock::{self, Clock};
 use crate::draw::{Draws, Purpose};
-use crate::record::{Outcome, Recorder};
+use crate::record::{Outcome, Recorder, Violation};
 use crate::scenario::Scenario;
 use crate::wire::api::BatchAccepted;
 use crate::wire::IoObject;
@@ -91,6 +91,8 @@ struct JobState {
     reconnects: u32,
     token_refreshes: u32,
     polls: u32,
+    /// The first thing the server did wrong (`probe`; the simulated server does none).
+    violation: Option<Violation>,
 }
 
 impl Session {
@@ -114,6 +116,7 @@ impl Session {
             reconnects: 0,
             token_refreshes: 0,
             polls: 0,
+            violation: None,
         };
         self.converse(n, t0, &mut st).await;
         let mut rec = self.recorder.borrow_mut();
@@ -134,6 +137,7 @@ impl Session {
         r.progress_reordered = st.model.reordered;
         r.progress_gap = st.model.has_gap();
         r.complete_heard = st.model.complete();
+        r.violation = st.violation;
     }
 
     /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,
@@ -187,8 +191,12 @@ impl Session {
                     self.recorder.borrow_mut().job(n).post_accepted = true;
                     return Ok(());
                 }
-                Err(o) if o.retryable() && self.retry(n, t0, st).await => {}
-                Err(o) => return Err(o),
+                Err((o, v)) => {
+                    st.violation = st.violation.or(v);
+                    if !(o.retryable() && self.retry(n, t0, st).await) {
+                        return Err(o);
+                    }
+                }
             }
         }
     }
@@ -231,6 +239,7 @@ impl Session {
             had_socket |= a.client_upgrade_ms.is_some();
             st.progress_received += a.progress_received;
             st.outcome = a.outcome;
+            st.violation = st.violation.or(a.violation);
             if st.model.done() || a.outcome == Outcome::Ok {
                 break;
             }
@@ -265,7 +274,10 @@ impl Session {
                 st.accepted = Some(a);
                 true
             }
-            Err(_) => false,
+            Err((_, v)) => {
+                st.violation = st.violation.or(v);
+                false
+            }
         }
     }
 

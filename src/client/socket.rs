@@ -4,16 +4,16 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
 use super::model::AppModel;
 use super::Session;
-use crate::record::Outcome;
+use crate::record::{Outcome, Violation};
 use crate::wire::api::{self, BatchAccepted, ServerMsg};
-use crate::wire::{ws_config, IoObject};
+use crate::wire::{ws_config, IoObject, WS_WRITE_BUFFER_BYTES_MAX};
 
 /// How one upgrade attempt ended.
 pub(super) struct Attempt {
@@ -22,6 +22,8 @@ pub(super) struct Attempt {
     pub(super) status: Option<u16>,
     pub(super) client_upgrade_ms: Option<u64>,
     pub(super) progress_received: u32,
+    /// What the server did wrong on this socket (`probe`; the simulated server does none).
+    pub(super) violation: Option<Violation>,
 }
 
 /// Most messages read from one socket (a bound on the read loop).
@@ -82,6 +84,7 @@ impl Session {
                     status,
                     client_upgrade_ms: None,
                     progress_received: 0,
+                    violation: None,
                 }
             }
         };
@@ -94,6 +97,7 @@ impl Session {
             status: None,
             client_upgrade_ms: Some(client_upgrade_ms),
             progress_received: 0,
+            violation: None,
         };
         if self
             .read_progress(n, t0, &mut ws, &deadlines, model, &mut attempt)
@@ -213,6 +217,7 @@ impl Session {
         let mut ping_sent = false;
         let mut pong = false;
         let mut complete = false;
+        let mut pongs_unsent = PongsUnsent::default();
         for _ in 0..MESSAGES_MAX {
             let now_ms = self.clock.now_ms();
             if !ping_sent && now_ms >= d.ping_at_ms {
@@ -251,10 +256,14 @@ impl Session {
                     pong = true;
                     tracing::debug!(job = n, t_ms = self.clock.now_ms(), "pong");
                 }
-                Some(Ok(Message::Text(text))) => {
-                    if let Ok(msg) = serde_json::from_str::<ServerMsg>(&text) {
-                        complete |= self.on_message(n, t0, msg, model, attempt);
+                Some(Ok(Message::Ping(payload))) => {
+                    if pongs_unsent.after_ping(ws, payload.len()) {
+                        self.give_up_on_ping_flood(n, attempt);
+                        return false;
                     }
+                }
+                Some(Ok(Message::Text(text))) => {
+                    complete |= self.on_text(n, t0, &text, model, attempt);
                 }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
@@ -265,6 +274,39 @@ impl Session {
             }
         }
         true
+    }
+
+    /// The server pings faster than it reads the pongs: the attempt ends, named.
+    fn give_up_on_ping_flood(&self, n: u64, attempt: &mut Attempt) {
+        tracing::warn!(
+            job = n,
+            t_ms = self.clock.now_ms(),
+            "the server pings faster than it reads the pongs; socket given up"
+        );
+        attempt.outcome = Outcome::ServerError;
+        attempt.violation.get_or_insert(Violation::PingFlood);
+    }
+
+    /// A text message: one of the API's into the app's model (whether it is the completion);
+    /// a progress message whose seq is no u32 (10^18, -1, "x") is a violation; anything else
+    /// is ignored.
+    fn on_text(
+        &self,
+        n: u64,
+        t0: u64,
+        text: &str,
+        model: &mut AppModel,
+        attempt: &mut Attempt,
+    ) -> bool {
+        match serde_json::from_str::<ServerMsg>(text) {
+            Ok(msg) => self.on_message(n, t0, msg, model, attempt),
+            Err(_) => {
+                if is_progress(text) {
+                    attempt.violation.get_or_insert(Violation::SeqOutOfRange);
+                }
+                false
+            }
+        }
     }
 
     /// A message from the server, into the app's model; whether it is the completion.
@@ -281,6 +323,9 @@ impl Session {
                 attempt.progress_received += 1;
                 let now_ms = self.clock.now_ms();
                 tracing::debug!(job = n, t_ms = now_ms, seq, "progress");
+                if seq == 0 || seq > self.scenario.client.books_per_job {
+                    attempt.violation.get_or_insert(Violation::SeqOutOfRange);
+                }
                 model.on_socket(seq, now_ms - t0);
                 false
             }
@@ -296,4 +341,38 @@ impl Session {
             }
         }
     }
+}
+
+/// Bytes of pongs queued since the socket last took a write. tungstenite queues a pong for
+/// each ping it reads; a peer that reads its socket takes them, so this stays 0, and one that
+/// pings and does not read lets them pile up, first in the kernel's buffers (free to the
+/// client), then in the socket's write buffer, which keeps at most
+/// [`WS_WRITE_BUFFER_BYTES_MAX`] (`wire::ws`) and drops pongs past it.
+#[derive(Default)]
+struct PongsUnsent {
+    bytes: usize,
+}
+
+impl PongsUnsent {
+    /// After a ping with `payload_len` bytes: tries the write without waiting (the pong goes
+    /// out now or never), and whether the pongs waiting now pass the write buffer's bound,
+    /// that is, the server pings faster than it reads.
+    fn after_ping(&mut self, ws: &mut Socket, payload_len: usize) -> bool {
+        match ws.flush().now_or_never() {
+            Some(_) => self.bytes = 0,
+            // A client's pong: 2 bytes of header, 4 of mask and the ping's payload.
+            None => self.bytes += payload_len + 6,
+        }
+        self.bytes > WS_WRITE_BUFFER_BYTES_MAX
+    }
+}
+
+/// Whether a text message that is not one of the API's is a progress message (its `type`).
+fn is_progress(text: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Typed<'a> {
+        #[serde(rename = "type", borrow)]
+        kind: std::borrow::Cow<'a, str>,
+    }
+    serde_json::from_str::<Typed>(text).is_ok_and(|t| t.kind == "progress")
 }

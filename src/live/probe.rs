@@ -1,6 +1,7 @@
 //! `probe`: the simulated client, unchanged, against a real endpoint in real time.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use super::{LiveError, Target};
 use crate::client::Session;
 use crate::clock::Clock;
 use crate::draw::Draws;
-use crate::record::{Outcome, Recorder};
+use crate::record::{JobRecord, Outcome, Recorder, Violation};
 use crate::scenario::Scenario;
 use crate::sim::RunOutput;
 
@@ -39,9 +40,11 @@ pub struct ProbeRun {
     /// Why a first TCP connection to the target failed, when it did: the target cannot be
     /// reached at all, and no job was run.
     pub unreachable: Option<String>,
-    /// Jobs that got an HTTP answer of any kind (a 202, a 4xx, a 5xx): 0 means the probe
-    /// reached nothing it could judge.
+    /// Jobs that got an HTTP answer of any kind (a 202, a 4xx, a 5xx, one too large to read):
+    /// 0 means the probe reached nothing it could judge.
     pub answered: u64,
+    /// Jobs failed on what the server did wrong, by what (only those that happened).
+    pub violations: BTreeMap<Violation, u64>,
 }
 
 /// A random run prefix, `probe-XXXXXXXX-`, from OS randomness (live code only).
@@ -92,6 +95,7 @@ pub async fn probe(
             time_limit_reached: false,
             unreachable: Some(why),
             answered: 0,
+            violations: BTreeMap::new(),
         });
     }
     let recorder = Rc::new(RefCell::new(Recorder::default()));
@@ -109,12 +113,7 @@ pub async fn probe(
     let deadline_ms = scenario.client.result_deadline_ms;
     let mut rec = recorder.borrow_mut();
     for n in 0..options.jobs as u64 {
-        let r = rec.job(n);
-        if r.outcome.is_none() {
-            r.outcome = Some(Outcome::NetworkError);
-        }
-        // What the client can know of the end-to-end result: everything by the deadline.
-        r.results_in_time = r.results_complete_ms.is_some_and(|ms| ms <= deadline_ms);
+        judge_end_to_end(rec.job(n), deadline_ms);
     }
     let time_limit_reached = finished.is_err();
     if time_limit_reached {
@@ -131,6 +130,10 @@ pub async fn probe(
         .iter()
         .filter(|r| r.post_accepted || r.outcome != Some(Outcome::NetworkError))
         .count() as u64;
+    let mut violations = BTreeMap::new();
+    for v in records.iter().filter_map(|r| r.violation) {
+        *violations.entry(v).or_insert(0) += 1;
+    }
     Ok(ProbeRun {
         run: RunOutput {
             variant: options.label.clone(),
@@ -142,5 +145,37 @@ pub async fn probe(
         time_limit_reached,
         unreachable: None,
         answered,
+        violations,
     })
+}
+
+/// The end-to-end invariant as the client can judge it (the simulation's is
+/// `sim::judge_end_to_end`, which also knows what the server finished): a job is `ok` only with
+/// every result, each once and in order, and the completion, by `client.result_deadline_ms`,
+/// and nothing the server did wrong on the way. A job that ended `ok` without that is a
+/// `server_error` with the violation named: the server said it was done (the client's `ok`
+/// needs its `complete`) and the app lacks what it was promised. A job the time limit cut
+/// short is a network error.
+fn judge_end_to_end(r: &mut JobRecord, deadline_ms: u64) {
+    if r.outcome.is_none() {
+        r.outcome = Some(Outcome::NetworkError);
+    }
+    r.results_in_time = r.results_complete_ms.is_some_and(|ms| ms <= deadline_ms);
+    if r.outcome != Some(Outcome::Ok) {
+        return;
+    }
+    if r.violation.is_none() {
+        r.violation = if r.progress_duplicates + r.progress_reordered > 0 {
+            Some(Violation::ProgressOutOfOrder)
+        } else if r.progress_gap || r.results_complete_ms.is_none() {
+            Some(Violation::ProgressGap)
+        } else if !r.results_in_time {
+            Some(Violation::ResultsLate)
+        } else {
+            None
+        };
+    }
+    if r.violation.is_some() {
+        r.outcome = Some(Outcome::ServerError);
+    }
 }

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::Report;
+use crate::record::Violation;
 use crate::sim::RunOutput;
 use crate::verdict::{SloJudged, Verdict};
 
@@ -55,6 +56,8 @@ struct ClientCounts {
     gaps: u64,
     /// It never heard the job's completion.
     never_completed: u64,
+    /// Jobs failed on what the server did wrong, by what (every name, 0 included).
+    violations: serde_json::Map<String, serde_json::Value>,
 }
 
 fn client_counts(run: &RunOutput) -> ClientCounts {
@@ -64,6 +67,17 @@ fn client_counts(run: &RunOutput) -> ClientCounts {
     ClientCounts {
         gaps: count(|r| r.progress_gap),
         never_completed: count(|r| !r.complete_heard),
+        violations: Violation::ALL
+            .iter()
+            .map(|&v| {
+                let n = run
+                    .records
+                    .iter()
+                    .filter(|r| r.violation == Some(v))
+                    .count();
+                (v.name().to_string(), n.into())
+            })
+            .collect(),
     }
 }
 
@@ -173,6 +187,7 @@ pub fn probe_json(
             }
             summary["jobs_with_progress_gaps"] = counts.gaps.into();
             summary["jobs_never_completed"] = counts.never_completed.into();
+            summary["violations"] = counts.violations.clone().into();
         }
     }
     v["slo"] = serde_json::to_value(verdicts)?;

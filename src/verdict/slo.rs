@@ -86,7 +86,9 @@ pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
 /// sent → 101), a canceled connection is a client that gave up (handshake or ping timeout), a
 /// failure is any job that did not end `ok`, safety is the progress the app saw duplicated or
 /// reordered; the storage and silent-failure SLOs are left out (only the server knows them).
-pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
+/// `violations` are the jobs the server broke (`JobRecord::violation`: an unusable answer, a
+/// ping flood, progress not as documented): critical above 0, like safety.
+pub fn judge_client_side(slo: &Slo, s: &VariantSummary, violations: u64) -> Vec<SloJudged> {
     let per_job = |n: u64| {
         if s.jobs == 0 {
             f64::NAN
@@ -116,6 +118,7 @@ pub fn judge_client_side(slo: &Slo, s: &VariantSummary) -> Vec<SloJudged> {
             (s.progress_duplicates + s.progress_reordered) as f64,
             Threshold::new(0.0, 0.0),
         ),
+        ("violations", violations as f64, Threshold::new(0.0, 0.0)),
     ]
     .into_iter()
     .map(|(name, value, t)| SloJudged::new(&s.variant, name, value, t))

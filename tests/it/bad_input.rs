@@ -372,3 +372,49 @@ fn unwritable_outputs_are_refused_before_any_run() {
         );
     }
 }
+
+/// `conform --request-timeout-ms` had two ranges: the flag's 1..=600000 and the library's
+/// "at least 1 ms" (it ran with 600001), and the help stated neither. One now, stated by the
+/// help, the flag's error and the library's alike.
+#[test]
+fn conform_request_timeout_has_one_range() {
+    let range = "1..=600000";
+    check(
+        &[
+            "conform",
+            "http://127.0.0.1:9",
+            "--request-timeout-ms",
+            "600001",
+        ],
+        &[range],
+    );
+    let (_, help, _) = crate::exec(&["conform", "--help"], None);
+    let line = help
+        .split("--request-timeout-ms")
+        .nth(1)
+        .and_then(|rest| rest.split("--job-timeout-s").next())
+        .unwrap();
+    assert!(line.contains(range), "{help}");
+    let settings = handshake_sim::live::conform::Settings {
+        job_prefix: "range-".into(),
+        books: 3,
+        request_timeout_ms: 600_001,
+        job_timeout_ms: 1_000,
+    };
+    let run = crate::common::local(handshake_sim::live::conform::conform(
+        "http://127.0.0.1:9",
+        false,
+        settings,
+        handshake_sim::live::conform::CASES
+            .iter()
+            .collect::<Vec<_>>()
+            .as_slice(),
+        1,
+        std::time::Duration::from_secs(5),
+    ));
+    match run {
+        Err(handshake_sim::live::LiveError::Usage(m)) => assert!(m.contains(range), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("the library ran with --request-timeout-ms 600001"),
+    }
+}

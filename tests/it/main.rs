@@ -24,6 +24,7 @@ mod oracle;
 mod outputs;
 mod own_variant;
 mod probe;
+mod probe_hostile;
 mod property;
 mod research;
 mod serve;

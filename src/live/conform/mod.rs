@@ -36,6 +36,8 @@ use context::Context;
 /// Most books a case's job may have, and most cases in flight.
 pub const BOOKS_MAX: u32 = 100;
 pub const CONCURRENCY_MAX: u32 = 16;
+/// Longest `request_timeout_ms`: ten minutes (the one range, of the CLI's flag and the library).
+pub const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
 
 /// How the cases talk to the endpoint.
 #[derive(Clone, Debug)]
@@ -193,7 +195,12 @@ fn check(s: &Settings, concurrency: u32) -> Result<(), LiveError> {
             "--concurrency must be within 1..={CONCURRENCY_MAX}"
         ));
     }
-    if s.request_timeout_ms == 0 || s.job_timeout_ms == 0 {
+    if !(1..=REQUEST_TIMEOUT_MS_MAX).contains(&s.request_timeout_ms) {
+        return usage(format!(
+            "--request-timeout-ms must be within 1..={REQUEST_TIMEOUT_MS_MAX}"
+        ));
+    }
+    if s.job_timeout_ms == 0 {
         return usage("timeouts must be at least 1 ms".into());
     }
     if !valid_job_prefix(&s.job_prefix) {
