@@ -45,8 +45,8 @@ pub(crate) struct Args {
     /// 1..=600000.
     #[arg(long, default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..=conform::REQUEST_TIMEOUT_MS_MAX))]
     request_timeout_ms: u64,
-    /// Longest wait for a job's progress up to its complete message, in seconds.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    /// Longest wait for a job's progress up to its complete message, in seconds, 1..=3600.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=conform::JOB_TIMEOUT_MS_MAX / 1000))]
     job_timeout_s: u64,
     /// Stop the whole run after this many seconds; unfinished cases are errors.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]

@@ -9,7 +9,7 @@ use handshake_sim::report::{self, Report};
 use handshake_sim::verdict::{slo, Verdict};
 
 use super::args::Sets;
-use super::output::{any_stdout, check_outputs, init_tracing, write_output};
+use super::output::{any_stdout, check_no_overwrite, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
 use super::Status;
 
@@ -75,6 +75,9 @@ pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
         ("--records", args.records.as_deref()),
     ];
     check_outputs(&outputs)?;
+    if let Some(path) = &args.scenario {
+        check_no_overwrite(&outputs, &[("--scenario", path)])?;
+    }
     let scenario = args.sets.load(args.scenario.as_deref())?;
     let options = live::ProbeOptions {
         jobs: args.jobs,

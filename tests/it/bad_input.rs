@@ -417,4 +417,25 @@ fn conform_request_timeout_has_one_range() {
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("the library ran with --request-timeout-ms 600001"),
     }
+    // The job timeout likewise: the flag's 1..=3600 s is the library's range.
+    let settings = handshake_sim::live::conform::Settings {
+        job_prefix: "range-".into(),
+        books: 3,
+        request_timeout_ms: 1_000,
+        job_timeout_ms: 3_600_001,
+    };
+    let cases: Vec<_> = handshake_sim::live::conform::CASES.iter().collect();
+    let run = crate::common::local(handshake_sim::live::conform::conform(
+        "http://127.0.0.1:9",
+        false,
+        settings,
+        &cases,
+        1,
+        std::time::Duration::from_secs(5),
+    ));
+    match run {
+        Err(handshake_sim::live::LiveError::Usage(m)) => assert!(m.contains("1..=3600"), "{m}"),
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("the library ran with a job timeout of 3,600,001 ms"),
+    }
 }

@@ -38,6 +38,8 @@ pub const BOOKS_MAX: u32 = 100;
 pub const CONCURRENCY_MAX: u32 = 16;
 /// Longest `request_timeout_ms`: ten minutes (the one range, of the CLI's flag and the library).
 pub const REQUEST_TIMEOUT_MS_MAX: u64 = 600_000;
+/// Longest `job_timeout_ms`: an hour (the CLI's `--job-timeout-s` is 1..=3600).
+pub const JOB_TIMEOUT_MS_MAX: u64 = 3_600_000;
 
 /// How the cases talk to the endpoint.
 #[derive(Clone, Debug)]
@@ -200,8 +202,11 @@ fn check(s: &Settings, concurrency: u32) -> Result<(), LiveError> {
             "--request-timeout-ms must be within 1..={REQUEST_TIMEOUT_MS_MAX}"
         ));
     }
-    if s.job_timeout_ms == 0 {
-        return usage("timeouts must be at least 1 ms".into());
+    if !(1..=JOB_TIMEOUT_MS_MAX).contains(&s.job_timeout_ms) {
+        return usage(format!(
+            "--job-timeout-s must be within 1..={} (the job timeout 1..={JOB_TIMEOUT_MS_MAX} ms)",
+            JOB_TIMEOUT_MS_MAX / 1000
+        ));
     }
     if !valid_job_prefix(&s.job_prefix) {
         return usage(format!(

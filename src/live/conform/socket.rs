@@ -39,12 +39,19 @@ pub(super) struct Socket {
     frames_max: u32,
 }
 
+/// The API's socket configuration, with room to write one message past the size limit (the
+/// `*-too-big` cases send one on purpose) and its frame header; still bounded, so a server
+/// that floods pings cannot grow the queue of pongs without end.
+fn config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    ws_config().max_write_buffer_size(2 * (64 * 1024) + 64)
+}
+
 impl Socket {
     /// The socket over an upgraded connection; it reads at most `frames_max` frames.
     pub(super) async fn new(upgraded: Upgraded, frames_max: u32) -> Socket {
         let io = TokioIo::new(upgraded);
         Socket {
-            ws: WebSocketStream::from_raw_socket(io, Role::Client, Some(ws_config())).await,
+            ws: WebSocketStream::from_raw_socket(io, Role::Client, Some(config())).await,
             frames: 0,
             frames_max,
         }
