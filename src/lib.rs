@@ -1,5 +1,5 @@
-//! handshake-sim: a deterministic simulation testbed for the Issue #407 WebSocket upgrade
-//! path. See README.md for the user's guide and ARCHITECTURE.md for the code map.
+#![doc = include_str!("../docs/library.md")]
+// (README.md is the command line's guide, ARCHITECTURE.md the code map.)
 
 // turmoil seeds each host's tokio scheduler only under this cfg; without it runs are not
 // reproducible. `.cargo/config.toml` sets it in `[build] rustflags`, which cargo ignores
@@ -14,31 +14,113 @@ compile_error!(
      in it, e.g. RUSTFLAGS=\"--cfg tokio_unstable -D warnings\" (and RUSTDOCFLAGS likewise)."
 );
 
-pub mod bench;
-pub mod calibrate;
-pub mod client;
-pub mod clock;
-pub mod compare;
-pub mod cost;
-pub mod draw;
+mod bench;
+mod calibrate;
+mod client;
+mod clock;
+mod compare;
+mod cost;
+mod draw;
 mod experiment;
-pub mod files;
-pub mod fit;
-pub mod live;
-pub mod metrics;
-pub mod names;
-pub mod pipeline;
-pub mod record;
-pub mod replay;
-pub mod report;
-pub mod scenario;
-pub mod server;
-pub mod sim;
-pub mod sweep;
+mod files;
+mod fit;
+mod live;
+mod metrics;
+mod names;
+mod pipeline;
+mod record;
+mod replay;
+mod report;
+mod scenario;
+mod server;
+mod sim;
+mod sweep;
 mod task;
-pub mod verdict;
-pub mod wire;
+mod verdict;
+mod wire;
 
-pub use experiment::{Error, Experiment, Outcome};
+// The library's API: an experiment, its results, a user's own handshake, and the figures and
+// records they carry. Everything else is reached only through `internal`.
+pub use experiment::{Error, Experiment, Results};
+pub use metrics::{Delta, Latency, Paired, Rate, VariantSummary};
+pub use names::{Figure, Stat, Timing, VariantId};
+pub use pipeline::Report;
+pub use record::{JobRecord, Outcome};
+pub use scenario::Scenario;
 pub use server::variant::{Handshake, HandshakeFuture, Key, Storage, Token, Values};
 pub use server::StorageFailed;
+pub use sim::RunOutput;
+pub use verdict::Judged;
+
+/// Not part of the library's API, and not covered by its stability: the door through which
+/// this crate's own binary and white-box tests reach its modules. Each module here re-exports
+/// the public items of the crate's module of the same name.
+#[doc(hidden)]
+pub mod internal {
+    pub mod bench {
+        pub use crate::bench::*;
+    }
+    pub mod calibrate {
+        pub use crate::calibrate::*;
+    }
+    pub mod client {
+        pub use crate::client::*;
+    }
+    pub mod clock {
+        pub use crate::clock::*;
+    }
+    pub mod compare {
+        pub use crate::compare::*;
+    }
+    pub mod cost {
+        pub use crate::cost::*;
+    }
+    pub mod draw {
+        pub use crate::draw::*;
+    }
+    pub mod files {
+        pub use crate::files::*;
+    }
+    pub mod fit {
+        pub use crate::fit::*;
+    }
+    pub mod live {
+        pub use crate::live::*;
+    }
+    pub mod metrics {
+        pub use crate::metrics::*;
+    }
+    pub mod names {
+        pub use crate::names::*;
+    }
+    pub mod pipeline {
+        pub use crate::pipeline::*;
+    }
+    pub mod record {
+        pub use crate::record::*;
+    }
+    pub mod replay {
+        pub use crate::replay::*;
+    }
+    pub mod report {
+        pub use crate::report::*;
+    }
+    pub mod scenario {
+        pub use crate::scenario::*;
+    }
+    pub mod server {
+        pub use crate::server::*;
+    }
+    pub mod sim {
+        pub use crate::sim::*;
+    }
+    pub mod sweep {
+        pub use crate::sweep::*;
+    }
+    pub mod verdict {
+        pub use crate::verdict::*;
+    }
+    pub mod wire {
+        pub use crate::wire::*;
+    }
+}

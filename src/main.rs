@@ -9,8 +9,8 @@ mod cli;
 // The simulator allocates per message (hyper, tungstenite, turmoil); mimalloc cuts that cost.
 // `Counting` lets `bench` measure the live heap per open connection.
 #[global_allocator]
-static ALLOCATOR: handshake_sim::bench::Counting<mimalloc::MiMalloc> =
-    handshake_sim::bench::Counting(mimalloc::MiMalloc);
+static ALLOCATOR: handshake_sim::internal::bench::Counting<mimalloc::MiMalloc> =
+    handshake_sim::internal::bench::Counting(mimalloc::MiMalloc);
 
 fn main() -> ExitCode {
     cli::main()

@@ -252,7 +252,7 @@ thread_local! {
 }
 
 /// Sets (or clears) this thread's hook for new peaks of open sockets, which also hears of the
-/// run's start as a peak of 0 ([`note_run_start`]). Measurement only: the simulation never
+/// run's start as a peak of 0 (`note_run_start`). Measurement only: the simulation never
 /// reads what the hook does.
 pub fn set_open_sockets_peak_hook(hook: Option<PeakHook>) {
     OPEN_SOCKETS_PEAK_HOOK.with(|h| *h.borrow_mut() = hook);

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use handshake_sim::names::VariantId;
-use handshake_sim::scenario::{self, Override, Scenario, ScenarioError};
+use handshake_sim::internal::names::VariantId;
+use handshake_sim::internal::scenario::{self, Override, Scenario, ScenarioError};
 
 /// `--set KEY=VALUE`, repeatable.
 #[derive(clap::Args)]

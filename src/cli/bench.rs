@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use handshake_sim::bench::{self, Driver, Workload};
-use handshake_sim::report;
-use handshake_sim::scenario::Scenario;
+use handshake_sim::internal::bench::{self, Driver, Workload};
+use handshake_sim::internal::report;
+use handshake_sim::internal::scenario::Scenario;
 
 use super::args::Sets;
 use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};

@@ -3,9 +3,9 @@
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
-use handshake_sim::calibrate::{self, Calibration, InputError};
-use handshake_sim::report;
-use handshake_sim::scenario::{Location, ScenarioError};
+use handshake_sim::internal::calibrate::{self, Calibration, InputError};
+use handshake_sim::internal::report;
+use handshake_sim::internal::scenario::{Location, ScenarioError};
 
 use super::output::write_output;
 use super::Status;
@@ -90,7 +90,7 @@ fn read_input(
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let file = handshake_sim::files::open_input(path)?;
+        let file = handshake_sim::internal::files::open_input(path)?;
         Box::new(std::io::BufReader::new(file))
     };
     Ok(match variant {

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use handshake_sim::names::Repro;
-use handshake_sim::report;
-use handshake_sim::scenario::{Location, Scenario, ScenarioError};
-use handshake_sim::verdict::{check_scenario_with, CheckRow};
+use handshake_sim::internal::names::Repro;
+use handshake_sim::internal::report;
+use handshake_sim::internal::scenario::{Location, Scenario, ScenarioError};
+use handshake_sim::internal::verdict::{check_scenario_with, CheckRow};
 
 use super::args::{SeedRange, Sets};
 use super::output::{any_stdout, check_no_overwrite, check_outputs, write_output};

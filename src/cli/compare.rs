@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use handshake_sim::compare::{self, CompareError};
-use handshake_sim::report::compare::{compare_json, compare_text};
+use handshake_sim::internal::compare::{self, CompareError};
+use handshake_sim::internal::report::compare::{compare_json, compare_text};
 
 use super::output::{check_no_overwrite, check_outputs, is_stdout, write_output};
 use super::Status;

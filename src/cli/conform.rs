@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handshake_sim::live::conform::{self, Settings, CASES};
-use handshake_sim::live::LiveError;
-use handshake_sim::report::conform::{conform_json, conform_junit, conform_list, conform_text};
+use handshake_sim::internal::live::conform::{self, Settings, CASES};
+use handshake_sim::internal::live::LiveError;
+use handshake_sim::internal::report::conform::{
+    conform_json, conform_junit, conform_list, conform_text,
+};
 
 use super::output::{any_stdout, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use handshake_sim::fit::{FitSpec, Parameter, Target};
-use handshake_sim::report;
-use handshake_sim::scenario::{self, Scenario};
+use handshake_sim::internal::fit::{FitSpec, Parameter, Target};
+use handshake_sim::internal::report;
+use handshake_sim::internal::scenario::{self, Scenario};
 
 use super::args::{SeedRange, Sets};
 use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
@@ -93,7 +93,7 @@ pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
         integer: parameter.integer,
         seeds: &seeds,
     };
-    let r = handshake_sim::fit::fit(&spec)?;
+    let r = handshake_sim::internal::fit::fit(&spec)?;
     if let Some(path) = &args.json {
         let text = report::fit::json(&spec, &r).context("fit JSON")?;
         write_output(path, text.as_bytes())?;

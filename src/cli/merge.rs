@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use handshake_sim::files;
-use handshake_sim::sweep::{self, SweepError, SweepResult};
+use handshake_sim::internal::files;
+use handshake_sim::internal::sweep::{self, SweepError, SweepResult};
 
 use super::output::{check_dir_writable, check_disjoint, check_file_writable};
 use super::Status;
@@ -104,7 +104,7 @@ fn memory_limit_bytes() -> Option<u64> {
 /// Refuses, before anything is read or written, an output that cannot be written whole or
 /// that would land on a shard: `--out` may not be, hold, or be inside a shard directory.
 fn check_files(args: &Args) -> anyhow::Result<()> {
-    use handshake_sim::report::seed_rows::FILE;
+    use handshake_sim::internal::report::seed_rows::FILE;
     let mut io = files::Disjoint::default();
     for d in &args.dirs {
         io.input_dir("DIRS", d)
@@ -117,7 +117,7 @@ fn check_files(args: &Args) -> anyhow::Result<()> {
     }
     check_disjoint(&io)?;
     check_dir_writable("--out", &args.out, &super::sweep::DIR_FILES)?;
-    handshake_sim::report::plot::check_plot_dir(&args.out)?;
+    handshake_sim::internal::report::plot::check_plot_dir(&args.out)?;
     if let Some(path) = &args.html {
         check_file_writable("--html", path)?;
     }
@@ -133,7 +133,7 @@ fn merge_seed_rows(
     merged: &SweepResult,
     out: &Path,
 ) -> anyhow::Result<()> {
-    use handshake_sim::report::seed_rows::{self, ShardRows, FILE};
+    use handshake_sim::internal::report::seed_rows::{self, ShardRows, FILE};
     let mut inputs = Vec::with_capacity(dirs.len());
     for (d, &shard) in dirs.iter().zip(shards) {
         let path = d.join(FILE);

@@ -36,10 +36,10 @@ mod variants;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use handshake_sim::fit::FitError;
-use handshake_sim::live::LiveError;
-use handshake_sim::scenario::ScenarioError;
-use handshake_sim::sweep::SweepError;
+use handshake_sim::internal::fit::FitError;
+use handshake_sim::internal::live::LiveError;
+use handshake_sim::internal::scenario::ScenarioError;
+use handshake_sim::internal::sweep::SweepError;
 
 #[derive(Parser)]
 #[command(
@@ -168,11 +168,11 @@ fn message(e: &anyhow::Error) -> String {
 
 /// Whether an error is the user's input (exit 2) rather than a failed run (exit 1).
 fn is_bad_input(e: &anyhow::Error) -> bool {
-    use handshake_sim::bench::BenchError;
+    use handshake_sim::internal::bench::BenchError;
     e.downcast_ref::<ScenarioError>().is_some()
-        || e.downcast_ref::<handshake_sim::files::FileError>()
+        || e.downcast_ref::<handshake_sim::internal::files::FileError>()
             .is_some_and(|f| f.is_bad_input())
-        || e.downcast_ref::<handshake_sim::compare::CompareError>()
+        || e.downcast_ref::<handshake_sim::internal::compare::CompareError>()
             .is_some()
         || matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
         || e.downcast_ref::<SweepError>().is_some_and(is_sweep_usage)

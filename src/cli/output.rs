@@ -5,8 +5,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
-use handshake_sim::files;
-use handshake_sim::scenario::ScenarioError;
+use handshake_sim::internal::files;
+use handshake_sim::internal::scenario::ScenarioError;
 
 /// Whether a `--json FILE`-style argument means standard output.
 pub(crate) fn is_stdout(path: Option<&Path>) -> bool {
@@ -218,7 +218,7 @@ fn filter(spec: &str, arg: &str) -> Result<tracing_subscriber::EnvFilter, Scenar
                 .is_err()
         {
             let names = LEVELS.iter().chain(CRATES.iter()).copied();
-            let hint = handshake_sim::names::closest(level, names)
+            let hint = handshake_sim::internal::names::closest(level, names)
                 .map(|c| format!("did you mean {c:?}? "))
                 .unwrap_or_default();
             return Err(usage(format!(
@@ -232,6 +232,9 @@ fn filter(spec: &str, arg: &str) -> Result<tracing_subscriber::EnvFilter, Scenar
     if !spec.contains("turmoil") {
         full.push_str(",turmoil=warn");
     }
-    full.push_str(&format!(",{}=error", handshake_sim::sim::RUN_SPAN_TARGET));
+    full.push_str(&format!(
+        ",{}=error",
+        handshake_sim::internal::sim::RUN_SPAN_TARGET
+    ));
     tracing_subscriber::EnvFilter::try_new(&full).map_err(|e| usage(e.to_string()))
 }

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use handshake_sim::live;
-use handshake_sim::report::live::{probe_json, probe_text, Probed};
-use handshake_sim::report::{self, Report};
-use handshake_sim::verdict::{slo, Verdict};
+use handshake_sim::internal::live;
+use handshake_sim::internal::report::live::{probe_json, probe_text, Probed};
+use handshake_sim::internal::report::{self, Report};
+use handshake_sim::internal::verdict::{slo, Verdict};
 
 use super::args::Sets;
 use super::output::{any_stdout, check_no_overwrite, check_outputs, init_tracing, write_output};

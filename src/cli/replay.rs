@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use handshake_sim::report::replay::{timeline, Replayed};
-use handshake_sim::scenario::{Scenario, ScenarioError};
-use handshake_sim::server::variant;
+use handshake_sim::internal::report::replay::{timeline, Replayed};
+use handshake_sim::internal::scenario::{Scenario, ScenarioError};
+use handshake_sim::internal::server::variant;
 
 use super::args::jobs_override;
 use super::Status;
@@ -59,7 +59,7 @@ pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
         }
         .into());
     }
-    let (record, steps) = handshake_sim::replay::replay(&scenario, v, seed, args.job)?;
+    let (record, steps) = handshake_sim::internal::replay::replay(&scenario, v, seed, args.job)?;
     let of = Replayed {
         scenario: &args.scenario.display().to_string(),
         variant: name,

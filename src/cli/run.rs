@@ -3,15 +3,15 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use handshake_sim::files;
-use handshake_sim::names::VariantId;
-use handshake_sim::pipeline;
-use handshake_sim::replay;
-use handshake_sim::report::run::RunCommand;
-use handshake_sim::report::{self, Report};
-use handshake_sim::scenario::Scenario;
-use handshake_sim::server::variant;
-use handshake_sim::sim::RunOutput;
+use handshake_sim::internal::files;
+use handshake_sim::internal::names::VariantId;
+use handshake_sim::internal::pipeline;
+use handshake_sim::internal::replay;
+use handshake_sim::internal::report::run::RunCommand;
+use handshake_sim::internal::report::{self, Report};
+use handshake_sim::internal::scenario::Scenario;
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim::RunOutput;
 
 use super::args::{jobs_override, pick_variants, seed_range, Sets};
 use super::output::{
@@ -121,7 +121,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     // A broken invariant crashes the run; say how to get the same crash again.
     super::on_panic_print_reproduce(args.reproduce(&plan));
     let runs = (plan.variants.len() * plan.seeds.len()) as u64;
-    if let Some(notice) = handshake_sim::cost::run_notice(&plan.scenario, runs) {
+    if let Some(notice) = handshake_sim::internal::cost::run_notice(&plan.scenario, runs) {
         if !args.quiet {
             eprint!("{notice}");
         }

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use handshake_sim::live::{self, LiveError};
-use handshake_sim::names::VariantId;
-use handshake_sim::report::live::{serve_banner, SERVE_STOPPED};
-use handshake_sim::server::variant;
+use handshake_sim::internal::live::{self, LiveError};
+use handshake_sim::internal::names::VariantId;
+use handshake_sim::internal::report::live::{serve_banner, SERVE_STOPPED};
+use handshake_sim::internal::server::variant;
 
 use super::args::Sets;
 use super::output::init_tracing_or;

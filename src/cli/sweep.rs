@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use handshake_sim::files;
-use handshake_sim::report;
-use handshake_sim::scenario::{self, Scenario};
-use handshake_sim::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
+use handshake_sim::internal::files;
+use handshake_sim::internal::report;
+use handshake_sim::internal::scenario::{self, Scenario};
+use handshake_sim::internal::sweep::{self, ParamSpec, SweepDef, SweepError, SweepResult};
 
 use super::args::{jobs_override, pick_variants, SeedRange, Sets};
 use super::output::{check_dir_writable, check_disjoint, check_file_writable, write_output};
@@ -171,7 +171,7 @@ fn sets(args: &Args) -> Vec<String> {
 fn announce(plan: &sweep::Plan) {
     let threads = rayon::current_num_threads().max(1);
     let wall_s = plan.cpu_s / threads as f64;
-    if wall_s > handshake_sim::cost::ANNOUNCE_S || plan.cpu_s > sweep::CPU_S_MAX {
+    if wall_s > handshake_sim::internal::cost::ANNOUNCE_S || plan.cpu_s > sweep::CPU_S_MAX {
         eprintln!(
             "sweep: {} run(s) ({} point(s) × {} variant(s) × {} seed(s)), {} simulated job(s): \
              an estimated {} of wall time on {threads} thread(s) ({} on one core), from the \
@@ -181,8 +181,8 @@ fn announce(plan: &sweep::Plan) {
             plan.def.variants.len(),
             plan.def.seeds.len(),
             plan.sim_jobs,
-            handshake_sim::cost::human_s(wall_s),
-            handshake_sim::cost::human_s(plan.cpu_s),
+            handshake_sim::internal::cost::human_s(wall_s),
+            handshake_sim::internal::cost::human_s(plan.cpu_s),
         );
     }
 }

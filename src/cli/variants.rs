@@ -1,6 +1,6 @@
 //! `variants`: the handshake variants, one per line.
 
-use handshake_sim::report;
+use handshake_sim::internal::report;
 
 use super::Status;
 

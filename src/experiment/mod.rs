@@ -5,13 +5,13 @@
 
 mod env;
 mod error;
-mod outcome;
+mod results;
 
 use std::path::Path;
 use std::sync::Arc;
 
 pub use error::Error;
-pub use outcome::Outcome;
+pub use results::Results;
 
 use crate::names::{Repro, VariantId};
 use crate::pipeline;
@@ -190,7 +190,7 @@ impl Experiment {
     }
 
     /// Runs every variant over every seed (the environment's seeds, when it names them).
-    pub fn run(&self) -> Result<Outcome, Error> {
+    pub fn run(&self) -> Result<Results, Error> {
         let env = EnvSettings::read()?;
         let seeds = env.seeds(&self.seeds);
         if seeds.is_empty() {
@@ -205,7 +205,7 @@ impl Experiment {
             let (_, again) = pipeline::run_variants(&self.scenario, &variants, &seeds)?;
             self.compare(&runs, &again)?;
         }
-        Ok(Outcome {
+        Ok(Results {
             report,
             runs,
             own: self.own.iter().map(Variant::id).collect(),

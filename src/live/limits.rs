@@ -32,7 +32,7 @@ pub const POOL_MAX: usize = 32;
 
 impl Limits {
     /// The defaults under a soft descriptor limit of `fd_limit`: as many connections as fit
-    /// (see [`connections_fitting`]), at most [`CONNECTIONS_DEFAULT_MAX`].
+    /// (see [`connections_fitting`]), at most `CONNECTIONS_DEFAULT_MAX`.
     pub fn defaults(fd_limit: Option<u64>) -> Limits {
         Limits {
             connections_max: fd_limit.map_or(CONNECTIONS_DEFAULT_MAX, connections_fitting),
@@ -63,7 +63,7 @@ impl Limits {
 }
 
 /// The most client connections whose descriptors fit under `fd_limit` (at least 1), at most
-/// [`CONNECTIONS_DEFAULT_MAX`]: 309 under the usual limit of 1,024.
+/// `CONNECTIONS_DEFAULT_MAX`: 309 under the usual limit of 1,024.
 pub fn connections_fitting(fd_limit: u64) -> usize {
     let mut c = CONNECTIONS_DEFAULT_MAX;
     while c > 1 {

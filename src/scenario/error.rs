@@ -49,7 +49,7 @@ pub enum ScenarioError {
 /// Most characters of an argument an error message echoes.
 pub const ECHO_CHARS_MAX: usize = 80;
 
-/// `arg` as an error echoes it: whole up to [`ECHO_CHARS_MAX`] characters, else its start and
+/// `arg` as an error echoes it: whole up to `ECHO_CHARS_MAX` characters, else its start and
 /// "…" (a key of 60,000 segments would otherwise put 120 KB on stderr).
 pub fn clip(arg: &str) -> String {
     match arg.char_indices().nth(ECHO_CHARS_MAX) {

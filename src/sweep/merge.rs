@@ -220,7 +220,7 @@ fn check_parts(parts: &[Part]) -> Result<u32, SweepError> {
 }
 
 /// Joins shard outputs into what one unsharded run would have produced, after checking each
-/// against its plan ([`check_parts`]).
+/// against its plan (`check_parts`).
 pub fn merge(parts: Vec<Part>) -> Result<SweepResult, SweepError> {
     check_parts(&parts)?;
     let mut results = parts.into_iter().map(|p| p.result);

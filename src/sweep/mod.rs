@@ -371,7 +371,7 @@ pub struct Plan {
     pub runs: u64,
     /// Simulated jobs in the shard, over every run.
     pub sim_jobs: u64,
-    /// Estimated wall time on one core, s (see [`crate::cost`]).
+    /// Estimated wall time on one core, s (see the `cost` module).
     pub cpu_s: f64,
 }
 

@@ -4,14 +4,14 @@
 
 use std::net::SocketAddr;
 
-use handshake_sim::live::Server;
-use handshake_sim::server::variant::Variant;
+use handshake_sim::internal::live::Server;
+use handshake_sim::internal::server::variant::Variant;
 
 pub mod workerd;
 
-use handshake_sim::report::Report;
-use handshake_sim::scenario::{parse_override, Scenario};
-use handshake_sim::sim::RunOutput;
+use handshake_sim::internal::report::Report;
+use handshake_sim::internal::scenario::{parse_override, Scenario};
+use handshake_sim::internal::sim::RunOutput;
 
 /// The repository's root, where `sims/` lives.
 pub fn root() -> std::path::PathBuf {
@@ -47,7 +47,7 @@ pub fn scenario(text: &str) -> Scenario {
 
 /// Runs the scenario's variants over `seeds` and summarises them.
 pub fn report(s: &Scenario, seeds: &[u64]) -> (Report, Vec<RunOutput>) {
-    handshake_sim::pipeline::run(s, &s.scenario.variants, seeds).unwrap()
+    handshake_sim::internal::pipeline::run(s, &s.scenario.variants, seeds).unwrap()
 }
 
 /// Runs `f` on a current-thread runtime with a `LocalSet` (the live code spawns local tasks).

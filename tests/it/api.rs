@@ -91,7 +91,7 @@ fn bundled_scenarios_are_the_files_of_sims_by_name() {
         names, files,
         "every sims/*.toml is bundled, and nothing else"
     );
-    for b in &handshake_sim::scenario::BUNDLED {
+    for b in &handshake_sim::internal::scenario::BUNDLED {
         let text = std::fs::read_to_string(crate::root().join(b.path)).unwrap();
         assert_eq!(b.text, text, "{}", b.path);
         let from_file = Experiment::from_file(crate::root().join(b.path)).unwrap();
@@ -245,4 +245,7 @@ fn the_readme_shows_this_files_example_as_it_runs_here() {
         s[start..end].to_string()
     };
     assert_eq!(body(&readme), body(include_str!("api.rs")));
+    // The crate's own guide (its rustdoc front page, whose examples are doctests) shows it too.
+    let guide = std::fs::read_to_string(crate::root().join("docs/library.md")).unwrap();
+    assert_eq!(body(&guide), body(include_str!("api.rs")));
 }

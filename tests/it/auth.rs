@@ -4,10 +4,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use handshake_sim::client::Connect;
-use handshake_sim::server::variant;
-use handshake_sim::sim;
-use handshake_sim::wire::api::BatchAccepted;
+use handshake_sim::internal::client::Connect;
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim;
+use handshake_sim::internal::wire::api::BatchAccepted;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
@@ -73,7 +73,7 @@ fn check(extra: &str, wait_ms: u64, cases: fn(&str, &str) -> Vec<Case>) {
     let s = crate::scenario(&format!(
         "[storage]\nread_ms = {{ uniform = [5, 10] }}\n[enrichment]\nbook_ms = {{ constant = 100 }}\n{extra}"
     ));
-    for v in handshake_sim::names::VariantId::ALL.map(|v| v.name()) {
+    for v in handshake_sim::internal::names::VariantId::ALL.map(|v| v.name()) {
         let mut world = sim::world(&s, variant::by_name(v).unwrap(), 5);
         let failures = Rc::new(RefCell::new(Vec::new()));
         let out = failures.clone();

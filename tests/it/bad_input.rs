@@ -395,17 +395,17 @@ fn conform_request_timeout_has_one_range() {
         .and_then(|rest| rest.split("--job-timeout-s").next())
         .unwrap();
     assert!(line.contains(range), "{help}");
-    let settings = handshake_sim::live::conform::Settings {
+    let settings = handshake_sim::internal::live::conform::Settings {
         job_prefix: "range-".into(),
         books: 3,
         request_timeout_ms: 600_001,
         job_timeout_ms: 1_000,
     };
-    let run = crate::common::local(handshake_sim::live::conform::conform(
+    let run = crate::common::local(handshake_sim::internal::live::conform::conform(
         "http://127.0.0.1:9",
         false,
         settings,
-        handshake_sim::live::conform::CASES
+        handshake_sim::internal::live::conform::CASES
             .iter()
             .collect::<Vec<_>>()
             .as_slice(),
@@ -413,19 +413,23 @@ fn conform_request_timeout_has_one_range() {
         std::time::Duration::from_secs(5),
     ));
     match run {
-        Err(handshake_sim::live::LiveError::Usage(m)) => assert!(m.contains(range), "{m}"),
+        Err(handshake_sim::internal::live::LiveError::Usage(m)) => {
+            assert!(m.contains(range), "{m}")
+        }
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("the library ran with --request-timeout-ms 600001"),
     }
     // The job timeout likewise: the flag's 1..=3600 s is the library's range.
-    let settings = handshake_sim::live::conform::Settings {
+    let settings = handshake_sim::internal::live::conform::Settings {
         job_prefix: "range-".into(),
         books: 3,
         request_timeout_ms: 1_000,
         job_timeout_ms: 3_600_001,
     };
-    let cases: Vec<_> = handshake_sim::live::conform::CASES.iter().collect();
-    let run = crate::common::local(handshake_sim::live::conform::conform(
+    let cases: Vec<_> = handshake_sim::internal::live::conform::CASES
+        .iter()
+        .collect();
+    let run = crate::common::local(handshake_sim::internal::live::conform::conform(
         "http://127.0.0.1:9",
         false,
         settings,
@@ -434,7 +438,9 @@ fn conform_request_timeout_has_one_range() {
         std::time::Duration::from_secs(5),
     ));
     match run {
-        Err(handshake_sim::live::LiveError::Usage(m)) => assert!(m.contains("1..=3600"), "{m}"),
+        Err(handshake_sim::internal::live::LiveError::Usage(m)) => {
+            assert!(m.contains("1..=3600"), "{m}")
+        }
         Err(e) => panic!("{e}"),
         Ok(_) => panic!("the library ran with a job timeout of 3,600,001 ms"),
     }

@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use handshake_sim::live::conform::CASES;
-use handshake_sim::wire::api;
+use handshake_sim::internal::live::conform::CASES;
+use handshake_sim::internal::wire::api;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};

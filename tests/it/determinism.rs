@@ -1,6 +1,6 @@
 //! Same scenario + seed ⇒ identical bytes; another seed ⇒ other records.
 
-use handshake_sim::report;
+use handshake_sim::internal::report;
 
 use crate::{load, report};
 
@@ -60,7 +60,7 @@ fn every_bundled_scenario_runs_twice_with_the_same_trace() {
 
 #[test]
 fn a_divergence_names_the_first_differing_event() {
-    use handshake_sim::replay::{diverge, Step};
+    use handshake_sim::internal::replay::{diverge, Step};
     let step = |t_ms: u64, message: &str| Step {
         t_ms,
         host: "objects".into(),

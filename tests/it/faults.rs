@@ -2,16 +2,16 @@
 //! nothing, the app as it was loses jobs silently, and the simulator reports a broken run
 //! instead of hanging or dying.
 
-use handshake_sim::metrics::VariantSummary;
-use handshake_sim::record::{fault, Outcome};
-use handshake_sim::server::variant;
-use handshake_sim::sim;
+use handshake_sim::internal::metrics::VariantSummary;
+use handshake_sim::internal::record::{fault, Outcome};
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim;
 
 use crate::{exec, load, report, scenario};
 
-fn parallel(s: &handshake_sim::scenario::Scenario, seeds: &[u64]) -> VariantSummary {
+fn parallel(s: &handshake_sim::internal::scenario::Scenario, seeds: &[u64]) -> VariantSummary {
     let mut s = s.clone();
-    s.scenario.variants = vec![handshake_sim::names::VariantId::Parallel];
+    s.scenario.variants = vec![handshake_sim::internal::names::VariantId::Parallel];
     report(&s, seeds).0.variants.remove(0)
 }
 
@@ -49,7 +49,7 @@ fn the_resilient_client_loses_nothing_under_faults_and_the_app_as_it_was_does() 
 }
 
 /// A small world with constant latencies: 10 ms each way, 100 ms reads, 1 s per book.
-fn small(extra: &str) -> handshake_sim::scenario::Scenario {
+fn small(extra: &str) -> handshake_sim::internal::scenario::Scenario {
     scenario(&format!(
         r#"
 [scenario]
@@ -76,7 +76,7 @@ refresh_token = true
     ))
 }
 
-fn run(s: &handshake_sim::scenario::Scenario) -> sim::RunOutput {
+fn run(s: &handshake_sim::internal::scenario::Scenario) -> sim::RunOutput {
     sim::run(s, variant::by_name("parallel").unwrap(), 1).unwrap()
 }
 

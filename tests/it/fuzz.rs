@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use handshake_sim::sweep::{self, SweepResult};
+use handshake_sim::internal::sweep::{self, SweepResult};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestRunner};
 
@@ -347,7 +347,7 @@ fn merge_in_process(mutant_s1: &[u8], csv_s1: &[u8]) {
     let Ok(merged) = sweep::merge(parts) else {
         return;
     };
-    use handshake_sim::report::seed_rows::{self, ShardRows};
+    use handshake_sim::internal::report::seed_rows::{self, ShardRows};
     let csv_s2 = c.bytes("s2/points-by-seed.csv");
     let rows = vec![
         ShardRows {
@@ -363,10 +363,10 @@ fn merge_in_process(mutant_s1: &[u8], csv_s1: &[u8]) {
     ];
     let _ = seed_rows::merge(rows, &seed_rows::header(&merged.definition), Vec::new());
     let mut sink = Vec::new();
-    handshake_sim::report::write_points(&mut sink, &merged).unwrap();
+    handshake_sim::internal::report::write_points(&mut sink, &merged).unwrap();
     merged.write_json(&mut sink).unwrap();
-    handshake_sim::report::plot::sweep_plots(&merged, false).unwrap();
-    let _ = handshake_sim::report::sweep::summary(&merged, Path::new("out"));
+    handshake_sim::internal::report::plot::sweep_plots(&merged, false).unwrap();
+    let _ = handshake_sim::internal::report::sweep::summary(&merged, Path::new("out"));
 }
 
 #[test]
@@ -396,12 +396,12 @@ fn a_shards_per_seed_csv_never_panics_merge() {
 #[test]
 fn a_run_json_never_panics_compare() {
     let c = Corpus::get();
-    let a = handshake_sim::compare::parse("a", &c.bytes("a.json")).unwrap();
+    let a = handshake_sim::internal::compare::parse("a", &c.bytes("a.json")).unwrap();
     fuzz("compare", &c.bytes("b.json"), cases(512), |m| {
-        if let Ok(b) = handshake_sim::compare::parse("b", m) {
-            if let Ok(cmp) = handshake_sim::compare::compare(("a", &a), ("b", &b), &[]) {
-                let _ = handshake_sim::report::compare::compare_text(&cmp);
-                let _ = handshake_sim::report::compare::compare_json(&cmp);
+        if let Ok(b) = handshake_sim::internal::compare::parse("b", m) {
+            if let Ok(cmp) = handshake_sim::internal::compare::compare(("a", &a), ("b", &b), &[]) {
+                let _ = handshake_sim::internal::report::compare::compare_text(&cmp);
+                let _ = handshake_sim::internal::report::compare::compare_json(&cmp);
             }
         }
     });
@@ -417,8 +417,8 @@ fn a_log_or_csv_never_panics_calibrate() {
     ] {
         fuzz(name, &original, cases(256), |m| {
             for sequential in [false, true] {
-                if let Ok(cal) = handshake_sim::calibrate::calibrate(m, sequential) {
-                    let _ = handshake_sim::report::calibrate::notes(&cal, "x");
+                if let Ok(cal) = handshake_sim::internal::calibrate::calibrate(m, sequential) {
+                    let _ = handshake_sim::internal::report::calibrate::notes(&cal, "x");
                     if !cal.samples_ms.is_empty() {
                         let _ = cal.snippet("x");
                     }
@@ -433,7 +433,7 @@ fn a_scenario_file_never_panics_loading() {
     let original = std::fs::read(crate::root().join("sims/issue407.toml")).unwrap();
     fuzz("scenario", &original, cases(512), |m| {
         if let Ok(text) = std::str::from_utf8(m) {
-            let _ = handshake_sim::scenario::Scenario::from_toml_str("x.toml", text, &[]);
+            let _ = handshake_sim::internal::scenario::Scenario::from_toml_str("x.toml", text, &[]);
         }
     });
 }
@@ -448,7 +448,7 @@ fn a_plot_manifest_never_panics_or_escapes_its_directory() {
     let manifest = b"# plots\nupgrade-cdf.svg\nstorage-histogram.png\n../outside.svg\nx.svg\n";
     fuzz("plots.manifest", manifest, cases(256), |m| {
         std::fs::write(plots.join("plots.manifest"), m).unwrap();
-        let _ = handshake_sim::report::plot::write_plots(&plots, &[]);
+        let _ = handshake_sim::internal::report::plot::write_plots(&plots, &[]);
     });
     assert_eq!(std::fs::read_to_string(&outside).unwrap(), "keep");
 }

@@ -1,7 +1,7 @@
 //! SLOs, expectations and the `check` gate: verdicts, exit codes, JUnit and Markdown.
 
-use handshake_sim::scenario::Expectation;
-use handshake_sim::verdict::{slo, Verdict};
+use handshake_sim::internal::scenario::Expectation;
+use handshake_sim::internal::verdict::{slo, Verdict};
 
 use crate::{load, report};
 

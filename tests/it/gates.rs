@@ -3,9 +3,9 @@
 //! and does not hold incoming events; its commit holds the object's outgoing messages (the
 //! 202, the 101) until it is durable.
 
-use handshake_sim::record::Outcome;
-use handshake_sim::server::variant;
-use handshake_sim::sim;
+use handshake_sim::internal::record::Outcome;
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim;
 
 use crate::{exec, scenario};
 
@@ -34,7 +34,10 @@ ack_before_token_write = {ack_before_token_write}
     )
 }
 
-fn slow_write(input_gate: bool, ack_before_token_write: bool) -> handshake_sim::scenario::Scenario {
+fn slow_write(
+    input_gate: bool,
+    ack_before_token_write: bool,
+) -> handshake_sim::internal::scenario::Scenario {
     scenario(&slow_write_toml(input_gate, ack_before_token_write))
 }
 

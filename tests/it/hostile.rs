@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use handshake_sim::client::Connect;
-use handshake_sim::scenario::{parse_override, Scenario};
-use handshake_sim::server::variant;
-use handshake_sim::sim;
-use handshake_sim::wire::api::{BatchAccepted, ServerMsg};
+use handshake_sim::internal::client::Connect;
+use handshake_sim::internal::scenario::{parse_override, Scenario};
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim;
+use handshake_sim::internal::wire::api::{BatchAccepted, ServerMsg};
 use http_body_util::{BodyExt, Full};
 use hyper::header::SEC_WEBSOCKET_ACCEPT;
 use hyper::{Request, Response, StatusCode};

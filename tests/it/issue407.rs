@@ -45,7 +45,7 @@ fn sequential_fails_and_parallel_fixes_it_over_five_seeds() {
     // Clients that gave up are seen by the server as canceled upgrades.
     assert_eq!(
         seq.canceled,
-        seq.jobs - seq.outcome(handshake_sim::record::Outcome::Ok)
+        seq.jobs - seq.outcome(handshake_sim::internal::record::Outcome::Ok)
     );
     assert!(seq.no_socket_warnings > 0);
     let delta = par.paired_delta.as_ref().unwrap().storage_ms.unwrap();

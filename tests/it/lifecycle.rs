@@ -27,7 +27,7 @@ book_ms = {{ constant = 100000 }}
     (
         v.cold_starts,
         v.storage_ms.max,
-        v.jobs - v.outcome(handshake_sim::record::Outcome::Ok),
+        v.jobs - v.outcome(handshake_sim::internal::record::Outcome::Ok),
     )
 }
 

@@ -127,7 +127,7 @@ fn calibrate_stops_on_binary_input() {
     let long = dir.join("long.log");
     std::fs::write(
         &long,
-        "x".repeat(handshake_sim::calibrate::LINE_BYTES_MAX + 1),
+        "x".repeat(handshake_sim::internal::calibrate::LINE_BYTES_MAX + 1),
     )
     .unwrap();
     refused(
@@ -139,8 +139,8 @@ fn calibrate_stops_on_binary_input() {
 
 #[test]
 fn calibrate_keeps_at_most_the_sample_and_malformed_caps() {
-    use handshake_sim::calibrate::{calibrate, MALFORMED_KEPT_MAX};
-    use handshake_sim::scenario::EMPIRICAL_SAMPLES_MAX;
+    use handshake_sim::internal::calibrate::{calibrate, MALFORMED_KEPT_MAX};
+    use handshake_sim::internal::scenario::EMPIRICAL_SAMPLES_MAX;
     let mut csv = String::from("job,storage_ms\n");
     for i in 0..EMPIRICAL_SAMPLES_MAX + 10 {
         csv.push_str(&format!("{i},{}\n", i % 90));
@@ -182,7 +182,7 @@ fn the_documented_concurrency_maximum_runs_every_job_at_once() {
     // the old connection's half). Fewer jobs than the 1,000,000 maximum keep this test short;
     // `run sims/issue407.toml --set scenario.jobs=100000 --set scenario.concurrency=20000`
     // is the full soak (README, "Resource limits").
-    use handshake_sim::scenario::CONCURRENCY_MAX;
+    use handshake_sim::internal::scenario::CONCURRENCY_MAX;
     let max = CONCURRENCY_MAX.to_string();
     let s = crate::load(
         "issue407.toml",
@@ -194,8 +194,8 @@ fn the_documented_concurrency_maximum_runs_every_job_at_once() {
             "client.handshake_timeout_ms=60000",
         ],
     );
-    let variant = handshake_sim::server::variant::by_name("parallel").unwrap();
-    let out = handshake_sim::sim::run(&s, variant, 1).unwrap();
+    let variant = handshake_sim::internal::server::variant::by_name("parallel").unwrap();
+    let out = handshake_sim::internal::sim::run(&s, variant, 1).unwrap();
     assert_eq!(out.records.len(), CONCURRENCY_MAX as usize);
     assert!(out.records.iter().all(|r| r.outcome.is_some()));
     // One wave: every job started at once, so the run lasts about one job (a book of 1 s),
@@ -262,7 +262,7 @@ fn a_sweep_point_past_the_records_cap_is_refused_before_any_run() {
 
 #[test]
 fn a_run_is_announced_by_its_jobs_not_its_simulated_time_and_duration_s_max_stops_it() {
-    use handshake_sim::cost::run_notice;
+    use handshake_sim::internal::cost::run_notice;
     // A week of simulated time: 168 books of an hour each. Idle ticks are skipped, so it
     // costs milliseconds (it took ~25 min when every tick cost wall time) and says nothing.
     let week = [

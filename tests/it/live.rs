@@ -1,7 +1,7 @@
 //! The live code without timing: `probe`'s target checks. The sim–live agreement tests are in
 //! `tests/timing/live.rs`.
 
-use handshake_sim::live::Target;
+use handshake_sim::internal::live::Target;
 
 pub(crate) use crate::common::{local, Served};
 

@@ -1,8 +1,8 @@
 //! Closed-form checks: with reads uniform [a, b] and no network latency, sequential storage
 //! time averages a + b and parallel the mean of the max of two, a + (b − a)·2/3.
 
-use handshake_sim::server::variant;
-use handshake_sim::sim;
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim;
 
 fn check(a: f64, b: f64) {
     let s = crate::scenario(&format!(
@@ -79,7 +79,7 @@ handshake_timeout_ms = 120
     let timeouts: Vec<_> = run
         .records
         .iter()
-        .filter(|r| r.outcome == Some(handshake_sim::record::Outcome::HandshakeTimeout))
+        .filter(|r| r.outcome == Some(handshake_sim::internal::record::Outcome::HandshakeTimeout))
         .collect();
     assert!(timeouts.len() > 100, "{} timeouts", timeouts.len());
     for r in &timeouts {

@@ -2,7 +2,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use handshake_sim::names::Figure;
+use handshake_sim::internal::names::Figure;
 use handshake_sim::{Experiment, Handshake, HandshakeFuture, Key, Storage, Token};
 
 /// The example's handshake (reads the expiration first, then the token: the same two round
@@ -48,7 +48,7 @@ impl Handshake for BatchedCache {
 }
 
 /// Every figure that does not depend on which variant is the baseline.
-fn same_figures(outcome: &handshake_sim::Outcome, a: &str, b: &str) {
+fn same_figures(outcome: &handshake_sim::Results, a: &str, b: &str) {
     let (sa, sb) = (
         outcome.report.variant(a).unwrap(),
         outcome.report.variant(b).unwrap(),

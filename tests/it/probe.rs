@@ -4,9 +4,9 @@
 
 use std::net::SocketAddr;
 
-use handshake_sim::live::{self, ProbeOptions, Target};
-use handshake_sim::record::Outcome;
-use handshake_sim::server::variant;
+use handshake_sim::internal::live::{self, ProbeOptions, Target};
+use handshake_sim::internal::record::Outcome;
+use handshake_sim::internal::server::variant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::live::{local, Served};

@@ -4,12 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use handshake_sim::record::JobRecord;
-use handshake_sim::server::variant;
-use handshake_sim::sim;
+use handshake_sim::internal::record::JobRecord;
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim;
 use proptest::prelude::*;
 
-fn by_job(s: &handshake_sim::scenario::Scenario, v: &str, seed: u64) -> BTreeMap<u64, JobRecord> {
+fn by_job(
+    s: &handshake_sim::internal::scenario::Scenario,
+    v: &str,
+    seed: u64,
+) -> BTreeMap<u64, JobRecord> {
     let run = sim::run(s, variant::by_name(v).unwrap(), seed).unwrap();
     run.records.into_iter().map(|r| (r.job, r)).collect()
 }

@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use handshake_sim::calibrate::calibrate;
-use handshake_sim::sweep::{ParamSpec, SweepDef};
+use handshake_sim::internal::calibrate::calibrate;
+use handshake_sim::internal::sweep::{ParamSpec, SweepDef};
 
 fn bin(args: &[&str], threads: Option<&str>) -> (i32, String, String) {
     crate::exec(args, threads)
@@ -62,7 +62,7 @@ fn grid_specs_expand_in_order() {
             ParamSpec::grid("a.x=1,2").unwrap(),
             ParamSpec::grid("a.y=7,8,9").unwrap(),
         ],
-        variants: vec![handshake_sim::names::VariantId::Parallel],
+        variants: vec![handshake_sim::internal::names::VariantId::Parallel],
         seeds: vec![1],
         swarm: None,
         swarm_seed: 1,
@@ -285,12 +285,12 @@ fn run_writes_plots_and_a_self_contained_page() {
 #[test]
 fn replay_shows_the_reads_back_to_back_and_the_deadline_passing() {
     let s = crate::load("issue407.toml", &["scenario.jobs=40"]);
-    let v = handshake_sim::server::variant::by_name("sequential").unwrap();
-    let run = handshake_sim::sim::run(&s, v, 1).unwrap();
+    let v = handshake_sim::internal::server::variant::by_name("sequential").unwrap();
+    let run = handshake_sim::internal::sim::run(&s, v, 1).unwrap();
     let failed = run
         .records
         .iter()
-        .find(|r| r.outcome == Some(handshake_sim::record::Outcome::HandshakeTimeout))
+        .find(|r| r.outcome == Some(handshake_sim::internal::record::Outcome::HandshakeTimeout))
         .expect("issue407 has failed sequential jobs");
     // Through the CLI: a scoped tracing subscriber alone in its process (see determinism.rs).
     let job = failed.job.to_string();
@@ -542,7 +542,7 @@ some other line
     let s = crate::scenario(&snippet);
     assert_eq!(
         s.storage.read_ms,
-        handshake_sim::scenario::Dist::Empirical(c.samples_ms.clone())
+        handshake_sim::internal::scenario::Dist::Empirical(c.samples_ms.clone())
     );
     let unhalved = calibrate(log.as_bytes(), false).unwrap();
     assert_eq!(unhalved.samples_ms, vec![150.0, 181.0, 175.0]);
@@ -612,7 +612,8 @@ fn calibrate_sequential_recovers_per_read_mean_sd_and_p95_within_5_percent() {
         assert_eq!(c.samples_ms.len(), 8000, "{law}");
         // Through the scenario loader, as a researcher would use it.
         let s = crate::scenario(&c.snippet("synthetic.log"));
-        let handshake_sim::scenario::Dist::Empirical(per_read) = &s.storage.read_ms else {
+        let handshake_sim::internal::scenario::Dist::Empirical(per_read) = &s.storage.read_ms
+        else {
             panic!("{law}: not empirical: {:?}", s.storage.read_ms);
         };
         let got = mean_sd_p95(per_read);

@@ -116,7 +116,7 @@ fn two_serves_with_the_same_seed_issue_different_tokens() {
 
 #[test]
 fn job_05_and_job_5_are_different_jobs() {
-    use handshake_sim::wire::api::job_key;
+    use handshake_sim::internal::wire::api::job_key;
     assert_ne!(job_key("job-05"), job_key("job-5"));
     assert_eq!(job_key("job-5"), 5);
     let serve = Serve::start("job05", &[]);

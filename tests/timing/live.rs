@@ -11,14 +11,14 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use handshake_sim::live::{self, ProbeOptions, Target};
-use handshake_sim::metrics::Latency;
-use handshake_sim::record::Outcome;
-use handshake_sim::scenario::Scenario;
-use handshake_sim::server::variant;
+use handshake_sim::internal::live::{self, ProbeOptions, Target};
+use handshake_sim::internal::metrics::Latency;
+use handshake_sim::internal::record::Outcome;
+use handshake_sim::internal::scenario::Scenario;
+use handshake_sim::internal::server::variant;
 
 use crate::{local, Served};
-use handshake_sim::sim;
+use handshake_sim::internal::sim;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;

@@ -16,11 +16,11 @@
 //! The test prints the measured figures. It runs in the `timing` binary, so no test of `it`
 //! runs beside it, and one timing test at a time ([`crate::serial`]).
 
-use handshake_sim::live::{self, ProbeOptions, Target};
-use handshake_sim::metrics::Latency;
-use handshake_sim::record::Outcome;
-use handshake_sim::server::variant;
-use handshake_sim::sim::{self, RunOutput};
+use handshake_sim::internal::live::{self, ProbeOptions, Target};
+use handshake_sim::internal::metrics::Latency;
+use handshake_sim::internal::record::Outcome;
+use handshake_sim::internal::server::variant;
+use handshake_sim::internal::sim::{self, RunOutput};
 
 use crate::common::workerd::Workerd;
 

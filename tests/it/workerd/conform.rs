@@ -26,7 +26,7 @@ fn passes(w: &Workerd, label: &str) {
     assert_eq!(code, 0, "{label}: {err}");
     assert_eq!(
         v["counts"]["pass"],
-        handshake_sim::live::conform::CASES.len(),
+        handshake_sim::internal::live::conform::CASES.len(),
         "{label}: {v:#}"
     );
 }

@@ -167,8 +167,8 @@ fn calibrate_reads_the_workers_timing_lines() {
         std::thread::sleep(Duration::from_millis(20));
     }
     let log = w.log();
-    let c =
-        handshake_sim::calibrate::calibrate(log.as_bytes(), false).expect("a workerd log is text");
+    let c = handshake_sim::internal::calibrate::calibrate(log.as_bytes(), false)
+        .expect("a workerd log is text");
     assert_eq!(c.candidates, upgrades, "{log}");
     assert!(c.malformed.is_empty(), "{:?}\n{log}", c.malformed);
     assert!(

@@ -12,7 +12,7 @@ use crate::verdict::Judged;
 
 /// The figures and records of a run.
 #[derive(Debug, Clone)]
-pub struct Outcome {
+pub struct Results {
     pub report: Report,
     pub runs: Vec<RunOutput>,
     pub(super) own: Vec<VariantId>,
@@ -20,7 +20,7 @@ pub struct Outcome {
     pub(super) determinism_checked: bool,
 }
 
-impl Outcome {
+impl Results {
     /// A figure as `variant.metric` (see [`crate::names::Figure`]), pooled over seeds; the
     /// error names the unknown part and the closest known name.
     pub fn figure(&self, name: &str) -> Result<f64, Error> {
