@@ -16,7 +16,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::VariantSummary;
-use crate::names::{Figure, Timing};
+use crate::names::{Figure, Kind, Timing};
 
 /// Most bytes read of one run JSON (16 MiB): a run's JSON is a few kB, a few MB with the
 /// largest `empirical` distributions a scenario file may hold.
@@ -160,20 +160,6 @@ pub struct SettingDiff {
     pub key: String,
     pub a: Option<String>,
     pub b: Option<String>,
-}
-
-/// How a figure is shown and judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A count of jobs or events.
-    Count,
-    /// A proportion of jobs (0..1).
-    Rate,
-    /// Milliseconds: a latency's mean or percentile.
-    Ms,
-    /// A mean paired difference to the baseline, in ms.
-    Delta,
 }
 
 /// What became of a figure between A and B.
@@ -370,15 +356,6 @@ fn figures(a: &VariantSummary, b: &VariantSummary) -> Vec<Figure> {
         .collect()
 }
 
-fn kind(f: Figure) -> Kind {
-    match f {
-        Figure::FailureRate | Figure::SilentFailureRate | Figure::CanceledRate => Kind::Rate,
-        Figure::Latency(..) => Kind::Ms,
-        Figure::Delta(_) => Kind::Delta,
-        _ => Kind::Count,
-    }
-}
-
 /// A figure of one side, with its interval when the JSON carries one. A rate of no job is
 /// not measured.
 fn measured(s: &VariantSummary, f: Figure) -> Option<Measured> {
@@ -418,7 +395,7 @@ fn rows(a: &VariantSummary, b: &VariantSummary) -> Vec<Row> {
         .into_iter()
         .map(|f| {
             let (ma, mb) = (measured(a, f), measured(b, f));
-            let mut row = judge(f.to_string(), kind(f), ma, mb);
+            let mut row = judge(f.to_string(), f.kind(), ma, mb);
             if baselines_differ && matches!(f, Figure::Delta(_)) && ma.is_some() && mb.is_some() {
                 row.change = Change::NotComparable;
                 row.difference = None;

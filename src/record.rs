@@ -226,23 +226,6 @@ impl JobRecord {
     }
 }
 
-/// Kinds of injected faults, in report order: short names for the [`FaultKind`](crate::names::FaultKind)s the server
-/// counts.
-pub mod fault {
-    use crate::names::FaultKind;
-
-    pub const CLIENT_EDGE_LOSS: FaultKind = FaultKind::ClientEdgeLoss;
-    pub const EDGE_OBJECT_LOSS: FaultKind = FaultKind::EdgeObjectLoss;
-    pub const PARTITION_DROP: FaultKind = FaultKind::PartitionDrop;
-    pub const OBJECT_CRASH: FaultKind = FaultKind::ObjectCrash;
-    pub const STORAGE_READ_ERROR: FaultKind = FaultKind::StorageReadError;
-    pub const STORAGE_WRITE_ERROR: FaultKind = FaultKind::StorageWriteError;
-    pub const STORAGE_SPIKE: FaultKind = FaultKind::StorageSpike;
-    pub const TOKEN_EXPIRY: FaultKind = FaultKind::TokenExpiry;
-    pub const ACK_BEFORE_TOKEN_WRITE: FaultKind = FaultKind::AckBeforeTokenWrite;
-    pub const ALL: [FaultKind; 9] = FaultKind::ALL;
-}
-
 /// Told each new peak of open sockets (the benchmark samples memory then).
 pub type PeakHook = Box<dyn FnMut(usize)>;
 

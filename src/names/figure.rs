@@ -1,7 +1,9 @@
-//! The figures a run reports per variant, by name: what `[expect]` lines, `[slo]` thresholds,
-//! `fit --target` and `Outcome::figure` read. A figure's value is an `Option<f64>`: a figure
-//! nobody measured (a percentile of no sample, the paired delta of the baseline itself) is
-//! absent, never a silent 0.
+//! The figures a run reports per variant: one table of what each figure is — its canonical
+//! name, the other spellings outputs use for it, its kind and unit, whether it carries an
+//! interval, its row label and what it means — that JSON and CSV columns, the terminal table,
+//! the HTML legend, `[expect]`, `fit`, `compare` and the README's figure table all read.
+//! A figure's value is an `Option<f64>`: a figure nobody measured (a percentile of no
+//! sample, the paired delta of the baseline itself) is absent, never a silent 0.
 
 use std::fmt;
 
@@ -20,6 +22,20 @@ pub enum Timing {
 
 impl Timing {
     pub const ALL: [Timing; 3] = [Timing::Storage, Timing::Upgrade, Timing::ClientUpgrade];
+
+    /// What the timing measures.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Timing::Storage => "time the object spent reading the token (storageDuration)",
+            Timing::Upgrade => {
+                "request at the object to 101 sent, activation included (totalUpgrade)"
+            }
+            Timing::ClientUpgrade => {
+                "request sent to 101 received at the client; only attempts that got a 101 \
+                 (censored by the deadline)"
+            }
+        }
+    }
 
     /// The name of the latency, as in `p95_storage_ms`.
     pub fn name(self) -> &'static str {
@@ -42,6 +58,8 @@ pub enum Stat {
 }
 
 impl Stat {
+    pub const ALL: [Stat; 5] = [Stat::Mean, Stat::P50, Stat::P95, Stat::P99, Stat::Max];
+
     /// The prefix of the figure, as in `p95_storage_ms`.
     pub fn name(self) -> &'static str {
         match self {
@@ -52,6 +70,20 @@ impl Stat {
             Stat::Max => "max",
         }
     }
+}
+
+/// What kind of quantity a figure is: how outputs show it and how `compare` judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A count of jobs or events.
+    Count,
+    /// A proportion of jobs (0..1).
+    Rate,
+    /// Milliseconds: a latency's mean or percentile.
+    Ms,
+    /// A mean paired difference to the baseline, in ms.
+    Delta,
 }
 
 /// A figure of one variant's summary.
@@ -96,111 +128,217 @@ pub enum Figure {
 }
 
 use Figure as F;
-use Stat::{Max, Mean, P50, P95, P99};
-use Timing::{ClientUpgrade, Storage, Upgrade};
+
+/// What one plain figure (no fault kind, statistic or timing in it) is: (figure, canonical
+/// name, JSON path, kind, unit, run-table label, meaning). The one table of them.
+type Plain = (
+    Figure,
+    &'static str,
+    &'static str,
+    Kind,
+    &'static str,
+    Option<&'static str>,
+    &'static str,
+);
+
+const JOBS: &str = "jobs";
+const COUNT: &str = "count";
+const SHARE: &str = "share of jobs";
+const RESILIENT: &str = "the resilient client at work";
+
+#[rustfmt::skip]
+const PLAIN: [Plain; 29] = [
+    (F::Jobs, "jobs", "jobs", Kind::Count, JOBS, Some("jobs"),
+     "client sessions (one batch POST, one progress socket, one durable object each), pooled over every seed"),
+    (F::Ok, "ok", "outcomes.ok", Kind::Count, JOBS, Some("ok"),
+     "jobs that ended ok: 101, pong in time, socket kept until the job completed"),
+    (F::HandshakeTimeout, "handshake_timeout", "outcomes.handshake_timeout", Kind::Count, JOBS, Some("handshake_timeout"),
+     "jobs that ended handshake_timeout: no 101 before client.handshake_timeout_ms"),
+    (F::PingTimeout, "ping_timeout", "outcomes.ping_timeout", Kind::Count, JOBS, Some("ping_timeout"),
+     "jobs that ended ping_timeout: no pong within client.ping_timeout_ms of the (queued) ping"),
+    (F::Rejected, "rejected", "outcomes.rejected", Kind::Count, JOBS, Some("rejected"),
+     "jobs that ended rejected: the upgrade was answered 400/401/426"),
+    (F::ServerError, "server_error", "outcomes.server_error", Kind::Count, JOBS, Some("server_error"),
+     "jobs that ended server_error: the upgrade was answered 5xx"),
+    (F::NetworkError, "network_error", "outcomes.network_error", Kind::Count, JOBS, Some("network_error"),
+     "jobs that ended network_error: the connection failed, reset or closed early"),
+    (F::Failures, "failures", "", Kind::Count, JOBS, None,
+     "jobs not ok"),
+    (F::FailureRate, "failure_rate", "failure_rate.value", Kind::Rate, SHARE, Some("failure rate [95% CI]"),
+     "jobs not ok / jobs, with a 95% Wilson score interval"),
+    (F::FailureRateCi95Low, "failure_rate_ci95_low", "failure_rate.ci95_low", Kind::Rate, SHARE, None,
+     "the lower end of the failure rate's 95% Wilson score interval"),
+    (F::FailureRateCi95High, "failure_rate_ci95_high", "failure_rate.ci95_high", Kind::Rate, SHARE, None,
+     "the upper end of the failure rate's 95% Wilson score interval"),
+    (F::Canceled, "canceled", "canceled", Kind::Count, COUNT, Some("canceled (server)"),
+     "upgrades the object finished for a client that was gone (Cloudflare's outcome: \"canceled\")"),
+    (F::CanceledRate, "canceled_rate", "", Kind::Rate, SHARE, None,
+     "canceled upgrades / jobs (no interval: a job may have several)"),
+    (F::NoSocketWarnings, "no_socket_warnings", "no_socket_warnings", Kind::Count, COUNT, Some("no-socket warnings"),
+     "progress messages pushed while the job had no open socket (\"No WebSocket connection available\")"),
+    (F::JobsMissingProgress, "jobs_missing_progress", "jobs_missing_progress", Kind::Count, JOBS, Some("jobs missing progress"),
+     "jobs with at least one progress message lost that way"),
+    (F::ColdStarts, "cold_starts", "cold_starts", Kind::Count, JOBS, Some("cold upgrades"),
+     "jobs whose first upgrade found the object cold"),
+    (F::Retries, "retries", "retries", Kind::Count, COUNT, Some("retries"),
+     "retries taken, of the POST and of the socket (reconnects included)"),
+    (F::SilentFailures, "silent_failures", "silent_failures", Kind::Count, JOBS, Some("silent failures [95% CI]"),
+     "jobs the client saw accepted and the server finished, whose results the client did not all have by client.result_deadline_ms"),
+    (F::SilentFailureRate, "silent_failure_rate", "silent_failure_rate.value", Kind::Rate, SHARE, None,
+     "silent failures / jobs, with a 95% Wilson score interval"),
+    (F::ResultsComplete, "results_complete", "results_complete", Kind::Count, JOBS, Some("results complete"),
+     "jobs whose client had every book's result and the completion by the deadline"),
+    (F::Reconnects, "reconnects", "reconnects", Kind::Count, COUNT, Some("reconnects"), RESILIENT),
+    (F::TokenRefreshes, "token_refreshes", "token_refreshes", Kind::Count, COUNT, Some("token refreshes"), RESILIENT),
+    (F::Polls, "polls", "polls", Kind::Count, COUNT, None,
+     "status polls of the fallback"),
+    (F::Fallbacks, "fallbacks", "fallbacks", Kind::Count, JOBS, Some("fallback jobs (polls)"), RESILIENT),
+    (F::ProgressDuplicates, "progress_duplicates", "progress_duplicates", Kind::Count, COUNT, None,
+     "progress messages that reached the app twice"),
+    (F::ProgressReordered, "progress_reordered", "progress_reordered", Kind::Count, COUNT, None,
+     "progress messages that reached the app out of order"),
+    (F::UnauthorizedAccepts, "unauthorized_accepts", "unauthorized_accepts", Kind::Count, COUNT, None,
+     "sockets accepted with a token the durable store did not hold"),
+    (F::SafetyViolations, "safety_violations", "safety_violations", Kind::Count, COUNT, Some("safety violations"),
+     "progress that reached the app twice or out of order, plus sockets accepted with a token the store did not hold; must be 0"),
+    (F::Faults, "faults", "", Kind::Count, COUNT, None,
+     "faults injected, of every kind"),
+];
+
+/// Every figure, in the order error messages and the API list them: the plain ones, one per
+/// fault kind, every statistic of every timing, the paired deltas.
+const fn all() -> [Figure; ALL_LEN] {
+    let mut out = [F::Jobs; ALL_LEN];
+    let mut i = 0;
+    while i < PLAIN.len() {
+        out[i] = PLAIN[i].0;
+        i += 1;
+    }
+    let mut k = 0;
+    while k < FaultKind::ALL.len() {
+        out[i] = F::Fault(FaultKind::ALL[k]);
+        (i, k) = (i + 1, k + 1);
+    }
+    let mut t = 0;
+    while t < Timing::ALL.len() {
+        let mut s = 0;
+        while s < Stat::ALL.len() {
+            out[i] = F::Latency(Stat::ALL[s], Timing::ALL[t]);
+            (i, s) = (i + 1, s + 1);
+        }
+        t += 1;
+    }
+    // The deltas' order is the outputs' (storage, client, server), kept as it was.
+    let deltas = [Timing::Storage, Timing::ClientUpgrade, Timing::Upgrade];
+    let mut d = 0;
+    while d < deltas.len() {
+        out[i] = F::Delta(deltas[d]);
+        (i, d) = (i + 1, d + 1);
+    }
+    out
+}
+
+const ALL_LEN: usize = PLAIN.len() + FaultKind::ALL.len() + Stat::ALL.len() * Timing::ALL.len() + 3;
 
 impl Figure {
     /// Every figure, in the order error messages and the API list them.
-    pub const ALL: [Figure; 56] = [
-        F::Jobs,
-        F::Ok,
-        F::HandshakeTimeout,
-        F::PingTimeout,
-        F::Rejected,
-        F::ServerError,
-        F::NetworkError,
-        F::Failures,
-        F::FailureRate,
-        F::FailureRateCi95Low,
-        F::FailureRateCi95High,
-        F::Canceled,
-        F::CanceledRate,
-        F::NoSocketWarnings,
-        F::JobsMissingProgress,
-        F::ColdStarts,
-        F::Retries,
-        F::SilentFailures,
-        F::SilentFailureRate,
-        F::ResultsComplete,
-        F::Reconnects,
-        F::TokenRefreshes,
-        F::Polls,
-        F::Fallbacks,
-        F::ProgressDuplicates,
-        F::ProgressReordered,
-        F::UnauthorizedAccepts,
-        F::SafetyViolations,
-        F::Faults,
-        F::Fault(FaultKind::ClientEdgeLoss),
-        F::Fault(FaultKind::EdgeObjectLoss),
-        F::Fault(FaultKind::PartitionDrop),
-        F::Fault(FaultKind::ObjectCrash),
-        F::Fault(FaultKind::StorageReadError),
-        F::Fault(FaultKind::StorageWriteError),
-        F::Fault(FaultKind::StorageSpike),
-        F::Fault(FaultKind::TokenExpiry),
-        F::Fault(FaultKind::AckBeforeTokenWrite),
-        F::Latency(Mean, Storage),
-        F::Latency(P50, Storage),
-        F::Latency(P95, Storage),
-        F::Latency(P99, Storage),
-        F::Latency(Max, Storage),
-        F::Latency(Mean, Upgrade),
-        F::Latency(P50, Upgrade),
-        F::Latency(P95, Upgrade),
-        F::Latency(P99, Upgrade),
-        F::Latency(Max, Upgrade),
-        F::Latency(Mean, ClientUpgrade),
-        F::Latency(P50, ClientUpgrade),
-        F::Latency(P95, ClientUpgrade),
-        F::Latency(P99, ClientUpgrade),
-        F::Latency(Max, ClientUpgrade),
-        F::Delta(Storage),
-        F::Delta(ClientUpgrade),
-        F::Delta(Upgrade),
-    ];
+    pub const ALL: [Figure; ALL_LEN] = all();
 
-    /// The name of a figure with no parts (everything but faults, latencies and deltas).
-    fn plain_name(self) -> Option<&'static str> {
-        Some(match self {
-            F::Jobs => "jobs",
-            F::Ok => "ok",
-            F::HandshakeTimeout => "handshake_timeout",
-            F::PingTimeout => "ping_timeout",
-            F::Rejected => "rejected",
-            F::ServerError => "server_error",
-            F::NetworkError => "network_error",
-            F::Failures => "failures",
-            F::FailureRate => "failure_rate",
-            F::FailureRateCi95Low => "failure_rate_ci95_low",
-            F::FailureRateCi95High => "failure_rate_ci95_high",
-            F::Canceled => "canceled",
-            F::CanceledRate => "canceled_rate",
-            F::NoSocketWarnings => "no_socket_warnings",
-            F::JobsMissingProgress => "jobs_missing_progress",
-            F::ColdStarts => "cold_starts",
-            F::Retries => "retries",
-            F::SilentFailures => "silent_failures",
-            F::SilentFailureRate => "silent_failure_rate",
-            F::ResultsComplete => "results_complete",
-            F::Reconnects => "reconnects",
-            F::TokenRefreshes => "token_refreshes",
-            F::Polls => "polls",
-            F::Fallbacks => "fallbacks",
-            F::ProgressDuplicates => "progress_duplicates",
-            F::ProgressReordered => "progress_reordered",
-            F::UnauthorizedAccepts => "unauthorized_accepts",
-            F::SafetyViolations => "safety_violations",
-            F::Faults => "faults",
-            F::Fault(_) | F::Latency(..) | F::Delta(_) => return None,
-        })
+    fn plain(self) -> Option<&'static Plain> {
+        PLAIN.iter().find(|p| p.0 == self)
     }
 
-    /// Parses a figure's name; the error lists the known ones.
+    /// What kind of quantity it is.
+    pub fn kind(self) -> Kind {
+        match self {
+            F::Fault(_) => Kind::Count,
+            F::Latency(..) => Kind::Ms,
+            F::Delta(_) => Kind::Delta,
+            _ => self.plain().map_or(Kind::Count, |p| p.3),
+        }
+    }
+
+    /// Its unit: `jobs`, `count` (of events), `share of jobs`, `ms`.
+    pub fn unit(self) -> &'static str {
+        match self {
+            F::Fault(_) => COUNT,
+            F::Latency(..) | F::Delta(_) => "ms",
+            _ => self.plain().map_or(COUNT, |p| p.4),
+        }
+    }
+
+    /// Whether outputs carry a 95% interval for it (Wilson for the two rates of jobs,
+    /// Student's t for a paired delta of two pairs or more); `compare` judges only these.
+    pub fn has_interval(self) -> bool {
+        matches!(self, F::FailureRate | F::SilentFailureRate | F::Delta(_))
+    }
+
+    /// Its row in `run`'s table, for the plain figures that have one.
+    pub fn label(self) -> Option<&'static str> {
+        self.plain().and_then(|p| p.5)
+    }
+
+    /// What it counts or measures (the HTML legend, the README's figure table).
+    pub fn meaning(self) -> String {
+        match self {
+            F::Fault(kind) => format!("faults of kind {kind} injected"),
+            F::Latency(stat, timing) => format!(
+                "{} of {}, ms, each job's first upgrade attempt",
+                stat.name(),
+                timing.meaning()
+            ),
+            F::Delta(timing) => format!(
+                "mean per-job difference in {} to the first variant, on the same job and seed, \
+                 with a 95% Student's t interval (negative: faster)",
+                timing.name()
+            ),
+            _ => self.plain().map_or("", |p| p.6).to_string(),
+        }
+    }
+
+    /// Where it is in a run's JSON (`run --json`, each `variants[]` entry), as a dotted path;
+    /// none for a figure derived from others.
+    pub fn json_path(self) -> Option<String> {
+        match self {
+            F::Fault(kind) => Some(format!("faults.{kind}")),
+            F::Latency(stat, timing) => Some(format!("{}.{}", timing.name(), stat.name())),
+            F::Delta(timing) => Some(format!("paired_delta.{}.mean", timing.name())),
+            _ => self
+                .plain()
+                .map(|p| p.2)
+                .filter(|p| !p.is_empty())
+                .map(str::to_string),
+        }
+    }
+
+    /// Its column in `points.csv` and `points-by-seed.csv`; none for a figure they leave out.
+    pub fn csv_column(self) -> Option<String> {
+        match self {
+            F::Failures | F::CanceledRate => None,
+            F::Latency(stat, timing) => Some(format!("{}_{}", timing.name(), stat.name())),
+            F::Delta(timing) => Some(format!("delta_{}_mean", timing.name())),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// Every spelling that names it: the canonical name first, then its JSON path and CSV
+    /// column where they differ.
+    pub fn spellings(self) -> Vec<String> {
+        let mut names = vec![self.to_string()];
+        for alias in [self.json_path(), self.csv_column()].into_iter().flatten() {
+            if !names.contains(&alias) {
+                names.push(alias);
+            }
+        }
+        names
+    }
+
+    /// Parses any spelling of a figure (its canonical name, its JSON path, its CSV column);
+    /// the error suggests the closest canonical name and lists them all.
     pub fn parse(name: &str) -> Result<Figure, String> {
         Figure::ALL
             .into_iter()
-            .find(|f| f.to_string() == name)
+            .find(|f| f.spellings().iter().any(|s| s == name))
             .ok_or_else(|| {
                 let names: Vec<String> = Figure::ALL.iter().map(|f| f.to_string()).collect();
                 super::unknown("unknown metric", name, names.iter().map(String::as_str))
@@ -214,7 +352,7 @@ impl fmt::Display for Figure {
             F::Fault(kind) => write!(f, "fault_{}", kind.name()),
             F::Latency(stat, timing) => write!(f, "{}_{}", stat.name(), timing.name()),
             F::Delta(timing) => write!(f, "delta_{}", timing.name()),
-            plain => f.write_str(plain.plain_name().expect("a plain figure")),
+            plain => f.write_str(plain.plain().map_or("?", |p| p.1)),
         }
     }
 }
@@ -240,6 +378,44 @@ mod tests {
                  (known: jobs, ok,"
             ),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn every_spelling_names_one_figure_and_the_old_ones_still_parse() {
+        let mut all: Vec<(String, Figure)> = Figure::ALL
+            .iter()
+            .flat_map(|f| f.spellings().into_iter().map(move |s| (s, *f)))
+            .collect();
+        all.sort();
+        for w in all.windows(2) {
+            assert!(w[0].0 != w[1].0 || w[0].1 == w[1].1, "{w:?}");
+        }
+        let p50 = Figure::Latency(Stat::P50, Timing::Storage);
+        for old in ["p50_storage_ms", "storage_ms.p50", "storage_ms_p50"] {
+            assert_eq!(Figure::parse(old), Ok(p50), "{old}");
+        }
+        assert_eq!(Figure::parse("outcomes.ok"), Ok(Figure::Ok));
+        assert_eq!(Figure::parse("failure_rate.value"), Ok(Figure::FailureRate));
+        assert_eq!(
+            Figure::parse("paired_delta.client_upgrade_ms.mean"),
+            Ok(Figure::Delta(Timing::ClientUpgrade))
+        );
+    }
+
+    #[test]
+    fn every_figure_has_a_kind_a_unit_and_a_meaning() {
+        for f in Figure::ALL {
+            assert!(!f.meaning().is_empty() && !f.unit().is_empty(), "{f}");
+            assert_eq!(f.kind() == Kind::Rate, f.unit() == SHARE, "{f}");
+        }
+        // A fault kind added to the list is a figure without anything else to write.
+        assert_eq!(
+            Figure::ALL
+                .iter()
+                .filter(|f| matches!(f, F::Fault(_)))
+                .count(),
+            FaultKind::ALL.len()
         );
     }
 }

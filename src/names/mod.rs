@@ -10,7 +10,7 @@ mod suggest;
 mod variant;
 
 pub use fault::FaultKind;
-pub use figure::{Figure, Stat, Timing};
+pub use figure::{Figure, Kind, Stat, Timing};
 pub use repro::{shell_quote, Repro, CHECK_DETERMINISM_VAR, SEEDS_VAR, SEED_VAR};
 pub use suggest::{closest, unknown};
 pub use variant::VariantId;

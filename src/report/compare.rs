@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::compare::{Change, Comparison, Kind, Measured, Row, Side};
+use crate::compare::{Change, Comparison, Measured, Row, Side};
+use crate::names::Kind;
 
 /// Settings listed in the terminal output (all of them are in the JSON).
 const SETTINGS_SHOWN_MAX: usize = 20;

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::table::TableRow;
 use super::Report;
 use crate::record::Violation;
 use crate::sim::RunOutput;
@@ -101,26 +102,22 @@ pub fn probe_text(
     );
     let counts = client_counts(run);
     let mut rows = super::table::rows(report);
-    for (label, cells) in rows.iter_mut() {
-        if SERVER_ONLY_ROWS.contains(&label.as_str()) {
-            cells.iter_mut().for_each(|c| *c = "–".to_string());
+    for row in rows.iter_mut() {
+        if SERVER_ONLY_ROWS.contains(&row.label.as_str()) {
+            row.cells.iter_mut().for_each(|c| *c = "–".to_string());
         }
     }
-    if let Some(i) = rows.iter().position(|(l, _)| l == "results complete") {
-        rows[i].0 = "results complete (by deadline)".to_string();
-        rows.insert(
-            i + 1,
-            (
-                "jobs with progress gaps".into(),
-                vec![counts.gaps.to_string()],
-            ),
-        );
+    if let Some(i) = rows.iter().position(|r| r.label == "results complete") {
+        rows[i].label = "results complete (by deadline)".to_string();
+        let client_row = |label: &str, n: u64| TableRow {
+            label: label.into(),
+            figure: None,
+            cells: vec![n.to_string()],
+        };
+        rows.insert(i + 1, client_row("jobs with progress gaps", counts.gaps));
         rows.insert(
             i + 2,
-            (
-                "jobs never completed".into(),
-                vec![counts.never_completed.to_string()],
-            ),
+            client_row("jobs never completed", counts.never_completed),
         );
     }
     let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();

@@ -2,40 +2,65 @@ use std::fmt::Write;
 
 use super::Report;
 use crate::metrics::{Delta, Rate, VariantSummary};
-use crate::names::{FaultKind, Stat, Timing};
+use crate::names::{FaultKind, Figure, Stat, Timing};
 use crate::record::Outcome;
+
+/// One row of the side-by-side table: its label, the figure it shows (its meaning is the
+/// figure's), one cell per variant.
+#[derive(Debug, Clone)]
+pub struct TableRow {
+    pub label: String,
+    pub figure: Option<Figure>,
+    pub cells: Vec<String>,
+}
 
 /// The rows of the side-by-side table, built one group at a time.
 struct Rows<'a> {
     vs: &'a [VariantSummary],
-    rows: Vec<(String, Vec<String>)>,
+    rows: Vec<TableRow>,
 }
 
 impl Rows<'_> {
-    /// One row: a label and one cell per variant.
-    fn row(&mut self, label: &str, cell: impl Fn(&VariantSummary) -> String) {
+    /// One row: a label, its figure and one cell per variant.
+    fn row(&mut self, label: &str, figure: Figure, cell: impl Fn(&VariantSummary) -> String) {
         let cells = self.vs.iter().map(cell).collect();
-        self.rows.push((label.to_string(), cells));
+        self.rows.push(TableRow {
+            label: label.to_string(),
+            figure: Some(figure),
+            cells,
+        });
+    }
+
+    /// The row of a plain figure, under its own label, showing its count.
+    fn count(&mut self, figure: Figure) {
+        let label = figure.label().expect("a figure with a row");
+        self.row(label, figure, |v| fmt_count(v.figure(figure)));
     }
 
     /// Jobs and how they ended, the failure rate, and the server's counts.
     fn outcomes(&mut self) {
-        self.row("jobs", |v| v.jobs.to_string());
-        for o in Outcome::ALL {
-            self.row(&format!("  {}", o.name()), |v| v.outcome(o).to_string());
+        self.count(Figure::Jobs);
+        for (o, figure) in Outcome::ALL.into_iter().zip(OUTCOME_FIGURES) {
+            self.row(&format!("  {}", o.name()), figure, |v| {
+                v.outcome(o).to_string()
+            });
         }
-        self.row("failure rate [95% CI]", |v| percent(v.failure_rate));
-        self.row("canceled (server)", |v| v.canceled.to_string());
-        self.row("no-socket warnings", |v| v.no_socket_warnings.to_string());
-        self.row("jobs missing progress", |v| {
-            v.jobs_missing_progress.to_string()
+        self.row("failure rate [95% CI]", Figure::FailureRate, |v| {
+            percent(v.failure_rate)
         });
-        self.row("cold upgrades", |v| v.cold_starts.to_string());
-        self.row("retries", |v| v.retries.to_string());
-        self.row("silent failures [95% CI]", |v| {
+        for figure in [
+            Figure::Canceled,
+            Figure::NoSocketWarnings,
+            Figure::JobsMissingProgress,
+            Figure::ColdStarts,
+            Figure::Retries,
+        ] {
+            self.count(figure);
+        }
+        self.row("silent failures [95% CI]", Figure::SilentFailures, |v| {
             format!("{} = {}", v.silent_failures, percent(v.silent_failure_rate))
         });
-        self.row("results complete", |v| v.results_complete.to_string());
+        self.count(Figure::ResultsComplete);
     }
 
     /// The resilient client at work, when it did anything; safety; faults that fired.
@@ -45,18 +70,16 @@ impl Rows<'_> {
             .iter()
             .any(|v| v.reconnects + v.token_refreshes + v.polls > 0);
         if resilience {
-            self.row("reconnects", |v| v.reconnects.to_string());
-            self.row("token refreshes", |v| v.token_refreshes.to_string());
-            self.row("fallback jobs (polls)", |v| {
+            self.count(Figure::Reconnects);
+            self.count(Figure::TokenRefreshes);
+            self.row("fallback jobs (polls)", Figure::Fallbacks, |v| {
                 format!("{} ({})", v.fallbacks, v.polls)
             });
         }
-        self.row("safety violations", |v| v.safety_violations.to_string());
-        for kind in FaultKind::ALL.map(FaultKind::name) {
-            if self.vs.iter().any(|v| v.faults.contains_key(kind)) {
-                self.row(&format!("fault: {kind}"), |v| {
-                    v.faults.get(kind).copied().unwrap_or(0).to_string()
-                });
+        self.count(Figure::SafetyViolations);
+        for kind in FaultKind::ALL {
+            if self.vs.iter().any(|v| v.faults.contains_key(kind.name())) {
+                self.count_as(&format!("fault: {kind}"), Figure::Fault(kind));
             }
         }
     }
@@ -64,12 +87,14 @@ impl Rows<'_> {
     /// Mean and percentiles of one timing; `–` for a variant with no sample.
     fn latency(&mut self, timing: Timing) {
         let name = timing.name();
-        self.row(&format!("{name} mean"), |v| match v.latency(timing) {
+        let mean = Figure::Latency(Stat::Mean, timing);
+        self.row(&format!("{name} mean"), mean, |v| match v.latency(timing) {
             l if l.count == 0 => "–".to_string(),
             l => format!("{:.1}", l.mean),
         });
         for stat in [Stat::P50, Stat::P95, Stat::P99, Stat::Max] {
-            self.row(&format!("{name} {}", stat.name()), |v| {
+            let figure = Figure::Latency(stat, timing);
+            self.row(&format!("{name} {}", stat.name()), figure, |v| {
                 let l = v.latency(timing);
                 match l.stat(stat) {
                     Some(x) if l.count > 0 => (x as u64).to_string(),
@@ -88,18 +113,45 @@ impl Rows<'_> {
         };
         if let (Some(base), true) = (self.vs.first(), self.vs.len() > 1) {
             let base = base.variant.clone();
-            self.row(&format!("Δ storage_ms vs {base}"), |v| {
-                delta(v.paired_delta.as_ref().and_then(|p| p.storage_ms))
-            });
-            self.row(&format!("Δ upgrade_ms vs {base} (server, all)"), |v| {
-                delta(v.paired_delta.as_ref().and_then(|p| p.upgrade_ms))
-            });
+            self.row(
+                &format!("Δ storage_ms vs {base}"),
+                Figure::Delta(Timing::Storage),
+                |v| delta(v.paired_delta.as_ref().and_then(|p| p.storage_ms)),
+            );
+            self.row(
+                &format!("Δ upgrade_ms vs {base} (server, all)"),
+                Figure::Delta(Timing::Upgrade),
+                |v| delta(v.paired_delta.as_ref().and_then(|p| p.upgrade_ms)),
+            );
             self.row(
                 &format!("Δ client_upgrade_ms vs {base} (101 in both)"),
+                Figure::Delta(Timing::ClientUpgrade),
                 |v| delta(v.paired_delta.as_ref().and_then(|p| p.client_upgrade_ms)),
             );
         }
     }
+}
+
+impl Rows<'_> {
+    /// A count under a label of its own (a fault kind's row).
+    fn count_as(&mut self, label: &str, figure: Figure) {
+        self.row(label, figure, |v| fmt_count(v.figure(figure)));
+    }
+}
+
+/// The figures of the outcome rows, in `Outcome::ALL` order.
+const OUTCOME_FIGURES: [Figure; 6] = [
+    Figure::Ok,
+    Figure::HandshakeTimeout,
+    Figure::PingTimeout,
+    Figure::Rejected,
+    Figure::ServerError,
+    Figure::NetworkError,
+];
+
+/// A count as the table shows it.
+fn fmt_count(x: Option<f64>) -> String {
+    x.map_or("–".to_string(), |x| (x as u64).to_string())
 }
 
 /// `12.3% [10.1–14.6]`.
@@ -112,8 +164,8 @@ fn percent(r: Rate) -> String {
     )
 }
 
-/// The rows of the side-by-side table: a label and one cell per variant.
-pub fn rows(report: &Report) -> Vec<(String, Vec<String>)> {
+/// The rows of the side-by-side table.
+pub fn rows(report: &Report) -> Vec<TableRow> {
     let mut rows = Rows {
         vs: &report.variants,
         rows: Vec::new(),
@@ -134,16 +186,16 @@ pub fn table(report: &Report) -> String {
 }
 
 /// Rows laid out under one column heading per name.
-pub(crate) fn layout(rows: &[(String, Vec<String>)], names: &[&str]) -> String {
+pub(crate) fn layout(rows: &[TableRow], names: &[&str]) -> String {
     let label_w = rows
         .iter()
-        .map(|(l, _)| l.chars().count())
+        .map(|r| r.label.chars().count())
         .max()
         .unwrap_or(0);
     let col_w: Vec<usize> = (0..names.len())
         .map(|i| {
             rows.iter()
-                .map(|(_, c)| c[i].chars().count())
+                .map(|r| r.cells[i].chars().count())
                 .chain(std::iter::once(names[i].chars().count()))
                 .max()
                 .unwrap_or(0)
@@ -156,7 +208,7 @@ pub(crate) fn layout(rows: &[(String, Vec<String>)], names: &[&str]) -> String {
         let _ = write!(out, "  {}", pad(v, *w));
     }
     out.push('\n');
-    for (label, cells) in rows {
+    for TableRow { label, cells, .. } in rows {
         let _ = write!(
             out,
             "{label}{}",

@@ -15,7 +15,7 @@ use super::object::Object;
 use super::Env;
 use crate::clock;
 use crate::draw::Purpose;
-use crate::record::fault;
+use crate::names::FaultKind;
 use crate::scenario::Backend;
 
 pub(crate) const AUTH_TOKEN: &str = "authToken";
@@ -160,7 +160,7 @@ impl Object {
         clock::sleep_ms(ms).await;
         let end_ms = env.clock.now_ms();
         if failed {
-            env.recorder.borrow_mut().fault(fault::STORAGE_READ_ERROR);
+            env.recorder.borrow_mut().fault(FaultKind::StorageReadError);
             tracing::info!(job = self.job, t_ms = end_ms, ?keys, "storage read failed");
             return Err(StorageFailed);
         }
@@ -198,7 +198,7 @@ impl Object {
         ) {
             return 0;
         }
-        env.recorder.borrow_mut().fault(fault::STORAGE_SPIKE);
+        env.recorder.borrow_mut().fault(FaultKind::StorageSpike);
         env.draws
             .ms(&f.spike_ms, self.job, Purpose::StorageSpike, 2 * index + 1)
     }
@@ -225,7 +225,9 @@ impl Object {
             i,
         );
         if failed {
-            env.recorder.borrow_mut().fault(fault::STORAGE_WRITE_ERROR);
+            env.recorder
+                .borrow_mut()
+                .fault(FaultKind::StorageWriteError);
         }
         let store = &mut st.store;
         let end_ms = store

@@ -23,7 +23,7 @@ use super::recent::Recent;
 use super::Env;
 use crate::clock;
 use crate::draw::Purpose;
-use crate::record::fault;
+use crate::names::FaultKind;
 use crate::scenario::LinkName;
 use crate::task;
 use crate::wire::api::{self, BatchRequest};
@@ -172,19 +172,19 @@ impl Worker {
                 }
         });
         if in_window || in_job_partition {
-            env.recorder.borrow_mut().fault(fault::PARTITION_DROP);
+            env.recorder.borrow_mut().fault(FaultKind::PartitionDrop);
             return true;
         }
         let (p, purpose, kind) = match link {
             LinkName::ClientEdge => (
                 f.client_edge_loss,
                 Purpose::ClientEdgeLoss,
-                fault::CLIENT_EDGE_LOSS,
+                FaultKind::ClientEdgeLoss,
             ),
             LinkName::EdgeObject => (
                 f.edge_object_loss,
                 Purpose::EdgeObjectLoss,
-                fault::EDGE_OBJECT_LOSS,
+                FaultKind::EdgeObjectLoss,
             ),
         };
         if env.draws.chance(p, job, purpose, index) {

@@ -3,7 +3,8 @@
 //! instead of hanging or dying.
 
 use handshake_sim::internal::metrics::VariantSummary;
-use handshake_sim::internal::record::{fault, Outcome};
+use handshake_sim::internal::names::FaultKind;
+use handshake_sim::internal::record::Outcome;
 use handshake_sim::internal::server::variant;
 use handshake_sim::internal::sim;
 
@@ -26,9 +27,9 @@ const NAIVE: [&str; 4] = [
 fn the_resilient_client_loses_nothing_under_faults_and_the_app_as_it_was_does() {
     let seeds = [1, 2, 3];
     let v = parallel(&load("faults.toml", &["scenario.jobs=200"]), &seeds);
-    for kind in fault::ALL
+    for kind in FaultKind::ALL
         .iter()
-        .filter(|k| **k != fault::ACK_BEFORE_TOKEN_WRITE)
+        .filter(|k| **k != FaultKind::AckBeforeTokenWrite)
     {
         assert!(
             v.faults.get(kind.name()).copied().unwrap_or(0) > 0,
@@ -86,7 +87,7 @@ fn a_crash_mid_handshake_is_a_503_and_the_retry_succeeds() {
     let out = run(&small(
         "[faults.object_crash]\nprobability = 1.0\nafter_ms = { constant = 80 }",
     ));
-    assert_eq!(out.faults[fault::OBJECT_CRASH.name()], 20);
+    assert_eq!(out.faults[FaultKind::ObjectCrash.name()], 20);
     for r in &out.records {
         assert_eq!(r.outcome, Some(Outcome::Ok), "{r:#?}");
         assert!(r.retries >= 1, "{r:#?}");
@@ -121,7 +122,7 @@ fn an_expired_token_is_refreshed_by_posting_again() {
     let s = small("[faults.token_expiry]\nprobability = 1.0\nttl_ms = { constant = 20 }");
     let out = run(&s);
     assert_eq!(
-        out.faults[fault::TOKEN_EXPIRY.name()],
+        out.faults[FaultKind::TokenExpiry.name()],
         20 * 6,
         "a token per POST: the first and five refreshes"
     );

@@ -1,7 +1,6 @@
 //! Self-contained HTML reports: inline SVG, inline CSS, no external assets, the same bytes
 //! for the same run.
 
-mod legend;
 mod run;
 mod timeline;
 

@@ -5,10 +5,12 @@
 use std::fmt::Write;
 
 use super::timeline::{self, WorstJob};
-use super::{esc, legend, page, plots_html, scenario_html};
+use super::{esc, page, plots_html, scenario_html};
 use crate::metrics::{Delta, VariantSummary};
+use crate::names::Figure;
 use crate::pipeline::Report;
 use crate::report::plot::Plot;
+use crate::report::table::TableRow;
 use crate::report::verdicts::fmt_num;
 use crate::verdict::slo::{self, Verdict};
 
@@ -195,25 +197,26 @@ fn table_html(b: &mut String, report: &Report) {
     }
     b.push_str("</tr>\n");
     let rows = crate::report::table::rows(report);
-    for (label, cells) in &rows {
+    let meaning = |r: &TableRow| r.figure.map(Figure::meaning).unwrap_or_default();
+    for row in &rows {
         let _ = write!(
             b,
             "<tr><td title=\"{}\">{}</td>",
-            esc(&legend::meaning(label)),
-            esc(label.trim())
+            esc(&meaning(row)),
+            esc(row.label.trim())
         );
-        for c in cells {
+        for c in &row.cells {
             let _ = write!(b, "<td>{}</td>", esc(c));
         }
         b.push_str("</tr>\n");
     }
     b.push_str("</table>\n<details class=\"legend\"><summary>What each row means</summary><dl>");
-    for (label, _) in &rows {
+    for row in &rows {
         let _ = write!(
             b,
             "<dt>{}</dt><dd>{}</dd>",
-            esc(label.trim()),
-            esc(&legend::meaning(label))
+            esc(row.label.trim()),
+            esc(&meaning(row))
         );
     }
     b.push_str("</dl></details>\n");

@@ -9,7 +9,7 @@ use tokio::sync::RwLockReadGuard;
 use super::{Object, Objects, State};
 use crate::clock;
 use crate::draw::Purpose;
-use crate::record::fault;
+use crate::names::FaultKind;
 use crate::server::Env;
 use crate::task;
 
@@ -112,7 +112,7 @@ impl Object {
             // Dropping the sender ends the socket task; the new incarnation makes it abrupt.
             st.socket = None;
         }
-        env.recorder.borrow_mut().fault(fault::OBJECT_CRASH);
+        env.recorder.borrow_mut().fault(FaultKind::ObjectCrash);
         tracing::info!(job = self.job, t_ms = now_ms, "object crashed");
     }
 }

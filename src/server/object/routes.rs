@@ -16,7 +16,7 @@ use super::lifecycle::schedule_crash;
 use super::upgrade::upgrade;
 use super::{Object, Objects};
 use crate::draw::Purpose;
-use crate::record::fault;
+use crate::names::FaultKind;
 use crate::task;
 use crate::wire::api::{self, BatchAccepted, BatchRequest};
 use crate::wire::{plain, read_body, serve_http1, Body, Io};
@@ -151,7 +151,7 @@ async fn store_token(
     if env.scenario.faults.ack_before_token_write {
         env.recorder
             .borrow_mut()
-            .fault(fault::ACK_BEFORE_TOKEN_WRITE);
+            .fault(FaultKind::AckBeforeTokenWrite);
         let k = object.state.borrow().tokens_issued - 1;
         let edge_object = &env.scenario.network.edge_object.latency_ms;
         let call_ms = env

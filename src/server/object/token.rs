@@ -5,7 +5,7 @@ use hyper::StatusCode;
 
 use super::Object;
 use crate::draw::Purpose;
-use crate::record::fault;
+use crate::names::FaultKind;
 use crate::server::auth;
 use crate::server::storage::{Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use crate::server::variant::TokenRead;
@@ -79,7 +79,7 @@ impl Object {
             .draws
             .chance(f.probability, self.job, Purpose::TokenExpiry, 2 * k)
         {
-            env.recorder.borrow_mut().fault(fault::TOKEN_EXPIRY);
+            env.recorder.borrow_mut().fault(FaultKind::TokenExpiry);
             env.draws
                 .ms(&f.ttl_ms, self.job, Purpose::TokenExpiry, 2 * k + 1)
         } else {
