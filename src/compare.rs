@@ -58,15 +58,14 @@ pub fn read(path: &Path) -> Result<RunJson, CompareError> {
         path: name.clone(),
         source,
     };
-    let file = crate::files::open_input(path).map_err(|e| match e {
+    let file = crate::files::open_named_input(path).map_err(|e| match e {
         crate::files::FileError::Read { source, .. } => cannot(source),
         other => CompareError::NotRunJson {
             path: name.clone(),
             message: other.to_string(),
         },
     })?;
-    let meta = file.metadata().map_err(cannot)?;
-    if meta.len() > INPUT_BYTES_MAX {
+    if file.regular_len().unwrap_or(0) > INPUT_BYTES_MAX {
         return Err(CompareError::TooLarge { path: name });
     }
     let mut bytes = Vec::new();

@@ -90,7 +90,7 @@ fn read_input(
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let file = handshake_sim::internal::files::open_input(path)?;
+        let file = handshake_sim::internal::files::open_named_input(path)?;
         Box::new(std::io::BufReader::new(file))
     };
     Ok(match variant {

@@ -47,6 +47,7 @@ pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
     }
     let shards: Vec<(u32, u32)> = parts.iter().filter_map(|p| p.result.shard).collect();
     let merged = sweep::merge(parts)?;
+    check_plot_files(&args, &merged)?;
     merge_seed_rows(&args.dirs, &shards, &merged, &args.out)?;
     super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png, false)
 }
@@ -102,25 +103,41 @@ fn memory_limit_bytes() -> Option<u64> {
 }
 
 /// Refuses, before anything is read or written, an output that cannot be written whole or
-/// that would land on a shard: `--out` may not be, hold, or be inside a shard directory.
+/// that would land on a shard: `--out` may not be, hold, or be inside a shard directory, nor
+/// `--html` inside one; the same shard may not be given twice. The plots are known once the
+/// shards are read ([`check_plot_files`]).
 fn check_files(args: &Args) -> anyhow::Result<()> {
-    use handshake_sim::internal::report::seed_rows::FILE;
+    use handshake_sim::internal::report::{self, seed_rows};
+    let data = [report::POINTS_FILE, report::SWEEP_FILE, seed_rows::FILE].map(String::from);
     let mut io = files::Disjoint::default();
     for d in &args.dirs {
-        io.input_dir("DIRS", d)
-            .input("DIRS", &d.join("sweep.json"))
-            .input("DIRS", &d.join(FILE));
+        io.input_dir("DIRS", d);
     }
-    io.output_dir("--out", &args.out, &super::sweep::DIR_FILES);
+    io.output_dir("--out", &args.out, &data);
     if let Some(path) = &args.html {
         io.output("--html", path);
     }
     check_disjoint(&io)?;
-    check_dir_writable("--out", &args.out, &super::sweep::DIR_FILES)?;
-    handshake_sim::internal::report::plot::check_plot_dir(&args.out)?;
+    check_dir_writable("--out", &args.out, &data)?;
+    report::plot::check_plot_dir(&args.out)?;
     if let Some(path) = &args.html {
         check_file_writable("--html", path)?;
     }
+    Ok(())
+}
+
+/// Refuses, before anything is written, plot files of the merged sweep that cannot be
+/// written or would land on `--html`.
+fn check_plot_files(args: &Args, merged: &SweepResult) -> anyhow::Result<()> {
+    use handshake_sim::internal::report;
+    let names = report::sweep_dir_files(&merged.definition, false, args.png);
+    let mut io = files::Disjoint::default();
+    io.output_dir("--out", &args.out, &names);
+    if let Some(path) = &args.html {
+        io.output("--html", path);
+    }
+    check_disjoint(&io)?;
+    check_dir_writable("--out", &args.out, &names)?;
     Ok(())
 }
 

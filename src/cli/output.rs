@@ -129,7 +129,7 @@ pub(crate) fn check_file_writable(arg: &str, path: &Path) -> Result<(), Scenario
 pub(crate) fn check_dir_writable(
     arg: &str,
     dir: &Path,
-    names: &[&str],
+    names: &[String],
 ) -> Result<(), ScenarioError> {
     files::prepare_dir(dir).map_err(|e| before_run(arg, e))?;
     for name in names {

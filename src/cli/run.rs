@@ -164,37 +164,34 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
     })
 }
 
-/// The plot files `run --plots` writes (besides their PNGs), checked before the runs.
-const PLOT_FILES: [&str; 5] = [
-    "upgrade-cdf.svg",
-    "storage-histogram.svg",
-    "upgrade-cdf.png",
-    "storage-histogram.png",
-    report::plot::MANIFEST,
-];
-
 /// Refuses an output that cannot be written before the runs, not after them, and one that
 /// would land on the scenario file.
 fn check_outputs(args: &Args) -> anyhow::Result<()> {
+    let files = [
+        ("--json", args.json.as_deref()),
+        ("--records", args.records.as_deref()),
+        ("--html", args.html.as_deref()),
+    ];
+    let plots = report::plot::plot_files(report::plot::RUN_PLOT_NAMES, args.png);
     let mut io = files::Disjoint::default();
     io.input("SCENARIO", &args.scenario);
-    for (arg, path) in [
-        ("--json", &args.json),
-        ("--records", &args.records),
-        ("--html", &args.html),
-    ] {
+    for (arg, path) in files {
         if let Some(path) = path {
-            check_file_writable(arg, path)?;
             io.output(arg, path);
         }
     }
     if let Some(dir) = &args.plots {
-        io.output_dir("--plots", dir, &PLOT_FILES);
+        io.output_dir("--plots", dir, &plots);
     }
     check_disjoint(&io)?;
     if let Some(dir) = &args.plots {
-        check_dir_writable("--plots", dir, &PLOT_FILES)?;
+        check_dir_writable("--plots", dir, &plots)?;
         report::plot::check_plot_dir(dir)?;
+    }
+    for (arg, path) in files {
+        if let Some(path) = path {
+            check_file_writable(arg, path)?;
+        }
     }
     Ok(())
 }

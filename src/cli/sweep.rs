@@ -82,7 +82,7 @@ pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
         announce(&plan);
     }
     plan.check_size(args.allow_large)?;
-    check_files(&args)?;
+    check_files(&args, &plan)?;
     let bar = progress_bar(plan.runs, "runs", args.quiet);
     let result = run_writing_seed_rows(&plan, &base, &args.out, &|| bar.inc(1))?;
     bar.finish_and_clear();
@@ -118,20 +118,22 @@ fn run_writing_seed_rows(
 }
 
 /// Refuses, before anything runs, outputs that cannot be written whole or would land on the
-/// scenario file.
-fn check_files(args: &Args) -> anyhow::Result<()> {
-    check_dir_writable("--out", &args.out, &DIR_FILES)?;
-    report::plot::check_plot_dir(&args.out)?;
-    if let Some(path) = &args.html {
-        check_file_writable("--html", path)?;
-    }
+/// scenario file or on each other: first the overlaps (nothing is created for a refused
+/// output), then each file.
+fn check_files(args: &Args, plan: &sweep::Plan) -> anyhow::Result<()> {
+    let names = report::sweep_dir_files(&plan.def, plan.shard.is_some(), args.png);
     let mut io = files::Disjoint::default();
     io.input("SCENARIO", &args.scenario)
-        .output_dir("--out", &args.out, &DIR_FILES);
+        .output_dir("--out", &args.out, &names);
     if let Some(path) = &args.html {
         io.output("--html", path);
     }
     check_disjoint(&io)?;
+    check_dir_writable("--out", &args.out, &names)?;
+    report::plot::check_plot_dir(&args.out)?;
+    if let Some(path) = &args.html {
+        check_file_writable("--html", path)?;
+    }
     Ok(())
 }
 
@@ -221,15 +223,6 @@ fn progress_bar(total: u64, what: &str, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-/// The files a sweep (or a merge) writes in its output directory, besides its plots: checked
-/// before anything runs, each written whole.
-pub(crate) const DIR_FILES: [&str; 4] = [
-    "points.csv",
-    "sweep.json",
-    report::seed_rows::FILE,
-    report::plot::MANIFEST,
-];
-
 /// Writes a sweep's files into `dir`: `points.csv`, `sweep.json` and the plots (`*.svg`, and
 /// `*.png` with `png`), each whole ([`files::Staged`]). Returns the plots for an HTML page.
 fn write_sweep_dir(
@@ -238,14 +231,16 @@ fn write_sweep_dir(
     png: bool,
 ) -> anyhow::Result<Vec<report::plot::Plot>> {
     files::prepare_dir(dir)?;
-    let mut csv = files::Staged::create(&dir.join("points.csv"))?;
-    let csv_err = |e: &dyn std::fmt::Display| anyhow::anyhow!("writing {}: {e}", csv_path(dir));
-    report::write_points(&mut csv, sweep).map_err(|e| csv_err(&e))?;
+    let (csv_path, json_path) = (dir.join(report::POINTS_FILE), dir.join(report::SWEEP_FILE));
+    let failed =
+        |path: &Path, e: &dyn std::fmt::Display| anyhow::anyhow!("writing {}: {e}", path.display());
+    let mut csv = files::Staged::create(&csv_path)?;
+    report::write_points(&mut csv, sweep).map_err(|e| failed(&csv_path, &e))?;
     csv.commit()?;
-    let mut json = files::Staged::create(&dir.join("sweep.json"))?;
+    let mut json = files::Staged::create(&json_path)?;
     sweep
         .write_json(&mut json)
-        .map_err(|e| anyhow::anyhow!("writing {}: {e}", dir.join("sweep.json").display()))?;
+        .map_err(|e| failed(&json_path, &e))?;
     json.commit()?;
     // A shard holds part of the grid: its plots would mislead, so only whole sweeps get them.
     if sweep.shard.is_some() {
@@ -254,10 +249,6 @@ fn write_sweep_dir(
     let plots = report::plot::sweep_plots(sweep, png).map_err(anyhow::Error::msg)?;
     report::plot::write_plots(dir, &plots)?;
     Ok(plots)
-}
-
-fn csv_path(dir: &Path) -> String {
-    dir.join("points.csv").display().to_string()
 }
 
 /// Writes a sweep's (or a merge's) files and summary; any failed run fails the command.

@@ -153,9 +153,10 @@ fn set_path(
     }
 }
 
-/// The text of a scenario file, refused unread when it is not a regular file (a FIFO would
-/// hang the read: [`crate::files::open_input`]) or larger than [`FILE_BYTES_MAX`] (checked
-/// again while reading, for a file that grows), or when it is not UTF-8.
+/// The text of a scenario file (a regular file, a device or a pipe with a writer:
+/// [`crate::files::open_named_input`]), refused unread when it is larger than
+/// [`FILE_BYTES_MAX`] (checked again while reading, for a pipe, a device such as `/dev/zero`,
+/// or a file that grows), or when it is not UTF-8.
 pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
     use std::io::Read;
     let read_err = |source| ScenarioError::Read {
@@ -175,12 +176,12 @@ pub fn read_text(path: &Path) -> Result<String, ScenarioError> {
             "file is {len} bytes; the limit is {FILE_BYTES_MAX}"
         ))
     };
-    let file = crate::files::open_input(path).map_err(|e| match e {
+    let file = crate::files::open_named_input(path).map_err(|e| match e {
         crate::files::FileError::Read { source, .. } => read_err(source),
         crate::files::FileError::Refused { reason, .. } => invalid(reason),
         other => invalid(other.to_string()),
     })?;
-    let len = file.metadata().map_err(read_err)?.len();
+    let len = file.regular_len().unwrap_or(0);
     if len > FILE_BYTES_MAX {
         return Err(too_big(len));
     }

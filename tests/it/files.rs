@@ -642,3 +642,117 @@ fn merge_refuses_shards_it_cannot_hold_before_reading_them() {
         &["exceed 1610612736 bytes in all"],
     );
 }
+
+/// Review of issue 21: outputs spelled with `..`, outputs on each other, outputs inside a
+/// shard, a plot file or the scenario itself in a sweep's directory — all refused before
+/// anything runs or is written.
+#[test]
+fn outputs_never_land_on_inputs_or_each_other_however_spelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, s2) = shards(dir.path());
+    let before = snapshot(&s1);
+    let d = dir.path();
+    for out in [s1.join("new/.."), d.join("missing/../s1"), s1.join("./")] {
+        refused(
+            &["merge", s(&s1), s(&s2), "--out", s(&out)],
+            &["the input DIRS"],
+        );
+    }
+    let mm = d.join("mm");
+    refused(
+        &[
+            "merge",
+            s(&s1),
+            s(&s2),
+            "--out",
+            s(&mm),
+            "--html",
+            s(&mm.join("sweep.json")),
+        ],
+        &["also the output of --out"],
+    );
+    refused(
+        &[
+            "merge",
+            s(&s1),
+            s(&s2),
+            "--out",
+            s(&d.join("m3")),
+            "--html",
+            s(&s1.join("points.csv")),
+        ],
+        &["inside the input DIRS"],
+    );
+    refused(
+        &[
+            "merge",
+            s(&s1),
+            &format!("{}/.", s(&s1)),
+            "--out",
+            s(&d.join("m4")),
+        ],
+        &["a second time"],
+    );
+    assert!(
+        !d.join("m4").exists(),
+        "nothing is created for a refused merge"
+    );
+    assert_eq!(snapshot(&s1), before, "a shard changed");
+    let o = d.join("o.json");
+    let run = ["run", "sims/issue407.toml", "--jobs", "10"];
+    refused(
+        &[&run[..], &["--json", s(&o), "--records", s(&o)]].concat(),
+        &["also the output of --json"],
+    );
+    let pp = d.join("pp");
+    refused(
+        &[
+            &run[..],
+            &["--plots", s(&pp), "--html", s(&pp.join("upgrade-cdf.svg"))],
+        ]
+        .concat(),
+        &["--plots is also the output of --html"],
+    );
+    refused(
+        &[&run[..], &["--json", &format!("{}/", s(&d.join("new")))]].concat(),
+        &["ends in /"],
+    );
+    // A sweep's plot names are known before it runs: a link there stops it before any run.
+    let out = d.join("sw");
+    std::fs::create_dir(&out).unwrap();
+    std::os::unix::fs::symlink(d.join("victim.svg"), out.join("failure-rate.svg")).unwrap();
+    let sweep = [
+        "sweep",
+        "sims/issue407.toml",
+        "--jobs",
+        "5",
+        "--param",
+        "client.retries=0,1",
+    ];
+    refused(
+        &[&sweep[..], &["--out", s(&out)]].concat(),
+        &["failure-rate.svg", "symbolic link", "nothing was run"],
+    );
+    assert!(
+        !out.join("points.csv").exists(),
+        "the sweep ran before refusing"
+    );
+    // A scenario saved under a plot's name in the output directory is an input, not a plot.
+    let dd = d.join("dd");
+    std::fs::create_dir(&dd).unwrap();
+    let own = dd.join("failure-rate.svg");
+    std::fs::copy(crate::root().join("sims/issue407.toml"), &own).unwrap();
+    refused(
+        &[
+            "sweep",
+            s(&own),
+            "--jobs",
+            "5",
+            "--param",
+            "client.retries=0,1",
+            "--out",
+            s(&dd),
+        ],
+        &["would overwrite the input SCENARIO"],
+    );
+}

@@ -14,6 +14,20 @@ pub const MANIFEST: &str = "plots.manifest";
 /// Most bytes of a manifest read back (a bound on a file anyone could have edited).
 const MANIFEST_BYTES_MAX: u64 = 1 << 20;
 
+/// The files a plot directory holds for plots of these stems: each `.svg` (and `.png` with
+/// `png`), and the manifest.
+pub fn plot_files<'a>(stems: impl IntoIterator<Item = &'a str>, png: bool) -> Vec<String> {
+    let mut files: Vec<String> = stems
+        .into_iter()
+        .flat_map(|s| {
+            let png = png.then(|| format!("{s}.png"));
+            std::iter::once(format!("{s}.svg")).chain(png)
+        })
+        .collect();
+    files.push(MANIFEST.to_string());
+    files
+}
+
 /// The files a plot set consists of, by name.
 fn files_of(plots: &[Plot]) -> BTreeSet<String> {
     plots

@@ -15,9 +15,9 @@ use std::sync::Once;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-pub use files::{check_plot_dir, write_plots, MANIFEST};
-pub use run::{run_plots, Scale};
-pub use sweep::sweep_plots;
+pub use files::{check_plot_dir, plot_files, write_plots, MANIFEST};
+pub use run::{run_plots, Scale, RUN_PLOT_NAMES};
+pub use sweep::{sweep_plot_names, sweep_plots};
 
 const FONT: &str = "sans-serif";
 /// Width of a plot, in pixels.

@@ -52,6 +52,11 @@ fn series(report: &Report, runs: &[RunOutput], f: fn(&JobRecord) -> Option<u64>)
         .collect()
 }
 
+/// The file stems of a `run`'s plots.
+pub const RUN_PLOT_NAMES: [&str; 2] = [CDF, HISTOGRAM];
+const CDF: &str = "upgrade-cdf";
+const HISTOGRAM: &str = "storage-histogram";
+
 /// The plots of a `run`: `upgrade-cdf` and `storage-histogram`.
 pub fn run_plots(
     report: &Report,
@@ -75,7 +80,7 @@ pub fn run_plots(
     };
     let cdf = render(
         Meta {
-            name: "upgrade-cdf".into(),
+            name: CDF.into(),
             caption: cdf.caption(),
             title,
         },
@@ -93,7 +98,7 @@ pub fn run_plots(
         .to_string();
     let hist = render(
         Meta {
-            name: "storage-histogram".into(),
+            name: HISTOGRAM.into(),
             title: title.clone(),
             caption,
         },

@@ -15,9 +15,37 @@ use crate::sweep::SweepResult;
 /// Most panels of a per-parameter plot (the CSV has every parameter).
 const PANELS_MAX: usize = 12;
 
-/// Sweep plots: a 1-D grid gets `failure-rate`; a 2-D grid `heatmap-VARIANT` per variant and
-/// `heatmap-diff-VARIANT` per variant after the baseline; a swarm or a grid of 3 or more
-/// parameters `failure-rate-by-param`.
+/// The file stems of a sweep's plots, known from its definition before it runs (so that the
+/// files can be checked before anything runs): a 1-D grid gets `failure-rate`; a 2-D grid
+/// `heatmap-VARIANT` per variant and `heatmap-diff-VARIANT` per variant after the baseline; a
+/// swarm or a grid of 3 or more parameters `failure-rate-by-param`.
+pub fn sweep_plot_names(def: &crate::sweep::SweepDef) -> Vec<String> {
+    let variants = def.variant_names();
+    match def.params.len() {
+        0 => Vec::new(),
+        _ if def.swarm.is_some() => vec![BY_PARAM.to_string()],
+        1 => vec![LINES.to_string()],
+        2 => {
+            let maps = variants.iter().map(|v| heatmap_name(v));
+            maps.chain(variants.iter().skip(1).map(|v| diff_name(v)))
+                .collect()
+        }
+        _ => vec![BY_PARAM.to_string()],
+    }
+}
+
+const LINES: &str = "failure-rate";
+const BY_PARAM: &str = "failure-rate-by-param";
+
+fn heatmap_name(variant: &str) -> String {
+    format!("heatmap-{variant}")
+}
+
+fn diff_name(variant: &str) -> String {
+    format!("heatmap-diff-{variant}")
+}
+
+/// The plots of [`sweep_plot_names`], drawn.
 pub fn sweep_plots(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
     let def = &sweep.definition;
     if sweep.points.is_empty() || def.params.is_empty() {
@@ -78,7 +106,7 @@ fn heatmaps(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
             bar_label: "failure rate".into(),
         };
         let meta = Meta {
-            name: format!("heatmap-{v}"),
+            name: heatmap_name(v),
             title,
             caption,
         };
@@ -105,7 +133,7 @@ fn heatmaps(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
             bar_label: format!("{v} − {base}"),
         };
         let meta = Meta {
-            name: format!("heatmap-diff-{v}"),
+            name: diff_name(v),
             title,
             caption,
         };
@@ -187,7 +215,7 @@ fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
         own,
     };
     let meta = Meta {
-        name: "failure-rate".into(),
+        name: LINES.into(),
         title,
         caption,
     };
@@ -374,7 +402,7 @@ fn panels(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
         sweep,
     };
     let meta = Meta {
-        name: "failure-rate-by-param".into(),
+        name: BY_PARAM.into(),
         title,
         caption,
     };
