@@ -22,6 +22,10 @@ use crate::names::{Figure, Kind, Timing};
 /// largest `empirical` distributions a scenario file may hold.
 pub const INPUT_BYTES_MAX: u64 = 16 * 1024 * 1024;
 
+/// Most resident memory while one run JSON is parsed: 32 bytes a byte of the largest, more
+/// than any run JSON takes (its numbers cost the most, ~10 bytes a byte).
+const PARSE_MEMORY_BYTES_MAX: u64 = 32 * INPUT_BYTES_MAX;
+
 /// Why two runs could not be compared: always the user's input.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
@@ -84,8 +88,11 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<RunJson, CompareError> {
         path: name.to_string(),
         message,
     };
+    // Resident memory is capped while the text becomes values: 16 MiB of `[{},{},…]` would
+    // otherwise take 800 MB.
+    let capped = crate::files::MemoryCap::new(bytes, PARSE_MEMORY_BYTES_MAX);
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| not(format!("invalid JSON: {e}")))?;
+        serde_json::from_reader(capped).map_err(|e| not(format!("invalid JSON: {e}")))?;
     let obj = value
         .as_object()
         .ok_or_else(|| not("not a JSON object".into()))?;

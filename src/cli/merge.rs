@@ -39,11 +39,12 @@ const MEMORY_BASE_BYTES: u64 = 64 * 1024 * 1024;
 
 pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
     check_files(&args)?;
-    let shards = open_parts(&args.dirs)?;
+    let (shards, total) = open_parts(&args.dirs)?;
+    let memory = memory_budget_bytes(total);
     let mut parts = Vec::with_capacity(shards.len());
     let mut budget = INPUT_BYTES_MAX;
     for (path, file) in shards {
-        parts.push(read_part(&path, file, &mut budget)?);
+        parts.push(read_part(&path, file, &mut budget, memory)?);
     }
     let shards: Vec<(u32, u32)> = parts.iter().filter_map(|p| p.result.shard).collect();
     let merged = sweep::merge(parts)?;
@@ -55,7 +56,7 @@ pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
 /// Every shard's sweep.json, opened (regular files only: a FIFO would hang the read), and
 /// refused before any is parsed when together they are past [`INPUT_BYTES_MAX`] or past
 /// what the process may allocate (`ulimit -v`, `ulimit -d`): exit 2, not an abort.
-fn open_parts(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, std::fs::File)>, SweepError> {
+fn open_parts(dirs: &[PathBuf]) -> Result<(Vec<(PathBuf, std::fs::File)>, u64), SweepError> {
     let mut opened = Vec::with_capacity(dirs.len());
     let mut total = 0u64;
     for d in dirs {
@@ -75,7 +76,7 @@ fn open_parts(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, std::fs::File)>, SweepEr
         opened.push((path, file));
     }
     let need = (total as f64 * MEMORY_PER_JSON_BYTE) as u64 + MEMORY_BASE_BYTES;
-    if let Some(limit) = memory_limit_bytes().filter(|&l| need > l) {
+    if let Some(limit) = files::memory_limit_bytes().filter(|&l| need > l) {
         return Err(SweepError::Usage(format!(
             "the shards' sweep.json files ({total} bytes) need about {} MB of memory to \
              merge; the process may have {} MB (ulimit -v / -d): raise the limit",
@@ -83,23 +84,16 @@ fn open_parts(dirs: &[PathBuf]) -> Result<Vec<(PathBuf, std::fs::File)>, SweepEr
             limit / 1_000_000
         )));
     }
-    Ok(opened)
+    Ok((opened, total))
 }
 
-/// The smaller of the address-space and data-segment limits, when either is set.
-fn memory_limit_bytes() -> Option<u64> {
-    [libc::RLIMIT_AS, libc::RLIMIT_DATA]
-        .into_iter()
-        .filter_map(|resource| {
-            let mut rl = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            // SAFETY: getrlimit only writes the struct it is given.
-            let ok = unsafe { libc::getrlimit(resource, &mut rl) } == 0;
-            (ok && rl.rlim_cur != libc::RLIM_INFINITY).then_some(rl.rlim_cur)
-        })
-        .min()
+/// The most resident memory the shards may take while they are read: twice what real shards
+/// need ([`MEMORY_PER_JSON_BYTE`]), so that a shard whose shape costs more than its bytes (a
+/// million empty strings) is refused with exit 2, and never past 90% of the process's limit.
+fn memory_budget_bytes(total_json_bytes: u64) -> u64 {
+    let need = 2.0 * (total_json_bytes as f64 * MEMORY_PER_JSON_BYTE) + MEMORY_BASE_BYTES as f64;
+    let limit = files::memory_limit_bytes().map_or(u64::MAX, |l| l / 10 * 9);
+    (need as u64).min(limit)
 }
 
 /// Refuses, before anything is read or written, an output that cannot be written whole or
@@ -182,18 +176,21 @@ fn merge_seed_rows(
 }
 
 /// One shard's sweep.json, parsed as a stream within what is left of [`INPUT_BYTES_MAX`]
-/// (a file that grew since it was opened is cut there).
+/// (a file that grew since it was opened is cut there) and within `memory_bytes` of resident
+/// memory ([`files::MemoryCap`]).
 fn read_part(
     path: &Path,
     file: std::fs::File,
     budget: &mut u64,
+    memory_bytes: u64,
 ) -> Result<sweep::Part, SweepError> {
     use std::io::Read;
     let name = path.display().to_string();
-    let mut reader = std::io::BufReader::new(file.take(*budget + 1));
+    let capped = files::MemoryCap::new(file.take(*budget + 1), memory_bytes);
+    let mut reader = std::io::BufReader::new(capped);
     let result: SweepResult = serde_json::from_reader(&mut reader)
         .map_err(|e| SweepError::Usage(format!("{name}: not a sweep.json: {e}")))?;
-    let left = reader.into_inner().limit();
+    let left = reader.into_inner().into_inner().limit();
     if left == 0 {
         return Err(SweepError::Usage(format!(
             "{name}: the shards' sweep.json files exceed {INPUT_BYTES_MAX} bytes in all"

@@ -110,3 +110,75 @@ fn writer_present(fifo: &mut std::fs::File, path: &Path) -> Result<Option<u8>, F
         Err(e) => Err(FileError::read(path, e)),
     }
 }
+
+/// A reader that fails (an `io::Error` naming the budget) once the process holds more than
+/// `budget_bytes` of resident memory, checked every MiB read: a parser building values from
+/// it stops with an error instead of growing until the allocator aborts, whatever shape the
+/// input has (a million empty strings cost far more than their bytes). Linux only; elsewhere
+/// it checks nothing.
+pub struct MemoryCap<R> {
+    inner: R,
+    budget_bytes: u64,
+    unchecked_bytes: u64,
+}
+
+/// Bytes read between two looks at the resident memory.
+const CHECK_EVERY_BYTES: u64 = 1 << 20;
+
+impl<R> MemoryCap<R> {
+    pub fn new(inner: R, budget_bytes: u64) -> Self {
+        MemoryCap {
+            inner,
+            budget_bytes,
+            unchecked_bytes: 0,
+        }
+    }
+
+    /// The reader inside.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: Read> Read for MemoryCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.unchecked_bytes += n as u64;
+        if self.unchecked_bytes >= CHECK_EVERY_BYTES {
+            self.unchecked_bytes = 0;
+            if resident_bytes().is_some_and(|r| r > self.budget_bytes) {
+                return Err(std::io::Error::other(format!(
+                    "holding it would take more than {} MB of memory",
+                    self.budget_bytes / 1_000_000
+                )));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// This process's resident memory (Linux: `/proc/self/statm`), none where unknown.
+pub fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf only reads a system setting.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
+/// The smaller of the address-space and data-segment limits (`ulimit -v`, `ulimit -d`),
+/// when either is set.
+pub fn memory_limit_bytes() -> Option<u64> {
+    [libc::RLIMIT_AS, libc::RLIMIT_DATA]
+        .into_iter()
+        .filter_map(|resource| {
+            let mut rl = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            // SAFETY: getrlimit only writes the struct it is given.
+            let ok = unsafe { libc::getrlimit(resource, &mut rl) } == 0;
+            (ok && rl.rlim_cur != libc::RLIM_INFINITY).then_some(rl.rlim_cur)
+        })
+        .min()
+}

@@ -14,7 +14,9 @@ mod input;
 mod output;
 
 pub use disjoint::Disjoint;
-pub use input::{open_input, open_named_input, Input};
+pub use input::{
+    memory_limit_bytes, open_input, open_named_input, resident_bytes, Input, MemoryCap,
+};
 pub use output::{
     check_named_output, check_output, prepare_dir, write, write_named, Staged, TEMP_SUFFIX,
 };

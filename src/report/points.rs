@@ -3,18 +3,20 @@
 use std::io::Write;
 
 use crate::metrics::{Delta, Latency, VariantSummary};
-use crate::names::Figure;
+use crate::names::{Figure, Kind};
 use crate::sweep::SweepResult;
 
-fn latency_cols(name: &str, out: &mut Vec<String>) {
-    for f in ["count", "mean", "p50", "p95", "p99", "max"] {
-        out.push(format!("{name}_{f}"));
+fn latency_cols(name: &str, out: &mut Vec<(String, Kind)>) {
+    out.push((format!("{name}_count"), Kind::Count));
+    for f in ["mean", "p50", "p95", "p99", "max"] {
+        out.push((format!("{name}_{f}"), Kind::Ms));
     }
 }
 
-fn delta_cols(name: &str, out: &mut Vec<String>) {
-    for f in ["pairs", "mean", "ci95_low", "ci95_high", "min", "max"] {
-        out.push(format!("delta_{name}_{f}"));
+fn delta_cols(name: &str, out: &mut Vec<(String, Kind)>) {
+    out.push((format!("delta_{name}_pairs"), Kind::Count));
+    for f in ["mean", "ci95_low", "ci95_high", "min", "max"] {
+        out.push((format!("delta_{name}_{f}"), Kind::Delta));
     }
 }
 
@@ -66,7 +68,16 @@ fn scalars() -> Vec<Figure> {
 
 /// The summary columns, in order (after `point`, the parameters and `variant`).
 pub fn summary_columns() -> Vec<String> {
-    let mut c: Vec<String> = scalars().into_iter().map(|f| f.to_string()).collect();
+    summary_column_kinds().into_iter().map(|(c, _)| c).collect()
+}
+
+/// The summary columns with the kind of number each holds (what `merge` checks a shard's
+/// cells against).
+pub fn summary_column_kinds() -> Vec<(String, Kind)> {
+    let mut c: Vec<(String, Kind)> = scalars()
+        .into_iter()
+        .map(|f| (f.to_string(), f.kind()))
+        .collect();
     latency_cols("storage_ms", &mut c);
     latency_cols("upgrade_ms", &mut c);
     latency_cols("client_upgrade_ms", &mut c);

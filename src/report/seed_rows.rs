@@ -4,8 +4,10 @@
 
 use std::io::{BufRead, Read, Write};
 
-use super::points::{summary_columns, summary_values};
-use crate::sweep::{SeedPoint, SweepDef};
+use super::points::{summary_column_kinds, summary_columns, summary_values};
+use crate::metrics::{SUMMARY_COUNT_MAX, SUMMARY_MS_MAX};
+use crate::names::Kind;
+use crate::sweep::{PlannedRow, SeedPoint, SweepDef};
 
 /// The file's name in a sweep's output directory.
 pub const FILE: &str = "points-by-seed.csv";
@@ -53,50 +55,51 @@ impl<W: Write> SeedRows<W> {
 }
 
 /// One shard's file to join: its name in messages, its bytes, and the rows its plan says it
-/// holds, in order: (point, variant, seed).
+/// holds, in order.
 pub struct ShardRows<'a, R> {
     pub name: String,
     pub reader: R,
-    pub expected: Box<dyn Iterator<Item = (usize, &'a str, u64)> + 'a>,
+    pub expected: Box<dyn Iterator<Item = PlannedRow<'a>> + 'a>,
 }
 
-/// Where a row's key columns are, and what its figure columns hold.
+/// Where a row's key columns are, and what kind of number each figure column holds.
 struct Columns {
     variant: usize,
     seed: usize,
-    figures: Vec<String>,
+    figures: Vec<(String, Option<Kind>)>,
 }
 
 impl Columns {
     fn of(header: &[String]) -> Columns {
         let variant = header.iter().position(|h| h == "variant").unwrap_or(1);
+        let kinds = summary_column_kinds();
+        let kind_of = |name: &String| kinds.iter().find(|(c, _)| c == name).map(|(_, k)| *k);
         Columns {
             variant,
             seed: variant + 1,
-            figures: header[(variant + 2).min(header.len())..].to_vec(),
+            figures: header[(variant + 2).min(header.len())..]
+                .iter()
+                .map(|name| (name.clone(), kind_of(name)))
+                .collect(),
         }
     }
 
     /// Refuses a figure cell that is not empty (not measured) nor a number this tool could
-    /// have written: finite, at most 2^53 in size, not negative but for a paired delta, at
-    /// most 1 for a rate.
+    /// have written for its column's kind: a count in 0..=2^53, a rate in [0, 1], a latency
+    /// in ms in 0..=10^12, a paired delta within ±10^12 ms.
     fn check_figures(&self, row: &::csv::StringRecord) -> Result<(), String> {
-        for (name, cell) in self.figures.iter().zip(row.iter().skip(self.seed + 1)) {
+        for ((name, kind), cell) in self.figures.iter().zip(row.iter().skip(self.seed + 1)) {
             if cell.is_empty() {
                 continue;
             }
             let x: f64 = cell
                 .parse()
                 .map_err(|_| format!("{name} {:?} is not a number", clip(cell)))?;
-            let max = if name.contains("rate") {
-                1.0
-            } else {
-                (1u64 << 53) as f64
-            };
-            let min = if name.starts_with("delta_") {
-                -max
-            } else {
-                0.0
+            let (min, max) = match kind {
+                Some(Kind::Rate) => (0.0, 1.0),
+                Some(Kind::Ms) => (0.0, SUMMARY_MS_MAX),
+                Some(Kind::Delta) => (-SUMMARY_MS_MAX, SUMMARY_MS_MAX),
+                Some(Kind::Count) | None => (0.0, SUMMARY_COUNT_MAX as f64),
             };
             if !(x.is_finite() && (min..=max).contains(&x)) {
                 return Err(format!("{name} {cell} is outside [{min}, {max}]"));
@@ -117,7 +120,7 @@ fn clip(cell: &str) -> String {
 struct Shard<'a, R: Read> {
     name: String,
     rows: ::csv::StringRecordsIntoIter<LineCap<R>>,
-    expected: Box<dyn Iterator<Item = (usize, &'a str, u64)> + 'a>,
+    expected: Box<dyn Iterator<Item = PlannedRow<'a>> + 'a>,
     next: Option<(usize, ::csv::StringRecord)>,
     read: u64,
 }
@@ -130,7 +133,12 @@ impl<R: Read> Shard<'_, R> {
             self.next = None;
             return match want {
                 None => Ok(()),
-                Some((p, v, s)) => Err(format!(
+                Some(PlannedRow {
+                    point: p,
+                    variant: v,
+                    seed: s,
+                    ..
+                }) => Err(format!(
                     "{}: ends after {} row(s); the row of point {p} {v} seed {s} and {} more \
                      are missing (a truncated file?)",
                     self.name,
@@ -148,7 +156,7 @@ impl<R: Read> Shard<'_, R> {
             row.get(cols.variant).unwrap_or(""),
             row.get(cols.seed).unwrap_or(""),
         );
-        let Some((p, v, s)) = want else {
+        let Some(want) = want else {
             return Err(at(format!(
                 "a row past the sweep's runs (point {}, {}, seed {}): an extra or duplicated row",
                 clip(got.0),
@@ -156,6 +164,7 @@ impl<R: Read> Shard<'_, R> {
                 clip(got.2)
             )));
         };
+        let (p, v, s) = (want.point, want.variant, want.seed);
         if got != (p.to_string().as_str(), v, s.to_string().as_str()) {
             return Err(at(format!(
                 "point {} {} seed {} where the sweep's next row is point {p} {v} seed {s} (a \
@@ -163,6 +172,12 @@ impl<R: Read> Shard<'_, R> {
                 clip(got.0),
                 clip(got.1),
                 clip(got.2)
+            )));
+        }
+        let params = row.iter().skip(1).take(cols.variant - 1);
+        if params.ne(want.params.iter().map(|(_, value)| value.as_str())) {
+            return Err(at(format!(
+                "point {p}'s parameter values are not those of sweep.json"
             )));
         }
         cols.check_figures(&row).map_err(at)?;
@@ -258,7 +273,12 @@ mod tests {
         ShardRows {
             name: "s".to_string(),
             reader: text.as_bytes(),
-            expected: Box::new(expected.iter().copied()),
+            expected: Box::new(expected.iter().map(|&(point, variant, seed)| PlannedRow {
+                point,
+                params: &[],
+                variant,
+                seed,
+            })),
         }
     }
 
@@ -329,7 +349,7 @@ mod tests {
             "seed",
             "failure_rate",
             "jobs",
-            "delta_x",
+            "delta_storage_ms_mean",
         ]
         .map(String::from)
         .to_vec();

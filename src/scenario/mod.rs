@@ -524,6 +524,22 @@ impl Scenario {
     fn validate_meta(&self) -> Result<(), Invalid> {
         let m = &self.scenario;
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        // The name and description reach titles, plots (XML) and the terminal: text only.
+        if m.name.chars().any(char::is_control) {
+            return err(
+                "scenario.name",
+                "holds a control character; a name is one line of text".into(),
+            );
+        }
+        if m.description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return err(
+                "scenario.description",
+                "holds a control character other than a newline or a tab".into(),
+            );
+        }
         if m.jobs == 0 {
             return err("scenario.jobs", "must be at least 1".into());
         }

@@ -33,6 +33,15 @@ fn check_definition(name: &str, def: &SweepDef) -> Result<usize, SweepError> {
     if def.variants.is_empty() || def.seeds.is_empty() {
         return Err(bad(name, "the sweep has no variant or no seed"));
     }
+    let distinct = |n: usize, set: usize| n == set;
+    let variants: std::collections::BTreeSet<_> = def.variants.iter().collect();
+    let seeds: std::collections::BTreeSet<_> = def.seeds.iter().collect();
+    if !distinct(def.variants.len(), variants.len()) || !distinct(def.seeds.len(), seeds.len()) {
+        return Err(bad(
+            name,
+            "a variant or a seed is listed twice, as no sweep lists them",
+        ));
+    }
     let runs = (points as u64)
         .saturating_mul(def.variants.len() as u64)
         .saturating_mul(def.seeds.len() as u64);
@@ -71,6 +80,32 @@ fn check_definition(name: &str, def: &SweepDef) -> Result<usize, SweepError> {
         }
     }
     Ok(points)
+}
+
+/// Refuses a base scenario holding a text with control characters (but a description's
+/// newlines and tabs): a scenario file cannot (they are refused when it is loaded), and they
+/// would reach the plots' XML and the terminal.
+fn check_printable(name: &str, base: &crate::scenario::Scenario) -> Result<(), SweepError> {
+    fn find(v: &serde_json::Value) -> Option<&str> {
+        let control = |c: char| c.is_control() && c != '\n' && c != '\t';
+        match v {
+            serde_json::Value::String(s) if s.chars().any(control) => Some(s),
+            serde_json::Value::Array(a) => a.iter().find_map(find),
+            serde_json::Value::Object(o) => o.values().find_map(find),
+            _ => None,
+        }
+    }
+    let value = serde_json::to_value(base).map_err(|e| bad(name, e))?;
+    match find(&value) {
+        Some(text) => Err(bad(
+            name,
+            format!(
+                "the base scenario holds {:?}, with control characters",
+                crate::names::escape_control(text)
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The shard `k/n` a part is, checked: `1 <= k <= n <= POINTS_MAX`.
@@ -185,6 +220,7 @@ fn check_parts(parts: &[Part]) -> Result<u32, SweepError> {
         .ok_or_else(|| SweepError::Usage("nothing to merge".into()))?;
     let (_, n) = shard_of(first)?;
     let points = check_definition(&first.name, &first.result.definition)?;
+    check_printable(&first.name, &first.result.base)?;
     let mut seen = vec![false; n as usize];
     for part in parts {
         let (k, m) = shard_of(part)?;
@@ -241,13 +277,21 @@ pub fn merge(parts: Vec<Part>) -> Result<SweepResult, SweepError> {
     Ok(merged)
 }
 
+/// A row a shard's plan says comes next: its point, the point's parameter values (as
+/// `sweep.json` has them), the variant and the seed.
+pub struct PlannedRow<'a> {
+    pub point: usize,
+    pub params: &'a [(String, String)],
+    pub variant: &'a str,
+    pub seed: u64,
+}
+
 /// The rows shard `shard`'s `points-by-seed.csv` must hold, in order, by the merged sweep:
-/// (point, variant, seed) for each of the shard's points, each seed, each variant whose run
-/// did not fail.
+/// for each of the shard's points, each seed, each variant whose run did not fail.
 pub fn seed_rows_of(
     merged: &SweepResult,
     shard: (u32, u32),
-) -> impl Iterator<Item = (usize, &str, u64)> + '_ {
+) -> impl Iterator<Item = PlannedRow<'_>> + '_ {
     let def = &merged.definition;
     let failed: std::collections::BTreeSet<(usize, &str, u64)> = merged
         .failed_runs
@@ -259,9 +303,14 @@ pub fn seed_rows_of(
         .iter()
         .filter(move |pt| in_shard(pt.point, Some(shard)))
         .flat_map(move |pt| {
-            def.seeds
-                .iter()
-                .flat_map(move |&seed| def.variants.iter().map(move |v| (pt.point, v.name(), seed)))
+            def.seeds.iter().flat_map(move |&seed| {
+                def.variants.iter().map(move |v| PlannedRow {
+                    point: pt.point,
+                    params: &pt.params,
+                    variant: v.name(),
+                    seed,
+                })
+            })
         })
-        .filter(move |row| !failed.contains(row))
+        .filter(move |row| !failed.contains(&(row.point, row.variant, row.seed)))
 }

@@ -4,7 +4,7 @@
 
 mod merge;
 
-pub use merge::{merge, seed_rows_of, Part};
+pub use merge::{merge, seed_rows_of, Part, PlannedRow};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -756,3 +756,63 @@ fn outputs_never_land_on_inputs_or_each_other_however_spelled() {
         &["would overwrite the input SCENARIO"],
     );
 }
+
+/// Review of issue 21: a shard's per-seed parameter columns, a definition listing a seed
+/// twice, a base scenario with an escape sequence; and a sweep axis spanning past f64::MAX,
+/// which hung the plot (plotters' tick search never ends on an infinite width).
+#[test]
+fn merge_checks_what_the_first_checks_missed_and_huge_axes_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, s2) = shards(dir.path());
+    let out = dir.path().join("all");
+    let csv = s1.join("points-by-seed.csv");
+    let keep = std::fs::read(&csv).unwrap();
+    edit_lines(&csv, |l| {
+        let rest = l[1].splitn(3, ',').nth(2).unwrap().to_string();
+        l[1] = format!("0,999999,{rest}");
+    });
+    refused(
+        &["merge", s(&s1), s(&s2), "--out", s(&out)],
+        &["parameter values are not those of sweep.json"],
+    );
+    std::fs::write(&csv, keep).unwrap();
+    let json = s1.join("sweep.json");
+    let original: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let mut v = original.clone();
+    v["definition"]["seeds"] = serde_json::json!([1, 2, 2]);
+    std::fs::write(&json, v.to_string()).unwrap();
+    refused(
+        &["merge", s(&s1), s(&s2), "--out", s(&out)],
+        &["listed twice"],
+    );
+    let mut v = original.clone();
+    v["base"]["scenario"]["name"] = serde_json::json!("x\u{1b}[2J");
+    std::fs::write(&json, v.to_string()).unwrap();
+    refused(
+        &["merge", s(&s1), s(&s2), "--out", s(&out)],
+        &["control characters"],
+    );
+    std::fs::write(&json, original.to_string()).unwrap();
+    let hx = dir.path().join("hx");
+    let (code, _, err) = exec_within(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--seeds",
+            "1",
+            "--jobs",
+            "5",
+            "--out",
+            s(&hx),
+            "-q",
+            "--param",
+            "slo.avg_upgrade_ms.critical=0,1.7e308",
+            "--set",
+            "slo.avg_upgrade_ms.warning=0",
+        ],
+        LIMIT,
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(hx.join("failure-rate.svg").is_file());
+}

@@ -290,13 +290,16 @@ fn run_ok(args: &[&str]) {
     assert_eq!(code, 0, "{args:?}: {err}");
 }
 
-/// The binary on a mutant, under a 2 GiB address-space limit: exit 0, 1 or 2 only.
+/// The binary on a mutant, under a 2 GiB address-space limit and a minute of wall time (a
+/// hang fails the test instead of stalling the suite): exit 0, 1 or 2 only.
 fn exec_limited(args: &[&str]) -> (i32, String) {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_handshake-sim"));
     cmd.args(args)
         .current_dir(crate::root())
-        .env("RAYON_NUM_THREADS", "1");
+        .env("RAYON_NUM_THREADS", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
     // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
     unsafe {
         cmd.pre_exec(|| {
@@ -310,7 +313,17 @@ fn exec_limited(args: &[&str]) -> (i32, String) {
             Ok(())
         });
     }
-    let o = cmd.output().unwrap();
+    let mut child = cmd.spawn().unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{args:?} hung for a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let o = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     (o.status.code().unwrap_or(-1), err)
 }

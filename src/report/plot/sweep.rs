@@ -15,6 +15,18 @@ use crate::sweep::SweepResult;
 /// Most panels of a per-parameter plot (the CSV has every parameter).
 const PANELS_MAX: usize = 12;
 
+/// Largest parameter value, in size, placed on a numeric axis: past it (up to `f64::MAX`, which
+/// makes the axis' width infinite and its tick search endless) the values are drawn as
+/// categories, in order.
+const AXIS_ABS_MAX: f64 = 1e15;
+
+/// A parameter's value as a number a numeric axis can hold.
+fn axis_number(text: &str) -> Option<f64> {
+    text.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && v.abs() <= AXIS_ABS_MAX)
+}
+
 /// The file stems of a sweep's plots, known from its definition before it runs (so that the
 /// files can be checked before anything runs): a 1-D grid gets `failure-rate`; a 2-D grid
 /// `heatmap-VARIANT` per variant and `heatmap-diff-VARIANT` per variant after the baseline; a
@@ -185,14 +197,12 @@ fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
     let name = &sweep.base.scenario.name;
     let title = format!("{name} — failure rate vs {key}, {}", seeds_text(&def.seeds));
     let labels: Vec<String> = sweep.points.iter().map(|p| p.params[0].1.clone()).collect();
-    let numeric: Option<Vec<f64>> = labels
-        .iter()
-        .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
-        .collect();
+    let numeric: Option<Vec<f64>> = labels.iter().map(|x| axis_number(x)).collect();
     let own = numeric
         .is_some()
         .then(|| scenario_value(&sweep.base, key))
-        .flatten();
+        .flatten()
+        .filter(|v| v.abs() <= AXIS_ABS_MAX);
     let mut caption = format!(
         "Failure rate (jobs not ok / jobs) per variant against {key}; the band around each \
          line is its 95% Wilson interval."
@@ -435,10 +445,7 @@ impl Panels<'_> {
             .iter()
             .map(|p| p.params.get(k).map_or("", |(_, v)| v.as_str()))
             .collect();
-        let nums: Option<Vec<f64>> = raw
-            .iter()
-            .map(|x| x.parse::<f64>().ok().filter(|v| v.is_finite()))
-            .collect();
+        let nums: Option<Vec<f64>> = raw.iter().map(|x| axis_number(x)).collect();
         if let Some(n) = nums {
             return (n, None);
         }
