@@ -2,9 +2,9 @@
 //! `run` and `sweep` can say so when it is large (and `sweep` can refuse an absurd grid).
 //!
 //! The jobs are the cost: each simulated job's HTTP and WebSocket bytes through the pipes and
-//! its timers. Simulated time itself costs next to nothing, because turmoil skips idle ticks
-//! (`vendor/turmoil`, patch 1): a job whose 167 hour-long books take 7 days of simulated time
-//! runs in ~5 ms. The figure below was measured with the release binary on one core of the
+//! its timers. Simulated time itself costs next to nothing, because a run is one turmoil tick
+//! in which the paused clock jumps from one timer to the next (`sim`, `Ticks::Whole`): a job
+//! whose 167 hour-long books take 7 days of simulated time runs in ~5 ms. The figure below was measured with the release binary on one core of the
 //! development machine; a run elsewhere may take half or twice as long, which is why every
 //! message calls the result an estimate.
 

@@ -1,12 +1,19 @@
 //! Tasks on a simulated host: spawned so that a panic is kept, not lost in a `JoinHandle`
 //! nobody awaits. Both the server and the client spawn through here; `sim` fails the run on a
-//! kept panic.
+//! kept panic. A run can also stop every such task at an instant (`stop_at`).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::time::Instant;
 
 thread_local! {
     /// The first panic of a task spawned with [`spawn`] on this thread.
     static PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// From this instant on, no task spawned with [`spawn`] on this thread is polled.
+    static STOP_AT: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
 /// Spawns a local task whose panic is kept (see [`take_panic`]) rather than lost in a
@@ -17,10 +24,46 @@ thread_local! {
 pub(crate) fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) {
     use futures_util::FutureExt;
     tokio::task::spawn_local(
-        std::panic::AssertUnwindSafe(fut)
+        std::panic::AssertUnwindSafe(Stoppable { fut })
             .catch_unwind()
             .map(keep_panic),
     );
+}
+
+/// From `at` on (the current runtime's clock), tasks spawned with [`spawn`] on this thread are
+/// no longer polled: a task woken then stays pending, as if its runtime had stopped, until
+/// the runtime drops it. `None` lifts the stop. The simulation's end: turmoil runs a whole run
+/// as one tick, and ticking one tick at a time would have stopped the runtime at the end of
+/// the tick in which the fleet finished (`sim`).
+pub(crate) fn stop_at(at: Option<Instant>) {
+    STOP_AT.with(|s| s.set(at));
+}
+
+/// Whether tasks are stopped now (see [`stop_at`]).
+fn stopped() -> bool {
+    STOP_AT
+        .with(|s| s.get())
+        .is_some_and(|at| Instant::now() >= at)
+}
+
+pin_project_lite::pin_project! {
+    /// A task's future, not polled once [`stopped`].
+    struct Stoppable<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future<Output = ()>> Future for Stoppable<F> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if stopped() {
+            // No waker kept: nothing is to run any more, and the runtime drops the task.
+            return Poll::Pending;
+        }
+        self.project().fut.poll(cx)
+    }
 }
 
 /// Keeps the first panic of the thread's tasks.

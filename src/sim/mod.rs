@@ -10,7 +10,7 @@
 //! is the scenario's latency (turmoil's TCP between hosts costs a tick per hop; see
 //! ARCHITECTURE.md, "One host, in-process connections").
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 use std::time::Duration;
@@ -117,26 +117,45 @@ pub struct World<'a> {
     pub recorder: Rc<RefCell<Recorder>>,
     pub(crate) scenario: Rc<Scenario>,
     pub(crate) draws: Draws,
+    pub(crate) ticks: Ticks,
 }
 
 /// How turmoil moves the clock through a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ticks {
-    /// Straight to the next timer while nothing runs (turmoil's `skip_idle_ticks`, exact:
-    /// the same outputs as `Every`, at a fraction of the cost of a run that mostly waits).
-    SkipIdle,
-    /// One tick at a time; kept to check that skipping changes nothing.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The whole run as one turmoil tick, up to the first tick boundary past
+    /// `duration_s_max` (turmoil's duration check then comes where ticking would make it): the
+    /// host's paused tokio clock moves straight from one timer to the next, so simulated time
+    /// in which nothing happens costs nothing. The fleet's end stops every task at the end of
+    /// its scenario tick (`StopAtTickEnd`), where ticking would stop the host. Exact: the same
+    /// outputs as `Every` (`tests.rs`), with the one host of this world (ARCHITECTURE.md,
+    /// "One turmoil tick per run").
+    Whole,
+    /// One turmoil tick per scenario tick: plain turmoil, for a host of one's own
+    /// ([`world`]), and to check that `Whole` changes nothing.
     Every,
 }
 
 /// Builds the turmoil world for `scenario`, `variant` and `seed`: the worker and the durable
-/// objects, reached in-process (the worker applies the scenario's network latencies).
-/// turmoil skips idle ticks (`skip_idle_ticks`): a client host added to it gets the same
-/// results as ticking one tick at a time as long as its `select!`s are `biased` and its
-/// tasks are `spawn_local`ed (see `vendor/turmoil/PATCHES.md`).
+/// objects, reached in-process (the worker applies the scenario's network latencies), for a
+/// client host of one's own. turmoil ticks every `scenario.tick_ms`, as plain turmoil does
+/// (the simulation's own runs take the whole run as one tick, which needs their fleet's end
+/// to stop the tasks).
 pub fn world<'a>(scenario: &Scenario, variant: Variant, seed: u64) -> World<'a> {
-    world_ticking(scenario, variant, seed, Ticks::SkipIdle)
+    world_ticking(scenario, variant, seed, Ticks::Every)
+}
+
+/// The tick turmoil runs: the scenario's, or (`Ticks::Whole`) from the start to the first
+/// scenario tick boundary past `duration_s_max`, where ticking one tick at a time would report
+/// the duration exceeded (it checks after each tick whether the elapsed time is past it).
+fn turmoil_tick(scenario: &Scenario, ticks: Ticks) -> Duration {
+    let meta = &scenario.scenario;
+    let tick_ms = meta.tick_ms;
+    match ticks {
+        Ticks::Every => Duration::from_millis(tick_ms),
+        // Both are bounded by validation (a tick of 1 s, 7 days), far from overflowing.
+        Ticks::Whole => Duration::from_millis((meta.duration_s_max * 1000 / tick_ms + 1) * tick_ms),
+    }
 }
 
 /// [`world`], with the way the clock moves given.
@@ -149,10 +168,9 @@ pub(crate) fn world_ticking<'a>(
     let scenario = Rc::new(scenario.clone());
     let meta = &scenario.scenario;
     let sim = turmoil::Builder::new()
-        .tick_duration(Duration::from_millis(meta.tick_ms))
+        .tick_duration(turmoil_tick(&scenario, ticks))
         .simulation_duration(Duration::from_secs(meta.duration_s_max))
         .rng_seed(seed)
-        .skip_idle_ticks(ticks == Ticks::SkipIdle)
         .build();
     let draws = Draws::new(seed, meta.tick_ms);
     let recorder = Rc::new(RefCell::new(Recorder::default()));
@@ -173,6 +191,7 @@ pub(crate) fn world_ticking<'a>(
         recorder,
         scenario,
         draws,
+        ticks,
     }
 }
 
@@ -186,7 +205,7 @@ impl World<'_> {
 
 /// Runs `scenario` once with `variant` and `seed`.
 pub fn run(scenario: &Scenario, variant: Variant, seed: u64) -> Result<RunOutput, SimError> {
-    run_ticking(scenario, variant, seed, Ticks::SkipIdle)
+    run_ticking(scenario, variant, seed, Ticks::Whole)
 }
 
 /// [`run`], with the way the clock moves given.
@@ -222,6 +241,8 @@ fn guarded(
         tracing::error_span!(target: RUN_SPAN_TARGET, "run", variant = %variant.name(), seed)
             .entered();
     task::take_panic();
+    // A stop is of one run's runtime; none is left from an earlier run on this thread.
+    task::stop_at(None);
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(SimError::failed(
             variant,
@@ -229,6 +250,7 @@ fn guarded(
             format!("panicked: {}", task::panic_message(p.as_ref())),
         ))
     });
+    task::stop_at(None);
     match task::take_panic() {
         Some(message) => Err(SimError::failed(
             variant,
@@ -247,7 +269,7 @@ pub(crate) fn run_upgrades(
     seed: u64,
 ) -> Result<RunOutput, SimError> {
     guarded(&variant, seed, || {
-        let w = world(scenario, variant.clone(), seed);
+        let w = world_ticking(scenario, variant.clone(), seed, Ticks::Whole);
         let ttl = scenario.auth.token_ttl_ms;
         for n in 0..scenario.scenario.jobs as u64 {
             let token = crate::client::preloaded_token(&w.draws, n);
@@ -312,6 +334,7 @@ struct Fleet {
     future: LocalBoxFuture<'static, turmoil::Result>,
     recorder: Rc<RefCell<Recorder>>,
     scenario: Rc<Scenario>,
+    ticks: Ticks,
 }
 
 /// Splits a world into its turmoil simulation and its fleet.
@@ -324,6 +347,7 @@ fn fleet<'a>(w: World<'a>, token_preloaded: bool) -> (turmoil::Sim<'a>, Fleet) {
         recorder,
         scenario,
         draws,
+        ticks,
     } = w;
     drop((objects, worker));
     let session = Rc::new(Session {
@@ -352,6 +376,7 @@ fn fleet<'a>(w: World<'a>, token_preloaded: bool) -> (turmoil::Sim<'a>, Fleet) {
         future,
         recorder,
         scenario,
+        ticks,
     };
     (sim, fleet)
 }
@@ -364,7 +389,13 @@ fn drive(
 ) -> Result<RunOutput, SimError> {
     let (mut sim, fleet) = fleet(w, token_preloaded);
     let scenario = fleet.scenario.clone();
-    sim.client(FLEET_HOST, fleet.future);
+    let tick = Duration::from_millis(scenario.scenario.tick_ms);
+    let end = Rc::new(Cell::new(None));
+    let future = match fleet.ticks {
+        Ticks::Every => fleet.future,
+        Ticks::Whole => stopping_at_its_end(fleet.future, tick, end.clone()),
+    };
+    sim.client(FLEET_HOST, future);
     crate::record::note_run_start();
     let failed = |message: String| SimError::failed(variant, seed, message);
     sim.run().map_err(|e| {
@@ -375,9 +406,47 @@ fn drive(
             failed(e)
         }
     })?;
-    let sim_ms = sim.elapsed().as_millis() as u64;
+    // Ticking one at a time, the run ends with the tick in which the fleet finished.
+    let sim_ms = end.get().unwrap_or_else(|| sim.elapsed()).as_millis() as u64;
     drop(sim);
     finish(fleet.recorder, scenario, variant, seed, sim_ms)
+}
+
+/// The fleet's future for a run in one turmoil tick (`Ticks::Whole`): when it ends, however
+/// (finished, failed or unwinding), every task stops at the end of the scenario tick it ended
+/// in, and `end` says when that is.
+fn stopping_at_its_end(
+    fleet: LocalBoxFuture<'static, turmoil::Result>,
+    tick: Duration,
+    end: Rc<Cell<Option<Duration>>>,
+) -> LocalBoxFuture<'static, turmoil::Result> {
+    Box::pin(async move {
+        let _stop = StopAtTickEnd { tick, end };
+        fleet.await
+    })
+}
+
+/// Stops the tasks when dropped with the fleet's future, at the end of the current tick: ticking
+/// one tick at a time, turmoil looks at the fleet only at the end of each tick, and the host's
+/// tick ends as its clock reaches that boundary, before any task woken then runs (so a boundary
+/// belongs to the next tick). Every task woken before it still runs, none woken at it or after.
+struct StopAtTickEnd {
+    tick: Duration,
+    end: Rc<Cell<Option<Duration>>>,
+}
+
+impl Drop for StopAtTickEnd {
+    fn drop(&mut self) {
+        // Outside the simulation (the world dropped with the fleet unfinished) there is no
+        // clock, and no task will run again.
+        let Some(elapsed) = turmoil::sim_elapsed() else {
+            return;
+        };
+        let ticks = elapsed.as_nanos() / self.tick.as_nanos() + 1;
+        let end = self.tick * u32::try_from(ticks).expect("a run is at most 7 days of ticks");
+        task::stop_at(Some(tokio::time::Instant::now() + (end - elapsed)));
+        self.end.set(Some(end));
+    }
 }
 
 /// Why a run that hit its hard stop failed.
