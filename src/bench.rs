@@ -363,6 +363,13 @@ pub enum BenchError {
     Sweep(#[from] crate::sweep::SweepError),
 }
 
+impl crate::failure::BadInput for BenchError {
+    /// A bad `--scaling` sweep or scenario is input; a benchmark that failed is not.
+    fn is_bad_input(&self) -> bool {
+        matches!(self, BenchError::Sweep(s) if crate::failure::BadInput::is_bad_input(s))
+    }
+}
+
 /// `workloads` in the order asked, with the floor run first once (asked for or not): every
 /// figure is read beside it.
 fn with_floor_first(workloads: &[Workload]) -> Vec<Workload> {

@@ -118,6 +118,13 @@ pub enum InputError {
     Io(#[from] std::io::Error),
 }
 
+impl crate::failure::BadInput for InputError {
+    /// A log that is no text log is input; a read that failed is not.
+    fn is_bad_input(&self) -> bool {
+        !matches!(self, InputError::Io(_))
+    }
+}
+
 impl InputError {
     /// The 1-based line the read stopped on, if it stopped on one.
     pub fn line(&self) -> Option<usize> {

@@ -42,6 +42,13 @@ pub enum CompareError {
     Pair { arg: String, message: String },
 }
 
+impl crate::failure::BadInput for CompareError {
+    /// Every comparison error is about the files or arguments given.
+    fn is_bad_input(&self) -> bool {
+        true
+    }
+}
+
 /// The parts of a `run --json` output a comparison reads (other keys are ignored).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RunJson {

@@ -50,6 +50,14 @@ pub enum FitError {
     Toml(#[source] toml::ser::Error),
 }
 
+impl crate::failure::BadInput for FitError {
+    /// The scenario and the arguments are input; a bracket that holds no answer, a figure
+    /// that does not move one way, a failed run are what the fit found.
+    fn is_bad_input(&self) -> bool {
+        matches!(self, FitError::Usage(_) | FitError::Scenario(_))
+    }
+}
+
 /// The question: which `key` makes `variant.metric` equal `target`.
 pub struct FitSpec<'a> {
     pub origin: &'a str,

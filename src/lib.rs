@@ -22,6 +22,7 @@ mod compare;
 mod cost;
 mod draw;
 mod experiment;
+mod failure;
 mod files;
 mod fit;
 mod live;
@@ -77,6 +78,9 @@ pub mod internal {
     }
     pub mod draw {
         pub use crate::draw::*;
+    }
+    pub mod failure {
+        pub use crate::failure::*;
     }
     pub mod files {
         pub use crate::files::*;

@@ -7,6 +7,8 @@ use std::path::Path;
 use handshake_sim::internal::names::VariantId;
 use handshake_sim::internal::scenario::{self, Override, Scenario, ScenarioError};
 
+use super::{CliError, CliResult};
+
 /// `--set KEY=VALUE`, repeatable.
 #[derive(clap::Args)]
 pub(crate) struct Sets {
@@ -73,10 +75,7 @@ pub(crate) fn seed_range(first: u64, count: u64) -> Vec<u64> {
 }
 
 /// The `--variant`s given (known, each once), else the scenario's.
-pub(crate) fn pick_variants(
-    given: &[String],
-    scenario: &Scenario,
-) -> Result<Vec<VariantId>, ScenarioError> {
+pub(crate) fn pick_variants(given: &[String], scenario: &Scenario) -> CliResult<Vec<VariantId>> {
     if given.is_empty() {
         return Ok(scenario.scenario.variants.clone());
     }
@@ -84,20 +83,14 @@ pub(crate) fn pick_variants(
     for (i, v) in given.iter().enumerate() {
         picked.push(parse_variant(v)?);
         if given[..i].contains(v) {
-            return Err(ScenarioError::Usage {
-                arg: format!("--variant {v}"),
-                message: "given twice".into(),
-            });
+            return Err(CliError::usage(format!("--variant {v}"), "given twice"));
         }
     }
     Ok(picked)
 }
 
 /// One `--variant` name.
-pub(crate) fn parse_variant(name: &str) -> Result<VariantId, ScenarioError> {
+pub(crate) fn parse_variant(name: &str) -> CliResult<VariantId> {
     // The library's message names the variant, suggests the closest and lists the known ones.
-    VariantId::parse(name).map_err(|message| ScenarioError::Usage {
-        arg: "--variant".into(),
-        message,
-    })
+    VariantId::parse(name).map_err(|message| CliError::usage("--variant", message))
 }

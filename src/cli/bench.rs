@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use handshake_sim::internal::bench::{self, Driver, Workload};
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::Scenario;
@@ -11,6 +10,7 @@ use handshake_sim::internal::scenario::Scenario;
 use super::args::Sets;
 use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
 use super::Status;
+use super::{CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
     "Single thread, release build (cargo run --release -- bench). jobs_per_s and
@@ -52,7 +52,7 @@ pub(crate) struct Args {
     child: bool,
 }
 
-pub(crate) fn bench(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn bench(args: Args) -> CliResult<Status> {
     let flow = Scenario::load(&args.scenario, &[])?;
     let workloads = if args.workloads.is_empty() {
         Workload::ALL.to_vec()
@@ -94,7 +94,7 @@ pub(crate) fn bench(args: Args) -> anyhow::Result<Status> {
 
 /// `--child`: one workload in this process, its measurement on standard output for the
 /// driver.
-fn child(w: Workload, flow: &Scenario, sets: &[String]) -> anyhow::Result<Status> {
+fn child(w: Workload, flow: &Scenario, sets: &[String]) -> CliResult<Status> {
     let m = bench::run(w, &bench::scenario(w, flow, sets)?)?;
     let line = report::bench::child_line(&m).context("measurement as JSON")?;
     outln!("{line}");

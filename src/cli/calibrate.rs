@@ -8,6 +8,7 @@ use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{Location, ScenarioError};
 
 use super::output::write_output;
+use super::CliResult;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "Reads lines like
@@ -45,7 +46,7 @@ pub(crate) struct Args {
     out: Option<PathBuf>,
 }
 
-pub(crate) fn calibrate(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn calibrate(args: Args) -> CliResult<Status> {
     let source = args.logfile.display().to_string();
     let invalid = |line_col: Option<(usize, usize)>, message: String| ScenarioError::Invalid {
         location: Location {
@@ -86,7 +87,7 @@ fn read_input(
     path: &std::path::Path,
     sequential: bool,
     variant: Option<&str>,
-) -> anyhow::Result<Result<Calibration, InputError>> {
+) -> CliResult<Result<Calibration, InputError>> {
     let input: Box<dyn BufRead> = if path.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {

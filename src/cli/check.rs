@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use handshake_sim::internal::names::Repro;
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{Location, Scenario, ScenarioError};
@@ -12,6 +11,7 @@ use super::args::{SeedRange, Sets};
 use super::output::{any_stdout, check_no_overwrite, check_outputs, write_output};
 use super::progress::Progress;
 use super::Status;
+use super::{CliError, CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
     "Exit codes: 0 every check holds (warnings allowed), 1 a critical SLO or an expectation failed,
@@ -52,7 +52,7 @@ pub(crate) struct Args {
     quiet: bool,
 }
 
-pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn check(args: Args) -> CliResult<Status> {
     let outputs = [
         ("--json", args.json.as_deref()),
         ("--junit", args.junit.as_deref()),
@@ -76,7 +76,10 @@ pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
     for (file, s) in &scenarios {
         let seeds = args.seeds.seeds(s.scenario.seed);
         let r = check_scenario_with(file, s, &seeds, &|| progress.inc()).map_err(|e| {
-            anyhow::anyhow!("{e}\nreproduce: {}", Repro::run(file, seeds[0]).sets(sets))
+            CliError::failed_msg(format!(
+                "{e}\nreproduce: {}",
+                Repro::run(file, seeds[0]).sets(sets)
+            ))
         })?;
         rows.extend(r);
     }
@@ -106,7 +109,7 @@ pub(crate) fn check(args: Args) -> anyhow::Result<Status> {
 }
 
 /// Every scenario, with the overrides, checked for the gate: (file as given, scenario).
-fn load_all(args: &Args) -> anyhow::Result<Vec<(String, Scenario)>> {
+fn load_all(args: &Args) -> CliResult<Vec<(String, Scenario)>> {
     let overrides = args.sets.overrides()?;
     let mut scenarios = Vec::new();
     for f in scenario_files(&args.paths)? {
@@ -126,7 +129,7 @@ fn load_all(args: &Args) -> anyhow::Result<Vec<(String, Scenario)>> {
 }
 
 /// Scenario files named by `paths`: files as given, directories' `*.toml` in name order.
-fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+fn scenario_files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
     let default = [PathBuf::from("sims")];
     let paths = if paths.is_empty() {
         &default[..]
@@ -140,7 +143,7 @@ fn scenario_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             continue;
         }
         let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-            .with_context(|| format!("reading {}", p.display()))?
+            .context(format!("reading {}", p.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|f| f.extension().is_some_and(|x| x == "toml"))
             .collect();

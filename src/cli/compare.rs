@@ -6,6 +6,7 @@ use handshake_sim::internal::compare::{self, CompareError};
 use handshake_sim::internal::report::compare::{compare_json, compare_text};
 
 use super::output::{check_no_overwrite, check_outputs, is_stdout, write_output};
+use super::CliResult;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -43,7 +44,7 @@ pub(crate) struct Args {
     fail_on_change: bool,
 }
 
-pub(crate) fn compare(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn compare(args: Args) -> CliResult<Status> {
     let pairs = args
         .pairs
         .iter()

@@ -11,6 +11,7 @@ use handshake_sim::internal::report::conform::{
 
 use super::output::{any_stdout, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
+use super::CliResult;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str =
@@ -78,7 +79,7 @@ pub(crate) struct Args {
     quiet: bool,
 }
 
-pub(crate) fn conform(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn conform(args: Args) -> CliResult<Status> {
     if args.list {
         out!("{}", conform_list(CASES));
         return Ok(Status::Success);

@@ -2,8 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context as _;
-
 use handshake_sim::internal::fit::{FitSpec, Parameter, Target};
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{self, Scenario};
@@ -11,6 +9,7 @@ use handshake_sim::internal::scenario::{self, Scenario};
 use super::args::{SeedRange, Sets};
 use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
 use super::Status;
+use super::{CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
     "The metric must move monotonically with the parameter (common random numbers keep
@@ -61,7 +60,7 @@ pub(crate) struct Args {
     sets: Sets,
 }
 
-pub(crate) fn fit(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn fit(args: Args) -> CliResult<Status> {
     let overrides = args.sets.overrides()?;
     let text = scenario::read_text(&args.scenario)?;
     let origin = args.scenario.display().to_string();

@@ -6,6 +6,7 @@ use handshake_sim::internal::files;
 use handshake_sim::internal::sweep::{self, SweepError, SweepResult};
 
 use super::output::{check_dir_writable, check_disjoint, check_file_writable};
+use super::CliResult;
 use super::Status;
 
 pub(crate) const EXAMPLES: &str = "Examples:
@@ -37,7 +38,7 @@ pub(crate) const INPUT_BYTES_MAX: u64 = 3 * 512 * 1024 * 1024;
 const MEMORY_PER_JSON_BYTE: f64 = 1.25;
 const MEMORY_BASE_BYTES: u64 = 64 * 1024 * 1024;
 
-pub(crate) fn merge(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn merge(args: Args) -> CliResult<Status> {
     check_files(&args)?;
     let (shards, total) = open_parts(&args.dirs)?;
     let memory = memory_budget_bytes(total);
@@ -100,7 +101,7 @@ fn memory_budget_bytes(total_json_bytes: u64) -> u64 {
 /// that would land on a shard: `--out` may not be, hold, or be inside a shard directory, nor
 /// `--html` inside one; the same shard may not be given twice. The plots are known once the
 /// shards are read ([`check_plot_files`]).
-fn check_files(args: &Args) -> anyhow::Result<()> {
+fn check_files(args: &Args) -> CliResult<()> {
     use handshake_sim::internal::report::{self, seed_rows};
     let data = [report::POINTS_FILE, report::SWEEP_FILE, seed_rows::FILE].map(String::from);
     let mut io = files::Disjoint::default();
@@ -122,7 +123,7 @@ fn check_files(args: &Args) -> anyhow::Result<()> {
 
 /// Refuses, before anything is written, plot files of the merged sweep that cannot be
 /// written or would land on `--html`.
-fn check_plot_files(args: &Args, merged: &SweepResult) -> anyhow::Result<()> {
+fn check_plot_files(args: &Args, merged: &SweepResult) -> CliResult<()> {
     use handshake_sim::internal::report;
     let names = report::sweep_dir_files(&merged.definition, false, args.png);
     let mut io = files::Disjoint::default();
@@ -143,7 +144,7 @@ fn merge_seed_rows(
     shards: &[(u32, u32)],
     merged: &SweepResult,
     out: &Path,
-) -> anyhow::Result<()> {
+) -> CliResult<()> {
     use handshake_sim::internal::report::seed_rows::{self, ShardRows, FILE};
     let mut inputs = Vec::with_capacity(dirs.len());
     for (d, &shard) in dirs.iter().zip(shards) {

@@ -22,6 +22,7 @@ mod calibrate;
 mod check;
 mod compare;
 mod conform;
+mod error;
 mod fit;
 mod merge;
 mod output;
@@ -36,10 +37,8 @@ mod variants;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use handshake_sim::internal::fit::FitError;
-use handshake_sim::internal::live::LiveError;
-use handshake_sim::internal::scenario::ScenarioError;
-use handshake_sim::internal::sweep::SweepError;
+
+pub(crate) use error::{CliError, CliResult, Context};
 
 #[derive(Parser)]
 #[command(
@@ -113,7 +112,7 @@ pub(crate) fn main() -> ExitCode {
     exit_code(run(cli.command))
 }
 
-fn run(command: Command) -> anyhow::Result<Status> {
+fn run(command: Command) -> CliResult<Status> {
     match command {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
@@ -132,18 +131,14 @@ fn run(command: Command) -> anyhow::Result<Status> {
 }
 
 /// The exit-code policy, in one place: errors print as `handshake-sim: error: {e:#}` and exit
-/// 2 when they are the user's input, 1 otherwise.
-fn exit_code(result: anyhow::Result<Status>) -> ExitCode {
+/// 2 when they are the user's input (decided where they were made: [`CliError`]), 1 otherwise.
+fn exit_code(result: CliResult<Status>) -> ExitCode {
     match result {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::Failed) => ExitCode::from(1),
         Err(e) => {
-            eprintln!("handshake-sim: error: {}", message(&e));
-            if is_bad_input(&e) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
+            eprintln!("handshake-sim: error: {}", message(&e.error));
+            ExitCode::from(if e.bad_input { 2 } else { 1 })
         }
     }
 }
@@ -164,30 +159,6 @@ fn message(e: &anyhow::Error) -> String {
         text.push_str(&cause);
     }
     text
-}
-
-/// Whether an error is the user's input (exit 2) rather than a failed run (exit 1).
-fn is_bad_input(e: &anyhow::Error) -> bool {
-    use handshake_sim::internal::bench::BenchError;
-    e.downcast_ref::<ScenarioError>().is_some()
-        || e.downcast_ref::<handshake_sim::internal::files::FileError>()
-            .is_some_and(|f| f.is_bad_input())
-        || e.downcast_ref::<handshake_sim::internal::compare::CompareError>()
-            .is_some()
-        || matches!(e.downcast_ref::<LiveError>(), Some(LiveError::Usage(_)))
-        || e.downcast_ref::<SweepError>().is_some_and(is_sweep_usage)
-        || matches!(e.downcast_ref::<BenchError>(), Some(BenchError::Sweep(s)) if is_sweep_usage(s))
-        || matches!(
-            e.downcast_ref::<FitError>(),
-            Some(FitError::Usage(_) | FitError::Scenario(_))
-        )
-}
-
-fn is_sweep_usage(e: &SweepError) -> bool {
-    matches!(
-        e,
-        SweepError::Param { .. } | SweepError::Usage(_) | SweepError::Scenario(_)
-    )
 }
 
 /// From now on a panic (a broken internal invariant) also prints the command that

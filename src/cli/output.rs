@@ -4,9 +4,9 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::Context;
 use handshake_sim::internal::files;
-use handshake_sim::internal::scenario::ScenarioError;
+
+use super::{CliError, CliResult};
 
 /// Whether a `--json FILE`-style argument means standard output.
 pub(crate) fn is_stdout(path: Option<&Path>) -> bool {
@@ -15,28 +15,25 @@ pub(crate) fn is_stdout(path: Option<&Path>) -> bool {
 
 /// Refuses, before anything runs (exit 2), two outputs that would both go to standard
 /// output: `outputs` are (option, its path).
-pub(crate) fn one_stdout(outputs: &[(&str, Option<&Path>)]) -> Result<(), ScenarioError> {
+pub(crate) fn one_stdout(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
     let to_stdout: Vec<&str> = outputs
         .iter()
         .filter(|(_, p)| is_stdout(*p))
         .map(|(name, _)| *name)
         .collect();
     if to_stdout.len() > 1 {
-        return Err(ScenarioError::Usage {
-            arg: to_stdout
-                .iter()
-                .map(|n| format!("{n} -"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            message: "only one output can go to standard output; write the others to files".into(),
-        });
+        let args: Vec<String> = to_stdout.iter().map(|n| format!("{n} -")).collect();
+        return Err(CliError::usage(
+            args.join(" "),
+            "only one output can go to standard output; write the others to files",
+        ));
     }
     Ok(())
 }
 
 /// Refuses, before anything runs or connects (exit 2), two outputs to standard output
 /// ([`one_stdout`]) and a file output that cannot be written ([`check_file_writable`]).
-pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), ScenarioError> {
+pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
     one_stdout(outputs)?;
     for (arg, path) in outputs {
         if let Some(path) = path {
@@ -51,7 +48,7 @@ pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<(), Sce
 pub(crate) fn check_no_overwrite(
     outputs: &[(&str, Option<&Path>)],
     inputs: &[(&str, &Path)],
-) -> Result<(), ScenarioError> {
+) -> CliResult<()> {
     let mut io = files::Disjoint::default();
     for (arg, path) in inputs {
         io.input(arg, path);
@@ -105,7 +102,7 @@ fn stdout_with(write: impl FnOnce(&mut std::io::StdoutLock) -> std::io::Result<(
 /// Writes `bytes` to `path` whole (a temporary file renamed into place, never through a
 /// symbolic link; a device or FIFO the user named in place: [`files::write_named`]), or to
 /// standard output for `-`.
-pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> CliResult<()> {
     if path.as_os_str() == "-" {
         stdout_bytes(bytes);
         return Ok(());
@@ -116,7 +113,7 @@ pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// Refuses, before any run, an output file that cannot be written (`-` is standard output):
 /// its directory is missing or takes no new file, or it is a symbolic link or a directory
 /// ([`files::check_named_output`]). Nothing is created or opened for writing.
-pub(crate) fn check_file_writable(arg: &str, path: &Path) -> Result<(), ScenarioError> {
+pub(crate) fn check_file_writable(arg: &str, path: &Path) -> CliResult<()> {
     if path.as_os_str() == "-" {
         return Ok(());
     }
@@ -126,11 +123,7 @@ pub(crate) fn check_file_writable(arg: &str, path: &Path) -> Result<(), Scenario
 /// Creates the output directory `dir` (as the command would after its runs) and refuses it,
 /// before any run, when it is not a directory or takes no new file; then checks each of the
 /// files the command writes there by name, as [`check_file_writable`] does.
-pub(crate) fn check_dir_writable(
-    arg: &str,
-    dir: &Path,
-    names: &[String],
-) -> Result<(), ScenarioError> {
+pub(crate) fn check_dir_writable(arg: &str, dir: &Path, names: &[String]) -> CliResult<()> {
     files::prepare_dir(dir).map_err(|e| before_run(arg, e))?;
     for name in names {
         files::check_output(&dir.join(name)).map_err(|e| before_run(arg, e))?;
@@ -140,36 +133,37 @@ pub(crate) fn check_dir_writable(
 
 /// Refuses, before anything is opened for writing, an output that would land on one of the
 /// command's inputs ([`files::Disjoint`]).
-pub(crate) fn check_disjoint(files: &files::Disjoint) -> Result<(), ScenarioError> {
+pub(crate) fn check_disjoint(files: &files::Disjoint) -> CliResult<()> {
     files.check().map_err(|e| before_run("", e))
 }
 
 /// A refused output as a usage error (exit 2): `{arg} {path}: {reason}; nothing was run`.
-fn before_run(arg: &str, e: files::FileError) -> ScenarioError {
+fn before_run(arg: &str, e: files::FileError) -> CliError {
     let (path, reason) = match e {
         files::FileError::Refused { path, reason } => (path, reason),
         other => (String::new(), other.to_string()),
     };
-    ScenarioError::Usage {
-        arg: format!("{arg} {path}").trim().to_string(),
-        message: format!("{reason}; nothing was run"),
-    }
+    CliError::usage(
+        format!("{arg} {path}").trim(),
+        format!("{reason}; nothing was run"),
+    )
 }
 
 /// Installs a subscriber for `--log LEVEL`, else `RUST_LOG`, else none.
-pub(crate) fn init_tracing(level: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn init_tracing(level: Option<&str>) -> CliResult<()> {
     init_tracing_or(level, None)
 }
 
 /// Installs a subscriber for `level`, else `RUST_LOG`, else `default` (else none at all).
-pub(crate) fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn init_tracing_or(level: Option<&str>, default: Option<&str>) -> CliResult<()> {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = match level {
         Some(l) => filter(l, &format!("--log {l}"))?,
         None => match (std::env::var("RUST_LOG"), default) {
             (Ok(v), _) if !v.is_empty() => filter(&v, &format!("RUST_LOG={v}"))?,
-            (_, Some(d)) => EnvFilter::try_new(d).context("default log filter")?,
+            (_, Some(d)) => EnvFilter::try_new(d)
+                .map_err(|e| CliError::failed(anyhow::anyhow!("default log filter: {e}")))?,
             _ => return Ok(()),
         },
     };
@@ -203,11 +197,8 @@ const CRATES: [&str; 7] = [
 /// level, or EnvFilter directives (`handshake_sim::timing=info,warn`). The span that says
 /// which variant and seed each line is of is always on; turmoil's own host and bind messages
 /// are noise unless asked for by name.
-fn filter(spec: &str, arg: &str) -> Result<tracing_subscriber::EnvFilter, ScenarioError> {
-    let usage = |message: String| ScenarioError::Usage {
-        arg: arg.to_string(),
-        message,
-    };
+fn filter(spec: &str, arg: &str) -> CliResult<tracing_subscriber::EnvFilter> {
+    let usage = |message: String| CliError::usage(arg, message);
     for d in spec.split(',').map(str::trim).filter(|d| !d.is_empty()) {
         let level = d.rsplit_once('=').map_or(d, |(_, level)| level).trim();
         let target_only =

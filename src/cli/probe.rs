@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use handshake_sim::internal::live;
 use handshake_sim::internal::report::live::{probe_json, probe_text, Probed};
 use handshake_sim::internal::report::{self, Report};
@@ -12,6 +11,7 @@ use super::args::Sets;
 use super::output::{any_stdout, check_no_overwrite, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
 use super::Status;
+use super::{CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
     "Exit codes: 0 no critical breach of a client-side SLO (failure_rate, canceled_rate,
@@ -68,7 +68,7 @@ pub(crate) struct Args {
     quiet: bool,
 }
 
-pub(crate) fn probe(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn probe(args: Args) -> CliResult<Status> {
     init_tracing(args.log.as_deref())?;
     let outputs = [
         ("--json", args.json.as_deref()),

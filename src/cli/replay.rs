@@ -3,11 +3,12 @@
 use std::path::PathBuf;
 
 use handshake_sim::internal::report::replay::{timeline, Replayed};
-use handshake_sim::internal::scenario::{Scenario, ScenarioError};
+use handshake_sim::internal::scenario::Scenario;
 use handshake_sim::internal::server::variant;
 
 use super::args::jobs_override;
 use super::Status;
+use super::{CliError, CliResult};
 
 pub(crate) const EXAMPLES: &str =
     "The whole run is repeated (jobs share hosts, so the interleaving matters) and only
@@ -40,7 +41,7 @@ pub(crate) struct Args {
     jobs: Option<u32>,
 }
 
-pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn replay(args: Args) -> CliResult<Status> {
     let mut overrides = args.sets.overrides()?;
     if let Some(j) = args.jobs {
         overrides.push(jobs_override(j)?);
@@ -53,11 +54,10 @@ pub(crate) fn replay(args: Args) -> anyhow::Result<Status> {
     };
     let (v, name) = (variant::of(id), id.name());
     if args.job >= scenario.scenario.jobs as u64 {
-        return Err(ScenarioError::Usage {
-            arg: format!("--job {}", args.job),
-            message: format!("the scenario has jobs 0..{}", scenario.scenario.jobs),
-        }
-        .into());
+        return Err(CliError::usage(
+            format!("--job {}", args.job),
+            format!("the scenario has jobs 0..{}", scenario.scenario.jobs),
+        ));
     }
     let (record, steps) = handshake_sim::internal::replay::replay(&scenario, v, seed, args.job)?;
     let of = Replayed {

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use handshake_sim::internal::files;
 use handshake_sim::internal::names::VariantId;
 use handshake_sim::internal::pipeline;
@@ -20,6 +19,7 @@ use super::output::{
 };
 use super::progress::Progress;
 use super::Status;
+use super::{CliError, CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str = "Examples:
   handshake-sim run sims/issue407.toml
@@ -108,7 +108,7 @@ impl Args {
     }
 }
 
-pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn run(args: Args) -> CliResult<Status> {
     init_tracing(args.log.as_deref())?;
     let outputs = [
         ("--json", args.json.as_deref()),
@@ -135,7 +135,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
         pipeline::run_with_progress(&plan.scenario, &plan.variants, &plan.seeds, &|| {
             progress.inc()
         })
-        .map_err(|e| anyhow::anyhow!("{e}\nreproduce: {}", args.reproduce(&plan)))?;
+        .map_err(|e| CliError::failed_msg(format!("{e}\nreproduce: {}", args.reproduce(&plan))))?;
     progress.finish();
     write_files(&args, &plan, &report, &runs)?;
     if !to_stdout && !args.quiet {
@@ -148,7 +148,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<Status> {
     Ok(Status::Success)
 }
 
-fn plan(args: &Args) -> anyhow::Result<Plan> {
+fn plan(args: &Args) -> CliResult<Plan> {
     let mut overrides = args.sets.overrides()?;
     if let Some(j) = args.jobs {
         overrides.push(jobs_override(j)?);
@@ -166,7 +166,7 @@ fn plan(args: &Args) -> anyhow::Result<Plan> {
 
 /// Refuses an output that cannot be written before the runs, not after them, and one that
 /// would land on the scenario file.
-fn check_outputs(args: &Args) -> anyhow::Result<()> {
+fn check_outputs(args: &Args) -> CliResult<()> {
     let files = [
         ("--json", args.json.as_deref()),
         ("--records", args.records.as_deref()),
@@ -199,7 +199,7 @@ fn check_outputs(args: &Args) -> anyhow::Result<()> {
 /// `--check-determinism`: every variant and seed run twice; the first difference fails.
 /// Each line that held goes to standard output, or to standard error when standard output
 /// carries a file, and nowhere with `--quiet`.
-fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> anyhow::Result<()> {
+fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> CliResult<()> {
     for &id in &plan.variants {
         let (v, variant) = (id.name(), variant::of(id));
         for &seed in &plan.seeds {
@@ -210,10 +210,9 @@ fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> anyhow::Resul
                 None => outln!("{}", report::run::determinism_held(v, seed, &c)),
                 Some(d) => {
                     let reproduce = args.command(plan).reproduce(&[id], seed, 1);
-                    anyhow::bail!(
-                        "{}",
-                        report::run::determinism_broken(v, seed, &c, d, &reproduce)
-                    )
+                    return Err(CliError::failed_msg(report::run::determinism_broken(
+                        v, seed, &c, d, &reproduce,
+                    )));
                 }
             }
         }
@@ -222,12 +221,7 @@ fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> anyhow::Resul
 }
 
 /// `--json`, `--records`, `--plots` and `--html`.
-fn write_files(
-    args: &Args,
-    plan: &Plan,
-    report: &Report,
-    runs: &[RunOutput],
-) -> anyhow::Result<()> {
+fn write_files(args: &Args, plan: &Plan, report: &Report, runs: &[RunOutput]) -> CliResult<()> {
     if let Some(path) = &args.json {
         write_output(path, report.to_json().as_bytes())?;
     }
@@ -247,7 +241,7 @@ fn write_files(
         "log" => report::plot::Scale::Log,
         _ => report::plot::Scale::Linear,
     };
-    let plots = report::plot::run_plots(report, runs, png, scale).map_err(anyhow::Error::msg)?;
+    let plots = report::plot::run_plots(report, runs, png, scale).map_err(CliError::failed_msg)?;
     if let Some(dir) = &args.plots {
         report::plot::write_plots(dir, &plots)?;
     }
@@ -265,7 +259,7 @@ fn html_page(
     report: &Report,
     runs: &[RunOutput],
     plots: &[report::plot::Plot],
-) -> anyhow::Result<String> {
+) -> CliResult<String> {
     let reproduce = args.reproduce(plan);
     let Some(job) = replay::worst_job(runs) else {
         return Ok(report::run_html(report, plots, &reproduce, None));
@@ -281,9 +275,7 @@ fn html_page(
         command: &command,
         record: &record,
         steps: &steps,
-        deadline_ms: c
-            .handshake_timeout_ms
-            .min(c.ping_after_ms + c.ping_timeout_ms),
+        deadline_ms: c.upgrade_deadline_ms(),
     };
     Ok(report::run_html(report, plots, &reproduce, Some(&worst)))
 }

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use handshake_sim::internal::live::{self, LiveError};
 use handshake_sim::internal::names::VariantId;
 use handshake_sim::internal::report::live::{serve_banner, SERVE_STOPPED};
@@ -12,6 +11,7 @@ use handshake_sim::internal::server::variant;
 use super::args::Sets;
 use super::output::init_tracing_or;
 use super::Status;
+use super::{CliError, CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
     "The server speaks the API in the README: POST /api/enrichment/batch with
@@ -113,7 +113,7 @@ impl LimitArgs {
     }
 }
 
-pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn serve(args: Args) -> CliResult<Status> {
     init_tracing_or(args.log.as_deref(), Some("warn,handshake_sim::timing=info"))?;
     let scenario = args.sets.load(Some(&args.scenario))?;
     let id = match &args.variant {
@@ -135,7 +135,7 @@ pub(crate) fn serve(args: Args) -> anyhow::Result<Status> {
         );
         server.run(stop_signal()).await?;
         outln!("{SERVE_STOPPED}");
-        Ok::<_, anyhow::Error>(Status::Success)
+        Ok::<_, CliError>(Status::Success)
     })?
 }
 
@@ -156,7 +156,7 @@ async fn stop_signal() {
 }
 
 /// A current-thread runtime with a `LocalSet`: the server and client are single-threaded.
-pub(crate) fn block_on_local<F: std::future::Future>(f: F) -> anyhow::Result<F::Output> {
+pub(crate) fn block_on_local<F: std::future::Future>(f: F) -> CliResult<F::Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

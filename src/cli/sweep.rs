@@ -10,6 +10,7 @@ use handshake_sim::internal::sweep::{self, ParamSpec, SweepDef, SweepError, Swee
 use super::args::{jobs_override, pick_variants, SeedRange, Sets};
 use super::output::{check_dir_writable, check_disjoint, check_file_writable, write_output};
 use super::Status;
+use super::{CliError, CliResult};
 
 pub(crate) const EXAMPLES: &str = "SPEC: a list (100,200,500), a range with a step (50..300:25, ends included),
 or a TOML array ([{ uniform = [50, 100] }, { uniform = [75, 100] }]). Array items of a key are
@@ -68,7 +69,7 @@ pub(crate) struct Args {
     quiet: bool,
 }
 
-pub(crate) fn sweep(args: Args) -> anyhow::Result<Status> {
+pub(crate) fn sweep(args: Args) -> CliResult<Status> {
     let mut overrides = args.sets.overrides()?;
     if let Some(j) = args.jobs {
         overrides.push(jobs_override(j)?);
@@ -103,16 +104,16 @@ fn run_writing_seed_rows(
     base: &Scenario,
     out: &Path,
     progress: &(dyn Fn() + Sync),
-) -> anyhow::Result<SweepResult> {
+) -> CliResult<SweepResult> {
     use report::seed_rows::{SeedRows, FILE};
     let path = out.join(FILE);
     let io = |e: &dyn std::fmt::Display| format!("writing {}: {e}", path.display());
     let staged = files::Staged::create(&path)?;
-    let mut rows = SeedRows::new(staged, &plan.def).map_err(|e| anyhow::anyhow!(io(&e)))?;
+    let mut rows = SeedRows::new(staged, &plan.def).map_err(|e| CliError::failed_msg(io(&e)))?;
     let mut sink = |p| rows.write(&p).map_err(|e| io(&e));
     let result = sweep::run_by_seed(plan, base, progress, Some(&mut sink))?;
     rows.finish()
-        .map_err(|e| anyhow::anyhow!(io(&e)))?
+        .map_err(|e| CliError::failed_msg(io(&e)))?
         .commit()?;
     Ok(result)
 }
@@ -120,7 +121,7 @@ fn run_writing_seed_rows(
 /// Refuses, before anything runs, outputs that cannot be written whole or would land on the
 /// scenario file or on each other: first the overlaps (nothing is created for a refused
 /// output), then each file.
-fn check_files(args: &Args, plan: &sweep::Plan) -> anyhow::Result<()> {
+fn check_files(args: &Args, plan: &sweep::Plan) -> CliResult<()> {
     let names = report::sweep_dir_files(&plan.def, plan.shard.is_some(), args.png);
     let mut io = files::Disjoint::default();
     io.input("SCENARIO", &args.scenario)
@@ -138,7 +139,7 @@ fn check_files(args: &Args, plan: &sweep::Plan) -> anyhow::Result<()> {
 }
 
 /// The sweep the arguments ask for.
-fn definition(args: &Args, base: &Scenario) -> anyhow::Result<SweepDef> {
+fn definition(args: &Args, base: &Scenario) -> CliResult<SweepDef> {
     let params = args
         .params
         .iter()
@@ -189,7 +190,7 @@ fn announce(plan: &sweep::Plan) {
     }
 }
 
-fn parse_shard(s: &str) -> anyhow::Result<(u32, u32)> {
+fn parse_shard(s: &str) -> CliResult<(u32, u32)> {
     let bad = || {
         SweepError::Usage(format!(
             "--shard {s:?}: expected K/N with 1 <= K <= N <= {}",
@@ -229,11 +230,12 @@ fn write_sweep_dir(
     dir: &Path,
     sweep: &SweepResult,
     png: bool,
-) -> anyhow::Result<Vec<report::plot::Plot>> {
+) -> CliResult<Vec<report::plot::Plot>> {
     files::prepare_dir(dir)?;
     let (csv_path, json_path) = (dir.join(report::POINTS_FILE), dir.join(report::SWEEP_FILE));
-    let failed =
-        |path: &Path, e: &dyn std::fmt::Display| anyhow::anyhow!("writing {}: {e}", path.display());
+    let failed = |path: &Path, e: &dyn std::fmt::Display| {
+        CliError::failed_msg(format!("writing {}: {e}", path.display()))
+    };
     let mut csv = files::Staged::create(&csv_path)?;
     report::write_points(&mut csv, sweep).map_err(|e| failed(&csv_path, &e))?;
     csv.commit()?;
@@ -246,7 +248,7 @@ fn write_sweep_dir(
     if sweep.shard.is_some() {
         return Ok(Vec::new());
     }
-    let plots = report::plot::sweep_plots(sweep, png).map_err(anyhow::Error::msg)?;
+    let plots = report::plot::sweep_plots(sweep, png).map_err(CliError::failed_msg)?;
     report::plot::write_plots(dir, &plots)?;
     Ok(plots)
 }
@@ -258,7 +260,7 @@ pub(crate) fn finish(
     html: Option<&Path>,
     png: bool,
     quiet: bool,
-) -> anyhow::Result<Status> {
+) -> CliResult<Status> {
     let plots = write_sweep_dir(out, result, png)?;
     if let Some(path) = html {
         write_output(path, report::sweep_html(result, &plots).as_bytes())?;

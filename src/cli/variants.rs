@@ -2,9 +2,10 @@
 
 use handshake_sim::internal::report;
 
+use super::CliResult;
 use super::Status;
 
-pub(crate) fn variants() -> anyhow::Result<Status> {
+pub(crate) fn variants() -> CliResult<Status> {
     out!("{}", report::variants::list());
     Ok(Status::Success)
 }

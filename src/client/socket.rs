@@ -69,6 +69,8 @@ impl Session {
         let c = &self.scenario.client;
         let start_ms = self.clock.now_ms();
         let ping_at_ms = start_ms + c.ping_after_ms;
+        // The two deadlines apart (each ends the attempt with its own outcome); together
+        // they are `Client::upgrade_deadline_ms`, which the reports draw.
         let deadlines = Deadlines {
             start_ms,
             handshake_ms: start_ms + c.handshake_timeout_ms,

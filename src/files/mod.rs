@@ -65,9 +65,11 @@ impl FileError {
             source,
         }
     }
+}
 
-    /// Whether this is the user's input (exit 2) rather than a failure while writing (exit 1).
-    pub fn is_bad_input(&self) -> bool {
+impl crate::failure::BadInput for FileError {
+    /// A refused or unreadable path is the user's input; a write that failed part-way is not.
+    fn is_bad_input(&self) -> bool {
         !matches!(self, FileError::Write { .. })
     }
 }
@@ -123,6 +125,7 @@ fn parent_of(path: &Path) -> std::path::PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::failure::BadInput as _;
     use std::io::Write as _;
     use std::path::PathBuf;
 

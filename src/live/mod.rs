@@ -32,6 +32,13 @@ pub enum LiveError {
     },
 }
 
+impl crate::failure::BadInput for LiveError {
+    /// A bad argument is input; a socket that failed is not.
+    fn is_bad_input(&self) -> bool {
+        matches!(self, LiveError::Usage(_))
+    }
+}
+
 /// Refuses addresses outside the loopback range unless the user allowed it explicitly.
 pub fn ensure_loopback(
     addrs: &[SocketAddr],

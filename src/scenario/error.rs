@@ -58,6 +58,13 @@ pub fn clip(arg: &str) -> String {
     }
 }
 
+/// Every scenario error is the user's input.
+impl crate::failure::BadInput for ScenarioError {
+    fn is_bad_input(&self) -> bool {
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

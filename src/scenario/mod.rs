@@ -244,6 +244,17 @@ pub struct Client {
     pub books_per_job: u32,
 }
 
+impl Client {
+    /// The effective deadline of an upgrade, ms after its connect started: the handshake
+    /// timeout, or the ping's timeout when a ping issued (and queued) earlier times out first.
+    /// What the plots draw and the worst job's timeline marks; the client applies the two
+    /// deadlines it is made of (`client::socket`).
+    pub fn upgrade_deadline_ms(&self) -> u64 {
+        self.handshake_timeout_ms
+            .min(self.ping_after_ms + self.ping_timeout_ms)
+    }
+}
+
 impl Default for Client {
     fn default() -> Self {
         Client {

@@ -44,6 +44,13 @@ pub enum SimError {
     },
 }
 
+impl crate::failure::BadInput for SimError {
+    /// A run that failed is the work, not the input.
+    fn is_bad_input(&self) -> bool {
+        false
+    }
+}
+
 impl SimError {
     /// Run (`variant`, `seed`) failed because of `message`.
     fn failed(variant: &Variant, seed: u64, message: String) -> Self {

@@ -96,6 +96,13 @@ pub enum SweepError {
     Output(String),
 }
 
+impl crate::failure::BadInput for SweepError {
+    /// A sweep's definition, parameters and shards are input; writing its files is not.
+    fn is_bad_input(&self) -> bool {
+        !matches!(self, SweepError::Output(_))
+    }
+}
+
 fn param_err(arg: &str, message: impl Into<String>) -> SweepError {
     SweepError::Param {
         arg: arg.into(),

@@ -66,9 +66,7 @@ pub fn run_plots(
 ) -> Result<Vec<Plot>, String> {
     let s = &report.scenario;
     let c = &s.client;
-    let deadline_ms = c
-        .handshake_timeout_ms
-        .min(c.ping_after_ms + c.ping_timeout_ms) as f64;
+    let deadline_ms = c.upgrade_deadline_ms() as f64;
     let seeds = seeds_text(&report.seeds);
     let upgrades = series(report, runs, |r| r.client_upgrade_ms);
     let title = format!("{} — client upgrade time, {seeds}", s.scenario.name);
