@@ -296,15 +296,26 @@ pub const SUMMARY_COUNT_MAX: u64 = 1 << 53;
 /// Largest latency, in ms, a summary read back may hold (about 31 years).
 pub const SUMMARY_MS_MAX: f64 = 1e12;
 
+/// A figure read back from a file that this tool cannot have written (`VariantSummary::check`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct SummaryError(String);
+
+impl From<String> for SummaryError {
+    fn from(message: String) -> SummaryError {
+        SummaryError(message)
+    }
+}
+
 impl VariantSummary {
     /// Checks a summary read back from a file (`merge`'s shards, `compare`'s runs) for
     /// figures this tool cannot have written: counts past their bounds or not adding up,
     /// rates outside [0, 1] or outside their own interval, latencies out of order. The
     /// first problem found, with the field's name.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SummaryError> {
         let within = |name: &str, n: u64, max: u64| {
             if n > max {
-                Err(format!("{name} is {n}, more than {max}"))
+                Err(SummaryError(format!("{name} is {n}, more than {max}")))
             } else {
                 Ok(())
             }
@@ -313,7 +324,7 @@ impl VariantSummary {
         let mut outcomes = 0u64;
         for (name, &n) in &self.outcomes {
             if !Outcome::ALL.iter().any(|o| o.name() == name) {
-                return Err(format!("outcomes has an unknown outcome {name:?}"));
+                return Err(format!("outcomes has an unknown outcome {name:?}").into());
             }
             within(&format!("outcomes.{name}"), n, self.jobs)?;
             outcomes += n;
@@ -322,7 +333,8 @@ impl VariantSummary {
             return Err(format!(
                 "the outcomes add up to {outcomes}, not to jobs ({})",
                 self.jobs
-            ));
+            )
+            .into());
         }
         for (name, n) in self.job_counts() {
             within(name, n, self.jobs)?;
@@ -377,7 +389,7 @@ impl VariantSummary {
 }
 
 impl Rate {
-    fn check(&self, name: &str) -> Result<(), String> {
+    fn check(&self, name: &str) -> Result<(), SummaryError> {
         let Rate {
             value,
             ci95_low,
@@ -387,50 +399,56 @@ impl Rate {
         if !(unit(value) && unit(ci95_low) && unit(ci95_high)) {
             return Err(format!(
                 "{name} [{ci95_low}, {ci95_high}] of {value}: a rate lies within [0, 1]"
-            ));
+            )
+            .into());
         }
         if !(ci95_low <= value && value <= ci95_high) {
             return Err(format!(
                 "{name} {value} lies outside its own interval [{ci95_low}, {ci95_high}]"
-            ));
+            )
+            .into());
         }
         Ok(())
     }
 }
 
 impl Latency {
-    fn check(&self, name: &str) -> Result<(), String> {
+    fn check(&self, name: &str) -> Result<(), SummaryError> {
         let ms_max = SUMMARY_MS_MAX as u64;
         if self.count > SUMMARY_COUNT_MAX {
             return Err(format!(
                 "{name}.count is {}, more than {SUMMARY_COUNT_MAX}",
                 self.count
-            ));
+            )
+            .into());
         }
         let ordered = self.p50 <= self.p95 && self.p95 <= self.p99 && self.p99 <= self.max;
         if !ordered || self.max > ms_max {
             return Err(format!(
                 "{name}: p50 {} ≤ p95 {} ≤ p99 {} ≤ max {} ≤ {ms_max} ms does not hold",
                 self.p50, self.p95, self.p99, self.max
-            ));
+            )
+            .into());
         }
         if !(self.mean.is_finite() && self.mean >= 0.0 && self.mean <= self.max as f64) {
             return Err(format!(
                 "{name}.mean {} lies outside [0, max {}]",
                 self.mean, self.max
-            ));
+            )
+            .into());
         }
         Ok(())
     }
 }
 
 impl Delta {
-    fn check(&self, name: &str, jobs: u64) -> Result<(), String> {
+    fn check(&self, name: &str, jobs: u64) -> Result<(), SummaryError> {
         if self.pairs == 0 || self.pairs > jobs {
             return Err(format!(
                 "{name}.pairs is {}, not within 1..={jobs} (jobs)",
                 self.pairs
-            ));
+            )
+            .into());
         }
         let finite = [self.mean, self.ci95_low, self.ci95_high]
             .iter()
@@ -439,7 +457,7 @@ impl Delta {
             || self.min.unsigned_abs() as f64 > SUMMARY_MS_MAX
             || self.max.unsigned_abs() as f64 > SUMMARY_MS_MAX
         {
-            return Err(format!("{name}: a figure is past ±{SUMMARY_MS_MAX} ms"));
+            return Err(format!("{name}: a figure is past ±{SUMMARY_MS_MAX} ms").into());
         }
         let ordered = self.ci95_low <= self.mean
             && self.mean <= self.ci95_high
@@ -450,14 +468,15 @@ impl Delta {
             return Err(format!(
                 "{name}: min {} ≤ mean {} ≤ max {} and ci95 [{}, {}] around the mean do not hold",
                 self.min, self.mean, self.max, self.ci95_low, self.ci95_high
-            ));
+            )
+            .into());
         }
         Ok(())
     }
 }
 
 impl Paired {
-    fn check(&self, jobs: u64) -> Result<(), String> {
+    fn check(&self, jobs: u64) -> Result<(), SummaryError> {
         for (timing, delta) in [
             (Timing::Storage, self.storage_ms),
             (Timing::Upgrade, self.upgrade_ms),

@@ -241,7 +241,7 @@ fn write_files(args: &Args, plan: &Plan, report: &Report, runs: &[RunOutput]) ->
         "log" => report::plot::Scale::Log,
         _ => report::plot::Scale::Linear,
     };
-    let plots = report::plot::run_plots(report, runs, png, scale).map_err(CliError::failed_msg)?;
+    let plots = report::plot::run_plots(report, runs, png, scale)?;
     if let Some(dir) = &args.plots {
         report::plot::write_plots(dir, &plots)?;
     }

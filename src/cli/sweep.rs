@@ -248,7 +248,7 @@ fn write_sweep_dir(
     if sweep.shard.is_some() {
         return Ok(Vec::new());
     }
-    let plots = report::plot::sweep_plots(sweep, png).map_err(CliError::failed_msg)?;
+    let plots = report::plot::sweep_plots(sweep, png)?;
     report::plot::write_plots(dir, &plots)?;
     Ok(plots)
 }

@@ -23,6 +23,17 @@ pub fn header(def: &SweepDef) -> Vec<String> {
     h
 }
 
+/// Why a shard's rows could not be joined: what is wrong, with the shard's file and line.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RowsError(String);
+
+impl From<String> for RowsError {
+    fn from(message: String) -> RowsError {
+        RowsError(message)
+    }
+}
+
 /// Writes the rows as they come.
 pub struct SeedRows<W: Write> {
     w: ::csv::Writer<W>,
@@ -48,9 +59,9 @@ impl<W: Write> SeedRows<W> {
         Ok(())
     }
 
-    pub fn finish(mut self) -> Result<W, String> {
-        self.w.flush().map_err(|e| e.to_string())?;
-        self.w.into_inner().map_err(|e| e.to_string())
+    pub fn finish(mut self) -> Result<W, RowsError> {
+        self.w.flush().map_err(|e| RowsError(e.to_string()))?;
+        self.w.into_inner().map_err(|e| RowsError(e.to_string()))
     }
 }
 
@@ -193,6 +204,14 @@ pub fn merge<R: Read, W: Write>(
     shards: Vec<ShardRows<'_, R>>,
     header: &[String],
     out: W,
+) -> Result<(), RowsError> {
+    merge_rows(shards, header, out).map_err(RowsError)
+}
+
+fn merge_rows<R: Read, W: Write>(
+    shards: Vec<ShardRows<'_, R>>,
+    header: &[String],
+    out: W,
 ) -> Result<(), String> {
     let cols = Columns::of(header);
     let mut open = Vec::with_capacity(shards.len());
@@ -306,13 +325,13 @@ mod tests {
     fn merge_refuses_a_foreign_header_and_endless_lines() {
         let two: Vec<String> = ["point", "seed"].map(String::from).to_vec();
         let e = merge(vec![shard("point,other\n", &[])], &two, Vec::new()).unwrap_err();
-        assert!(e.contains("not the header"), "{e}");
+        assert!(e.to_string().contains("not the header"), "{e}");
         let long = format!(
             "point,variant,seed\n1,{}\n",
             "9".repeat(LINE_BYTES_MAX + 10)
         );
         let e = merge(vec![shard(&long, &[(1, "x", 1)])], &header(), Vec::new()).unwrap_err();
-        assert!(e.contains("longer than"), "{e}");
+        assert!(e.to_string().contains("longer than"), "{e}");
     }
 
     /// Issue 21, item 4: a truncated, header-only, duplicated or re-numbered shard is refused.
@@ -321,7 +340,7 @@ mod tests {
         let plan = [(0, "x", 1), (0, "x", 2), (2, "x", 1)];
         let check = |text: &str, what: &str| {
             let e = merge(vec![shard(text, &plan)], &header(), Vec::new()).unwrap_err();
-            assert!(e.contains(what), "{text:?}: {e}");
+            assert!(e.to_string().contains(what), "{text:?}: {e}");
         };
         check(
             "point,variant,seed\n0,x,1\n0,x,2\n",
@@ -363,7 +382,7 @@ mod tests {
         ] {
             let text = format!("{}\n{row}\n", cols.join(","));
             let e = merge(vec![shard(&text, &plan)], &cols, Vec::new()).unwrap_err();
-            assert!(e.contains(what), "{row}: {e}");
+            assert!(e.to_string().contains(what), "{row}: {e}");
         }
         let text = format!("{}\n0,x,1,0.5,10,-3\n", cols.join(","));
         merge(vec![shard(&text, &plan)], &cols, Vec::new()).unwrap();

@@ -87,17 +87,38 @@ struct Meta {
 
 /// Renders to an SVG string, and to PNG bytes when asked (kept in memory, so that a plot
 /// file is only ever written whole, by [`write_plots`]).
-fn render(meta: Meta, png: bool, d: &impl Drawing) -> Result<Plot, String> {
+/// A plot that could not be drawn (plotters' backend failed): never the user's input.
+#[derive(Debug, thiserror::Error)]
+#[error("plot {name}: {message}")]
+pub struct PlotError {
+    name: String,
+    message: String,
+}
+
+impl crate::failure::BadInput for PlotError {
+    fn is_bad_input(&self) -> bool {
+        false
+    }
+}
+
+fn render(meta: Meta, png: bool, d: &impl Drawing) -> Result<Plot, PlotError> {
     register_font();
     let size = (WIDTH_PX, d.height_px());
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        d.draw(root)
-            .map_err(|e| format!("plot {}: {e}", meta.name))?;
+        d.draw(root).map_err(|e| PlotError {
+            name: meta.name.clone(),
+            message: e.to_string(),
+        })?;
     }
     let png = png
-        .then(|| png_bytes(size, d).map_err(|e| format!("plot {}.png: {e}", meta.name)))
+        .then(|| {
+            png_bytes(size, d).map_err(|e| PlotError {
+                name: format!("{}.png", meta.name),
+                message: e.to_string(),
+            })
+        })
         .transpose()?;
     Ok(Plot {
         name: meta.name,

@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{color, frame, nice_ticks, render, seeds_text, tick_text, DrawResult, Drawing};
-use super::{Entry, Meta, Plot, Swatch, FONT};
+use super::{Entry, Meta, Plot, PlotError, Swatch, FONT};
 use crate::pipeline::Report;
 use crate::record::{JobRecord, Outcome};
 use crate::sim::RunOutput;
@@ -63,7 +63,7 @@ pub fn run_plots(
     runs: &[RunOutput],
     png: bool,
     scale: Scale,
-) -> Result<Vec<Plot>, String> {
+) -> Result<Vec<Plot>, PlotError> {
     let s = &report.scenario;
     let c = &s.client;
     let deadline_ms = c.upgrade_deadline_ms() as f64;

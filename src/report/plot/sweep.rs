@@ -6,7 +6,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::heatmap::{Colors, Heatmap};
-use super::{color, frame, nice_ticks, render, seeds_text, tick_text, unit_of};
+use super::{color, frame, nice_ticks, render, seeds_text, tick_text, unit_of, PlotError};
 use super::{DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT};
 use crate::names::Figure;
 use crate::scenario::Scenario;
@@ -58,7 +58,7 @@ fn diff_name(variant: &str) -> String {
 }
 
 /// The plots of [`sweep_plot_names`], drawn.
-pub fn sweep_plots(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
+pub fn sweep_plots(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, PlotError> {
     let def = &sweep.definition;
     if sweep.points.is_empty() || def.params.is_empty() {
         return Ok(Vec::new());
@@ -85,7 +85,7 @@ fn rates(sweep: &SweepResult, v: &str) -> Vec<Option<f64>> {
         .collect()
 }
 
-fn heatmaps(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, String> {
+fn heatmaps(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, PlotError> {
     let def = &sweep.definition;
     let seeds = seeds_text(&def.seeds);
     let name = &sweep.base.scenario.name;
@@ -191,7 +191,7 @@ fn reported_rates(sweep: &SweepResult) -> Vec<(usize, f64, f64)> {
         .collect()
 }
 
-fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
+fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, PlotError> {
     let def = &sweep.definition;
     let key = &def.params[0].key;
     let name = &sweep.base.scenario.name;
@@ -386,7 +386,7 @@ impl Lines<'_> {
 
 /// One panel per parameter: every point's failure rate against that parameter's value,
 /// coloured by variant.
-fn panels(sweep: &SweepResult, png: bool) -> Result<Plot, String> {
+fn panels(sweep: &SweepResult, png: bool) -> Result<Plot, PlotError> {
     let def = &sweep.definition;
     let name = &sweep.base.scenario.name;
     let what = match def.swarm {
