@@ -359,7 +359,7 @@ fn check_pairs(
 fn figures(a: &VariantSummary, b: &VariantSummary) -> Vec<Figure> {
     let any_fault = |f: &Figure| match f {
         Figure::Faults => !a.faults.is_empty() || !b.faults.is_empty(),
-        Figure::Fault(k) => a.faults.contains_key(k.name()) || b.faults.contains_key(k.name()),
+        Figure::Fault(k) => a.faults.contains_key(k) || b.faults.contains_key(k),
         _ => true,
     };
     Figure::ALL

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::names::{Figure, Stat, Timing};
+use crate::names::{FaultKind, Figure, Stat, Timing};
 use crate::record::{JobRecord, Outcome};
 use crate::sim::RunOutput;
 
@@ -186,7 +186,8 @@ pub struct Paired {
 pub struct VariantSummary {
     pub variant: String,
     pub jobs: u64,
-    pub outcomes: BTreeMap<String, u64>,
+    #[serde(with = "crate::names::by_name")]
+    pub outcomes: BTreeMap<Outcome, u64>,
     pub failure_rate: Rate,
     pub canceled: u64,
     pub no_socket_warnings: u64,
@@ -210,7 +211,8 @@ pub struct VariantSummary {
     /// Duplicated or reordered progress, plus sockets accepted without a valid token.
     pub safety_violations: u64,
     /// Faults injected, by kind (only kinds that occurred).
-    pub faults: BTreeMap<String, u64>,
+    #[serde(with = "crate::names::by_name")]
+    pub faults: BTreeMap<FaultKind, u64>,
     #[serde(with = "latency_or_null")]
     pub storage_ms: Latency,
     #[serde(with = "latency_or_null")]
@@ -222,7 +224,7 @@ pub struct VariantSummary {
 
 impl VariantSummary {
     pub fn outcome(&self, o: Outcome) -> u64 {
-        self.outcomes.get(o.name()).copied().unwrap_or(0)
+        self.outcomes.get(&o).copied().unwrap_or(0)
     }
 
     /// A figure (see [`Figure`]); `None` when it was not measured: a latency of no sample,
@@ -259,7 +261,7 @@ impl VariantSummary {
             Figure::UnauthorizedAccepts => count(self.unauthorized_accepts),
             Figure::SafetyViolations => count(self.safety_violations),
             Figure::Faults => count(self.faults.values().sum::<u64>()),
-            Figure::Fault(kind) => count(self.faults.get(kind.name()).copied().unwrap_or(0)),
+            Figure::Fault(kind) => count(self.faults.get(&kind).copied().unwrap_or(0)),
             Figure::Latency(stat, timing) => self.latency(timing).stat(stat),
             Figure::Delta(timing) => {
                 let paired = self.paired_delta.as_ref()?;
@@ -322,11 +324,8 @@ impl VariantSummary {
         };
         within("jobs", self.jobs, SUMMARY_JOBS_MAX)?;
         let mut outcomes = 0u64;
-        for (name, &n) in &self.outcomes {
-            if !Outcome::ALL.iter().any(|o| o.name() == name) {
-                return Err(format!("outcomes has an unknown outcome {name:?}").into());
-            }
-            within(&format!("outcomes.{name}"), n, self.jobs)?;
+        for (outcome, &n) in &self.outcomes {
+            within(&format!("outcomes.{}", outcome.name()), n, self.jobs)?;
             outcomes += n;
         }
         if outcomes != self.jobs {
@@ -540,15 +539,12 @@ fn summarize_variant(
     paired_delta: Option<Paired>,
 ) -> VariantSummary {
     let jobs = recs.len() as u64;
-    let mut outcomes: BTreeMap<String, u64> = Outcome::ALL
-        .iter()
-        .map(|o| (o.name().to_string(), 0))
-        .collect();
+    let mut outcomes: BTreeMap<Outcome, u64> = Outcome::ALL.iter().map(|&o| (o, 0)).collect();
     for (_, r) in recs {
         let o = r.outcome.expect("every job has an outcome after a run");
-        *outcomes.get_mut(o.name()).expect("all outcomes listed") += 1;
+        *outcomes.get_mut(&o).expect("all outcomes listed") += 1;
     }
-    let failures = jobs - outcomes["ok"];
+    let failures = jobs - outcomes[&Outcome::Ok];
     let sum = |f: fn(&JobRecord) -> u32| -> u64 { recs.iter().map(|(_, r)| f(r) as u64).sum() };
     let silent_failures = recs.iter().filter(|(_, r)| r.silent_failure).count() as u64;
     VariantSummary {
@@ -578,10 +574,10 @@ fn summarize_variant(
             r.progress_duplicates + r.progress_reordered + r.unauthorized_accepts
         }),
         faults: {
-            let mut f: BTreeMap<String, u64> = BTreeMap::new();
+            let mut f: BTreeMap<FaultKind, u64> = BTreeMap::new();
             for run in runs.iter().filter(|r| r.variant == *v) {
                 for (k, n) in &run.faults {
-                    *f.entry(k.clone()).or_insert(0) += n;
+                    *f.entry(*k).or_insert(0) += n;
                 }
             }
             f

@@ -24,6 +24,18 @@ pub enum Outcome {
     NetworkError,
 }
 
+impl crate::names::by_name::Named for Outcome {
+    fn name(self) -> &'static str {
+        Outcome::name(self)
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        Outcome::parse(name)
+    }
+    fn all() -> &'static [Self] {
+        &Outcome::ALL
+    }
+}
+
 impl Outcome {
     pub const ALL: [Outcome; 6] = [
         Outcome::Ok,
@@ -43,6 +55,11 @@ impl Outcome {
             Outcome::ServerError => "server_error",
             Outcome::NetworkError => "network_error",
         }
+    }
+
+    /// The outcome of this name.
+    pub fn parse(name: &str) -> Option<Outcome> {
+        Outcome::ALL.into_iter().find(|o| o.name() == name)
     }
 
     /// Whether a fresh attempt with the same token could succeed (a rejection will not).
@@ -259,7 +276,7 @@ pub struct Recorder {
     upgrades_open: usize,
     sockets_open: usize,
     sockets_open_max: usize,
-    faults: BTreeMap<&'static str, u64>,
+    faults: BTreeMap<crate::names::FaultKind, u64>,
     /// Keep no job records: what is written to one lands in a scratch record, overwritten by
     /// the next (a live server: nobody reads them, and any client can name any job).
     discard_jobs: bool,
@@ -336,15 +353,12 @@ impl Recorder {
 
     /// Counts one injected fault of `kind`.
     pub fn fault(&mut self, kind: crate::names::FaultKind) {
-        *self.faults.entry(kind.name()).or_insert(0) += 1;
+        *self.faults.entry(kind).or_insert(0) += 1;
     }
 
     /// Faults injected so far, by kind.
-    pub fn faults(&self) -> BTreeMap<String, u64> {
-        self.faults
-            .iter()
-            .map(|(k, v)| (k.to_string(), *v))
-            .collect()
+    pub fn faults(&self) -> BTreeMap<crate::names::FaultKind, u64> {
+        self.faults.clone()
     }
 
     /// Enrichments still running on the server side.

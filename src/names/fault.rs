@@ -56,6 +56,18 @@ impl FaultKind {
     }
 }
 
+impl super::by_name::Named for FaultKind {
+    fn name(self) -> &'static str {
+        FaultKind::name(self)
+    }
+    fn from_name(name: &str) -> Option<Self> {
+        FaultKind::parse(name)
+    }
+    fn all() -> &'static [Self] {
+        &FaultKind::ALL
+    }
+}
+
 impl fmt::Display for FaultKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

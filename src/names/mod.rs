@@ -3,6 +3,7 @@
 //! reproduces a run ([`Repro`]). Parsed once from text at the edge (scenario files, the command
 //! line) and passed around typed. This module imports nothing else of the crate.
 
+pub mod by_name;
 mod fault;
 mod figure;
 mod repro;

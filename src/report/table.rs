@@ -78,7 +78,7 @@ impl Rows<'_> {
         }
         self.count(Figure::SafetyViolations);
         for kind in FaultKind::ALL {
-            if self.vs.iter().any(|v| v.faults.contains_key(kind.name())) {
+            if self.vs.iter().any(|v| v.faults.contains_key(&kind)) {
                 self.count_as(&format!("fault: {kind}"), Figure::Fault(kind));
             }
         }

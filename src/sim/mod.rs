@@ -72,7 +72,7 @@ pub struct RunOutput {
     /// Simulated time the run took, in ms.
     pub sim_ms: u64,
     /// Faults injected, by kind.
-    pub faults: std::collections::BTreeMap<String, u64>,
+    pub faults: std::collections::BTreeMap<crate::names::FaultKind, u64>,
 }
 
 /// Bytes one direction of an in-process connection holds before a write waits for the

@@ -56,7 +56,12 @@ fn a_task_woken_after_the_fleet_ends_runs_only_within_that_tick() {
         assert_eq!(every.sim_ms, whole.sim_ms, "{what}");
         assert_eq!(every.faults, whole.faults, "{what}");
         assert_eq!(every.records, whole.records, "{what}");
-        match every.faults.get("object_crash").copied().unwrap_or(0) {
+        match every
+            .faults
+            .get(&crate::names::FaultKind::ObjectCrash)
+            .copied()
+            .unwrap_or(0)
+        {
             0 => not_counted += 1,
             _ => counted += 1,
         }

@@ -32,7 +32,7 @@ fn the_resilient_client_loses_nothing_under_faults_and_the_app_as_it_was_does() 
         .filter(|k| **k != FaultKind::AckBeforeTokenWrite)
     {
         assert!(
-            v.faults.get(kind.name()).copied().unwrap_or(0) > 0,
+            v.faults.get(kind).copied().unwrap_or(0) > 0,
             "{kind}: {v:#?}"
         );
     }
@@ -87,7 +87,7 @@ fn a_crash_mid_handshake_is_a_503_and_the_retry_succeeds() {
     let out = run(&small(
         "[faults.object_crash]\nprobability = 1.0\nafter_ms = { constant = 80 }",
     ));
-    assert_eq!(out.faults[FaultKind::ObjectCrash.name()], 20);
+    assert_eq!(out.faults[&FaultKind::ObjectCrash], 20);
     for r in &out.records {
         assert_eq!(r.outcome, Some(Outcome::Ok), "{r:#?}");
         assert!(r.retries >= 1, "{r:#?}");
@@ -122,7 +122,7 @@ fn an_expired_token_is_refreshed_by_posting_again() {
     let s = small("[faults.token_expiry]\nprobability = 1.0\nttl_ms = { constant = 20 }");
     let out = run(&s);
     assert_eq!(
-        out.faults[FaultKind::TokenExpiry.name()],
+        out.faults[&FaultKind::TokenExpiry],
         20 * 6,
         "a token per POST: the first and five refreshes"
     );
