@@ -284,3 +284,150 @@ fn main_rs_only_calls_the_cli() {
         "src/main.rs has {lines} lines; the CLI lives in src/cli/"
     );
 }
+
+/// The layers of the library, lowest first (ARCHITECTURE.md, "Layers"): a module may import
+/// modules of its own layer or of a lower one, never of a higher one, and every top-level
+/// module is in exactly one layer.
+const LAYERS: &[(&str, &[&str])] = &[
+    (
+        "leaves",
+        &["names", "clock", "task", "wire", "failure", "files", "fnv", "stats"],
+    ),
+    ("input and records", &["scenario", "record"]),
+    ("randomness", &["draw"]),
+    ("the two sides", &["server", "client"]),
+    ("one run", &["sim"]),
+    ("figures", &["metrics", "replay"]),
+    ("the pipeline", &["pipeline"]),
+    ("estimates", &["cost"]),
+    (
+        "uses of it",
+        &["verdict", "sweep", "fit", "calibrate", "live", "bench", "compare"],
+    ),
+    ("outside", &["experiment", "report"]),
+];
+
+/// A module's layer (its index in [`LAYERS`]).
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|(_, ms)| ms.contains(&module))
+}
+
+/// The imports that go up a layer: (importer, imported).
+fn upward_imports(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<(String, String)> {
+    let mut up = Vec::new();
+    for (from, tos) in graph {
+        for to in tos {
+            if let (Some(a), Some(b)) = (layer_of(from), layer_of(to)) {
+                if b > a {
+                    up.push((from.clone(), to.clone()));
+                }
+            }
+        }
+    }
+    up
+}
+
+#[test]
+fn no_module_imports_a_higher_layer_and_every_module_has_one() {
+    let graph = import_graph();
+    let unplaced: Vec<&String> = graph.keys().filter(|m| layer_of(m).is_none()).collect();
+    assert!(
+        unplaced.is_empty(),
+        "modules in no layer (add them to LAYERS here and to ARCHITECTURE.md): {unplaced:?}"
+    );
+    let up = upward_imports(&graph);
+    assert!(up.is_empty(), "imports of a higher layer: {up:?}");
+}
+
+#[test]
+fn the_layer_check_finds_an_upward_import() {
+    let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    g.entry("metrics".into()).or_default().insert("report".into());
+    g.entry("report".into()).or_default().insert("metrics".into());
+    assert_eq!(
+        upward_imports(&g),
+        vec![("metrics".to_string(), "report".to_string())]
+    );
+}
+
+/// Every path a token stream names through `crate::…` or `super::…`, made absolute (module
+/// segments from the crate root, as far as they name modules that exist).
+fn named_paths(tokens: TokenStream, here: &[String], out: &mut BTreeSet<Vec<String>>) {
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, t) in trees.iter().enumerate() {
+        match t {
+            TokenTree::Group(g) => named_paths(g.stream(), here, out),
+            TokenTree::Ident(id) if *id == "crate" || *id == "super" => {
+                if i >= 2 && is_path_sep(&trees, i - 2) {
+                    continue;
+                }
+                let mut at = here.to_vec();
+                let mut j = i;
+                while let Some(TokenTree::Ident(id)) = trees.get(j) {
+                    match id.to_string().as_str() {
+                        "crate" => at.clear(),
+                        "super" => {
+                            at.pop();
+                        }
+                        name => at.push(name.to_string()),
+                    }
+                    if !is_path_sep(&trees, j + 1) {
+                        break;
+                    }
+                    j += 3;
+                }
+                out.insert(existing_module(&at));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The longest prefix of `path` that is a module of `src/`.
+fn existing_module(path: &[String]) -> Vec<String> {
+    let mut p = path.to_vec();
+    while !p.is_empty() {
+        let rel: PathBuf = p.iter().collect();
+        let dir = src().join(&rel);
+        if dir.is_dir() || dir.with_extension("rs").is_file() {
+            break;
+        }
+        p.pop();
+    }
+    p
+}
+
+/// For each folder, its children's imports of each other: folder → child → children.
+fn sibling_graphs() -> BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> {
+    let mut graphs: BTreeMap<Vec<String>, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in rust_files(&src()) {
+        let here = module_path(&file);
+        let text = std::fs::read_to_string(&file).unwrap();
+        let mut named = BTreeSet::new();
+        named_paths(text.parse().unwrap(), &here, &mut named);
+        for target in named {
+            let common = here.iter().zip(&target).take_while(|(a, b)| a == b).count();
+            let (Some(a), Some(b)) = (here.get(common), target.get(common)) else {
+                continue; // a module importing its own parent or child
+            };
+            let folder = here[..common].to_vec();
+            let g = graphs.entry(folder).or_default();
+            g.entry(a.clone()).or_default().insert(b.clone());
+        }
+    }
+    graphs
+}
+
+#[test]
+fn no_folder_has_an_import_circle_among_its_files() {
+    let mut found = Vec::new();
+    for (folder, g) in sibling_graphs() {
+        if folder.is_empty() {
+            continue; // the top level: its own test, with the layers
+        }
+        for c in cycles(&g) {
+            found.push(format!("src/{}: {c:?}", folder.join("/")));
+        }
+    }
+    assert!(found.is_empty(), "import circles inside folders: {found:#?}");
+}
