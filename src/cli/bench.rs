@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use handshake_sim::internal::bench::{self, Driver, Workload};
+use handshake_sim::internal::bench::{self, Driver, Measurement, Progress, SweepScaling, Workload};
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::Scenario;
 
@@ -76,15 +76,13 @@ pub(crate) fn bench(args: Args) -> CliResult<Status> {
             outln!("{line}");
         }
     };
-    say(report::bench::header());
+    say(header());
     let driver = Driver {
         scenario: &args.scenario,
         sets: &args.sets.sets,
     };
     let scaling = args.scaling.then_some(&flow);
-    let results = driver.run(&workloads, scaling, &mut |p| {
-        say(report::bench::progress(&p))
-    })?;
+    let results = driver.run(&workloads, scaling, &mut |p| say(progress(&p)))?;
     if let Some(path) = &args.json {
         let text = report::bench::json(&results).context("bench JSON")?;
         write_output(path, text.as_bytes())?;
@@ -99,4 +97,63 @@ fn child(w: Workload, flow: &Scenario, sets: &[String]) -> CliResult<Status> {
     let line = report::bench::child_line(&m).context("measurement as JSON")?;
     outln!("{line}");
     Ok(Status::Success)
+}
+
+// What `bench` prints: one row per measurement, as they come.
+
+/// The table's header line.
+fn header() -> String {
+    format!(
+        "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>7} {:>13} {:>10} {:>11} {:>11} {:>8}",
+        "workload",
+        "jobs",
+        "conc",
+        "wall_s",
+        "sim_s",
+        "jobs/s",
+        "×floor",
+        "upgrades/s",
+        "sim×",
+        "peak_rss",
+        "B/conn",
+        "conns"
+    )
+}
+
+/// One measurement's row.
+fn row(m: &Measurement) -> String {
+    format!(
+        "{:<8} {:>7} {:>6} {:>8.3} {:>9.1} {:>11.0} {:>7} {:>13.0} {:>10.0} {:>10.1}M {:>11} {:>8}",
+        format!("{:?}", m.workload).to_lowercase(),
+        m.jobs,
+        m.concurrency,
+        m.wall_s,
+        m.sim_s,
+        m.jobs_per_s,
+        m.floor_ratio.map_or("–".into(), |r| format!("{r:.2}")),
+        m.upgrades_per_s,
+        m.sim_speedup,
+        m.peak_rss_bytes as f64 / 1048576.0,
+        m.bytes_per_connection.map_or("–".into(), |b| b.to_string()),
+        m.connections_peak
+    )
+}
+
+/// What to print (one or more lines, without the final newline) when the driver progresses.
+fn progress(p: &Progress) -> String {
+    match p {
+        Progress::Measured(m) => row(m),
+        Progress::Scaling => format!(
+            "\nscaling of the flow workload (jobs at concurrency 1000; concurrency at 5000 jobs):\n{}",
+            header()
+        ),
+        Progress::SweepScaled(sw) => sweep_scaling(sw),
+    }
+}
+
+fn sweep_scaling(sw: &SweepScaling) -> String {
+    format!(
+        "\nsweep of {} points: {:.2} s on 1 thread, {:.2} s on 2 threads: {:.2}x, identical output: {}",
+        sw.runs, sw.wall_s_1_thread, sw.wall_s_2_threads, sw.speedup, sw.identical_output
+    )
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use handshake_sim::internal::names::Repro;
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{Location, Scenario, ScenarioError};
-use handshake_sim::internal::verdict::{check_scenario_with, CheckRow};
+use handshake_sim::internal::verdict::{self, check_scenario_with, CheckRow};
 
 use super::args::{SeedRange, Sets};
 use super::output::{any_stdout, check_no_overwrite, check_outputs, write_output};
@@ -99,7 +99,7 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
         write_output(path, json.as_bytes())?;
     }
     if table {
-        outln!("{}", report::check::summary(scenarios.len(), &rows));
+        outln!("{}", summary(scenarios.len(), &rows));
     }
     Ok(if rows.iter().any(|r| r.fails()) {
         Status::Failed
@@ -162,4 +162,18 @@ fn scenario_files(paths: &[PathBuf]) -> CliResult<Vec<PathBuf>> {
         files.extend(found);
     }
     Ok(files)
+}
+
+// What `check` prints after its table.
+
+/// The count of scenarios, checks, failures and warnings, after a blank line.
+fn summary(scenarios: usize, rows: &[CheckRow]) -> String {
+    let (failed, warnings) = verdict::tally(rows);
+    format!(
+        "\n{} scenario(s), {} check(s): {} failed, {} warning(s)",
+        scenarios,
+        rows.len(),
+        failed,
+        warnings
+    )
 }

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use handshake_sim::internal::report::replay::{timeline, Replayed};
+use std::fmt::Write as _;
+
+use handshake_sim::internal::record::JobRecord;
+use handshake_sim::internal::replay::Step;
 use handshake_sim::internal::scenario::Scenario;
 use handshake_sim::internal::server::variant;
 
@@ -68,4 +71,48 @@ pub(crate) fn replay(args: Args) -> CliResult<Status> {
     };
     out!("{}", timeline(&of, &record, &steps));
     Ok(Status::Success)
+}
+
+// What `replay` prints: one job's outcome and its timeline in simulated milliseconds.
+
+/// Which run a timeline comes from.
+struct Replayed<'a> {
+    /// The scenario file, as given.
+    scenario: &'a str,
+    variant: &'a str,
+    seed: u64,
+    job: u64,
+}
+
+/// The heading and one line per step.
+fn timeline(of: &Replayed, record: &JobRecord, steps: &[Step]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "replay {} — variant {}, seed {}, job {} (job-{}): {} after {} attempt(s)",
+        of.scenario,
+        of.variant,
+        of.seed,
+        of.job,
+        of.job,
+        record.outcome.map_or("none", |o| o.name()),
+        record.attempts
+    );
+    let _ = writeln!(s, "{:>8}  {:<8} event", "t_ms", "host");
+    for step in steps {
+        let fields: Vec<String> = step
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let _ = writeln!(
+            s,
+            "{:>8}  {:<8} {} {}",
+            step.t_ms,
+            step.host,
+            step.message,
+            fields.join(" ")
+        );
+    }
+    s
 }

@@ -1,12 +1,12 @@
 //! `run`: every variant of a scenario on the same seeded latencies, side by side.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use handshake_sim::internal::files;
-use handshake_sim::internal::names::VariantId;
+use handshake_sim::internal::names::{Repro, VariantId};
 use handshake_sim::internal::pipeline;
-use handshake_sim::internal::replay;
-use handshake_sim::internal::report::run::RunCommand;
+use handshake_sim::internal::replay::{self, DeterminismCheck, Divergence, JobRef};
 use handshake_sim::internal::report::{self, Report};
 use handshake_sim::internal::scenario::Scenario;
 use handshake_sim::internal::server::variant;
@@ -142,7 +142,7 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
         let worst = replay::worst_job(&runs).map(|j| args.command(&plan).replay(&j));
         out!(
             "{}",
-            report::run::run_text(&report, &args.reproduce(&plan), worst.as_deref())
+            run_text(&report, &args.reproduce(&plan), worst.as_deref())
         );
     }
     Ok(Status::Success)
@@ -206,11 +206,11 @@ fn check_determinism(args: &Args, plan: &Plan, to_stdout: bool) -> CliResult<()>
             let c = replay::check_determinism(&plan.scenario, variant.clone(), seed)?;
             match &c.divergence {
                 None if args.quiet => {}
-                None if to_stdout => eprintln!("{}", report::run::determinism_held(v, seed, &c)),
-                None => outln!("{}", report::run::determinism_held(v, seed, &c)),
+                None if to_stdout => eprintln!("{}", determinism_held(v, seed, &c)),
+                None => outln!("{}", determinism_held(v, seed, &c)),
                 Some(d) => {
                     let reproduce = args.command(plan).reproduce(&[id], seed, 1);
-                    return Err(CliError::failed_msg(report::run::determinism_broken(
+                    return Err(CliError::failed_msg(determinism_broken(
                         v, seed, &c, d, &reproduce,
                     )));
                 }
@@ -278,4 +278,89 @@ fn html_page(
         deadline_ms: c.upgrade_deadline_ms(),
     };
     Ok(report::run_html(report, plots, &reproduce, Some(&worst)))
+}
+
+// What `run` prints: its determinism check, the table with its seeds, and the commands that reproduce the run and replay its worst job.
+
+/// How a run was asked for, as far as reproducing it goes.
+struct RunCommand<'a> {
+    /// The scenario file, as given.
+    scenario: &'a str,
+    sets: &'a [String],
+    /// `--jobs`, when given.
+    jobs: Option<u32>,
+}
+
+impl RunCommand<'_> {
+    /// The command that reruns exactly `seeds` seeds from `seed` of `variants`.
+    fn reproduce(&self, variants: &[VariantId], seed: u64, seeds: u64) -> String {
+        Repro::run(self.scenario, seed)
+            .sets(self.sets)
+            .seeds(seeds as usize)
+            .variants(variants)
+            .jobs(self.jobs)
+            .into()
+    }
+
+    /// The command that replays `job`.
+    fn replay(&self, job: &JobRef) -> String {
+        Repro::replay(self.scenario, job.seed, job.job, &job.variant)
+            .sets(self.sets)
+            .jobs(self.jobs)
+            .into()
+    }
+}
+
+/// The line of a run-twice check that found both runs the same.
+fn determinism_held(variant: &str, seed: u64, c: &DeterminismCheck) -> String {
+    format!(
+        "determinism {variant} seed {seed}: run twice, {} events, trace hash {} both times",
+        c.events, c.hash
+    )
+}
+
+/// The error of a run-twice check that found the runs differ; `reproduce` reruns the one
+/// variant and seed.
+fn determinism_broken(
+    variant: &str,
+    seed: u64,
+    c: &DeterminismCheck,
+    d: &Divergence,
+    reproduce: &str,
+) -> String {
+    format!(
+        "determinism {variant} seed {seed}: the two runs differ at event {} (records {}):\n  first:  {:?}\n  second: {:?}\nreproduce: {reproduce} --check-determinism",
+        d.index,
+        if c.records_equal { "equal" } else { "differ too" },
+        d.first,
+        d.second,
+    )
+}
+
+/// The terminal report of a run: heading, table, seeds, the reproduce command and (when the
+/// run had a job) the command that replays its worst job.
+fn run_text(report: &Report, reproduce: &str, worst_job: Option<&str>) -> String {
+    let s = &report.scenario.scenario;
+    let seeds = &report.seeds;
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "scenario {} — {} job(s) × {} seed(s), concurrency {}",
+        s.name,
+        s.jobs,
+        seeds.len(),
+        s.concurrency
+    );
+    t.push_str(&report::table(report));
+    let seed_text = if seeds.len() == 1 {
+        format!("seed {}", seeds[0])
+    } else {
+        format!("seeds {}..={}", seeds[0], seeds[seeds.len() - 1])
+    };
+    let _ = writeln!(t, "\n{seed_text}");
+    let _ = writeln!(t, "reproduce: {reproduce}");
+    if let Some(cmd) = worst_job {
+        let _ = writeln!(t, "worst job: {cmd}");
+    }
+    t
 }

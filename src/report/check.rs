@@ -1,14 +1,13 @@
-//! `check`'s closing line and its JSON (the table, JUnit and Markdown are in `verdicts`).
+//! `check`'s JSON (the table, JUnit and Markdown are in `verdicts`).
 
 use crate::names::Repro;
-use crate::verdict::Verdict;
-use crate::verdict::{CheckKind, CheckRow};
+use crate::verdict::CheckRow;
 
 /// The gate as JSON: the counts of the summary line, and every check with its per-seed
 /// values (`null` where a seed had no such figure), its verdict, and for a failed check the
 /// command that reruns each failing seed.
 pub fn json(scenarios: usize, rows: &[CheckRow], sets: &[String]) -> String {
-    let (failed, warnings) = counts(rows);
+    let (failed, warnings) = crate::verdict::tally(rows);
     let checks: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -36,26 +35,4 @@ pub fn json(scenarios: usize, rows: &[CheckRow], sets: &[String]) -> String {
     let mut text = serde_json::to_string_pretty(&v).expect("JSON values serialise");
     text.push('\n');
     text
-}
-
-/// (failed checks, SLO warnings).
-fn counts(rows: &[CheckRow]) -> (usize, usize) {
-    let failed = rows.iter().filter(|r| r.fails()).count();
-    let warnings = rows
-        .iter()
-        .filter(|r| r.kind == CheckKind::Slo && r.verdict == Verdict::Warning)
-        .count();
-    (failed, warnings)
-}
-
-/// The count of scenarios, checks, failures and warnings, after a blank line.
-pub fn summary(scenarios: usize, rows: &[CheckRow]) -> String {
-    let (failed, warnings) = counts(rows);
-    format!(
-        "\n{} scenario(s), {} check(s): {} failed, {} warning(s)",
-        scenarios,
-        rows.len(),
-        failed,
-        warnings
-    )
 }

@@ -11,12 +11,9 @@ mod html;
 pub mod live;
 pub mod plot;
 mod points;
-pub mod replay;
-pub mod run;
 pub mod seed_rows;
 pub mod sweep;
 mod table;
-pub mod variants;
 mod verdicts;
 
 pub use self::csv::write_records;

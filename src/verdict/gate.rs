@@ -77,6 +77,16 @@ impl CheckRow {
     }
 }
 
+/// (failed checks, SLO warnings) of a gate's rows.
+pub fn tally(rows: &[CheckRow]) -> (usize, usize) {
+    let failed = rows.iter().filter(|r| r.fails()).count();
+    let warnings = rows
+        .iter()
+        .filter(|r| r.kind == CheckKind::Slo && r.verdict == super::Verdict::Warning)
+        .count();
+    (failed, warnings)
+}
+
 /// Runs `scenario` (loaded from `file`) over `seeds` and judges every SLO and expectation.
 pub fn check_scenario(
     file: &str,

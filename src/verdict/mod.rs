@@ -7,5 +7,5 @@ pub mod gate;
 pub mod slo;
 
 pub use expect::Judged;
-pub use gate::{check_scenario, check_scenario_with, CheckKind, CheckRow, SeedResult};
+pub use gate::{check_scenario, check_scenario_with, tally, CheckKind, CheckRow, SeedResult};
 pub use slo::{SloJudged, Verdict};

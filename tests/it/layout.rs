@@ -291,7 +291,9 @@ fn main_rs_only_calls_the_cli() {
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaves",
-        &["names", "clock", "task", "wire", "failure", "files", "fnv", "stats"],
+        &[
+            "names", "clock", "task", "wire", "failure", "files", "fnv", "stats",
+        ],
     ),
     ("input and records", &["scenario", "record"]),
     ("randomness", &["draw"]),
@@ -302,7 +304,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("estimates", &["cost"]),
     (
         "uses of it",
-        &["verdict", "sweep", "fit", "calibrate", "live", "bench", "compare"],
+        &[
+            "verdict",
+            "sweep",
+            "fit",
+            "calibrate",
+            "live",
+            "bench",
+            "compare",
+        ],
     ),
     ("outside", &["experiment", "report"]),
 ];
@@ -342,8 +352,12 @@ fn no_module_imports_a_higher_layer_and_every_module_has_one() {
 #[test]
 fn the_layer_check_finds_an_upward_import() {
     let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    g.entry("metrics".into()).or_default().insert("report".into());
-    g.entry("report".into()).or_default().insert("metrics".into());
+    g.entry("metrics".into())
+        .or_default()
+        .insert("report".into());
+    g.entry("report".into())
+        .or_default()
+        .insert("metrics".into());
     assert_eq!(
         upward_imports(&g),
         vec![("metrics".to_string(), "report".to_string())]
@@ -429,5 +443,8 @@ fn no_folder_has_an_import_circle_among_its_files() {
             found.push(format!("src/{}: {c:?}", folder.join("/")));
         }
     }
-    assert!(found.is_empty(), "import circles inside folders: {found:#?}");
+    assert!(
+        found.is_empty(),
+        "import circles inside folders: {found:#?}"
+    );
 }
