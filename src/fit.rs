@@ -29,6 +29,7 @@ use crate::names::{Figure, VariantId};
 use crate::scenario::{parse_override_from, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, SimError};
+use crate::stats;
 
 /// Most evaluations of one search (the pooled one runs every seed, a block's only its own).
 pub const EVALUATIONS_MAX: usize = 200;
@@ -605,7 +606,6 @@ fn spread(
     value: f64,
 ) -> Result<(Option<Spread>, usize), FitError> {
     use rayon::prelude::*;
-    use statrs::distribution::{ContinuousCDF as _, StudentsT};
     let blocks = blocks(spec.seeds);
     if blocks.is_empty() {
         return Ok((None, 0));
@@ -623,9 +623,7 @@ fn spread(
     let k = fits.len() as f64;
     let mean = fits.iter().map(|b| b.value).sum::<f64>() / k;
     let sd = (fits.iter().map(|b| (b.value - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
-    let t = StudentsT::new(0.0, 1.0, k - 1.0)
-        .expect("at least two blocks")
-        .inverse_cdf(0.975);
+    let t = stats::t95(fits.len() - 1);
     let half = t * sd / k.sqrt();
     let mut ci95 = (value - half, value + half);
     if fits.iter().any(|b| b.beyond == Some(Edge::Low)) {

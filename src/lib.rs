@@ -34,6 +34,7 @@ mod report;
 mod scenario;
 mod server;
 mod sim;
+mod stats;
 mod sweep;
 mod task;
 mod verdict;
