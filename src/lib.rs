@@ -24,6 +24,7 @@ mod draw;
 mod experiment;
 mod files;
 mod fit;
+mod fnv;
 mod live;
 mod metrics;
 mod names;
