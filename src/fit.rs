@@ -26,7 +26,7 @@ use serde::Serialize;
 
 use crate::metrics;
 use crate::names::{Figure, VariantId};
-use crate::scenario::{parse_override_from, Override, Scenario, ScenarioError};
+use crate::scenario::{parse_override_from, NoNumber, Number, Override, Scenario, ScenarioError};
 use crate::server::variant;
 use crate::sim::{self, SimError};
 use crate::stats;
@@ -108,24 +108,19 @@ pub struct Parameter {
 impl Parameter {
     /// Looks up `key` (dotted; array items by index, e.g. `storage.read_ms.uniform.1`).
     pub fn lookup(scenario: &Scenario, key: &str) -> Result<Parameter, FitError> {
-        let table = toml::Value::try_from(scenario).map_err(FitError::Toml)?;
-        let value = key.split('.').try_fold(&table, |v, k| match v {
-            toml::Value::Table(t) => t.get(k),
-            toml::Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get(i)),
-            _ => None,
-        });
-        match value {
-            Some(toml::Value::Integer(i)) => Ok(Parameter {
-                current: *i as f64,
+        match scenario.number_at(key) {
+            Ok(Number::Integer(i)) => Ok(Parameter {
+                current: i as f64,
                 integer: true,
             }),
-            Some(toml::Value::Float(f)) => Ok(Parameter {
-                current: *f,
+            Ok(Number::Float(f)) => Ok(Parameter {
+                current: f,
                 integer: false,
             }),
-            _ => Err(FitError::Usage(format!(
+            Err(NoNumber::Toml(e)) => Err(FitError::Toml(e)),
+            Err(NoNumber::NotANumber { did_you_mean }) => Err(FitError::Usage(format!(
                 "--param {key}: not a numeric key of the scenario{}",
-                did_you_mean(&table, key)
+                did_you_mean.map_or(String::new(), |k| format!("; did you mean {k}?"))
             ))),
         }
     }
@@ -140,35 +135,6 @@ impl Parameter {
             )),
         }
     }
-}
-
-/// `; did you mean a.b.c?` when a segment of `key` is missing from the resolved scenario and
-/// one of its siblings is close to it (`client.handshake_timout_ms`), else nothing.
-fn did_you_mean(table: &toml::Value, key: &str) -> String {
-    let mut cur = table;
-    let mut path: Vec<&str> = Vec::new();
-    for seg in key.split('.') {
-        let next = match cur {
-            toml::Value::Table(t) => match t.get(seg) {
-                Some(v) => v,
-                None => {
-                    let Some(c) = crate::names::closest(seg, t.keys().map(String::as_str)) else {
-                        return String::new();
-                    };
-                    path.push(c);
-                    return format!("; did you mean {}?", path.join("."));
-                }
-            },
-            toml::Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                Some(v) => v,
-                None => return String::new(),
-            },
-            _ => return String::new(),
-        };
-        path.push(seg);
-        cur = next;
-    }
-    String::new()
 }
 
 /// `LOW..HIGH` → (LOW, HIGH); the order is checked by [`fit`].

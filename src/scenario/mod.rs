@@ -6,6 +6,7 @@ mod dist;
 mod error;
 mod expect;
 mod load;
+mod lookup;
 mod reported;
 
 pub use bundled::{bundled, Bundled, BUNDLED};
@@ -16,6 +17,7 @@ pub use load::{
     apply_override, parse_override, parse_override_from, parse_overrides, read_text, Override,
     FILE_BYTES_MAX, KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
 };
+pub use lookup::{NoNumber, Number};
 pub use reported::{Reported, Stated, REPORTED_MAX};
 
 use std::collections::BTreeMap;
