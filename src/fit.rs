@@ -51,13 +51,15 @@ pub enum FitError {
     Toml(#[source] toml::ser::Error),
 }
 
-/// The question: which `key` makes `variant.metric` equal `target`.
+/// The question: which `key` makes `variant`'s `figure` equal `target`.
 pub struct FitSpec<'a> {
     pub origin: &'a str,
     pub text: &'a str,
     pub overrides: &'a [Override],
     pub key: &'a str,
-    pub variant: &'a str,
+    pub variant: VariantId,
+    pub figure: Figure,
+    /// The figure as `--target` spelled it (any of its spellings), which the report echoes.
     pub metric: &'a str,
     pub target: f64,
     pub range: (f64, f64),
@@ -66,16 +68,20 @@ pub struct FitSpec<'a> {
     pub seeds: &'a [u64],
 }
 
-/// The observed figure of `--target VARIANT.METRIC=VALUE`.
+/// The observed figure of `--target VARIANT.METRIC=VALUE`, its names parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Target {
-    pub variant: String,
+    pub variant: VariantId,
+    pub figure: Figure,
+    /// METRIC as written (any spelling of the figure), for the report to echo.
     pub metric: String,
     pub value: f64,
 }
 
 impl Target {
-    /// Parses `VARIANT.METRIC=VALUE`, or `METRIC=VALUE` for `default_variant`.
+    /// Parses `VARIANT.METRIC=VALUE`, or `METRIC=VALUE` for `default_variant`: a built-in
+    /// variant, a figure that is not a paired delta (one variant has no baseline) and a
+    /// finite value.
     pub fn parse(arg: &str, default_variant: &str) -> Result<Target, FitError> {
         let (lhs, value) = arg
             .split_once('=')
@@ -84,13 +90,22 @@ impl Target {
             .trim()
             .parse()
             .map_err(|_| FitError::Usage(format!("--target {arg:?}: {value:?} is not a number")))?;
-        let (variant, metric) = match lhs.split_once('.') {
-            Some((v, m)) => (v.to_string(), m.to_string()),
-            None => (default_variant.to_string(), lhs.to_string()),
-        };
+        let (variant, metric) = lhs.split_once('.').unwrap_or((default_variant, lhs));
+        let variant = VariantId::parse(variant).map_err(FitError::Usage)?;
+        if metric.starts_with("delta_") {
+            return Err(FitError::Usage(format!(
+                "{metric}: a paired delta needs a baseline run; fit the variant's own figure instead"
+            )));
+        }
+        if !parsed.is_finite() {
+            return Err(FitError::Usage(format!(
+                "the target {parsed} is not a finite number"
+            )));
+        }
         Ok(Target {
             variant,
-            metric,
+            figure: Figure::parse(metric).map_err(FitError::Usage)?,
+            metric: metric.to_string(),
             value: parsed,
         })
     }
@@ -250,7 +265,6 @@ fn fmt_x(x: f64, integer: bool) -> String {
 struct Sims<'a> {
     spec: &'a FitSpec<'a>,
     seeds: &'a [u64],
-    figure: Figure,
     /// Runs another search made, read here before running a seed again.
     shared: Option<&'a Runs>,
     /// Whether to keep this search's runs (in `kept`) for others.
@@ -261,11 +275,10 @@ struct Sims<'a> {
 }
 
 impl<'a> Sims<'a> {
-    fn new(spec: &'a FitSpec<'a>, seeds: &'a [u64], figure: Figure) -> Sims<'a> {
+    fn new(spec: &'a FitSpec<'a>, seeds: &'a [u64]) -> Sims<'a> {
         Sims {
             spec,
             seeds,
-            figure,
             shared: None,
             keep: false,
             kept: Runs::new(),
@@ -284,7 +297,7 @@ impl Measure for Sims<'_> {
             &format!("{}={}", s.key, fmt_x(x, s.integer)),
         )?);
         let scenario = Scenario::from_toml_str(s.origin, s.text, &overrides)?;
-        let v = variant::by_name(s.variant).expect("checked by fit");
+        let v = variant::of(s.variant);
         let mut runs = Vec::with_capacity(self.seeds.len());
         for &seed in self.seeds {
             match self.shared.and_then(|c| c.get(&(x.to_bits(), seed))) {
@@ -295,15 +308,15 @@ impl Measure for Sims<'_> {
                 }
             }
         }
-        let summary = metrics::summarize(&[s.variant.to_string()], &runs).remove(0);
-        let rate = match self.figure {
+        let summary = metrics::summarize(&[s.variant.name().to_string()], &runs).remove(0);
+        let rate = match s.figure {
             Figure::FailureRate => Some(&summary.failure_rate),
             Figure::SilentFailureRate => Some(&summary.silent_failure_rate),
             _ => None,
         };
         let e = Evaluation {
             x,
-            value: summary.figure(self.figure).unwrap_or(f64::NAN),
+            value: summary.figure(s.figure).unwrap_or(f64::NAN),
             ci95_low: rate.map(|r| r.ci95_low),
             ci95_high: rate.map(|r| r.ci95_high),
         };
@@ -520,18 +533,13 @@ fn in_block(e: FitError, seeds: &[u64]) -> FitError {
 }
 
 /// The fit of one block of seeds, reusing the pooled search's runs; with the runs it made.
-fn block_fit(
-    spec: &FitSpec,
-    figure: Figure,
-    shared: &Runs,
-    seeds: &[u64],
-) -> Result<(BlockFit, usize), FitError> {
-    let target = if is_count(figure) {
+fn block_fit(spec: &FitSpec, shared: &Runs, seeds: &[u64]) -> Result<(BlockFit, usize), FitError> {
+    let target = if is_count(spec.figure) {
         spec.target * seeds.len() as f64 / spec.seeds.len() as f64
     } else {
         spec.target
     };
-    let mut sims = Sims::new(spec, seeds, figure);
+    let mut sims = Sims::new(spec, seeds);
     sims.shared = Some(shared);
     let mut search = Search::new(sims, spec.range, spec.integer);
     let (value, beyond) = match search.solve(|e| e.value, target) {
@@ -565,12 +573,7 @@ fn block_fit(
 
 /// Fits every block of seeds (in parallel; the result does not depend on the order) and the
 /// t-interval of their spread around `value`; with the runs made.
-fn spread(
-    spec: &FitSpec,
-    figure: Figure,
-    shared: &Runs,
-    value: f64,
-) -> Result<(Option<Spread>, usize), FitError> {
+fn spread(spec: &FitSpec, shared: &Runs, value: f64) -> Result<(Option<Spread>, usize), FitError> {
     use rayon::prelude::*;
     let blocks = blocks(spec.seeds);
     if blocks.is_empty() {
@@ -578,7 +581,7 @@ fn spread(
     }
     let results: Vec<Result<(BlockFit, usize), FitError>> = blocks
         .par_iter()
-        .map(|seeds| block_fit(spec, figure, shared, seeds))
+        .map(|seeds| block_fit(spec, shared, seeds))
         .collect();
     let (mut fits, mut runs) = (Vec::with_capacity(blocks.len()), 0);
     for r in results {
@@ -624,36 +627,22 @@ fn rate_interval<M: Measure>(
     Ok((a.min(b).min(value), a.max(b).max(value)))
 }
 
-/// Checks the question before any run.
-fn check(spec: &FitSpec) -> Result<Figure, FitError> {
-    VariantId::parse(spec.variant).map_err(FitError::Usage)?;
-    if spec.metric.starts_with("delta_") {
-        return Err(FitError::Usage(format!(
-            "{}: a paired delta needs a baseline run; fit the variant's own figure instead",
-            spec.metric
-        )));
-    }
-    if !spec.target.is_finite() {
-        return Err(FitError::Usage(format!(
-            "the target {} is not a finite number",
-            spec.target
-        )));
-    }
-    let figure = Figure::parse(spec.metric).map_err(FitError::Usage)?;
+/// Checks the question before any run (its names were checked as they were parsed).
+fn check(spec: &FitSpec) -> Result<(), FitError> {
     if spec.range.0 >= spec.range.1 || !spec.range.0.is_finite() || !spec.range.1.is_finite() {
         return Err(FitError::Usage("--range needs LOW < HIGH".into()));
     }
     if spec.seeds.is_empty() {
         return Err(FitError::Usage("at least one seed".into()));
     }
-    Ok(figure)
+    Ok(())
 }
 
 /// Runs the fit: a bisection on all seeds pooled, then the same bisection on each block of
 /// seeds on its own (see the module's documentation for the interval and its cost).
 pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
-    let figure = check(spec)?;
-    let mut sims = Sims::new(spec, spec.seeds, figure);
+    check(spec)?;
+    let mut sims = Sims::new(spec, spec.seeds);
     sims.keep = true;
     let mut pooled = Search::new(sims, spec.range, spec.integer);
     let (value, lo, hi) = pooled.solve(|e| e.value, spec.target)?;
@@ -663,7 +652,7 @@ pub fn fit(spec: &FitSpec) -> Result<FitResult, FitError> {
         None => None,
     };
     let evaluations = pooled.seen();
-    let (spread, block_runs) = spread(spec, figure, &pooled.measure.kept, value)?;
+    let (spread, block_runs) = spread(spec, &pooled.measure.kept, value)?;
     let mut interval = (lo.min(value), hi.max(value));
     for (a, b) in [rate_interval, spread.as_ref().map(|s| s.ci95)]
         .into_iter()
@@ -692,12 +681,24 @@ mod tests {
     fn target_names_the_variant_or_takes_the_default() {
         let t = Target::parse("sequential.failure_rate=0.35", "parallel").unwrap();
         assert_eq!(
-            (t.variant.as_str(), t.metric.as_str(), t.value),
-            ("sequential", "failure_rate", 0.35)
+            (t.variant, t.figure, t.value),
+            (VariantId::Sequential, Figure::FailureRate, 0.35)
         );
         let t = Target::parse("failure_rate= 0.5", "parallel").unwrap();
-        assert_eq!((t.variant.as_str(), t.value), ("parallel", 0.5));
-        for bad in ["failure_rate", "failure_rate=x"] {
+        assert_eq!((t.variant, t.value), (VariantId::Parallel, 0.5));
+        let t = Target::parse("parallel.storage_ms.p50=70", "sequential").unwrap();
+        assert_eq!(
+            (t.variant, t.metric.as_str()),
+            (VariantId::Parallel, "storage_ms.p50")
+        );
+        for bad in [
+            "failure_rate",
+            "failure_rate=x",
+            "nope.failure_rate=1",
+            "parallel.delta_storage_ms=1",
+            "failure_rate=inf",
+            "p96_storage_ms=1",
+        ] {
             assert!(matches!(
                 Target::parse(bad, "parallel"),
                 Err(FitError::Usage(_))
