@@ -14,6 +14,7 @@ mod points;
 pub mod replay;
 pub mod run;
 pub mod seed_rows;
+pub mod snippet;
 pub mod sweep;
 mod table;
 pub mod variants;
