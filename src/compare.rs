@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::metrics::VariantSummary;
 use crate::names::{Figure, Kind, Timing};
+use crate::stats;
 
 /// Most bytes read of one run JSON (16 MiB): a run's JSON is a few kB, a few MB with the
 /// largest `empirical` distributions a scenario file may hold.
@@ -469,12 +470,15 @@ fn interval(kind: Kind, a: Measured, b: Measured) -> Option<(f64, f64)> {
     let ((la, ha), (lb, hb)) = (a.ci95?, b.ci95?);
     let d = b.value - a.value;
     match kind {
-        // Newcombe (1998), method 10: the hybrid score interval of a difference of two
-        // independent proportions, from their Wilson intervals.
-        Kind::Rate => Some((
-            d - ((b.value - lb).powi(2) + (ha - a.value).powi(2)).sqrt(),
-            d + ((hb - b.value).powi(2) + (a.value - la).powi(2)).sqrt(),
-        )),
+        // Both rates carry Wilson intervals.
+        Kind::Rate => {
+            let side = |m: Measured, low, high| stats::Proportion {
+                value: m.value,
+                low,
+                high,
+            };
+            Some(stats::newcombe(side(a, la, ha), side(b, lb, hb)))
+        }
         Kind::Delta => {
             let half = (((ha - la) / 2.0).powi(2) + ((hb - lb) / 2.0).powi(2)).sqrt();
             Some((d - half, d + half))

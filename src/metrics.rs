@@ -9,9 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::names::{FaultKind, Figure, Stat, Timing};
 use crate::record::{JobRecord, Outcome};
 use crate::sim::RunOutput;
-
-/// z for a two-sided 95% interval.
-const Z95: f64 = 1.959_963_984_540_054;
+use crate::stats;
 
 /// A proportion with its 95% Wilson score interval.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -22,24 +20,13 @@ pub struct Rate {
 }
 
 impl Rate {
+    /// `successes` of `n` with its Wilson interval (`stats::wilson`), rounded to 6 places.
     pub fn wilson(successes: u64, n: u64) -> Rate {
-        if n == 0 {
-            return Rate {
-                value: 0.0,
-                ci95_low: 0.0,
-                ci95_high: 1.0,
-            };
-        }
-        let n_f = n as f64;
-        let p = successes as f64 / n_f;
-        let z2 = Z95 * Z95;
-        let denom = 1.0 + z2 / n_f;
-        let centre = (p + z2 / (2.0 * n_f)) / denom;
-        let half = Z95 * (p * (1.0 - p) / n_f + z2 / (4.0 * n_f * n_f)).sqrt() / denom;
+        let p = stats::wilson(successes, n);
         Rate {
-            value: round6(p),
-            ci95_low: round6((centre - half).max(0.0)),
-            ci95_high: round6((centre + half).min(1.0)),
+            value: round6(p.value),
+            ci95_low: round6(p.low),
+            ci95_high: round6(p.high),
         }
     }
 }
@@ -97,18 +84,6 @@ impl Latency {
     }
 }
 
-/// The two-sided 95% quantile of Student's t with `df` degrees of freedom (0 for `df` 0: one
-/// pair has no spread to widen).
-fn t95(df: usize) -> f64 {
-    use statrs::distribution::{ContinuousCDF, StudentsT};
-    if df == 0 {
-        return 0.0;
-    }
-    StudentsT::new(0.0, 1.0, df as f64)
-        .expect("df > 0 is a valid Student's t")
-        .inverse_cdf(0.975)
-}
-
 /// A latency of no sample is `null` in JSON (absent, not a row of zeros).
 mod latency_or_null {
     use serde::{Deserialize, Deserializer, Serializer};
@@ -156,7 +131,7 @@ impl Delta {
         } else {
             0.0
         };
-        let half = t95(diffs.len() - 1) * (var / n).sqrt();
+        let half = stats::t95(diffs.len() - 1) * (var / n).sqrt();
         Some(Delta {
             pairs: diffs.len() as u64,
             mean: round3(mean),

@@ -7,6 +7,7 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
+use crate::fnv::Fnv1a;
 use crate::record::{JobRecord, Outcome};
 use crate::scenario::Scenario;
 use crate::server::Variant;
@@ -163,20 +164,13 @@ pub fn diverge(a: &[Step], b: &[Step]) -> Option<Divergence> {
     })
 }
 
-fn fnv1a(h: &mut u64, bytes: &[u8]) {
-    for b in bytes {
-        *h ^= *b as u64;
-        *h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-}
-
 fn trace_hash(steps: &[Step], run: &RunOutput) -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325;
+    let mut h = Fnv1a::new();
     for s in steps {
-        fnv1a(&mut h, format!("{s:?}\n").as_bytes());
+        h.write(format!("{s:?}\n").as_bytes());
     }
-    fnv1a(&mut h, format!("{:?}", run.records).as_bytes());
-    h
+    h.write(format!("{:?}", run.records).as_bytes());
+    h.finish()
 }
 
 /// Runs the scenario twice with the same seed and compares the full event traces and the

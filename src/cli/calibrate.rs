@@ -72,7 +72,7 @@ pub(crate) fn calibrate(args: Args) -> CliResult<Status> {
     if c.samples_ms.is_empty() {
         return Err(invalid(None, "no usable timing sample".into()).into());
     }
-    let snippet = c.snippet(&source);
+    let snippet = report::snippet::calibration(&c, &source);
     match &args.out {
         Some(path) => write_output(path, snippet.as_bytes())?,
         None => out!("{snippet}"),

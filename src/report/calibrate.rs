@@ -1,6 +1,6 @@
 //! `calibrate`'s notes on standard error: the malformed lines (the first 20), a count of what
 //! was read, how sequential totals were deconvolved, and the per-read mean, sd and p95. The
-//! scenario snippet itself is `Calibration::snippet`.
+//! scenario snippet itself is `report::snippet::calibration`.
 
 use std::fmt::Write as _;
 

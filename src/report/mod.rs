@@ -12,6 +12,7 @@ pub mod live;
 pub mod plot;
 mod points;
 pub mod seed_rows;
+pub mod snippet;
 pub mod sweep;
 mod table;
 mod verdicts;

@@ -3,6 +3,7 @@
 //! runs on the simulation's in-process pipes and on real sockets.
 
 mod auth;
+mod network;
 mod object;
 mod queue;
 mod recent;

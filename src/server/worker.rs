@@ -1,8 +1,8 @@
-//! The Worker: routes each request to the object host and relays the answer. It is also the
-//! network: in the simulation its connections are in-process pipes that take no time, and it
-//! applies the scenario's latencies, loss and partitions itself. Each HTTP message and each
-//! relayed chunk of socket bytes waits client–edge plus edge–object latency, drawn per job and
-//! message, in order (a chunk never overtakes an earlier one).
+//! The Worker: refuses a request without one well-formed `Host`, routes each request to the
+//! object host and relays the answer, then a socket's bytes both ways. In the simulation its
+//! connections are in-process pipes that take no time; every HTTP message and relayed chunk
+//! goes through the network model (`network`: latency, loss, partitions) on its way, in order
+//! (a chunk never overtakes an earlier one).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -19,11 +19,9 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 
-use super::recent::Recent;
+use super::network::{Direction, Hop, Network};
 use super::Env;
 use crate::clock;
-use crate::draw::Purpose;
-use crate::names::FaultKind;
 use crate::scenario::LinkName;
 use crate::task;
 use crate::wire::api::{self, BatchRequest};
@@ -43,11 +41,8 @@ const CHUNKS_IN_FLIGHT_MAX: usize = 64;
 pub(crate) struct Worker {
     env: Env,
     dial: Box<dyn Dial>,
-    /// Messages relayed so far per (job, direction): the index of their latency draws. Live,
-    /// only recently used jobs are kept (any client can name any job id).
-    messages: RefCell<Recent<(u64, bool), u64>>,
-    /// When each job's first request reached the edge (the origin of its partitions).
-    first_seen_ms: RefCell<Recent<u64, u64>>,
+    /// Latencies, losses and partitions of the messages it relays.
+    network: Network,
     /// Idle keep-alive connections to the object host with when each went idle, reused for
     /// plain requests (an upgrade consumes its connection).
     idle: RefCell<Vec<(Sender, u64)>>,
@@ -57,22 +52,20 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 
 /// Most idle connections the worker keeps to the object host in the simulation.
 const IDLE_CONNECTIONS_MAX: usize = 256;
-/// Jobs whose message counts a live worker keeps, per generation, for each job the object
-/// host keeps (a client may name jobs the host never heard of).
-const COUNTED_JOBS_PER_JOB: usize = 2;
 
 impl Worker {
     pub(crate) fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
-        let bound = env
-            .bounds()
-            .map(|b| COUNTED_JOBS_PER_JOB * b.jobs_max.max(1));
         Rc::new(Worker {
+            network: Network::new(&env),
             env,
             dial,
-            messages: RefCell::new(Recent::new(bound.map(|b| 2 * b))),
-            first_seen_ms: RefCell::new(Recent::new(bound)),
             idle: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The next message of `job` going `direction`, through the network.
+    fn hop(&self, job: u64, direction: Direction) -> Hop {
+        self.network.hop(&self.env, job, direction)
     }
 
     /// An idle connection to the object host that can take a request now, if any. Live, one
@@ -111,94 +104,6 @@ impl Worker {
             idle.push((sender, now_ms));
         }
     }
-
-    /// The next message of `job` in direction `up` (client → object): its one-way latency
-    /// over both links, and the link that drops it, if one does.
-    fn hop(&self, job: u64, up: bool) -> Hop {
-        let index = {
-            let mut m = self.messages.borrow_mut();
-            let n = m.entry((job, up), || 0);
-            *n += 1;
-            *n - 1
-        };
-        let net = &self.env.scenario.network;
-        let (ce, eo) = if up {
-            (Purpose::ClientEdgeUp, Purpose::EdgeObjectUp)
-        } else {
-            (Purpose::ClientEdgeDown, Purpose::EdgeObjectDown)
-        };
-        let draws = &self.env.draws;
-        let latency_ms = draws.ms(&net.client_edge.latency_ms, job, ce, index)
-            + draws.ms(&net.edge_object.latency_ms, job, eo, index);
-        let loss_index = 2 * index + up as u64;
-        let dropped_by = [LinkName::ClientEdge, LinkName::EdgeObject]
-            .into_iter()
-            .find(|&link| self.drops(job, link, loss_index));
-        Hop {
-            latency_ms,
-            dropped_by,
-        }
-    }
-
-    /// Whether `link` drops the message `index` of `job` now: a partition window, the
-    /// job's own partition, or a loss draw.
-    fn drops(&self, job: u64, link: LinkName, index: u64) -> bool {
-        let env = &self.env;
-        let f = &env.scenario.faults;
-        let now_ms = env.clock.now_ms();
-        // Only job partitions need the job's start; skip the map otherwise (hot path).
-        let first_ms = if f.job_partitions.is_empty() {
-            now_ms
-        } else {
-            *self.first_seen_ms.borrow_mut().entry(job, || now_ms)
-        };
-        let in_window = f
-            .partition_windows
-            .iter()
-            .any(|w| w.link == link && now_ms >= w.start_ms && now_ms - w.start_ms < w.duration_ms);
-        let in_job_partition = f.job_partitions.iter().enumerate().any(|(i, p)| {
-            let k = 3 * i as u64;
-            p.link == link
-                && env
-                    .draws
-                    .chance(p.probability, job, Purpose::JobPartition, k)
-                && {
-                    let start_ms =
-                        first_ms + env.draws.ms(&p.after_ms, job, Purpose::JobPartition, k + 1);
-                    let duration_ms =
-                        env.draws
-                            .ms(&p.duration_ms, job, Purpose::JobPartition, k + 2);
-                    now_ms >= start_ms && now_ms - start_ms < duration_ms
-                }
-        });
-        if in_window || in_job_partition {
-            env.recorder.borrow_mut().fault(FaultKind::PartitionDrop);
-            return true;
-        }
-        let (p, purpose, kind) = match link {
-            LinkName::ClientEdge => (
-                f.client_edge_loss,
-                Purpose::ClientEdgeLoss,
-                FaultKind::ClientEdgeLoss,
-            ),
-            LinkName::EdgeObject => (
-                f.edge_object_loss,
-                Purpose::EdgeObjectLoss,
-                FaultKind::EdgeObjectLoss,
-            ),
-        };
-        if env.draws.chance(p, job, purpose, index) {
-            env.recorder.borrow_mut().fault(kind);
-            return true;
-        }
-        false
-    }
-}
-
-/// One message through the edge.
-struct Hop {
-    latency_ms: u64,
-    dropped_by: Option<LinkName>,
 }
 
 /// A message on the client–edge link was lost: the modelled TCP does not retransmit, so the
@@ -277,7 +182,7 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
     if !upgrade {
         worker.put_idle(sender);
     }
-    let hop = worker.hop(job, false);
+    let hop = worker.hop(job, Direction::Down);
     // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
     clock::sleep_ms_since(hop.latency_ms, arrived).await;
     match hop.dropped_by {
@@ -334,7 +239,7 @@ async fn forward(
     ),
     Option<Response<Body>>,
 > {
-    let hop = worker.hop(job, true);
+    let hop = worker.hop(job, Direction::Up);
     clock::sleep_ms(hop.latency_ms).await;
     match hop.dropped_by {
         Some(LinkName::ClientEdge) => return Err(None),
@@ -422,8 +327,8 @@ async fn splice<C: Io, O: Io>(worker: Rc<Worker>, job: u64, client: C, object: O
     let (client_r, client_w) = tokio::io::split(client);
     let (object_r, object_w) = tokio::io::split(object);
     let activity = Cell::new(worker.env.clock.now_ms());
-    let up = delayed_copy(&worker, job, true, client_r, object_w, &activity);
-    let down = delayed_copy(&worker, job, false, object_r, client_w, &activity);
+    let up = delayed_copy(&worker, job, Direction::Up, client_r, object_w, &activity);
+    let down = delayed_copy(&worker, job, Direction::Down, object_r, client_w, &activity);
     let idle = idle_for(&worker.env, &activity);
     tokio::pin!(up, down, idle);
     let (mut up_done, mut down_done) = (false, false);
@@ -495,7 +400,7 @@ async fn read_chunk<R: tokio::io::AsyncRead + Unpin>(from: &mut R) -> std::io::R
 async fn delayed_copy<R, W>(
     worker: &Worker,
     job: u64,
-    up: bool,
+    direction: Direction,
     mut from: R,
     mut to: W,
     activity: &Cell<u64>,
@@ -536,7 +441,7 @@ where
                 // An error ends the stream like its end.
                 let read = read.unwrap_or_default();
                 activity.set(clock.now_ms());
-                let hop = worker.hop(job, up);
+                let hop = worker.hop(job, direction);
                 // Order-preserving: a chunk is never delivered before the previous one.
                 last_ms = (clock.now_ms() + hop.latency_ms).max(last_ms);
                 let chunk = match hop.dropped_by {

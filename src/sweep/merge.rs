@@ -3,8 +3,10 @@
 //! before anything is joined, so a truncated, edited or foreign shard is refused by name
 //! instead of becoming a silently incomplete sweep.
 
-use super::{in_shard, FailedRun, PointResult, SweepDef, SweepError, SweepResult};
-use super::{PARAMS_MAX, POINTS_MAX, RUNS_MAX};
+use super::error::SweepError;
+use super::plan::in_shard;
+use super::result::{FailedRun, PointResult, SweepResult};
+use super::spec::{SweepDef, PARAMS_MAX, POINTS_MAX, RUNS_MAX};
 
 /// A shard's sweep.json as read, with the name (its path) messages use.
 pub struct Part {

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::fnv::Fnv1a;
+
 pub const BATCH_PATH: &str = "/api/enrichment/batch";
 pub const PROGRESS_PATH: &str = "/ws/progress";
 pub const STATUS_PATH: &str = "/api/enrichment/status";
@@ -110,12 +112,9 @@ pub fn job_key(id: &str) -> u64 {
             return n;
         }
     }
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= b as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h | 1 << 63
+    let mut h = Fnv1a::new();
+    h.write(id.as_bytes());
+    h.finish() | 1 << 63
 }
 
 /// A query key given more than once: ambiguous, so malformed.

@@ -433,7 +433,7 @@ fn a_log_or_csv_never_panics_calibrate() {
                 if let Ok(cal) = handshake_sim::internal::calibrate::calibrate(m, sequential) {
                     let _ = handshake_sim::internal::report::calibrate::notes(&cal, "x");
                     if !cal.samples_ms.is_empty() {
-                        let _ = cal.snippet("x");
+                        let _ = handshake_sim::internal::report::snippet::calibration(&cal, "x");
                     }
                 }
             }

@@ -536,7 +536,7 @@ some other line
         c.malformed.iter().map(|m| m.0).collect::<Vec<_>>(),
         vec![4, 5]
     );
-    let snippet = c.snippet("x.log");
+    let snippet = handshake_sim::internal::report::snippet::calibration(&c, "x.log");
     assert!(snippet.contains("by maximum likelihood"), "{snippet}");
     // The snippet is a valid scenario with that distribution.
     let s = crate::scenario(&snippet);
@@ -611,7 +611,10 @@ fn calibrate_sequential_recovers_per_read_mean_sd_and_p95_within_5_percent() {
         let c = calibrate(log.as_bytes(), true).unwrap();
         assert_eq!(c.samples_ms.len(), 8000, "{law}");
         // Through the scenario loader, as a researcher would use it.
-        let s = crate::scenario(&c.snippet("synthetic.log"));
+        let s = crate::scenario(&handshake_sim::internal::report::snippet::calibration(
+            &c,
+            "synthetic.log",
+        ));
         let handshake_sim::internal::scenario::Dist::Empirical(per_read) = &s.storage.read_ms
         else {
             panic!("{law}: not empirical: {:?}", s.storage.read_ms);

@@ -9,7 +9,7 @@ use super::heatmap::{Colors, Heatmap};
 use super::{color, frame, nice_ticks, render, seeds_text, tick_text, unit_of, PlotError};
 use super::{DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT};
 use crate::names::Figure;
-use crate::scenario::Scenario;
+use crate::scenario::Number;
 use crate::sweep::SweepResult;
 
 /// Most panels of a per-parameter plot (the CSV has every parameter).
@@ -154,27 +154,6 @@ fn heatmaps(sweep: &SweepResult, png: bool) -> Result<Vec<Plot>, PlotError> {
     Ok(plots)
 }
 
-/// The value of a dotted key in the scenario (`client.handshake_timeout_ms`,
-/// `storage.read_ms.uniform.1`), when it is a number.
-pub(super) fn scenario_value(base: &Scenario, key: &str) -> Option<f64> {
-    let mut v = toml::Value::try_from(base).ok()?;
-    for seg in key.split('.') {
-        v = match v {
-            toml::Value::Table(mut t) => t.remove(seg)?,
-            toml::Value::Array(mut a) => {
-                let i: usize = seg.parse().ok()?;
-                (i < a.len()).then(|| a.swap_remove(i))?
-            }
-            _ => return None,
-        };
-    }
-    match v {
-        toml::Value::Integer(i) => Some(i as f64),
-        toml::Value::Float(f) => Some(f),
-        _ => None,
-    }
-}
-
 /// The write-up's failure rates the scenario states, per variant: `(variant, low, high)`.
 fn reported_rates(sweep: &SweepResult) -> Vec<(usize, f64, f64)> {
     let names = sweep.definition.variant_names();
@@ -200,7 +179,7 @@ fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, PlotError> {
     let numeric: Option<Vec<f64>> = labels.iter().map(|x| axis_number(x)).collect();
     let own = numeric
         .is_some()
-        .then(|| scenario_value(&sweep.base, key))
+        .then(|| sweep.base.number_at(key).ok().map(Number::as_f64))
         .flatten()
         .filter(|v| v.abs() <= AXIS_ABS_MAX);
     let mut caption = format!(

@@ -1,0 +1,365 @@
+//! Validation: every value of a parsed scenario checked against its documented limits, in
+//! file order, and `[expect]` parsed; the gate's check that the variants an SLO or an
+//! expectation names are ones that run.
+
+use super::{reported, Dist, Expectation, Scenario};
+use super::{
+    BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX, JOBS_MAX,
+    PARTITIONS_MAX, PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
+};
+use crate::names::VariantId;
+
+impl Scenario {
+    /// For the gate: every variant an SLO or expectation names must be one that runs.
+    pub fn check_gate_variants(&self) -> Result<(), (String, String)> {
+        let runs = &self.scenario.variants;
+        let missing = |v: &VariantId| !runs.contains(v);
+        let listed = || runs.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");
+        for (i, v) in self.slo.apply_to.iter().enumerate() {
+            if missing(v) {
+                return Err((
+                    format!("slo.apply_to.{i}"),
+                    format!(
+                        "{:?} is not one of scenario.variants ({})",
+                        v.name(),
+                        listed()
+                    ),
+                ));
+            }
+        }
+        for (key, e) in self.expect.keys().zip(&self.expectations) {
+            if let Some(v) = e.variants().into_iter().find(missing) {
+                return Err((
+                    format!("expect.\"{key}\""),
+                    format!(
+                        "names variant {:?}, which is not one of scenario.variants ({})",
+                        v.name(),
+                        listed()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A validation failure: the dotted key and what is wrong with it.
+pub(crate) type Invalid = (String, String);
+
+impl Scenario {
+    /// Checks every value against its limits, in file order, and parses `[expect]`; the error
+    /// names the dotted key of the first value that is wrong.
+    pub(crate) fn validate(&mut self) -> Result<(), Invalid> {
+        self.validate_meta()?;
+        self.validate_dists()?;
+        self.validate_periods()?;
+        self.validate_probabilities()?;
+        self.validate_partitions()?;
+        self.validate_retries()?;
+        self.validate_slo()?;
+        self.expectations = self.validate_expect()?;
+        self.validate_reported()?;
+        self.validate_books()
+    }
+
+    /// `[scenario]`: sizes, variants, tick and duration.
+    fn validate_meta(&self) -> Result<(), Invalid> {
+        let m = &self.scenario;
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        // The name and description reach titles, plots (XML) and the terminal: text only.
+        if m.name.chars().any(char::is_control) {
+            return err(
+                "scenario.name",
+                "holds a control character; a name is one line of text".into(),
+            );
+        }
+        if m.description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return err(
+                "scenario.description",
+                "holds a control character other than a newline or a tab".into(),
+            );
+        }
+        if m.jobs == 0 {
+            return err("scenario.jobs", "must be at least 1".into());
+        }
+        if m.jobs > JOBS_MAX {
+            return err(
+                "scenario.jobs",
+                format!("{} exceeds the limit of {JOBS_MAX}", m.jobs),
+            );
+        }
+        if m.concurrency == 0 || m.concurrency > CONCURRENCY_MAX {
+            return err(
+                "scenario.concurrency",
+                format!("{} is outside 1..={CONCURRENCY_MAX}", m.concurrency),
+            );
+        }
+        if m.variants.is_empty() {
+            return err("scenario.variants", "needs at least one variant".into());
+        }
+        for (i, v) in m.variants.iter().enumerate() {
+            if m.variants[..i].contains(v) {
+                return err(
+                    &format!("scenario.variants.{i}"),
+                    format!("variant {:?} is listed twice", v.name()),
+                );
+            }
+        }
+        if m.tick_ms == 0 || m.tick_ms > TICK_MS_MAX {
+            return err(
+                "scenario.tick_ms",
+                format!("{} is outside 1..={TICK_MS_MAX}", m.tick_ms),
+            );
+        }
+        if m.duration_s_max == 0 || m.duration_s_max > DURATION_S_MAX_LIMIT {
+            return err(
+                "scenario.duration_s_max",
+                format!("{} is outside 1..={DURATION_S_MAX_LIMIT}", m.duration_s_max),
+            );
+        }
+        Ok(())
+    }
+
+    /// Every latency distribution.
+    fn validate_dists(&self) -> Result<(), Invalid> {
+        let dists: [(&str, &Dist); 13] = [
+            (
+                "network.client_edge.latency_ms",
+                &self.network.client_edge.latency_ms,
+            ),
+            (
+                "network.edge_object.latency_ms",
+                &self.network.edge_object.latency_ms,
+            ),
+            ("storage.read_ms", &self.storage.read_ms),
+            ("storage.cached_read_ms", &self.storage.cached_read_ms),
+            ("storage.write_ms", &self.storage.write_ms),
+            ("object.cold_start_ms", &self.object.cold_start_ms),
+            ("object.pair_ms", &self.object.pair_ms),
+            ("object.accept_ms", &self.object.accept_ms),
+            ("client.connect_delay_ms", &self.client.connect_delay_ms),
+            ("enrichment.book_ms", &self.enrichment.book_ms),
+            (
+                "faults.object_crash.after_ms",
+                &self.faults.object_crash.after_ms,
+            ),
+            ("faults.storage.spike_ms", &self.faults.storage.spike_ms),
+            (
+                "faults.token_expiry.ttl_ms",
+                &self.faults.token_expiry.ttl_ms,
+            ),
+        ];
+        for (key, d) in dists {
+            d.validate()
+                .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
+        }
+        Ok(())
+    }
+
+    /// Timeouts, idle periods and intervals.
+    fn validate_periods(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        let periods: [(&str, u64); 9] = [
+            (
+                "object.hibernate_after_idle_ms",
+                self.object.hibernate_after_idle_ms,
+            ),
+            (
+                "object.evict_after_idle_ms",
+                self.object.evict_after_idle_ms,
+            ),
+            ("auth.token_ttl_ms", self.auth.token_ttl_ms),
+            ("client.ping_after_ms", self.client.ping_after_ms),
+            ("client.ping_timeout_ms", self.client.ping_timeout_ms),
+            ("client.backoff_base_ms", self.client.backoff_base_ms),
+            ("client.backoff_max_ms", self.client.backoff_max_ms),
+            ("client.retry_budget_ms", self.client.retry_budget_ms),
+            ("client.result_deadline_ms", self.client.result_deadline_ms),
+        ];
+        for (key, v) in periods {
+            if v > PERIOD_MS_MAX {
+                return err(key, format!("{v} exceeds the limit of {PERIOD_MS_MAX} ms"));
+            }
+        }
+        if self.client.handshake_timeout_ms == 0 || self.client.handshake_timeout_ms > PERIOD_MS_MAX
+        {
+            return err(
+                "client.handshake_timeout_ms",
+                format!(
+                    "{} is outside 1..={PERIOD_MS_MAX}",
+                    self.client.handshake_timeout_ms
+                ),
+            );
+        }
+        for (key, v) in [
+            ("client.poll_interval_ms", self.client.poll_interval_ms),
+            ("client.request_timeout_ms", self.client.request_timeout_ms),
+        ] {
+            if v == 0 || v > PERIOD_MS_MAX {
+                return err(key, format!("{v} is outside 1..={PERIOD_MS_MAX}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every probability is in 0..=1.
+    fn validate_probabilities(&self) -> Result<(), Invalid> {
+        let f = &self.faults;
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        let probabilities: [(&str, f64); 9] = [
+            (
+                "object.restart_probability",
+                self.object.restart_probability,
+            ),
+            ("client.backoff_jitter", self.client.backoff_jitter),
+            ("faults.client_edge_loss", f.client_edge_loss),
+            ("faults.edge_object_loss", f.edge_object_loss),
+            (
+                "faults.object_crash.probability",
+                f.object_crash.probability,
+            ),
+            ("faults.storage.read_error", f.storage.read_error),
+            ("faults.storage.write_error", f.storage.write_error),
+            (
+                "faults.storage.spike_probability",
+                f.storage.spike_probability,
+            ),
+            (
+                "faults.token_expiry.probability",
+                f.token_expiry.probability,
+            ),
+        ];
+        for (key, p) in probabilities {
+            if !(0.0..=1.0).contains(&p) {
+                return err(key, format!("{p} is not a probability in 0..=1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Partition windows and per-job partitions of `[faults]`.
+    fn validate_partitions(&self) -> Result<(), Invalid> {
+        let f = &self.faults;
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        if f.partition_windows.len() > PARTITIONS_MAX {
+            return err(
+                "faults.partition_windows",
+                format!("more than {PARTITIONS_MAX} windows"),
+            );
+        }
+        for (i, w) in f.partition_windows.iter().enumerate() {
+            for (k, v) in [("start_ms", w.start_ms), ("duration_ms", w.duration_ms)] {
+                if v > PERIOD_MS_MAX {
+                    return err(
+                        &format!("faults.partition_windows.{i}.{k}"),
+                        format!("{v} exceeds the limit of {PERIOD_MS_MAX} ms"),
+                    );
+                }
+            }
+        }
+        if f.job_partitions.len() > PARTITIONS_MAX {
+            return err(
+                "faults.job_partitions",
+                format!("more than {PARTITIONS_MAX} partitions"),
+            );
+        }
+        for (i, j) in f.job_partitions.iter().enumerate() {
+            let key = format!("faults.job_partitions.{i}");
+            if !(0.0..=1.0).contains(&j.probability) {
+                return err(
+                    &format!("{key}.probability"),
+                    format!("{} is not a probability in 0..=1", j.probability),
+                );
+            }
+            for (k, d) in [("after_ms", &j.after_ms), ("duration_ms", &j.duration_ms)] {
+                d.validate()
+                    .map_err(|(sub, msg)| (format!("{key}.{k}.{sub}"), msg))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The client's retry limit.
+    fn validate_retries(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        if self.client.retries > RETRIES_MAX {
+            return err(
+                "client.retries",
+                format!("{} exceeds the limit of {RETRIES_MAX}", self.client.retries),
+            );
+        }
+        Ok(())
+    }
+
+    /// `[slo]`: known variants, finite thresholds, warning <= critical.
+    fn validate_slo(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        for (name, _, t) in self.slo.checks() {
+            for (which, v) in [("warning", t.warning), ("critical", t.critical)] {
+                if !v.is_finite() || v < 0.0 {
+                    return err(
+                        &format!("slo.{name}.{which}"),
+                        format!("{v} is not a finite number >= 0"),
+                    );
+                }
+            }
+            if t.warning > t.critical {
+                return err(
+                    &format!("slo.{name}"),
+                    format!("warning {} > critical {}", t.warning, t.critical),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `[expect]`: at most `EXPECTATIONS_MAX` lines, each parsed.
+    fn validate_expect(&self) -> Result<Vec<Expectation>, Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        if self.expect.len() > EXPECTATIONS_MAX {
+            return err(
+                "expect",
+                format!("more than {EXPECTATIONS_MAX} expectations"),
+            );
+        }
+        self.expect
+            .iter()
+            .map(|(key, expr)| {
+                Expectation::parse(key, expr).map_err(|msg| (format!("expect.\"{key}\""), msg))
+            })
+            .collect()
+    }
+
+    /// `[reported]`: at most `REPORTED_MAX` lines, each a figure with a finite value or range.
+    fn validate_reported(&self) -> Result<(), Invalid> {
+        if self.reported.len() > REPORTED_MAX {
+            return Err((
+                "reported".into(),
+                format!("more than {REPORTED_MAX} reported figures"),
+            ));
+        }
+        self.reported.iter().try_for_each(|(key, v)| {
+            reported::parse(key, *v)
+                .map(drop)
+                .map_err(|msg| (format!("reported.\"{key}\""), msg))
+        })
+    }
+
+    /// Books per job.
+    fn validate_books(&self) -> Result<(), Invalid> {
+        let err = |k: &str, msg: String| Err((k.to_string(), msg));
+        if self.client.books_per_job > BOOKS_PER_JOB_MAX {
+            return err(
+                "client.books_per_job",
+                format!(
+                    "{} exceeds the limit of {BOOKS_PER_JOB_MAX}",
+                    self.client.books_per_job
+                ),
+            );
+        }
+        Ok(())
+    }
+}
