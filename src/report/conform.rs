@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
-use crate::live::conform::{Case, ConformRun, Outcome};
+use crate::live::conform::{Case, CaseResult, ConformRun};
 
 /// The outcome as the table shows it: failures stand out.
-fn shown(o: Outcome) -> &'static str {
+fn shown(o: CaseResult) -> &'static str {
     match o {
-        Outcome::Pass => "pass",
-        Outcome::Fail => "FAIL",
-        Outcome::Error => "ERROR",
+        CaseResult::Pass => "pass",
+        CaseResult::Fail => "FAIL",
+        CaseResult::Error => "ERROR",
     }
 }
 
@@ -52,7 +52,7 @@ pub fn conform_text(url: &str, job_prefix: &str, run: &ConformRun) -> String {
             "{:width$}  {:8} {:7} {:>6}  {}",
             r.case.name,
             r.case.group,
-            shown(r.outcome),
+            shown(r.result),
             r.elapsed_ms.map_or("–".into(), |ms| ms.to_string()),
             r.detail
         );
@@ -61,15 +61,15 @@ pub fn conform_text(url: &str, job_prefix: &str, run: &ConformRun) -> String {
         s,
         "\n{} case(s): {} passed, {} failed, {} error(s); {} connection(s)",
         run.results.len(),
-        run.count(Outcome::Pass),
-        run.count(Outcome::Fail),
-        run.count(Outcome::Error),
+        run.count(CaseResult::Pass),
+        run.count(CaseResult::Fail),
+        run.count(CaseResult::Error),
         run.connections
     );
     let not_passed: Vec<_> = run
         .results
         .iter()
-        .filter(|r| r.outcome != Outcome::Pass)
+        .filter(|r| r.result != CaseResult::Pass)
         .collect();
     if !not_passed.is_empty() {
         s.push_str("\nNot passed (case: what it checks — what happened):\n");
@@ -78,7 +78,7 @@ pub fn conform_text(url: &str, job_prefix: &str, run: &ConformRun) -> String {
         let _ = writeln!(
             s,
             "  {} {}: {} — {}",
-            shown(r.outcome),
+            shown(r.result),
             r.case.name,
             r.case.checks,
             r.detail
@@ -92,10 +92,10 @@ pub fn conform_junit(url: &str, run: &ConformRun) -> String {
     let mut report = quick_junit::Report::new("handshake-sim conform");
     let mut suite = TestSuite::new(format!("conform {url}"));
     for r in &run.results {
-        let status = match r.outcome {
-            Outcome::Pass => TestCaseStatus::success(),
-            Outcome::Fail | Outcome::Error => {
-                let kind = if r.outcome == Outcome::Fail {
+        let status = match r.result {
+            CaseResult::Pass => TestCaseStatus::success(),
+            CaseResult::Fail | CaseResult::Error => {
+                let kind = if r.result == CaseResult::Fail {
                     NonSuccessKind::Failure
                 } else {
                     NonSuccessKind::Error
@@ -127,7 +127,7 @@ pub fn conform_json(url: &str, job_prefix: &str, run: &ConformRun) -> String {
                 "name": r.case.name,
                 "group": r.case.group,
                 "checks": r.case.checks,
-                "outcome": r.outcome.name(),
+                "outcome": r.result.name(),
                 "detail": r.detail,
                 "elapsed_ms": r.elapsed_ms,
             })
@@ -138,9 +138,9 @@ pub fn conform_json(url: &str, job_prefix: &str, run: &ConformRun) -> String {
         "job_prefix": job_prefix,
         "passed": run.passed(),
         "counts": {
-            "pass": run.count(Outcome::Pass),
-            "fail": run.count(Outcome::Fail),
-            "error": run.count(Outcome::Error),
+            "pass": run.count(CaseResult::Pass),
+            "fail": run.count(CaseResult::Fail),
+            "error": run.count(CaseResult::Error),
         },
         "connections": run.connections,
         "time_limit_reached": run.time_limit_reached,

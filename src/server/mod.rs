@@ -7,7 +7,6 @@ mod network;
 mod object;
 mod queue;
 mod recent;
-mod socket;
 mod storage;
 pub mod variant;
 mod worker;

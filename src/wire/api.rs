@@ -121,6 +121,20 @@ pub fn job_key(id: &str) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Repeated;
 
+/// The `jobId` (well formed, once) and the `token` (empty when absent, at most once) of a
+/// query, or why it gets a 400.
+pub fn job_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
+    let job_id = match query_param(query, "jobId") {
+        Ok(Some(id)) if valid_job_id(id) => id.to_string(),
+        _ => return Err("missing or malformed jobId"),
+    };
+    let token = match query_param(query, "token") {
+        Ok(t) => t.unwrap_or("").to_string(),
+        Err(Repeated) => return Err("token given twice"),
+    };
+    Ok((job_id, token))
+}
+
 /// The value of `name` in a query string, if present once (a repeated key is malformed).
 pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Result<Option<&'a str>, Repeated> {
     let mut found = None;

@@ -365,7 +365,8 @@ fn the_layer_check_finds_an_upward_import() {
 }
 
 /// Every path a token stream names through `crate::…` or `super::…`, made absolute (module
-/// segments from the crate root, as far as they name modules that exist).
+/// segments from the crate root, as far as they name modules that exist); a brace group after
+/// a path (`crate::server::{auth, socket}`) names each of its items under that path.
 fn named_paths(tokens: TokenStream, here: &[String], out: &mut BTreeSet<Vec<String>>) {
     let trees: Vec<TokenTree> = tokens.into_iter().collect();
     for (i, t) in trees.iter().enumerate() {
@@ -375,26 +376,45 @@ fn named_paths(tokens: TokenStream, here: &[String], out: &mut BTreeSet<Vec<Stri
                 if i >= 2 && is_path_sep(&trees, i - 2) {
                     continue;
                 }
-                let mut at = here.to_vec();
-                let mut j = i;
-                while let Some(TokenTree::Ident(id)) = trees.get(j) {
-                    match id.to_string().as_str() {
-                        "crate" => at.clear(),
-                        "super" => {
-                            at.pop();
-                        }
-                        name => at.push(name.to_string()),
-                    }
-                    if !is_path_sep(&trees, j + 1) {
-                        break;
-                    }
-                    j += 3;
-                }
-                out.insert(existing_module(&at));
+                follow_path(&trees[i..], here.to_vec(), out);
             }
             _ => {}
         }
     }
+}
+
+/// Follows one path from `at` (`crate` and `super` move it, a name descends), records where it
+/// ends, and does the same for each item of a brace group it ends in.
+fn follow_path(trees: &[TokenTree], mut at: Vec<String>, out: &mut BTreeSet<Vec<String>>) {
+    let mut j = 0;
+    loop {
+        match trees.get(j) {
+            Some(TokenTree::Ident(id)) => match id.to_string().as_str() {
+                "crate" => at.clear(),
+                "super" => {
+                    at.pop();
+                }
+                "self" => {}
+                name => at.push(name.to_string()),
+            },
+            Some(TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                let items: Vec<TokenTree> = g.stream().into_iter().collect();
+                for item in items.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ','))
+                {
+                    if !item.is_empty() {
+                        follow_path(item, at.clone(), out);
+                    }
+                }
+                return;
+            }
+            _ => break,
+        }
+        if !is_path_sep(trees, j + 1) {
+            break;
+        }
+        j += 3;
+    }
+    out.insert(existing_module(&at));
 }
 
 /// The longest prefix of `path` that is a module of `src/`.
@@ -447,4 +467,23 @@ fn no_folder_has_an_import_circle_among_its_files() {
         found.is_empty(),
         "import circles inside folders: {found:#?}"
     );
+}
+
+#[test]
+fn the_folder_check_sees_every_item_of_a_grouped_import() {
+    let here: Vec<String> = ["server", "object", "upgrade"].map(String::from).to_vec();
+    let src = "use crate::server::{auth, object::{socket::run, Objects}}; use super::{routes, storage::Read as _};";
+    let mut named = BTreeSet::new();
+    named_paths(src.parse().unwrap(), &here, &mut named);
+    let want: BTreeSet<Vec<String>> = [
+        vec!["server", "auth"],
+        vec!["server", "object", "socket"],
+        vec!["server", "object"],
+        vec!["server", "object", "routes"],
+        vec!["server", "object", "storage"],
+    ]
+    .into_iter()
+    .map(|p| p.into_iter().map(String::from).collect())
+    .collect();
+    assert_eq!(named, want);
 }

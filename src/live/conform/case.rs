@@ -1,9 +1,10 @@
 //! The conformance cases: their names, what each checks, the list in run order, the selection
-//! by name (`--case`), and what a case concluded.
+//! by name (`--case`), and what a case concluded. What the cases' code shares is `finding`.
 
 use futures_util::future::LocalBoxFuture;
 
 use super::context::Context;
+use super::finding::Checked;
 use super::{post, progress, refresh, request, status, upgrade};
 
 /// One case: a stable kebab-case name, its group, what it checks (one line), and its code.
@@ -16,7 +17,7 @@ pub struct Case {
 
 /// How a case ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum CaseResult {
     /// The endpoint did what the documented API says.
     Pass,
     /// The endpoint answered otherwise (or not at all where an answer is documented).
@@ -26,12 +27,12 @@ pub enum Outcome {
     Error,
 }
 
-impl Outcome {
+impl CaseResult {
     pub fn name(self) -> &'static str {
         match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Error => "error",
+            CaseResult::Pass => "pass",
+            CaseResult::Fail => "fail",
+            CaseResult::Error => "error",
         }
     }
 }
@@ -40,45 +41,9 @@ impl Outcome {
 /// it took in real time (absent for a case the time limit cut).
 pub struct Judged {
     pub case: &'static Case,
-    pub outcome: Outcome,
+    pub result: CaseResult,
     pub detail: String,
     pub elapsed_ms: Option<u64>,
-}
-
-/// Why a case did not pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Finding {
-    Fail(String),
-    Error(String),
-}
-
-/// What a case's code returns.
-pub(super) type Checked = Result<(), Finding>;
-
-/// A failed check: `what` expected `want`, got `got`.
-pub(super) fn mismatch(
-    what: &str,
-    want: impl std::fmt::Display,
-    got: impl std::fmt::Display,
-) -> Finding {
-    Finding::Fail(format!("{what}: expected {want}, got {got}"))
-}
-
-/// A set-up step's finding: whatever went wrong, the case cannot judge its own subject.
-pub(super) fn setup(f: Finding) -> Finding {
-    match f {
-        Finding::Fail(why) => Finding::Error(format!("set-up: {why}")),
-        e @ Finding::Error(_) => e,
-    }
-}
-
-/// `text` on one line, at most 80 characters (and an ellipsis), for a one-line detail.
-pub(super) fn short(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match one_line.char_indices().nth(80) {
-        Some((i, _)) => format!("{}…", &one_line[..i]),
-        None => one_line,
-    }
 }
 
 /// Builds a `Case`; the closure coerces to the `run` fn pointer.

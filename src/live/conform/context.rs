@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use super::case::Finding;
+use super::finding::Finding;
 use super::Settings;
 use crate::client::Connect;
 use crate::live::Target;

@@ -8,8 +8,8 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 
-use super::case::{short, Finding};
 use super::context::Context;
+use super::finding::{short, Finding};
 use crate::client::Connect;
 use crate::wire::api;
 use crate::wire::collect_body;
@@ -115,7 +115,7 @@ impl Answer {
         } else {
             format!("{} ({body})", self.status.as_u16())
         };
-        Err(super::case::mismatch(what, want, got))
+        Err(super::finding::mismatch(what, want, got))
     }
 }
 

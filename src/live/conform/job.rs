@@ -3,8 +3,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::case::{mismatch, setup, short, Finding};
 use super::context::Context;
+use super::finding::{mismatch, setup, short, Finding};
 use super::http::{send, Answer, Req};
 use crate::wire::api;
 

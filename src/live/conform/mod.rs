@@ -5,12 +5,13 @@
 //! Bounded: a request timeout, a job timeout, a time limit for the run and a fixed cap on
 //! connections; bodies and frames are read up to 64 KiB.
 //!
-//! `case` (the list, the outcomes), `context` (what a run's cases share), `http` and `socket`
+//! `case` (the list, each case's result), `finding` (what a case's code finds), `context` (what a run's cases share), `http` and `socket`
 //! (the two kinds of exchange), `job` (a posted job), and one file per group of cases: `post`,
 //! `upgrade`, `refresh`, `status`, `progress`, `request`.
 
 mod case;
 mod context;
+mod finding;
 mod http;
 mod job;
 mod post;
@@ -26,12 +27,12 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-pub use case::{select, Case, Judged, Outcome, CASES};
+pub use case::{select, Case, CaseResult, Judged, CASES};
 pub use context::CONNECTIONS_MAX;
 
 use super::{LiveError, Target};
-use case::Finding;
 use context::Context;
+use finding::Finding;
 
 /// Most books a case's job may have, and most cases in flight.
 pub const BOOKS_MAX: u32 = 100;
@@ -68,13 +69,13 @@ pub struct ConformRun {
 }
 
 impl ConformRun {
-    pub fn count(&self, outcome: Outcome) -> usize {
-        self.results.iter().filter(|r| r.outcome == outcome).count()
+    pub fn count(&self, result: CaseResult) -> usize {
+        self.results.iter().filter(|r| r.result == result).count()
     }
 
     /// Every case passed (and the target was reached).
     pub fn passed(&self) -> bool {
-        self.unreachable.is_none() && self.results.iter().all(|r| r.outcome == Outcome::Pass)
+        self.unreachable.is_none() && self.results.iter().all(|r| r.result == CaseResult::Pass)
     }
 }
 
@@ -168,7 +169,7 @@ async fn reach(
 fn not_run(case: &'static Case, detail: String) -> Judged {
     Judged {
         case,
-        outcome: Outcome::Error,
+        result: CaseResult::Error,
         detail,
         elapsed_ms: None,
     }
@@ -220,14 +221,14 @@ fn check(s: &Settings, concurrency: u32) -> Result<(), LiveError> {
 
 async fn run_case(ctx: &Context, case: &'static Case) -> Judged {
     let start = tokio::time::Instant::now();
-    let (outcome, detail) = match (case.run)(ctx).await {
-        Ok(()) => (Outcome::Pass, String::new()),
-        Err(Finding::Fail(d)) => (Outcome::Fail, d),
-        Err(Finding::Error(d)) => (Outcome::Error, d),
+    let (result, detail) = match (case.run)(ctx).await {
+        Ok(()) => (CaseResult::Pass, String::new()),
+        Err(Finding::Fail(d)) => (CaseResult::Fail, d),
+        Err(Finding::Error(d)) => (CaseResult::Error, d),
     };
     Judged {
         case,
-        outcome,
+        result,
         detail,
         elapsed_ms: Some(start.elapsed().as_millis() as u64),
     }

@@ -3,8 +3,8 @@
 
 use hyper::Method;
 
-use super::case::Checked;
 use super::context::Context;
+use super::finding::Checked;
 use super::http::{send, Req};
 use super::job::{accepted as check_accepted, batch_body, post};
 use crate::wire::api;

@@ -5,8 +5,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::case::{mismatch, Checked, Finding};
 use super::context::Context;
+use super::finding::{mismatch, Checked, Finding};
 use super::job::{posted, posted_with, Job};
 use super::socket::{close_text, Socket, Wait};
 use super::upgrade::open;
@@ -123,10 +123,12 @@ pub(super) async fn replay_all(ctx: &Context) -> Checked {
 /// A job whose socket has seen complete (a set-up step for cases about the finished job).
 pub(super) async fn finished(ctx: &Context) -> Result<Job, Finding> {
     let job = posted(ctx).await?;
-    let (mut socket, books_done) = connect(ctx, &job, None).await.map_err(super::case::setup)?;
+    let (mut socket, books_done) = connect(ctx, &job, None)
+        .await
+        .map_err(super::finding::setup)?;
     sequence_from(ctx, &mut socket, &job, books_done + 1)
         .await
-        .map_err(super::case::setup)?;
+        .map_err(super::finding::setup)?;
     socket.leave().await;
     Ok(job)
 }

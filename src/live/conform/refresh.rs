@@ -1,14 +1,14 @@
 //! Token refresh: a repeated POST for a job answers `202` with a fresh token; the replaced
 //! token is refused (`401`), the fresh one accepted (`101`).
 
-use super::case::{mismatch, setup, Checked};
 use super::context::Context;
+use super::finding::{mismatch, setup, Checked};
 use super::http::{send, Req};
 use super::job::{accepted, post, posted, posted_as, Job};
 use super::upgrade::open;
 
 /// A job posted twice: (the first acceptance, the second), both set-up steps.
-async fn refreshed(ctx: &Context) -> Result<(Job, Job), super::case::Finding> {
+async fn refreshed(ctx: &Context) -> Result<(Job, Job), super::finding::Finding> {
     let first = posted(ctx).await?;
     let second = posted_as(ctx, &first.id).await?;
     if second.token == first.token {
@@ -42,7 +42,7 @@ pub(super) async fn new_token_accepted(ctx: &Context) -> Checked {
         .map(drop)
 }
 
-fn same_token() -> super::case::Finding {
+fn same_token() -> super::finding::Finding {
     mismatch(
         "the second POST's token",
         "a token other than the first",

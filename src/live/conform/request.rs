@@ -5,8 +5,8 @@
 use hyper::Method;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 
-use super::case::{mismatch, Checked};
 use super::context::Context;
+use super::finding::{mismatch, Checked};
 use super::http::{send, Req};
 use super::job::{batch_body, posted};
 use crate::client::Connect;

@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::case::{short, Finding};
+use super::finding::{short, Finding};
 use crate::wire::api::ServerMsg;
 use crate::wire::ws_config;
 

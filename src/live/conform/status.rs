@@ -2,8 +2,8 @@
 
 use hyper::Method;
 
-use super::case::{mismatch, Checked, Finding};
 use super::context::Context;
+use super::finding::{mismatch, Checked, Finding};
 use super::http::{send, Req};
 use super::job::{field, posted, Job};
 use super::progress::finished;

@@ -5,8 +5,8 @@ use hyper::header::{CONNECTION, SEC_WEBSOCKET_ACCEPT, UPGRADE};
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::case::{mismatch, Checked, Finding};
 use super::context::Context;
+use super::finding::{mismatch, Checked, Finding};
 use super::http::{send, Answer, Req};
 use super::job::posted;
 use crate::wire::api;

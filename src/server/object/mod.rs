@@ -10,6 +10,8 @@ mod enrichment;
 mod lifecycle;
 mod retention;
 mod routes;
+mod socket;
+mod storage;
 #[cfg(test)]
 mod tests;
 mod token;

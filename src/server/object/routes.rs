@@ -210,25 +210,11 @@ fn start_job(objects: &Rc<Objects>, object: &Rc<Object>, books: u32) {
     schedule_crash(objects, object);
 }
 
-/// The `jobId` (well formed, once) and the `token` (empty when absent, at most once) of a
-/// query, or why it gets a 400.
-pub(super) fn job_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
-    let job_id = match api::query_param(query, "jobId") {
-        Ok(Some(id)) if api::valid_job_id(id) => id.to_string(),
-        _ => return Err("missing or malformed jobId"),
-    };
-    let token = match api::query_param(query, "token") {
-        Ok(t) => t.unwrap_or("").to_string(),
-        Err(api::Repeated) => return Err("token given twice"),
-    };
-    Ok((job_id, token))
-}
-
 /// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that
 /// cannot keep a socket. The token is checked as the upgrade checks it.
 async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
     let query = req.uri().query();
-    let (job_id, token) = match job_and_token(query) {
+    let (job_id, token) = match api::job_and_token(query) {
         Ok(x) => x,
         Err(why) => return plain(StatusCode::BAD_REQUEST, why),
     };

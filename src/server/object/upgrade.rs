@@ -16,12 +16,12 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 
-use super::routes::job_and_token;
+use super::socket;
 use super::{Object, Objects};
 use crate::clock;
 use crate::draw::Purpose;
 use crate::record::UpgradeOpen;
-use crate::server::{auth, socket, Env};
+use crate::server::{auth, Env};
 use crate::task;
 use crate::wire::api;
 use crate::wire::{plain, Body};
@@ -104,7 +104,7 @@ fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
         });
     }
     let query = req.uri().query();
-    let (job_id, token) = job_and_token(query).map_err(Refused::bad_request)?;
+    let (job_id, token) = api::job_and_token(query).map_err(Refused::bad_request)?;
     // A reconnect asks for the progress after the last sequence number it has.
     let after = match api::query_param(query, "after") {
         Ok(None) => None,

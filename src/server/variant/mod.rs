@@ -14,9 +14,10 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub(crate) use storage::Backing;
 pub use storage::{Key, Storage, Values};
 
-use super::{Env, Object, StorageFailed};
+use super::{Env, StorageFailed};
 use crate::names::VariantId;
 
 /// The token and its expiration as a handshake read them (`None`: not stored, or not read).
@@ -80,7 +81,7 @@ pub struct TokenRead {
 /// Runs `handshake`'s read on `object`, timing each storage operation.
 pub(crate) async fn read(
     handshake: &dyn Handshake,
-    object: &Object,
+    object: &dyn Backing,
     env: &Env,
 ) -> Result<TokenRead, StorageFailed> {
     let storage = Storage::new(object, env);

@@ -3,8 +3,28 @@
 
 use std::cell::RefCell;
 
-use crate::server::storage::{Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
-use crate::server::{Env, Object, StorageFailed};
+use futures_util::future::LocalBoxFuture;
+
+use crate::server::storage::{Read, Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
+use crate::server::{Env, StorageFailed};
+
+/// What a handshake's reads need of their durable object. The object implements it
+/// (`object/storage.rs`): the object calls the variant, and the variant reaches the object's
+/// storage only through this, so `variant` never names `object`.
+pub(crate) trait Backing {
+    /// The object's incarnation now (a restart makes a new one).
+    fn incarnation(&self) -> u64;
+    /// `storage.get(keys)` with the scenario's latency, gates and faults.
+    fn get<'a>(
+        &'a self,
+        env: &'a Env,
+        keys: &'a [&'static str],
+    ) -> LocalBoxFuture<'a, Result<Read, StorageFailed>>;
+    /// The token kept in object memory, if any.
+    fn memory_token(&self) -> Option<(String, u64)>;
+    /// Keeps the token in object memory unless the object is no longer `incarnation`.
+    fn remember_token(&self, incarnation: u64, token: String, expires_at_ms: u64);
+}
 
 /// A storage key the object's `setAuthToken` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +55,7 @@ pub struct Values {
 
 /// A handshake's handle on its object for one token read.
 pub struct Storage<'a> {
-    object: &'a Object,
+    object: &'a dyn Backing,
     env: &'a Env,
     /// The object's incarnation when the read began: memory is refilled only in the same one.
     incarnation: u64,
@@ -44,7 +64,7 @@ pub struct Storage<'a> {
 }
 
 impl<'a> Storage<'a> {
-    pub(super) fn new(object: &'a Object, env: &'a Env) -> Storage<'a> {
+    pub(super) fn new(object: &'a dyn Backing, env: &'a Env) -> Storage<'a> {
         Storage {
             object,
             env,
@@ -64,7 +84,7 @@ impl<'a> Storage<'a> {
             reads.len() - 1
         };
         let names: Vec<&'static str> = keys.iter().map(|k| k.name()).collect();
-        let read = self.object.storage_get(self.env, &names).await?;
+        let read = self.object.get(self.env, &names).await?;
         self.reads_ms.borrow_mut()[slot] = Some(read.took_ms);
         let mut values = Values {
             took_ms: read.took_ms,

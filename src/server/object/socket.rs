@@ -4,7 +4,6 @@
 
 use std::rc::Rc;
 
-use super::queue::{self, Receiver, Sender};
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
@@ -12,8 +11,9 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::object::{canceled, Object, Objects, Socket};
-use super::Env;
+use super::{canceled, Object, Objects, Socket};
+use crate::server::queue::{self, Receiver, Sender};
+use crate::server::Env;
 use crate::wire::api::ServerMsg;
 use crate::wire::{ws_config, Io};
 
