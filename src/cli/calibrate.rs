@@ -1,5 +1,6 @@
 //! `calibrate`: upgrade timing logs (or a CSV) → an empirical storage.read_ms distribution.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, Read};
 use std::path::PathBuf;
 
@@ -68,7 +69,7 @@ pub(crate) fn calibrate(args: Args) -> CliResult<Status> {
     )?;
     let c = read_input(&args.logfile, args.sequential, args.variant.as_deref())?
         .map_err(|e| invalid(e.line().map(|l| (l, 1)), e.to_string()))?;
-    eprint!("{}", report::calibrate::notes(&c, &source));
+    eprint!("{}", notes(&c, &source));
     if c.samples_ms.is_empty() {
         return Err(invalid(None, "no usable timing sample".into()).into());
     }
@@ -161,4 +162,52 @@ impl<R: BufRead> BufRead for OnlyVariant<R> {
     fn consume(&mut self, n: usize) {
         self.pos += n;
     }
+}
+
+/// Malformed lines shown before the rest are only counted.
+const MALFORMED_SHOWN_MAX: usize = 20;
+
+/// The notes, one per line; `source` names the input.
+fn notes(c: &Calibration, source: &str) -> String {
+    let mut s = String::new();
+    for (line, why) in c.malformed.iter().take(MALFORMED_SHOWN_MAX) {
+        let _ = writeln!(s, "{source}:{line}: malformed, skipped: {why}");
+    }
+    if c.malformed_count > MALFORMED_SHOWN_MAX {
+        let _ = writeln!(
+            s,
+            "... and {} more malformed line(s)",
+            c.malformed_count - MALFORMED_SHOWN_MAX
+        );
+    }
+    let _ = writeln!(
+        s,
+        "calibrate: {} sample(s) from {} {} line(s), {} malformed",
+        c.samples_ms.len(),
+        c.candidates,
+        c.format,
+        c.malformed_count,
+    );
+    if let Some(d) = &c.deconvolution {
+        let _ = writeln!(
+            s,
+            "calibrate: sequential totals deconvolved into one read: {} ms grid, {} bins, {} EM steps{}",
+            d.step_ms,
+            d.bins,
+            d.iterations,
+            if d.converged {
+                " (converged)"
+            } else {
+                " (step limit reached)"
+            }
+        );
+    }
+    if let Some(r) = c.summary() {
+        let _ = writeln!(
+            s,
+            "calibrate: per read: mean {:.1} ms, sd {:.1} ms, p95 {:.1} ms",
+            r.mean_ms, r.sd_ms, r.p95_ms
+        );
+    }
+    s
 }

@@ -1,13 +1,12 @@
 //! `conform`: the protocol conformance suite against an endpoint speaking the documented API.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handshake_sim::internal::live::conform::{self, Settings, CASES};
+use handshake_sim::internal::live::conform::{self, Case, CaseResult, ConformRun, Settings, CASES};
 use handshake_sim::internal::live::LiveError;
-use handshake_sim::internal::report::conform::{
-    conform_json, conform_junit, conform_list, conform_text,
-};
+use handshake_sim::internal::report::conform::{conform_json, conform_junit};
 
 use super::output::{any_stdout, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
@@ -136,4 +135,84 @@ pub(crate) fn conform(args: Args) -> CliResult<Status> {
     } else {
         Status::Failed
     })
+}
+
+/// The outcome as the table shows it: failures stand out.
+fn shown(o: CaseResult) -> &'static str {
+    match o {
+        CaseResult::Pass => "pass",
+        CaseResult::Fail => "FAIL",
+        CaseResult::Error => "ERROR",
+    }
+}
+
+/// `--list`: every case, its group and what it checks.
+fn conform_list(cases: &[Case]) -> String {
+    let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut s = String::new();
+    for c in cases {
+        let _ = writeln!(s, "{:width$}  {:8} {}", c.name, c.group, c.checks);
+    }
+    s
+}
+
+/// The table: one row per case, then the counts and the failures with what they check.
+fn conform_text(url: &str, job_prefix: &str, run: &ConformRun) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "conform {url} — {} case(s), job ids {job_prefix}0, {job_prefix}1, …\n",
+        run.results.len()
+    );
+    let width = run
+        .results
+        .iter()
+        .map(|r| r.case.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        s,
+        "{:width$}  {:8} {:7} {:>6}  detail",
+        "case", "group", "outcome", "ms"
+    );
+    for r in &run.results {
+        let _ = writeln!(
+            s,
+            "{:width$}  {:8} {:7} {:>6}  {}",
+            r.case.name,
+            r.case.group,
+            shown(r.result),
+            r.elapsed_ms.map_or("–".into(), |ms| ms.to_string()),
+            r.detail
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n{} case(s): {} passed, {} failed, {} error(s); {} connection(s)",
+        run.results.len(),
+        run.count(CaseResult::Pass),
+        run.count(CaseResult::Fail),
+        run.count(CaseResult::Error),
+        run.connections
+    );
+    let not_passed: Vec<_> = run
+        .results
+        .iter()
+        .filter(|r| r.result != CaseResult::Pass)
+        .collect();
+    if !not_passed.is_empty() {
+        s.push_str("\nNot passed (case: what it checks — what happened):\n");
+    }
+    for r in not_passed {
+        let _ = writeln!(
+            s,
+            "  {} {}: {} — {}",
+            shown(r.result),
+            r.case.name,
+            r.case.checks,
+            r.detail
+        );
+    }
+    s
 }

@@ -1,11 +1,13 @@
 //! `probe`: the simulated client against a real endpoint, with the SLOs judged.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use handshake_sim::internal::live;
-use handshake_sim::internal::report::live::{probe_json, probe_text, Probed};
+use handshake_sim::internal::report::probe::{probe_json, Probed};
 use handshake_sim::internal::report::{self, Report};
-use handshake_sim::internal::verdict::{slo, Verdict};
+use handshake_sim::internal::sim::RunOutput;
+use handshake_sim::internal::verdict::{slo, SloJudged, Verdict};
 
 use super::args::Sets;
 use super::output::{any_stdout, check_no_overwrite, check_outputs, init_tracing, write_output};
@@ -150,5 +152,61 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
         } else {
             Status::Success
         },
+    )
+}
+
+/// The probe's table and its client-side SLO verdicts, the failing ones repeated at the end.
+fn probe_text(probed: &Probed, report: &Report, run: &RunOutput, verdicts: &[SloJudged]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "probe {} — {} job(s), concurrency {}, job ids {}0 … {}{}",
+        probed.url,
+        probed.jobs,
+        probed.concurrency,
+        probed.job_prefix,
+        probed.job_prefix,
+        probed.jobs.saturating_sub(1)
+    );
+    s.push_str(&report::probe::probe_table(report, run));
+    let _ = writeln!(
+        s,
+        "(– not measured: only the server knows it)\n\nSLOs (client side: upgrade = request sent → 101; canceled = gave up; failure = not ok):"
+    );
+    for v in verdicts {
+        let _ = writeln!(s, "  {}", slo_line(v));
+    }
+    let failing: Vec<&SloJudged> = verdicts
+        .iter()
+        .filter(|v| v.verdict != Verdict::Ok)
+        .collect();
+    if failing.is_empty() {
+        let _ = writeln!(s, "probe: ok, no SLO breached");
+    } else {
+        let critical = failing.iter().any(|v| v.verdict == Verdict::Critical);
+        let _ = writeln!(
+            s,
+            "probe: {}, SLOs breached:",
+            if critical {
+                "FAILED"
+            } else {
+                "ok with warnings"
+            }
+        );
+        for v in failing {
+            let _ = writeln!(s, "  {}", slo_line(v));
+        }
+    }
+    s
+}
+
+fn slo_line(v: &SloJudged) -> String {
+    format!(
+        "{:<17} {:>10.3}   warn > {}, crit > {}   {}",
+        v.slo,
+        v.value,
+        v.warning,
+        v.critical,
+        v.verdict.name()
     )
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use handshake_sim::internal::live::{self, LiveError};
 use handshake_sim::internal::names::VariantId;
-use handshake_sim::internal::report::live::{serve_banner, SERVE_STOPPED};
 use handshake_sim::internal::server::variant;
 
 use super::args::Sets;
@@ -163,3 +162,13 @@ pub(crate) fn block_on_local<F: std::future::Future>(f: F) -> CliResult<F::Outpu
         .context("starting the tokio runtime")?;
     Ok(tokio::task::LocalSet::new().block_on(&rt, f))
 }
+
+/// `serve`'s first lines, once it listens on `addr`.
+fn serve_banner(scenario: &str, variant: &str, seed: u64, addr: std::net::SocketAddr) -> String {
+    format!(
+        "handshake-sim serve: {scenario} with variant {variant}, seed {seed}, on http://{addr}\n  POST http://{addr}/api/enrichment/batch  {{\"jobId\":\"job-1\",\"books\":5}}\n  GET  ws://{addr}/ws/progress?jobId=job-1&token=TOKEN\nCtrl-C or SIGTERM stops it (open sockets close with 1001)."
+    )
+}
+
+/// `serve`'s last line.
+const SERVE_STOPPED: &str = "handshake-sim serve: stopped";

@@ -1,19 +1,21 @@
-//! Output formats: the terminal table, JSON and the per-job CSV. Only this module knows them.
+//! The artefact formats: the run table, JSON, the per-job and per-point CSVs, HTML pages,
+//! plots, JUnit XML, Markdown and the scenario snippet. A command's own terminal text (banners,
+//! summaries, notes) lives with the command in the binary (`src/cli/`); two texts stay here
+//! because they share their code with a file: `compare`'s tables (with its JSON) and `check`'s
+//! verdict table (with its JUnit and Markdown).
 
 pub mod bench;
-pub mod calibrate;
 pub mod check;
 pub mod compare;
 pub mod conform;
 mod csv;
 pub mod fit;
 mod html;
-pub mod live;
 pub mod plot;
 mod points;
+pub mod probe;
 pub mod seed_rows;
 pub mod snippet;
-pub mod sweep;
 mod table;
 mod verdicts;
 

@@ -379,7 +379,6 @@ fn merge_in_process(mutant_s1: &[u8], csv_s1: &[u8]) {
     handshake_sim::internal::report::write_points(&mut sink, &merged).unwrap();
     merged.write_json(&mut sink).unwrap();
     handshake_sim::internal::report::plot::sweep_plots(&merged, false).unwrap();
-    let _ = handshake_sim::internal::report::sweep::summary(&merged, Path::new("out"));
 }
 
 #[test]
@@ -431,7 +430,6 @@ fn a_log_or_csv_never_panics_calibrate() {
         fuzz(name, &original, cases(256), |m| {
             for sequential in [false, true] {
                 if let Ok(cal) = handshake_sim::internal::calibrate::calibrate(m, sequential) {
-                    let _ = handshake_sim::internal::report::calibrate::notes(&cal, "x");
                     if !cal.samples_ms.is_empty() {
                         let _ = handshake_sim::internal::report::snippet::calibration(&cal, "x");
                     }

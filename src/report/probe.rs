@@ -1,27 +1,11 @@
-//! What the live commands print: `serve`'s banner and `probe`'s table, SLOs and JSON.
-
-use std::fmt::Write as _;
+//! `probe`'s formats: its `--json` file and its run table (the figures only the server knows
+//! shown as not measured). Its SLO lines are `probe`'s own text, in the binary.
 
 use super::table::TableRow;
 use super::Report;
 use crate::record::Violation;
 use crate::sim::RunOutput;
 use crate::verdict::{SloJudged, Verdict};
-
-/// `serve`'s first lines, once it listens on `addr`.
-pub fn serve_banner(
-    scenario: &str,
-    variant: &str,
-    seed: u64,
-    addr: std::net::SocketAddr,
-) -> String {
-    format!(
-        "handshake-sim serve: {scenario} with variant {variant}, seed {seed}, on http://{addr}\n  POST http://{addr}/api/enrichment/batch  {{\"jobId\":\"job-1\",\"books\":5}}\n  GET  ws://{addr}/ws/progress?jobId=job-1&token=TOKEN\nCtrl-C or SIGTERM stops it (open sockets close with 1001)."
-    )
-}
-
-/// `serve`'s last line.
-pub const SERVE_STOPPED: &str = "handshake-sim serve: stopped";
 
 /// Which endpoint a probe ran against, and how.
 pub struct Probed<'a> {
@@ -82,24 +66,9 @@ fn client_counts(run: &RunOutput) -> ClientCounts {
     }
 }
 
-/// The probe's table and its client-side SLO verdicts, the failing ones repeated at the end.
-pub fn probe_text(
-    probed: &Probed,
-    report: &Report,
-    run: &RunOutput,
-    verdicts: &[SloJudged],
-) -> String {
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "probe {} — {} job(s), concurrency {}, job ids {}0 … {}{}",
-        probed.url,
-        probed.jobs,
-        probed.concurrency,
-        probed.job_prefix,
-        probed.job_prefix,
-        probed.jobs.saturating_sub(1)
-    );
+/// The run table as a probe shows it: rows only the server knows as not measured (`–`), and
+/// the client's own counts (progress gaps, never completed) below results complete.
+pub fn probe_table(report: &Report, run: &RunOutput) -> String {
     let counts = client_counts(run);
     let mut rows = super::table::rows(report);
     for row in rows.iter_mut() {
@@ -121,47 +90,7 @@ pub fn probe_text(
         );
     }
     let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();
-    s.push_str(&super::table::layout(&rows, &names));
-    let _ = writeln!(
-        s,
-        "(– not measured: only the server knows it)\n\nSLOs (client side: upgrade = request sent → 101; canceled = gave up; failure = not ok):"
-    );
-    for v in verdicts {
-        let _ = writeln!(s, "  {}", slo_line(v));
-    }
-    let failing: Vec<&SloJudged> = verdicts
-        .iter()
-        .filter(|v| v.verdict != Verdict::Ok)
-        .collect();
-    if failing.is_empty() {
-        let _ = writeln!(s, "probe: ok, no SLO breached");
-    } else {
-        let critical = failing.iter().any(|v| v.verdict == Verdict::Critical);
-        let _ = writeln!(
-            s,
-            "probe: {}, SLOs breached:",
-            if critical {
-                "FAILED"
-            } else {
-                "ok with warnings"
-            }
-        );
-        for v in failing {
-            let _ = writeln!(s, "  {}", slo_line(v));
-        }
-    }
-    s
-}
-
-fn slo_line(v: &SloJudged) -> String {
-    format!(
-        "{:<17} {:>10.3}   warn > {}, crit > {}   {}",
-        v.slo,
-        v.value,
-        v.warning,
-        v.critical,
-        v.verdict.name()
-    )
+    super::table::layout(&rows, &names)
 }
 
 /// The probe's `--json` file: the report with the URL, the job prefix, the client's own
