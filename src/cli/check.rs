@@ -1,4 +1,4 @@
-//! `check`: the pre-deploy gate, scenarios over seeds with their SLOs and expectations judged.
+//! `check`: the pre-deploy check, scenarios over seeds with their SLOs and expectations judged.
 
 use std::path::PathBuf;
 
@@ -58,7 +58,7 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
         ("--junit", args.junit.as_deref()),
         ("--markdown", args.markdown.as_deref()),
     ];
-    // Load everything first: bad input stops the gate before any run.
+    // Load everything first: bad input stops the check before any run.
     let scenarios = load_all(&args)?;
     check_outputs(&outputs)?;
     let inputs: Vec<(&str, &std::path::Path)> = scenarios
@@ -108,7 +108,7 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
     })
 }
 
-/// Every scenario, with the overrides, checked for the gate: (file as given, scenario).
+/// Every scenario, with the overrides, checked for `check`: (file as given, scenario).
 fn load_all(args: &Args) -> CliResult<Vec<(String, Scenario)>> {
     let overrides = args.sets.overrides()?;
     let mut scenarios = Vec::new();

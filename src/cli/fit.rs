@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use handshake_sim::internal::fit::{Edge, FitResult, FitSpec, Parameter, Spread, Target};
+use handshake_sim::internal::fit::{Edge, FitResult, FitSpec, Goal, Parameter, Spread};
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{self, Scenario};
 
@@ -70,7 +70,7 @@ pub(crate) fn fit(args: Args) -> CliResult<Status> {
         .variant
         .as_deref()
         .unwrap_or_else(|| base.scenario.variants[0].name());
-    let target = Target::parse(&args.target, default_variant)?;
+    let target = Goal::parse(&args.target, default_variant)?;
     let parameter = Parameter::lookup(&base, &args.param)?;
     let range = parameter.range(args.range.as_deref())?;
     let seeds = args.seeds.seeds(base.scenario.seed);

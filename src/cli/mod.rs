@@ -79,7 +79,7 @@ enum Command {
     /// Compare two runs' --json outputs figure by figure: what changed beyond noise.
     #[command(after_help = compare::EXAMPLES)]
     Compare(compare::Args),
-    /// Pre-deploy gate: run scenarios over seeds and judge their SLOs and expectations.
+    /// Pre-deploy check: run scenarios over seeds and judge their SLOs and expectations.
     #[command(after_help = check::EXAMPLES)]
     Check(check::Args),
     /// Serve the simulated Worker and Durable Objects on a real socket, in real time.

@@ -93,7 +93,7 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
             .unwrap_or_else(live::random_job_prefix),
     };
     let probed = block_on_local(async {
-        let target = live::Target::parse(&args.url, args.allow_remote).await?;
+        let target = live::Endpoint::parse(&args.url, args.allow_remote).await?;
         live::probe(&scenario, target, &options).await
     })??;
     if let Some(why) = &probed.unreachable {

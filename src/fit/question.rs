@@ -25,7 +25,7 @@ pub struct FitSpec<'a> {
 
 /// The observed figure of `--target VARIANT.METRIC=VALUE`, its names parsed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Target {
+pub struct Goal {
     pub variant: VariantId,
     pub figure: Figure,
     /// METRIC as written (any spelling of the figure), for the report to echo.
@@ -33,11 +33,11 @@ pub struct Target {
     pub value: f64,
 }
 
-impl Target {
+impl Goal {
     /// Parses `VARIANT.METRIC=VALUE`, or `METRIC=VALUE` for `default_variant`: a built-in
     /// variant, a figure that is not a paired delta (one variant has no baseline) and a
     /// finite value.
-    pub fn parse(arg: &str, default_variant: &str) -> Result<Target, FitError> {
+    pub fn parse(arg: &str, default_variant: &str) -> Result<Goal, FitError> {
         let (lhs, value) = arg
             .split_once('=')
             .ok_or_else(|| FitError::Usage(format!("--target {arg:?}: expected METRIC=VALUE")))?;
@@ -57,7 +57,7 @@ impl Target {
                 "the target {parsed} is not a finite number"
             )));
         }
-        Ok(Target {
+        Ok(Goal {
             variant,
             figure: Figure::parse(metric).map_err(FitError::Usage)?,
             metric: metric.to_string(),
@@ -123,14 +123,14 @@ mod tests {
 
     #[test]
     fn target_names_the_variant_or_takes_the_default() {
-        let t = Target::parse("sequential.failure_rate=0.35", "parallel").unwrap();
+        let t = Goal::parse("sequential.failure_rate=0.35", "parallel").unwrap();
         assert_eq!(
             (t.variant, t.figure, t.value),
             (VariantId::Sequential, Figure::FailureRate, 0.35)
         );
-        let t = Target::parse("failure_rate= 0.5", "parallel").unwrap();
+        let t = Goal::parse("failure_rate= 0.5", "parallel").unwrap();
         assert_eq!((t.variant, t.value), (VariantId::Parallel, 0.5));
-        let t = Target::parse("parallel.storage_ms.p50=70", "sequential").unwrap();
+        let t = Goal::parse("parallel.storage_ms.p50=70", "sequential").unwrap();
         assert_eq!(
             (t.variant, t.metric.as_str()),
             (VariantId::Parallel, "storage_ms.p50")
@@ -144,7 +144,7 @@ mod tests {
             "p96_storage_ms=1",
         ] {
             assert!(matches!(
-                Target::parse(bad, "parallel"),
+                Goal::parse(bad, "parallel"),
                 Err(FitError::Usage(_))
             ));
         }

@@ -2,20 +2,20 @@
 //! time: `serve` for real clients, `probe` for real endpoints; and `conform`, which checks any
 //! endpoint against the documented HTTP API. All run on a current-thread runtime with a
 //! `LocalSet` (the server and client code is single-threaded by design); `probe` and `conform`
-//! reach their endpoint through one `Target`.
+//! reach their endpoint through one `Endpoint`.
 
 mod accept;
 pub mod conform;
+mod endpoint;
 mod limits;
 mod probe;
 mod serve;
 mod stream;
-mod target;
 
+pub use endpoint::Endpoint;
 pub use limits::{connections_fitting, fd_limit, Limits};
 pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun};
 pub use serve::Server;
-pub use target::Target;
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
-use super::{LiveError, Target};
+use super::{Endpoint, LiveError};
 use crate::client::Session;
 use crate::clock::Clock;
 use crate::draw::Draws;
@@ -60,7 +60,7 @@ pub fn valid_job_prefix(prefix: &str) -> bool {
 /// Runs `options.jobs` client sessions against `target`. Must run inside a `LocalSet`.
 pub async fn probe(
     scenario: &Scenario,
-    target: Target,
+    target: Endpoint,
     options: &ProbeOptions,
 ) -> Result<ProbeRun, LiveError> {
     if options.jobs == 0 || options.jobs > PROBE_JOBS_MAX {

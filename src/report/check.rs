@@ -3,7 +3,7 @@
 use crate::names::Repro;
 use crate::verdict::CheckRow;
 
-/// The gate as JSON: the counts of the summary line, and every check with its per-seed
+/// `check` as JSON: the counts of the summary line, and every check with its per-seed
 /// values (`null` where a seed had no such figure), its verdict, and for a failed check the
 /// command that reruns each failing seed.
 pub fn json(scenarios: usize, rows: &[CheckRow], sets: &[String]) -> String {

@@ -1,4 +1,4 @@
-//! The gate's outputs: the verdict table, JUnit XML and Markdown.
+//! `check`'s outputs: the verdict table, JUnit XML and Markdown.
 
 use std::fmt::Write;
 

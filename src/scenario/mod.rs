@@ -54,10 +54,10 @@ pub const PERIOD_MS_MAX: u64 = 7 * 24 * 3600 * 1000;
 pub struct Scenario {
     pub scenario: Meta,
     pub network: Network,
-    pub storage: Storage,
-    pub object: Object,
+    pub storage: StorageConfig,
+    pub object: ObjectConfig,
     pub auth: Auth,
-    pub client: Client,
+    pub client: ClientConfig,
     pub enrichment: Enrichment,
     pub faults: Faults,
     pub slo: Slo,
@@ -132,7 +132,7 @@ pub enum Backend {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Storage {
+pub struct StorageConfig {
     pub backend: Backend,
     /// One uncached kv round trip, a get or a get-many (default uniform 50..100).
     pub read_ms: Dist,
@@ -144,9 +144,9 @@ pub struct Storage {
     pub put_populates_cache: bool,
 }
 
-impl Default for Storage {
+impl Default for StorageConfig {
     fn default() -> Self {
-        Storage {
+        StorageConfig {
             backend: Backend::Kv,
             read_ms: Dist::Uniform([50.0, 100.0]),
             cached_read_ms: Dist::Constant(0.0),
@@ -158,7 +158,7 @@ impl Default for Storage {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Object {
+pub struct ObjectConfig {
     /// Activation delay of a cold object, before its first event runs (default uniform 5..15).
     pub cold_start_ms: Dist,
     /// Idle time after which the object hibernates: memory lost, sockets kept (default 10000).
@@ -175,9 +175,9 @@ pub struct Object {
     pub accept_ms: Dist,
 }
 
-impl Default for Object {
+impl Default for ObjectConfig {
     fn default() -> Self {
-        Object {
+        ObjectConfig {
             cold_start_ms: Dist::Uniform([5.0, 15.0]),
             hibernate_after_idle_ms: 10_000,
             evict_after_idle_ms: 70_000,
@@ -206,7 +206,7 @@ impl Default for Auth {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Client {
+pub struct ClientConfig {
     /// Wait between the 202 and opening the socket (default 0).
     pub connect_delay_ms: Dist,
     /// Give up on the upgrade this long after the connect started (default 60000).
@@ -247,7 +247,7 @@ pub struct Client {
     pub books_per_job: u32,
 }
 
-impl Client {
+impl ClientConfig {
     /// The effective deadline of an upgrade, ms after its connect started: the handshake
     /// timeout, or the ping's timeout when a ping issued (and queued) earlier times out first.
     /// What the plots draw and the worst job's timeline marks; the client applies the two
@@ -258,9 +258,9 @@ impl Client {
     }
 }
 
-impl Default for Client {
+impl Default for ClientConfig {
     fn default() -> Self {
-        Client {
+        ClientConfig {
             connect_delay_ms: Dist::Constant(0.0),
             handshake_timeout_ms: 60_000,
             ping_after_ms: 0,
@@ -414,7 +414,7 @@ pub struct Slo {
     /// Mean storage read time of the upgrade, ms (default 150 / 300).
     pub avg_storage_ms: Threshold,
     /// Silent failures per job: finished on the server, never learned by the client
-    /// (default 0 / 0: any silent failure fails the gate).
+    /// (default 0 / 0: any silent failure fails `check`).
     pub silent_failure_rate: Threshold,
 }
 

@@ -1,5 +1,5 @@
 //! Validation: every value of a parsed scenario checked against its documented limits, in
-//! file order, and `[expect]` parsed; the gate's check that the variants an SLO or an
+//! file order, and `[expect]` parsed; `check`'s test that the variants an SLO or an
 //! expectation names are ones that run.
 
 use super::{reported, Dist, Expectation, Scenario};
@@ -10,7 +10,7 @@ use super::{
 use crate::names::VariantId;
 
 impl Scenario {
-    /// For the gate: every variant an SLO or expectation names must be one that runs.
+    /// For `check`: every variant an SLO or expectation names must be one that runs.
     pub fn check_gate_variants(&self) -> Result<(), (String, String)> {
         let runs = &self.scenario.variants;
         let missing = |v: &VariantId| !runs.contains(v);

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod bad_input;
+mod check;
 mod cli;
 mod compare;
 mod conform;
@@ -12,7 +13,6 @@ mod faults;
 mod figures;
 mod files;
 mod fuzz;
-mod gate;
 mod gates;
 mod hostile;
 mod issue407;

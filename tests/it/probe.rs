@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use handshake_sim::internal::live::{self, ProbeOptions, Target};
+use handshake_sim::internal::live::{self, Endpoint, ProbeOptions};
 use handshake_sim::internal::record::Outcome;
 use handshake_sim::internal::server::variant;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -178,7 +178,7 @@ fn jobs_cut_by_the_time_limit_keep_their_upgrade_times() {
     let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
     let addr = served.addr;
     let probed = local(async move {
-        let target = Target::parse(&format!("http://{addr}"), false)
+        let target = Endpoint::parse(&format!("http://{addr}"), false)
             .await
             .unwrap();
         let options = ProbeOptions {

@@ -11,7 +11,7 @@
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use handshake_sim::internal::live::{self, ProbeOptions, Target};
+use handshake_sim::internal::live::{self, Endpoint, ProbeOptions};
 use handshake_sim::internal::metrics::Latency;
 use handshake_sim::internal::record::Outcome;
 use handshake_sim::internal::scenario::Scenario;
@@ -59,7 +59,7 @@ async fn status_of(addr: SocketAddr, req: Request<Full<Bytes>>) -> (StatusCode, 
 
 /// The scenario's client model, `jobs` sessions, against `addr`.
 async fn probe_at(addr: SocketAddr, s: &Scenario, seed: u64, label: &str) -> sim::RunOutput {
-    let target = Target::parse(&format!("http://{addr}"), false)
+    let target = Endpoint::parse(&format!("http://{addr}"), false)
         .await
         .unwrap();
     let options = ProbeOptions {
@@ -106,7 +106,7 @@ fn serve_and_probe_agree_with_the_simulation() {
                 .unwrap();
         let (bad, _) = status_of(addr, upgrade).await;
         // TLS is really attempted for https://: against this plain server it cannot succeed.
-        let tls = Target::parse(&format!("https://{addr}"), false)
+        let tls = Endpoint::parse(&format!("https://{addr}"), false)
             .await
             .unwrap();
         let tls_options = ProbeOptions {

@@ -16,7 +16,7 @@
 //! The test prints the measured figures. It runs in the `timing` binary, so no test of `it`
 //! runs beside it, and one timing test at a time ([`crate::serial`]).
 
-use handshake_sim::internal::live::{self, ProbeOptions, Target};
+use handshake_sim::internal::live::{self, Endpoint, ProbeOptions};
 use handshake_sim::internal::metrics::Latency;
 use handshake_sim::internal::record::Outcome;
 use handshake_sim::internal::server::variant;
@@ -40,7 +40,7 @@ fn simulated(variant_name: &str) -> RunOutput {
 fn probed(url: &str) -> RunOutput {
     let s = crate::load("workerd.toml", &[]);
     crate::local(async {
-        let target = Target::parse(url, false).await.unwrap();
+        let target = Endpoint::parse(url, false).await.unwrap();
         let options = ProbeOptions {
             jobs: s.scenario.jobs,
             concurrency: s.scenario.concurrency,

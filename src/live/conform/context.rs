@@ -7,21 +7,21 @@ use std::time::Duration;
 use super::finding::Finding;
 use super::Settings;
 use crate::client::Connect;
-use crate::live::Target;
+use crate::live::Endpoint;
 use crate::wire::IoObject;
 
 /// Most connections one run opens (the full suite needs under 100).
 pub const CONNECTIONS_MAX: u32 = 400;
 
 pub(super) struct Context {
-    pub(super) target: Target,
+    pub(super) target: Endpoint,
     pub(super) settings: Settings,
     connections: Cell<u32>,
     jobs: Cell<u32>,
 }
 
 impl Context {
-    pub(super) fn new(target: Target, settings: Settings) -> Context {
+    pub(super) fn new(target: Endpoint, settings: Settings) -> Context {
         Context {
             target,
             settings,

@@ -30,7 +30,7 @@ use futures_util::StreamExt;
 pub use case::{select, Case, CaseResult, Judged, CASES};
 pub use context::CONNECTIONS_MAX;
 
-use super::{LiveError, Target};
+use super::{Endpoint, LiveError};
 use context::Context;
 use finding::Finding;
 
@@ -149,10 +149,10 @@ async fn reach(
     allow_remote: bool,
     settings: &Settings,
     deadline: tokio::time::Instant,
-) -> Result<Result<Target, (String, u32)>, LiveError> {
+) -> Result<Result<Endpoint, (String, u32)>, LiveError> {
     let request = Duration::from_millis(settings.request_timeout_ms);
     let within = || request.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
-    let target = match Target::parse_within(url, allow_remote, within()).await {
+    let target = match Endpoint::parse_within(url, allow_remote, within()).await {
         Ok(target) => target,
         Err(LiveError::Io { context, source }) => {
             return Ok(Err((format!("{context}: {source}"), 0)))

@@ -221,7 +221,7 @@ pub(in crate::server) fn canceled(env: &Env, object: &Object, why: &str) {
 }
 
 /// The write-up's timing log of one upgrade, in ms.
-struct Timing {
+struct TimingLine {
     cold_ms: Option<u64>,
     reads_ms: Vec<u64>,
     storage_ms: u64,
@@ -272,7 +272,7 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         );
     }
     let done_ms = env.clock.now_ms();
-    let timing = Timing {
+    let timing = TimingLine {
         cold_ms,
         reads_ms: read.reads_ms,
         storage_ms,
@@ -317,11 +317,11 @@ fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) -> bool {
     held
 }
 
-impl Timing {
+impl TimingLine {
     /// Logs the timing line (as the write-up's object does) and, for the job's first
     /// upgrade, records it.
     fn log(self, env: &Env, object: &Object, done_ms: u64, first: bool) {
-        let Timing {
+        let TimingLine {
             cold_ms,
             reads_ms,
             storage_ms,

@@ -19,21 +19,21 @@ use crate::wire::IoObject;
 
 /// A live endpoint: `http://`, `ws://`, `https://` or `wss://` `HOST[:PORT]`.
 #[derive(Clone)]
-pub struct Target {
+pub struct Endpoint {
     pub host: String,
     pub port: u16,
     pub addrs: Vec<SocketAddr>,
     tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
-/// Longest a name lookup of [`Target::parse`] may take (`parse_within` sets its own).
+/// Longest a name lookup of [`Endpoint::parse`] may take (`parse_within` sets its own).
 pub const RESOLVE_TIMEOUT: Duration = Duration::from_secs(10);
 
-impl Target {
+impl Endpoint {
     /// Parses and resolves `url` within [`RESOLVE_TIMEOUT`]. Only loopback addresses unless
     /// `allow_remote`.
-    pub async fn parse(url: &str, allow_remote: bool) -> Result<Target, LiveError> {
-        Target::parse_within(url, allow_remote, RESOLVE_TIMEOUT).await
+    pub async fn parse(url: &str, allow_remote: bool) -> Result<Endpoint, LiveError> {
+        Endpoint::parse_within(url, allow_remote, RESOLVE_TIMEOUT).await
     }
 
     /// Parses `url` and resolves its host within `resolve_within`: a lookup that takes longer
@@ -42,7 +42,7 @@ impl Target {
         url: &str,
         allow_remote: bool,
         resolve_within: Duration,
-    ) -> Result<Target, LiveError> {
+    ) -> Result<Endpoint, LiveError> {
         let uri: hyper::Uri = url
             .parse()
             .map_err(|e| LiveError::Usage(format!("{url:?} is not a URL: {e}")))?;
@@ -99,7 +99,7 @@ impl Target {
         } else {
             None
         };
-        Ok(Target {
+        Ok(Endpoint {
             host,
             port,
             addrs,
@@ -108,7 +108,7 @@ impl Target {
     }
 }
 
-impl Connect for Target {
+impl Connect for Endpoint {
     fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
         let addrs = self.addrs.clone();
         let tls = self.tls.clone();
@@ -167,7 +167,7 @@ async fn resolve(host: &str, port: u16, within: Duration) -> io::Result<Vec<Sock
     }
 }
 
-impl Target {
+impl Endpoint {
     /// Why a plain TCP connection to the target fails within `within`, if it does: a target
     /// that cannot be reached at all is said once, with the reason, instead of once per job or
     /// case. Bounded: a listener whose backlog is full drops the SYN, and the kernel's own

@@ -1,7 +1,7 @@
 //! How another crate uses handshake-sim in its own tests (as a dev-dependency): load a
 //! scenario, override what the change under test alters, run over seeds, assert.
 //!
-//! Run it: `cargo run --release --example deploy_gate`. In a test, the same lines go inside
+//! Run it: `cargo run --release --example deploy_check`. In a test, the same lines go inside
 //! a `#[test] fn`; `assert_expect` panics with the figures and the command to reproduce.
 
 use handshake_sim::Experiment;

@@ -1,4 +1,4 @@
-//! The pre-deploy gate: runs scenarios over seeds, judges their SLOs and expectations per
+//! The pre-deploy check: runs scenarios over seeds, judges their SLOs and expectations per
 //! seed, and says which checks failed with the command that reproduces each.
 
 use serde::Serialize;
@@ -53,7 +53,7 @@ pub struct SeedResult {
 }
 
 impl CheckRow {
-    /// Whether this check fails the gate: a critical SLO or an expectation that did not hold.
+    /// Whether this check fails the check: a critical SLO or an expectation that did not hold.
     pub fn fails(&self) -> bool {
         self.verdict == Verdict::Critical
     }
