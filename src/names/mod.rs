@@ -14,6 +14,7 @@ pub use fault::FaultKind;
 pub use figure::{Figure, Kind, Stat, Timing};
 pub use repro::{shell_quote, Repro, CHECK_DETERMINISM_VAR, SEEDS_VAR, SEED_VAR};
 pub use suggest::{closest, unknown};
+pub(crate) use variant::builtin_variants;
 pub use variant::VariantId;
 
 /// `text` with every control character (terminal escape sequences among them) written as a

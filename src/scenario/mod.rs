@@ -329,6 +329,42 @@ pub struct Faults {
     pub panic_on_job: Option<u64>,
 }
 
+impl Faults {
+    /// Every probability of `[faults]` but the per-job partitions' (checked with them), by
+    /// key: validation checks each is in 0..=1. A new fault's probability goes here, beside
+    /// its field.
+    pub(crate) fn probabilities(&self) -> [(&'static str, f64); 7] {
+        [
+            ("faults.client_edge_loss", self.client_edge_loss),
+            ("faults.edge_object_loss", self.edge_object_loss),
+            (
+                "faults.object_crash.probability",
+                self.object_crash.probability,
+            ),
+            ("faults.storage.read_error", self.storage.read_error),
+            ("faults.storage.write_error", self.storage.write_error),
+            (
+                "faults.storage.spike_probability",
+                self.storage.spike_probability,
+            ),
+            (
+                "faults.token_expiry.probability",
+                self.token_expiry.probability,
+            ),
+        ]
+    }
+
+    /// Every distribution of `[faults]` but the per-job partitions' (checked with them), by
+    /// key: validation checks each. A new fault's distribution goes here, beside its field.
+    pub(crate) fn dists(&self) -> [(&'static str, &Dist); 3] {
+        [
+            ("faults.object_crash.after_ms", &self.object_crash.after_ms),
+            ("faults.storage.spike_ms", &self.storage.spike_ms),
+            ("faults.token_expiry.ttl_ms", &self.token_expiry.ttl_ms),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionWindow {

@@ -125,7 +125,7 @@ impl Scenario {
 
     /// Every latency distribution.
     fn validate_dists(&self) -> Result<(), Invalid> {
-        let dists: [(&str, &Dist); 13] = [
+        let dists: [(&str, &Dist); 10] = [
             (
                 "network.client_edge.latency_ms",
                 &self.network.client_edge.latency_ms,
@@ -142,17 +142,8 @@ impl Scenario {
             ("object.accept_ms", &self.object.accept_ms),
             ("client.connect_delay_ms", &self.client.connect_delay_ms),
             ("enrichment.book_ms", &self.enrichment.book_ms),
-            (
-                "faults.object_crash.after_ms",
-                &self.faults.object_crash.after_ms,
-            ),
-            ("faults.storage.spike_ms", &self.faults.storage.spike_ms),
-            (
-                "faults.token_expiry.ttl_ms",
-                &self.faults.token_expiry.ttl_ms,
-            ),
         ];
-        for (key, d) in dists {
+        for (key, d) in dists.into_iter().chain(self.faults.dists()) {
             d.validate()
                 .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
         }
@@ -207,32 +198,15 @@ impl Scenario {
 
     /// Every probability is in 0..=1.
     fn validate_probabilities(&self) -> Result<(), Invalid> {
-        let f = &self.faults;
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
-        let probabilities: [(&str, f64); 9] = [
+        let probabilities: [(&str, f64); 2] = [
             (
                 "object.restart_probability",
                 self.object.restart_probability,
             ),
             ("client.backoff_jitter", self.client.backoff_jitter),
-            ("faults.client_edge_loss", f.client_edge_loss),
-            ("faults.edge_object_loss", f.edge_object_loss),
-            (
-                "faults.object_crash.probability",
-                f.object_crash.probability,
-            ),
-            ("faults.storage.read_error", f.storage.read_error),
-            ("faults.storage.write_error", f.storage.write_error),
-            (
-                "faults.storage.spike_probability",
-                f.storage.spike_probability,
-            ),
-            (
-                "faults.token_expiry.probability",
-                f.token_expiry.probability,
-            ),
         ];
-        for (key, p) in probabilities {
+        for (key, p) in probabilities.into_iter().chain(self.faults.probabilities()) {
             if !(0.0..=1.0).contains(&p) {
                 return err(key, format!("{p} is not a probability in 0..=1"));
             }

@@ -103,10 +103,10 @@ fn records_csv_has_one_row_per_job_and_variant_and_is_byte_identical() {
 }
 
 #[test]
-fn variants_lists_all_four() {
+fn variants_lists_every_built_in_variant() {
     let text = stdout(&["variants"]);
-    for v in ["sequential", "parallel", "batched", "memory-cache"] {
-        assert!(text.contains(v));
+    for v in handshake_sim::internal::names::VariantId::ALL {
+        assert!(text.contains(v.name()), "{v}: {text}");
     }
 }
 

@@ -1,15 +1,20 @@
 //! Same scenario + seed ⇒ identical bytes; another seed ⇒ other records.
 
+use handshake_sim::internal::names::VariantId;
 use handshake_sim::internal::report;
 
 use crate::{load, report};
 
 fn outputs(seed: u64) -> (String, Vec<u8>) {
+    let every_variant = format!(
+        "scenario.variants={:?}",
+        VariantId::ALL.map(VariantId::name)
+    );
     let s = load(
         "issue407.toml",
         &[
             "scenario.jobs=150",
-            r#"scenario.variants=["sequential", "parallel", "batched", "memory-cache"]"#,
+            &every_variant,
             "object.restart_probability=0.5",
         ],
     );

@@ -1,12 +1,10 @@
 //! Handshake variants: how the object reads `authToken` and `authTokenExpiration` before it
 //! accepts the upgrade. One small type per file, each implementing the public [`Handshake`]
 //! trait that another crate implements too, to run its own variant next to these
-//! (`Experiment::with_variant`); add a built-in one to [`ALL`].
+//! (`Experiment::with_variant`). A built-in one is its file here and its line in
+//! `names::builtin_variants!`, which declares the modules and [`ALL`] below
+//! (CONTRIBUTING.md, "Add a built-in handshake variant").
 
-mod batched;
-mod memory_cache;
-mod parallel;
-mod sequential;
 mod storage;
 
 use std::future::Future;
@@ -138,13 +136,17 @@ impl std::fmt::Debug for Variant {
     }
 }
 
-/// The built-in variants, in `VariantId::ALL`'s order.
-pub static ALL: [&dyn Handshake; 4] = [
-    &sequential::Sequential,
-    &parallel::Parallel,
-    &batched::Batched,
-    &memory_cache::MemoryCache,
-];
+/// Each built-in variant's module and [`ALL`], from `names::builtin_variants!`.
+macro_rules! implementations {
+    ($($(#[doc = $doc:literal])* $case:ident => $name:literal, $module:ident::$imp:ident;)*) => {
+        $(mod $module;)*
+
+        /// The built-in variants, in `VariantId::ALL`'s order.
+        pub static ALL: [&dyn Handshake; VariantId::ALL.len()] = [$(&$module::$imp),*];
+    };
+}
+
+crate::names::builtin_variants!(implementations);
 
 /// The implementation of a built-in variant; `None` for a user's (`VariantId::Own`), which
 /// comes with its implementation.

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 
+use handshake_sim::internal::names::VariantId;
+
 use super::{Config, Workerd};
 use crate::conform::{conform, with_outcome};
 
@@ -33,7 +35,7 @@ fn passes(w: &Workerd, label: &str) {
 
 #[test]
 fn conform_passes_against_the_reference_worker_in_every_variant() {
-    for variant in ["sequential", "parallel", "batched", "memory-cache"] {
+    for variant in VariantId::ALL.map(VariantId::name) {
         let Some(w) = Workerd::start(variant, &[("BOOK_MS", "20")]) else {
             return;
         };
