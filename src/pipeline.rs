@@ -1,7 +1,8 @@
-//! The one pipeline from a checked scenario to figures: (scenario, variants, seeds) → one
+//! The pipeline from a checked scenario to figures: (scenario, variants, seeds) → one
 //! simulated run per variant × seed → per-job records → a summary per variant. `run`,
-//! `check`, `fit`, sweeps and the library's `Experiment` all go through it; verdicts and
-//! formats come after it.
+//! `check` and the library's `Experiment` go through it; sweeps and `fit` run their own grid
+//! of points and call `metrics::summarize` per point, and `probe` makes its `Report` from
+//! one live run. Verdicts and formats come after it.
 
 use std::collections::BTreeMap;
 

@@ -86,7 +86,7 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
     progress.finish();
     let table = !args.quiet && !any_stdout(&outputs.map(|(_, p)| p));
     if table {
-        out!("{}", report::gate_table(&rows, sets));
+        out!("{}", report::check_table(&rows, sets));
     }
     if let Some(path) = &args.junit {
         write_output(path, report::junit(&rows, sets).as_bytes())?;
@@ -114,7 +114,7 @@ fn load_all(args: &Args) -> CliResult<Vec<(String, Scenario)>> {
     let mut scenarios = Vec::new();
     for f in scenario_files(&args.paths)? {
         let s = Scenario::load(&f, &overrides)?;
-        s.check_gate_variants()
+        s.check_judged_variants_run()
             .map_err(|(key, message)| ScenarioError::Invalid {
                 location: Location {
                     file: f.display().to_string(),

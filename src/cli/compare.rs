@@ -64,7 +64,7 @@ pub(crate) fn compare(args: Args) -> CliResult<Status> {
         out!("{}", compare_text(&c));
     }
     if args.fail_on_change && c.variants.is_empty() {
-        // A gate that compared nothing (a renamed variant, no --pair) must not pass.
+        // A CI step that compared nothing (a renamed variant, no --pair) must not pass.
         eprintln!(
             "handshake-sim compare: nothing was compared (no variant on both sides; \
              give --pair A_VARIANT=B_VARIANT): --fail-on-change fails"

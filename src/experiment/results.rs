@@ -24,12 +24,14 @@ impl Results {
     /// A figure as `variant.metric` (see [`crate::names::Figure`]), pooled over seeds; the
     /// error names the unknown part and the closest known name.
     pub fn figure(&self, name: &str) -> Result<f64, Error> {
+        let bad = |message: String| Error::Figure {
+            name: name.into(),
+            message,
+        };
         FigureRef::parse_among(name.trim(), &self.own)
-            .and_then(|f| f.value(&self.report.variants))
-            .map_err(|message| Error::Figure {
-                name: name.into(),
-                message,
-            })
+            .map_err(bad)?
+            .value(&self.report.variants)
+            .map_err(|e| bad(e.to_string()))
     }
 
     /// Judges `"variant.metric OP TERM"`, e.g. `"parallel.failure_rate < 0.05"`.
@@ -45,7 +47,7 @@ impl Results {
         Expectation::parse_among(lhs, rhs, &self.own)
             .map_err(bad)?
             .judge(&self.report.variants)
-            .map_err(bad)
+            .map_err(|e| bad(e.to_string()))
     }
 
     /// Panics, with the figures and the commands that repeat the run, unless `expr` holds.

@@ -24,7 +24,7 @@ pub use crate::pipeline::Report;
 pub use html::{run_html, sweep_html, WorstJob};
 pub use points::write_points;
 pub use table::table;
-pub use verdicts::{gate_table, junit, markdown};
+pub use verdicts::{check_table, junit, markdown};
 
 /// A sweep's output directory: one row per point × variant.
 pub const POINTS_FILE: &str = "points.csv";

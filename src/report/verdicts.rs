@@ -56,7 +56,7 @@ pub(crate) fn fmt_num(v: f64) -> String {
 }
 
 /// The verdict table, one line per check, and each failure with its reproduce command.
-pub fn gate_table(rows: &[CheckRow], sets: &[String]) -> String {
+pub fn check_table(rows: &[CheckRow], sets: &[String]) -> String {
     let header = [
         "scenario",
         "variant",

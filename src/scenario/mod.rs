@@ -445,7 +445,7 @@ pub struct Slo {
     pub canceled_rate: Threshold,
     /// Failed jobs per job, any outcome but `ok` (default 0.05 / 0.10, the write-up's
     /// "Canceled connections" thresholds). Judged by `probe`, which sees every outcome; the
-    /// simulation's gate judges the server-side SLOs and `[expect]` instead.
+    /// simulation's `check` judges the server-side SLOs and `[expect]` instead.
     pub failure_rate: Threshold,
     /// Mean storage read time of the upgrade, ms (default 150 / 300).
     pub avg_storage_ms: Threshold,

@@ -11,7 +11,7 @@ use crate::names::VariantId;
 
 impl Scenario {
     /// For `check`: every variant an SLO or expectation names must be one that runs.
-    pub fn check_gate_variants(&self) -> Result<(), (String, String)> {
+    pub fn check_judged_variants_run(&self) -> Result<(), (String, String)> {
         let runs = &self.scenario.variants;
         let missing = |v: &VariantId| !runs.contains(v);
         let listed = || runs.iter().map(|v| v.name()).collect::<Vec<_>>().join(", ");

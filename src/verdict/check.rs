@@ -77,7 +77,7 @@ impl CheckRow {
     }
 }
 
-/// (failed checks, SLO warnings) of a gate's rows.
+/// (failed checks, SLO warnings) of `check`'s rows.
 pub fn tally(rows: &[CheckRow]) -> (usize, usize) {
     let failed = rows.iter().filter(|r| r.fails()).count();
     let warnings = rows

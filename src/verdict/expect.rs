@@ -3,8 +3,20 @@
 use serde::Serialize;
 
 use crate::metrics::VariantSummary;
-use crate::names::VariantId;
+use crate::names::{Figure, VariantId};
 use crate::scenario::{Expectation, FigureRef};
+
+/// Why an expectation's figure has no value in a run.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum NotMeasured {
+    /// The variant it names did not run.
+    #[error("variant {0} was not run")]
+    NotRun(VariantId),
+    /// The variant ran but the figure has no value (a latency of no sample, the delta of the
+    /// baseline itself).
+    #[error("{0} has no {1}")]
+    NoValue(VariantId, Figure),
+}
 
 /// One judged expectation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -18,20 +30,20 @@ pub struct Judged {
 
 impl FigureRef {
     /// The figure's value in the summaries; the error says why there is none.
-    pub fn value(&self, summaries: &[VariantSummary]) -> Result<f64, String> {
+    pub fn value(&self, summaries: &[VariantSummary]) -> Result<f64, NotMeasured> {
         let s = summaries
             .iter()
             .find(|s| s.variant == self.variant.name())
-            .ok_or_else(|| format!("variant {} was not run", self.variant))?;
+            .ok_or(NotMeasured::NotRun(self.variant))?;
         s.figure(self.figure)
-            .ok_or_else(|| format!("{} has no {}", self.variant, self.figure))
+            .ok_or(NotMeasured::NoValue(self.variant, self.figure))
     }
 }
 
 impl Expectation {
     /// Judges the expectation; an error when a figure it reads was not measured (a variant
     /// that did not run, a latency of no sample, the delta of the baseline itself).
-    pub fn judge(&self, summaries: &[VariantSummary]) -> Result<Judged, String> {
+    pub fn judge(&self, summaries: &[VariantSummary]) -> Result<Judged, NotMeasured> {
         let actual = self.lhs.value(summaries)?;
         let bound = match &self.rhs.figure {
             Some(f) => self.rhs.factor * f.value(summaries)?,

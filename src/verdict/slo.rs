@@ -69,7 +69,7 @@ pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
             out.push(SloJudged::new(&s.variant, name, value, t));
         }
     }
-    // Safety holds for every variant, gated or not: no duplicated or reordered progress,
+    // Safety holds for every variant, under an SLO or not: no duplicated or reordered progress,
     // no socket accepted without a valid token.
     for s in summaries {
         out.push(SloJudged::new(

@@ -110,7 +110,7 @@ fn verdict_rows(report: &Report) -> Vec<Row> {
                 format!("expect {e}"),
                 variant,
                 "–".into(),
-                why,
+                why.to_string(),
                 "FAILED".into(),
                 false,
             ),

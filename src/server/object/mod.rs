@@ -3,6 +3,8 @@
 //! eviction, restarts and crashes, the input gate), `token` (issuing, storing and checking
 //! the job's token), `routes` (the HTTP service: the batch POST and the status poll),
 //! `upgrade` (the progress upgrade: its checks, the handshake and its timing log),
+//! `socket` (the object's end of an accepted progress socket), `storage` (get and put on the
+//! object's store with their latency, gates and faults; the handshake's `Backing`),
 //! `enrichment` (the job's progress events), and `retention` (which objects a live host
 //! forgets, and when).
 
