@@ -22,6 +22,7 @@ mod calibrate;
 mod check;
 mod compare;
 mod conform;
+mod dev_latency;
 mod error;
 mod fit;
 mod merge;
@@ -91,6 +92,9 @@ enum Command {
     /// Check an endpoint against the documented HTTP API: status codes, messages, close.
     #[command(after_help = conform::EXAMPLES)]
     Conform(conform::Args),
+    /// Write the scenario's storage latency and cold start for a real Worker (scenario-latency).
+    #[command(name = "dev-latency", after_help = dev_latency::EXAMPLES)]
+    DevLatency(dev_latency::Args),
     /// Measure the simulator: speed and memory of the flow, upgrade and idle workloads, beside the floor.
     #[command(after_help = bench::EXAMPLES)]
     Bench(bench::Args),
@@ -126,6 +130,7 @@ fn run(command: Command) -> CliResult<Status> {
         Command::Serve(args) => serve::serve(args),
         Command::Probe(args) => probe::probe(args),
         Command::Conform(args) => conform::conform(args),
+        Command::DevLatency(args) => dev_latency::dev_latency(args),
         Command::Variants => variants::variants(),
     }
 }

@@ -9,6 +9,7 @@ pub mod check;
 pub mod compare;
 pub mod conform;
 mod csv;
+pub mod dev_latency;
 pub mod fit;
 mod html;
 pub mod plot;

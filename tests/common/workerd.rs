@@ -173,6 +173,7 @@ impl Workerd {
             "TOKEN_TTL_MS",
             "JOB_RETENTION_MS",
             "MAX_JOBS",
+            "HANDSHAKE_SIM_LATENCY",
         ] {
             c.env_remove(key);
         }

@@ -251,3 +251,59 @@ fn the_readme_calibrate_example_is_the_real_output() {
     let out = stdout(&["calibrate", "sims/logs/worker-sample.log", "--sequential"]);
     assert_eq!(shown, out);
 }
+
+/// `dev-latency` writes the scenario's latency, cold start and restarts as the module's JSON:
+/// the resolved values (after `--set`), the seed asked for, and the usual exit 2 on bad input.
+#[test]
+fn dev_latency_writes_what_the_scenario_says_and_refuses_bad_input() {
+    let (code, out, err) = crate::common::exec(
+        &[
+            "dev-latency",
+            "sims/issue407.toml",
+            "--seed",
+            "3",
+            "--set",
+            "storage.write_ms={ constant = 7 }",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["format"], "handshake-sim-latency/1");
+    assert_eq!(v["seed"], 3);
+    assert_eq!(v["scenario"], "issue407");
+    assert_eq!(
+        v["storage"]["read_ms"],
+        serde_json::json!({"uniform": [75.0, 100.0]})
+    );
+    assert_eq!(
+        v["storage"]["write_ms"],
+        serde_json::json!({"constant": 7.0})
+    );
+    assert_eq!(v["object"]["restart_probability"], 1.0);
+    assert_eq!(v["object"]["input_gate"], true);
+    let (code, _, err) = crate::common::exec(&["dev-latency", "sims/faults.toml"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("faults.storage.read_error is set but not injected"),
+        "{err}"
+    );
+    for bad in [
+        vec!["dev-latency", "sims/no-such.toml"],
+        vec![
+            "dev-latency",
+            "sims/issue407.toml",
+            "--set",
+            "storage.read_ms=5x",
+        ],
+        vec![
+            "dev-latency",
+            "sims/issue407.toml",
+            "--out",
+            "sims/issue407.toml",
+        ],
+    ] {
+        let (code, _, err) = crate::common::exec(&bad, None);
+        assert_eq!(code, 2, "{bad:?}: {err}");
+    }
+}
