@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use handshake_sim::internal::live::conform::{self, Case, CaseResult, ConformRun, Settings, CASES};
+use handshake_sim::internal::live::conform::{
+    self, Case, CaseResult, ConformRun, Grade, Judged, Settings, CASES,
+};
 use handshake_sim::internal::live::LiveError;
 use handshake_sim::internal::report::conform::{conform_json, conform_junit};
 
@@ -20,11 +22,19 @@ unauthorized request) and the status endpoint (200/400/401); the socket's messag
 progress seq from 1 by one, complete), after=N replay without duplicates, token refresh, pings
 and the close handshake both ways. Each case posts its own jobs (ids PREFIX0, PREFIX1, …).
 
-Exit codes: 0 every case passed; 1 a case failed or could not run (error), or the target could
-not be reached; 2 bad input (an unknown --case, a non-loopback target without --allow-remote).
+Each case is MUST (what a client relies on: tokens, the upgrade, malformed requests refused,
+progress and replay, ping, size limits) or SHOULD (a convention of the reference API a correct
+endpoint may not share: the close after complete, the close echo's timing, a refusal's exact
+code where the RFCs allow another, the target matched as sent); `--list` shows which. A SHOULD
+case that fails is reported as non-strict and fails the run only with --strict.
+
+Exit codes: 0 every MUST case passed (with --strict: every case); 1 a MUST case failed or
+could not run (error), with --strict any case, or the target could not be reached; 2 bad input
+(an unknown --case, a non-loopback target without --allow-remote).
 
 Examples:
   handshake-sim conform http://127.0.0.1:8787
+  handshake-sim conform http://127.0.0.1:8787 --strict
   handshake-sim conform http://127.0.0.1:8787 --case upgrade-wrong-token --case socket-close-echo
   handshake-sim conform https://staging.example.com --allow-remote --junit conform.xml
   handshake-sim conform --list";
@@ -37,9 +47,12 @@ pub(crate) struct Args {
     /// Run only this case (repeatable; `--list` names them all).
     #[arg(long = "case", value_name = "NAME")]
     cases: Vec<String>,
-    /// List the cases and what each checks, and exit.
+    /// List the cases, each with its grade (MUST or SHOULD) and what it checks, and exit.
     #[arg(long)]
     list: bool,
+    /// Fail the run (exit 1) on a SHOULD case that fails or errs too, not only on a MUST case.
+    #[arg(long)]
+    strict: bool,
     /// Books per posted job: the socket cases wait for this many progress messages.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(2..=conform::BOOKS_MAX as i64))]
     books: u32,
@@ -122,42 +135,63 @@ pub(crate) fn conform(args: Args) -> CliResult<Status> {
         );
     }
     if let Some(path) = &args.junit {
-        write_output(path, conform_junit(&args.url, &run).as_bytes())?;
+        write_output(path, conform_junit(&args.url, &run, args.strict).as_bytes())?;
     }
     if let Some(path) = &args.json {
-        write_output(path, conform_json(&args.url, &prefix, &run).as_bytes())?;
+        write_output(
+            path,
+            conform_json(&args.url, &prefix, &run, args.strict).as_bytes(),
+        )?;
     }
     if !args.quiet && !any_stdout(&outputs.map(|(_, p)| p)) {
-        out!("{}", conform_text(&args.url, &prefix, &run));
+        out!("{}", conform_text(&args.url, &prefix, &run, args.strict));
     }
-    Ok(if run.passed() {
+    Ok(if run.passed(args.strict) {
         Status::Success
     } else {
         Status::Failed
     })
 }
 
-/// The outcome as the table shows it: failures stand out.
-fn shown(o: CaseResult) -> &'static str {
-    match o {
-        CaseResult::Pass => "pass",
-        CaseResult::Fail => "FAIL",
-        CaseResult::Error => "ERROR",
+/// The outcome as the table shows it: what fails the run is in capitals; a SHOULD case's
+/// failure that does not is `non-strict` (the Autobahn testsuite's word), its error `error`.
+fn shown(r: &Judged, strict: bool) -> &'static str {
+    match (r.result, r.fails_run(strict)) {
+        (CaseResult::Pass, _) => "pass",
+        (CaseResult::Fail, true) => "FAIL",
+        (CaseResult::Error, true) => "ERROR",
+        (CaseResult::Fail, false) => "non-strict",
+        (CaseResult::Error, false) => "error",
     }
 }
 
-/// `--list`: every case, its group and what it checks.
+fn grade_shown(g: Grade) -> &'static str {
+    match g {
+        Grade::Must => "MUST",
+        Grade::Should => "SHOULD",
+    }
+}
+
+/// `--list`: every case, its group, its grade and what it checks.
 fn conform_list(cases: &[Case]) -> String {
     let width = cases.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut s = String::new();
     for c in cases {
-        let _ = writeln!(s, "{:width$}  {:8} {}", c.name, c.group, c.checks);
+        let _ = writeln!(
+            s,
+            "{:width$}  {:8} {:6} {}",
+            c.name,
+            c.group,
+            grade_shown(c.grade),
+            c.checks
+        );
     }
     s
 }
 
-/// The table: one row per case, then the counts and the failures with what they check.
-fn conform_text(url: &str, job_prefix: &str, run: &ConformRun) -> String {
+/// The table: one row per case, then the counts by grade, the verdict, and the cases that
+/// did not pass with what they check.
+fn conform_text(url: &str, job_prefix: &str, run: &ConformRun, strict: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -173,46 +207,67 @@ fn conform_text(url: &str, job_prefix: &str, run: &ConformRun) -> String {
         .max(4);
     let _ = writeln!(
         s,
-        "{:width$}  {:8} {:7} {:>6}  detail",
-        "case", "group", "outcome", "ms"
+        "{:width$}  {:8} {:6} {:10} {:>6}  detail",
+        "case", "group", "grade", "outcome", "ms"
     );
     for r in &run.results {
         let _ = writeln!(
             s,
-            "{:width$}  {:8} {:7} {:>6}  {}",
+            "{:width$}  {:8} {:6} {:10} {:>6}  {}",
             r.case.name,
             r.case.group,
-            shown(r.result),
+            grade_shown(r.case.grade),
+            shown(r, strict),
             r.elapsed_ms.map_or("–".into(), |ms| ms.to_string()),
             r.detail
         );
     }
-    let _ = writeln!(
-        s,
-        "\n{} case(s): {} passed, {} failed, {} error(s); {} connection(s)",
-        run.results.len(),
-        run.count(CaseResult::Pass),
-        run.count(CaseResult::Fail),
-        run.count(CaseResult::Error),
-        run.connections
-    );
+    s.push_str(&counts_text(run, strict));
     let not_passed: Vec<_> = run
         .results
         .iter()
         .filter(|r| r.result != CaseResult::Pass)
         .collect();
     if !not_passed.is_empty() {
-        s.push_str("\nNot passed (case: what it checks — what happened):\n");
+        s.push_str("\nNot passed (case (grade): what it checks — what happened):\n");
     }
     for r in not_passed {
         let _ = writeln!(
             s,
-            "  {} {}: {} — {}",
-            shown(r.result),
+            "  {} {} ({}): {} — {}",
+            shown(r, strict),
             r.case.name,
+            grade_shown(r.case.grade),
             r.case.checks,
             r.detail
         );
     }
     s
+}
+
+/// The counts, MUST and SHOULD apart, and the verdict the exit code gives.
+fn counts_text(run: &ConformRun, strict: bool) -> String {
+    let graded = |g: Grade| {
+        format!(
+            "{} {} passed, {} failed, {} error(s)",
+            grade_shown(g),
+            run.count_graded(g, CaseResult::Pass),
+            run.count_graded(g, CaseResult::Fail),
+            run.count_graded(g, CaseResult::Error)
+        )
+    };
+    let non_strict = run.results.iter().filter(|r| r.non_strict()).count();
+    let verdict = if run.passed(strict) { "pass" } else { "FAIL" };
+    let mode = match (strict, non_strict) {
+        (true, _) => " (--strict: a SHOULD case counts as a MUST case)".to_string(),
+        (false, 0) => String::new(),
+        (false, n) => format!(" ({n} non-strict: SHOULD case(s) failed; --strict fails them)"),
+    };
+    format!(
+        "\n{} case(s): {}; {}; {} connection(s)\nverdict: {verdict}{mode}\n",
+        run.results.len(),
+        graded(Grade::Must),
+        graded(Grade::Should),
+        run.connections
+    )
 }

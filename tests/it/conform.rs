@@ -1,7 +1,9 @@
 //! `conform` through the real binary: it passes against `serve` and against a small
 //! independent implementation of the documented API (below); each defect planted in that
-//! implementation fails exactly the cases about it; bad input exits 2; an unreachable or
-//! silent target fails with the reason said. Every server listens on `127.0.0.1:0`.
+//! implementation fails exactly the cases about it, a MUST case's failure with exit 1, a
+//! SHOULD case's as non-strict with exit 0 (exit 1 under `--strict`); bad input exits 2; an
+//! unreachable or silent target fails with the reason said. Every server listens on
+//! `127.0.0.1:0`.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
-use handshake_sim::internal::live::conform::CASES;
+use handshake_sim::internal::live::conform::{Grade, CASES};
 use handshake_sim::internal::wire::api;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
@@ -74,6 +76,48 @@ enum Defect {
     /// Ignores a client's Close: goes on with the job's progress and complete, then closes
     /// with its own 1000 (a Worker with no close listener under manual close replies).
     CloseOnlyAtTheEnd,
+    /// Never closes after complete: leaves the closing to the client (and echoes its Close).
+    NoCloseAfterComplete,
+}
+
+/// The case named `name` in `conform`'s JSON.
+fn case_of<'a>(v: &'a Value, name: &str) -> &'a Value {
+    v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no case {name} in {v:#}"))
+}
+
+/// `v` is a run that passes because its only failures are the SHOULD cases `names`: exit 0,
+/// counted apart from the MUST cases, each marked non-strict.
+fn passes_non_strict(code: i32, v: &Value, err: &str, names: &[&str]) {
+    let want: BTreeSet<String> = names.iter().map(|n| n.to_string()).collect();
+    assert_eq!(with_outcome(v, "fail"), want, "{v:#}");
+    assert_eq!(with_outcome(v, "error"), BTreeSet::new(), "{v:#}");
+    assert_eq!(code, 0, "{v:#}\n{err}");
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_eq!(v["strict"], false, "{v:#}");
+    assert_eq!(v["counts"]["must"]["fail"], 0, "{v:#}");
+    assert_eq!(v["counts"]["should"]["fail"], names.len(), "{v:#}");
+    for n in names {
+        assert_eq!(case_of(v, n)["grade"], "should", "{v:#}");
+        assert_eq!(case_of(v, n)["non_strict"], true, "{v:#}");
+    }
+}
+
+/// The same endpoint under `--strict`, only `case`: exit 1, `passed: false`.
+fn fails_strict(addr: SocketAddr, case: &str, extra: &[&str]) {
+    let mut args = vec!["--strict", "--case", case];
+    args.extend_from_slice(extra);
+    let (code, v, err) = conform(addr, &args);
+    assert_eq!(code, 1, "{v:#}\n{err}");
+    assert_eq!(
+        (v["strict"].clone(), v["passed"].clone()),
+        (json!(true), json!(false))
+    );
+    assert_eq!(with_outcome(&v, "fail"), [case.to_string()].into(), "{v:#}");
 }
 
 #[test]
@@ -88,7 +132,11 @@ fn conform_passes_against_an_independent_implementation() {
 fn a_101_for_any_token_fails_exactly_the_token_cases() {
     let addr = reference(Defect::AcceptAnyToken);
     let (code, v, err) = conform(addr, &[]);
+    // MUST cases: exit 1 without --strict.
     assert_eq!(code, 1, "{err}");
+    assert_eq!(v["passed"], false, "{v:#}");
+    assert_eq!(v["counts"]["must"]["fail"], 4, "{v:#}");
+    assert_eq!(v["counts"]["should"]["fail"], 0, "{v:#}");
     let want: BTreeSet<String> = [
         "upgrade-missing-token",
         "upgrade-wrong-token",
@@ -109,17 +157,35 @@ fn a_101_for_any_token_fails_exactly_the_token_cases() {
         .unwrap()
         .to_string();
     assert_eq!(detail, "upgrade with a random token: expected 401, got 101");
+    assert_eq!(case_of(&v, "upgrade-wrong-token")["non_strict"], false);
+    // The table says FAIL and the verdict.
+    let (code, out, _) = crate::exec(
+        &[
+            "conform",
+            &format!("http://{addr}"),
+            "--case",
+            "upgrade-wrong-token",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL upgrade-wrong-token (MUST)")
+            && out.contains("MUST 0 passed, 1 failed, 0 error(s)")
+            && out.contains("verdict: FAIL"),
+        "{out}"
+    );
 }
 
+/// A Worker right on tokens, the upgrade and progress that leaves a client's Close
+/// unanswered within the timeout differs on a SHOULD case: counted, non-strict, exit 0
+/// (exit 1 before cases had grades); `--strict` fails it.
 #[test]
-fn a_close_never_answered_fails_exactly_the_close_echo_case() {
+fn a_close_never_answered_is_a_non_strict_failure_of_the_close_echo_case() {
     let addr = reference(Defect::NoCloseEcho);
     let (code, v, err) = conform(addr, &["--request-timeout-ms", "1000"]);
-    assert_eq!(code, 1, "{err}");
-    let want: BTreeSet<String> = ["socket-close-echo".to_string()].into();
-    assert_eq!(with_outcome(&v, "fail"), want, "{v:#}");
-    assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}");
-    // The table names it too.
+    passes_non_strict(code, &v, &err, &["socket-close-echo"]);
+    // The table names it, with both counts and the verdict.
     let (code, out, _) = crate::exec(
         &[
             "conform",
@@ -131,32 +197,62 @@ fn a_close_never_answered_fails_exactly_the_close_echo_case() {
         ],
         None,
     );
-    assert_eq!(code, 1);
+    assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("FAIL socket-close-echo") && out.contains("nothing within 500 ms"),
+        out.contains("non-strict socket-close-echo (SHOULD)")
+            && out.contains("nothing within 500 ms")
+            && out.contains("MUST 0 passed, 0 failed, 0 error(s); SHOULD 0 passed, 1 failed")
+            && out.contains("verdict: pass (1 non-strict"),
         "{out}"
     );
+    fails_strict(addr, "socket-close-echo", &["--request-timeout-ms", "500"]);
 }
 
 #[test]
-fn a_close_answered_only_at_the_jobs_end_fails_exactly_the_close_echo_case() {
+fn a_close_answered_only_at_the_jobs_end_is_a_non_strict_failure_of_the_close_echo_case() {
     let addr = reference(Defect::CloseOnlyAtTheEnd);
     let (code, v, err) = conform(addr, &[]);
-    assert_eq!(code, 1, "{err}");
-    let want: BTreeSet<String> = ["socket-close-echo".to_string()].into();
-    assert_eq!(with_outcome(&v, "fail"), want, "{v:#}");
-    assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}");
-    let case = &v["cases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "socket-close-echo")
-        .unwrap();
+    passes_non_strict(code, &v, &err, &["socket-close-echo"]);
     assert!(
-        case["detail"].as_str().unwrap().starts_with(
-            "the answer to Close 1000: expected a Close 1000 before the job's end, got complete"
-        ),
+        case_of(&v, "socket-close-echo")["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "the answer to Close 1000: expected a Close 1000 before the job's end, got complete"
+            ),
         "{v:#}"
+    );
+    fails_strict(addr, "socket-close-echo", &[]);
+}
+
+/// A Worker that leaves the close after `complete` to the client: non-strict, exit 0; the
+/// JUnit report has it as skipped (type non-strict), under `--strict` as a failure.
+#[test]
+fn no_close_after_complete_is_a_non_strict_failure_and_strict_fails_it() {
+    let addr = reference(Defect::NoCloseAfterComplete);
+    let junit = std::env::temp_dir().join(format!("hs-conform-ns-{}.xml", std::process::id()));
+    let path = junit.to_str().unwrap();
+    let (code, v, err) = conform(addr, &["--request-timeout-ms", "1000", "--junit", path]);
+    passes_non_strict(code, &v, &err, &["socket-close-after-complete"]);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"failures="0" errors="0""#)
+            && xml.contains(r#"<skipped message="the server&apos;s Close after complete"#)
+            && xml.contains(r#"type="non-strict">SHOULD: checks: the server closes"#)
+            && xml.contains(r#"<property name="grade" value="should"/>"#),
+        "{xml}"
+    );
+    let case = "socket-close-after-complete";
+    let args = ["--strict", "--case", case, "--request-timeout-ms", "1000"];
+    let (code, _, err) = conform(addr, &[&args[..], &["--junit", path]].concat());
+    assert_eq!(code, 1, "{err}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    std::fs::remove_file(&junit).unwrap();
+    assert!(
+        xml.contains(r#"tests="1" failures="1" errors="0""#)
+            && xml.contains(r#"<failure message="the server&apos;s Close after complete"#)
+            && xml.contains(r#"type="non-strict""#),
+        "{xml}"
     );
 }
 
@@ -211,8 +307,19 @@ fn bad_input_exits_2_and_a_remote_target_is_refused_before_any_connection() {
 fn list_names_every_case_and_an_unreachable_target_fails() {
     let (code, out, _) = crate::exec(&["conform", "--list"], None);
     assert_eq!(code, 0);
-    for name in CASES.iter().map(|c| c.name) {
-        assert!(out.contains(name), "{name} missing from {out}");
+    for case in CASES {
+        let grade = match case.grade {
+            Grade::Must => "MUST",
+            Grade::Should => "SHOULD",
+        };
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{} ", case.name)));
+        assert!(
+            line.is_some_and(|l| l.split_whitespace().nth(2) == Some(grade)),
+            "{} {grade} missing from {out}",
+            case.name
+        );
     }
     let addr = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -276,13 +383,23 @@ fn a_listener_that_never_accepts_ends_within_the_time_limit_with_the_reports() {
     );
     let xml = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
+    errors_by_grade(&xml);
+}
+
+/// A JUnit report of a run where no case could judge: each MUST case an `<error>`, each
+/// SHOULD case `<skipped>` with the type `error` (it does not fail the run without --strict).
+fn errors_by_grade(xml: &str) {
+    let must = CASES.iter().filter(|c| c.grade == Grade::Must).count();
+    let should = CASES.len() - must;
     assert!(
         xml.contains(&format!(
-            r#"tests="{0}" failures="0" errors="{0}""#,
+            r#"tests="{}" failures="0" errors="{must}""#,
             CASES.len()
         )),
         "{xml}"
     );
+    assert_eq!(xml.matches("<skipped ").count(), should, "{xml}");
+    assert_eq!(xml.matches(r#"type="error""#).count(), should, "{xml}");
 }
 
 #[test]
@@ -307,13 +424,7 @@ fn a_silent_target_is_cut_by_the_time_limit() {
         .all(|c| c["elapsed_ms"].is_null()));
     let xml = std::fs::read_to_string(&junit).unwrap();
     std::fs::remove_file(&junit).unwrap();
-    assert!(
-        xml.contains(&format!(
-            r#"tests="{0}" failures="0" errors="{0}""#,
-            CASES.len()
-        )),
-        "{xml}"
-    );
+    errors_by_grade(&xml);
     assert!(
         xml.contains("not finished within the time limit of 1 s"),
         "{xml}"
@@ -552,6 +663,14 @@ async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defec
                     json!({"type": "complete", "books": books})
                 };
                 let _ = ws.send(text(m)).await;
+                if next > books && defect == Defect::NoCloseAfterComplete {
+                    // The client closes: echo its Close, never start one.
+                    let read = async { while let Some(Ok(m)) = ws.next().await {
+                        if m.is_close() { let _ = ws.flush().await; return; }
+                    } };
+                    let _ = tokio::time::timeout(Duration::from_secs(10), read).await;
+                    return;
+                }
                 if next > books {
                     let normal = CloseFrame { code: CloseCode::Normal, reason: "".into() };
                     let _ = ws.close(Some(normal)).await;

@@ -1,5 +1,5 @@
-//! The conformance cases: their names, what each checks, the list in run order, the selection
-//! by name (`--case`), and what a case concluded. What the cases' code shares is `finding`.
+//! The conformance cases: their names, what each checks, how much a failure weighs (`Grade`),
+//! the list in run order, the selection by name (`--case`), and what a case concluded. What the cases' code shares is `finding`.
 
 use futures_util::future::LocalBoxFuture;
 
@@ -7,12 +7,37 @@ use super::context::Context;
 use super::finding::Checked;
 use super::{post, progress, refresh, request, status, upgrade};
 
-/// One case: a stable kebab-case name, its group, what it checks (one line), and its code.
+/// One case: a stable kebab-case name, its group, its grade, what it checks (one line), and
+/// its code.
 pub struct Case {
     pub name: &'static str,
     pub group: &'static str,
+    pub grade: Grade,
     pub checks: &'static str,
     pub(super) run: for<'a> fn(&'a Context) -> LocalBoxFuture<'a, Checked>,
+}
+
+/// How much a case's failure weighs, as the Autobahn WebSocket testsuite grades Pass,
+/// Non-Strict and Fail: a `Must` case checks what a client relies on for correctness or
+/// safety (tokens, the upgrade, malformed requests refused, progress and replay, ping, the
+/// size limits, one `Host`, no tunnel); a `Should` case checks a convention the reference API
+/// chose where a correct endpoint may differ (the server's close after `complete`, the close
+/// echo's timing, a refusal's exact code where the RFCs leave it open, the target matched as
+/// sent). A `Should` case's failure is "non-strict": counted and shown, and it fails the run
+/// only under `--strict`. README, "`conform`", gives each case's reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grade {
+    Must,
+    Should,
+}
+
+impl Grade {
+    pub fn name(self) -> &'static str {
+        match self {
+            Grade::Must => "must",
+            Grade::Should => "should",
+        }
+    }
 }
 
 /// How a case ended.
@@ -46,12 +71,28 @@ pub struct Judged {
     pub elapsed_ms: Option<u64>,
 }
 
+impl Judged {
+    /// Whether this result fails the run: a `Must` case that did not pass (an error could not
+    /// judge what a client relies on, so it counts as a failure), or, when `strict`, any case
+    /// that did not pass.
+    pub fn fails_run(&self, strict: bool) -> bool {
+        self.result != CaseResult::Pass && (strict || self.case.grade == Grade::Must)
+    }
+
+    /// A `Should` case that failed, and does not fail the run unless strict: Autobahn's
+    /// "Non-Strict".
+    pub fn non_strict(&self) -> bool {
+        self.result == CaseResult::Fail && self.case.grade == Grade::Should
+    }
+}
+
 /// Builds a `Case`; the closure coerces to the `run` fn pointer.
 macro_rules! case {
-    ($name:literal, $group:literal, $f:path, $checks:literal) => {
+    ($name:literal, $group:literal, $grade:ident, $f:path, $checks:literal) => {
         Case {
             name: $name,
             group: $group,
+            grade: Grade::$grade,
             checks: $checks,
             run: |ctx| Box::pin($f(ctx)),
         }
@@ -60,48 +101,48 @@ macro_rules! case {
 
 /// Every case, in run order (the order of the table).
 pub static CASES: &[Case] = &[
-    case!("post-202", "post", post::accepted, "POST answers 202 with the jobId, a URL-safe token and expiresAtMs in the future (epoch ms)"),
-    case!("post-64-char-job-id", "post", post::longest_id, "a jobId of 64 characters is accepted (202)"),
-    case!("post-malformed-body", "post", post::malformed_body, "400 for a body that is not JSON, lacks books, or has negative books"),
-    case!("post-malformed-job-id", "post", post::malformed_id, "400 for a jobId with a space, a slash, or empty"),
-    case!("post-too-long-job-id", "post", post::too_long_id, "400 for a jobId of 65 characters"),
-    case!("post-wrong-method", "post", post::wrong_method, "405 for GET and PUT on the batch path"),
-    case!("post-oversized-body", "post", post::oversized, "413 for a body over 64 KiB"),
-    case!("upgrade-101", "upgrade", upgrade::accepted, "101 with the job's token: Upgrade: websocket, Connection: Upgrade, the right Sec-WebSocket-Accept"),
-    case!("upgrade-no-upgrade-header", "upgrade", upgrade::no_upgrade_header, "426 without Upgrade: websocket"),
-    case!("upgrade-wrong-version", "upgrade", upgrade::wrong_version, "426 for Sec-WebSocket-Version 8"),
-    case!("upgrade-missing-job-id", "upgrade", upgrade::missing_job_id, "400 without jobId"),
-    case!("upgrade-malformed-job-id", "upgrade", upgrade::malformed_job_id, "400 for a jobId with a '.' or of 65 characters"),
-    case!("upgrade-repeated-job-id", "upgrade", upgrade::repeated_job_id, "400 for jobId given twice"),
-    case!("upgrade-repeated-token", "upgrade", upgrade::repeated_token, "400 for token given twice"),
-    case!("upgrade-malformed-after", "upgrade", upgrade::malformed_after, "400 for after=abc and after=-1"),
-    case!("upgrade-missing-key", "upgrade", upgrade::missing_key, "400 without Sec-WebSocket-Key"),
-    case!("upgrade-bad-key", "upgrade", upgrade::bad_key, "400 for a key that is not 16 bytes of base64"),
-    case!("upgrade-repeated-key", "upgrade", upgrade::repeated_key, "400 for Sec-WebSocket-Key given twice (RFC 6455 11.3.1)"),
-    case!("upgrade-no-connection-upgrade", "upgrade", upgrade::no_connection_upgrade, "400 without Connection: Upgrade"),
-    case!("upgrade-missing-token", "upgrade", upgrade::missing_token, "401 without a token"),
-    case!("upgrade-wrong-token", "upgrade", upgrade::wrong_token, "401 for a random token"),
-    case!("upgrade-other-jobs-token", "upgrade", upgrade::other_jobs_token, "401 for another job's valid token"),
-    case!("refresh-new-token", "refresh", refresh::new_token, "a second POST for the job answers 202 with a different token"),
-    case!("refresh-old-token-401", "refresh", refresh::old_token_refused, "the replaced token gets 401 on the upgrade"),
-    case!("refresh-new-token-101", "refresh", refresh::new_token_accepted, "the fresh token gets 101"),
-    case!("status-200", "status", status::ok, "200 with {jobId, booksDone, books, done} of the right types and values"),
-    case!("status-400", "status", status::bad_request, "400 without jobId and for a malformed jobId"),
-    case!("status-401", "status", status::unauthorized, "401 without a token and for a wrong token"),
-    case!("status-done", "status", status::done, "after complete, 200 with done: true and booksDone = books"),
-    case!("socket-ready", "socket", progress::ready, "the first message is ready {jobId, booksDone, books}"),
-    case!("socket-progress", "socket", progress::sequence, "progress seq runs ready.booksDone+1..=books by one, each with books, then complete {books}"),
-    case!("socket-replay-all", "socket", progress::replay_all, "with after=0, progress seq 1..=books exactly, then complete"),
-    case!("socket-replay-after", "socket", progress::replay_after, "reconnecting after complete with after=1: seq 2..=books exactly, no duplicates, then complete"),
-    case!("socket-ping", "socket", progress::ping, "a ping is answered with a pong carrying its payload"),
-    case!("socket-close-echo", "socket", progress::close_echo, "a client Close 1000 during a job of 100 books is answered with a Close 1000 before complete"),
-    case!("socket-close-after-complete", "socket", progress::close_after_complete, "the server closes with 1000 after complete"),
-    case!("socket-text-too-big", "socket", progress::text_too_big, "a text message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
-    case!("socket-binary-too-big", "socket", progress::binary_too_big, "a binary message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
-    case!("request-dot-segments", "request", request::dot_segments, "404 for /api/enrichment/./batch, /ws/./progress and /api/x/../enrichment/status: the target is matched as sent"),
-    case!("request-asterisk", "request", request::asterisk, "404 for the request target * (OPTIONS and GET)"),
-    case!("request-connect", "request", request::connect, "CONNECT to the endpoint's own host:port is refused (4xx or 5xx), never a tunnel"),
-    case!("request-host", "request", request::host, "400 for an HTTP/1.1 request without Host and with Host twice (RFC 9112 3.2)"),
+    case!("post-202", "post", Must, post::accepted, "POST answers 202 with the jobId, a URL-safe token and expiresAtMs in the future (epoch ms)"),
+    case!("post-64-char-job-id", "post", Must, post::longest_id, "a jobId of 64 characters is accepted (202)"),
+    case!("post-malformed-body", "post", Must, post::malformed_body, "400 for a body that is not JSON, lacks books, or has negative books"),
+    case!("post-malformed-job-id", "post", Must, post::malformed_id, "400 for a jobId with a space, a slash, or empty"),
+    case!("post-too-long-job-id", "post", Must, post::too_long_id, "400 for a jobId of 65 characters"),
+    case!("post-wrong-method", "post", Should, post::wrong_method, "405 for GET and PUT on the batch path"),
+    case!("post-oversized-body", "post", Must, post::oversized, "413 for a body over 64 KiB"),
+    case!("upgrade-101", "upgrade", Must, upgrade::accepted, "101 with the job's token: Upgrade: websocket, Connection: Upgrade, the right Sec-WebSocket-Accept"),
+    case!("upgrade-no-upgrade-header", "upgrade", Should, upgrade::no_upgrade_header, "426 without Upgrade: websocket"),
+    case!("upgrade-wrong-version", "upgrade", Should, upgrade::wrong_version, "426 for Sec-WebSocket-Version 8"),
+    case!("upgrade-missing-job-id", "upgrade", Must, upgrade::missing_job_id, "400 without jobId"),
+    case!("upgrade-malformed-job-id", "upgrade", Must, upgrade::malformed_job_id, "400 for a jobId with a '.' or of 65 characters"),
+    case!("upgrade-repeated-job-id", "upgrade", Must, upgrade::repeated_job_id, "400 for jobId given twice"),
+    case!("upgrade-repeated-token", "upgrade", Must, upgrade::repeated_token, "400 for token given twice"),
+    case!("upgrade-malformed-after", "upgrade", Must, upgrade::malformed_after, "400 for after=abc and after=-1"),
+    case!("upgrade-missing-key", "upgrade", Must, upgrade::missing_key, "400 without Sec-WebSocket-Key"),
+    case!("upgrade-bad-key", "upgrade", Must, upgrade::bad_key, "400 for a key that is not 16 bytes of base64"),
+    case!("upgrade-repeated-key", "upgrade", Must, upgrade::repeated_key, "400 for Sec-WebSocket-Key given twice (RFC 6455 11.3.1)"),
+    case!("upgrade-no-connection-upgrade", "upgrade", Should, upgrade::no_connection_upgrade, "400 without Connection: Upgrade"),
+    case!("upgrade-missing-token", "upgrade", Must, upgrade::missing_token, "401 without a token"),
+    case!("upgrade-wrong-token", "upgrade", Must, upgrade::wrong_token, "401 for a random token"),
+    case!("upgrade-other-jobs-token", "upgrade", Must, upgrade::other_jobs_token, "401 for another job's valid token"),
+    case!("refresh-new-token", "refresh", Must, refresh::new_token, "a second POST for the job answers 202 with a different token"),
+    case!("refresh-old-token-401", "refresh", Must, refresh::old_token_refused, "the replaced token gets 401 on the upgrade"),
+    case!("refresh-new-token-101", "refresh", Must, refresh::new_token_accepted, "the fresh token gets 101"),
+    case!("status-200", "status", Must, status::ok, "200 with {jobId, booksDone, books, done} of the right types and values"),
+    case!("status-400", "status", Must, status::bad_request, "400 without jobId and for a malformed jobId"),
+    case!("status-401", "status", Must, status::unauthorized, "401 without a token and for a wrong token"),
+    case!("status-done", "status", Must, status::done, "after complete, 200 with done: true and booksDone = books"),
+    case!("socket-ready", "socket", Must, progress::ready, "the first message is ready {jobId, booksDone, books}"),
+    case!("socket-progress", "socket", Must, progress::sequence, "progress seq runs ready.booksDone+1..=books by one, each with books, then complete {books}"),
+    case!("socket-replay-all", "socket", Must, progress::replay_all, "with after=0, progress seq 1..=books exactly, then complete"),
+    case!("socket-replay-after", "socket", Must, progress::replay_after, "reconnecting after complete with after=1: seq 2..=books exactly, no duplicates, then complete"),
+    case!("socket-ping", "socket", Must, progress::ping, "a ping is answered with a pong carrying its payload"),
+    case!("socket-close-echo", "socket", Should, progress::close_echo, "a client Close 1000 during a job of 100 books is answered with a Close 1000 before complete"),
+    case!("socket-close-after-complete", "socket", Should, progress::close_after_complete, "the server closes with 1000 after complete"),
+    case!("socket-text-too-big", "socket", Must, progress::text_too_big, "a text message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
+    case!("socket-binary-too-big", "socket", Must, progress::binary_too_big, "a binary message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
+    case!("request-dot-segments", "request", Should, request::dot_segments, "404 for /api/enrichment/./batch, /ws/./progress and /api/x/../enrichment/status: the target is matched as sent"),
+    case!("request-asterisk", "request", Should, request::asterisk, "404 for the request target * (OPTIONS and GET)"),
+    case!("request-connect", "request", Must, request::connect, "CONNECT to the endpoint's own host:port is refused (4xx or 5xx), never a tunnel"),
+    case!("request-host", "request", Must, request::host, "400 for an HTTP/1.1 request without Host and with Host twice (RFC 9112 3.2)"),
 ];
 
 /// The cases named (all when `names` is empty), in run order; an unknown name is an error
@@ -135,6 +176,30 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), CASES.len());
+    }
+
+    /// The conventions the reference chose are `Should`; everything else a client relies on
+    /// is `Must` (README, "`conform`", says why for each).
+    #[test]
+    fn the_should_cases_are_the_conventions() {
+        let should: Vec<_> = CASES
+            .iter()
+            .filter(|c| c.grade == Grade::Should)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(
+            should,
+            [
+                "post-wrong-method",
+                "upgrade-no-upgrade-header",
+                "upgrade-wrong-version",
+                "upgrade-no-connection-upgrade",
+                "socket-close-echo",
+                "socket-close-after-complete",
+                "request-dot-segments",
+                "request-asterisk",
+            ]
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-pub use case::{select, Case, CaseResult, Judged, CASES};
+pub use case::{select, Case, CaseResult, Grade, Judged, CASES};
 pub use context::CONNECTIONS_MAX;
 
 use super::{Endpoint, LiveError};
@@ -73,9 +73,18 @@ impl ConformRun {
         self.results.iter().filter(|r| r.result == result).count()
     }
 
-    /// Every case passed (and the target was reached).
-    pub fn passed(&self) -> bool {
-        self.unreachable.is_none() && self.results.iter().all(|r| r.result == CaseResult::Pass)
+    /// The cases of `grade` that ended with `result`.
+    pub fn count_graded(&self, grade: Grade, result: CaseResult) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.case.grade == grade && r.result == result)
+            .count()
+    }
+
+    /// The target was reached and no result fails the run: every `Must` case passed, and
+    /// when `strict` every `Should` case too.
+    pub fn passed(&self, strict: bool) -> bool {
+        self.unreachable.is_none() && !self.results.iter().any(|r| r.fails_run(strict))
     }
 }
 
