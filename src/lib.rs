@@ -120,6 +120,9 @@ pub mod internal {
     pub mod sim {
         pub use crate::sim::*;
     }
+    pub mod stats {
+        pub use crate::stats::*;
+    }
     pub mod sweep {
         pub use crate::sweep::*;
     }
