@@ -164,21 +164,9 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::names::VariantId;
     use crate::scenario::parse_override;
+    use crate::sweep::spec::tests::def;
     use crate::sweep::ParamSpec;
-
-    fn def(params: Vec<ParamSpec>) -> SweepDef {
-        SweepDef {
-            scenario_file: "x.toml".into(),
-            sets: Vec::new(),
-            params,
-            variants: vec![VariantId::Parallel],
-            seeds: vec![1],
-            swarm: None,
-            swarm_seed: 1,
-        }
-    }
 
     #[test]
     fn shards_split_the_points_without_overlap() {

@@ -302,10 +302,11 @@ impl SweepDef {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn def(params: Vec<ParamSpec>) -> SweepDef {
+    /// A definition of `params` with one variant and one seed (also plan.rs's tests').
+    pub(in crate::sweep) fn def(params: Vec<ParamSpec>) -> SweepDef {
         SweepDef {
             scenario_file: "x.toml".into(),
             sets: Vec::new(),
