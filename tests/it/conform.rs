@@ -738,3 +738,17 @@ async fn raw_until_complete(
         next += 1;
     }
 }
+
+/// A job that ends before the ping is answered: a server that closes after `complete` (the
+/// documented end) must still pass `socket-ping`, so the case's job lasts the longest a case
+/// job may (`BOOKS_MAX` books), as `socket-close-echo`'s does; with jobs of `--books 2` at
+/// 1 ms a book, the socket used to close before the pong.
+#[test]
+fn the_ping_case_does_not_race_the_jobs_end() {
+    let serve = Serve::start("conform", &["enrichment.book_ms={ constant = 1 }"]);
+    for _ in 0..3 {
+        let (code, v, err) = conform(serve.addr, &["--case", "socket-ping", "--books", "2"]);
+        assert_eq!(with_outcome(&v, "pass").len(), 1, "{v:#}\n{err}");
+        assert_eq!(code, 0, "{v:#}\n{err}");
+    }
+}

@@ -134,7 +134,7 @@ pub static CASES: &[Case] = &[
     case!("socket-progress", "socket", Must, progress::sequence, "progress seq runs ready.booksDone+1..=books by one, each with books, then complete {books}"),
     case!("socket-replay-all", "socket", Must, progress::replay_all, "with after=0, progress seq 1..=books exactly, then complete"),
     case!("socket-replay-after", "socket", Must, progress::replay_after, "reconnecting after complete with after=1: seq 2..=books exactly, no duplicates, then complete"),
-    case!("socket-ping", "socket", Must, progress::ping, "a ping is answered with a pong carrying its payload"),
+    case!("socket-ping", "socket", Must, progress::ping, "a ping during a job of 100 books is answered with a pong carrying its payload"),
     case!("socket-close-echo", "socket", Should, progress::close_echo, "a client Close 1000 during a job of 100 books is answered with a Close 1000 before complete"),
     case!("socket-close-after-complete", "socket", Should, progress::close_after_complete, "the server closes with 1000 after complete"),
     case!("socket-text-too-big", "socket", Must, progress::text_too_big, "a text message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),

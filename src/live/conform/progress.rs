@@ -148,8 +148,11 @@ pub(super) async fn replay_after(ctx: &Context) -> Checked {
     Ok(())
 }
 
+/// A ping during a job: the answer must be a pong with its payload. The job has `BOOKS_MAX`
+/// books (not `--books`), as `close_echo`'s: a server closes after `complete`, and a short job
+/// on a fast server could end (and close) before the pong, a false failure.
 pub(super) async fn ping(ctx: &Context) -> Checked {
-    let job = posted(ctx).await?;
+    let job = posted_with(ctx, super::BOOKS_MAX).await?;
     let (mut socket, _) = connect(ctx, &job, None).await?;
     let payload = b"conform-ping".to_vec();
     socket
