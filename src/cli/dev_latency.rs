@@ -20,7 +20,9 @@ injected (said on standard error when the scenario sets them). README, \"Catch i
 
 Examples:
   handshake-sim dev-latency sims/issue407.toml > latency.json
-  HANDSHAKE_SIM_LATENCY=\"$(handshake-sim dev-latency sims/issue407.toml)\" npx workerd serve config.capnp
+  HANDSHAKE_SIM_LATENCY=\"$(handshake-sim dev-latency sims/issue407.toml)\" npx workerd serve my-worker.capnp
+    (a config whose worker has the binding
+     (name = \"HANDSHAKE_SIM_LATENCY\", fromEnvironment = \"HANDSHAKE_SIM_LATENCY\"))
   npx wrangler dev --var HANDSHAKE_SIM_LATENCY:\"$(handshake-sim dev-latency sims/issue407.toml --seed 3)\"";
 
 #[derive(clap::Args)]
