@@ -1,6 +1,6 @@
 //! Tasks on a simulated host: spawned so that a panic is kept, not lost in a `JoinHandle`
 //! nobody awaits. Both the server and the client spawn through here; `sim` fails the run on a
-//! kept panic. A run can also stop every such task at an instant (`stop_at`).
+//! kept panic. A run can also stop every such task a simulated delay from now (`stop_after`).
 
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -30,16 +30,18 @@ pub(crate) fn spawn<F: std::future::Future<Output = ()> + 'static>(fut: F) {
     );
 }
 
-/// From `at` on (the current runtime's clock), tasks spawned with [`spawn`] on this thread are
-/// no longer polled: a task woken then stays pending, as if its runtime had stopped, until
-/// the runtime drops it. `None` lifts the stop. The simulation's end: turmoil runs a whole run
-/// as one tick, and ticking one tick at a time would have stopped the runtime at the end of
-/// the tick in which the fleet finished (`sim`).
-pub(crate) fn stop_at(at: Option<Instant>) {
+/// `after` from now on the current runtime's clock (in a simulation, turmoil's paused tokio
+/// clock, never the wall clock), tasks spawned with [`spawn`] on this thread are no longer
+/// polled: a task woken then stays pending, as if its runtime had stopped, until the runtime
+/// drops it. `None` lifts the stop. The simulation's end: turmoil runs a whole run as one tick,
+/// and ticking one tick at a time would have stopped the runtime at the end of the tick in
+/// which the fleet finished (`sim`).
+pub(crate) fn stop_after(after: Option<std::time::Duration>) {
+    let at = after.map(|d| Instant::now() + d);
     STOP_AT.with(|s| s.set(at));
 }
 
-/// Whether tasks are stopped now (see [`stop_at`]).
+/// Whether tasks are stopped now (see [`stop_after`]).
 fn stopped() -> bool {
     STOP_AT
         .with(|s| s.get())

@@ -249,7 +249,7 @@ fn guarded(
             .entered();
     task::take_panic();
     // A stop is of one run's runtime; none is left from an earlier run on this thread.
-    task::stop_at(None);
+    task::stop_after(None);
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| {
         Err(SimError::failed(
             variant,
@@ -257,7 +257,7 @@ fn guarded(
             format!("panicked: {}", task::panic_message(p.as_ref())),
         ))
     });
-    task::stop_at(None);
+    task::stop_after(None);
     match task::take_panic() {
         Some(message) => Err(SimError::failed(
             variant,
@@ -451,7 +451,7 @@ impl Drop for StopAtTickEnd {
         };
         let ticks = elapsed.as_nanos() / self.tick.as_nanos() + 1;
         let end = self.tick * u32::try_from(ticks).expect("a run is at most 7 days of ticks");
-        task::stop_at(Some(tokio::time::Instant::now() + (end - elapsed)));
+        task::stop_after(Some(end - elapsed));
         self.end.set(Some(end));
     }
 }
