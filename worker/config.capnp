@@ -1,7 +1,11 @@
 # workerd configs of the reference Worker and its Durable Object, on 127.0.0.1:8788.
 #
 #   cd worker && npm ci
-#   VARIANT=sequential READ_MS_MIN=50 READ_MS_MAX=100 npx workerd serve config.capnp config
+#   VARIANT=sequential HANDSHAKE_SIM_LATENCY="$(handshake-sim dev-latency ../sims/workerd.toml)" \
+#       npx workerd serve config.capnp config
+#
+# HANDSHAKE_SIM_LATENCY (unset: none) gives the objects the scenario's storage latency and cold
+# starts, through the scenario-latency module (../scenario-latency, README "Catch it in dev").
 #
 # `config` (the default) keeps the objects in memory: workerd's ActorCache, the KV cache layer
 # of production's KV-backed objects, over a store that never flushes, so nothing is committed
@@ -31,12 +35,17 @@ const diskConfig :Workerd.Config = (
   sockets = [ (name = "http", address = "127.0.0.1:8788", http = (), service = "main") ],
 );
 
+# The scenario-latency module under the name the Worker imports it by (its package's name, as
+# wrangler resolves it from node_modules).
+const modules :List(Workerd.Worker.Module) = [
+  (name = "index.js", esModule = embed "src/index.js"),
+  (name = "retention.js", esModule = embed "src/retention.js"),
+  (name = "settings.js", esModule = embed "src/settings.js"),
+  (name = "handshake-sim-scenario-latency", esModule = embed "../scenario-latency/index.js"),
+];
+
 const memoryWorker :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed "src/index.js"),
-    (name = "retention.js", esModule = embed "src/retention.js"),
-    (name = "settings.js", esModule = embed "src/settings.js"),
-  ],
+  modules = .modules,
   compatibilityDate = "2026-11-17",
   # preventEviction: workerd's eviction of an idle object drops its in-memory storage (a
   # finished job's token stopped working after 20–45 s idle); the Worker forgets jobs itself
@@ -52,8 +61,7 @@ const memoryWorker :Workerd.Worker = (
     (name = "JOBS", durableObjectNamespace = "JobObject"),
     (name = "REGISTRY", durableObjectNamespace = "JobRegistry"),
     (name = "VARIANT", fromEnvironment = "VARIANT"),
-    (name = "READ_MS_MIN", fromEnvironment = "READ_MS_MIN"),
-    (name = "READ_MS_MAX", fromEnvironment = "READ_MS_MAX"),
+    (name = "HANDSHAKE_SIM_LATENCY", fromEnvironment = "HANDSHAKE_SIM_LATENCY"),
     (name = "BOOK_MS", fromEnvironment = "BOOK_MS"),
     (name = "TOKEN_TTL_MS", fromEnvironment = "TOKEN_TTL_MS"),
     (name = "JOB_RETENTION_MS", fromEnvironment = "JOB_RETENTION_MS"),
@@ -62,11 +70,7 @@ const memoryWorker :Workerd.Worker = (
 );
 
 const diskWorker :Workerd.Worker = (
-  modules = [
-    (name = "index.js", esModule = embed "src/index.js"),
-    (name = "retention.js", esModule = embed "src/retention.js"),
-    (name = "settings.js", esModule = embed "src/settings.js"),
-  ],
+  modules = .modules,
   compatibilityDate = "2026-11-17",
   durableObjectNamespaces = [
     (className = "JobObject", uniqueKey = "handshake-sim-reference-job-object"),
@@ -77,8 +81,7 @@ const diskWorker :Workerd.Worker = (
     (name = "JOBS", durableObjectNamespace = "JobObject"),
     (name = "REGISTRY", durableObjectNamespace = "JobRegistry"),
     (name = "VARIANT", fromEnvironment = "VARIANT"),
-    (name = "READ_MS_MIN", fromEnvironment = "READ_MS_MIN"),
-    (name = "READ_MS_MAX", fromEnvironment = "READ_MS_MAX"),
+    (name = "HANDSHAKE_SIM_LATENCY", fromEnvironment = "HANDSHAKE_SIM_LATENCY"),
     (name = "BOOK_MS", fromEnvironment = "BOOK_MS"),
     (name = "TOKEN_TTL_MS", fromEnvironment = "TOKEN_TTL_MS"),
     (name = "JOB_RETENTION_MS", fromEnvironment = "JOB_RETENTION_MS"),

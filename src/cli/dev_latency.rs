@@ -20,8 +20,9 @@ injected (said on standard error when the scenario sets them). README, \"Catch i
 
 Examples:
   handshake-sim dev-latency sims/issue407.toml > latency.json
-  HANDSHAKE_SIM_LATENCY=\"$(handshake-sim dev-latency sims/issue407.toml)\" npx workerd serve my-worker.capnp
-    (a config whose worker has the binding
+  cd worker && HANDSHAKE_SIM_LATENCY=\"$(handshake-sim dev-latency ../sims/workerd.toml)\" \\
+      VARIANT=sequential npx workerd serve config.capnp config
+    (the reference Worker; a config of your own needs the binding
      (name = \"HANDSHAKE_SIM_LATENCY\", fromEnvironment = \"HANDSHAKE_SIM_LATENCY\"))
   npx wrangler dev --var HANDSHAKE_SIM_LATENCY:\"$(handshake-sim dev-latency sims/issue407.toml --seed 3)\"";
 

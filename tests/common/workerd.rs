@@ -88,6 +88,12 @@ pub fn exclusive() -> std::sync::MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The value of `HANDSHAKE_SIM_LATENCY` for `scenario` and `seed`: what `handshake-sim
+/// dev-latency` writes, which the scenario-latency module reads.
+pub fn latency(scenario: &handshake_sim::Scenario, seed: u64) -> String {
+    handshake_sim::internal::report::dev_latency::config(scenario, seed).unwrap()
+}
+
 /// A running workerd: its ports by socket name and what it printed.
 pub struct Workerd {
     child: Child,
@@ -110,8 +116,9 @@ pub struct Config<'a> {
 }
 
 impl Workerd {
-    /// The reference Worker with `variant` and other settings (`READ_MS_MIN`, `BOOK_MS`, …), or
-    /// `None` (after `skipped: …` on stderr) without workerd.
+    /// The reference Worker with `variant` and other settings (`BOOK_MS`,
+    /// `HANDSHAKE_SIM_LATENCY` from [`latency`], …), or `None` (after `skipped: …` on stderr)
+    /// without workerd.
     pub fn start(variant: &str, vars: &[(&str, &str)]) -> Option<Workerd> {
         let mut env = vec![("VARIANT", variant)];
         env.extend_from_slice(vars);
@@ -167,8 +174,6 @@ impl Workerd {
         // Only the settings given: an inherited VARIANT must not leak into a test.
         for key in [
             "VARIANT",
-            "READ_MS_MIN",
-            "READ_MS_MAX",
             "BOOK_MS",
             "TOKEN_TTL_MS",
             "JOB_RETENTION_MS",

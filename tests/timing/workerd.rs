@@ -158,9 +158,9 @@ fn probe_against_workerd_agrees_with_the_simulation() {
     let deadline_ms = scenario.client.upgrade_deadline_ms();
     let overhead_ms = modeled_overhead_ms(&scenario);
     for variant_name in ["sequential", "parallel"] {
+        let latency = crate::common::workerd::latency(&scenario, 1);
         let vars = [
-            ("READ_MS_MIN", "50"),
-            ("READ_MS_MAX", "100"),
+            ("HANDSHAKE_SIM_LATENCY", latency.as_str()),
             ("BOOK_MS", "250"),
         ];
         let Some(w) = Workerd::start(variant_name, &vars) else {

@@ -4,8 +4,9 @@
 // `idFromName(jobId)`. Settings are vars (wrangler.toml) or environment bindings (config.capnp):
 //
 //   VARIANT       sequential | parallel | batched | memory-cache (default parallel)
-//   READ_MS_MIN   injected latency of one storage round trip, uniform in [MIN, MAX] ms;
-//   READ_MS_MAX   0/0 (default) injects nothing and the reads are plain storage gets
+//   HANDSHAKE_SIM_LATENCY  a scenario's storage latency and cold starts (the JSON of
+//                 `handshake-sim dev-latency SCENARIO`), applied by the scenario-latency module
+//                 (`../scenario-latency`); absent (default), storage answers as workerd's does
 //   BOOK_MS       enrichment time per book, ms (default 100)
 //   TOKEN_TTL_MS  token lifetime, ms (default 7,200,000)
 //   JOB_RETENTION_MS  how long a finished job nothing uses is kept, ms (default 600,000: serve's
@@ -16,6 +17,7 @@
 // Requests are routed by the request target as the client sent it, never normalised: like
 // serve, `/api/enrichment/./batch` and `*` are no paths of the API (404).
 
+import { withScenarioLatency } from "handshake-sim-scenario-latency";
 import { AUTH_TOKEN, AUTH_TOKEN_EXPIRATION, Retained, registry } from "./retention.js";
 import { settings } from "./settings.js";
 export { JobRegistry } from "./retention.js";
@@ -331,8 +333,6 @@ export default {
 
 // ---- the Durable Object -------------------------------------------------------------------
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function timingSafeEqual(a, b) {
   const enc = new TextEncoder();
   const [x, y] = [enc.encode(a), enc.encode(b)];
@@ -346,12 +346,24 @@ function byteLength(data) {
   return data.byteLength ?? data.size;
 }
 
-export class JobObject extends Retained {
+// The job's state lives in the object's memory and is written through to storage; storage is
+// read only by an incarnation that has not seen it (after an eviction), and for the token by
+// the variant. So the object's storage round trips are the ones the simulation models: the
+// variant's token read on an upgrade, plus one read of the job's state on a fresh object's
+// first POST (which delays the 202, not the upgrade).
+const JOB_KEYS = ["posted", "jobId", "books", "booksDone", "done"];
+
+class ReferenceJobObject extends Retained {
   constructor(ctx, env) {
     super(ctx, env);
     this.settings = settings(env);
     // memory-cache: the token as setAuthToken left it (lost when the object leaves memory).
     this.memoryToken = null;
+    // { token, expiresAtMs } as this incarnation last stored them: what storage holds (only
+    // this object writes its storage), for the re-check before the 101.
+    this.storedToken = null;
+    // { jobId, books, booksDone, done } once posted and known to this incarnation, else null.
+    this.job = null;
     // The open progress socket and what it already carried.
     this.socket = null;
     // Upgrades so far in this incarnation.
@@ -363,7 +375,7 @@ export class JobObject extends Retained {
    * the admission and the job. False: the registry is full of jobs in use. */
   async acceptBatch(jobId, books, token, expiresAtMs) {
     return this.using(async () => {
-      const posted = (await this.ctx.storage.get("posted")) === true;
+      const posted = (await this.jobState()) !== null;
       if (!(await registry(this.env).admit(jobId, posted))) return false;
       await this.setAuthToken(token, expiresAtMs);
       this.hasJob = true;
@@ -375,13 +387,30 @@ export class JobObject extends Retained {
   /** Stores the POST's token (and keeps it in memory for memory-cache). */
   async setAuthToken(token, expiresAtMs) {
     await this.ctx.storage.put({ [AUTH_TOKEN]: token, [AUTH_TOKEN_EXPIRATION]: expiresAtMs });
+    this.storedToken = { token, expiresAtMs };
     if (this.settings.variant === "memory-cache") this.memoryToken = { token, expiresAtMs };
+  }
+
+  /** The job's state: from memory, or read once from storage by an incarnation that has not
+   * seen it; null when no job was posted. */
+  async jobState() {
+    if (this.job) return this.job;
+    const st = await this.ctx.storage.get(JOB_KEYS);
+    if (!st.get("posted")) return null;
+    this.job = {
+      jobId: st.get("jobId"),
+      books: st.get("books"),
+      booksDone: st.get("booksDone"),
+      done: st.get("done"),
+    };
+    return this.job;
   }
 
   /** Starts the job on its first POST; a repeat (a token refresh) leaves it alone. */
   async startJob(jobId, books) {
-    if (await this.ctx.storage.get("posted")) return { repeat: true };
-    await this.ctx.storage.put({ posted: true, jobId, books, booksDone: 0, done: books === 0 });
+    if (this.job) return { repeat: true };
+    this.job = { jobId, books, booksDone: 0, done: books === 0 };
+    await this.ctx.storage.put({ posted: true, ...this.job });
     if (books === 0) {
       this.push(jobId, { type: "complete", books }, 0);
       await this.finished(jobId);
@@ -391,10 +420,8 @@ export class JobObject extends Retained {
     return { repeat: false };
   }
 
-  /** One storage round trip, after the injected latency when there is one. */
-  async roundTrip(keys) {
-    const { readMin, readMax } = this.settings;
-    if (readMax > 0) await sleep(readMin + Math.random() * (readMax - readMin));
+  /** One storage round trip. */
+  roundTrip(keys) {
     return this.ctx.storage.get(keys);
   }
 
@@ -430,21 +457,12 @@ export class JobObject extends Retained {
     return { token, expiresAtMs };
   }
 
-  /** The token read. An injected latency is a timer, which leaves the input gate open, unlike
-   * a real storage read: blockConcurrencyWhile around the whole read closes it. */
-  readToken() {
-    if (this.settings.readMax === 0 || (this.settings.variant === "memory-cache" && this.memoryToken)) {
-      return this.readByVariant();
-    }
-    return this.ctx.blockConcurrencyWhile(() => this.readByVariant());
-  }
-
   /** Checks a presented token: null when valid, else [status, reason]. */
   async authorize(presented) {
     if (presented === "") return [401, "missing token"];
     let read;
     try {
-      read = await this.readToken();
+      read = await this.readByVariant();
     } catch (e) {
       console.error(`storage read failed: ${e}`);
       return [503, "storage read failed"];
@@ -471,12 +489,12 @@ export class JobObject extends Retained {
   async status(jobId, token) {
     const refused = await this.authorize(token);
     if (refused) return text(...refused);
-    const st = await this.ctx.storage.get(["books", "booksDone", "done"]);
+    const job = await this.jobState();
     return json(200, {
       jobId,
-      booksDone: st.get("booksDone") ?? 0,
-      books: st.get("books") ?? 0,
-      done: st.get("done") ?? false,
+      booksDone: job?.booksDone ?? 0,
+      books: job?.books ?? 0,
+      done: job?.done ?? false,
     });
   }
 
@@ -498,11 +516,10 @@ export class JobObject extends Retained {
         `pairCreation: "${accepted - pairStart}ms", accept: "${done - accepted}ms", ` +
         `totalUpgrade: "${done - arrived}ms" }`,
     );
-    // Re-checked against storage right before the 101 (a cache hit after the variant's read):
-    // a token replaced since is refused, never accepted.
+    // Re-checked against what storage holds right before the 101 (as this incarnation stored
+    // it, else a cache hit after the variant's read): a token replaced since is refused.
     try {
-      const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
-      const held = { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
+      const held = this.storedToken ?? (await this.durableToken());
       if (!tokenHolds(token, held, checked)) {
         server.close(1011, "token replaced");
         return text(401, "invalid or expired token");
@@ -518,13 +535,18 @@ export class JobObject extends Retained {
     return new Response(null, { status: 101, webSocket: client });
   }
 
+  async durableToken() {
+    const durable = await this.ctx.storage.get([AUTH_TOKEN, AUTH_TOKEN_EXPIRATION]);
+    return { token: durable.get(AUTH_TOKEN), expiresAtMs: durable.get(AUTH_TOKEN_EXPIRATION) };
+  }
+
   /** Makes `server` the job's socket: ready, the progress after `after` when asked, the
    * completion when done; a socket it replaces is closed with 1000. */
   async openSocket(jobId, server, after) {
-    const st = await this.ctx.storage.get(["books", "booksDone", "done"]);
-    const books = st.get("books") ?? 0;
-    const booksDone = st.get("booksDone") ?? 0;
-    const done = st.get("done") ?? false;
+    const job = await this.jobState();
+    const books = job?.books ?? 0;
+    const booksDone = job?.booksDone ?? 0;
+    const done = job?.done ?? false;
     const send = (m) => server.send(JSON.stringify(m));
     send({ type: "ready", jobId, booksDone, books });
     let throughSeq = 0;
@@ -586,13 +608,13 @@ export class JobObject extends Retained {
   /** The enrichment pipeline, one book per alarm, then the completion; once the job is done,
    * the alarm is its retention's (retention.js). */
   async alarm() {
-    const st = await this.ctx.storage.get(["posted", "jobId", "books", "booksDone", "done"]);
-    if (!st.get("posted")) return;
-    if (st.get("done")) return this.retain(st.get("jobId"));
-    const jobId = st.get("jobId");
-    const books = st.get("books");
-    const booksDone = st.get("booksDone") + 1;
+    const job = await this.jobState();
+    if (!job) return;
+    if (job.done) return this.retain(job.jobId);
+    const { jobId, books } = job;
+    const booksDone = job.booksDone + 1;
     const done = booksDone >= books;
+    Object.assign(job, { booksDone, done });
     await this.ctx.storage.put({ booksDone, done });
     this.push(jobId, { type: "progress", seq: booksDone, books }, booksDone);
     if (done) {
@@ -603,6 +625,10 @@ export class JobObject extends Retained {
     }
   }
 }
+
+/** The reference object, with the scenario's storage latency when HANDSHAKE_SIM_LATENCY is
+ * set (and unchanged without it). */
+export const JobObject = withScenarioLatency(ReferenceJobObject);
 
 /** Whether `presented` is the stored token, unexpired at `nowMs`. */
 function tokenHolds(presented, read, nowMs = Date.now()) {

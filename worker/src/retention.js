@@ -35,8 +35,8 @@ export function registry(env) {
 }
 
 /** A job's object, as far as its retention goes: what uses it, when it was last used, and its
- * forgetting. The subclass keeps `socket` (the open progress socket, or null) and
- * `memoryToken`. */
+ * forgetting. The subclass keeps `socket` (the open progress socket, or null), and in memory
+ * `job`, `storedToken` and `memoryToken`, which forgetting clears. */
 export class Retained extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
@@ -145,6 +145,8 @@ export class Retained extends DurableObject {
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     this.hasJob = false;
+    this.job = null;
+    this.storedToken = null;
     this.memoryToken = null;
     this.settleSoon();
   }

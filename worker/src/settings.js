@@ -19,14 +19,17 @@ export function settings(env) {
   if (!VARIANTS.includes(variant)) {
     throw new Error(`VARIANT must be one of ${VARIANTS.join(", ")}, not ${JSON.stringify(variant)}`);
   }
+  for (const gone of ["READ_MS_MIN", "READ_MS_MAX"]) {
+    if (env[gone] !== undefined && env[gone] !== null && env[gone] !== "") {
+      throw new Error(
+        `${gone} is no longer read: storage latency comes from HANDSHAKE_SIM_LATENCY ` +
+          "(`handshake-sim dev-latency SCENARIO`), the scenario-latency module's binding",
+      );
+    }
+  }
   const hour = 3600000;
-  const readMin = intVar(env, "READ_MS_MIN", 0, hour);
-  const readMax = intVar(env, "READ_MS_MAX", readMin, hour);
-  if (readMax < readMin) throw new Error(`READ_MS_MAX ${readMax} < READ_MS_MIN ${readMin}`);
   return {
     variant,
-    readMin,
-    readMax,
     bookMs: intVar(env, "BOOK_MS", 100, hour),
     tokenTtlMs: intVar(env, "TOKEN_TTL_MS", 2 * hour, 7 * 24 * hour),
     // serve's --job-retention-s and --max-jobs: the same defaults and ranges.

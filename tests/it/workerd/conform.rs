@@ -57,3 +57,21 @@ fn conform_passes_against_the_reference_worker_with_storage_on_disk() {
     };
     passes(&w, "sequential, diskConfig");
 }
+
+/// With `sims/issue407.toml`'s storage latency and cold starts (every upgrade restarts the
+/// object, emptying what a read finds cached), the module changes when storage answers and
+/// nothing the API promises.
+#[test]
+fn conform_passes_against_the_reference_worker_under_a_scenarios_latency() {
+    let latency = crate::common::workerd::latency(&crate::load("issue407.toml", &[]), 1);
+    for variant in ["sequential", "memory-cache"] {
+        let vars = [
+            ("HANDSHAKE_SIM_LATENCY", latency.as_str()),
+            ("BOOK_MS", "20"),
+        ];
+        let Some(w) = Workerd::start(variant, &vars) else {
+            return;
+        };
+        passes(&w, &format!("{variant}, issue407 latency"));
+    }
+}
