@@ -23,6 +23,8 @@ reached, or no job got an answer; 2 bad input.
 
 Examples:
   handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --jobs 50
+  handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --emulate-client-edge
+    (a Worker under the scenario's latency in workerd or wrangler dev: README, \"Catch it in dev\")
   handshake-sim probe wss://staging.example.com --allow-remote --jobs 20 --concurrency 2";
 
 #[derive(clap::Args)]
@@ -61,6 +63,12 @@ pub(crate) struct Args {
     /// the simulation's ids.
     #[arg(long, value_name = "PREFIX")]
     job_prefix: Option<String>,
+    /// Delay every chunk the probe sends and receives by the scenario's
+    /// network.client_edge.latency_ms (drawn per connection, direction and chunk), as the
+    /// simulation's phone network: for a target on loopback (workerd, wrangler dev), whose own
+    /// network adds nothing. Latency only: no loss.
+    #[arg(long)]
+    emulate_client_edge: bool,
     /// Print the client's trace events at LEVEL to stderr.
     #[arg(long, value_name = "LEVEL")]
     log: Option<String>,
@@ -91,6 +99,7 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
             .job_prefix
             .clone()
             .unwrap_or_else(live::random_job_prefix),
+        emulate_client_edge: args.emulate_client_edge,
     };
     let probed = block_on_local(async {
         let target = live::Endpoint::parse(&args.url, args.allow_remote).await?;
@@ -133,6 +142,9 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
         jobs: args.jobs,
         concurrency: args.concurrency,
         job_prefix: &options.job_prefix,
+        client_edge_emulated: options
+            .emulate_client_edge
+            .then_some(&scenario.network.client_edge.latency_ms),
     };
     if let Some(path) = &args.json {
         let text = probe_json(&report, &probed, &runs[0], &verdicts).context("report as JSON")?;
@@ -168,6 +180,13 @@ fn probe_text(probed: &Probed, report: &Report, run: &RunOutput, verdicts: &[Slo
         probed.job_prefix,
         probed.jobs.saturating_sub(1)
     );
+    if let Some(latency_ms) = probed.client_edge_emulated {
+        let law = serde_json::to_string(latency_ms).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "emulated client–edge latency, one way per chunk (network.client_edge.latency_ms): {law}"
+        );
+    }
     s.push_str(&report::probe::probe_table(report, run));
     let _ = writeln!(
         s,

@@ -8,12 +8,14 @@ mod accept;
 pub mod conform;
 mod endpoint;
 mod limits;
+mod link;
 mod probe;
 mod serve;
 mod stream;
 
 pub use endpoint::Endpoint;
 pub use limits::{connections_fitting, fd_limit, Limits};
+pub use link::EmulatedLink;
 pub use probe::{probe, random_job_prefix, valid_job_prefix, ProbeOptions, ProbeRun};
 pub use serve::Server;
 

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
+use super::link::EmulatedLink;
 use super::{Endpoint, LiveError};
-use crate::client::Session;
+use crate::client::{Connect, Session};
 use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::{JobRecord, Outcome, Recorder, Violation};
@@ -29,6 +30,9 @@ pub struct ProbeOptions {
     /// (`probe-XXXXXXXX-`, from OS randomness) so no two runs share a job; `job-` gives the
     /// simulation's ids, whose draws the server keys by `n` (the sim–live agreement tests).
     pub job_prefix: String,
+    /// Delay what the probe sends and receives by the scenario's `network.client_edge`
+    /// latency ([`super::link`]): for a target on loopback, whose own network adds nothing.
+    pub emulate_client_edge: bool,
 }
 
 /// What a probe saw, besides its records.
@@ -99,12 +103,19 @@ pub async fn probe(
         });
     }
     let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let draws = Draws::new(options.seed, scenario.scenario.tick_ms);
+    let connect: Rc<dyn Connect> = if options.emulate_client_edge {
+        let latency_ms = scenario.network.client_edge.latency_ms.clone();
+        Rc::new(EmulatedLink::new(target, latency_ms, draws.clone()))
+    } else {
+        Rc::new(target)
+    };
     let session = Rc::new(Session {
         scenario: Rc::new(scenario.clone()),
-        draws: Draws::new(options.seed, scenario.scenario.tick_ms),
+        draws,
         clock: Clock::live_from_now(),
         recorder: recorder.clone(),
-        connect: Rc::new(target),
+        connect,
         token_preloaded: false,
         job_prefix: options.job_prefix.clone(),
     });

@@ -14,6 +14,8 @@ pub struct Probed<'a> {
     pub concurrency: u32,
     /// Job `n` posted the id `{job_prefix}{n}`.
     pub job_prefix: &'a str,
+    /// The client–edge latency the probe added to its connections (`--emulate-client-edge`).
+    pub client_edge_emulated: Option<&'a crate::scenario::Dist>,
 }
 
 /// Table rows only the server knows: a probe shows them as not measured.
@@ -105,6 +107,10 @@ pub fn probe_json(
     let mut v = serde_json::to_value(report)?;
     v["url"] = serde_json::Value::from(probed.url);
     v["job_prefix"] = serde_json::Value::from(probed.job_prefix);
+    v["client_edge_emulated_ms"] = match probed.client_edge_emulated {
+        Some(d) => serde_json::to_value(d)?,
+        None => serde_json::Value::Null,
+    };
     let counts = client_counts(run);
     if let Some(vs) = v["variants"].as_array_mut() {
         for summary in vs {

@@ -188,6 +188,7 @@ fn jobs_cut_by_the_time_limit_keep_their_upgrade_times() {
             time_limit_s: 1,
             label: "live".into(),
             job_prefix: "cut-".into(),
+            emulate_client_edge: false,
         };
         live::probe(&s, target, &options).await.unwrap()
     });
@@ -208,4 +209,43 @@ fn the_job_prefix_help_names_the_ids_on_one_line() {
         assert!(out.contains("PREFIX0"), "{command}: {out}");
         assert!(!out.contains("PREFIX\n"), "{command}: {out}");
     }
+}
+
+/// `--emulate-client-edge` puts the scenario's client–edge latency on the probe's connections
+/// (60 ms one way: every upgrade takes ≥ 120 ms more than the server's own time), says so in
+/// the table and the JSON; without it the same server answers in well under 120 ms.
+#[test]
+fn the_emulated_client_edge_delays_every_message_each_way() {
+    let s = crate::scenario(QUICK);
+    let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
+    let set = "network.client_edge.latency_ms={ constant = 60 }";
+    let p50 = |v: &serde_json::Value| v["variants"][0]["client_upgrade_ms"]["p50"].as_f64();
+    let (code, out, err) = probe(served.addr, &["--set", set, "--json", "-"]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    let plain: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (code, out, err) = probe(
+        served.addr,
+        &["--set", set, "--emulate-client-edge", "--json", "-"],
+    );
+    assert_eq!(code, 0, "{out}\n{err}");
+    let emulated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let (code, table, err) = probe(served.addr, &["--set", set, "--emulate-client-edge"]);
+    served.stop();
+    assert_eq!(code, 0, "{table}\n{err}");
+    assert!(plain["client_edge_emulated_ms"].is_null(), "{plain}");
+    assert_eq!(
+        emulated["client_edge_emulated_ms"],
+        serde_json::json!({"constant": 60.0}),
+        "{emulated}"
+    );
+    let (before, after) = (p50(&plain).unwrap(), p50(&emulated).unwrap());
+    assert!(before < 120.0, "without emulation: p50 {before}\n{plain}");
+    assert!(
+        after >= before + 120.0,
+        "p50 {before} → {after}\n{emulated}"
+    );
+    assert!(
+        table.contains("emulated client–edge latency, one way per chunk"),
+        "{table}"
+    );
 }

@@ -72,6 +72,7 @@ async fn probe_at(addr: SocketAddr, s: &Scenario, seed: u64, label: &str) -> sim
         // draws what it draws in the simulation (a run's own prefix would hash to other
         // draws, and the per-job comparison would mean nothing).
         job_prefix: "job-".into(),
+        emulate_client_edge: false,
     };
     live::probe(s, target, &options).await.unwrap().run
 }
@@ -116,6 +117,7 @@ fn serve_and_probe_agree_with_the_simulation() {
             time_limit_s: 10,
             label: "tls".into(),
             job_prefix: "tls-".into(),
+            emulate_client_edge: false,
         };
         let tls_run = live::probe(&s, tls, &tls_options).await.unwrap().run;
         assert!(
