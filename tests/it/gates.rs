@@ -108,3 +108,44 @@ fn the_202_waits_for_the_write_when_the_worker_awaits_set_auth_token() {
     let not_awaited = post_ms(true);
     assert!(not_awaited < 10, "POST took {not_awaited} ms");
 }
+
+/// A book finished while the upgrade's token reads are in flight waits at the input gate; in
+/// workerd the handshake's code after the reads (the check, the pair, the accept, the socket
+/// made the job's) then runs before any other event of the object — JavaScript runs it with
+/// no turn of the event loop in between, and messages sent on the accepted socket wait for
+/// the 101 — so the book's progress goes on the new socket. The simulation let the waiting
+/// progress event in between the two reads and during the pair's time, found no socket, and
+/// lost it (a silent failure on an upgrade that succeeded): the example Worker in workerd
+/// (`examples/worker-407`, tests/timing/workerd.rs) never lost one.
+#[test]
+fn a_book_done_during_the_token_reads_reaches_the_socket_the_upgrade_opens() {
+    for (variant, book_ms) in [("sequential", 50), ("sequential", 150), ("parallel", 50)] {
+        let s = scenario(&format!(
+            r#"
+[scenario]
+jobs = 4
+concurrency = 4
+variants = ["{variant}"]
+[storage]
+read_ms = {{ constant = 100 }}
+write_ms = {{ constant = 0 }}
+put_populates_cache = false
+[object]
+cold_start_ms = {{ constant = 0 }}
+pair_ms = {{ constant = 2 }}
+[client]
+books_per_job = 2
+handshake_timeout_ms = 10000
+[enrichment]
+book_ms = {{ constant = {book_ms} }}
+"#
+        ));
+        let run = sim::run(&s, variant::by_name(variant).unwrap(), 1).unwrap();
+        for r in &run.records {
+            assert_eq!(r.outcome, Some(Outcome::Ok), "{variant} {book_ms}: {r:#?}");
+            assert_eq!(r.no_socket_warnings, 0, "{variant} {book_ms}: {r:#?}");
+            assert_eq!(r.results, 2, "{variant} {book_ms}: {r:#?}");
+            assert!(!r.silent_failure, "{variant} {book_ms}: {r:#?}");
+        }
+    }
+}

@@ -43,6 +43,7 @@ impl Object {
     pub(super) async fn deliver<'a>(&'a self, env: &'a Env) -> (EventGuard<'a>, Option<u64>) {
         if env.scenario.object.input_gate {
             drop(self.gate.write().await);
+            drop(self.turn.write().await);
         }
         let _activation = self.activation.lock().await;
         let now_ms = env.clock.now_ms();
@@ -96,6 +97,19 @@ impl Object {
     ) -> Option<RwLockReadGuard<'_, ()>> {
         if env.scenario.object.input_gate {
             Some(self.gate.read().await)
+        } else {
+            None
+        }
+    }
+
+    /// Held by the handshake while the input gate is on, from its token read until the socket
+    /// is the job's: the code between (the variant's reads in a row, the check, the pair and
+    /// the accept) is one synchronous stretch in workerd, so an event that came meanwhile (a
+    /// book's progress) runs after it and finds the socket. The pair's and accept's time are
+    /// CPU time, not a wait another event could use.
+    pub(super) async fn turn(&self, env: &Env) -> Option<RwLockReadGuard<'_, ()>> {
+        if env.scenario.object.input_gate {
+            Some(self.turn.read().await)
         } else {
             None
         }

@@ -20,15 +20,40 @@ use crate::wire::{ws_config, Io};
 /// Most frames one socket handles before the object closes it (a bound on the loop).
 const FRAMES_MAX: u64 = 1_000_000;
 
-/// Runs an accepted socket. `after`: the client's last progress sequence number, when it
+/// A socket made the job's at the accept, before the 101 leaves (as workerd's accepted end
+/// is the object's at once): its id, what it sends first, and its queue, where messages
+/// pushed before the client has the 101 wait.
+pub(super) struct Attached {
+    id: u64,
+    first: Vec<ServerMsg>,
+    rx: Receiver<ServerMsg>,
+}
+
+/// Makes a new socket the job's. `after`: the client's last progress sequence number, when it
 /// asks for a catch-up; progress after it is replayed right after the ready message.
-/// `incarnation`: the object's when it accepted; a crash since then has already taken the
-/// socket, which is dropped without a close frame.
+pub(super) fn attach(object: &Object, after: Option<u32>) -> Attached {
+    let (tx, rx) = queue::queue::<ServerMsg>(object_queue_len(object));
+    let (id, first) = register(object, after, tx);
+    Attached { id, first, rx }
+}
+
+/// A socket made at the accept that never opened (the client left before the 101, or the 101
+/// was refused at the last check) is the job's no more; what waited in its queue is lost.
+pub(super) fn detach(object: &Object, attached: Attached) {
+    let mut st = object.state.borrow_mut();
+    if st.socket.as_ref().is_some_and(|s| s.id == attached.id) {
+        st.socket = None;
+    }
+}
+
+/// Runs an accepted socket over `io` once the 101 is out. `incarnation`: the object's when it
+/// accepted; a crash since then has already taken the socket, which is dropped without a
+/// close frame.
 pub(super) async fn run<S: Io>(
     objects: Rc<Objects>,
     object: Rc<Object>,
     io: S,
-    after: Option<u32>,
+    attached: Attached,
     incarnation: u64,
 ) {
     let env = &objects.env;
@@ -42,8 +67,11 @@ pub(super) async fn run<S: Io>(
     }
     let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
     env.recorder.borrow_mut().socket_opened();
-    let (tx, mut rx) = queue::queue::<ServerMsg>(object_queue_len(&object));
-    let (socket_id, first) = register(&object, after, tx);
+    let Attached {
+        id: socket_id,
+        first,
+        mut rx,
+    } = attached;
     tracing::debug!(
         job = object.job,
         t_ms = env.clock.now_ms(),

@@ -29,10 +29,12 @@ use crate::wire::{plain, Body};
 /// What the upgrade handler decided.
 enum Decision {
     Reject(StatusCode, &'static str),
-    /// `incarnation`: the object's, when it accepted; the socket dies with it.
+    /// `incarnation`: the object's, when it accepted; the socket dies with it. `socket`: the
+    /// job's socket since the accept, opened once the 101 is out.
     Accept {
         accept_key: String,
         incarnation: u64,
+        socket: socket::Attached,
     },
 }
 
@@ -166,36 +168,41 @@ async fn handshake_task(
     tx: oneshot::Sender<Response<Body>>,
     _open: UpgradeOpen,
 ) {
-    let decision = handshake(&objects, &object, &asked.token, &asked.key).await;
-    let accepted = match decision {
-        Decision::Accept { incarnation, .. } => Some(incarnation),
-        Decision::Reject(..) => None,
-    };
-    let response = answer(decision);
+    let decision = handshake(&objects, &object, &asked).await;
+    let (response, accepted) = answer(decision);
     let env = &objects.env;
     if tx.send(response).is_err() {
-        if accepted.is_some() {
+        if let Some((_, socket)) = accepted {
+            socket::detach(&object, socket);
             canceled(env, &object, "client gone before the 101");
         }
         return;
     }
-    let Some(incarnation) = accepted else {
+    let Some((incarnation, socket)) = accepted else {
         return;
     };
     match on_upgrade.await {
         Ok(upgraded) => {
             let io = TokioIo::new(upgraded);
-            socket::run(objects.clone(), object, io, asked.after, incarnation).await
+            socket::run(objects.clone(), object, io, socket, incarnation).await
         }
-        Err(_) => canceled(env, &object, "upgrade failed"),
+        Err(_) => {
+            socket::detach(&object, socket);
+            canceled(env, &object, "upgrade failed")
+        }
     }
 }
 
-/// The response of a decision: the refusal, or the 101 with its accept key.
-fn answer(decision: Decision) -> Response<Body> {
+/// The response of a decision: the refusal, or the 101 with its accept key, and then the
+/// accepted socket with the object's incarnation.
+fn answer(decision: Decision) -> (Response<Body>, Option<(u64, socket::Attached)>) {
     match decision {
-        Decision::Reject(status, why) => plain(status, why),
-        Decision::Accept { accept_key, .. } => {
+        Decision::Reject(status, why) => (plain(status, why), None),
+        Decision::Accept {
+            accept_key,
+            incarnation,
+            socket,
+        } => {
             let mut r = Response::new(Full::new(Bytes::new()));
             *r.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
             let h = r.headers_mut();
@@ -205,7 +212,7 @@ fn answer(decision: Decision) -> Response<Body> {
                 SEC_WEBSOCKET_ACCEPT,
                 HeaderValue::from_str(&accept_key).expect("base64 is a valid header"),
             );
-            r
+            (r, Some((incarnation, socket)))
         }
     }
 }
@@ -231,9 +238,12 @@ struct TimingLine {
 }
 
 /// Steps 5–9 of the call flow: activation, the token read by the variant, validation, the
-/// pair and the accept. Records the write-up's timing log for the job's first upgrade.
-async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) -> Decision {
+/// pair and the accept, which makes the socket the job's. Records the write-up's timing log
+/// for the job's first upgrade. From the token read to the accept the object runs nothing
+/// else ([`Object::turn`]).
+async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decision {
     let env = &objects.env;
+    let token = asked.token.as_str();
     let arrive_ms = env.clock.now_ms();
     tracing::debug!(
         job = object.job,
@@ -247,6 +257,7 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         st.upgrades == 1
     };
     let incarnation = object.state.borrow().incarnation;
+    let turn = object.turn(env).await;
     let storage_start_ms = env.clock.now_ms();
     let read = match object.authorize(env, token).await {
         Ok(read) => read,
@@ -281,18 +292,23 @@ async fn handshake(objects: &Objects, object: &Object, token: &str, key: &[u8]) 
         upgrade_ms: done_ms - arrive_ms,
     };
     timing.log(env, object, done_ms, first);
+    let socket = socket::attach(object, asked.after);
+    drop(turn);
     // The 101 is an outgoing message: it leaves when every put before it is durable.
     if object.output_gate(env).await.is_err() {
+        socket::detach(object, socket);
         return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
     }
     if !check_durable(env, object, token, checked_ms) {
         // Re-checked as the 101 would leave: a token replaced (or never durable) since the
         // variant read it is refused, never accepted.
+        socket::detach(object, socket);
         return Decision::Reject(StatusCode::UNAUTHORIZED, "invalid or expired token");
     }
     Decision::Accept {
-        accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(key),
+        accept_key: tokio_tungstenite::tungstenite::handshake::derive_accept_key(&asked.key),
         incarnation,
+        socket,
     }
 }
 
