@@ -5,6 +5,7 @@
 use statrs::statistics::{Data, OrderStatistics as _, Statistics as _};
 
 use super::deconvolve::{deconvolve, Deconvolution};
+use super::events::{Format, Observed, Options};
 use crate::scenario::{EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 
 const MARKER: &str = "WebSocket upgrade timing";
@@ -15,7 +16,7 @@ pub struct Calibration {
     /// Per-read samples in ms: the values as read, in input order; for sequential logs the
     /// recovered per-read distribution's quantiles, ascending, one per total read.
     pub samples_ms: Vec<f64>,
-    /// `log` or `csv`.
+    /// `log`, `csv`, or the event export's format (`wrangler-tail`, `logpush`, …).
     pub format: &'static str,
     /// Timing lines (log) or data rows (CSV) seen.
     pub candidates: usize,
@@ -39,7 +40,7 @@ pub struct ReadSummary {
     pub p95_ms: f64,
 }
 
-fn ms_value(s: &str) -> Result<f64, String> {
+pub(crate) fn ms_value(s: &str) -> Result<f64, String> {
     let v: f64 = s
         .trim()
         .parse()
@@ -51,7 +52,7 @@ fn ms_value(s: &str) -> Result<f64, String> {
 }
 
 /// `storageDuration: "75ms"` (quotes optional) → 75.
-fn storage_duration(line: &str) -> Result<f64, String> {
+pub(crate) fn storage_duration(line: &str) -> Result<f64, String> {
     let at = line
         .find("storageDuration")
         .ok_or_else(|| "no storageDuration".to_string())?;
@@ -81,8 +82,33 @@ pub enum InputError {
     Binary { line: usize },
     #[error("line {line} is not UTF-8 text (byte {byte} of the line)")]
     NotUtf8 { line: usize, byte: usize },
+    #[error(
+        "line {line}: an event longer than {} bytes; calibrate reads one event at a time",
+        super::events::EVENT_BYTES_MAX
+    )]
+    EventTooLong { line: usize },
+    #[error("line {line}: not JSON as the format needs: {why}")]
+    Json { line: usize, why: String },
+    #[error("the event ending on line {line}: {why}")]
+    Event { line: usize, why: String },
+    #[error("unreadable input: {why}")]
+    Corrupt { why: String },
     #[error("reading: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for InputError {
+    /// Data that cannot be decoded (a corrupt or truncated gzip, one that decompresses past
+    /// the bound) is input; a read that failed is not.
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        match e.kind() {
+            K::InvalidData | K::InvalidInput | K::UnexpectedEof => {
+                InputError::Corrupt { why: e.to_string() }
+            }
+            _ => InputError::Io(e),
+        }
+    }
 }
 
 impl crate::failure::BadInput for InputError {
@@ -98,15 +124,18 @@ impl InputError {
         match self {
             InputError::LineTooLong { line }
             | InputError::Binary { line }
-            | InputError::NotUtf8 { line, .. } => Some(*line),
-            InputError::Io(_) => None,
+            | InputError::NotUtf8 { line, .. }
+            | InputError::EventTooLong { line }
+            | InputError::Json { line, .. }
+            | InputError::Event { line, .. } => Some(*line),
+            InputError::Corrupt { .. } | InputError::Io(_) => None,
         }
     }
 }
 
 /// Text lines read one at a time, each at most [`LINE_BYTES_MAX`] bytes: memory stays one
 /// line however large the input, and binary input stops the read at its first line.
-struct Lines<R> {
+pub(crate) struct Lines<R> {
     input: R,
     buf: Vec<u8>,
     /// Lines read so far (the 1-based number of the current one).
@@ -114,7 +143,7 @@ struct Lines<R> {
 }
 
 impl<R: std::io::BufRead> Lines<R> {
-    fn new(input: R) -> Self {
+    pub(crate) fn new(input: R) -> Self {
         Lines {
             input,
             buf: Vec::new(),
@@ -123,7 +152,7 @@ impl<R: std::io::BufRead> Lines<R> {
     }
 
     /// The next line (its 1-based number, its text without `\n` or `\r\n`); `None` at the end.
-    fn next_line(&mut self) -> Result<Option<(usize, &str)>, InputError> {
+    pub(crate) fn next_line(&mut self) -> Result<Option<(usize, &str)>, InputError> {
         use std::io::{BufRead as _, Read as _};
         self.buf.clear();
         let got = (&mut self.input)
@@ -171,7 +200,50 @@ pub fn calibrate(
     Ok(c)
 }
 
+/// Reads an export of any format `calibrate` knows (`forced`, or the content's: a text log, a
+/// CSV, or one of Cloudflare's event exports, gzip or not), one bounded line or event at a
+/// time: the calibration, and for an event export what production says besides.
+pub fn calibrate_export(
+    input: impl std::io::Read + 'static,
+    forced: Option<Format>,
+    sequential: bool,
+    options: &Options,
+) -> Result<(Calibration, Option<Observed>), InputError> {
+    let (format, reader) = super::events::open(input, forced)?;
+    let (mut c, observed) = if format == Format::Text {
+        (read_totals(&mut Lines::new(reader))?, None)
+    } else {
+        let mut c = Calibration::empty(format.name());
+        let observed = super::events::read(reader, format, options, |line, r| {
+            c.candidates += 1;
+            match r {
+                Ok(v) => c.push(v),
+                Err(e) => c.malformed_at(line, e),
+            }
+        })?;
+        (c, Some(observed))
+    };
+    if sequential && !c.samples_ms.is_empty() {
+        let (per_read_ms, how) = deconvolve(&c.samples_ms);
+        c.samples_ms = per_read_ms;
+        c.deconvolution = Some(how);
+    }
+    Ok((c, observed))
+}
+
 impl Calibration {
+    fn empty(format: &'static str) -> Self {
+        Calibration {
+            samples_ms: Vec::new(),
+            format,
+            candidates: 0,
+            malformed: Vec::new(),
+            malformed_count: 0,
+            deconvolution: None,
+            dropped: 0,
+        }
+    }
+
     fn push(&mut self, v: f64) {
         if self.samples_ms.len() < EMPIRICAL_SAMPLES_MAX {
             self.samples_ms.push(v);
@@ -191,15 +263,7 @@ impl Calibration {
 /// The totals as logged, in input order. The first non-blank line decides the format: a CSV
 /// header naming `storage_ms`, else a log.
 fn read_totals<R: std::io::BufRead>(lines: &mut Lines<R>) -> Result<Calibration, InputError> {
-    let mut c = Calibration {
-        samples_ms: Vec::new(),
-        format: "log",
-        candidates: 0,
-        malformed: Vec::new(),
-        malformed_count: 0,
-        deconvolution: None,
-        dropped: 0,
-    };
+    let mut c = Calibration::empty("log");
     let mut csv_col: Option<Option<usize>> = None;
     while let Some((n, line)) = lines.next_line()? {
         match csv_col {

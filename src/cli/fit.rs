@@ -3,7 +3,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use handshake_sim::internal::fit::{Edge, FitResult, FitSpec, Goal, Parameter, Spread};
+use handshake_sim::internal::fit::{
+    Edge, FitResult, FitSpec, Goal, Parameter, Spread, REPORT_BYTES_MAX,
+};
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{self, Scenario};
 
@@ -31,9 +33,13 @@ Examples:
   handshake-sim fit sims/issue407.toml --param client.handshake_timeout_ms \\
       --target sequential.failure_rate=0.35 --range 200..300 --seeds 5
   handshake-sim fit sims/issue407.toml --param storage.read_ms.uniform.1 \\
-      --target sequential.mean_storage_ms=170 --range 80..150 --seeds 5 --json fit.json";
+      --target sequential.mean_storage_ms=170 --range 80..150 --seeds 5 --json fit.json
+  handshake-sim fit sims/issue407.toml --param client.handshake_timeout_ms \\
+      --target-from observed.json --variant sequential --range 200..300 --seeds 5
+    (observed.json: `calibrate EXPORT --report observed.json`, production's canceled rate)";
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("goal").required(true).args(["target", "target_from"])))]
 #[command(mut_arg("seeds", |a| a
     .help("Seeds pooled at every evaluation")
     .value_parser(clap::value_parser!(u64).range(1..=1_000))))]
@@ -45,7 +51,12 @@ pub(crate) struct Args {
     param: String,
     /// The observed figure: VARIANT.METRIC=VALUE, e.g. sequential.failure_rate=0.35.
     #[arg(long, value_name = "METRIC=VALUE")]
-    target: String,
+    target: Option<String>,
+    /// The observed figure from production: the canceled rate in a `calibrate --report` file,
+    /// as the target of VARIANT.canceled_rate (the variant from --variant, else the scenario's
+    /// first).
+    #[arg(long, value_name = "REPORT")]
+    target_from: Option<PathBuf>,
     /// Variant, when --target names only the metric.
     #[arg(long)]
     variant: Option<String>,
@@ -70,7 +81,14 @@ pub(crate) fn fit(args: Args) -> CliResult<Status> {
         .variant
         .as_deref()
         .unwrap_or_else(|| base.scenario.variants[0].name());
-    let target = Goal::parse(&args.target, default_variant)?;
+    let target = match (&args.target, &args.target_from) {
+        (Some(t), _) => Goal::parse(t, default_variant)?,
+        (None, Some(path)) => {
+            let text = read_report(path)?;
+            Goal::from_report(&path.display().to_string(), &text, default_variant)?
+        }
+        (None, None) => unreachable!("clap requires --target or --target-from"),
+    };
     let parameter = Parameter::lookup(&base, &args.param)?;
     let range = parameter.range(args.range.as_deref())?;
     let seeds = args.seeds.seeds(base.scenario.seed);
@@ -103,6 +121,24 @@ pub(crate) fn fit(args: Args) -> CliResult<Status> {
         out!("{}", fit_text(&spec, &r));
     }
     Ok(Status::Success)
+}
+
+/// A `calibrate --report` file, at most [`REPORT_BYTES_MAX`] bytes of it.
+fn read_report(path: &std::path::Path) -> CliResult<Vec<u8>> {
+    use std::io::Read as _;
+    let file = handshake_sim::internal::files::open_named_input(path)?;
+    let mut bytes = Vec::new();
+    file.take(REPORT_BYTES_MAX + 1)
+        .read_to_end(&mut bytes)
+        .context(format!("reading {}", path.display()))?;
+    if bytes.len() as u64 > REPORT_BYTES_MAX {
+        return Err(handshake_sim::internal::fit::FitError::Usage(format!(
+            "--target-from {}: larger than {REPORT_BYTES_MAX} bytes; not a calibrate --report file",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(bytes)
 }
 
 /// A parameter value as the scenario takes it.

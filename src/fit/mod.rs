@@ -31,7 +31,7 @@ mod sims;
 
 pub use blocks::{BlockFit, Edge, Spread, BLOCKS_MAX};
 pub use error::FitError;
-pub use question::{FitSpec, Goal, Parameter};
+pub use question::{FitSpec, Goal, Parameter, REPORT_BYTES_MAX};
 pub use search::{Evaluation, EVALUATIONS_MAX};
 
 use serde::Serialize;

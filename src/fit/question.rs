@@ -66,6 +66,37 @@ impl Goal {
     }
 }
 
+/// Most bytes of a `calibrate --report` file read (1 MiB: a report is a few kB).
+pub const REPORT_BYTES_MAX: u64 = 1024 * 1024;
+
+impl Goal {
+    /// The observed canceled rate of a `calibrate --report` file (its `observed.canceled_rate`)
+    /// as the target of `variant`'s `canceled_rate`: what production's `outcome: canceled` on
+    /// the progress route says of the simulation's canceled upgrades per job.
+    pub fn from_report(name: &str, text: &[u8], variant: &str) -> Result<Goal, FitError> {
+        let bad = |why: &str| FitError::Usage(format!("--target-from {name}: {why}"));
+        let v: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| bad(&format!("not JSON: {e}")))?;
+        let observed = v
+            .get("observed")
+            .ok_or_else(|| bad("no `observed`: not the --report of `calibrate`"))?;
+        let rate = observed
+            .get("canceled_rate")
+            .ok_or_else(|| bad("no `observed.canceled_rate`"))?;
+        if rate.is_null() {
+            return Err(bad(
+                "no canceled rate: the export had no upgrade on its route (see `route`)",
+            ));
+        }
+        let value = rate
+            .get("value")
+            .and_then(serde_json::Value::as_f64)
+            .filter(|x| (0.0..=1.0).contains(x))
+            .ok_or_else(|| bad("`observed.canceled_rate.value` is not a rate in 0..=1"))?;
+        Goal::parse(&format!("{variant}.canceled_rate={value}"), variant)
+    }
+}
+
 /// A numeric key of a scenario, as the fit sees it before the search.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Parameter {

@@ -1,8 +1,9 @@
 //! The artefact formats: the run table, JSON, the per-job and per-point CSVs, HTML pages,
 //! plots, JUnit XML, Markdown and the scenario snippet. A command's own terminal text (banners,
 //! summaries, notes) lives with the command in the binary (`src/cli/`); two texts stay here
-//! because they share their code with a file: `compare`'s tables (with its JSON) and `check`'s
-//! verdict table (with its JUnit and Markdown).
+//! because they share their code with a file: `compare`'s tables (with its JSON), `check`'s
+//! verdict table (with its JUnit and Markdown) and `calibrate`'s observed figures (`observed`,
+//! with its `--report`).
 
 pub mod bench;
 pub mod check;
@@ -12,6 +13,7 @@ mod csv;
 pub mod dev_latency;
 pub mod fit;
 mod html;
+pub mod observed;
 pub mod plot;
 mod points;
 pub mod probe;

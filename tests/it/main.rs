@@ -25,6 +25,7 @@ mod outputs;
 mod own_variant;
 mod probe;
 mod probe_hostile;
+mod production;
 mod property;
 mod research;
 mod serve;

@@ -170,6 +170,16 @@ fn calibrate_reads_the_workers_timing_lines() {
     let log = w.log();
     let c = handshake_sim::internal::calibrate::calibrate(log.as_bytes(), false)
         .expect("a workerd log is text");
+    // The reader of every format knows it for a text log too.
+    let (any, observed) = handshake_sim::internal::calibrate::calibrate_export(
+        std::io::Cursor::new(log.clone().into_bytes()),
+        None,
+        false,
+        &Default::default(),
+    )
+    .expect("a workerd log is text");
+    assert_eq!((any.format, observed), ("log", None));
+    assert_eq!(any.samples_ms, c.samples_ms);
     assert_eq!(c.candidates, upgrades, "{log}");
     assert!(c.malformed.is_empty(), "{:?}\n{log}", c.malformed);
     assert!(
