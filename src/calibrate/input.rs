@@ -5,7 +5,6 @@
 use statrs::statistics::{Data, OrderStatistics as _, Statistics as _};
 
 use super::deconvolve::{deconvolve, Deconvolution};
-use super::events::{Format, Observed, Options};
 use crate::scenario::{EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 
 const MARKER: &str = "WebSocket upgrade timing";
@@ -83,10 +82,9 @@ pub enum InputError {
     #[error("line {line} is not UTF-8 text (byte {byte} of the line)")]
     NotUtf8 { line: usize, byte: usize },
     #[error(
-        "line {line}: an event longer than {} bytes; calibrate reads one event at a time",
-        super::events::EVENT_BYTES_MAX
+        "line {line}: an event longer than {max_bytes} bytes; calibrate reads one event at a time"
     )]
-    EventTooLong { line: usize },
+    EventTooLong { line: usize, max_bytes: u64 },
     #[error("line {line}: not JSON as the format needs: {why}")]
     Json { line: usize, why: String },
     #[error("the event ending on line {line}: {why}")]
@@ -125,7 +123,7 @@ impl InputError {
             InputError::LineTooLong { line }
             | InputError::Binary { line }
             | InputError::NotUtf8 { line, .. }
-            | InputError::EventTooLong { line }
+            | InputError::EventTooLong { line, .. }
             | InputError::Json { line, .. }
             | InputError::Event { line, .. } => Some(*line),
             InputError::Corrupt { .. } | InputError::Io(_) => None,
@@ -200,39 +198,8 @@ pub fn calibrate(
     Ok(c)
 }
 
-/// Reads an export of any format `calibrate` knows (`forced`, or the content's: a text log, a
-/// CSV, or one of Cloudflare's event exports, gzip or not), one bounded line or event at a
-/// time: the calibration, and for an event export what production says besides.
-pub fn calibrate_export(
-    input: impl std::io::Read + 'static,
-    forced: Option<Format>,
-    sequential: bool,
-    options: &Options,
-) -> Result<(Calibration, Option<Observed>), InputError> {
-    let (format, reader) = super::events::open(input, forced)?;
-    let (mut c, observed) = if format == Format::Text {
-        (read_totals(&mut Lines::new(reader))?, None)
-    } else {
-        let mut c = Calibration::empty(format.name());
-        let observed = super::events::read(reader, format, options, |line, r| {
-            c.candidates += 1;
-            match r {
-                Ok(v) => c.push(v),
-                Err(e) => c.malformed_at(line, e),
-            }
-        })?;
-        (c, Some(observed))
-    };
-    if sequential && !c.samples_ms.is_empty() {
-        let (per_read_ms, how) = deconvolve(&c.samples_ms);
-        c.samples_ms = per_read_ms;
-        c.deconvolution = Some(how);
-    }
-    Ok((c, observed))
-}
-
 impl Calibration {
-    fn empty(format: &'static str) -> Self {
+    pub(super) fn empty(format: &'static str) -> Self {
         Calibration {
             samples_ms: Vec::new(),
             format,
@@ -244,7 +211,7 @@ impl Calibration {
         }
     }
 
-    fn push(&mut self, v: f64) {
+    pub(super) fn push(&mut self, v: f64) {
         if self.samples_ms.len() < EMPIRICAL_SAMPLES_MAX {
             self.samples_ms.push(v);
         } else {
@@ -252,7 +219,7 @@ impl Calibration {
         }
     }
 
-    fn malformed_at(&mut self, line: usize, why: String) {
+    pub(super) fn malformed_at(&mut self, line: usize, why: String) {
         self.malformed_count += 1;
         if self.malformed.len() < MALFORMED_KEPT_MAX {
             self.malformed.push((line, why));
@@ -262,7 +229,9 @@ impl Calibration {
 
 /// The totals as logged, in input order. The first non-blank line decides the format: a CSV
 /// header naming `storage_ms`, else a log.
-fn read_totals<R: std::io::BufRead>(lines: &mut Lines<R>) -> Result<Calibration, InputError> {
+pub(super) fn read_totals<R: std::io::BufRead>(
+    lines: &mut Lines<R>,
+) -> Result<Calibration, InputError> {
     let mut c = Calibration::empty("log");
     let mut csv_col: Option<Option<usize>> = None;
     while let Some((n, line)) = lines.next_line()? {

@@ -6,15 +6,16 @@
 //! variant's totals are sums of two reads; [`deconvolve`] recovers the law of one read.
 //!
 //! `input` (the lines read into samples, `calibrate`), `deconvolve` (one read's law from
-//! sequential totals), `events` (Cloudflare's event exports: `wrangler tail`, Logpush, a Tail
+//! sequential totals), `export` (any format into a calibration), `events` (Cloudflare's event exports: `wrangler tail`, Logpush, a Tail
 //! Worker's events, Analytics Engine rows, read into samples and what production observed). The scenario snippet it makes is written by `report::snippet`.
 
 mod deconvolve;
 pub mod events;
+mod export;
 mod input;
 
 pub use deconvolve::{deconvolve, Deconvolution, EM_ITERATIONS_MAX, GRID_BINS_MAX};
+pub use export::calibrate_export;
 pub use input::{
-    calibrate, calibrate_export, Calibration, InputError, ReadSummary, LINE_BYTES_MAX,
-    MALFORMED_KEPT_MAX,
+    calibrate, Calibration, InputError, ReadSummary, LINE_BYTES_MAX, MALFORMED_KEPT_MAX,
 };

@@ -105,6 +105,7 @@ fn json_error(e: serde_json::Error, at: &Position) -> InputError {
         if why.contains("an event longer than") {
             return InputError::EventTooLong {
                 line: at.line.get(),
+                max_bytes: EVENT_BYTES_MAX,
             };
         }
         return InputError::Corrupt { why };
