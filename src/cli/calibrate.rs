@@ -18,7 +18,7 @@ pub(crate) const EXAMPLES: &str = "Reads lines like
 (other lines are ignored), a CSV with a storage_ms column, or Cloudflare's event exports, known
 by their content (or --format), gzip or not: `wrangler tail --format json`, Logpush Workers
 Trace Events (NDJSON), the events array a Tail Worker receives, Analytics Engine SQL rows (its
-JSON, JSONEachRow, or TabSeparated with --columns). From an event export it also reports what
+JSON, JSONEachRow, TabSeparated with --columns, or a CSV with a header). From an event export it also reports what
 production says on standard error (and as JSON with --report): the upgrades on --route, the
 canceled rate (the write-up's outcome: \"canceled\") with its Wilson interval, per colo and per
 network, and the fit command that fits the client deadline to it. Lines or events that look like
@@ -57,7 +57,7 @@ pub(crate) struct Args {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// The input's format (default: known from its content): text, wrangler-tail, logpush,
-    /// tail-worker, analytics-json, analytics-rows, analytics-tsv.
+    /// tail-worker, analytics-json, analytics-rows, analytics-tsv, analytics-csv.
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
     format: String,
     /// The progress upgrade's path, whose requests are the upgrades of an event export.

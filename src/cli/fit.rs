@@ -85,6 +85,15 @@ pub(crate) fn fit(args: Args) -> CliResult<Status> {
         (Some(t), _) => Goal::parse(t, default_variant)?,
         (None, Some(path)) => {
             let text = read_report(path)?;
+            if base.client.retries > 0 || base.client.reconnect {
+                // Production's rate is per upgrade, the simulation's per job: equal only when
+                // each job makes one upgrade.
+                eprintln!(
+                    "handshake-sim fit: note: the scenario's client retries or reconnects, so a job \
+                     may make several upgrades; its canceled_rate (canceled upgrades per job) then \
+                     reads higher than production's canceled upgrades per upgrade"
+                );
+            }
             Goal::from_report(&path.display().to_string(), &text, default_variant)?
         }
         (None, None) => unreachable!("clap requires --target or --target-from"),

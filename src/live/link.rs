@@ -29,8 +29,9 @@ use crate::draw::{Draws, Purpose};
 use crate::scenario::Dist;
 use crate::wire::IoObject;
 
-/// Bytes a direction of the line holds at most: a writer past it waits for the line to drain,
-/// and a reader's side stops reading its socket (the kernel's buffers hold the rest).
+/// Bytes a direction of the line holds at most (each chunk at its own size): a writer past
+/// it waits for the line to drain, and a reader's side stops reading its socket (the kernel's
+/// buffers hold the rest).
 const HELD_BYTES_MAX: usize = 256 * 1024;
 /// Bytes read from the socket at once.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
@@ -114,7 +115,8 @@ struct Chunk {
 }
 
 /// Who waits on a lane: a timer wakes one task, and the up lane is driven by the writer and,
-/// through `poll_read`, by the reader, which may be another task.
+/// through `poll_read`, by the reader (the probe drives each connection from one task, but a
+/// reader that waits must not take the writer's wake-up).
 #[derive(Clone, Copy)]
 enum Waiter {
     Reader = 0,
@@ -184,14 +186,22 @@ impl Lane {
     }
 }
 
+/// How the peer's stream ended, once read: handed over after the bytes before it, when due.
+enum End {
+    Eof,
+    Failed(io::Error),
+}
+
 /// A connection with a delay line in each direction.
 struct DelayLine {
     inner: Box<dyn IoObject>,
     delays: Delays,
     up: Lane,
     down: Lane,
-    /// When the peer's end of stream, once read, is handed over.
-    eof_due: Option<Instant>,
+    /// The end of the peer's stream, and when it is handed over.
+    end: Option<(Instant, End)>,
+    /// Where the socket is read into; each chunk is copied out at its own size.
+    scratch: Box<[u8]>,
 }
 
 impl DelayLine {
@@ -201,7 +211,8 @@ impl DelayLine {
             delays,
             up: Lane::new(),
             down: Lane::new(),
-            eof_due: None,
+            end: None,
+            scratch: vec![0; READ_CHUNK_BYTES].into_boxed_slice(),
         }
     }
 
@@ -219,27 +230,28 @@ impl DelayLine {
         }
     }
 
-    /// Reads what the socket has into the down lane, up to the bound; ready with an error only.
-    fn fill_down(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        while self.eof_due.is_none() && self.down.held_bytes < HELD_BYTES_MAX {
-            let mut buf = vec![0; READ_CHUNK_BYTES];
-            let mut read = ReadBuf::new(&mut buf);
-            match Pin::new(&mut self.inner).poll_read(cx, &mut read) {
+    /// Reads what the socket has into the down lane, up to the bound. The end of the stream,
+    /// or an error, waits behind the bytes read before it.
+    fn fill_down(&mut self, cx: &mut Context<'_>) {
+        while self.end.is_none() && self.down.held_bytes < HELD_BYTES_MAX {
+            let mut read = ReadBuf::new(&mut self.scratch);
+            let ended = match Pin::new(&mut self.inner).poll_read(cx, &mut read) {
                 Poll::Pending => break,
-                Poll::Ready(Err(e)) => return Err(e),
-                Poll::Ready(Ok(())) => {
-                    let n = read.filled().len();
-                    let delay = self.delays.next(false);
-                    if n == 0 {
-                        self.eof_due = Some((Instant::now() + delay).max(self.down.last_due));
-                        break;
-                    }
-                    buf.truncate(n);
-                    self.down.push(buf, delay);
+                Poll::Ready(Err(e)) => Some(End::Failed(e)),
+                Poll::Ready(Ok(())) if read.filled().is_empty() => Some(End::Eof),
+                Poll::Ready(Ok(())) => None,
+            };
+            let delay = self.delays.next(false);
+            match ended {
+                Some(end) => {
+                    self.end = Some(((Instant::now() + delay).max(self.down.last_due), end));
+                }
+                None => {
+                    let bytes = read.filled().to_vec();
+                    self.down.push(bytes, delay);
                 }
             }
         }
-        Ok(())
     }
 }
 
@@ -255,19 +267,24 @@ impl AsyncRead for DelayLine {
         if let Poll::Ready(Err(e)) = this.drain_up(Waiter::Reader, cx) {
             return Poll::Ready(Err(e));
         }
-        this.fill_down(cx)?;
+        this.fill_down(cx);
         if let Some(chunk) = ready!(this.down.due_front(Waiter::Reader, cx)) {
             let n = buf.remaining().min(chunk.bytes.len() - chunk.at);
             buf.put_slice(&chunk.bytes[chunk.at..chunk.at + n]);
             this.down.advance(n);
             return Poll::Ready(Ok(()));
         }
-        match this.eof_due {
-            Some(due) => {
-                ready!(this.down.wait_until(due, Waiter::Reader, cx));
-                Poll::Ready(Ok(()))
+        let Some((due, _)) = &this.end else {
+            return Poll::Pending;
+        };
+        ready!(this.down.wait_until(*due, Waiter::Reader, cx));
+        match &mut this.end {
+            Some((_, End::Failed(e))) => {
+                // Handed over once; the stream stays ended.
+                let e = std::mem::replace(e, io::ErrorKind::BrokenPipe.into());
+                Poll::Ready(Err(e))
             }
-            None => Poll::Pending,
+            _ => Poll::Ready(Ok(())),
         }
     }
 }
@@ -279,6 +296,9 @@ impl AsyncWrite for DelayLine {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
         if this.up.held_bytes >= HELD_BYTES_MAX {
             ready!(this.drain_up(Waiter::Writer, cx))?;
         }

@@ -62,7 +62,11 @@ pub fn text(o: &Observed, route: &str, fit: Option<&str>, fit_from: Option<&str>
         let outcomes: Vec<String> = o.outcomes.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(s, "calibrate: outcomes: {}", outcomes.join(", "));
     }
-    for (what, by) in [("colo", &o.by_colo), ("network", &o.by_network)] {
+    for (what, by) in [
+        ("colo", &o.by_colo),
+        ("network", &o.by_network),
+        ("start", &o.by_start),
+    ] {
         for (k, t) in by {
             let _ = writeln!(s, "calibrate:   {what} {k}: {}", show(t));
         }
@@ -126,6 +130,7 @@ pub fn json(
             "outcomes": o.outcomes,
             "by_colo": by(&o.by_colo),
             "by_network": by(&o.by_network),
+            "by_start": by(&o.by_start),
         },
         "timing": {
             "lines": o.timing_lines,

@@ -149,3 +149,36 @@ book_ms = {{ constant = {book_ms} }}
         }
     }
 }
+
+/// The same when the book finishes during the upgrade's cold start: the book's event waits for
+/// the object's activation, and must then still wait for the handshake's stretch (it did not:
+/// it went in after the cold start, ahead of the token reads, and found no socket).
+#[test]
+fn a_book_done_during_the_upgrades_cold_start_reaches_the_socket() {
+    let s = scenario(
+        r#"
+[scenario]
+jobs = 4
+concurrency = 4
+variants = ["sequential"]
+[storage]
+read_ms = { constant = 100 }
+write_ms = { constant = 0 }
+put_populates_cache = false
+[object]
+cold_start_ms = { constant = 50 }
+restart_probability = 1.0
+[client]
+books_per_job = 2
+handshake_timeout_ms = 10000
+[enrichment]
+book_ms = { constant = 30 }
+"#,
+    );
+    let run = sim::run(&s, variant::by_name("sequential").unwrap(), 1).unwrap();
+    for r in &run.records {
+        assert_eq!(r.outcome, Some(Outcome::Ok), "{r:#?}");
+        assert_eq!(r.no_socket_warnings, 0, "{r:#?}");
+        assert!(!r.silent_failure, "{r:#?}");
+    }
+}

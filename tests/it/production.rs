@@ -128,6 +128,7 @@ fn row(i: usize, r: &JobRecord) -> Value {
         "totalUpgradeDuration": r.upgrade_ms,
         "colo": colo(i),
         "network": network(i),
+        "cold": i % 4 == 0,
     })
 }
 
@@ -172,7 +173,19 @@ fn write_exports(dir: &Path, records: &[JobRecord]) -> Vec<(&'static str, PathBu
             )
         })
         .collect();
-    let files: [(&str, &str, Vec<u8>); 5] = [
+    let mut csv = String::from("outcome,storageDuration,totalUpgradeDuration,colo,network,cold\n");
+    for r in &rows {
+        csv.push_str(&format!(
+            "{},{},{},{},{},{}\n",
+            r["outcome"].as_str().unwrap(),
+            r["storageDuration"],
+            r["totalUpgradeDuration"],
+            r["colo"].as_str().unwrap(),
+            r["network"].as_str().unwrap(),
+            r["cold"]
+        ));
+    }
+    let files: [(&str, &str, Vec<u8>); 6] = [
         ("wrangler-tail", "tail.json", tail),
         (
             "logpush",
@@ -190,6 +203,7 @@ fn write_exports(dir: &Path, records: &[JobRecord]) -> Vec<(&'static str, PathBu
             serde_json::to_vec(&analytics).unwrap(),
         ),
         ("analytics-tsv", "analytics.tsv", tsv.into_bytes()),
+        ("analytics-csv", "analytics.csv", csv.into_bytes()),
     ];
     files
         .into_iter()
@@ -265,6 +279,12 @@ fn each_export_recovers_the_law_and_the_canceled_rate_and_fit_finds_the_deadline
                 2,
                 "{format}"
             );
+        }
+        if format.starts_with("analytics") && format != "analytics-tsv" {
+            // Rows that say cold or warm: a canceled rate for each.
+            let by_start = v["observed"]["by_start"].as_object().unwrap();
+            assert_eq!(by_start["cold"]["upgrades"], 500, "{format}: {v:#}");
+            assert_eq!(by_start["warm"]["upgrades"], 1500, "{format}: {v:#}");
         }
         assert!(err.contains("handshake-sim fit"), "{format}: {err}");
     }
@@ -396,6 +416,18 @@ fn bad_exports_are_refused_with_where_and_missing_fields_are_named_skips() {
     );
     assert!(err.contains("1 upgrade(s), 1 canceled"), "{err}");
     assert!(err.contains("no usable timing sample"), "{err}");
+    // Rows that do not say how an upgrade ended are no upgrades: no rate, no fit command.
+    let (code, err) = calibrate_bytes("rows.json", b"{\"a\":1}\n{\"b\":2}\n", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("no upgrade on the route: canceled rate –"),
+        "{err}"
+    );
+    assert!(
+        err.contains("a row with neither the outcome nor the storage column: 2"),
+        "{err}"
+    );
+    assert!(!err.contains("handshake-sim fit"), "{err}");
     // --report from a text log has nothing to report; an unknown format or role is named.
     let (code, err) = calibrate_bytes("t.log", b"storage_ms\n75\n", &["--report", "/dev/null"]);
     assert_eq!(code, 2, "{err}");

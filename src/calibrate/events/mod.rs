@@ -1,6 +1,7 @@
 //! Cloudflare's own exports read as upgrades: `wrangler tail --format json`, Logpush Workers
 //! Trace Events (NDJSON, gzip or not), the events array a Tail Worker receives, and Analytics
-//! Engine SQL rows (its JSON response, JSONEachRow, or TabSeparated with the columns named).
+//! Engine SQL rows (its JSON response, JSONEachRow, TabSeparated with the columns named, or a
+//! CSV with a header).
 //! Each event is one [`Seen`]: a request on the progress route (the Worker's, whose `outcome`
 //! is what the write-up's monitoring counts), the object's timing line, or something skipped
 //! for a named reason. `sniff` picks the format from the content, `stream` reads JSON values
@@ -61,6 +62,20 @@ pub enum Seen {
     Skipped(&'static str),
 }
 
+/// Most distinct colos, networks or outcomes counted by name; more are counted as `(others)`
+/// (any event can name any string).
+pub const KEYS_MAX: usize = 1_000;
+
+/// The entry of `key` in `map`, or `(others)` once the map holds [`KEYS_MAX`] names.
+fn entry<V: Default>(map: &mut BTreeMap<String, V>, key: String) -> &mut V {
+    let key = if map.len() >= KEYS_MAX && !map.contains_key(&key) {
+        "(others)".to_string()
+    } else {
+        key
+    };
+    map.entry(key).or_default()
+}
+
 /// Upgrades and canceled ones.
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
 pub struct Tally {
@@ -81,6 +96,8 @@ pub struct Observed {
     pub by_colo: BTreeMap<String, Tally>,
     /// By the client's network (`--network-header`, or an Analytics Engine column).
     pub by_network: BTreeMap<String, Tally>,
+    /// By the object's start (`cold`, `warm`), for upgrades whose own event or row says it.
+    pub by_start: BTreeMap<String, Tally>,
     /// Timing lines found, and how many said cold or warm.
     pub timing_lines: u64,
     pub cold_lines: u64,
@@ -113,15 +130,19 @@ impl Observed {
                     t.canceled += u64::from(canceled);
                 };
                 count(&mut self.upgrades);
-                *self
-                    .outcomes
-                    .entry(outcome.unwrap_or_else(|| "(none)".into()))
-                    .or_default() += 1;
+                *entry(
+                    &mut self.outcomes,
+                    outcome.unwrap_or_else(|| "(none)".into()),
+                ) += 1;
                 if let Some(c) = colo {
-                    count(self.by_colo.entry(c).or_default());
+                    count(entry(&mut self.by_colo, c));
                 }
                 if let Some(n) = network {
-                    count(self.by_network.entry(n).or_default());
+                    count(entry(&mut self.by_network, n));
+                }
+                if let Some(cold) = timing.as_ref().and_then(|t| t.cold) {
+                    let start = if cold { "cold" } else { "warm" };
+                    count(self.by_start.entry(start.to_string()).or_default());
                 }
                 timing
             }
@@ -160,7 +181,9 @@ pub fn read(
             }
             Format::AnalyticsJson | Format::AnalyticsRows => rows::seen_json(&v, &options.columns)
                 .map_err(|why| InputError::Event { line, why })?,
-            Format::AnalyticsTsv | Format::Text => unreachable!("not JSON"),
+            Format::AnalyticsTsv | Format::AnalyticsCsv | Format::Text => {
+                unreachable!("not JSON")
+            }
         };
         observed.add(seen, &mut |t| sample(line, t.storage_ms.clone()));
         Ok(())
@@ -172,6 +195,9 @@ pub fn read(
         Format::TailWorker => stream::array(input, &mut on_value)?,
         Format::AnalyticsJson => stream::data_array(input, &mut on_value)?,
         Format::AnalyticsTsv => rows::tsv(input, &options.columns, |line, seen| {
+            observed.add(seen, &mut |t| sample(line, t.storage_ms.clone()))
+        })?,
+        Format::AnalyticsCsv => rows::csv(input, &options.columns, |line, seen| {
             observed.add(seen, &mut |t| sample(line, t.storage_ms.clone()))
         })?,
         Format::Text => unreachable!("text logs are read by calibrate::input"),

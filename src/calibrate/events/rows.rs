@@ -3,7 +3,7 @@
 //! (`storageDuration`, `totalUpgradeDuration`, `outcome`) and `colo`, `cold`, `network`, and
 //! `--column ROLE=NAME` maps another schema. Values are numbers or strings (integers may come
 //! back as JSON strings; `"75ms"` is read as 75). TabSeparated has no header: `--columns`
-//! names its columns in order.
+//! names its columns in order; a CSV's header names them.
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -108,12 +108,82 @@ fn upgrade(
         total_ms: total.and_then(|t| ms_of(t).ok()),
         cold: cold.and_then(flag),
     });
-    Seen::Upgrade {
-        outcome: text(outcome),
-        colo: text(colo),
-        network: text(network),
-        timing,
+    // Only a row that says how the upgrade ended counts as one: a rate over rows without an
+    // outcome would be a rate of nothing.
+    match (text(outcome), timing) {
+        (Some(outcome), timing) => Seen::Upgrade {
+            outcome: Some(outcome),
+            colo: text(colo),
+            network: text(network),
+            timing,
+        },
+        (None, Some(t)) => Seen::ObjectTiming(t),
+        (None, None) => Seen::Skipped("a row with neither the outcome nor the storage column"),
     }
+}
+
+/// CSV rows under a header that names the columns; `on` gets each row's line.
+pub fn csv(
+    input: impl BufRead,
+    columns: &Columns,
+    mut on: impl FnMut(usize, Seen),
+) -> Result<(), InputError> {
+    let mut lines = Lines::new(input);
+    let mut header: Option<Vec<String>> = None;
+    while let Some((n, line)) = lines.next_line()? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields = fields_of(line).ok_or_else(|| InputError::Event {
+            line: n,
+            why: "not a CSV row".into(),
+        })?;
+        let Some(names) = &header else {
+            header = Some(fields);
+            continue;
+        };
+        if fields.len() != names.len() {
+            return Err(InputError::Event {
+                line: n,
+                why: format!(
+                    "{} field(s) under a header of {}",
+                    fields.len(),
+                    names.len()
+                ),
+            });
+        }
+        let value = |role: &str| {
+            names
+                .iter()
+                .position(|c| c == columns.name(role))
+                .map(|i| Value::String(fields[i].clone()))
+        };
+        on(n, upgrade_of(&value));
+    }
+    Ok(())
+}
+
+/// The fields of one CSV line.
+fn fields_of(line: &str) -> Option<Vec<String>> {
+    ::csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(line.as_bytes())
+        .records()
+        .next()
+        .and_then(Result::ok)
+        .map(|r| r.iter().map(|f| f.trim().to_string()).collect())
+}
+
+/// The upgrade of a row whose values by role `value` gives.
+fn upgrade_of(value: &dyn Fn(&str) -> Option<Value>) -> Seen {
+    upgrade(
+        value("storage_ms").as_ref(),
+        value("total_ms").as_ref(),
+        value("outcome").as_ref(),
+        value("colo").as_ref(),
+        value("cold").as_ref(),
+        value("network").as_ref(),
+    )
 }
 
 /// TabSeparated rows, the columns named by `columns.order`; `on` gets each row's line.
@@ -151,17 +221,7 @@ pub fn tsv(
                 .position(|c| c == columns.name(role))
                 .map(|i| Value::String(fields[i].to_string()))
         };
-        on(
-            n,
-            upgrade(
-                value("storage_ms").as_ref(),
-                value("total_ms").as_ref(),
-                value("outcome").as_ref(),
-                value("colo").as_ref(),
-                value("cold").as_ref(),
-                value("network").as_ref(),
-            ),
-        );
+        on(n, upgrade_of(&value));
     }
     Ok(())
 }

@@ -2,7 +2,8 @@
 //! bound, then the first 64 KiB decide — a JSON array is a Tail Worker's events, a JSON object
 //! is Analytics Engine's response (`meta` and `data`), a Logpush Workers Trace Event
 //! (`EventTimestampMs`), a `wrangler tail` event (`eventTimestamp`) or an Analytics Engine row
-//! (JSONEachRow); anything else is a text log or CSV (`calibrate`'s own formats).
+//! (JSONEachRow); a CSV whose header names `storageDuration` or `outcome` is Analytics Engine
+//! rows; anything else is a text log or CSV (`calibrate`'s own formats).
 
 use std::io::{BufRead, BufReader, Read};
 
@@ -27,10 +28,13 @@ pub enum Format {
     /// Analytics Engine SQL API's `FORMAT TabSeparated`: no header, so the columns are named
     /// by `--columns`.
     AnalyticsTsv,
+    /// Analytics Engine rows as CSV with a header (the API documents no CSV; a user's export
+    /// or conversion), the columns named by the header.
+    AnalyticsCsv,
 }
 
 impl Format {
-    pub const ALL: [Format; 7] = [
+    pub const ALL: [Format; 8] = [
         Format::Text,
         Format::WranglerTail,
         Format::Logpush,
@@ -38,6 +42,7 @@ impl Format {
         Format::AnalyticsJson,
         Format::AnalyticsRows,
         Format::AnalyticsTsv,
+        Format::AnalyticsCsv,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +54,7 @@ impl Format {
             Format::AnalyticsJson => "analytics-json",
             Format::AnalyticsRows => "analytics-rows",
             Format::AnalyticsTsv => "analytics-tsv",
+            Format::AnalyticsCsv => "analytics-csv",
         }
     }
 
@@ -72,13 +78,17 @@ pub fn open(
     input: impl Read + 'static,
     forced: Option<Format>,
 ) -> Result<(Format, Box<dyn BufRead>), InputError> {
+    // Two bytes read whole (a pipe may give one at a time), then put back in front.
     let mut raw = BufReader::new(input);
-    let gzip = raw.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let mut magic = Vec::with_capacity(2);
+    (&mut raw).take(2).read_to_end(&mut magic)?;
+    let gzip = magic == [0x1f, 0x8b];
+    let raw = std::io::Cursor::new(magic).chain(raw);
     let mut plain: Box<dyn BufRead> = if gzip {
         let decoder = flate2::read::MultiGzDecoder::new(raw);
         Box::new(BufReader::new(Capped::new(decoder)))
     } else {
-        Box::new(raw)
+        Box::new(BufReader::new(raw))
     };
     if let Some(f) = forced {
         return Ok((f, plain));
@@ -111,8 +121,23 @@ fn decide(prefix: &[u8]) -> Format {
             Format::WranglerTail
         }
         Some('{') => Format::AnalyticsRows,
+        _ if csv_of_rows(body) => Format::AnalyticsCsv,
         _ => Format::Text,
     }
+}
+
+/// A CSV header naming the write-up's columns (not `calibrate`'s own `storage_ms` CSV).
+fn csv_of_rows(body: &str) -> bool {
+    let header = body.lines().next().unwrap_or("");
+    let names: Vec<&str> = header
+        .split(',')
+        .map(|f| f.trim().trim_matches('"'))
+        .collect();
+    names.len() > 1
+        && !names.contains(&"storage_ms")
+        && names
+            .iter()
+            .any(|n| *n == "storageDuration" || *n == "outcome")
 }
 
 /// The first key of the object `body` opens, when it is a plain string.
@@ -127,7 +152,7 @@ mod tests {
 
     #[test]
     fn each_export_is_known_by_its_first_bytes() {
-        let cases: [(&str, Format); 8] = [
+        let cases: [(&str, Format); 9] = [
             (
                 "[{\"scriptName\":\"w\",\"outcome\":\"ok\"}]",
                 Format::TailWorker,
@@ -157,6 +182,10 @@ mod tests {
                 Format::Text,
             ),
             ("storage_ms\n75\n", Format::Text),
+            (
+                "outcome,storageDuration,colo\ncanceled,180,SJC\n",
+                Format::AnalyticsCsv,
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(decide(text.as_bytes()), want, "{text}");

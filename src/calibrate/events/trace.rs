@@ -60,9 +60,16 @@ pub fn seen(v: &Value, format: Format, options: &Options) -> Result<Seen, String
             None => Seen::Skipped("a request on another route"),
         });
     }
-    let outcome = member(obj, "outcome", logpush)
+    let Some(outcome) = member(obj, "outcome", logpush)
         .and_then(Value::as_str)
-        .map(str::to_string);
+        .map(str::to_string)
+    else {
+        return Ok(match timing {
+            Some(t) => Seen::ObjectTiming(t),
+            None => Seen::Skipped("a request without an outcome"),
+        });
+    };
+    let outcome = Some(outcome);
     let cf = request.and_then(|r| r.get("cf")).and_then(Value::as_object);
     let colo = cf
         .and_then(|c| c.get("colo"))

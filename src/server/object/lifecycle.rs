@@ -41,11 +41,25 @@ impl Object {
     /// Delivers an event: waits at the input gate, applies idle hibernation or eviction,
     /// and activates a cold object. Returns the cold start paid, if any.
     pub(super) async fn deliver<'a>(&'a self, env: &'a Env) -> (EventGuard<'a>, Option<u64>) {
-        if env.scenario.object.input_gate {
+        let (event, cold_ms, _) = self.deliver_in_turn(env, false).await;
+        (event, cold_ms)
+    }
+
+    /// [`Object::deliver`], and with `turn` the object's turn taken before anything else can
+    /// be delivered (the `turn` field): the gates are waited for with the activation held, so
+    /// an event that came during a cold start cannot slip in between the start and the turn.
+    /// (Nothing that holds the turn or a storage read waits for the activation.)
+    pub(super) async fn deliver_in_turn<'a>(
+        &'a self,
+        env: &'a Env,
+        turn: bool,
+    ) -> (EventGuard<'a>, Option<u64>, Option<RwLockReadGuard<'a, ()>>) {
+        let gated = env.scenario.object.input_gate;
+        let _activation = self.activation.lock().await;
+        if gated {
             drop(self.gate.write().await);
             drop(self.turn.write().await);
         }
-        let _activation = self.activation.lock().await;
         let now_ms = env.clock.now_ms();
         let cold_ms = self.begin_event(env, now_ms);
         let guard = EventGuard { object: self, env };
@@ -59,7 +73,12 @@ impl Object {
             clock::sleep_ms(ms).await;
             self.state.borrow_mut().active = true;
         }
-        (guard, cold_ms)
+        let held = if turn && gated {
+            Some(self.turn.read().await)
+        } else {
+            None
+        };
+        (guard, cold_ms, held)
     }
 
     /// Counts an event in flight, after sending an idle object cold; the cold start the
@@ -97,19 +116,6 @@ impl Object {
     ) -> Option<RwLockReadGuard<'_, ()>> {
         if env.scenario.object.input_gate {
             Some(self.gate.read().await)
-        } else {
-            None
-        }
-    }
-
-    /// Held by the handshake while the input gate is on, from its token read until the socket
-    /// is the job's: the code between (the variant's reads in a row, the check, the pair and
-    /// the accept) is one synchronous stretch in workerd, so an event that came meanwhile (a
-    /// book's progress) runs after it and finds the socket. The pair's and accept's time are
-    /// CPU time, not a wait another event could use.
-    pub(super) async fn turn(&self, env: &Env) -> Option<RwLockReadGuard<'_, ()>> {
-        if env.scenario.object.input_gate {
-            Some(self.turn.read().await)
         } else {
             None
         }

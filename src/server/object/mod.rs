@@ -111,10 +111,10 @@ pub struct Object {
     activation: tokio::sync::Mutex<()>,
     /// The input gate: storage reads hold it shared, event delivery waits for it.
     gate: RwLock<()>,
-    /// An event's synchronous stretch: the handshake holds it shared from its token read to
-    /// the socket made the job's, event delivery waits for it. JavaScript runs the code after
-    /// an awaited storage read up to its next await with no turn of the event loop in
-    /// between, so no other event of the object can run there (`Object::turn`).
+    /// An event's synchronous stretch: the handshake holds it shared from its activation to
+    /// the socket made the job's, event delivery waits for it (`Object::deliver_in_turn`).
+    /// JavaScript runs the code after an awaited storage read up to its next await with no
+    /// turn of the event loop in between, so no other event of the object can run there.
     turn: RwLock<()>,
     /// When the host last saw the object in use (a lookup, or held by a task at a sweep).
     touched_ms: Cell<u64>,

@@ -27,14 +27,22 @@ pub(super) struct Attached {
     id: u64,
     first: Vec<ServerMsg>,
     rx: Receiver<ServerMsg>,
+    /// The socket it replaced, kept open until the 101 leaves: a 101 refused at the last
+    /// check gives the job its old socket back.
+    previous: Option<Socket>,
 }
 
 /// Makes a new socket the job's. `after`: the client's last progress sequence number, when it
 /// asks for a catch-up; progress after it is replayed right after the ready message.
 pub(super) fn attach(object: &Object, after: Option<u32>) -> Attached {
     let (tx, rx) = queue::queue::<ServerMsg>(object_queue_len(object));
-    let (id, first) = register(object, after, tx);
-    Attached { id, first, rx }
+    let (id, first, previous) = register(object, after, tx);
+    Attached {
+        id,
+        first,
+        rx,
+        previous,
+    }
 }
 
 /// A socket made at the accept that never opened (the client left before the 101, or the 101
@@ -42,7 +50,7 @@ pub(super) fn attach(object: &Object, after: Option<u32>) -> Attached {
 pub(super) fn detach(object: &Object, attached: Attached) {
     let mut st = object.state.borrow_mut();
     if st.socket.as_ref().is_some_and(|s| s.id == attached.id) {
-        st.socket = None;
+        st.socket = attached.previous;
     }
 }
 
@@ -71,7 +79,10 @@ pub(super) async fn run<S: Io>(
         id: socket_id,
         first,
         mut rx,
+        previous,
     } = attached;
+    // The socket this one replaced ends now (its queue closed), as the 101 has left.
+    drop(previous);
     tracing::debug!(
         job = object.job,
         t_ms = env.clock.now_ms(),
@@ -127,9 +138,14 @@ async fn close<S: Io>(ws: &mut WebSocketStream<S>, code: Option<CloseCode>, live
     };
 }
 
-/// Makes the socket the object's, with `tx` as its queue: its id, and the first messages to
-/// send (ready, the progress after `after` when asked, completion when the job is done).
-fn register(object: &Object, after: Option<u32>, tx: Sender<ServerMsg>) -> (u64, Vec<ServerMsg>) {
+/// Makes the socket the object's, with `tx` as its queue: its id, the first messages to send
+/// (ready, the progress after `after` when asked, completion when the job is done), and the
+/// socket it replaces.
+fn register(
+    object: &Object,
+    after: Option<u32>,
+    tx: Sender<ServerMsg>,
+) -> (u64, Vec<ServerMsg>, Option<Socket>) {
     let mut st = object.state.borrow_mut();
     st.sockets_opened += 1;
     let id = st.sockets_opened;
@@ -153,13 +169,14 @@ fn register(object: &Object, after: Option<u32>, tx: Sender<ServerMsg>) -> (u64,
     if st.done {
         first.push(ServerMsg::Complete { books: st.books });
     }
-    st.socket = Some(Socket {
+    let complete_sent = st.done;
+    let previous = st.socket.replace(Socket {
         id,
         tx,
         through_seq,
-        complete_sent: st.done,
+        complete_sent,
     });
-    (id, first)
+    (id, first, previous)
 }
 
 /// How a socket's exchange ended.

@@ -240,7 +240,7 @@ struct TimingLine {
 /// Steps 5–9 of the call flow: activation, the token read by the variant, validation, the
 /// pair and the accept, which makes the socket the job's. Records the write-up's timing log
 /// for the job's first upgrade. From the token read to the accept the object runs nothing
-/// else ([`Object::turn`]).
+/// else (`Object::deliver_in_turn`).
 async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decision {
     let env = &objects.env;
     let token = asked.token.as_str();
@@ -250,14 +250,17 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
         t_ms = arrive_ms,
         "upgrade request at object"
     );
-    let (_event, cold_ms) = object.deliver(env).await;
+    // The turn, from here to the accept: the handshake's code from its token read on is one
+    // synchronous stretch in workerd (the pair and accept are CPU time, not a wait another
+    // event could use), so an event that came meanwhile (a book's progress) runs after the
+    // accept and finds the socket.
+    let (_event, cold_ms, turn) = object.deliver_in_turn(env, true).await;
     let first = {
         let mut st = object.state.borrow_mut();
         st.upgrades += 1;
         st.upgrades == 1
     };
     let incarnation = object.state.borrow().incarnation;
-    let turn = object.turn(env).await;
     let storage_start_ms = env.clock.now_ms();
     let read = match object.authorize(env, token).await {
         Ok(read) => read,
