@@ -56,7 +56,7 @@ pub(crate) struct Args {
     /// Write the scenario snippet to FILE (default: standard output).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// The input's format (default: known from its content): text, wrangler-tail, logpush,
+    /// The input's format: auto (known from its content), text, wrangler-tail, logpush,
     /// tail-worker, analytics-json, analytics-rows, analytics-tsv, analytics-csv.
     #[arg(long, value_name = "FORMAT", default_value = "auto")]
     format: String,

@@ -209,6 +209,10 @@ fn timers_in_a_row(s: &Scenario, variant_name: &str) -> f64 {
 
 /// The 95% distribution-free interval of the `q` quantile of `sorted` (ascending).
 fn quantile_interval(sorted: &[u64], q: f64) -> (f64, f64) {
+    assert!(
+        !sorted.is_empty(),
+        "no successful upgrade to take a quantile of"
+    );
     let n = sorted.len() as f64;
     let half = Z95 * (n * q * (1.0 - q)).sqrt();
     let rank = |r: f64| sorted[(r.clamp(1.0, n) as usize) - 1] as f64;
