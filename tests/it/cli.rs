@@ -307,3 +307,40 @@ fn dev_latency_writes_what_the_scenario_says_and_refuses_bad_input() {
         assert_eq!(code, 2, "{bad:?}: {err}");
     }
 }
+
+/// Issue 24: the README's example of `calibrate` on a Cloudflare export ("From production
+/// data") prints what the README shows; its `...` lines stand for lines it leaves out, and
+/// the report's path is the README's.
+#[test]
+fn the_readme_export_example_is_the_real_output() {
+    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let cmd = "$ handshake-sim calibrate sims/logs/exports/tail.json --sequential --report observed.json --scenario sims/issue407.toml\n";
+    let start = readme.find(cmd).expect("the README's export example") + cmd.len();
+    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
+    let dir = std::env::temp_dir().join(format!("hs-readme-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("observed.json");
+    let (code, _, err) = crate::common::exec(
+        &[
+            "calibrate",
+            "sims/logs/exports/tail.json",
+            "--sequential",
+            "--report",
+            report.to_str().unwrap(),
+            "--scenario",
+            "sims/issue407.toml",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let err = err.replace(report.to_str().unwrap(), "observed.json");
+    // Every line shown, in order, with `...` standing for any lines.
+    let mut rest = err.as_str();
+    for line in shown.lines().filter(|l| *l != "...") {
+        let at = rest
+            .find(&format!("{line}\n"))
+            .unwrap_or_else(|| panic!("{line:?} not (in order) in:\n{err}"));
+        rest = &rest[at + line.len()..];
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -114,8 +114,8 @@ impl Observed {
         }
     }
 
-    /// Counts one event; a timing line's storage time is handed to `sample`.
-    fn add(&mut self, seen: Seen, sample: &mut impl FnMut(&Timing)) {
+    /// Counts one event; its timing line, if any, for the caller to sample.
+    fn add(&mut self, seen: Seen) -> Option<Timing> {
         self.events += 1;
         let timing = match seen {
             Seen::Upgrade {
@@ -152,15 +152,15 @@ impl Observed {
                 None
             }
         };
-        if let Some(t) = timing {
+        if let Some(t) = &timing {
             self.timing_lines += 1;
             match t.cold {
                 Some(true) => self.cold_lines += 1,
                 Some(false) => self.warm_lines += 1,
                 None => {}
             }
-            sample(&t);
         }
+        timing
     }
 }
 
@@ -174,18 +174,22 @@ pub fn read(
     mut sample: impl FnMut(usize, Result<f64, String>),
 ) -> Result<Observed, InputError> {
     let mut observed = Observed::new(format);
+    let mut on_seen = |line: usize, seen: Seen| {
+        if let Some(t) = observed.add(seen) {
+            sample(line, t.storage_ms);
+        }
+    };
     let mut on_value = |line: usize, v: serde_json::Value| -> Result<(), InputError> {
         let seen = match format {
             Format::WranglerTail | Format::Logpush | Format::TailWorker => {
-                trace::seen(&v, format, options).map_err(|why| InputError::Event { line, why })?
+                trace::seen(&v, format, options)
             }
-            Format::AnalyticsJson | Format::AnalyticsRows => rows::seen_json(&v, &options.columns)
-                .map_err(|why| InputError::Event { line, why })?,
+            Format::AnalyticsJson | Format::AnalyticsRows => rows::seen_json(&v, &options.columns),
             Format::AnalyticsTsv | Format::AnalyticsCsv | Format::Text => {
                 unreachable!("not JSON")
             }
         };
-        observed.add(seen, &mut |t| sample(line, t.storage_ms.clone()));
+        on_seen(line, seen.map_err(|why| InputError::Event { line, why })?);
         Ok(())
     };
     match format {
@@ -194,12 +198,8 @@ pub fn read(
         }
         Format::TailWorker => stream::array(input, &mut on_value)?,
         Format::AnalyticsJson => stream::data_array(input, &mut on_value)?,
-        Format::AnalyticsTsv => rows::tsv(input, &options.columns, |line, seen| {
-            observed.add(seen, &mut |t| sample(line, t.storage_ms.clone()))
-        })?,
-        Format::AnalyticsCsv => rows::csv(input, &options.columns, |line, seen| {
-            observed.add(seen, &mut |t| sample(line, t.storage_ms.clone()))
-        })?,
+        Format::AnalyticsTsv => rows::tsv(input, &options.columns, on_seen)?,
+        Format::AnalyticsCsv => rows::csv(input, &options.columns, on_seen)?,
         Format::Text => unreachable!("text logs are read by calibrate::input"),
     }
     Ok(observed)
