@@ -5,7 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::scenario::Dist;
+use crate::scenario::{Dist, NetworkType};
 
 /// What a draw is for; part of the key, so purposes never share numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -38,6 +38,9 @@ pub enum Purpose {
     TokenExpiry,
     /// The Worker's un-awaited `setAuthToken` call on its way to the object (#378 fault).
     TokenCall,
+    // Features after the faults (appended, for the same reason).
+    /// A job's network type, among `network.types`.
+    NetworkType,
 }
 
 /// Draws of a run. Cheap to clone; holds only the key.
@@ -107,6 +110,22 @@ impl Draws {
     /// A uniform number in [0, 1).
     pub fn unit(&self, job: u64, purpose: Purpose, index: u64) -> f64 {
         self.rng(job, purpose, index).random::<f64>()
+    }
+
+    /// The index of job `job`'s network type in `types`, by share; none when the scenario has
+    /// no types (nothing is drawn, so a scenario without them keeps its figures).
+    pub fn network_type(&self, types: &[NetworkType], job: u64) -> Option<u8> {
+        let last = types.len().checked_sub(1)?;
+        let u = self.unit(job, Purpose::NetworkType, 0);
+        let mut below = 0.0;
+        let i = types
+            .iter()
+            .position(|t| {
+                below += t.share;
+                u < below
+            })
+            .unwrap_or(last); // shares summing to 1 less rounding: the last type
+        Some(u8::try_from(i).expect("network.types is checked to hold at most 16"))
     }
 
     /// 128 random bits as 32 hex digits (auth tokens).

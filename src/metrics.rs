@@ -195,9 +195,23 @@ pub struct VariantSummary {
     #[serde(with = "latency_or_null")]
     pub client_upgrade_ms: Latency,
     pub paired_delta: Option<Paired>,
+    /// The same figures over each network type's jobs (by name; none without
+    /// `network.types`). Faults are counted per run, not per job, so these carry none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by_network: BTreeMap<String, VariantSummary>,
 }
 
 impl VariantSummary {
+    /// A figure over the jobs of one network type (none: every job); `None` when the type
+    /// ran no job or the figure is not measured per type (faults, counted per run).
+    pub fn figure_of(&self, network: Option<&str>, figure: Figure) -> Option<f64> {
+        match network {
+            None => self.figure(figure),
+            Some(_) if matches!(figure, Figure::Faults | Figure::Fault(_)) => None,
+            Some(n) => self.by_network.get(n)?.figure(figure),
+        }
+    }
+
     pub fn outcome(&self, o: Outcome) -> u64 {
         self.outcomes.get(&o).copied().unwrap_or(0)
     }
@@ -465,7 +479,15 @@ impl Paired {
 }
 
 /// Summaries of every variant, in the order given; runs of one variant may span many seeds.
-pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary> {
+///
+/// `network_types` are the scenario's `network.types` names, in file order: each variant's
+/// figures are also summarized over each type's jobs (`by_network`), paired with the
+/// baseline's jobs of the same type.
+pub fn summarize(
+    variants: &[String],
+    runs: &[RunOutput],
+    network_types: &[String],
+) -> Vec<VariantSummary> {
     let records_of = |v: &str| -> Vec<(u64, &JobRecord)> {
         runs.iter()
             .filter(|r| r.variant == v)
@@ -473,16 +495,35 @@ pub fn summarize(variants: &[String], runs: &[RunOutput]) -> Vec<VariantSummary>
             .collect()
     };
     let baseline = variants.first().map(|v| (v.clone(), records_of(v)));
+    let summary = |v: &String, recs: &[(u64, &JobRecord)], base: Option<&[(u64, &JobRecord)]>| {
+        let paired_delta = baseline
+            .as_ref()
+            .filter(|(b, _)| b != v)
+            .map(|(b, _)| paired(b, base.unwrap_or_default(), recs));
+        summarize_variant(v, recs, runs, paired_delta)
+    };
     variants
         .iter()
         .map(|v| {
             let recs = records_of(v);
-            let paired_delta = baseline
-                .as_ref()
-                .filter(|(b, _)| b != v)
-                .map(|(b, base)| paired(b, base, &recs));
-            summarize_variant(v, &recs, runs, paired_delta)
+            let mut s = summary(v, &recs, baseline.as_ref().map(|(_, b)| b.as_slice()));
+            for (i, name) in network_types.iter().enumerate() {
+                let i = u8::try_from(i).ok();
+                let base = baseline.as_ref().map(|(_, b)| of_type(b, i));
+                let mut typed = summary(v, &of_type(&recs, i), base.as_deref());
+                typed.faults.clear();
+                s.by_network.insert(name.clone(), typed);
+            }
+            s
         })
+        .collect()
+}
+
+/// The records of network type `i`.
+fn of_type<'a>(recs: &[(u64, &'a JobRecord)], i: Option<u8>) -> Vec<(u64, &'a JobRecord)> {
+    recs.iter()
+        .filter(|(_, r)| r.network_type == i)
+        .copied()
         .collect()
 }
 
@@ -561,6 +602,7 @@ fn summarize_variant(
         upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
         client_upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.client_upgrade_ms)),
         paired_delta,
+        by_network: BTreeMap::new(),
     }
 }
 
@@ -616,7 +658,7 @@ mod tests {
 
     #[test]
     fn a_rate_of_no_job_is_absent_not_zero() {
-        let none = summarize(&["parallel".to_string()], &[]).remove(0);
+        let none = summarize(&["parallel".to_string()], &[], &[]).remove(0);
         assert_eq!(none.jobs, 0);
         assert_eq!(none.figure(Figure::CanceledRate), None);
         assert_eq!(

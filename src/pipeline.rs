@@ -76,7 +76,7 @@ impl Report {
             seed,
             seeds: seeds.to_vec(),
             scenario: resolved,
-            variants: metrics::summarize(variants, runs),
+            variants: metrics::summarize(variants, runs, &scenario.network_type_names()),
             includes: INCLUDES.into_iter().collect(),
         }
     }

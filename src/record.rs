@@ -205,6 +205,9 @@ pub struct JobRecord {
     /// simulation, whose records serialize as before).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub violation: Option<Violation>,
+    /// The job's network type: its index in the scenario's `network.types` (none without them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_type: Option<u8>,
 }
 
 impl JobRecord {
@@ -239,6 +242,7 @@ impl JobRecord {
             progress_gap: false,
             complete_heard: false,
             violation: None,
+            network_type: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use super::args::Sets;
 use super::output::{any_stdout, check_no_overwrite, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
 use super::Status;
-use super::{CliResult, Context as _};
+use super::{CliError, CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
     "Exit codes: 0 no critical breach of a client-side SLO (failure_rate, canceled_rate,
@@ -89,6 +89,14 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
         check_no_overwrite(&outputs, &[("--scenario", path)])?;
     }
     let scenario = args.sets.load(args.scenario.as_deref())?;
+    if args.emulate_client_edge && !scenario.network.types.is_empty() {
+        return Err(CliError::usage(
+            "--emulate-client-edge",
+            "the scenario has [[network.types]], and the emulation draws one law for every \
+             connection (network.client_edge.latency_ms); drop the flag, or probe each type \
+             with --set 'network.client_edge.latency_ms=…' and no types",
+        ));
+    }
     let options = live::ProbeOptions {
         jobs: args.jobs,
         concurrency: args.concurrency,
@@ -152,7 +160,8 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
     }
     if let Some(path) = &args.records {
         let mut buf = Vec::new();
-        report::write_records(&mut buf, &runs).context("formatting records")?;
+        report::write_records(&mut buf, &runs, &scenario.network_type_names())
+            .context("formatting records")?;
         write_output(path, &buf)?;
     }
     if !args.quiet && !any_stdout(&outputs.map(|(_, p)| p)) {

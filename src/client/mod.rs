@@ -96,6 +96,11 @@ struct JobState {
 }
 
 impl Session {
+    /// Job `n`'s network type (its index in `network.types`), if the scenario has types.
+    fn network_type(&self, n: u64) -> Option<u8> {
+        self.draws.network_type(&self.scenario.network.types, n)
+    }
+
     /// The id job `n` posts.
     fn job_id(&self, n: u64) -> String {
         format!("{}{n}", self.job_prefix)
@@ -138,6 +143,7 @@ impl Session {
         r.progress_gap = st.model.has_gap();
         r.complete_heard = st.model.complete();
         r.violation = st.violation;
+        r.network_type = self.network_type(n);
     }
 
     /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,

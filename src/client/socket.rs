@@ -73,7 +73,7 @@ impl Session {
         // they are `Client::upgrade_deadline_ms`, which the reports draw.
         let deadlines = Deadlines {
             start_ms,
-            handshake_ms: start_ms + c.handshake_timeout_ms,
+            handshake_ms: start_ms + self.scenario.handshake_timeout_ms(self.network_type(n)),
             ping_at_ms,
             ping_ms: ping_at_ms + c.ping_timeout_ms,
         };

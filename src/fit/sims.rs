@@ -66,7 +66,8 @@ impl Measure for Sims<'_> {
                 }
             }
         }
-        let summary = metrics::summarize(&[s.variant.name().to_string()], &runs).remove(0);
+        let names = scenario.network_type_names();
+        let summary = metrics::summarize(&[s.variant.name().to_string()], &runs, &names).remove(0);
         let rate = match s.figure {
             Figure::FailureRate => Some(&summary.failure_rate),
             Figure::SilentFailureRate => Some(&summary.silent_failure_rate),

@@ -35,12 +35,30 @@ struct Row<'a> {
     unauthorized_accepts: u32,
 }
 
-/// Writes one row per job, variant and seed (enough to replay any of them by seed).
-pub fn write_records<W: Write>(out: W, runs: &[RunOutput]) -> Result<(), ::csv::Error> {
+/// The job's network type, a last column only when the scenario has `network.types`.
+#[derive(Serialize)]
+struct Network<'a> {
+    network: &'a str,
+}
+
+/// Writes one row per job, variant and seed (enough to replay any of them by seed); with
+/// `network_types` (the scenario's names), a last column names each job's type.
+pub fn write_records<W: Write>(
+    out: W,
+    runs: &[RunOutput],
+    network_types: &[String],
+) -> Result<(), ::csv::Error> {
     let mut w = ::csv::Writer::from_writer(out);
     for run in runs {
         for r in &run.records {
-            w.serialize(Row {
+            // A sequence of no struct adds no column: the file is as it was without types.
+            let network: Vec<Network> = r
+                .network_type
+                .and_then(|i| network_types.get(usize::from(i)))
+                .map(|n| Network { network: n })
+                .into_iter()
+                .collect();
+            let row = Row {
                 seed: run.seed,
                 job: r.job,
                 variant: &run.variant,
@@ -67,7 +85,8 @@ pub fn write_records<W: Write>(out: W, runs: &[RunOutput]) -> Result<(), ::csv::
                 progress_duplicates: r.progress_duplicates,
                 progress_reordered: r.progress_reordered,
                 unauthorized_accepts: r.unauthorized_accepts,
-            })?;
+            };
+            w.serialize((row, network))?;
         }
     }
     w.flush()?;

@@ -133,6 +133,25 @@ impl Rows<'_> {
 }
 
 impl Rows<'_> {
+    /// The figures of one network type's breakdown.
+    fn breakdown(&mut self) {
+        self.count(Figure::Jobs);
+        self.row("failure rate [95% CI]", Figure::FailureRate, |v| {
+            percent(v.failure_rate)
+        });
+        self.count(Figure::Canceled);
+        self.count(Figure::ColdStarts);
+        self.row("silent failures [95% CI]", Figure::SilentFailures, |v| {
+            format!("{} = {}", v.silent_failures, percent(v.silent_failure_rate))
+        });
+        for timing in [Timing::Upgrade, Timing::ClientUpgrade] {
+            for stat in [Stat::P50, Stat::P95] {
+                let figure = Figure::Latency(stat, timing);
+                self.count_as(&format!("{} {}", timing.name(), stat.name()), figure);
+            }
+        }
+    }
+
     /// A count under a label of its own (a fault kind's row).
     fn count_as(&mut self, label: &str, figure: Figure) {
         self.row(label, figure, |v| fmt_count(v.figure(figure)));
@@ -179,10 +198,57 @@ pub fn rows(report: &Report) -> Vec<TableRow> {
     rows.rows
 }
 
-/// The side-by-side terminal table: one column per variant.
+/// The side-by-side terminal table: one column per variant; then, when the scenario has
+/// network types, the breakdown by type.
 pub fn table(report: &Report) -> String {
     let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();
-    layout(&rows(report), &names)
+    let mut out = layout(&rows(report), &names);
+    for (heading, rows) in network_rows(report) {
+        let _ = write!(out, "\n{heading}\n{}", layout(&rows, &names));
+    }
+    out
+}
+
+/// The breakdown by network type, one heading and table per type in file order (none without
+/// `network.types`): the main figures over that type's jobs, paired with the baseline's jobs
+/// of the same type.
+pub fn network_rows(report: &Report) -> Vec<(String, Vec<TableRow>)> {
+    let s = &report.scenario;
+    s.network
+        .types
+        .iter()
+        .map(|t| {
+            let vs: Vec<VariantSummary> = report
+                .variants
+                .iter()
+                .map(|v| {
+                    v.by_network
+                        .get(&t.name)
+                        .cloned()
+                        .unwrap_or_else(|| empty(v))
+                })
+                .collect();
+            let mut rows = Rows {
+                vs: &vs,
+                rows: Vec::new(),
+            };
+            rows.breakdown();
+            let deadline_ms = t
+                .handshake_timeout_ms
+                .unwrap_or(s.client.handshake_timeout_ms);
+            let heading = format!(
+                "network {}: {:.0}% of jobs, handshake deadline {deadline_ms} ms",
+                t.name,
+                t.share * 100.0
+            );
+            (heading, rows.rows)
+        })
+        .collect()
+}
+
+/// A summary of no job, for a variant that has no figures of a type (a summary read back).
+fn empty(v: &VariantSummary) -> VariantSummary {
+    crate::metrics::summarize(std::slice::from_ref(&v.variant), &[], &[]).remove(0)
 }
 
 /// Rows laid out under one column heading per name.

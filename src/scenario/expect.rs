@@ -4,6 +4,8 @@
 //!
 //! Grammar of the value: `OP TERM`, OP one of `<`, `<=`, `>`, `>=`, `==`, `!=`, and TERM a
 //! number, a figure `variant.metric`, or a number times a figure (`0.6 * v.m` or `v.m * 0.6`).
+//! A figure may name one network type of `network.types`, `variant.metric[type]`: the figure
+//! over that type's jobs only.
 
 use std::fmt;
 
@@ -52,13 +54,16 @@ impl Op {
     }
 }
 
-/// `variant.metric`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// `variant.metric`, or `variant.metric[network type]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FigureRef {
     #[serde(serialize_with = "as_name")]
     pub variant: VariantId,
     #[serde(rename = "metric", serialize_with = "as_name")]
     pub figure: Figure,
+    /// The network type whose jobs it counts (none: every job).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
 }
 
 fn as_name<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
@@ -77,16 +82,26 @@ impl FigureRef {
         let (variant, metric) = s
             .split_once('.')
             .ok_or_else(|| format!("{s:?} is not variant.metric"))?;
+        let (metric, network) = match metric.strip_suffix(']').map(|m| m.split_once('[')) {
+            Some(Some((metric, network))) => (metric, Some(network.to_string())),
+            Some(None) => return Err(format!("{s:?} ends in ']' with no '[' before it")),
+            None => (metric, None),
+        };
         Ok(FigureRef {
             variant: VariantId::parse_among(variant, own)?,
             figure: Figure::parse(metric)?,
+            network,
         })
     }
 }
 
 impl fmt::Display for FigureRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.variant, self.figure)
+        write!(f, "{}.{}", self.variant, self.figure)?;
+        match &self.network {
+            Some(n) => write!(f, "[{n}]"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -153,6 +168,28 @@ impl Expectation {
         Ok(Expectation { lhs, op, rhs })
     }
 
+    /// Checks that every network type it names is one of `names` (the scenario's).
+    pub fn check_network_types(&self, names: &[String]) -> Result<(), String> {
+        let refs = std::iter::once(&self.lhs).chain(self.rhs.figure.as_ref());
+        for network in refs.filter_map(|r| r.network.as_deref()) {
+            if !names.iter().any(|n| n == network) {
+                return Err(if names.is_empty() {
+                    format!(
+                        "names network type {network:?}, and the scenario has no \
+                         [[network.types]]; drop \"[{network}]\" or add the type"
+                    )
+                } else {
+                    crate::names::unknown(
+                        "unknown network type",
+                        network,
+                        names.iter().map(String::as_str),
+                    )
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The bound when the right-hand side is a plain number (it needs no figure).
     pub fn constant_bound(&self) -> Option<f64> {
         self.rhs.figure.is_none().then_some(self.rhs.factor)
@@ -198,7 +235,7 @@ mod tests {
             let e = Expectation::parse("parallel.p95_upgrade_ms", text).unwrap();
             assert_eq!(e.op, Op::Le);
             assert_eq!(e.rhs.factor, 0.6);
-            assert_eq!(e.rhs.figure.unwrap().figure, p95);
+            assert_eq!(e.rhs.figure.as_ref().unwrap().figure, p95);
             assert_eq!(
                 e.to_string(),
                 "parallel.p95_upgrade_ms <= 0.6 * sequential.p95_upgrade_ms"

@@ -111,6 +111,38 @@ impl Default for Meta {
 pub struct Network {
     pub client_edge: Link,
     pub edge_object: Link,
+    /// The client population as a mixture of network types (default none: every client on
+    /// `client_edge`). Each job draws its type once, by share; its client–edge latency, loss
+    /// and handshake deadline are its type's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub types: Vec<NetworkType>,
+}
+
+/// Most network types in `network.types`.
+pub const NETWORK_TYPES_MAX: usize = 16;
+
+/// One network type of the client population (`[[network.types]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkType {
+    /// Its name in outputs and in `[expect]` (`sequential.failure_rate[lte]`): lower-case
+    /// letters, digits, `-` and `_`.
+    pub name: String,
+    /// The share of jobs on it; the shares of all types sum to 1.
+    pub share: f64,
+    /// One-way latency of each message between the client and the edge, as
+    /// `network.client_edge.latency_ms` (required: a type is its latency).
+    pub client_edge_latency_ms: Dist,
+    /// Chance that a message on its client–edge link is lost (default `faults.client_edge_loss`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_edge_loss: Option<f64>,
+    /// Its clients' handshake deadline (default `client.handshake_timeout_ms`): the
+    /// write-up's "configurable based on network type".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake_timeout_ms: Option<u64>,
+    /// Where its figures come from: a measurement's citation, or "assumed".
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -504,6 +536,38 @@ impl Slo {
 }
 
 impl Scenario {
+    /// The network type of index `i` in `network.types`, if there is one.
+    pub fn network_type(&self, i: Option<u8>) -> Option<&NetworkType> {
+        i.and_then(|i| self.network.types.get(usize::from(i)))
+    }
+
+    /// The client–edge latency of a job on network type `i` (none: `network.client_edge`).
+    pub fn client_edge_latency_ms(&self, i: Option<u8>) -> &Dist {
+        self.network_type(i)
+            .map_or(&self.network.client_edge.latency_ms, |t| {
+                &t.client_edge_latency_ms
+            })
+    }
+
+    /// The client–edge loss of a job on network type `i`.
+    pub fn client_edge_loss(&self, i: Option<u8>) -> f64 {
+        self.network_type(i)
+            .and_then(|t| t.client_edge_loss)
+            .unwrap_or(self.faults.client_edge_loss)
+    }
+
+    /// The handshake deadline of a job on network type `i`.
+    pub fn handshake_timeout_ms(&self, i: Option<u8>) -> u64 {
+        self.network_type(i)
+            .and_then(|t| t.handshake_timeout_ms)
+            .unwrap_or(self.client.handshake_timeout_ms)
+    }
+
+    /// The names of `network.types`, in file order.
+    pub fn network_type_names(&self) -> Vec<String> {
+        self.network.types.iter().map(|t| t.name.clone()).collect()
+    }
+
     /// The `[reported]` lines, parsed, in key order. A loaded scenario has checked them all;
     /// one read back from a sweep.json keeps only those that parse.
     pub fn reported_figures(&self) -> Vec<Reported> {

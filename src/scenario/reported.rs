@@ -40,7 +40,7 @@ impl Stated {
 }
 
 /// One `[reported]` line, parsed.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Reported {
     pub figure: FigureRef,
     pub stated: Stated,
@@ -49,8 +49,11 @@ pub struct Reported {
 /// Parses one `"variant.metric" = value` line; the error names what is wrong.
 pub(crate) fn parse(key: &str, stated: Stated) -> Result<Reported, String> {
     stated.check()?;
-    Ok(Reported {
-        figure: FigureRef::parse(key)?,
-        stated,
-    })
+    let figure = FigureRef::parse(key)?;
+    if let Some(n) = &figure.network {
+        return Err(format!(
+            "a write-up's figure is of every job; drop \"[{n}]\" (network types are for [expect])"
+        ));
+    }
+    Ok(Reported { figure, stated })
 }

@@ -5,7 +5,7 @@
 use super::{reported, Dist, Expectation, Scenario};
 use super::{
     BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX, JOBS_MAX,
-    PARTITIONS_MAX, PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
+    NETWORK_TYPES_MAX, PARTITIONS_MAX, PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
 };
 use crate::names::VariantId;
 
@@ -52,6 +52,7 @@ impl Scenario {
     pub(crate) fn validate(&mut self) -> Result<(), Invalid> {
         self.validate_meta()?;
         self.validate_dists()?;
+        self.validate_network_types()?;
         self.validate_periods()?;
         self.validate_probabilities()?;
         self.validate_partitions()?;
@@ -146,6 +147,71 @@ impl Scenario {
         for (key, d) in dists.into_iter().chain(self.faults.dists()) {
             d.validate()
                 .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
+        }
+        Ok(())
+    }
+
+    /// `[[network.types]]`: named once each, shares that sum to 1, each value in its range.
+    fn validate_network_types(&self) -> Result<(), Invalid> {
+        let types = &self.network.types;
+        let err = |k: String, msg: String| Err((k, msg));
+        if types.len() > NETWORK_TYPES_MAX {
+            return err(
+                "network.types".into(),
+                format!("{} types; at most {NETWORK_TYPES_MAX}", types.len()),
+            );
+        }
+        for (i, t) in types.iter().enumerate() {
+            let key = |k: &str| format!("network.types.{i}.{k}");
+            let name_ok = !t.name.is_empty()
+                && t.name.len() <= 32
+                && t.name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !name_ok {
+                return err(
+                    key("name"),
+                    format!(
+                        "{:?} is not a name: 1 to 32 lower-case letters, digits, '-' or '_'",
+                        t.name
+                    ),
+                );
+            }
+            if types[..i].iter().any(|o| o.name == t.name) {
+                return err(key("name"), format!("{:?} is named twice", t.name));
+            }
+            if !(t.share > 0.0 && t.share <= 1.0) {
+                return err(key("share"), format!("{} is outside (0, 1]", t.share));
+            }
+            t.client_edge_latency_ms
+                .validate()
+                .map_err(|(sub, msg)| (format!("{}.{sub}", key("client_edge_latency_ms")), msg))?;
+            if let Some(p) = t.client_edge_loss.filter(|p| !(0.0..=1.0).contains(p)) {
+                return err(
+                    key("client_edge_loss"),
+                    format!("{p} is not a probability in 0..=1"),
+                );
+            }
+            if let Some(d) = t
+                .handshake_timeout_ms
+                .filter(|d| *d == 0 || *d > PERIOD_MS_MAX)
+            {
+                return err(
+                    key("handshake_timeout_ms"),
+                    format!("{d} is outside 1..={PERIOD_MS_MAX}"),
+                );
+            }
+        }
+        let sum: f64 = types.iter().map(|t| t.share).sum();
+        if !types.is_empty() && (sum - 1.0).abs() > 1e-9 {
+            return err(
+                "network.types".into(),
+                format!(
+                    "the shares sum to {}; they must sum to 1 (each type's share is its \
+                     part of the jobs)",
+                    (sum * 1e9).round() / 1e9
+                ),
+            );
         }
         Ok(())
     }
@@ -299,10 +365,13 @@ impl Scenario {
                 format!("more than {EXPECTATIONS_MAX} expectations"),
             );
         }
+        let names = self.network_type_names();
         self.expect
             .iter()
             .map(|(key, expr)| {
-                Expectation::parse(key, expr).map_err(|msg| (format!("expect.\"{key}\""), msg))
+                Expectation::parse(key, expr)
+                    .and_then(|e| e.check_network_types(&names).map(|()| e))
+                    .map_err(|msg| (format!("expect.\"{key}\""), msg))
             })
             .collect()
     }

@@ -66,13 +66,15 @@ impl Network {
             Direction::Down => (Purpose::ClientEdgeDown, Purpose::EdgeObjectDown),
         };
         let draws = &env.draws;
-        let latency_ms = draws.ms(&net.client_edge.latency_ms, job, ce, index)
+        let network_type = draws.network_type(&net.types, job);
+        let client_edge_ms = env.scenario.client_edge_latency_ms(network_type);
+        let latency_ms = draws.ms(client_edge_ms, job, ce, index)
             + draws.ms(&net.edge_object.latency_ms, job, eo, index);
         // Loss draws interleave the two directions: message i down is 2i, up 2i + 1.
         let loss_index = 2 * index + u64::from(direction == Direction::Up);
         let dropped_by = [LinkName::ClientEdge, LinkName::EdgeObject]
             .into_iter()
-            .find(|&link| self.drops(env, job, link, loss_index));
+            .find(|&link| self.drops(env, job, network_type, link, loss_index));
         Hop {
             latency_ms,
             dropped_by,
@@ -81,7 +83,14 @@ impl Network {
 
     /// Whether `link` drops the message `index` of `job` now: a partition window, the
     /// job's own partition, or a loss draw.
-    fn drops(&self, env: &Env, job: u64, link: LinkName, index: u64) -> bool {
+    fn drops(
+        &self,
+        env: &Env,
+        job: u64,
+        network_type: Option<u8>,
+        link: LinkName,
+        index: u64,
+    ) -> bool {
         let f = &env.scenario.faults;
         let now_ms = env.clock.now_ms();
         // Only job partitions need the job's start; skip the map otherwise (hot path).
@@ -115,7 +124,7 @@ impl Network {
         }
         let (p, purpose, kind) = match link {
             LinkName::ClientEdge => (
-                f.client_edge_loss,
+                env.scenario.client_edge_loss(network_type),
                 Purpose::ClientEdgeLoss,
                 FaultKind::ClientEdgeLoss,
             ),

@@ -85,7 +85,13 @@ pub fn run_by_seed(
             outputs,
             &mut failed_runs,
         );
-        let summarised = summarise(plan, &batch, by_point, by_seed.is_some());
+        let summarised = summarise(
+            plan,
+            &batch,
+            by_point,
+            by_seed.is_some(),
+            &base.network_type_names(),
+        );
         for (point, seeds) in summarised {
             if let Some(sink) = by_seed.as_mut() {
                 for seed_point in seeds {
@@ -113,6 +119,7 @@ fn summarise(
     batch: &[usize],
     by_point: Vec<Vec<RunOutput>>,
     want_seeds: bool,
+    network_types: &[String],
 ) -> Vec<(PointResult, Vec<SeedPoint>)> {
     let def = &plan.def;
     by_point
@@ -122,10 +129,10 @@ fn summarise(
             let point = PointResult {
                 point: batch[i],
                 params: plan.points()[batch[i]].clone(),
-                variants: metrics::summarize(&def.variant_names(), &runs),
+                variants: metrics::summarize(&def.variant_names(), &runs, network_types),
             };
             let seeds = if want_seeds {
-                per_seed(def, &point, runs)
+                per_seed(def, &point, runs, network_types)
             } else {
                 Vec::new()
             };
@@ -182,7 +189,12 @@ fn collect(
 
 /// A point's runs summarised seed by seed, in the definition's seed order; a variant whose
 /// run failed on a seed has no summary there.
-fn per_seed(def: &SweepDef, point: &PointResult, runs: Vec<RunOutput>) -> Vec<SeedPoint> {
+fn per_seed(
+    def: &SweepDef,
+    point: &PointResult,
+    runs: Vec<RunOutput>,
+    network_types: &[String],
+) -> Vec<SeedPoint> {
     let mut by_seed: Vec<Vec<RunOutput>> = vec![Vec::new(); def.seeds.len()];
     for run in runs {
         if let Some(i) = def.seeds.iter().position(|&s| s == run.seed) {
@@ -195,7 +207,7 @@ fn per_seed(def: &SweepDef, point: &PointResult, runs: Vec<RunOutput>) -> Vec<Se
         .map(|(&seed, runs)| {
             // Summarised over every variant so that the baseline stays the first one, even
             // when its run failed (its deltas are then absent), as in the pooled figures.
-            let mut variants = metrics::summarize(&def.variant_names(), &runs);
+            let mut variants = metrics::summarize(&def.variant_names(), &runs, network_types);
             variants.retain(|s| runs.iter().any(|r| r.variant == s.variant));
             SeedPoint {
                 point: point.point,

@@ -7,7 +7,7 @@ use crate::names::{Figure, VariantId};
 use crate::scenario::{Expectation, FigureRef};
 
 /// Why an expectation's figure has no value in a run.
-#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NotMeasured {
     /// The variant it names did not run.
     #[error("variant {0} was not run")]
@@ -16,6 +16,9 @@ pub enum NotMeasured {
     /// baseline itself).
     #[error("{0} has no {1}")]
     NoValue(VariantId, Figure),
+    /// The run had no network type of this name.
+    #[error("the run has no network type {0:?} (see [[network.types]])")]
+    NoNetworkType(String),
 }
 
 /// One judged expectation.
@@ -35,7 +38,14 @@ impl FigureRef {
             .iter()
             .find(|s| s.variant == self.variant.name())
             .ok_or(NotMeasured::NotRun(self.variant))?;
-        s.figure(self.figure)
+        if let Some(n) = self
+            .network
+            .as_ref()
+            .filter(|n| !s.by_network.contains_key(*n))
+        {
+            return Err(NotMeasured::NoNetworkType(n.clone()));
+        }
+        s.figure_of(self.network.as_deref(), self.figure)
             .ok_or(NotMeasured::NoValue(self.variant, self.figure))
     }
 }

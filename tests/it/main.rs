@@ -20,6 +20,7 @@ mod layout;
 mod lifecycle;
 mod limits;
 mod live;
+mod network_types;
 mod oracle;
 mod outputs;
 mod own_variant;

@@ -222,6 +222,42 @@ fn table_html(b: &mut String, report: &Report) {
     b.push_str("</dl></details>\n");
 }
 
+/// The breakdown by network type (none without `network.types`): one table, a heading row
+/// per type.
+fn network_html(b: &mut String, report: &Report) {
+    let types = crate::report::table::network_rows(report);
+    if types.is_empty() {
+        return;
+    }
+    b.push_str("<h2>By network type</h2>\n<table><tr><th></th>");
+    for v in &report.variants {
+        let _ = write!(b, "<th>{}</th>", esc(&v.variant));
+    }
+    b.push_str("</tr>\n");
+    let meaning = |r: &TableRow| r.figure.map(Figure::meaning).unwrap_or_default();
+    for (heading, rows) in &types {
+        let _ = writeln!(
+            b,
+            "<tr><th colspan=\"{}\">{}</th></tr>",
+            report.variants.len() + 1,
+            esc(heading)
+        );
+        for row in rows {
+            let _ = write!(
+                b,
+                "<tr><td title=\"{}\">{}</td>",
+                esc(&meaning(row)),
+                esc(row.label.trim())
+            );
+            for c in &row.cells {
+                let _ = write!(b, "<td>{}</td>", esc(c));
+            }
+            b.push_str("</tr>\n");
+        }
+    }
+    b.push_str("</table>\n");
+}
+
 /// The page of a `run`.
 pub fn run_html(
     report: &Report,
@@ -247,6 +283,7 @@ pub fn run_html(
     verdicts_html(&mut b, &verdict_rows(report));
     reported_html(&mut b, report);
     table_html(&mut b, report);
+    network_html(&mut b, report);
     let _ = writeln!(
         b,
         "<p>Concurrency {}. Reproduce: <code>{}</code></p>",
