@@ -356,11 +356,13 @@ fn check_pairs(
 }
 
 /// The figures compared: every figure of a summary but the interval bounds (shown with their
-/// rate), and fault counts only when a fault fired on either side.
+/// rate), fault counts only when a fault fired on either side, and the edge cache's only
+/// when either side has them.
 fn figures(a: &VariantSummary, b: &VariantSummary) -> Vec<Figure> {
     let any_fault = |f: &Figure| match f {
         Figure::Faults => !a.faults.is_empty() || !b.faults.is_empty(),
         Figure::Fault(k) => a.faults.contains_key(k) || b.faults.contains_key(k),
+        f if f.is_edge() => a.edge.is_some() || b.edge.is_some(),
         _ => true,
     };
     Figure::ALL

@@ -41,6 +41,14 @@ pub enum Purpose {
     // Features after the faults (appended, for the same reason).
     /// A job's network type, among `network.types`.
     NetworkType,
+    /// Whether an upgrade lands at another location than the job's POST.
+    KvLocation,
+    /// A Workers KV read at the edge (hot or cold).
+    KvRead,
+    /// The Worker's KV put.
+    KvWrite,
+    /// Whether and when a job's token is revoked, and when its stale holder tries it.
+    Revoke,
 }
 
 /// Draws of a run. Cheap to clone; holds only the key.

@@ -50,7 +50,7 @@ pub use names::{Figure, Stat, Timing, VariantId};
 pub use pipeline::Report;
 pub use record::{JobRecord, Outcome};
 pub use scenario::Scenario;
-pub use server::variant::{Handshake, HandshakeFuture, Key, Storage, Token, Values};
+pub use server::variant::{EdgeMiss, Handshake, HandshakeFuture, Key, Kv, Storage, Token, Values};
 pub use server::StorageFailed;
 pub use sim::RunOutput;
 pub use verdict::Judged;

@@ -156,6 +156,55 @@ pub struct Paired {
     pub client_upgrade_ms: Option<Delta>,
 }
 
+/// The edge cache's figures and its security cost, over one variant's jobs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EdgeSummary {
+    /// KV reads at the edge, and how many a location's cache served.
+    pub kv_reads: u64,
+    pub kv_hot_reads: u64,
+    /// The Worker's KV puts and deletes.
+    pub kv_writes: u64,
+    /// Upgrades the edge did not accept: forwarded to the object, or refused (401).
+    pub edge_fallbacks: u64,
+    pub edge_refusals: u64,
+    /// Jobs whose token was revoked, and the stale holders' tries and the server's accepts.
+    pub revocations: u64,
+    pub stale_attempts: u64,
+    pub stale_accepts: u64,
+    /// Per revocation: how long some location still served the old token from KV, ms.
+    #[serde(with = "latency_or_null")]
+    pub stale_window_ms: Latency,
+    /// Per stale accept: how long after the revocation it came, ms.
+    #[serde(with = "latency_or_null")]
+    pub stale_accept_after_ms: Latency,
+}
+
+impl EdgeSummary {
+    /// The edge figures of these records, if any of them touched KV or was revoked.
+    fn of(recs: &[(u64, &JobRecord)]) -> EdgeSummary {
+        let sum = |f: fn(&JobRecord) -> u32| -> u64 { recs.iter().map(|(_, r)| f(r) as u64).sum() };
+        EdgeSummary {
+            kv_reads: sum(|r| r.kv_reads),
+            kv_hot_reads: sum(|r| r.kv_hot_reads),
+            kv_writes: sum(|r| r.kv_writes),
+            edge_fallbacks: sum(|r| r.edge_fallbacks),
+            edge_refusals: sum(|r| r.edge_refusals),
+            revocations: recs.iter().filter(|(_, r)| r.revoked).count() as u64,
+            stale_attempts: sum(|r| r.stale_attempts),
+            stale_accepts: sum(|r| r.stale_accepts),
+            stale_window_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.stale_window_ms)),
+            stale_accept_after_ms: Latency::of(
+                recs.iter().filter_map(|(_, r)| r.stale_accept_after_ms),
+            ),
+        }
+    }
+
+    /// Whether a record shows the edge cache or a revocation at work.
+    fn touched(r: &JobRecord) -> bool {
+        r.kv_reads + r.kv_writes > 0 || r.revoked || r.stale_attempts > 0
+    }
+}
+
 /// The figures of one variant over all seeds of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VariantSummary {
@@ -195,6 +244,10 @@ pub struct VariantSummary {
     #[serde(with = "latency_or_null")]
     pub client_upgrade_ms: Latency,
     pub paired_delta: Option<Paired>,
+    /// The edge cache and revocation (`kv-edge` variants, `auth.revoke_probability`): none
+    /// in a run that used neither.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edge: Option<EdgeSummary>,
     /// The same figures over each network type's jobs (by name; none without
     /// `network.types`). Faults are counted per run, not per job, so these carry none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -249,6 +302,18 @@ impl VariantSummary {
             Figure::ProgressReordered => count(self.progress_reordered),
             Figure::UnauthorizedAccepts => count(self.unauthorized_accepts),
             Figure::SafetyViolations => count(self.safety_violations),
+            Figure::KvReads => self.edge_count(|e| e.kv_reads),
+            Figure::KvHotReads => self.edge_count(|e| e.kv_hot_reads),
+            Figure::KvWrites => self.edge_count(|e| e.kv_writes),
+            Figure::EdgeFallbacks => self.edge_count(|e| e.edge_fallbacks),
+            Figure::EdgeRefusals => self.edge_count(|e| e.edge_refusals),
+            Figure::Revocations => self.edge_count(|e| e.revocations),
+            Figure::StaleAttempts => self.edge_count(|e| e.stale_attempts),
+            Figure::StaleAccepts => self.edge_count(|e| e.stale_accepts),
+            Figure::StaleWindowMsMax => self.edge.as_ref()?.stale_window_ms.stat(Stat::Max),
+            Figure::StaleAcceptAfterMsMax => {
+                self.edge.as_ref()?.stale_accept_after_ms.stat(Stat::Max)
+            }
             Figure::Faults => count(self.faults.values().sum::<u64>()),
             Figure::Fault(kind) => count(self.faults.get(&kind).copied().unwrap_or(0)),
             Figure::Latency(stat, timing) => self.latency(timing).stat(stat),
@@ -261,6 +326,11 @@ impl VariantSummary {
                 }
             }
         }
+    }
+
+    /// A count of the edge cache's; none in a run without it.
+    fn edge_count(&self, f: fn(&EdgeSummary) -> u64) -> Option<f64> {
+        self.edge.as_ref().map(|e| f(e) as f64)
     }
 
     /// `n` per job; none of no job (a rate nobody measured is absent, not 0).
@@ -602,6 +672,10 @@ fn summarize_variant(
         upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
         client_upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.client_upgrade_ms)),
         paired_delta,
+        edge: runs
+            .iter()
+            .any(|run| run.records.iter().any(EdgeSummary::touched))
+            .then(|| EdgeSummary::of(recs)),
         by_network: BTreeMap::new(),
     }
 }

@@ -208,6 +208,40 @@ pub struct JobRecord {
     /// The job's network type: its index in the scenario's `network.types` (none without them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_type: Option<u8>,
+    /// The edge's KV reads of this job's token (variants with an edge check) …
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kv_reads: u32,
+    /// … of which its location's cache served (hot reads).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kv_hot_reads: u32,
+    /// The Worker's KV puts and deletes of this job's token.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kv_writes: u32,
+    /// Upgrades the edge did not accept and forwarded to the object.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub edge_fallbacks: u32,
+    /// Upgrades the edge refused (401) without the object.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub edge_refusals: u32,
+    /// The job's token was revoked (`auth.revoke_probability`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub revoked: bool,
+    /// At the revocation, how much longer some edge location would still accept the old
+    /// token from its KV cache, ms (0: none would).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_window_ms: Option<u64>,
+    /// Upgrades a holder of the revoked token tried, and the server accepted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stale_attempts: u32,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stale_accepts: u32,
+    /// How long after the revocation the last stale accept came, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_accept_after_ms: Option<u64>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl JobRecord {
@@ -243,6 +277,16 @@ impl JobRecord {
             complete_heard: false,
             violation: None,
             network_type: None,
+            kv_reads: 0,
+            kv_hot_reads: 0,
+            kv_writes: 0,
+            edge_fallbacks: 0,
+            edge_refusals: 0,
+            revoked: false,
+            stale_window_ms: None,
+            stale_attempts: 0,
+            stale_accepts: 0,
+            stale_accept_after_ms: None,
         }
     }
 }

@@ -6,6 +6,7 @@
 mod http;
 mod model;
 mod socket;
+mod stale;
 
 use std::cell::RefCell;
 use std::io;
@@ -82,6 +83,8 @@ pub(crate) fn preloaded_token(draws: &Draws, n: u64) -> String {
 /// The client side of one job, as it stands.
 struct JobState {
     accepted: Option<BatchAccepted>,
+    /// The first 202 and when it came (the token a stale holder keeps).
+    first_accepted: Option<(BatchAccepted, u64)>,
     model: AppModel,
     outcome: Outcome,
     attempts: u32,
@@ -112,6 +115,7 @@ impl Session {
         let t0 = self.clock.now_ms();
         let mut st = JobState {
             accepted: None,
+            first_accepted: None,
             model: AppModel::new(c.books_per_job),
             outcome: Outcome::NetworkError,
             attempts: 0,
@@ -124,6 +128,7 @@ impl Session {
             violation: None,
         };
         self.converse(n, t0, &mut st).await;
+        let stale_attempts = self.stale_holder(n, st.first_accepted.as_ref()).await;
         let mut rec = self.recorder.borrow_mut();
         let r = rec.job(n);
         r.outcome = Some(st.outcome);
@@ -144,6 +149,7 @@ impl Session {
         r.complete_heard = st.model.complete();
         r.violation = st.violation;
         r.network_type = self.network_type(n);
+        r.stale_attempts = stale_attempts;
     }
 
     /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,
@@ -192,6 +198,9 @@ impl Session {
             match self.post_batch(&job_id, books).await {
                 Ok(a) => {
                     tracing::debug!(job = n, t_ms = self.clock.now_ms(), "202 accepted");
+                    if st.first_accepted.is_none() {
+                        st.first_accepted = Some((a.clone(), self.clock.now_ms()));
+                    }
                     st.accepted = Some(a);
                     // Known at once, so a job cut short (probe's time limit) keeps it.
                     self.recorder.borrow_mut().job(n).post_accepted = true;

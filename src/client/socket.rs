@@ -66,17 +66,8 @@ impl Session {
         first: bool,
         model: &mut AppModel,
     ) -> Attempt {
-        let c = &self.scenario.client;
-        let start_ms = self.clock.now_ms();
-        let ping_at_ms = start_ms + c.ping_after_ms;
-        // The two deadlines apart (each ends the attempt with its own outcome); together
-        // they are `Client::upgrade_deadline_ms`, which the reports draw.
-        let deadlines = Deadlines {
-            start_ms,
-            handshake_ms: start_ms + self.scenario.handshake_timeout_ms(self.network_type(n)),
-            ping_at_ms,
-            ping_ms: ping_at_ms + c.ping_timeout_ms,
-        };
+        let deadlines = self.deadlines(n);
+        let start_ms = deadlines.start_ms;
         tracing::debug!(job = n, t_ms = start_ms, "connect");
         let (mut ws, client_upgrade_ms) = match self.open(n, accepted, after, &deadlines).await {
             Ok(x) => x,
@@ -109,6 +100,32 @@ impl Session {
             tracing::debug!(job = n, t_ms = self.clock.now_ms(), "close");
         }
         attempt
+    }
+
+    /// An attempt's deadlines, starting now. The two apart (each ends the attempt with its
+    /// own outcome); together they are `Client::upgrade_deadline_ms`, which the reports draw.
+    fn deadlines(&self, n: u64) -> Deadlines {
+        let c = &self.scenario.client;
+        let start_ms = self.clock.now_ms();
+        let ping_at_ms = start_ms + c.ping_after_ms;
+        Deadlines {
+            start_ms,
+            handshake_ms: start_ms + self.scenario.handshake_timeout_ms(self.network_type(n)),
+            ping_at_ms,
+            ping_ms: ping_at_ms + c.ping_timeout_ms,
+        }
+    }
+
+    /// One upgrade with `accepted`'s token and nothing after it: a 101 is closed at once.
+    /// Whether the server answered 101 (the stale holder's try, `client::stale`).
+    pub(super) async fn try_upgrade(&self, n: u64, accepted: &BatchAccepted) -> bool {
+        match self.open(n, accepted, None, &self.deadlines(n)).await {
+            Ok((mut ws, _)) => {
+                let _ = ws.close(None).await;
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Connects and upgrades under whichever deadline comes first: the socket and the

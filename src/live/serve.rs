@@ -103,7 +103,9 @@ impl Server {
             job_retention_ms: l.job_retention.as_millis() as u64,
             pool_max: l.pool_max(),
         };
+        let kv = crate::server::kv_namespace(&self.scenario, Some(&bounds));
         let env = || Env {
+            kv: kv.clone(),
             scenario: self.scenario.clone(),
             draws: Draws::new(self.seed, self.scenario.scenario.tick_ms),
             clock,

@@ -117,6 +117,16 @@ pub enum Figure {
     ProgressReordered,
     UnauthorizedAccepts,
     SafetyViolations,
+    KvReads,
+    KvHotReads,
+    KvWrites,
+    EdgeFallbacks,
+    EdgeRefusals,
+    Revocations,
+    StaleAttempts,
+    StaleAccepts,
+    StaleWindowMsMax,
+    StaleAcceptAfterMsMax,
     /// Faults of every kind.
     Faults,
     /// Faults of one kind (`fault_KIND`).
@@ -147,7 +157,7 @@ const SHARE: &str = "share of jobs";
 const RESILIENT: &str = "the resilient client at work";
 
 #[rustfmt::skip]
-const PLAIN: [Plain; 29] = [
+const PLAIN: [Plain; 39] = [
     (F::Jobs, "jobs", "jobs", Kind::Count, JOBS, Some("jobs"),
      "client sessions (one batch POST, one progress socket, one durable object each), pooled over every seed"),
     (F::Ok, "ok", "outcomes.ok", Kind::Count, JOBS, Some("ok"),
@@ -203,6 +213,26 @@ const PLAIN: [Plain; 29] = [
      "progress that reached the app twice or out of order, plus sockets accepted with a token the store did not hold; must be 0"),
     (F::Faults, "faults", "", Kind::Count, COUNT, None,
      "faults injected, of every kind"),
+    (F::KvReads, "kv_reads", "edge.kv_reads", Kind::Count, COUNT, Some("KV reads at the edge"),
+     "the edge's Workers KV reads of an upgrade's token (kv-edge variants); absent in a run without the edge cache or revocations"),
+    (F::KvHotReads, "kv_hot_reads", "edge.kv_hot_reads", Kind::Count, COUNT, Some("  served by the location's cache"),
+     "KV reads a location's cache served (hot; the rest went through the tiers to the central stores)"),
+    (F::KvWrites, "kv_writes", "edge.kv_writes", Kind::Count, COUNT, Some("KV writes"),
+     "the Worker's KV puts (each 202's token) and deletes (each revocation)"),
+    (F::EdgeFallbacks, "edge_fallbacks", "edge.edge_fallbacks", Kind::Count, COUNT, Some("edge fallbacks to the object"),
+     "upgrades whose token the edge did not accept, forwarded to the object (kv-edge)"),
+    (F::EdgeRefusals, "edge_refusals", "edge.edge_refusals", Kind::Count, COUNT, Some("edge refusals (401)"),
+     "upgrades whose token the edge did not accept, refused there (kv-edge-strict)"),
+    (F::Revocations, "revocations", "edge.revocations", Kind::Count, JOBS, Some("revoked tokens"),
+     "jobs whose token was revoked (auth.revoke_probability)"),
+    (F::StaleAttempts, "stale_attempts", "edge.stale_attempts", Kind::Count, COUNT, Some("stale-token tries"),
+     "upgrades a holder of a revoked token tried (auth.stale_attempt_after_ms after the revocation)"),
+    (F::StaleAccepts, "stale_accepts", "edge.stale_accepts", Kind::Count, COUNT, Some("stale-token accepts"),
+     "upgrades accepted with a token the object had revoked or replaced: the edge cache's security cost (also unauthorized_accepts)"),
+    (F::StaleWindowMsMax, "stale_window_ms_max", "edge.stale_window_ms.max", Kind::Ms, "ms", Some("stale-accept window max (ms)"),
+     "the longest time, over revocations, that some edge location still served the old token from its KV cache"),
+    (F::StaleAcceptAfterMsMax, "stale_accept_after_ms_max", "edge.stale_accept_after_ms.max", Kind::Ms, "ms", Some("latest stale accept (ms after)"),
+     "the longest time after a revocation that the server accepted the revoked token"),
 ];
 
 /// Every figure, in the order error messages and the API list them: the plain ones, one per
@@ -243,6 +273,26 @@ const ALL_LEN: usize = PLAIN.len() + FaultKind::ALL.len() + Stat::ALL.len() * Ti
 impl Figure {
     /// Every figure, in the order error messages and the API list them.
     pub const ALL: [Figure; ALL_LEN] = all();
+
+    /// The edge cache's and revocation's figures, in table order: measured only in a run
+    /// that used either (`VariantSummary::edge`), absent otherwise.
+    pub const EDGE: [Figure; 10] = [
+        F::KvReads,
+        F::KvHotReads,
+        F::KvWrites,
+        F::EdgeFallbacks,
+        F::EdgeRefusals,
+        F::Revocations,
+        F::StaleAttempts,
+        F::StaleAccepts,
+        F::StaleWindowMsMax,
+        F::StaleAcceptAfterMsMax,
+    ];
+
+    /// Whether it is one of [`Figure::EDGE`].
+    pub fn is_edge(self) -> bool {
+        Figure::EDGE.contains(&self)
+    }
 
     fn plain(self) -> Option<&'static Plain> {
         PLAIN.iter().find(|p| p.0 == self)
@@ -315,6 +365,8 @@ impl Figure {
     pub fn csv_column(self) -> Option<String> {
         match self {
             F::Failures | F::CanceledRate => None,
+            // The edge cache's figures are in the JSON only: a sweep's CSV keeps its columns.
+            f if f.is_edge() => None,
             F::Latency(stat, timing) => Some(format!("{}_{}", timing.name(), stat.name())),
             F::Delta(timing) => Some(format!("delta_{}_mean", timing.name())),
             other => Some(other.to_string()),

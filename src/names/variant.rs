@@ -24,6 +24,10 @@ macro_rules! builtin_variants {
             Batched => "batched", batched::Batched;
             /// The token kept in object memory by `setAuthToken`.
             MemoryCache => "memory-cache", memory_cache::MemoryCache;
+            /// Checked at the edge in Workers KV; a miss goes on to the object.
+            KvEdge => "kv-edge", kv_edge::KvEdge;
+            /// Checked at the edge in Workers KV; a miss is refused there.
+            KvEdgeStrict => "kv-edge-strict", kv_edge_strict::KvEdgeStrict;
         }
     };
 }

@@ -51,17 +51,14 @@ fn delta_vals(d: Option<Delta>, out: &mut Vec<String>) {
     }
 }
 
-/// The scalar figures of a summary row, in `Figure::ALL` order: every count and rate of the
-/// run JSON (the derived `failures` and `canceled_rate` are left out; latencies and deltas
-/// have columns of their own).
+/// The scalar figures of a summary row, in `Figure::ALL` order: every count and rate with a
+/// CSV column (`Figure::csv_column`: not the derived `failures` and `canceled_rate`, nor the
+/// edge cache's, which are in the JSON only; latencies and deltas have columns of their own).
 fn scalars() -> Vec<Figure> {
     Figure::ALL
         .into_iter()
         .filter(|f| {
-            !matches!(
-                f,
-                Figure::Failures | Figure::CanceledRate | Figure::Latency(..) | Figure::Delta(_)
-            )
+            f.csv_column().is_some() && !matches!(f, Figure::Latency(..) | Figure::Delta(_))
         })
         .collect()
 }

@@ -77,6 +77,11 @@ impl Rows<'_> {
             });
         }
         self.count(Figure::SafetyViolations);
+        if self.vs.iter().any(|v| v.edge.is_some()) {
+            for figure in Figure::EDGE {
+                self.count(figure);
+            }
+        }
         for kind in FaultKind::ALL {
             if self.vs.iter().any(|v| v.faults.contains_key(&kind)) {
                 self.count_as(&format!("fault: {kind}"), Figure::Fault(kind));

@@ -57,6 +57,10 @@ pub struct Scenario {
     pub storage: StorageConfig,
     pub object: ObjectConfig,
     pub auth: Auth,
+    /// Workers KV, for the variants that check the token at the edge (`kv-edge`,
+    /// `kv-edge-strict`); unused by the others.
+    #[serde(skip_serializing_if = "KvConfig::is_default")]
+    pub kv: KvConfig,
     pub client: ClientConfig,
     pub enrichment: Enrichment,
     pub faults: Faults,
@@ -226,13 +230,91 @@ impl Default for ObjectConfig {
 pub struct Auth {
     /// Lifetime of the token issued by the POST (default 7200000, two hours).
     pub token_ttl_ms: u64,
+    /// Chance that a job's token is revoked (the user signed out elsewhere, the token
+    /// leaked): the object forgets it, and the Worker deletes it from KV (default 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub revoke_probability: f64,
+    /// When, after the job's first POST reached the object (default constant 0).
+    #[serde(skip_serializing_if = "is_constant_zero")]
+    pub revoke_after_ms: Dist,
+    /// A holder of the revoked token (an old device, whoever it leaked to) opens an upgrade
+    /// with it this long after the revocation, landing where an upgrade lands (default
+    /// constant 0). An accept is the edge cache's security cost.
+    #[serde(skip_serializing_if = "is_constant_zero")]
+    pub stale_attempt_after_ms: Dist,
+}
+
+fn is_zero(p: &f64) -> bool {
+    *p == 0.0
+}
+
+fn is_constant_zero(d: &Dist) -> bool {
+    *d == Dist::Constant(0.0)
 }
 
 impl Default for Auth {
     fn default() -> Self {
         Auth {
             token_ttl_ms: 7_200_000,
+            revoke_probability: 0.0,
+            revoke_after_ms: Dist::Constant(0.0),
+            stale_attempt_after_ms: Dist::Constant(0.0),
         }
+    }
+}
+
+/// Least `kv.cache_ttl_ms`: get()'s `cacheTtl` minimum, 30 s since 30 January 2026
+/// (developers.cloudflare.com/kv/api/read-key-value-pairs/).
+pub const KV_CACHE_TTL_MS_MIN: u64 = 30_000;
+/// Least `kv.expiration_ttl_ms`: put()'s `expirationTtl` minimum, 60 s
+/// (developers.cloudflare.com/kv/api/write-key-value-pairs/).
+pub const KV_EXPIRATION_TTL_MS_MIN: u64 = 60_000;
+
+/// Workers KV as Cloudflare documents it (developers.cloudflare.com/kv/concepts/how-kv-works/):
+/// a write goes to the central stores and is visible at once where it was made; a read at a
+/// location with no cached value goes through the tiers (`cold_read_ms`) and is cached there,
+/// value or absence, for `cache_ttl_ms`; reads within it are served from that cache
+/// (`hot_read_ms`), so a write made elsewhere is seen only when it expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KvConfig {
+    /// get()'s `cacheTtl`: how long a location keeps what it read (default 60000, least 30000).
+    pub cache_ttl_ms: u64,
+    /// put()'s `expirationTtl`: the entry is gone this long after its write (default
+    /// 7200000, `auth.token_ttl_ms`'s default; least 60000).
+    pub expiration_ttl_ms: u64,
+    /// A read served from the location's cache (default uniform 1..5, assumed: Cloudflare
+    /// publishes no end-to-end figure).
+    pub hot_read_ms: Dist,
+    /// A read through the tiers to the central stores (default lognormal median 30, p99 250,
+    /// assumed from the changelog's p95 ~50 ms and p99 ~250 ms of August 2025).
+    pub cold_read_ms: Dist,
+    /// The Worker's put, awaited before the 202 leaves (default uniform 20..60, assumed).
+    pub write_ms: Dist,
+    /// Chance that an upgrade lands at another location than the job's POST (a phone moving
+    /// between networks) (default 0).
+    pub move_probability: f64,
+}
+
+impl Default for KvConfig {
+    fn default() -> Self {
+        KvConfig {
+            cache_ttl_ms: 60_000,
+            expiration_ttl_ms: 7_200_000,
+            hot_read_ms: Dist::Uniform([1.0, 5.0]),
+            cold_read_ms: Dist::Lognormal {
+                median: 30.0,
+                p99: 250.0,
+            },
+            write_ms: Dist::Uniform([20.0, 60.0]),
+            move_probability: 0.0,
+        }
+    }
+}
+
+impl KvConfig {
+    fn is_default(&self) -> bool {
+        *self == KvConfig::default()
     }
 }
 

@@ -5,7 +5,8 @@
 use super::{reported, Dist, Expectation, Scenario};
 use super::{
     BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX, JOBS_MAX,
-    NETWORK_TYPES_MAX, PARTITIONS_MAX, PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
+    KV_CACHE_TTL_MS_MIN, KV_EXPIRATION_TTL_MS_MIN, NETWORK_TYPES_MAX, PARTITIONS_MAX,
+    PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
 };
 use crate::names::VariantId;
 
@@ -126,7 +127,7 @@ impl Scenario {
 
     /// Every latency distribution.
     fn validate_dists(&self) -> Result<(), Invalid> {
-        let dists: [(&str, &Dist); 10] = [
+        let dists: [(&str, &Dist); 15] = [
             (
                 "network.client_edge.latency_ms",
                 &self.network.client_edge.latency_ms,
@@ -143,6 +144,14 @@ impl Scenario {
             ("object.accept_ms", &self.object.accept_ms),
             ("client.connect_delay_ms", &self.client.connect_delay_ms),
             ("enrichment.book_ms", &self.enrichment.book_ms),
+            ("auth.revoke_after_ms", &self.auth.revoke_after_ms),
+            (
+                "auth.stale_attempt_after_ms",
+                &self.auth.stale_attempt_after_ms,
+            ),
+            ("kv.hot_read_ms", &self.kv.hot_read_ms),
+            ("kv.cold_read_ms", &self.kv.cold_read_ms),
+            ("kv.write_ms", &self.kv.write_ms),
         ];
         for (key, d) in dists.into_iter().chain(self.faults.dists()) {
             d.validate()
@@ -251,6 +260,31 @@ impl Scenario {
                 ),
             );
         }
+        for (key, v, min, doc) in [
+            (
+                "kv.cache_ttl_ms",
+                self.kv.cache_ttl_ms,
+                KV_CACHE_TTL_MS_MIN,
+                "get()'s cacheTtl",
+            ),
+            (
+                "kv.expiration_ttl_ms",
+                self.kv.expiration_ttl_ms,
+                KV_EXPIRATION_TTL_MS_MIN,
+                "put()'s expirationTtl",
+            ),
+        ] {
+            if v < min || v > PERIOD_MS_MAX {
+                return err(
+                    key,
+                    format!(
+                        "{v} is outside {min}..={PERIOD_MS_MAX}: Workers KV takes no {doc} \
+                         under {} s; raise it to {min} or more",
+                        min / 1000
+                    ),
+                );
+            }
+        }
         for (key, v) in [
             ("client.poll_interval_ms", self.client.poll_interval_ms),
             ("client.request_timeout_ms", self.client.request_timeout_ms),
@@ -265,12 +299,14 @@ impl Scenario {
     /// Every probability is in 0..=1.
     fn validate_probabilities(&self) -> Result<(), Invalid> {
         let err = |k: &str, msg: String| Err((k.to_string(), msg));
-        let probabilities: [(&str, f64); 2] = [
+        let probabilities: [(&str, f64); 4] = [
             (
                 "object.restart_probability",
                 self.object.restart_probability,
             ),
             ("client.backoff_jitter", self.client.backoff_jitter),
+            ("auth.revoke_probability", self.auth.revoke_probability),
+            ("kv.move_probability", self.kv.move_probability),
         ];
         for (key, p) in probabilities.into_iter().chain(self.faults.probabilities()) {
             if !(0.0..=1.0).contains(&p) {

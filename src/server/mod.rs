@@ -3,6 +3,8 @@
 //! runs on the simulation's in-process pipes and on real sockets.
 
 mod auth;
+mod edge;
+mod kv;
 mod network;
 mod object;
 mod queue;
@@ -35,6 +37,19 @@ pub struct Env {
     pub(crate) recorder: Rc<RefCell<Recorder>>,
     /// What a live server does differently; `None` in the simulation.
     pub(crate) live: Option<Live>,
+    /// The run's Workers KV namespace, the worker's and the objects' (one for both).
+    pub(crate) kv: Rc<kv::Kv>,
+}
+
+/// A run's Workers KV namespace, as its scenario's `[kv]` says (live: as many jobs as the
+/// host keeps objects for, twice over, as the network's counters).
+pub(crate) fn kv_namespace(scenario: &Scenario, bounds: Option<&Bounds>) -> Rc<kv::Kv> {
+    let k = &scenario.kv;
+    Rc::new(kv::Kv::new(
+        k.cache_ttl_ms,
+        k.expiration_ttl_ms,
+        bounds.map(|b| 2 * b.jobs_max.max(1)),
+    ))
 }
 
 /// A live server's differences from the simulation, supplied by `live` (the server itself
@@ -71,6 +86,13 @@ impl Env {
     /// the simulated clock's milliseconds in the simulation.
     pub(crate) fn api_ms(&self, ms: u64) -> u64 {
         self.live.as_ref().map_or(ms, |l| l.epoch_start_ms + ms)
+    }
+
+    /// An expiry as the API sent it, back on the run's clock (the inverse of `api_ms`).
+    pub(crate) fn sim_ms(&self, api_ms: u64) -> u64 {
+        self.live
+            .as_ref()
+            .map_or(api_ms, |l| api_ms.saturating_sub(l.epoch_start_ms))
     }
 
     /// The live server's bounds; `None` in the simulation.

@@ -181,6 +181,9 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
     };
     if !upgrade {
         worker.put_idle(sender);
+        if parts.status == StatusCode::ACCEPTED {
+            super::edge::put_accepted(&worker.env, job, &body).await;
+        }
     }
     let hop = worker.hop(job, Direction::Down);
     // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
@@ -230,7 +233,7 @@ async fn forward(
     worker: &Worker,
     job: u64,
     upgrade: bool,
-    parts: hyper::http::request::Parts,
+    mut parts: hyper::http::request::Parts,
     body: Bytes,
 ) -> Result<
     (
@@ -250,6 +253,16 @@ async fn forward(
             )))
         }
         None => {}
+    }
+    if upgrade {
+        if let super::edge::Verdict::Refuse =
+            super::edge::check_upgrade(&worker.env, job, &mut parts).await
+        {
+            return Err(Some(status(
+                StatusCode::UNAUTHORIZED,
+                "invalid or expired token (refused at the edge)",
+            )));
+        }
     }
     let pooled = if upgrade { None } else { worker.take_idle() };
     let mut sender = match pooled {

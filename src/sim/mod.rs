@@ -181,6 +181,7 @@ pub(crate) fn world_ticking<'a>(
         .build();
     let draws = Draws::new(seed, meta.tick_ms);
     let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let kv = crate::server::kv_namespace(&scenario, None);
     let env = || Env {
         scenario: scenario.clone(),
         draws: draws.clone(),
@@ -188,6 +189,7 @@ pub(crate) fn world_ticking<'a>(
         variant: variant.clone(),
         recorder: recorder.clone(),
         live: None,
+        kv: kv.clone(),
     };
     let objects = Objects::new(env());
     let worker = Worker::new(env(), Box::new(ObjectsDial(objects.clone())));

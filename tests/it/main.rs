@@ -9,6 +9,7 @@ mod cli;
 mod compare;
 mod conform;
 mod determinism;
+mod edge_cache;
 mod faults;
 mod figures;
 mod files;

@@ -11,6 +11,7 @@
 mod enrichment;
 mod lifecycle;
 mod retention;
+pub(crate) mod revoke;
 mod routes;
 mod socket;
 mod storage;
@@ -125,6 +126,8 @@ pub(super) struct State {
     pub(super) store: Store,
     /// The token as `setAuthToken` left it in memory (`memory-cache` variant).
     memory_token: Option<(String, u64)>,
+    /// When the job's token was revoked (`auth.revoke_probability`), if it was.
+    pub(super) revoked_at_ms: Option<u64>,
     active: bool,
     activations: u64,
     events_in_flight: u32,

@@ -92,6 +92,7 @@ mod tests {
         let scenario = Scenario::from_toml_str("<test>", "", &[]).unwrap();
         assert_eq!(scenario.object.evict_after_idle_ms, EVICT_MS);
         Objects::new(Env {
+            kv: crate::server::kv_namespace(&scenario, None),
             scenario: Rc::new(scenario),
             draws: Draws::new(1, 1),
             clock: Clock::live_from_now(),

@@ -208,6 +208,7 @@ fn start_job(objects: &Rc<Objects>, object: &Rc<Object>, books: u32) {
     env.recorder.borrow_mut().enrichment_started();
     task::spawn(enrich(objects.clone(), object.clone(), books));
     schedule_crash(objects, object);
+    super::revoke::schedule(objects, object);
 }
 
 /// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that

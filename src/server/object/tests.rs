@@ -23,6 +23,7 @@ fn objects() -> Rc<Objects> {
     )
     .unwrap();
     Objects::new(Env {
+        kv: crate::server::kv_namespace(&scenario, None),
         scenario: Rc::new(scenario),
         draws: Draws::new(1, 1),
         clock: Clock::Sim,

@@ -45,6 +45,8 @@ struct Asked {
     token: String,
     after: Option<u32>,
     key: Vec<u8>,
+    /// The Worker accepted the token at the edge (`edge::EDGE_VERIFIED`): no read here.
+    edge_verified: bool,
 }
 
 /// Why an upgrade request is refused: the status, the reason, and a header the refusal
@@ -122,6 +124,7 @@ fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
         token,
         after,
         key,
+        edge_verified: headers.contains_key(crate::server::edge::EDGE_VERIFIED),
     })
 }
 
@@ -262,9 +265,13 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
     };
     let incarnation = object.state.borrow().incarnation;
     let storage_start_ms = env.clock.now_ms();
-    let read = match object.authorize(env, token).await {
-        Ok(read) => read,
-        Err((code, why)) => return Decision::Reject(code, why),
+    let read = if asked.edge_verified {
+        crate::server::variant::TokenRead::default()
+    } else {
+        match object.authorize(env, token).await {
+            Ok(read) => read,
+            Err((code, why)) => return Decision::Reject(code, why),
+        }
     };
     let checked_ms = env.clock.now_ms();
     let storage_ms = checked_ms - storage_start_ms;
@@ -302,7 +309,7 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
         socket::detach(object, socket);
         return Decision::Reject(StatusCode::SERVICE_UNAVAILABLE, "storage write failed");
     }
-    if !check_durable(env, object, token, checked_ms) {
+    if !check_durable(env, object, token, checked_ms, asked.edge_verified) {
         // Re-checked as the 101 would leave: a token replaced (or never durable) since the
         // variant read it is refused, never accepted.
         socket::detach(object, socket);
@@ -318,15 +325,30 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
 /// Safety: whatever the variant read, the durable store must hold the token when the 101
 /// leaves, and it must have been unexpired at `now_ms`, when the object checked it. Whether
 /// it does; a token it does not hold is counted as an unauthorized accept (the variant's
-/// read would have accepted it) and refused.
-fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64) -> bool {
+/// read would have accepted it) and refused — unless the edge checked it, when the object
+/// has nothing to check against and accepts: the edge cache's cost, counted, and as a
+/// stale accept when the token is one the object revoked or replaced.
+fn check_durable(env: &Env, object: &Object, token: &str, now_ms: u64, edge: bool) -> bool {
     let (durable, durable_exp) = object.durable_token(env);
     let held = auth::check(token, durable.as_deref(), durable_exp, now_ms).is_ok();
     if !held {
-        env.recorder
-            .borrow_mut()
-            .job(object.job)
-            .unauthorized_accepts += 1;
+        let revoked_ms = object.state.borrow().revoked_at_ms;
+        let mut rec = env.recorder.borrow_mut();
+        let r = rec.job(object.job);
+        r.unauthorized_accepts += 1;
+        if let Some(at_ms) = revoked_ms {
+            r.stale_accepts += 1;
+            r.stale_accept_after_ms = Some(now_ms.saturating_sub(at_ms));
+        }
+        drop(rec);
+        if edge {
+            tracing::warn!(
+                job = object.job,
+                t_ms = now_ms,
+                "token the durable store does not hold, accepted: the edge checked it"
+            );
+            return true;
+        }
         tracing::error!(
             job = object.job,
             t_ms = now_ms,

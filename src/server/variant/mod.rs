@@ -5,6 +5,7 @@
 //! `names::builtin_variants!`, which declares the modules and [`ALL`] below
 //! (CONTRIBUTING.md, "Add a built-in handshake variant").
 
+mod kv;
 mod storage;
 
 use std::future::Future;
@@ -12,6 +13,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::sync::Arc;
 
+pub use kv::Kv;
 pub(crate) use storage::Backing;
 pub use storage::{Key, Storage, Values};
 
@@ -50,6 +52,33 @@ pub trait Handshake: Send + Sync {
     fn keeps_token_in_memory(&self) -> bool {
         false
     }
+    /// Whether the Worker checks the presented token at the edge first, in Workers KV (which
+    /// it then fills on every 202), and what a token the edge cannot accept gets; `None`
+    /// (the default): only the object checks it, as the write-up's Worker does.
+    fn edge_check(&self) -> Option<EdgeMiss> {
+        None
+    }
+    /// The edge's read of the job's token through [`Kv`] (only with [`Handshake::edge_check`]):
+    /// by default one get of the job's entry.
+    fn read_token_at_edge<'a>(&'a self, kv: &'a Kv<'a>) -> HandshakeFuture<'a> {
+        Box::pin(async move {
+            let v = kv.get().await?;
+            Ok(Token {
+                token: v.token,
+                expires_at_ms: v.expires_at_ms,
+            })
+        })
+    }
+}
+
+/// What the edge does with an upgrade whose token its KV read does not accept (missing from
+/// KV, another token, expired).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeMiss {
+    /// Forward it to the object, which reads storage as `parallel` does.
+    Forward,
+    /// Refuse it at the edge with a 401; the object is never woken.
+    Refuse,
 }
 
 /// A boxed handshake is one too (`Experiment::with_variant(Box<dyn Handshake>)`).
@@ -65,6 +94,12 @@ impl<H: Handshake + ?Sized> Handshake for Box<H> {
     }
     fn keeps_token_in_memory(&self) -> bool {
         (**self).keeps_token_in_memory()
+    }
+    fn edge_check(&self) -> Option<EdgeMiss> {
+        (**self).edge_check()
+    }
+    fn read_token_at_edge<'a>(&'a self, kv: &'a Kv<'a>) -> HandshakeFuture<'a> {
+        (**self).read_token_at_edge(kv)
     }
 }
 
