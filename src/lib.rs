@@ -20,6 +20,7 @@ mod client;
 mod clock;
 mod compare;
 mod cost;
+mod decide;
 mod draw;
 mod experiment;
 mod failure;
@@ -77,6 +78,9 @@ pub mod internal {
     }
     pub mod cost {
         pub use crate::cost::*;
+    }
+    pub mod decide {
+        pub use crate::decide::*;
     }
     pub mod draw {
         pub use crate::draw::*;

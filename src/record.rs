@@ -238,6 +238,15 @@ pub struct JobRecord {
     /// How long after the revocation the last stale accept came, ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale_accept_after_ms: Option<u64>,
+    /// What the job's object cost, at the run's end: its storage operations (gets, cached
+    /// or not, and puts) …
+    #[serde(skip)]
+    pub storage_ops: u32,
+    /// … and its wall time while active, ms: from each activation until it hibernated
+    /// (`object.hibernate_after_idle_ms` after its last event) or was lost; Cloudflare
+    /// bills a Durable Object's duration so.
+    #[serde(skip)]
+    pub object_wall_ms: u64,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -287,6 +296,8 @@ impl JobRecord {
             stale_attempts: 0,
             stale_accepts: 0,
             stale_accept_after_ms: None,
+            storage_ops: 0,
+            object_wall_ms: 0,
         }
     }
 }

@@ -22,6 +22,7 @@ mod calibrate;
 mod check;
 mod compare;
 mod conform;
+mod decide;
 mod dev_latency;
 mod error;
 mod fit;
@@ -80,6 +81,9 @@ enum Command {
     /// Compare two runs' --json outputs figure by figure: what changed beyond noise.
     #[command(after_help = compare::EXAMPLES)]
     Compare(compare::Args),
+    /// The write-up's next steps side by side: each option's benefit and cost, ranked.
+    #[command(after_help = decide::EXAMPLES)]
+    Decide(decide::Args),
     /// Pre-deploy check: run scenarios over seeds and judge their SLOs and expectations.
     #[command(after_help = check::EXAMPLES)]
     Check(check::Args),
@@ -121,6 +125,7 @@ fn run(command: Command) -> CliResult<Status> {
         Command::Run(args) => run::run(args),
         Command::Check(args) => check::check(args),
         Command::Compare(args) => compare::compare(args),
+        Command::Decide(args) => decide::decide(args),
         Command::Bench(args) => bench::bench(args),
         Command::Sweep(args) => sweep::sweep(args),
         Command::Merge(args) => merge::merge(args),

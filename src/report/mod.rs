@@ -1,7 +1,8 @@
 //! The artefact formats: the run table, JSON, the per-job and per-point CSVs, HTML pages,
 //! plots, JUnit XML, Markdown and the scenario snippet. A command's own terminal text (banners,
 //! summaries, notes) lives with the command in the binary (`src/cli/`); two texts stay here
-//! because they share their code with a file: `compare`'s tables (with its JSON), `check`'s
+//! because they share their code with a file: `compare`'s tables (with its JSON), `decide`'s
+//! (with its JSON and page), `check`'s
 //! verdict table (with its JUnit and Markdown) and `calibrate`'s observed figures (`observed`,
 //! with its `--report`).
 
@@ -10,6 +11,7 @@ pub mod check;
 pub mod compare;
 pub mod conform;
 mod csv;
+pub mod decision;
 pub mod dev_latency;
 pub mod fit;
 mod html;
@@ -24,7 +26,7 @@ mod verdicts;
 
 pub use self::csv::write_records;
 pub use crate::pipeline::Report;
-pub use html::{run_html, sweep_html, WorstJob};
+pub use html::{decision_html, run_html, sweep_html, WorstJob};
 pub use points::write_points;
 pub use table::table;
 pub use verdicts::{check_table, junit, markdown};

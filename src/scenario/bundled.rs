@@ -24,8 +24,9 @@ macro_rules! bundled {
 }
 
 /// Every file of `sims/`, by name (a test checks the list against the directory).
-pub static BUNDLED: [Bundled; 8] = bundled!(
+pub static BUNDLED: [Bundled; 9] = bundled!(
     "issue407",
+    "next-steps",
     "issue407-reported",
     "faults",
     "race-378",

@@ -70,6 +70,9 @@ pub struct Scenario {
     /// `expect`, parsed when the scenario was checked (in key order).
     #[serde(skip)]
     expectations: Vec<Expectation>,
+    /// The options `decide` runs side by side (none: `decide` refuses the scenario).
+    #[serde(skip_serializing_if = "Decide::is_empty")]
+    pub decide: Decide,
     /// The figures a write-up states, `"variant.metric" = value or [low, high]`; the HTML
     /// report shows them beside the simulated ones, and sweep plots draw them as bands.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -261,6 +264,57 @@ impl Default for Auth {
             stale_attempt_after_ms: Dist::Constant(0.0),
         }
     }
+}
+
+/// Most options in `[decide]`.
+pub const DECIDE_OPTIONS_MAX: usize = 16;
+
+/// What `decide` compares: options, each a variant with its own overrides, run on the same
+/// seeds (so on the same draws), ranked by one figure, and a small sweep where the ranking
+/// may change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Decide {
+    pub options: Vec<DecideOption>,
+    /// The figure the options are ranked by, lowest first (default `failure_rate`).
+    pub rank_by: String,
+    /// `KEY=SPEC` grid parameters (as `sweep --param`) over which the ranking is redone.
+    pub sweep: Vec<String>,
+    /// Seeds per point of that sweep, from the first seed (default 2).
+    pub sweep_seeds: u32,
+}
+
+impl Default for Decide {
+    fn default() -> Self {
+        Decide {
+            options: Vec::new(),
+            rank_by: "failure_rate".into(),
+            sweep: Vec::new(),
+            sweep_seeds: 2,
+        }
+    }
+}
+
+impl Decide {
+    fn is_empty(&self) -> bool {
+        *self == Decide::default()
+    }
+}
+
+/// One option of `[decide]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecideOption {
+    /// Its name in the decision's table.
+    pub name: String,
+    /// The handshake variant it runs.
+    pub variant: VariantId,
+    /// What it is, in one line (the write-up's words).
+    #[serde(default)]
+    pub what: String,
+    /// Overrides of the scenario for this option only, `KEY=VALUE` as `--set`.
+    #[serde(default)]
+    pub set: Vec<String>,
 }
 
 /// Least `kv.cache_ttl_ms`: get()'s `cacheTtl` minimum, 30 s since 30 January 2026

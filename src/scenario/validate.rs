@@ -4,8 +4,8 @@
 
 use super::{reported, Dist, Expectation, Scenario};
 use super::{
-    BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX, JOBS_MAX,
-    KV_CACHE_TTL_MS_MIN, KV_EXPIRATION_TTL_MS_MIN, NETWORK_TYPES_MAX, PARTITIONS_MAX,
+    BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DECIDE_OPTIONS_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX,
+    JOBS_MAX, KV_CACHE_TTL_MS_MIN, KV_EXPIRATION_TTL_MS_MIN, NETWORK_TYPES_MAX, PARTITIONS_MAX,
     PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
 };
 use crate::names::VariantId;
@@ -61,6 +61,7 @@ impl Scenario {
         self.validate_slo()?;
         self.expectations = self.validate_expect()?;
         self.validate_reported()?;
+        self.validate_decide()?;
         self.validate_books()
     }
 
@@ -410,6 +411,48 @@ impl Scenario {
                     .map_err(|msg| (format!("expect.\"{key}\""), msg))
             })
             .collect()
+    }
+
+    /// `[decide]`: named options, each override well-formed, a figure to rank by. Whether an
+    /// override's key exists, and the sweep's specs, are checked by `decide` itself.
+    fn validate_decide(&self) -> Result<(), Invalid> {
+        let d = &self.decide;
+        let err = |k: String, msg: String| Err((k, msg));
+        if d.options.len() > DECIDE_OPTIONS_MAX {
+            return err(
+                "decide.options".into(),
+                format!("{} options; at most {DECIDE_OPTIONS_MAX}", d.options.len()),
+            );
+        }
+        for (i, o) in d.options.iter().enumerate() {
+            let key = |k: &str| format!("decide.options.{i}.{k}");
+            if o.name.trim().is_empty() || o.name.chars().any(char::is_control) || o.name.len() > 64
+            {
+                return err(key("name"), "must be 1 to 64 characters of one line".into());
+            }
+            if d.options[..i].iter().any(|p| p.name == o.name) {
+                return err(key("name"), format!("{:?} is named twice", o.name));
+            }
+            for (j, s) in o.set.iter().enumerate() {
+                super::parse_override_from("[decide]", s)
+                    .map_err(|e| (format!("{}.{j}", key("set")), e.to_string()))?;
+            }
+        }
+        let rank = crate::names::Figure::parse(&d.rank_by)
+            .map_err(|msg| ("decide.rank_by".to_string(), msg))?;
+        if rank.kind() == crate::names::Kind::Delta {
+            return err(
+                "decide.rank_by".into(),
+                "a paired delta depends on the baseline; rank by a figure of each option".into(),
+            );
+        }
+        if d.sweep_seeds == 0 || d.sweep_seeds > 10 {
+            return err(
+                "decide.sweep_seeds".into(),
+                format!("{} is outside 1..=10", d.sweep_seeds),
+            );
+        }
+        Ok(())
     }
 
     /// `[reported]`: at most `REPORTED_MAX` lines, each a figure with a finite value or range.

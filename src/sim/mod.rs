@@ -358,7 +358,7 @@ fn fleet<'a>(w: World<'a>, token_preloaded: bool) -> (turmoil::Sim<'a>, Fleet) {
         draws,
         ticks,
     } = w;
-    drop((objects, worker));
+    drop(worker);
     let session = Rc::new(Session {
         scenario: scenario.clone(),
         draws,
@@ -379,6 +379,7 @@ fn fleet<'a>(w: World<'a>, token_preloaded: bool) -> (turmoil::Sim<'a>, Fleet) {
         while drain_pending(&fleet_recorder.borrow()) && !task::panicked() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+        objects.record_costs();
         Ok(())
     });
     let fleet = Fleet {

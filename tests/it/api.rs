@@ -102,8 +102,8 @@ fn bundled_scenarios_are_the_files_of_sims_by_name() {
     assert_eq!(
         format!("{err:?}"),
         "bundled scenario \"issue-407\": no such bundled scenario \"issue-407\"; did you mean \
-         \"issue407\"? (known: issue407, issue407-reported, faults, race-378, sqlite, warm, \
-         workerd, bench)"
+         \"issue407\"? (known: issue407, next-steps, issue407-reported, faults, race-378, sqlite, \
+         warm, workerd, bench)"
     );
 }
 

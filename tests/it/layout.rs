@@ -312,6 +312,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "live",
             "bench",
             "compare",
+            "decide",
         ],
     ),
     ("outside", &["experiment", "report"]),

@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod compare;
 mod conform;
+mod decide;
 mod determinism;
 mod edge_cache;
 mod faults;

@@ -1,11 +1,13 @@
 //! Self-contained HTML reports: inline SVG, inline CSS, no external assets, the same bytes
 //! for the same run.
 
+mod decision;
 mod run;
 mod timeline;
 
 use std::fmt::Write;
 
+pub use decision::decision_html;
 pub use run::run_html;
 pub use timeline::WorstJob;
 

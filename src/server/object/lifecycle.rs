@@ -28,10 +28,11 @@ impl Drop for EventGuard<'_> {
 }
 
 impl Object {
-    /// Memory is gone; the next event starts the object cold. Storage is kept.
+    /// Memory is gone (at `now_ms`); the next event starts the object cold. Storage is kept.
     pub(super) fn go_cold(&self, st: &mut State, why: &str, now_ms: u64) {
         if st.active {
             tracing::debug!(job = self.job, t_ms = now_ms, why, "object cold");
+            st.billed_ms += now_ms.saturating_sub(st.activated_ms);
         }
         st.active = false;
         st.store.forget_memory();
@@ -88,10 +89,13 @@ impl Object {
         if st.active && st.events_in_flight == 0 {
             let idle_ms = now_ms - st.last_event_end_ms;
             let o = &env.scenario.object;
+            // It went cold when the first of the two idle periods ended, not now.
+            let cold_ms =
+                st.last_event_end_ms + o.hibernate_after_idle_ms.min(o.evict_after_idle_ms);
             if idle_ms >= o.evict_after_idle_ms {
-                self.go_cold(&mut st, "evicted after idle", now_ms);
+                self.go_cold(&mut st, "evicted after idle", cold_ms);
             } else if idle_ms >= o.hibernate_after_idle_ms {
-                self.go_cold(&mut st, "hibernated after idle", now_ms);
+                self.go_cold(&mut st, "hibernated after idle", cold_ms);
             }
         }
         st.events_in_flight += 1;
@@ -99,6 +103,7 @@ impl Object {
             None
         } else {
             st.activations += 1;
+            st.activated_ms = now_ms;
             Some(env.draws.ms(
                 &env.scenario.object.cold_start_ms,
                 self.job,
@@ -106,6 +111,26 @@ impl Object {
                 st.activations - 1,
             ))
         }
+    }
+
+    /// What the object cost up to `now_ms`, the run's end: its storage operations and its
+    /// wall time while active, an active object counted until it would hibernate.
+    pub(super) fn costs(&self, env: &Env, now_ms: u64) -> (u32, u64) {
+        let st = self.state.borrow();
+        let o = &env.scenario.object;
+        let open_ms = match (st.active, st.events_in_flight) {
+            (false, _) => 0,
+            (true, 0) => (st.last_event_end_ms
+                + o.hibernate_after_idle_ms.min(o.evict_after_idle_ms))
+            .saturating_sub(st.activated_ms),
+            (true, _) => now_ms.saturating_sub(st.activated_ms),
+        };
+        let s = &st.store;
+        let ops = s.round_trips + s.cached_reads + s.writes;
+        (
+            u32::try_from(ops).unwrap_or(u32::MAX),
+            st.billed_ms + open_ms,
+        )
     }
 
     /// Held by each storage read while the input gate is on (a put's commit does not hold

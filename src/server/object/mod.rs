@@ -68,6 +68,19 @@ impl Objects {
         st.done = true;
     }
 
+    /// Writes what each kept object cost into its job's record, at the run's end (the
+    /// simulation: a live host keeps no records).
+    pub(crate) fn record_costs(&self) {
+        let now_ms = self.env.clock.now_ms();
+        let mut rec = self.env.recorder.borrow_mut();
+        for o in self.objects.borrow().values() {
+            let (ops, wall_ms) = o.costs(&self.env, now_ms);
+            let r = rec.job(o.job);
+            r.storage_ops = ops;
+            r.object_wall_ms = wall_ms;
+        }
+    }
+
     /// The object named `id`, created (cold, empty) on first use, as `idFromName` does; the
     /// batch POST's. `None` when the host keeps its most objects and every one is in use.
     fn get(&self, id: &str) -> Option<Rc<Object>> {
@@ -128,6 +141,9 @@ pub(super) struct State {
     memory_token: Option<(String, u64)>,
     /// When the job's token was revoked (`auth.revoke_probability`), if it was.
     pub(super) revoked_at_ms: Option<u64>,
+    /// When the current activation began, and the wall time of the activations before it.
+    activated_ms: u64,
+    billed_ms: u64,
     active: bool,
     activations: u64,
     events_in_flight: u32,

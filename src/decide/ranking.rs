@@ -1,0 +1,193 @@
+//! The options in order of one figure, lowest first; which of them the data cannot tell from
+//! the best; and the small sweep of `[decide] sweep` that redoes the ranking at each point of
+//! a grid, to show where the best option changes.
+
+use serde::Serialize;
+
+use super::{option_scenario, run_options, DecideError, Decided};
+use crate::metrics;
+use crate::names::Figure;
+use crate::scenario::{parse_override_from, DecideOption, Override, Scenario};
+use crate::stats;
+use crate::sweep::{ParamSpec, SweepDef};
+
+/// Orders `options` by `figure` (lowest first; a figure not measured last; ties in the
+/// options' order), numbers them, and marks those the data cannot tell from the best: for a
+/// rate of jobs, the Newcombe interval of the difference holds 0.
+pub fn rank(options: &mut [Decided], figure: Figure) {
+    let key = |o: &Decided| o.summary.figure(figure).unwrap_or(f64::INFINITY);
+    options.sort_by(|a, b| key(a).total_cmp(&key(b)));
+    let counts = |o: &Decided| -> Option<(u64, u64)> {
+        let s = &o.summary;
+        match figure {
+            Figure::FailureRate => Some((s.jobs - s.outcome(crate::record::Outcome::Ok), s.jobs)),
+            Figure::SilentFailureRate => Some((s.silent_failures, s.jobs)),
+            _ => None,
+        }
+    };
+    let best = options.first().and_then(counts);
+    for (i, o) in options.iter_mut().enumerate() {
+        o.rank = i + 1;
+        o.tied_with_best = i > 0
+            && match (best, counts(o)) {
+                (Some((bk, bn)), Some((k, n))) => {
+                    let (low, high) = stats::newcombe(stats::wilson(bk, bn), stats::wilson(k, n));
+                    low <= 0.0 && 0.0 <= high
+                }
+                _ => false,
+            };
+    }
+}
+
+/// One point of the sweep: its parameter values, each option's figure, and the best: every
+/// option whose figure is the lowest (ties are named together).
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    pub values: Vec<(String, String)>,
+    /// Each option's ranking figure at the point (in `[decide]` order; `null`: not measured).
+    pub figures: Vec<(String, Option<f64>)>,
+    pub best: Vec<String>,
+}
+
+/// Where the best option changes over the sweep's grid.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepOutcome {
+    pub params: Vec<String>,
+    pub seeds: Vec<u64>,
+    pub points: Vec<Point>,
+    /// Points where the decision's best option is not among the best.
+    pub changes: usize,
+}
+
+/// The sweep of `[decide] sweep`, checked before anything runs.
+pub(super) struct SweepPlan<'a> {
+    origin: &'a str,
+    text: &'a str,
+    base: &'a [Override],
+    options: Vec<DecideOption>,
+    keys: Vec<String>,
+    points: Vec<Vec<(String, String)>>,
+    seeds: usize,
+}
+
+impl<'a> SweepPlan<'a> {
+    pub(super) fn new(
+        origin: &'a str,
+        text: &'a str,
+        base: &'a [Override],
+        scenario: &Scenario,
+    ) -> Result<SweepPlan<'a>, DecideError> {
+        let d = &scenario.decide;
+        let params = d
+            .sweep
+            .iter()
+            .map(|spec| ParamSpec::grid(spec))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| DecideError::Usage(format!("decide.sweep: {e}")))?;
+        let def = SweepDef {
+            scenario_file: origin.to_string(),
+            sets: Vec::new(),
+            params,
+            variants: Vec::new(),
+            seeds: Vec::new(),
+            swarm: None,
+            swarm_seed: 0,
+        };
+        let points = if def.params.is_empty() {
+            Vec::new()
+        } else {
+            def.points()
+        };
+        Ok(SweepPlan {
+            origin,
+            text,
+            base,
+            options: d.options.clone(),
+            keys: def.params.iter().map(|p| p.key.clone()).collect(),
+            points,
+            seeds: d.sweep_seeds as usize,
+        })
+    }
+
+    /// Runs it makes.
+    pub(super) fn runs(&self) -> usize {
+        self.points.len() * self.options.len() * self.seeds
+    }
+
+    /// Every point's ranking, on the first `sweep_seeds` seeds from `seeds`' first.
+    pub(super) fn run(
+        &self,
+        seeds: &[u64],
+        figure: Figure,
+        best: Option<&str>,
+    ) -> Result<Option<SweepOutcome>, DecideError> {
+        if self.points.is_empty() {
+            return Ok(None);
+        }
+        let first = seeds.first().copied().unwrap_or(1);
+        let seeds: Vec<u64> = (first..).take(self.seeds).collect();
+        let mut scenarios = Vec::new();
+        for point in &self.points {
+            let extra = point
+                .iter()
+                .map(|(k, v)| parse_override_from("[decide] sweep", &format!("{k}={v}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            for o in &self.options {
+                scenarios.push(option_scenario(
+                    self.origin,
+                    self.text,
+                    self.base,
+                    o,
+                    &extra,
+                )?);
+            }
+        }
+        let runs = run_options(&scenarios, &seeds)?;
+        let n = self.options.len();
+        let points: Vec<Point> = self
+            .points
+            .iter()
+            .enumerate()
+            .map(|(p, values)| {
+                let figures: Vec<(String, Option<f64>)> = (0..n)
+                    .map(|i| {
+                        let s = &scenarios[p * n + i];
+                        let name = s.scenario.variants[0].name().to_string();
+                        let summary = metrics::summarize(
+                            std::slice::from_ref(&name),
+                            &runs[p * n + i],
+                            &s.network_type_names(),
+                        )
+                        .remove(0);
+                        (self.options[i].name.clone(), summary.figure(figure))
+                    })
+                    .collect();
+                let key = |x: &Option<f64>| x.unwrap_or(f64::INFINITY);
+                let low = figures
+                    .iter()
+                    .map(|f| key(&f.1))
+                    .fold(f64::INFINITY, f64::min);
+                let best = figures
+                    .iter()
+                    .filter(|f| key(&f.1) == low)
+                    .map(|f| f.0.clone())
+                    .collect();
+                Point {
+                    values: values.clone(),
+                    figures,
+                    best,
+                }
+            })
+            .collect();
+        let changes = points
+            .iter()
+            .filter(|p| !best.is_some_and(|b| p.best.iter().any(|n| n == b)))
+            .count();
+        Ok(Some(SweepOutcome {
+            params: self.keys.clone(),
+            seeds,
+            points,
+            changes,
+        }))
+    }
+}
