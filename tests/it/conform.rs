@@ -63,6 +63,27 @@ fn conform_passes_against_serve() {
     assert!(v["connections"].as_u64().unwrap() <= 400);
 }
 
+#[test]
+fn conform_passes_against_serve_with_the_edge_cache() {
+    // The API is the same whoever checks the token: the edge (in KV) or the object.
+    for variant in ["kv-edge", "kv-edge-strict"] {
+        let serve =
+            Serve::start_variant(variant, variant, &["enrichment.book_ms={ constant = 20 }"]);
+        let (code, v, err) = conform(serve.addr, &[]);
+        assert_eq!(
+            with_outcome(&v, "fail"),
+            BTreeSet::new(),
+            "{variant}: {v:#}\n{err}"
+        );
+        assert_eq!(
+            with_outcome(&v, "error"),
+            BTreeSet::new(),
+            "{variant}: {v:#}\n{err}"
+        );
+        assert_eq!(code, 0, "{variant}: {err}");
+    }
+}
+
 /// What the reference below gets wrong on purpose.
 #[derive(Clone, Copy, PartialEq)]
 enum Defect {

@@ -183,9 +183,19 @@ fn records_json_and_the_table_carry_the_type_and_a_scenario_without_types_does_n
     let path = dir.path().join("mixture.toml");
     std::fs::write(&path, MIXTURE).unwrap();
     let (csv, json) = (dir.path().join("jobs.csv"), dir.path().join("run.json"));
+    let html = dir.path().join("run.html");
     let p = |x: &std::path::Path| x.to_str().unwrap().to_string();
     let (code, out, err) = crate::exec(
-        &["run", &p(&path), "--records", &p(&csv), "--json", &p(&json)],
+        &[
+            "run",
+            &p(&path),
+            "--records",
+            &p(&csv),
+            "--json",
+            &p(&json),
+            "--html",
+            &p(&html),
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
@@ -195,14 +205,33 @@ fn records_json_and_the_table_carry_the_type_and_a_scenario_without_types_does_n
     );
     let csv = std::fs::read_to_string(&csv).unwrap();
     assert!(csv.lines().next().unwrap().ends_with(",network"), "{csv}");
-    assert_eq!(
-        csv.lines().skip(1).filter(|l| l.ends_with(",poor")).count() % 2,
-        0
-    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let by = &json["variants"][0]["by_network"];
     assert!(by["wifi"]["failure_rate"]["value"].is_number(), "{by}");
+    // One row per job and variant, each naming the job's type as the JSON counts it.
+    let poor_rows = csv.lines().filter(|l| l.ends_with(",poor")).count() as u64;
+    assert_eq!(poor_rows, 2 * by["poor"]["jobs"].as_u64().unwrap(), "{csv}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.contains("<h2>By network type</h2>"), "{html}");
+    assert!(html.contains("network poor: 10% of jobs, handshake deadline 240 ms"));
+    // The probe's emulation draws one law per connection: it refuses types, before any
+    // connection.
+    let (code, _, err) = crate::exec(
+        &[
+            "probe",
+            "http://127.0.0.1:9",
+            "--scenario",
+            &p(&path),
+            "--emulate-client-edge",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--emulate-client-edge") && err.contains("[[network.types]]"),
+        "{err}"
+    );
 
     let (code, out, _) = crate::exec(&["run", "sims/issue407.toml", "--records", "-"], None);
     assert_eq!(code, 0);

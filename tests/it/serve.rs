@@ -18,6 +18,11 @@ impl Serve {
     /// `serve` with the `--set` overrides `sets`; the one book of a job takes 60 s (unless
     /// `sets` says otherwise), so a socket stays open.
     pub(crate) fn start(name: &str, sets: &[&str]) -> Serve {
+        Serve::start_variant(name, "sequential", sets)
+    }
+
+    /// [`Serve::start`] serving `variant`.
+    pub(crate) fn start_variant(name: &str, variant: &str, sets: &[&str]) -> Serve {
         let mut args = vec![
             "--set",
             "storage.read_ms={ constant = 5 }",
@@ -27,6 +32,7 @@ impl Serve {
             "enrichment.book_ms={ constant = 60000 }",
         ];
         args.extend(sets.iter().flat_map(|s| ["--set", s]));
+        args.extend(["--variant", variant]);
         Serve::spawn(
             env!("CARGO_BIN_EXE_handshake-sim").as_ref(),
             &format!("serve-{name}"),

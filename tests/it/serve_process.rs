@@ -27,8 +27,18 @@ impl Serve {
         let log = std::env::temp_dir().join(format!("hs-serve-{}-{tag}.log", std::process::id()));
         let mut c = Command::new(bin);
         c.args(["serve", SCENARIO, "--listen", "127.0.0.1:0"]);
-        c.args(["--seed", "1", "--variant", "sequential"])
-            .args(args);
+        // `--variant` in `args` replaces sequential (one variant per server).
+        let variant = args
+            .iter()
+            .position(|a| *a == "--variant")
+            .and_then(|i| args.get(i + 1))
+            .copied()
+            .unwrap_or("sequential");
+        let args: Vec<&str> = match args.iter().position(|a| *a == "--variant") {
+            Some(i) => args[..i].iter().chain(&args[i + 2..]).copied().collect(),
+            None => args.to_vec(),
+        };
+        c.args(["--seed", "1", "--variant", variant]).args(&args);
         c.stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
         if let Some(n) = fd_limit {
