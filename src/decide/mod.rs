@@ -130,15 +130,24 @@ pub fn decide(
              use fewer seeds, options or sweep points"
         )));
     }
-    let rank_by = Figure::parse(&d.rank_by).map_err(DecideError::Usage)?;
-    let outputs = run_options(&scenarios, seeds)?;
-    let mut options: Vec<Decided> = d
-        .options
+    let cpu_s: f64 = scenarios
         .iter()
-        .zip(&scenarios)
-        .zip(outputs)
-        .map(|((o, s), runs)| decided(o, s, &runs))
-        .collect();
+        .map(|s| crate::cost::RunCost::of(s).wall_s() * seeds.len() as f64)
+        .sum::<f64>()
+        + plan.cpu_s()?;
+    if cpu_s > crate::sweep::CPU_S_MAX {
+        return Err(DecideError::Usage(format!(
+            "the runs would take about {} of CPU, past the limit of {}; lower scenario.jobs, \
+             the seeds or the sweep's points",
+            crate::cost::human_s(cpu_s),
+            crate::cost::human_s(crate::sweep::CPU_S_MAX)
+        )));
+    }
+    let rank_by = Figure::parse(&d.rank_by).map_err(DecideError::Usage)?;
+    let mut options: Vec<Decided> = Vec::with_capacity(scenarios.len());
+    for (o, s) in d.options.iter().zip(&scenarios) {
+        options.push(decided(o, s, &run_seeds(s, seeds)?));
+    }
     rank(&mut options, rank_by);
     let best = options.first().map(|o| o.name.clone());
     let sweep = plan.run(seeds, rank_by, best.as_deref())?;
@@ -154,27 +163,16 @@ pub fn decide(
     })
 }
 
-/// Each scenario's runs over `seeds`, in parallel, collected in order.
-pub(crate) fn run_options(
-    scenarios: &[Scenario],
-    seeds: &[u64],
-) -> Result<Vec<Vec<RunOutput>>, DecideError> {
-    let jobs: Vec<(usize, u64)> = (0..scenarios.len())
-        .flat_map(|i| seeds.iter().map(move |&s| (i, s)))
-        .collect();
-    let done: Vec<Result<RunOutput, SimError>> = jobs
+/// One option's runs over `seeds`, in parallel, collected in seed order. One option at a
+/// time, each summarised before the next runs: memory holds one option's records, as `run`
+/// of one variant does.
+pub(crate) fn run_seeds(scenario: &Scenario, seeds: &[u64]) -> Result<Vec<RunOutput>, DecideError> {
+    let v = variant::builtin(scenario.scenario.variants[0]).expect("[decide] names built-ins");
+    let done: Vec<Result<RunOutput, SimError>> = seeds
         .par_iter()
-        .map(|&(i, seed)| {
-            let s = &scenarios[i];
-            let v = variant::builtin(s.scenario.variants[0]).expect("[decide] names built-ins");
-            sim::run(s, v, seed)
-        })
+        .map(|&seed| sim::run(scenario, v.clone(), seed))
         .collect();
-    let mut by_option: Vec<Vec<RunOutput>> = vec![Vec::new(); scenarios.len()];
-    for (&(i, _), run) in jobs.iter().zip(done) {
-        by_option[i].push(run?);
-    }
-    Ok(by_option)
+    Ok(done.into_iter().collect::<Result<Vec<_>, _>>()?)
 }
 
 /// One option's figures from its runs.

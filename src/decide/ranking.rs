@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{option_scenario, run_options, DecideError, Decided};
+use super::{option_scenario, run_seeds, DecideError, Decided};
 use crate::metrics;
 use crate::names::Figure;
 use crate::scenario::{parse_override_from, DecideOption, Override, Scenario};
@@ -47,6 +47,35 @@ pub struct Point {
     /// Each option's ranking figure at the point (in `[decide]` order; `null`: not measured).
     pub figures: Vec<(String, Option<f64>)>,
     pub best: Vec<String>,
+}
+
+/// A point of the sweep from each option's figure there: the best are all that share the
+/// lowest.
+fn point(values: &[(String, String)], figures: Vec<(String, Option<f64>)>) -> Point {
+    let key = |x: &Option<f64>| x.unwrap_or(f64::INFINITY);
+    let low = figures
+        .iter()
+        .map(|f| key(&f.1))
+        .fold(f64::INFINITY, f64::min);
+    let best = figures
+        .iter()
+        .filter(|f| key(&f.1) == low)
+        .map(|f| f.0.clone())
+        .collect();
+    Point {
+        values: values.to_vec(),
+        figures,
+        best,
+    }
+}
+
+/// A point's values as overrides.
+fn overrides(point: &[(String, String)]) -> Result<Vec<Override>, DecideError> {
+    let ov = point
+        .iter()
+        .map(|(k, v)| parse_override_from("[decide] sweep", &format!("{k}={v}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ov)
 }
 
 /// Where the best option changes over the sweep's grid.
@@ -114,6 +143,19 @@ impl<'a> SweepPlan<'a> {
         self.points.len() * self.options.len() * self.seeds
     }
 
+    /// What its runs are estimated to take on one core, s (the `cost` module's estimate).
+    pub(super) fn cpu_s(&self) -> Result<f64, DecideError> {
+        let mut total = 0.0;
+        for point in &self.points {
+            let extra = overrides(point)?;
+            for o in &self.options {
+                let s = option_scenario(self.origin, self.text, self.base, o, &extra)?;
+                total += crate::cost::RunCost::of(&s).wall_s() * self.seeds as f64;
+            }
+        }
+        Ok(total)
+    }
+
     /// Every point's ranking, on the first `sweep_seeds` seeds from `seeds`' first.
     pub(super) fn run(
         &self,
@@ -126,59 +168,21 @@ impl<'a> SweepPlan<'a> {
         }
         let first = seeds.first().copied().unwrap_or(1);
         let seeds: Vec<u64> = (first..).take(self.seeds).collect();
-        let mut scenarios = Vec::new();
-        for point in &self.points {
-            let extra = point
-                .iter()
-                .map(|(k, v)| parse_override_from("[decide] sweep", &format!("{k}={v}")))
-                .collect::<Result<Vec<_>, _>>()?;
+        let mut points = Vec::with_capacity(self.points.len());
+        for values in &self.points {
+            let extra = overrides(values)?;
+            let mut figures: Vec<(String, Option<f64>)> = Vec::new();
             for o in &self.options {
-                scenarios.push(option_scenario(
-                    self.origin,
-                    self.text,
-                    self.base,
-                    o,
-                    &extra,
-                )?);
-            }
-        }
-        let runs = run_options(&scenarios, &seeds)?;
-        let n = self.options.len();
-        let points: Vec<Point> = self
-            .points
-            .iter()
-            .enumerate()
-            .map(|(p, values)| {
-                let figures: Vec<(String, Option<f64>)> = (0..n)
-                    .map(|i| {
-                        let s = &scenarios[p * n + i];
-                        let name = s.scenario.variants[0].name().to_string();
-                        let summary = metrics::summarize(
-                            std::slice::from_ref(&name),
-                            &runs[p * n + i],
-                            &s.network_type_names(),
-                        )
+                let s = option_scenario(self.origin, self.text, self.base, o, &extra)?;
+                let name = o.variant.name().to_string();
+                let runs = run_seeds(&s, &seeds)?;
+                let summary =
+                    metrics::summarize(std::slice::from_ref(&name), &runs, &s.network_type_names())
                         .remove(0);
-                        (self.options[i].name.clone(), summary.figure(figure))
-                    })
-                    .collect();
-                let key = |x: &Option<f64>| x.unwrap_or(f64::INFINITY);
-                let low = figures
-                    .iter()
-                    .map(|f| key(&f.1))
-                    .fold(f64::INFINITY, f64::min);
-                let best = figures
-                    .iter()
-                    .filter(|f| key(&f.1) == low)
-                    .map(|f| f.0.clone())
-                    .collect();
-                Point {
-                    values: values.clone(),
-                    figures,
-                    best,
-                }
-            })
-            .collect();
+                figures.push((o.name.clone(), summary.figure(figure)));
+            }
+            points.push(point(values, figures));
+        }
         let changes = points
             .iter()
             .filter(|p| !best.is_some_and(|b| p.best.iter().any(|n| n == b)))
