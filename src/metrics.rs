@@ -282,9 +282,10 @@ impl VariantSummary {
             Figure::ServerError => count(self.outcome(Outcome::ServerError)),
             Figure::NetworkError => count(self.outcome(Outcome::NetworkError)),
             Figure::Failures => count(self.jobs.saturating_sub(self.outcome(Outcome::Ok))),
-            Figure::FailureRate => Some(self.failure_rate.value),
-            Figure::FailureRateCi95Low => Some(self.failure_rate.ci95_low),
-            Figure::FailureRateCi95High => Some(self.failure_rate.ci95_high),
+            // A rate of no job is not measured (a network type no job drew).
+            Figure::FailureRate => self.of_jobs(self.failure_rate.value),
+            Figure::FailureRateCi95Low => self.of_jobs(self.failure_rate.ci95_low),
+            Figure::FailureRateCi95High => self.of_jobs(self.failure_rate.ci95_high),
             Figure::Canceled => count(self.canceled),
             Figure::CanceledRate => self.rate(self.canceled),
             Figure::NoSocketWarnings => count(self.no_socket_warnings),
@@ -292,7 +293,7 @@ impl VariantSummary {
             Figure::ColdStarts => count(self.cold_starts),
             Figure::Retries => count(self.retries),
             Figure::SilentFailures => count(self.silent_failures),
-            Figure::SilentFailureRate => Some(self.silent_failure_rate.value),
+            Figure::SilentFailureRate => self.of_jobs(self.silent_failure_rate.value),
             Figure::ResultsComplete => count(self.results_complete),
             Figure::Reconnects => count(self.reconnects),
             Figure::TokenRefreshes => count(self.token_refreshes),
@@ -331,6 +332,11 @@ impl VariantSummary {
     /// A count of the edge cache's; none in a run without it.
     fn edge_count(&self, f: fn(&EdgeSummary) -> u64) -> Option<f64> {
         self.edge.as_ref().map(|e| f(e) as f64)
+    }
+
+    /// A rate's value, when there was a job to take it over.
+    fn of_jobs(&self, value: f64) -> Option<f64> {
+        (self.jobs > 0).then_some(value)
     }
 
     /// `n` per job; none of no job (a rate nobody measured is absent, not 0).

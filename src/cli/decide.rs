@@ -67,23 +67,33 @@ impl Args {
         cmd
     }
 
-    /// The `sweep` over the decision's grid, for the options that are a variant alone.
-    fn sweep_command(&self, s: &Scenario) -> Option<String> {
+    /// The `sweep` over the decision's grid, for the options that are a variant alone (each
+    /// variant once); none without a sweep or such an option.
+    fn sweep_command(&self, s: &Scenario, first_seed: u64) -> Option<String> {
         let d = &s.decide;
-        if d.sweep.is_empty() {
+        let mut variants: Vec<&str> = Vec::new();
+        for o in d.options.iter().filter(|o| o.set.is_empty()) {
+            if !variants.contains(&o.variant.name()) {
+                variants.push(o.variant.name());
+            }
+        }
+        if d.sweep.is_empty() || variants.is_empty() {
             return None;
         }
         let mut cmd = format!("handshake-sim sweep {}", self.scenario.display());
         for p in &d.sweep {
             cmd.push_str(&format!(" --param {p}"));
         }
-        for o in d.options.iter().filter(|o| o.set.is_empty()) {
-            cmd.push_str(&format!(" --variant {}", o.variant.name()));
+        for v in variants {
+            cmd.push_str(&format!(" --variant {v}"));
         }
         for set in &self.sets.sets {
             cmd.push_str(&format!(" --set '{set}'"));
         }
-        cmd.push_str(&format!(" --seeds {} --out decide-sweep", d.sweep_seeds));
+        cmd.push_str(&format!(
+            " --seed {first_seed} --seeds {} --out decide-sweep",
+            d.sweep_seeds
+        ));
         Some(cmd)
     }
 }
@@ -107,7 +117,11 @@ pub(crate) fn decide(args: Args) -> CliResult<Status> {
         write_output(path, decision_json(&decision).as_bytes())?;
     }
     if let Some(path) = &args.html {
-        let page = decision_html(&decision, &reproduce, args.sweep_command(&base).as_deref());
+        let page = decision_html(
+            &decision,
+            &reproduce,
+            args.sweep_command(&base, first).as_deref(),
+        );
         write_output(path, page.as_bytes())?;
     }
     if !args.quiet && !is_stdout(args.json.as_deref()) {

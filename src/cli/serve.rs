@@ -115,6 +115,15 @@ impl LimitArgs {
 pub(crate) fn serve(args: Args) -> CliResult<Status> {
     init_tracing_or(args.log.as_deref(), Some("warn,handshake_sim::timing=info"))?;
     let scenario = args.sets.load(Some(&args.scenario))?;
+    if !scenario.network.types.is_empty() {
+        // The server would draw a job's type from its id, the probe from its index: the two
+        // would disagree on every job.
+        return Err(CliError::usage(
+            "SCENARIO",
+            "[[network.types]] is for the simulation: a live server cannot know a client's \
+             network (drop the types, or set network.client_edge.latency_ms to one type's law)",
+        ));
+    }
     let id = match &args.variant {
         Some(name) => VariantId::parse(name).map_err(LiveError::Usage)?,
         None => scenario.scenario.variants[0],

@@ -65,8 +65,11 @@ pub(crate) async fn run_fleet(
         }
         let session = session.clone();
         tasks.spawn_local(async move {
-            session.run_job(n).await;
+            let first = session.run_job(n).await;
+            // The app's job is over: its slot goes to the next one, while a holder of its
+            // token (if it is revoked) waits for its try.
             drop(permit);
+            session.stale_holder(n, first.as_ref()).await;
         });
     }
     while let Some(done) = tasks.join_next().await {
@@ -109,8 +112,9 @@ impl Session {
         format!("{}{n}", self.job_prefix)
     }
 
-    /// Runs job `n` to its end and writes the client side of its record.
-    pub(crate) async fn run_job(&self, n: u64) {
+    /// Runs job `n` to its end and writes the client side of its record; the job's first
+    /// 202 and when it came (what a holder of its token keeps, `stale`).
+    pub(crate) async fn run_job(&self, n: u64) -> Option<(BatchAccepted, u64)> {
         let c = &self.scenario.client;
         let t0 = self.clock.now_ms();
         let mut st = JobState {
@@ -128,7 +132,6 @@ impl Session {
             violation: None,
         };
         self.converse(n, t0, &mut st).await;
-        let stale_attempts = self.stale_holder(n, st.first_accepted.as_ref()).await;
         let mut rec = self.recorder.borrow_mut();
         let r = rec.job(n);
         r.outcome = Some(st.outcome);
@@ -149,7 +152,7 @@ impl Session {
         r.complete_heard = st.model.complete();
         r.violation = st.violation;
         r.network_type = self.network_type(n);
-        r.stale_attempts = stale_attempts;
+        st.first_accepted
     }
 
     /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,

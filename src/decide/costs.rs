@@ -19,9 +19,10 @@ pub struct PerJob {
 }
 
 impl PerJob {
-    /// The mean of `values` and its interval; none of no value.
+    /// The mean of `values` and its interval; none of fewer than two values (one has no
+    /// spread to take an interval from).
     pub fn of(values: &[f64]) -> Option<PerJob> {
-        if values.is_empty() {
+        if values.len() < 2 {
             return None;
         }
         let n = values.len() as f64;
@@ -41,12 +42,13 @@ impl PerJob {
     }
 }
 
-/// A percentile with its order-statistic 95% interval.
+/// A percentile with its order-statistic 95% interval; an end whose rank falls outside the
+/// sample (too few values) is absent, not the extreme value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Percentile {
     pub value: u64,
-    pub ci95_low: u64,
-    pub ci95_high: u64,
+    pub ci95_low: Option<u64>,
+    pub ci95_high: Option<u64>,
 }
 
 impl Percentile {
@@ -60,7 +62,7 @@ impl Percentile {
         values.sort_unstable();
         let n = values.len() as f64;
         let half = 1.96 * (n * q * (1.0 - q)).sqrt();
-        let at = |rank: f64| values[(rank.clamp(1.0, n) as usize) - 1];
+        let at = |rank: f64| (1.0..=n).contains(&rank).then(|| values[rank as usize - 1]);
         Some(Percentile {
             value,
             ci95_low: at((n * q - half).floor()),
@@ -136,6 +138,7 @@ mod tests {
     #[test]
     fn a_mean_per_job_has_students_interval() {
         assert_eq!(PerJob::of(&[]), None);
+        assert_eq!(PerJob::of(&[4.0]), None, "one value has no interval");
         let p = PerJob::of(&[1.0, 2.0, 3.0]).unwrap();
         // sd 1, t(2) = 4.303: ±2.484.
         assert_eq!((p.mean, p.ci95_low, p.ci95_high), (2.0, -0.484, 4.484));
@@ -146,9 +149,10 @@ mod tests {
         // 1..=1000: n·q = 950, half-width 1.96·√47.5 = 13.5 ⇒ ranks 936 and 964.
         let v: Vec<u64> = (1..=1000).collect();
         let p = Percentile::of(v, 0.95, 950).unwrap();
-        assert_eq!((p.ci95_low, p.ci95_high), (936, 964));
+        assert_eq!((p.ci95_low, p.ci95_high), (Some(936), Some(964)));
         assert_eq!(Percentile::of(vec![], 0.95, 0), None);
+        // One value: 0.95 + 0.43 = 1.38 rounds up past the sample; the lower rank is 0.
         let one = Percentile::of(vec![7], 0.95, 7).unwrap();
-        assert_eq!((one.ci95_low, one.ci95_high), (7, 7));
+        assert_eq!((one.ci95_low, one.ci95_high), (None, None));
     }
 }

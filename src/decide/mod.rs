@@ -77,6 +77,8 @@ pub struct Decision {
     pub jobs: u32,
     pub seeds: Vec<u64>,
     pub rank_by: String,
+    /// The scenario's network types, in file order (the per-type tables' columns).
+    pub network_types: Vec<String>,
     /// In ranking order.
     pub options: Vec<Decided>,
     pub sweep: Option<SweepOutcome>,
@@ -158,6 +160,7 @@ pub fn decide(
         jobs: scenario.scenario.jobs,
         seeds: seeds.to_vec(),
         rank_by: rank_by.to_string(),
+        network_types: scenario.network_type_names(),
         options,
         sweep,
     })

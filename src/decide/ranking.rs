@@ -122,10 +122,21 @@ impl<'a> SweepPlan<'a> {
             swarm: None,
             swarm_seed: 0,
         };
-        let points = if def.params.is_empty() {
-            Vec::new()
-        } else {
-            def.points()
+        // Counted before any point is built: a grid too large for the run limit is refused,
+        // not built (nor dropped when its count overflows).
+        let per_point = d.options.len() * d.sweep_seeds as usize;
+        let points = match def.point_count() {
+            _ if def.params.is_empty() => Vec::new(),
+            Some(n) if n.saturating_mul(per_point) <= super::RUNS_MAX => def.points(),
+            _ => {
+                return Err(DecideError::Usage(format!(
+                    "decide.sweep: the grid's points × {} option(s) × {} seed(s) exceed the \
+                     limit of {} runs; use fewer values per parameter",
+                    d.options.len(),
+                    d.sweep_seeds,
+                    super::RUNS_MAX
+                )))
+            }
         };
         Ok(SweepPlan {
             origin,
@@ -167,7 +178,9 @@ impl<'a> SweepPlan<'a> {
             return Ok(None);
         }
         let first = seeds.first().copied().unwrap_or(1);
-        let seeds: Vec<u64> = (first..).take(self.seeds).collect();
+        let seeds: Vec<u64> = (0..self.seeds as u64)
+            .map(|i| first.wrapping_add(i))
+            .collect();
         let mut points = Vec::with_capacity(self.points.len());
         for values in &self.points {
             let extra = overrides(values)?;

@@ -104,8 +104,10 @@ impl Server {
             pool_max: l.pool_max(),
         };
         let kv = crate::server::kv_namespace(&self.scenario, Some(&bounds));
+        let edge_secret: std::rc::Rc<str> = os_token().into();
         let env = || Env {
             kv: kv.clone(),
+            edge_secret: edge_secret.clone(),
             scenario: self.scenario.clone(),
             draws: Draws::new(self.seed, self.scenario.scenario.tick_ms),
             clock,

@@ -228,9 +228,9 @@ const PLAIN: [Plain; 39] = [
     (F::StaleAttempts, "stale_attempts", "edge.stale_attempts", Kind::Count, COUNT, Some("stale-token tries"),
      "upgrades a holder of a revoked token tried (auth.stale_attempt_after_ms after the revocation)"),
     (F::StaleAccepts, "stale_accepts", "edge.stale_accepts", Kind::Count, COUNT, Some("stale-token accepts"),
-     "upgrades accepted with a token the object had revoked or replaced: the edge cache's security cost (also unauthorized_accepts)"),
+     "upgrades accepted with a token the object had revoked: the edge cache's security cost (also unauthorized_accepts, which counts a replaced token too)"),
     (F::StaleWindowMsMax, "stale_window_ms_max", "edge.stale_window_ms.max", Kind::Ms, "ms", Some("stale-accept window max (ms)"),
-     "the longest time, over revocations, that some edge location still served the old token from its KV cache"),
+     "the longest time, over revocations, that some edge location could still serve the old token from its KV cache (at most: KV may refresh it sooner)"),
     (F::StaleAcceptAfterMsMax, "stale_accept_after_ms_max", "edge.stale_accept_after_ms.max", Kind::Ms, "ms", Some("latest stale accept (ms after)"),
      "the longest time after a revocation that the server accepted the revoked token"),
 ];
@@ -288,6 +288,22 @@ impl Figure {
         F::StaleWindowMsMax,
         F::StaleAcceptAfterMsMax,
     ];
+
+    /// Whether less of it is better (failures, latencies, costs): what `decide` may rank by.
+    /// Not so for what a run is made of or achieves (jobs, ok, results complete, hot reads),
+    /// nor for an interval's end or a paired delta (which depends on the baseline).
+    pub fn lower_is_better(self) -> bool {
+        !matches!(
+            self,
+            F::Jobs
+                | F::Ok
+                | F::ResultsComplete
+                | F::KvHotReads
+                | F::FailureRateCi95Low
+                | F::FailureRateCi95High
+                | F::Delta(_)
+        )
+    }
 
     /// Whether it is one of [`Figure::EDGE`].
     pub fn is_edge(self) -> bool {

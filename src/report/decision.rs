@@ -26,16 +26,30 @@ pub(crate) fn per_job(p: Option<PerJob>, places: usize) -> String {
     })
 }
 
-/// `135 [128–142]`, or `–`.
+/// `135 [128–142]`, an end past the sample as `–`, or `–` when not measured.
 pub(crate) fn percentile(p: Option<Percentile>) -> String {
+    let end = |e: Option<u64>| e.map_or("–".to_string(), |e| e.to_string());
     p.map_or("–".into(), |p| {
-        format!("{} [{}–{}]", p.value, p.ci95_low, p.ci95_high)
+        format!("{} [{}–{}]", p.value, end(p.ci95_low), end(p.ci95_high))
     })
 }
 
 /// A figure that is absent without revocations.
 pub(crate) fn maybe(x: Option<f64>) -> String {
     x.map_or("–".into(), |x| format!("{x:.0}"))
+}
+
+/// The ranking figure of the best option, as the tables show it.
+pub(crate) fn best_figure(d: &Decision) -> String {
+    let Some(best) = d.options.first() else {
+        return "–".into();
+    };
+    let figure = crate::names::Figure::parse(&d.rank_by).ok();
+    match figure.and_then(|f| best.summary.figure(f).map(|x| (f, x))) {
+        Some((f, x)) if f.kind() == crate::names::Kind::Rate => format!("{:.1}%", x * 100.0),
+        Some((_, x)) => format!("{x}"),
+        None => "–".into(),
+    }
 }
 
 /// The option's name with its rank, and `≈ best` when the data cannot tell it from the best.
@@ -73,14 +87,7 @@ pub(crate) fn benefit_rows(d: &Decision) -> (Vec<&'static str>, Vec<Vec<String>>
 /// The failure rate by network type (none without `[[network.types]]`): a header of the
 /// types, one row per option.
 pub(crate) fn network_rows(d: &Decision) -> Option<(Vec<String>, Vec<Vec<String>>)> {
-    let types: Vec<String> = d
-        .options
-        .first()?
-        .summary
-        .by_network
-        .keys()
-        .cloned()
-        .collect();
+    let types = &d.network_types;
     if types.is_empty() {
         return None;
     }
@@ -95,6 +102,7 @@ pub(crate) fn network_rows(d: &Decision) -> Option<(Vec<String>, Vec<Vec<String>
                 o.summary
                     .by_network
                     .get(t)
+                    .filter(|s| s.jobs > 0)
                     .map_or("–".into(), |s| rate(s.failure_rate))
             }));
             row

@@ -1,6 +1,6 @@
 //! The artefact formats: the run table, JSON, the per-job and per-point CSVs, HTML pages,
 //! plots, JUnit XML, Markdown and the scenario snippet. A command's own terminal text (banners,
-//! summaries, notes) lives with the command in the binary (`src/cli/`); two texts stay here
+//! summaries, notes) lives with the command in the binary (`src/cli/`); a few texts stay here
 //! because they share their code with a file: `compare`'s tables (with its JSON), `decide`'s
 //! (with its JSON and page), `check`'s
 //! verdict table (with its JUnit and Markdown) and `calibrate`'s observed figures (`observed`,

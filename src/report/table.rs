@@ -142,12 +142,16 @@ impl Rows<'_> {
     fn breakdown(&mut self) {
         self.count(Figure::Jobs);
         self.row("failure rate [95% CI]", Figure::FailureRate, |v| {
-            percent(v.failure_rate)
+            rate_of(v, v.failure_rate)
         });
         self.count(Figure::Canceled);
         self.count(Figure::ColdStarts);
         self.row("silent failures [95% CI]", Figure::SilentFailures, |v| {
-            format!("{} = {}", v.silent_failures, percent(v.silent_failure_rate))
+            format!(
+                "{} = {}",
+                v.silent_failures,
+                rate_of(v, v.silent_failure_rate)
+            )
         });
         for timing in [Timing::Upgrade, Timing::ClientUpgrade] {
             for stat in [Stat::P50, Stat::P95] {
@@ -176,6 +180,15 @@ const OUTCOME_FIGURES: [Figure; 6] = [
 /// A count as the table shows it.
 fn fmt_count(x: Option<f64>) -> String {
     x.map_or("–".to_string(), |x| (x as u64).to_string())
+}
+
+/// A rate of the summary's jobs, `–` when it has none (a network type no job drew).
+fn rate_of(v: &VariantSummary, r: Rate) -> String {
+    if v.jobs == 0 {
+        "–".into()
+    } else {
+        percent(r)
+    }
 }
 
 /// `12.3% [10.1–14.6]`.

@@ -434,16 +434,33 @@ impl Scenario {
                 return err(key("name"), format!("{:?} is named twice", o.name));
             }
             for (j, s) in o.set.iter().enumerate() {
-                super::parse_override_from("[decide]", s)
+                let ov = super::parse_override_from("[decide]", s)
                     .map_err(|e| (format!("{}.{j}", key("set")), e.to_string()))?;
+                if ov
+                    .path
+                    .first()
+                    .is_some_and(|p| p == "scenario" || p == "decide")
+                {
+                    return err(
+                        format!("{}.{j}", key("set")),
+                        format!(
+                            "{s:?}: an option may not change [scenario] or [decide] (the jobs, \
+                             seeds and tick every option shares, so that they meet the same draws)"
+                        ),
+                    );
+                }
             }
         }
         let rank = crate::names::Figure::parse(&d.rank_by)
             .map_err(|msg| ("decide.rank_by".to_string(), msg))?;
-        if rank.kind() == crate::names::Kind::Delta {
+        if !rank.lower_is_better() {
             return err(
                 "decide.rank_by".into(),
-                "a paired delta depends on the baseline; rank by a figure of each option".into(),
+                format!(
+                    "{rank}: options are ranked lowest first, by a figure of which less is \
+                     better (failure_rate, p95_client_upgrade_ms, storage or KV counts, …); not \
+                     jobs, ok, results_complete, kv_hot_reads, an interval's end or a paired delta"
+                ),
             );
         }
         if d.sweep_seeds == 0 || d.sweep_seeds > 10 {

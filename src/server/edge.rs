@@ -12,9 +12,20 @@ use super::{auth, Env};
 use crate::draw::Purpose;
 use crate::wire::api::{self, BatchAccepted};
 
-/// The header by which the Worker tells the object the edge accepted the token. The edge
-/// removes it from every request it forwards before it may set it, so no client can.
+/// The header by which the Worker tells the object the edge accepted the token, its value the
+/// run's `Env::edge_secret`. The worker removes it from every request it forwards before it
+/// may set it, and the object honours it only with that value and an edge variant, so no
+/// client can claim it.
 pub(crate) const EDGE_VERIFIED: &str = "x-handshake-sim-edge-verified";
+
+/// Whether a request at the object carries the worker's word that the edge accepted its
+/// token.
+pub(crate) fn verified(env: &Env, headers: &hyper::HeaderMap) -> bool {
+    env.variant.edge_check().is_some()
+        && headers
+            .get(EDGE_VERIFIED)
+            .is_some_and(|v| v.as_bytes() == env.edge_secret.as_bytes())
+}
 
 /// What the edge does with an upgrade.
 pub(super) enum Verdict {
@@ -27,7 +38,6 @@ pub(super) enum Verdict {
 /// Checks an upgrade's token at the edge when the variant says so, marking the request when
 /// the edge accepts it.
 pub(super) async fn check_upgrade(env: &Env, job: u64, parts: &mut Parts) -> Verdict {
-    parts.headers.remove(EDGE_VERIFIED);
     let Some(miss) = env.variant.edge_check() else {
         return Verdict::Forward;
     };
@@ -55,9 +65,8 @@ pub(super) async fn check_upgrade(env: &Env, job: u64, parts: &mut Parts) -> Ver
     let r = rec.job(job);
     match (accepted, miss) {
         (true, _) => {
-            parts
-                .headers
-                .insert(EDGE_VERIFIED, HeaderValue::from_static("1"));
+            let secret = HeaderValue::from_str(&env.edge_secret).expect("hex or a word");
+            parts.headers.insert(EDGE_VERIFIED, secret);
             Verdict::Forward
         }
         (false, EdgeMiss::Forward) => {

@@ -129,7 +129,9 @@ impl Kv {
     }
 
     /// How much longer some location would still serve a token other than the central one
-    /// (the revoked or replaced one) from its cache: the stale-accept window, ms from now.
+    /// (the revoked or replaced one) from its cache, and the edge still accept it (not past
+    /// its own expiry): the stale-accept window, ms from now. At most: KV may refresh a
+    /// cached value in the background before its `cacheTtl` ends.
     pub(crate) fn stale_window_ms(&self, job: u64, now_ms: u64) -> u64 {
         let mut jobs = self.jobs.borrow_mut();
         let kv = jobs.entry(job, JobKv::default);
@@ -137,8 +139,10 @@ impl Kv {
         kv.local
             .iter()
             .flatten()
-            .filter(|c| c.entry.as_ref().is_some_and(|e| Some(&e.token) != current))
-            .map(|c| c.until_ms.saturating_sub(now_ms))
+            .filter_map(|c| {
+                let e = c.entry.as_ref().filter(|e| Some(&e.token) != current)?;
+                Some(c.until_ms.min(e.expires_at_ms).saturating_sub(now_ms))
+            })
             .max()
             .unwrap_or(0)
     }
@@ -218,6 +222,19 @@ mod tests {
         assert_eq!(kv.get(2, Location::Away, 30_000).entry, entry("a"));
         // expirationTtl: 60 s after the put the central stores hold nothing.
         assert_eq!(kv.get(2, Location::Home, 70_000).entry, None);
+    }
+
+    #[test]
+    fn the_window_ends_with_the_token_if_it_expires_first() {
+        let kv = Kv::new(60_000, 600_000, None);
+        let short = Some(Entry {
+            token: "a".into(),
+            expires_at_ms: 10_000,
+        });
+        kv.put(4, Location::Home, short, 0);
+        kv.get(4, Location::Away, 500);
+        kv.put(4, Location::Home, None, 1_000);
+        assert_eq!(kv.stale_window_ms(4, 1_000), 9_000);
     }
 
     #[test]

@@ -39,7 +39,14 @@ pub struct Env {
     pub(crate) live: Option<Live>,
     /// The run's Workers KV namespace, the worker's and the objects' (one for both).
     pub(crate) kv: Rc<kv::Kv>,
+    /// The value by which the worker tells the objects the edge accepted a token
+    /// (`edge::EDGE_VERIFIED`): shared by the two only; live, from OS randomness, so that no
+    /// one who reaches the object host directly can claim it.
+    pub(crate) edge_secret: Rc<str>,
 }
+
+/// The simulation's edge secret: its objects are reached only through its worker.
+pub(crate) const SIM_EDGE_SECRET: &str = "simulation";
 
 /// A run's Workers KV namespace, as its scenario's `[kv]` says (live: as many jobs as the
 /// host keeps objects for, twice over, as the network's counters).

@@ -254,6 +254,8 @@ async fn forward(
         }
         None => {}
     }
+    // Only the worker says what the edge checked (`edge::EDGE_VERIFIED`), on any request.
+    parts.headers.remove(super::edge::EDGE_VERIFIED);
     if upgrade {
         if let super::edge::Verdict::Refuse =
             super::edge::check_upgrade(&worker.env, job, &mut parts).await

@@ -190,6 +190,7 @@ pub(crate) fn world_ticking<'a>(
         recorder: recorder.clone(),
         live: None,
         kv: kv.clone(),
+        edge_secret: server::SIM_EDGE_SECRET.into(),
     };
     let objects = Objects::new(env());
     let worker = Worker::new(env(), Box::new(ObjectsDial(objects.clone())));

@@ -3,7 +3,7 @@
 //! revoked token still cached at an edge location.
 
 use handshake_sim::internal::metrics::VariantSummary;
-use handshake_sim::internal::names::Figure;
+use handshake_sim::internal::names::{Figure, Stat, Timing};
 use handshake_sim::{EdgeMiss, Experiment, Handshake, HandshakeFuture, Kv, Storage, Token};
 
 use crate::{report, scenario};
@@ -57,8 +57,10 @@ fn the_hit_rate_is_the_share_of_upgrades_that_stay_where_the_post_wrote() {
             fig(v, Figure::EdgeFallbacks) + fig(v, Figure::EdgeRefusals),
             0.0
         );
-        // No storage read at the object: the edge accepted every token.
-        assert_eq!(v.storage_ms.max, 0, "{v:#?}");
+        // No storage read at the object: the edge accepted every token, and a read that did
+        // not happen has no time (not one of 0 ms).
+        assert_eq!(v.storage_ms.count, 0, "{v:#?}");
+        assert_eq!(v.figure(Figure::Latency(Stat::P50, Timing::Storage)), None);
     }
     // The object's variant touches no KV: the figures are 0, not absent (KV ran).
     assert_eq!(fig(&vs[0], Figure::KvReads), 0.0);
@@ -183,10 +185,80 @@ fn a_users_variant_checks_at_the_edge_through_the_kv_handle() {
         .unwrap();
     assert_eq!(outcome.figure("twice-at-the-edge.kv_reads").unwrap(), 200.0);
     assert_eq!(outcome.figure("kv-edge-strict.kv_reads").unwrap(), 100.0);
-    // The second get is hot wherever the first was: the first filled the location's cache.
+    // Every upgrade at the POST's location: both gets hot, from the put.
     assert_eq!(
         outcome.figure("twice-at-the-edge.kv_hot_reads").unwrap(),
         200.0
     );
     outcome.assert_expect("twice-at-the-edge.failure_rate <= 0.05");
+
+    // Every upgrade away: the first get reads through the tiers and fills that location's
+    // cache, so the second is hot.
+    let away = Experiment::bundled("issue407")
+        .unwrap()
+        .set("scenario.jobs", "100")
+        .unwrap()
+        .set("kv.move_probability", "1.0")
+        .unwrap()
+        .with_variant(TwiceAtTheEdge)
+        .unwrap()
+        .variants(&["twice-at-the-edge"])
+        .unwrap()
+        .seeds([1])
+        .run()
+        .unwrap();
+    // (A client that gave up during a slow first get leaves its second unmade.)
+    let reads = away.figure("twice-at-the-edge.kv_reads").unwrap();
+    let hot = away.figure("twice-at-the-edge.kv_hot_reads").unwrap();
+    assert_eq!(reads - hot, 100.0, "every first get is cold: {reads} {hot}");
+    assert!(hot >= 95.0, "nearly every second get is hot: {hot}");
+}
+
+#[test]
+fn the_window_ends_with_the_revoked_tokens_own_expiry() {
+    // The token lives 10 s; revoked at 1 s, cached away until ~60 s: the edge would accept it
+    // only until 10 s, so that is the window, and a try at 1 + 20 s is refused.
+    let vs = run(
+        "[kv]\nmove_probability = 1.0\n[auth]\ntoken_ttl_ms = 10000\nrevoke_probability = 1.0\n\
+         revoke_after_ms = { constant = 1000 }\nstale_attempt_after_ms = { constant = 20000 }\n",
+        &[1],
+    );
+    for v in &vs[1..] {
+        let window = fig(v, Figure::StaleWindowMsMax);
+        assert!(window <= 9_000.0, "{window}");
+        assert_eq!(fig(v, Figure::StaleAccepts), 0.0, "{v:#?}");
+    }
+}
+
+#[test]
+fn a_forged_edge_header_is_refused_through_the_worker() {
+    use std::io::{Read, Write};
+    let serve = crate::serve::Serve::start_variant("forged", "kv-edge", &[]);
+    let body = r#"{"jobId":"job-forged","books":1}"#;
+    let post = format!(
+        "POST /api/enrichment/batch HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let exchange = |req: &str| -> String {
+        let mut s = std::net::TcpStream::connect(serve.addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut out = vec![0u8; 4096];
+        let n = s.read(&mut out).unwrap_or(0);
+        String::from_utf8_lossy(&out[..n]).into_owned()
+    };
+    let posted = exchange(&post);
+    assert!(posted.starts_with("HTTP/1.1 202"), "{posted}");
+    for value in ["1", "simulation", ""] {
+        let upgrade = format!(
+            "GET /ws/progress?jobId=job-forged&token=deadbeef HTTP/1.1\r\nHost: x\r\n\
+             Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+             x-handshake-sim-edge-verified: {value}\r\n\r\n"
+        );
+        let answer = exchange(&upgrade);
+        assert!(answer.starts_with("HTTP/1.1 401"), "{value:?}: {answer}");
+    }
 }

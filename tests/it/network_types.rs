@@ -232,6 +232,13 @@ fn records_json_and_the_table_carry_the_type_and_a_scenario_without_types_does_n
         err.contains("--emulate-client-edge") && err.contains("[[network.types]]"),
         "{err}"
     );
+    // Nor can a live server know a client's network.
+    let (code, _, err) = crate::exec(&["serve", &p(&path), "--variant", "parallel"], None);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("[[network.types]] is for the simulation"),
+        "{err}"
+    );
 
     let (code, out, _) = crate::exec(&["run", "sims/issue407.toml", "--records", "-"], None);
     assert_eq!(code, 0);

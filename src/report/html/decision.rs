@@ -46,7 +46,7 @@ pub fn decision_html(d: &Decision, reproduce: &str, sweep_command: Option<&str>)
             "<p class=\"headline\">Best by {}: {} ({}).{}</p>",
             esc(&d.rank_by),
             esc(&best.name),
-            esc(&crate::report::decision::rate(best.benefit.failure_rate)),
+            esc(&crate::report::decision::best_figure(d)),
             esc(&ties)
         );
     }

@@ -93,6 +93,7 @@ mod tests {
         assert_eq!(scenario.object.evict_after_idle_ms, EVICT_MS);
         Objects::new(Env {
             kv: crate::server::kv_namespace(&scenario, None),
+            edge_secret: crate::server::SIM_EDGE_SECRET.into(),
             scenario: Rc::new(scenario),
             draws: Draws::new(1, 1),
             clock: Clock::live_from_now(),

@@ -24,6 +24,7 @@ fn objects() -> Rc<Objects> {
     .unwrap();
     Objects::new(Env {
         kv: crate::server::kv_namespace(&scenario, None),
+        edge_secret: crate::server::SIM_EDGE_SECRET.into(),
         scenario: Rc::new(scenario),
         draws: Draws::new(1, 1),
         clock: Clock::Sim,
@@ -80,4 +81,37 @@ fn a_read_holds_the_input_gate_a_put_holds_only_the_output_gate() {
         Ok(())
     });
     sim.run().unwrap();
+}
+
+#[test]
+fn the_edge_header_counts_only_with_the_runs_secret_and_an_edge_variant() {
+    use crate::server::edge::{verified, EDGE_VERIFIED};
+    let with = |value: &str| {
+        let mut h = hyper::HeaderMap::new();
+        h.insert(EDGE_VERIFIED, value.parse().unwrap());
+        h
+    };
+    // batched checks at the object: no header makes it skip its read.
+    let objects = objects();
+    assert!(!verified(
+        &objects.env,
+        &with(crate::server::SIM_EDGE_SECRET)
+    ));
+    let mut env = Env {
+        kv: objects.env.kv.clone(),
+        edge_secret: "s3cret".into(),
+        scenario: objects.env.scenario.clone(),
+        draws: Draws::new(1, 1),
+        clock: Clock::Sim,
+        variant: variant::by_name("kv-edge").unwrap(),
+        recorder: Rc::new(RefCell::new(Recorder::default())),
+        live: None,
+    };
+    assert!(verified(&env, &with("s3cret")));
+    for forged in ["1", "simulation", "s3cret "] {
+        assert!(!verified(&env, &with(forged)), "{forged:?}");
+    }
+    assert!(!verified(&env, &hyper::HeaderMap::new()));
+    env.variant = variant::by_name("parallel").unwrap();
+    assert!(!verified(&env, &with("s3cret")));
 }

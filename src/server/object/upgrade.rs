@@ -77,10 +77,11 @@ impl Refused {
 }
 
 pub(super) async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
-    let asked = match check_request(&req) {
+    let mut asked = match check_request(&req) {
         Ok(asked) => asked,
         Err(refused) => return refused.response(),
     };
+    asked.edge_verified = crate::server::edge::verified(&objects.env, req.headers());
     let object = objects.find(&asked.job_id);
     let on_upgrade = hyper::upgrade::on(&mut req);
     // The handshake runs as its own task, so its timings are recorded even when the client is
@@ -124,7 +125,7 @@ fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
         token,
         after,
         key,
-        edge_verified: headers.contains_key(crate::server::edge::EDGE_VERIFIED),
+        edge_verified: false,
     })
 }
 
@@ -233,6 +234,8 @@ pub(in crate::server) fn canceled(env: &Env, object: &Object, why: &str) {
 /// The write-up's timing log of one upgrade, in ms.
 struct TimingLine {
     cold_ms: Option<u64>,
+    /// The object read the token (not so when the edge checked it).
+    read: bool,
     reads_ms: Vec<u64>,
     storage_ms: u64,
     pair_ms: u64,
@@ -295,6 +298,7 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
     let done_ms = env.clock.now_ms();
     let timing = TimingLine {
         cold_ms,
+        read: !asked.edge_verified,
         reads_ms: read.reads_ms,
         storage_ms,
         pair_ms,
@@ -364,6 +368,7 @@ impl TimingLine {
     fn log(self, env: &Env, object: &Object, done_ms: u64, first: bool) {
         let TimingLine {
             cold_ms,
+            read,
             reads_ms,
             storage_ms,
             pair_ms,
@@ -383,7 +388,8 @@ impl TimingLine {
             r.cold_start = cold_ms.is_some();
             r.cold_start_ms = cold_ms;
             r.reads_ms = reads_ms;
-            r.storage_ms = Some(storage_ms);
+            // No read is no storage time, not one of 0 ms.
+            r.storage_ms = read.then_some(storage_ms);
             r.upgrade_ms = Some(upgrade_ms);
         }
     }
