@@ -189,16 +189,23 @@ fn reported_html(b: &mut String, report: &Report) {
     b.push_str("</table>\n");
 }
 
-/// The side-by-side table, each row with its meaning as a tooltip and in a legend below.
-fn table_html(b: &mut String, report: &Report) {
-    b.push_str("<h2>Figures</h2>\n<table><tr><th></th>");
+/// A table's heading row: an empty corner, then one column per variant.
+fn variant_header(b: &mut String, report: &Report) {
+    b.push_str("<table><tr><th></th>");
     for v in &report.variants {
         let _ = write!(b, "<th>{}</th>", esc(&v.variant));
     }
     b.push_str("</tr>\n");
-    let rows = crate::report::table::rows(report);
-    let meaning = |r: &TableRow| r.figure.map(Figure::meaning).unwrap_or_default();
-    for row in &rows {
+}
+
+/// What a row's figure means (its tooltip and legend entry).
+fn meaning(r: &TableRow) -> String {
+    r.figure.map(Figure::meaning).unwrap_or_default()
+}
+
+/// Table rows, each with its meaning as a tooltip.
+fn rows_html(b: &mut String, rows: &[TableRow]) {
+    for row in rows {
         let _ = write!(
             b,
             "<tr><td title=\"{}\">{}</td>",
@@ -210,6 +217,14 @@ fn table_html(b: &mut String, report: &Report) {
         }
         b.push_str("</tr>\n");
     }
+}
+
+/// The side-by-side table, each row with its meaning as a tooltip and in a legend below.
+fn table_html(b: &mut String, report: &Report) {
+    b.push_str("<h2>Figures</h2>\n");
+    variant_header(b, report);
+    let rows = crate::report::table::rows(report);
+    rows_html(b, &rows);
     b.push_str("</table>\n<details class=\"legend\"><summary>What each row means</summary><dl>");
     for row in &rows {
         let _ = write!(
@@ -229,12 +244,8 @@ fn network_html(b: &mut String, report: &Report) {
     if types.is_empty() {
         return;
     }
-    b.push_str("<h2>By network type</h2>\n<table><tr><th></th>");
-    for v in &report.variants {
-        let _ = write!(b, "<th>{}</th>", esc(&v.variant));
-    }
-    b.push_str("</tr>\n");
-    let meaning = |r: &TableRow| r.figure.map(Figure::meaning).unwrap_or_default();
+    b.push_str("<h2>By network type</h2>\n");
+    variant_header(b, report);
     for (heading, rows) in &types {
         let _ = writeln!(
             b,
@@ -242,18 +253,7 @@ fn network_html(b: &mut String, report: &Report) {
             report.variants.len() + 1,
             esc(heading)
         );
-        for row in rows {
-            let _ = write!(
-                b,
-                "<tr><td title=\"{}\">{}</td>",
-                esc(&meaning(row)),
-                esc(row.label.trim())
-            );
-            for c in &row.cells {
-                let _ = write!(b, "<td>{}</td>", esc(c));
-            }
-            b.push_str("</tr>\n");
-        }
+        rows_html(b, rows);
     }
     b.push_str("</table>\n");
 }
