@@ -117,21 +117,7 @@ pub struct Delta {
 
 impl Delta {
     fn of(diffs: &[i64]) -> Option<Delta> {
-        if diffs.is_empty() {
-            return None;
-        }
-        let n = diffs.len() as f64;
-        let mean = diffs.iter().map(|&d| d as f64).sum::<f64>() / n;
-        let var = if diffs.len() > 1 {
-            diffs
-                .iter()
-                .map(|&d| (d as f64 - mean).powi(2))
-                .sum::<f64>()
-                / (n - 1.0)
-        } else {
-            0.0
-        };
-        let half = stats::t95(diffs.len() - 1) * (var / n).sqrt();
+        let (mean, half) = stats::mean_t95(diffs.iter().map(|&d| d as f64))?;
         Some(Delta {
             pairs: diffs.len() as u64,
             mean: round3(mean),
@@ -571,12 +557,16 @@ pub fn summarize(
             .collect()
     };
     let baseline = variants.first().map(|v| (v.clone(), records_of(v)));
+    // Whether the runs used the edge cache or revocations: one scan, for every summary.
+    let edge_used = runs
+        .iter()
+        .any(|run| run.records.iter().any(EdgeSummary::touched));
     let summary = |v: &String, recs: &[(u64, &JobRecord)], base: Option<&[(u64, &JobRecord)]>| {
         let paired_delta = baseline
             .as_ref()
             .filter(|(b, _)| b != v)
             .map(|(b, _)| paired(b, base.unwrap_or_default(), recs));
-        summarize_variant(v, recs, runs, paired_delta)
+        summarize_variant(v, recs, runs, paired_delta, edge_used)
     };
     variants
         .iter()
@@ -629,6 +619,7 @@ fn summarize_variant(
     recs: &[(u64, &JobRecord)],
     runs: &[RunOutput],
     paired_delta: Option<Paired>,
+    edge_used: bool,
 ) -> VariantSummary {
     let jobs = recs.len() as u64;
     let mut outcomes: BTreeMap<Outcome, u64> = Outcome::ALL.iter().map(|&o| (o, 0)).collect();
@@ -678,10 +669,7 @@ fn summarize_variant(
         upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
         client_upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.client_upgrade_ms)),
         paired_delta,
-        edge: runs
-            .iter()
-            .any(|run| run.records.iter().any(EdgeSummary::touched))
-            .then(|| EdgeSummary::of(recs)),
+        edge: edge_used.then(|| EdgeSummary::of(recs)),
         by_network: BTreeMap::new(),
     }
 }

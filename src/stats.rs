@@ -48,6 +48,23 @@ pub fn wilson(successes: u64, n: u64) -> Proportion {
     }
 }
 
+/// The mean of `values` and the half-width of its 95% Student's t interval (0 for one value);
+/// none of no value.
+pub fn mean_t95(values: impl ExactSizeIterator<Item = f64> + Clone) -> Option<(f64, f64)> {
+    let count = values.len();
+    if count == 0 {
+        return None;
+    }
+    let n = count as f64;
+    let mean = values.clone().sum::<f64>() / n;
+    let var = if count > 1 {
+        values.map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    Some((mean, t95(count - 1) * (var / n).sqrt()))
+}
+
 /// The 95% interval of `b.value − a.value` for two independent proportions, from their own
 /// (Wilson) intervals: Newcombe (1998), method 10, the hybrid score interval.
 pub fn newcombe(a: Proportion, b: Proportion) -> (f64, f64) {

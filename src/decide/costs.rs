@@ -25,14 +25,7 @@ impl PerJob {
         if values.len() < 2 {
             return None;
         }
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let var = if values.len() > 1 {
-            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-        } else {
-            0.0
-        };
-        let half = stats::t95(values.len() - 1) * (var / n).sqrt();
+        let (mean, half) = stats::mean_t95(values.iter().copied())?;
         let r = |x: f64| (x * 1e3).round() / 1e3;
         Some(PerJob {
             mean: r(mean),

@@ -4,17 +4,8 @@
 use std::fmt::Write;
 
 use crate::decide::{Decided, Decision, PerJob, Percentile, SweepOutcome};
-use crate::metrics::Rate;
 
-/// `12.3% [10.1–14.6]`.
-pub(crate) fn rate(r: Rate) -> String {
-    format!(
-        "{:.1}% [{:.1}–{:.1}]",
-        r.value * 100.0,
-        r.ci95_low * 100.0,
-        r.ci95_high * 100.0
-    )
-}
+pub(crate) use super::table::percent as rate;
 
 /// `1.52 [1.48–1.56]`, or `–` when not measured.
 pub(crate) fn per_job(p: Option<PerJob>, places: usize) -> String {

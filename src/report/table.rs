@@ -192,7 +192,7 @@ fn rate_of(v: &VariantSummary, r: Rate) -> String {
 }
 
 /// `12.3% [10.1–14.6]`.
-fn percent(r: Rate) -> String {
+pub(crate) fn percent(r: Rate) -> String {
     format!(
         "{:.1}% [{:.1}–{:.1}]",
         r.value * 100.0,
