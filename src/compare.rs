@@ -363,6 +363,7 @@ fn figures(a: &VariantSummary, b: &VariantSummary) -> Vec<Figure> {
         Figure::Faults => !a.faults.is_empty() || !b.faults.is_empty(),
         Figure::Fault(k) => a.faults.contains_key(k) || b.faults.contains_key(k),
         f if f.is_edge() => a.edge.is_some() || b.edge.is_some(),
+        f if f.is_session() => a.session.is_some() || b.session.is_some(),
         _ => true,
     };
     Figure::ALL

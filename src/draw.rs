@@ -49,6 +49,10 @@ pub enum Purpose {
     KvWrite,
     /// Whether and when a job's token is revoked, and when its stale holder tries it.
     Revoke,
+    /// The wait before a job of an app session starts (`session.job_interval_ms`).
+    SessionJobStart,
+    /// A job object's call carrying one progress message to its session's object.
+    SessionRelay,
 }
 
 /// Draws of a run. Cheap to clone; holds only the key.

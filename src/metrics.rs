@@ -165,6 +165,52 @@ pub struct EdgeSummary {
     pub stale_accept_after_ms: Latency,
 }
 
+/// The app sessions' figures (`[session]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    /// App sessions, each seed's counted apart.
+    pub sessions: u64,
+    /// Socket opens the app tried (a session's are its first job's attempts).
+    pub handshakes: u64,
+    /// Sessions with a job not ok, and their share of the sessions (absent of none).
+    pub session_failures: u64,
+    pub session_failure_rate: Option<f64>,
+    /// Sessions with a silent failure.
+    pub session_silent_failures: u64,
+    /// Jobs whose app saw a progress gap, and the sessions with one.
+    pub progress_gaps: u64,
+    pub session_progress_gaps: u64,
+}
+
+impl SessionSummary {
+    /// The session figures of these records (seed, record).
+    fn of(recs: &[(u64, &JobRecord)]) -> SessionSummary {
+        // Per (seed, session): any failed, any silent failure, any gap.
+        let mut per: BTreeMap<(u64, u64), [bool; 3]> = BTreeMap::new();
+        for (seed, r) in recs {
+            let Some(s) = r.session else { continue };
+            let e = per.entry((*seed, s)).or_default();
+            e[0] |= r.outcome != Some(Outcome::Ok);
+            e[1] |= r.silent_failure;
+            e[2] |= r.progress_gap;
+        }
+        let sessions = per.len() as u64;
+        let with = |i: usize| per.values().filter(|e| e[i]).count() as u64;
+        let handshakes: u64 = recs.iter().map(|(_, r)| u64::from(r.attempts)).sum();
+        let session_failures = with(0);
+        SessionSummary {
+            sessions,
+            handshakes,
+            session_failures,
+            session_failure_rate: (sessions > 0)
+                .then(|| round6(session_failures as f64 / sessions as f64)),
+            session_silent_failures: with(1),
+            progress_gaps: recs.iter().filter(|(_, r)| r.progress_gap).count() as u64,
+            session_progress_gaps: with(2),
+        }
+    }
+}
+
 impl EdgeSummary {
     /// The edge figures of these records, if any of them touched KV or was revoked.
     fn of(recs: &[(u64, &JobRecord)]) -> EdgeSummary {
@@ -234,6 +280,9 @@ pub struct VariantSummary {
     /// in a run that used neither.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edge: Option<EdgeSummary>,
+    /// The app sessions' figures, in a run with `[session]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionSummary>,
     /// The same figures over each network type's jobs (by name; none without
     /// `network.types`). Faults are counted per run, not per job, so these carry none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -301,6 +350,13 @@ impl VariantSummary {
             Figure::StaleAcceptAfterMsMax => {
                 self.edge.as_ref()?.stale_accept_after_ms.stat(Stat::Max)
             }
+            Figure::Sessions => self.session_count(|s| s.sessions),
+            Figure::Handshakes => self.session_count(|s| s.handshakes),
+            Figure::SessionFailures => self.session_count(|s| s.session_failures),
+            Figure::SessionFailureRate => self.session.as_ref()?.session_failure_rate,
+            Figure::SessionSilentFailures => self.session_count(|s| s.session_silent_failures),
+            Figure::ProgressGaps => self.session_count(|s| s.progress_gaps),
+            Figure::SessionProgressGaps => self.session_count(|s| s.session_progress_gaps),
             Figure::Faults => count(self.faults.values().sum::<u64>()),
             Figure::Fault(kind) => count(self.faults.get(&kind).copied().unwrap_or(0)),
             Figure::Latency(stat, timing) => self.latency(timing).stat(stat),
@@ -318,6 +374,11 @@ impl VariantSummary {
     /// A count of the edge cache's; none in a run without it.
     fn edge_count(&self, f: fn(&EdgeSummary) -> u64) -> Option<f64> {
         self.edge.as_ref().map(|e| f(e) as f64)
+    }
+
+    /// A count of the sessions'; none in a run without sessions.
+    fn session_count(&self, f: fn(&SessionSummary) -> u64) -> Option<f64> {
+        self.session.as_ref().map(|s| f(s) as f64)
     }
 
     /// A rate's value, when there was a job to take it over.
@@ -557,16 +618,22 @@ pub fn summarize(
             .collect()
     };
     let baseline = variants.first().map(|v| (v.clone(), records_of(v)));
-    // Whether the runs used the edge cache or revocations: one scan, for every summary.
-    let edge_used = runs
-        .iter()
-        .any(|run| run.records.iter().any(EdgeSummary::touched));
+    // Whether the runs used the edge cache or revocations, and sessions: one scan each, for
+    // every summary.
+    let used = Used {
+        edge: runs
+            .iter()
+            .any(|run| run.records.iter().any(EdgeSummary::touched)),
+        sessions: runs
+            .iter()
+            .any(|run| run.records.iter().any(|r| r.session.is_some())),
+    };
     let summary = |v: &String, recs: &[(u64, &JobRecord)], base: Option<&[(u64, &JobRecord)]>| {
         let paired_delta = baseline
             .as_ref()
             .filter(|(b, _)| b != v)
             .map(|(b, _)| paired(b, base.unwrap_or_default(), recs));
-        summarize_variant(v, recs, runs, paired_delta, edge_used)
+        summarize_variant(v, recs, runs, paired_delta, used)
     };
     variants
         .iter()
@@ -619,7 +686,7 @@ fn summarize_variant(
     recs: &[(u64, &JobRecord)],
     runs: &[RunOutput],
     paired_delta: Option<Paired>,
-    edge_used: bool,
+    used: Used,
 ) -> VariantSummary {
     let jobs = recs.len() as u64;
     let mut outcomes: BTreeMap<Outcome, u64> = Outcome::ALL.iter().map(|&o| (o, 0)).collect();
@@ -669,9 +736,17 @@ fn summarize_variant(
         upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.upgrade_ms)),
         client_upgrade_ms: Latency::of(recs.iter().filter_map(|(_, r)| r.client_upgrade_ms)),
         paired_delta,
-        edge: edge_used.then(|| EdgeSummary::of(recs)),
+        edge: used.edge.then(|| EdgeSummary::of(recs)),
+        session: used.sessions.then(|| SessionSummary::of(recs)),
         by_network: BTreeMap::new(),
     }
+}
+
+/// Which figure groups the runs measured (each absent from every summary otherwise).
+#[derive(Clone, Copy)]
+struct Used {
+    edge: bool,
+    sessions: bool,
 }
 
 fn round3(x: f64) -> f64 {

@@ -208,6 +208,8 @@ pub struct JobRecord {
     /// The job's network type: its index in the scenario's `network.types` (none without them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_type: Option<u8>,
+    /// The app session the job ran in (its first job), with `[session]`.
+    pub session: Option<u64>,
     /// The edge's KV reads of this job's token (variants with an edge check) …
     #[serde(skip_serializing_if = "is_zero")]
     pub kv_reads: u32,
@@ -286,6 +288,7 @@ impl JobRecord {
             complete_heard: false,
             violation: None,
             network_type: None,
+            session: None,
             kv_reads: 0,
             kv_hot_reads: 0,
             kv_writes: 0,

@@ -12,7 +12,7 @@ use hyper_util::rt::TokioIo;
 use super::Session;
 use crate::record::{Outcome, Violation};
 use crate::task;
-use crate::wire::api::{self, BatchAccepted, BatchRequest};
+use crate::wire::api::{self, BatchAccepted, BatchRequest, SessionAccepted, SessionRequest};
 
 /// Most bytes of an answer's head the client reads (an endless header is cut there), as
 /// `serve` bounds a request's head.
@@ -39,6 +39,42 @@ impl Session {
             return Err(status.as_u16());
         }
         serde_json::from_slice(&body).map_err(|_| 0u16)
+    }
+
+    /// The session POST (`[session]`): the 202's session id and token, or how it ends.
+    pub(super) async fn post_session(
+        &self,
+        session_id: &str,
+    ) -> Result<SessionAccepted, (Outcome, NoAnswer)> {
+        let body = serde_json::to_vec(&SessionRequest {
+            session_id: session_id.to_string(),
+        })
+        .expect("plain struct serialises");
+        let body = self.post_for_202(api::SESSION_PATH, body).await?;
+        let bad_202 = (Outcome::Rejected, Some(Violation::Bad202));
+        let accepted: SessionAccepted = serde_json::from_slice(&body).map_err(|_| bad_202)?;
+        if accepted.session_id != session_id || !api::usable_token(&accepted.token) {
+            return Err(bad_202);
+        }
+        Ok(accepted)
+    }
+
+    /// A POST whose answer must be a 202: its body, or how the request ends.
+    async fn post_for_202(&self, path: &str, body: Vec<u8>) -> Result<Bytes, (Outcome, NoAnswer)> {
+        let (status, body) = self
+            .request(Method::POST, path, Full::new(Bytes::from(body)))
+            .await
+            .map_err(|why| match why {
+                None => (Outcome::NetworkError, None),
+                Some(v) => (Outcome::Rejected, Some(v)),
+            })?;
+        if status.is_server_error() {
+            return Err((Outcome::ServerError, None));
+        }
+        if status != StatusCode::ACCEPTED {
+            return Err((Outcome::Rejected, None));
+        }
+        Ok(body)
     }
 
     /// One request on a fresh connection to the edge, given up after
@@ -108,25 +144,15 @@ impl Session {
         &self,
         job_id: &str,
         books: u32,
+        session_id: Option<&str>,
     ) -> Result<BatchAccepted, (Outcome, NoAnswer)> {
         let body = serde_json::to_vec(&BatchRequest {
             job_id: job_id.to_string(),
             books,
+            session_id: session_id.map(str::to_string),
         })
         .expect("plain struct serialises");
-        let (status, body) = self
-            .request(Method::POST, api::BATCH_PATH, Full::new(Bytes::from(body)))
-            .await
-            .map_err(|why| match why {
-                None => (Outcome::NetworkError, None),
-                Some(v) => (Outcome::Rejected, Some(v)),
-            })?;
-        if status.is_server_error() {
-            return Err((Outcome::ServerError, None));
-        }
-        if status != StatusCode::ACCEPTED {
-            return Err((Outcome::Rejected, None));
-        }
+        let body = self.post_for_202(api::BATCH_PATH, body).await?;
         let bad_202 = (Outcome::Rejected, Some(Violation::Bad202));
         let accepted: BatchAccepted = serde_json::from_slice(&body).map_err(|_| bad_202)?;
         // The server's answer is input: a job id or token that cannot go into the progress

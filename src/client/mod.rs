@@ -5,6 +5,7 @@
 
 mod http;
 mod model;
+mod session;
 mod socket;
 mod stale;
 
@@ -45,6 +46,9 @@ pub(crate) struct Session {
     /// Job `n` posts the id `{job_prefix}{n}`: `job-` in the simulation (`api::job_id`), a
     /// run's own prefix in `probe`.
     pub(crate) job_prefix: String,
+    /// The app session whose first job is `n` posts the id `{session_prefix}{n}`
+    /// (`session-` in the simulation, `api::session_id`).
+    pub(crate) session_prefix: String,
 }
 
 /// Runs jobs `0..jobs`, at most `concurrency` at a time, started in job order. Must run
@@ -54,6 +58,10 @@ pub(crate) async fn run_fleet(
     jobs: u64,
     concurrency: usize,
 ) -> Result<(), tokio::task::JoinError> {
+    if let Some(s) = &session.scenario.session {
+        let per = u64::from(s.jobs);
+        return session::run_sessions(session, jobs, per, concurrency).await;
+    }
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(concurrency));
     // A finished task's memory is freed only when it is joined: reap as we go, so memory
     // follows the jobs in flight, not the jobs run.
@@ -101,26 +109,12 @@ struct JobState {
     violation: Option<Violation>,
 }
 
-impl Session {
-    /// Job `n`'s network type (its index in `network.types`), if the scenario has types.
-    fn network_type(&self, n: u64) -> Option<u8> {
-        self.draws.network_type(&self.scenario.network.types, n)
-    }
-
-    /// The id job `n` posts.
-    fn job_id(&self, n: u64) -> String {
-        format!("{}{n}", self.job_prefix)
-    }
-
-    /// Runs job `n` to its end and writes the client side of its record; the job's first
-    /// 202 and when it came (what a holder of its token keeps, `stale`).
-    pub(crate) async fn run_job(&self, n: u64) -> Option<(BatchAccepted, u64)> {
-        let c = &self.scenario.client;
-        let t0 = self.clock.now_ms();
-        let mut st = JobState {
+impl JobState {
+    fn new(books: u32) -> Self {
+        JobState {
             accepted: None,
             first_accepted: None,
-            model: AppModel::new(c.books_per_job),
+            model: AppModel::new(books),
             outcome: Outcome::NetworkError,
             attempts: 0,
             retries_used: 0,
@@ -130,8 +124,42 @@ impl Session {
             token_refreshes: 0,
             polls: 0,
             violation: None,
-        };
+        }
+    }
+}
+
+impl Session {
+    /// Job `n`'s network type (its index in `network.types`), if the scenario has types.
+    fn network_type(&self, n: u64) -> Option<u8> {
+        let key = self.scenario.session_first(n);
+        self.draws.network_type(&self.scenario.network.types, key)
+    }
+
+    /// The id job `n` posts.
+    fn job_id(&self, n: u64) -> String {
+        format!("{}{n}", self.job_prefix)
+    }
+
+    /// The id of job `n`'s app session, with `[session]`.
+    fn app_session(&self, n: u64) -> Option<String> {
+        self.scenario
+            .session
+            .as_ref()
+            .map(|_| format!("{}{}", self.session_prefix, self.scenario.session_first(n)))
+    }
+
+    /// Runs job `n` to its end and writes the client side of its record; the job's first
+    /// 202 and when it came (what a holder of its token keeps, `stale`).
+    pub(crate) async fn run_job(&self, n: u64) -> Option<(BatchAccepted, u64)> {
+        let t0 = self.clock.now_ms();
+        let mut st = JobState::new(self.scenario.client.books_per_job);
         self.converse(n, t0, &mut st).await;
+        self.write_record(n, &st);
+        st.first_accepted
+    }
+
+    /// The client side of job `n`'s record, as `st` ends.
+    fn write_record(&self, n: u64, st: &JobState) {
         let mut rec = self.recorder.borrow_mut();
         let r = rec.job(n);
         r.outcome = Some(st.outcome);
@@ -152,7 +180,6 @@ impl Session {
         r.complete_heard = st.model.complete();
         r.violation = st.violation;
         r.network_type = self.network_type(n);
-        st.first_accepted
     }
 
     /// Takes retry k (from 1) if the count allows it and it would start, after its backoff,
@@ -198,7 +225,10 @@ impl Session {
                 t_ms = self.clock.now_ms(),
                 "POST /api/enrichment/batch"
             );
-            match self.post_batch(&job_id, books).await {
+            match self
+                .post_batch(&job_id, books, self.app_session(n).as_deref())
+                .await
+            {
                 Ok(a) => {
                     tracing::debug!(job = n, t_ms = self.clock.now_ms(), "202 accepted");
                     if st.first_accepted.is_none() {
@@ -285,7 +315,11 @@ impl Session {
         st.token_refreshes += 1;
         tracing::debug!(job = n, t_ms = self.clock.now_ms(), "token refresh");
         match self
-            .post_batch(&self.job_id(n), self.scenario.client.books_per_job)
+            .post_batch(
+                &self.job_id(n),
+                self.scenario.client.books_per_job,
+                self.app_session(n).as_deref(),
+            )
             .await
         {
             Ok(a) => {

@@ -30,21 +30,21 @@ pub(super) struct Attempt {
 const MESSAGES_MAX: u32 = 1_000_000;
 
 /// The client's end of an open progress socket.
-type Socket = WebSocketStream<Box<dyn IoObject>>;
+pub(super) type Socket = WebSocketStream<Box<dyn IoObject>>;
 
 /// The times of one attempt, in ms since the run's start.
-struct Deadlines {
-    start_ms: u64,
+pub(super) struct Deadlines {
+    pub(super) start_ms: u64,
     handshake_ms: u64,
     /// When the app issues the ping (queued until the 101).
-    ping_at_ms: u64,
+    pub(super) ping_at_ms: u64,
     ping_ms: u64,
 }
 
 impl Deadlines {
     /// When the read loop must wake without a frame: to write the ping, or to give up on
     /// its pong.
-    fn wake_ms(&self, ping_sent: bool, pong: bool) -> u64 {
+    pub(super) fn wake_ms(&self, ping_sent: bool, pong: bool) -> u64 {
         if !ping_sent {
             self.ping_at_ms
         } else if !pong {
@@ -104,7 +104,7 @@ impl Session {
 
     /// An attempt's deadlines, starting now. The two apart (each ends the attempt with its
     /// own outcome); together they are `Client::upgrade_deadline_ms`, which the reports draw.
-    fn deadlines(&self, n: u64) -> Deadlines {
+    pub(super) fn deadlines(&self, n: u64) -> Deadlines {
         let c = &self.scenario.client;
         let start_ms = self.clock.now_ms();
         let ping_at_ms = start_ms + c.ping_after_ms;
@@ -137,10 +137,21 @@ impl Session {
         after: Option<u32>,
         d: &Deadlines,
     ) -> Result<(Socket, u64), (Outcome, Option<u16>)> {
+        self.open_url(n, self.progress_url(accepted, after), d)
+            .await
+    }
+
+    /// [`Session::open`] on any socket URL (a session's too).
+    pub(super) async fn open_url(
+        &self,
+        n: u64,
+        url: String,
+        d: &Deadlines,
+    ) -> Result<(Socket, u64), (Outcome, Option<u16>)> {
         let start_ms = d.start_ms;
         // The token and job id come from the server: whatever it sent is input, and a URL
         // that does not parse fails the attempt (the 202's body is checked too).
-        let request = match self.progress_url(accepted, after).into_client_request() {
+        let request = match url.into_client_request() {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!(job = n, error = %e, "the progress URL does not parse");
@@ -296,7 +307,7 @@ impl Session {
     }
 
     /// The server pings faster than it reads the pongs: the attempt ends, named.
-    fn give_up_on_ping_flood(&self, n: u64, attempt: &mut Attempt) {
+    pub(super) fn give_up_on_ping_flood(&self, n: u64, attempt: &mut Attempt) {
         tracing::warn!(
             job = n,
             t_ms = self.clock.now_ms(),
@@ -352,7 +363,7 @@ impl Session {
                 tracing::debug!(job = n, t_ms = self.clock.now_ms(), books_done, "ready");
                 false
             }
-            ServerMsg::Complete { books } => {
+            ServerMsg::Complete { books, .. } => {
                 let now_ms = self.clock.now_ms();
                 tracing::debug!(job = n, t_ms = now_ms, books, "complete");
                 model.on_complete(now_ms - t0);
@@ -368,7 +379,7 @@ impl Session {
 /// client), then in the socket's write buffer, which keeps at most
 /// [`WS_WRITE_BUFFER_BYTES_MAX`] (`wire::ws`) and drops pongs past it.
 #[derive(Default)]
-struct PongsUnsent {
+pub(super) struct PongsUnsent {
     bytes: usize,
 }
 
@@ -376,7 +387,7 @@ impl PongsUnsent {
     /// After a ping with `payload_len` bytes: tries the write without waiting (the pong goes
     /// out now or never), and whether the pongs waiting now pass the write buffer's bound,
     /// that is, the server pings faster than it reads.
-    fn after_ping(&mut self, ws: &mut Socket, payload_len: usize) -> bool {
+    pub(super) fn after_ping(&mut self, ws: &mut Socket, payload_len: usize) -> bool {
         match ws.flush().now_or_never() {
             Some(_) => self.bytes = 0,
             // A client's pong: 2 bytes of header, 4 of mask and the ping's payload.
@@ -387,7 +398,7 @@ impl PongsUnsent {
 }
 
 /// Whether a text message that is not one of the API's is a progress message (its `type`).
-fn is_progress(text: &str) -> bool {
+pub(super) fn is_progress(text: &str) -> bool {
     #[derive(serde::Deserialize)]
     struct Typed<'a> {
         #[serde(rename = "type", borrow)]

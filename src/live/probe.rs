@@ -61,12 +61,8 @@ pub fn valid_job_prefix(prefix: &str) -> bool {
     crate::wire::api::valid_job_id(&format!("{prefix}{PROBE_JOBS_MAX}"))
 }
 
-/// Runs `options.jobs` client sessions against `target`. Must run inside a `LocalSet`.
-pub async fn probe(
-    scenario: &Scenario,
-    target: Endpoint,
-    options: &ProbeOptions,
-) -> Result<ProbeRun, LiveError> {
+/// The options' bounds, and what `[session]` asks of them.
+fn check_options(scenario: &Scenario, options: &ProbeOptions) -> Result<(), LiveError> {
     if options.jobs == 0 || options.jobs > PROBE_JOBS_MAX {
         return Err(LiveError::Usage(format!(
             "--jobs must be within 1..={PROBE_JOBS_MAX}"
@@ -77,12 +73,39 @@ pub async fn probe(
             "--concurrency must be within 1..={PROBE_CONCURRENCY_MAX}"
         )));
     }
+    if let Some(s) = scenario
+        .session
+        .as_ref()
+        .filter(|s| s.jobs > options.concurrency)
+    {
+        return Err(LiveError::Usage(format!(
+            "session.jobs ({}) exceeds --concurrency ({}): a session's jobs are in flight together",
+            s.jobs, options.concurrency
+        )));
+    }
+    let session_id = format!("{}session-{PROBE_JOBS_MAX}", options.job_prefix);
+    if scenario.session.is_some() && !crate::wire::api::valid_job_id(&session_id) {
+        return Err(LiveError::Usage(format!(
+            "--job-prefix {:?}: with [session], a session's id {session_id:?} must be 1..=64 of [A-Za-z0-9_-]; shorten the prefix",
+            options.job_prefix
+        )));
+    }
     if !valid_job_prefix(&options.job_prefix) {
         return Err(LiveError::Usage(format!(
             "--job-prefix {:?}: job ids are 1..=64 of [A-Za-z0-9_-], with the job's number after the prefix",
             options.job_prefix
         )));
     }
+    Ok(())
+}
+
+/// Runs `options.jobs` client sessions against `target`. Must run inside a `LocalSet`.
+pub async fn probe(
+    scenario: &Scenario,
+    target: Endpoint,
+    options: &ProbeOptions,
+) -> Result<ProbeRun, LiveError> {
+    check_options(scenario, options)?;
     // One plain TCP connect first: a target that cannot be reached at all is said once, with
     // the reason, instead of as N network errors. It counts against the time limit.
     let time_limit = Duration::from_secs(options.time_limit_s);
@@ -118,6 +141,7 @@ pub async fn probe(
         connect,
         token_preloaded: false,
         job_prefix: options.job_prefix.clone(),
+        session_prefix: format!("{}session-", options.job_prefix),
     });
     let all = crate::client::run_fleet(session, options.jobs as u64, options.concurrency as usize);
     let finished = tokio::time::timeout_at(deadline, all).await;

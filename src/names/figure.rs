@@ -127,6 +127,13 @@ pub enum Figure {
     StaleAccepts,
     StaleWindowMsMax,
     StaleAcceptAfterMsMax,
+    Sessions,
+    Handshakes,
+    SessionFailures,
+    SessionFailureRate,
+    SessionSilentFailures,
+    ProgressGaps,
+    SessionProgressGaps,
     /// Faults of every kind.
     Faults,
     /// Faults of one kind (`fault_KIND`).
@@ -157,7 +164,7 @@ const SHARE: &str = "share of jobs";
 const RESILIENT: &str = "the resilient client at work";
 
 #[rustfmt::skip]
-const PLAIN: [Plain; 39] = [
+const PLAIN: [Plain; 46] = [
     (F::Jobs, "jobs", "jobs", Kind::Count, JOBS, Some("jobs"),
      "client sessions (one batch POST, one progress socket, one durable object each), pooled over every seed"),
     (F::Ok, "ok", "outcomes.ok", Kind::Count, JOBS, Some("ok"),
@@ -233,6 +240,20 @@ const PLAIN: [Plain; 39] = [
      "the longest time, over revocations, that some edge location could still serve the old token from its KV cache (at most: KV may refresh it sooner)"),
     (F::StaleAcceptAfterMsMax, "stale_accept_after_ms_max", "edge.stale_accept_after_ms.max", Kind::Ms, "ms", Some("latest stale accept (ms after)"),
      "the longest time after a revocation that the server accepted the revoked token"),
+    (F::Sessions, "sessions", "session.sessions", Kind::Count, COUNT, Some("app sessions"),
+     "app sessions, each with one socket for its jobs ([session]); absent in a run without sessions"),
+    (F::Handshakes, "handshakes", "session.handshakes", Kind::Count, COUNT, Some("socket handshakes"),
+     "socket opens the app tried, every session's (one or more each)"),
+    (F::SessionFailures, "session_failures", "session.session_failures", Kind::Count, COUNT, Some("sessions with a failed job"),
+     "sessions with at least one job not ok"),
+    (F::SessionFailureRate, "session_failure_rate", "session.session_failure_rate", Kind::Rate, "share of sessions", Some("  share of sessions"),
+     "sessions with a failed job / sessions"),
+    (F::SessionSilentFailures, "session_silent_failures", "session.session_silent_failures", Kind::Count, COUNT, Some("sessions with a silent failure"),
+     "sessions with at least one silent failure"),
+    (F::ProgressGaps, "progress_gaps", "session.progress_gaps", Kind::Count, JOBS, Some("jobs with a progress gap"),
+     "jobs whose app saw a later book's result before an earlier one's (a message lost while no socket was open)"),
+    (F::SessionProgressGaps, "session_progress_gaps", "session.session_progress_gaps", Kind::Count, COUNT, Some("sessions with a progress gap"),
+     "sessions with at least one job with a progress gap"),
 ];
 
 /// Every figure, in the order error messages and the API list them: the plain ones, one per
@@ -289,6 +310,18 @@ impl Figure {
         F::StaleAcceptAfterMsMax,
     ];
 
+    /// The app sessions' figures (`[session]`), in table order: measured only in a run with
+    /// sessions (`VariantSummary::session`), absent otherwise.
+    pub const SESSION: [Figure; 7] = [
+        F::Sessions,
+        F::Handshakes,
+        F::SessionFailures,
+        F::SessionFailureRate,
+        F::SessionSilentFailures,
+        F::ProgressGaps,
+        F::SessionProgressGaps,
+    ];
+
     /// Whether less of it is better (failures, latencies, costs): what `decide` may rank by.
     /// Not so for what a run is made of or achieves (jobs, ok, results complete, hot reads),
     /// nor for an interval's end or a paired delta (which depends on the baseline).
@@ -296,6 +329,7 @@ impl Figure {
         !matches!(
             self,
             F::Jobs
+                | F::Sessions
                 | F::Ok
                 | F::ResultsComplete
                 | F::KvHotReads
@@ -308,6 +342,11 @@ impl Figure {
     /// Whether it is one of [`Figure::EDGE`].
     pub fn is_edge(self) -> bool {
         Figure::EDGE.contains(&self)
+    }
+
+    /// Whether it is one of [`Figure::SESSION`].
+    pub fn is_session(self) -> bool {
+        Figure::SESSION.contains(&self)
     }
 
     fn plain(self) -> Option<&'static Plain> {
@@ -381,8 +420,9 @@ impl Figure {
     pub fn csv_column(self) -> Option<String> {
         match self {
             F::Failures | F::CanceledRate => None,
-            // The edge cache's figures are in the JSON only: a sweep's CSV keeps its columns.
-            f if f.is_edge() => None,
+            // The edge cache's and sessions' figures are in the JSON only: a sweep's CSV keeps
+            // its columns.
+            f if f.is_edge() || f.is_session() => None,
             F::Latency(stat, timing) => Some(format!("{}_{}", timing.name(), stat.name())),
             F::Delta(timing) => Some(format!("delta_{}_mean", timing.name())),
             other => Some(other.to_string()),
@@ -477,7 +517,11 @@ mod tests {
     fn every_figure_has_a_kind_a_unit_and_a_meaning() {
         for f in Figure::ALL {
             assert!(!f.meaning().is_empty() && !f.unit().is_empty(), "{f}");
-            assert_eq!(f.kind() == Kind::Rate, f.unit() == SHARE, "{f}");
+            assert_eq!(
+                f.kind() == Kind::Rate,
+                f.unit().starts_with("share of"),
+                "{f}"
+            );
         }
         // A fault kind added to the list is a figure without anything else to write.
         assert_eq!(

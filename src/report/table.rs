@@ -37,6 +37,12 @@ impl Rows<'_> {
         self.row(label, figure, |v| fmt_count(v.figure(figure)));
     }
 
+    /// The row of a plain figure that is a fraction, written by `fmt`; `–` when absent.
+    fn fraction(&mut self, figure: Figure, fmt: fn(f64) -> String) {
+        let label = figure.label().expect("a figure with a row");
+        self.row(label, figure, |v| v.figure(figure).map_or("–".into(), fmt));
+    }
+
     /// Jobs and how they ended, the failure rate, and the server's counts.
     fn outcomes(&mut self) {
         self.count(Figure::Jobs);
@@ -80,6 +86,16 @@ impl Rows<'_> {
         if self.vs.iter().any(|v| v.edge.is_some()) {
             for figure in Figure::EDGE {
                 self.count(figure);
+            }
+        }
+        if self.vs.iter().any(|v| v.session.is_some()) {
+            for figure in Figure::SESSION {
+                match figure {
+                    Figure::SessionFailureRate => {
+                        self.fraction(figure, |x| format!("{:.1}%", x * 100.0))
+                    }
+                    _ => self.count(figure),
+                }
             }
         }
         for kind in FaultKind::ALL {

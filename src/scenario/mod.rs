@@ -33,6 +33,8 @@ pub const JOBS_MAX: u32 = 1_000_000;
 /// simulated port runs out (turmoil's ephemeral ports once did, with a panic); the bound is
 /// memory: about 100 KB per job in flight, 2 GB at the maximum.
 pub const CONCURRENCY_MAX: u32 = 20_000;
+/// Most jobs of one app session (`[session]`).
+pub const SESSION_JOBS_MAX: u32 = 1_000;
 /// Most progress messages (books) per job.
 pub const BOOKS_PER_JOB_MAX: u32 = 10_000;
 /// Most retries after the first upgrade attempt.
@@ -62,6 +64,9 @@ pub struct Scenario {
     #[serde(skip_serializing_if = "KvConfig::is_default")]
     pub kv: KvConfig,
     pub client: ClientConfig,
+    /// One socket per app session (none: one socket per job, the write-up's design).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionConfig>,
     pub enrichment: Enrichment,
     pub faults: Faults,
     pub slo: Slo,
@@ -369,6 +374,28 @@ impl Default for KvConfig {
 impl KvConfig {
     fn is_default(&self) -> bool {
         *self == KvConfig::default()
+    }
+}
+
+/// One socket per app session, the write-up's "connection pooling": the app runs
+/// `jobs` imports in a session, one after another `job_interval_ms` apart (0: all at once),
+/// and hears the progress of all of them on one socket to the session's own durable object,
+/// opened once, right after the session's POST. Jobs `k·jobs .. (k+1)·jobs` are session `k`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// Jobs per app session (1..=1000, at most `scenario.concurrency`); the last session of
+    /// a run may have fewer.
+    pub jobs: u32,
+    /// The wait from one job's start to the next one's in a session (default constant 0:
+    /// the jobs overlap).
+    #[serde(default = "SessionConfig::no_wait")]
+    pub job_interval_ms: Dist,
+}
+
+impl SessionConfig {
+    fn no_wait() -> Dist {
+        Dist::Constant(0.0)
     }
 }
 
@@ -697,6 +724,15 @@ impl Scenario {
         self.network_type(i)
             .and_then(|t| t.handshake_timeout_ms)
             .unwrap_or(self.client.handshake_timeout_ms)
+    }
+
+    /// The first job of job `n`'s app session (`n` itself without `[session]`): the session's
+    /// key, whose draws its socket and its object use.
+    pub fn session_first(&self, n: u64) -> u64 {
+        match &self.session {
+            Some(s) if n < 1 << 63 => n - n % u64::from(s.jobs),
+            _ => n,
+        }
     }
 
     /// The names of `network.types`, in file order.

@@ -6,7 +6,7 @@ use super::{reported, Dist, Expectation, Scenario};
 use super::{
     BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DECIDE_OPTIONS_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX,
     JOBS_MAX, KV_CACHE_TTL_MS_MIN, KV_EXPIRATION_TTL_MS_MIN, NETWORK_TYPES_MAX, PARTITIONS_MAX,
-    PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, TICK_MS_MAX,
+    PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, SESSION_JOBS_MAX, TICK_MS_MAX,
 };
 use crate::names::VariantId;
 
@@ -62,7 +62,8 @@ impl Scenario {
         self.expectations = self.validate_expect()?;
         self.validate_reported()?;
         self.validate_decide()?;
-        self.validate_books()
+        self.validate_books()?;
+        self.validate_session()
     }
 
     /// `[scenario]`: sizes, variants, tick and duration.
@@ -154,7 +155,11 @@ impl Scenario {
             ("kv.cold_read_ms", &self.kv.cold_read_ms),
             ("kv.write_ms", &self.kv.write_ms),
         ];
-        for (key, d) in dists.into_iter().chain(self.faults.dists()) {
+        let session = self
+            .session
+            .as_ref()
+            .map(|s| ("session.job_interval_ms", &s.job_interval_ms));
+        for (key, d) in dists.into_iter().chain(self.faults.dists()).chain(session) {
             d.validate()
                 .map_err(|(sub, msg)| (format!("{key}.{sub}"), msg))?;
         }
@@ -498,6 +503,35 @@ impl Scenario {
                     self.client.books_per_job
                 ),
             );
+        }
+        Ok(())
+    }
+
+    /// `[session]`: at least one job per session, and a whole session in flight at once.
+    fn validate_session(&self) -> Result<(), Invalid> {
+        let Some(s) = &self.session else {
+            return Ok(());
+        };
+        let err = |msg: String| Err(("session.jobs".to_string(), msg));
+        if s.jobs == 0 {
+            return err(
+                "0: a session with zero jobs runs nothing; give it at least 1, or remove \
+                 [session] for one socket per job"
+                    .into(),
+            );
+        }
+        if s.jobs > SESSION_JOBS_MAX {
+            return err(format!(
+                "{} exceeds the limit of {SESSION_JOBS_MAX}",
+                s.jobs
+            ));
+        }
+        if s.jobs > self.scenario.concurrency {
+            return err(format!(
+                "{} exceeds scenario.concurrency ({}): a session's jobs are in flight together; \
+                 lower session.jobs or raise scenario.concurrency",
+                s.jobs, self.scenario.concurrency
+            ));
         }
         Ok(())
     }

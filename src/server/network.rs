@@ -66,7 +66,8 @@ impl Network {
             Direction::Down => (Purpose::ClientEdgeDown, Purpose::EdgeObjectDown),
         };
         let draws = &env.draws;
-        let network_type = draws.network_type(&net.types, job);
+        // A session's jobs are one phone's: they share the session's network type.
+        let network_type = draws.network_type(&net.types, env.scenario.session_first(job));
         let client_edge_ms = env.scenario.client_edge_latency_ms(network_type);
         let latency_ms = draws.ms(client_edge_ms, job, ce, index)
             + draws.ms(&net.edge_object.latency_ms, job, eo, index);

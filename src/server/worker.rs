@@ -24,7 +24,7 @@ use super::Env;
 use crate::clock;
 use crate::scenario::LinkName;
 use crate::task;
-use crate::wire::api::{self, BatchRequest};
+use crate::wire::api::{self, BatchRequest, SessionRequest};
 use crate::wire::{host_refusal, plain, read_body, serve_http1, Body, Io, IoObject};
 
 /// Opens a connection to the object host.
@@ -209,18 +209,27 @@ async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Respons
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
-/// The job a request is for: from the query of the upgrade, from the body of the batch POST
-/// (`u64::MAX` when neither names a well-formed one: the object host refuses those, and they
+/// The job a request is for: from the query of the upgrade, from the body of the batch POST;
+/// a session's (its first job's key, `api::job_key`) for the session's POST and socket
+/// (`u64::MAX` when none names a well-formed one: the object host refuses those, and they
 /// share one set of counters rather than adding one each).
 fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
-    let job_id = match api::query_param(parts.uri.query(), "jobId") {
-        Ok(Some(id)) => Some(id.to_string()),
+    let query = parts.uri.query();
+    let id = match (
+        api::query_param(query, "jobId"),
+        api::query_param(query, "sessionId"),
+    ) {
+        (Ok(Some(id)), _) | (_, Ok(Some(id))) => Some(id.to_string()),
         _ => serde_json::from_slice::<BatchRequest>(body)
             .ok()
-            .map(|b| b.job_id),
+            .map(|b| b.job_id)
+            .or_else(|| {
+                serde_json::from_slice::<SessionRequest>(body)
+                    .ok()
+                    .map(|s| s.session_id)
+            }),
     };
-    job_id
-        .as_deref()
+    id.as_deref()
         .filter(|id| api::valid_job_id(id))
         .map_or(u64::MAX, api::job_key)
 }

@@ -368,6 +368,7 @@ fn fleet<'a>(w: World<'a>, token_preloaded: bool) -> (turmoil::Sim<'a>, Fleet) {
         connect,
         token_preloaded,
         job_prefix: "job-".into(),
+        session_prefix: "session-".into(),
     });
     let jobs = scenario.scenario.jobs as u64;
     let concurrency = scenario.scenario.concurrency as usize;

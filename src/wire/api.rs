@@ -7,6 +7,12 @@ use crate::fnv::Fnv1a;
 pub const BATCH_PATH: &str = "/api/enrichment/batch";
 pub const PROGRESS_PATH: &str = "/ws/progress";
 pub const STATUS_PATH: &str = "/api/enrichment/status";
+/// `POST`: an app session and its token (`[session]`).
+pub const SESSION_PATH: &str = "/api/session";
+/// The session's one socket, carrying every job's progress.
+pub const SESSION_SOCKET_PATH: &str = "/ws/session";
+/// Most jobs one session socket's `after` may name.
+pub const SESSION_AFTER_JOBS_MAX: usize = 1_000;
 /// Longest accepted `jobId`.
 pub const JOB_ID_LEN_MAX: usize = 64;
 /// Largest accepted request body, in bytes.
@@ -18,6 +24,25 @@ pub const BODY_BYTES_MAX: usize = 64 * 1024;
 pub struct BatchRequest {
     pub job_id: String,
     pub books: u32,
+    /// The app session whose socket carries the job's progress (`POST /api/session` made it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+}
+
+/// `POST /api/session` body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionRequest {
+    pub session_id: String,
+}
+
+/// `202 Accepted` body of the session POST: the token of the session's socket.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionAccepted {
+    pub session_id: String,
+    pub token: String,
+    pub expires_at_ms: u64,
 }
 
 /// `202 Accepted` body of the batch POST.
@@ -40,7 +65,7 @@ pub struct Status {
 }
 
 /// Messages the object pushes on the progress socket (JSON text frames).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum ServerMsg {
     /// Sent right after the accept.
@@ -50,12 +75,58 @@ pub enum ServerMsg {
         books_done: u32,
         books: u32,
     },
-    /// One per enriched book; `seq` counts from 1.
+    /// One per enriched book; `seq` counts from 1. `jobId` only on a session's socket.
     #[serde(rename_all = "camelCase")]
-    Progress { seq: u32, books: u32 },
-    /// The job finished; the client may close.
+    Progress {
+        seq: u32,
+        books: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+    },
+    /// The job finished; the client may close (on a session's socket: when every job it
+    /// waits for has). `jobId` only on a session's socket.
     #[serde(rename_all = "camelCase")]
-    Complete { books: u32 },
+    Complete {
+        books: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        job_id: Option<String>,
+    },
+}
+
+/// Written as the derived form was before sessions (a job's socket's messages have no job
+/// id), so the timelines `replay` prints keep their bytes.
+impl std::fmt::Debug for ServerMsg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let with_job = |d: &mut std::fmt::DebugStruct<'_, '_>, job_id: &Option<String>| {
+            if let Some(id) = job_id {
+                d.field("job_id", id);
+            }
+        };
+        match self {
+            ServerMsg::Ready {
+                job_id,
+                books_done,
+                books,
+            } => f
+                .debug_struct("Ready")
+                .field("job_id", job_id)
+                .field("books_done", books_done)
+                .field("books", books)
+                .finish(),
+            ServerMsg::Progress { seq, books, job_id } => {
+                let mut d = f.debug_struct("Progress");
+                d.field("seq", seq).field("books", books);
+                with_job(&mut d, job_id);
+                d.finish()
+            }
+            ServerMsg::Complete { books, job_id } => {
+                let mut d = f.debug_struct("Complete");
+                d.field("books", books);
+                with_job(&mut d, job_id);
+                d.finish()
+            }
+        }
+    }
 }
 
 /// A well-formed job id: 1..=64 of `[A-Za-z0-9_-]`.
@@ -86,6 +157,11 @@ pub fn job_id(n: u64) -> String {
     format!("job-{n}")
 }
 
+/// The id the simulated client uses for the app session whose first job is `n`.
+pub fn session_id(n: u64) -> String {
+    format!("session-{n}")
+}
+
 /// A `Sec-WebSocket-Key` that is 16 bytes in base64 (RFC 6455 4.2.1): 22 characters of the
 /// alphabet, the last one carrying no bits past the 16th byte, then `==`.
 pub fn valid_ws_key(key: &[u8]) -> bool {
@@ -106,15 +182,54 @@ pub fn connection_upgrade(value: &[u8]) -> bool {
 /// The number keying a job's random draws: `n` for `job-n` written as the fleet writes it
 /// (decimal, no sign, no leading zero), else a stable FNV-1a hash with the top bit set (so it
 /// never collides with a simulated job): `job-05` is not `job-5`.
+/// `session-n` keys as its first job `n` does (the session's object and socket draw as that
+/// job's would, so a session's handshake meets the draws of its first job's).
 pub fn job_key(id: &str) -> u64 {
-    if let Some(n) = id.strip_prefix("job-").and_then(|s| s.parse::<u64>().ok()) {
-        if n < 1 << 63 && id[4..] == n.to_string() {
-            return n;
+    for prefix in ["job-", "session-"] {
+        if let Some(digits) = id.strip_prefix(prefix) {
+            if let Ok(n) = digits.parse::<u64>() {
+                if n < 1 << 63 && digits == n.to_string() {
+                    return n;
+                }
+            }
         }
     }
     let mut h = Fnv1a::new();
     h.write(id.as_bytes());
     h.finish() | 1 << 63
+}
+
+/// The `sessionId` (well formed, once) and the `token` of a session socket's query, or why it
+/// gets a 400.
+pub fn session_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
+    let session_id = match query_param(query, "sessionId") {
+        Ok(Some(id)) if valid_job_id(id) => id.to_string(),
+        _ => return Err("missing or malformed sessionId"),
+    };
+    let token = match query_param(query, "token") {
+        Ok(t) => t.unwrap_or("").to_string(),
+        Err(Repeated) => return Err("token given twice"),
+    };
+    Ok((session_id, token))
+}
+
+/// A session socket's `after`: `jobId:seq` pairs joined by commas (`job-1:3,job-2:0`), the
+/// progress the app has of each job; a job it does not name is replayed from its start.
+pub fn parse_session_after(
+    value: &str,
+) -> Result<std::collections::BTreeMap<String, u32>, &'static str> {
+    let mut out = std::collections::BTreeMap::new();
+    for pair in value.split(',').filter(|p| !p.is_empty()) {
+        let (job, seq) = pair.split_once(':').ok_or("malformed after")?;
+        let seq = seq.parse::<u32>().map_err(|_| "malformed after")?;
+        if !valid_job_id(job) || out.insert(job.to_string(), seq).is_some() {
+            return Err("malformed after");
+        }
+        if out.len() > SESSION_AFTER_JOBS_MAX {
+            return Err("after names too many jobs");
+        }
+    }
+    Ok(out)
 }
 
 /// A query key given more than once: ambiguous, so malformed.

@@ -99,6 +99,8 @@ enum Defect {
     CloseOnlyAtTheEnd,
     /// Never closes after complete: leaves the closing to the client (and echoes its Close).
     NoCloseAfterComplete,
+    /// A session's socket replays every job from its start, whatever `after` says.
+    SessionReplayFromStart,
 }
 
 /// The case named `name` in `conform`'s JSON.
@@ -296,6 +298,20 @@ fn a_replay_with_duplicates_fails_exactly_the_replay_case() {
     );
 }
 
+/// The session cases can fail: a session socket that ignores `after` replays what the app
+/// has, and only the replay case sees it (non-strict: the session API is a `Should`).
+#[test]
+fn a_session_replay_with_duplicates_fails_exactly_the_session_replay_case() {
+    let addr = reference(Defect::SessionReplayFromStart);
+    let (code, v, err) = conform(addr, &[]);
+    passes_non_strict(code, &v, &err, &["session-replay-after"]);
+    let detail = case_of(&v, "session-replay-after")["detail"]
+        .as_str()
+        .unwrap();
+    assert!(detail.contains("progress seqs: expected [2, 3"), "{detail}");
+    fails_strict(addr, "session-replay-after", &[]);
+}
+
 #[test]
 fn bad_input_exits_2_and_a_remote_target_is_refused_before_any_connection() {
     let cases: [(&[&str], &str); 5] = [
@@ -474,7 +490,14 @@ impl RefJob {
     }
 }
 
-type Jobs = Rc<RefCell<BTreeMap<String, RefJob>>>;
+/// The jobs, and each app session's token and jobs (`POST /api/session`).
+#[derive(Default)]
+struct Kept {
+    jobs: BTreeMap<String, RefJob>,
+    sessions: BTreeMap<String, (String, Vec<String>)>,
+}
+
+type Jobs = Rc<RefCell<Kept>>;
 
 /// Starts the reference on a free loopback port, in its own thread, for 60 s at most.
 fn reference(defect: Defect) -> SocketAddr {
@@ -523,6 +546,8 @@ async fn route(req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<F
         (_, api::BATCH_PATH) => answer(405, String::new()),
         (&Method::GET, api::PROGRESS_PATH) => upgrade(req, jobs, defect),
         (&Method::GET, api::STATUS_PATH) => status(&req, &jobs),
+        (&Method::POST, api::SESSION_PATH) => post_session(req, &jobs).await,
+        (&Method::GET, api::SESSION_SOCKET_PATH) => session_upgrade(req, jobs, defect),
         _ => answer(404, String::new()),
     }
 }
@@ -532,6 +557,7 @@ async fn route(req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<F
 struct Batch {
     job_id: String,
     books: u32,
+    session_id: Option<String>,
 }
 
 async fn post(req: Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
@@ -549,20 +575,157 @@ async fn post(req: Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
         return answer(400, String::new());
     }
     let token = format!("{:032x}", rand::random::<u128>());
-    let mut jobs = jobs.borrow_mut();
-    let job = jobs.entry(batch.job_id.clone()).or_insert(RefJob {
+    let mut kept = jobs.borrow_mut();
+    if let Some(session) = &batch.session_id {
+        let Some((_, in_session)) = kept.sessions.get_mut(session) else {
+            return answer(404, String::new());
+        };
+        if !in_session.contains(&batch.job_id) {
+            in_session.push(batch.job_id.clone());
+        }
+    }
+    let job = kept.jobs.entry(batch.job_id.clone()).or_insert(RefJob {
         token: String::new(),
         books: batch.books,
         start: Instant::now(),
     });
     job.token = token.clone();
-    let expires_at_ms = std::time::SystemTime::now()
+    let body = json!({"jobId": batch.job_id, "token": token, "expiresAtMs": in_an_hour_ms()});
+    answer(202, body.to_string())
+}
+
+fn in_an_hour_ms() -> u64 {
+    std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
-        + 3_600_000;
-    let body = json!({"jobId": batch.job_id, "token": token, "expiresAtMs": expires_at_ms});
+        + 3_600_000
+}
+
+async fn post_session(req: Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
+    let Ok(body) = Limited::new(req.into_body(), api::BODY_BYTES_MAX)
+        .collect()
+        .await
+    else {
+        return answer(413, String::new());
+    };
+    let Ok(asked) = serde_json::from_slice::<api::SessionRequest>(&body.to_bytes()) else {
+        return answer(400, String::new());
+    };
+    let token = format!("{:032x}", rand::random::<u128>());
+    let mut kept = jobs.borrow_mut();
+    let session = kept.sessions.entry(asked.session_id.clone()).or_default();
+    session.0 = token.clone();
+    let body =
+        json!({"sessionId": asked.session_id, "token": token, "expiresAtMs": in_an_hour_ms()});
     answer(202, body.to_string())
+}
+
+/// A session's socket: its token checked (the upgrade's own checks are the job socket's,
+/// above), then every job's progress by the clock with its jobId, after `after` per job.
+fn session_upgrade(
+    mut req: Request<Incoming>,
+    jobs: Jobs,
+    defect: Defect,
+) -> Response<Full<Bytes>> {
+    let query = req.uri().query();
+    let id = api::query_param(query, "sessionId")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .to_string();
+    let token = api::query_param(query, "token")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .to_string();
+    let Ok(mut after) = api::parse_session_after(
+        api::query_param(query, "after")
+            .ok()
+            .flatten()
+            .unwrap_or(""),
+    ) else {
+        return answer(400, String::new());
+    };
+    if defect == Defect::SessionReplayFromStart {
+        after.clear();
+    }
+    let known = jobs
+        .borrow()
+        .sessions
+        .get(&id)
+        .is_some_and(|(t, _)| !token.is_empty() && *t == token);
+    if !known {
+        return answer(401, String::new());
+    }
+    let key = req
+        .headers()
+        .get("sec-websocket-key")
+        .map(|k| k.as_bytes().to_vec())
+        .unwrap_or_default();
+    let on = hyper::upgrade::on(&mut req);
+    tokio::task::spawn_local(async move {
+        if let Ok(up) = on.await {
+            let ws = WebSocketStream::from_raw_socket(TokioIo::new(up), Role::Server, None).await;
+            session_socket(ws, jobs, id, after).await;
+        }
+    });
+    let mut r = answer(101, String::new());
+    let h = r.headers_mut();
+    h.insert("upgrade", "websocket".parse().unwrap());
+    h.insert("connection", "Upgrade".parse().unwrap());
+    h.insert(
+        "sec-websocket-accept",
+        derive_accept_key(&key).parse().unwrap(),
+    );
+    r
+}
+
+/// Ready with the session's id, then each job's messages as they come due, each sent once.
+async fn session_socket(mut ws: RefWs, jobs: Jobs, id: String, after: BTreeMap<String, u32>) {
+    let _ = ws
+        .send(Message::text(
+            json!({"type": "ready", "jobId": id, "booksDone": 0, "books": 0}).to_string(),
+        ))
+        .await;
+    // Per job: the next seq to send (books + 1: complete; books + 2: all sent).
+    let mut next: BTreeMap<String, u32> = BTreeMap::new();
+    loop {
+        let due: Vec<Value> = {
+            let kept = jobs.borrow();
+            let mut out = Vec::new();
+            for job_id in &kept.sessions[&id].1 {
+                let job = &kept.jobs[job_id];
+                let n = next
+                    .entry(job_id.clone())
+                    .or_insert(after.get(job_id).copied().unwrap_or(0) + 1);
+                while *n <= job.books_done() {
+                    out.push(
+                        json!({"type": "progress", "seq": *n, "books": job.books, "jobId": job_id}),
+                    );
+                    *n += 1;
+                }
+                if *n == job.books + 1 && job.books_done() == job.books {
+                    out.push(json!({"type": "complete", "books": job.books, "jobId": job_id}));
+                    *n += 1;
+                }
+            }
+            out
+        };
+        for m in due {
+            if ws.send(Message::text(m.to_string())).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(BOOK_MS)) => {}
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Close(_))) => { let _ = ws.flush().await; return; }
+                Some(Ok(_)) => {}
+                _ => return,
+            },
+        }
+    }
 }
 
 /// The query's jobId (once, well formed) and token (at most once); `None` is a 400.
@@ -577,6 +740,7 @@ fn job_and_token(query: Option<&str>) -> Option<(String, String)> {
 
 fn authorized(jobs: &Jobs, id: &str, token: &str) -> bool {
     jobs.borrow()
+        .jobs
         .get(id)
         .is_some_and(|j| !token.is_empty() && j.token == token)
 }
@@ -588,8 +752,8 @@ fn status(req: &Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
     if !authorized(jobs, &id, &token) {
         return answer(401, String::new());
     }
-    let jobs = jobs.borrow();
-    let job = &jobs[&id];
+    let kept = jobs.borrow();
+    let job = &kept.jobs[&id];
     let done = job.books_done();
     let body =
         json!({"jobId": id, "booksDone": done, "books": job.books, "done": done == job.books});
@@ -623,7 +787,7 @@ fn upgrade(mut req: Request<Incoming>, jobs: Jobs, defect: Defect) -> Response<F
     if header("sec-websocket-version") != "13" {
         return answer(426, String::new());
     }
-    let known = jobs.borrow().contains_key(&id);
+    let known = jobs.borrow().jobs.contains_key(&id);
     if !known || defect != Defect::AcceptAnyToken && !authorized(&jobs, &id, &token) {
         return answer(401, String::new());
     }
@@ -652,8 +816,8 @@ type RefWs = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 /// Ready, the replay after `after`, live progress by the clock, complete, then a close 1000.
 async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defect: Defect) {
     let (books, start, done) = {
-        let jobs = jobs.borrow();
-        let j = &jobs[&id];
+        let kept = jobs.borrow();
+        let j = &kept.jobs[&id];
         (j.books, j.start, j.books_done())
     };
     let text = |v: Value| Message::text(v.to_string());

@@ -34,6 +34,7 @@ mod research;
 mod serve;
 mod serve_limits;
 mod serve_process;
+mod sessions;
 mod story;
 mod workerd;
 

@@ -1,7 +1,9 @@
 // The reference Worker and Durable Object of handshake-sim's documented HTTP API (README, "HTTP
 // API of the simulated system"): the batch POST, the progress upgrade and the status poll, with
-// the four handshake variants of src/server/variant/. Each job is one object, routed by
-// `idFromName(jobId)`. Settings are vars (wrangler.toml) or environment bindings (config.capnp):
+// the four handshake variants of src/server/variant/, and the app session (one socket for a
+// session's jobs: `POST /api/session`, `GET /ws/session`). Each job is one object, routed by
+// `idFromName(jobId)`; each session is one object too, `idFromName(sessionId)`, which owns the
+// session's socket and to which each of its jobs' objects sends its progress. Settings are vars (wrangler.toml) or environment bindings (config.capnp):
 //
 //   VARIANT       sequential | parallel | batched | memory-cache (default parallel)
 //   HANDSHAKE_SIM_LATENCY  a scenario's storage latency and cold starts (the JSON of
@@ -25,6 +27,9 @@ export { JobRegistry } from "./retention.js";
 const BATCH_PATH = "/api/enrichment/batch";
 const PROGRESS_PATH = "/ws/progress";
 const STATUS_PATH = "/api/enrichment/status";
+const SESSION_PATH = "/api/session";
+const SESSION_SOCKET_PATH = "/ws/session";
+const SESSION_JOBS_MAX = 1000;
 const BODY_BYTES_MAX = 64 * 1024;
 const MESSAGE_BYTES_MAX = 64 * 1024;
 const BOOKS_PER_JOB_MAX = 10000;
@@ -92,15 +97,16 @@ function validJobId(id) {
   return typeof id === "string" && /^[A-Za-z0-9_-]{1,64}$/.test(id);
 }
 
-/** `jobId` (well formed, once) and `token` (empty when absent), or the 400's reason. */
-function jobAndToken(query) {
+/** `jobId` (well formed, once) and `token` (empty when absent), or the 400's reason; `name`
+ * `sessionId` for a session's socket (the id is then still returned as `jobId`: the object's). */
+function jobAndToken(query, name = "jobId") {
   let jobId;
   try {
-    jobId = queryParam(query, "jobId");
+    jobId = queryParam(query, name);
   } catch {
-    return { error: "missing or malformed jobId" };
+    return { error: `missing or malformed ${name}` };
   }
-  if (!validJobId(jobId)) return { error: "missing or malformed jobId" };
+  if (!validJobId(jobId)) return { error: `missing or malformed ${name}` };
   let token;
   try {
     token = queryParam(query, "token") ?? "";
@@ -108,6 +114,21 @@ function jobAndToken(query) {
     return { error: "token given twice" };
   }
   return { jobId, token };
+}
+
+/** A session socket's `after`: `jobId:seq` pairs joined by commas, as src/wire/api.rs
+ * `parse_session_after`; a Map, or null when malformed. */
+function parseSessionAfter(raw) {
+  const out = new Map();
+  for (const pair of (raw ?? "").split(",").filter((p) => p !== "")) {
+    const colon = pair.indexOf(":");
+    if (colon < 0) return null;
+    const [job, seq] = [pair.slice(0, colon), pair.slice(colon + 1)];
+    if (!validJobId(job) || !/^\+?[0-9]+$/.test(seq) || Number(seq) > U32_MAX) return null;
+    if (out.has(job) || out.size >= SESSION_JOBS_MAX) return null;
+    out.set(job, Number(seq));
+  }
+  return out;
 }
 
 /** A `Sec-WebSocket-Key` that is 16 bytes of base64 (RFC 6455 4.2.1). */
@@ -120,12 +141,12 @@ function connectionUpgrade(value) {
 }
 
 /** The upgrade's instant checks, in serve's order: its refusal, or what was asked. */
-function checkUpgrade(request, query) {
+function checkUpgrade(request, query, session = false) {
   const upgrade = request.headers.get("upgrade");
   if (upgrade === null || upgrade.toLowerCase() !== "websocket") {
     return { refusal: text(426, "expected Upgrade: websocket", { upgrade: "websocket" }) };
   }
-  const asked = jobAndToken(query);
+  const asked = jobAndToken(query, session ? "sessionId" : "jobId");
   if (asked.error) return { refusal: text(400, asked.error) };
   let after;
   try {
@@ -133,7 +154,11 @@ function checkUpgrade(request, query) {
   } catch {
     return { refusal: text(400, "after given twice") };
   }
-  if (after !== undefined) {
+  if (session) {
+    if (after !== undefined && parseSessionAfter(after) === null) {
+      return { refusal: text(400, "malformed after") };
+    }
+  } else if (after !== undefined) {
     // Rust's u32 parse: digits with an optional leading '+'.
     if (!/^\+?[0-9]+$/.test(after) || Number(after) > U32_MAX) {
       return { refusal: text(400, "malformed after") };
@@ -155,8 +180,8 @@ function checkUpgrade(request, query) {
   return { asked };
 }
 
-/** The batch POST's body, at most 64 KiB: the batch, or the refusal (400, 413). */
-async function readBatch(request) {
+/** A POST's body, at most 64 KiB: its text, or the refusal (413). */
+async function readBody(request) {
   const length = request.headers.get("content-length");
   if (length !== null && Number(length) > BODY_BYTES_MAX) {
     return { refusal: text(413, "body too large or unreadable") };
@@ -182,28 +207,58 @@ async function readBatch(request) {
     body.set(c, at);
     at += c.byteLength;
   }
-  let batch;
-  let source;
+  return { body };
+}
+
+/** A POST's body as JSON: the value and its members (`topLevelMembers`), or the 400 (`what`:
+ * "batch" or "session"). */
+async function readJson(request, what) {
+  const { body, refusal } = await readBody(request);
+  if (refusal) return { refusal };
   try {
     // ignoreBOM keeps a byte-order mark in the text, where JSON.parse refuses it (as serde).
-    source = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
-    batch = JSON.parse(source);
+    const source = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
+    return { value: JSON.parse(source), members: topLevelMembers(source) };
   } catch (e) {
-    return { refusal: text(400, `bad batch body: ${e.message}`) };
+    return { refusal: text(400, `bad ${what} body: ${e.message}`) };
   }
-  // serde's view of BatchRequest: exactly jobId (a string) and books (a u32), each once.
-  const members = topLevelMembers(source);
+}
+
+/** The batch POST's body: the batch, or the refusal (400, 413). */
+async function readBatch(request) {
+  const { value: batch, members, refusal } = await readJson(request, "batch");
+  if (refusal) return { refusal };
+  // serde's view of BatchRequest: exactly jobId (a string) and books (a u32), and an optional
+  // sessionId (a string), each once.
   const ok =
     members !== null &&
     new Set(members.map(([k]) => k)).size === members.length &&
-    members.every(([k]) => k === "jobId" || k === "books") &&
+    members.every(([k]) => k === "jobId" || k === "books" || k === "sessionId") &&
     typeof batch.jobId === "string" &&
     members.some(([k, raw]) => k === "books" && /^(0|[1-9][0-9]*)$/.test(raw)) &&
-    batch.books <= U32_MAX;
+    batch.books <= U32_MAX &&
+    (batch.sessionId === undefined || typeof batch.sessionId === "string");
   if (!ok) return { refusal: text(400, "bad batch body: expected {jobId: string, books: u32}") };
   if (!validJobId(batch.jobId)) return { refusal: text(400, "malformed jobId") };
+  if (batch.sessionId !== undefined && !validJobId(batch.sessionId)) {
+    return { refusal: text(400, "malformed sessionId") };
+  }
   if (batch.books > BOOKS_PER_JOB_MAX) return { refusal: text(400, "too many books") };
   return { batch };
+}
+
+/** The session POST's body: exactly {sessionId: string}, or the refusal. */
+async function readSession(request) {
+  const { value, members, refusal } = await readJson(request, "session");
+  if (refusal) return { refusal };
+  const ok =
+    members !== null &&
+    members.length === 1 &&
+    members[0][0] === "sessionId" &&
+    typeof value.sessionId === "string";
+  if (!ok) return { refusal: text(400, "bad session body: expected {sessionId: string}") };
+  if (!validJobId(value.sessionId)) return { refusal: text(400, "malformed sessionId") };
+  return { sessionId: value.sessionId };
 }
 
 /** The members of `source`'s top-level object, in order, duplicates kept: [key, raw value
@@ -280,6 +335,13 @@ async function objectFetch(stub, request, jobId) {
   }
 }
 
+/** The answer to a batch POST whose session refused the job. */
+function joinRefusal(why) {
+  return why === "full"
+    ? text(409, "session full: start another")
+    : text(404, "no such session: POST /api/session first");
+}
+
 export default {
   async fetch(request, env) {
     const s = settings(env);
@@ -299,17 +361,54 @@ export default {
         const stub = stubFor(batch.jobId);
         let accepted;
         try {
+          if (batch.sessionId !== undefined) {
+            // The session's object expects the job first (404: no such session; 409: full).
+            const joined = await stubFor(batch.sessionId).joinSession(batch.jobId);
+            if (joined !== "ok") return joinRefusal(joined);
+          }
           // Awaited: the call returns once the put is durable (the object's output gate), so
           // the 202 never overtakes the token (the #378 race).
-          accepted = await stub.acceptBatch(batch.jobId, batch.books, token, expiresAtMs);
+          accepted = await stub.acceptBatch(
+            batch.jobId,
+            batch.books,
+            token,
+            expiresAtMs,
+            batch.sessionId ?? null,
+          );
         } catch (e) {
           console.error(`[${batch.jobId}] setAuthToken failed: ${e}`);
           return text(503, "storage write failed");
         }
+        if (accepted === "session") return text(409, "that id is an app session's, not a job's");
         if (!accepted) {
           return text(503, "job limit reached: every job the Worker keeps is in use");
         }
         return json(202, { jobId: batch.jobId, token, expiresAtMs });
+      }
+      case SESSION_PATH: {
+        if (request.method !== "POST") return text(405, "use POST");
+        const { sessionId, refusal } = await readSession(request);
+        if (refusal) return refusal;
+        const token = freshToken();
+        const expiresAtMs = Date.now() + s.tokenTtlMs;
+        let accepted;
+        try {
+          accepted = await stubFor(sessionId).acceptSession(sessionId, token, expiresAtMs);
+        } catch (e) {
+          console.error(`[${sessionId}] setAuthToken failed: ${e}`);
+          return text(503, "storage write failed");
+        }
+        if (accepted === "job") return text(409, "that id is a job's, not an app session's");
+        if (!accepted) {
+          return text(503, "job limit reached: every job the Worker keeps is in use");
+        }
+        return json(202, { sessionId, token, expiresAtMs });
+      }
+      case SESSION_SOCKET_PATH: {
+        if (request.method !== "GET") return text(405, "use GET with Upgrade: websocket");
+        const { asked, refusal } = checkUpgrade(request, query, true);
+        if (refusal) return refusal;
+        return objectFetch(stubFor(asked.jobId), request, asked.jobId);
       }
       case PROGRESS_PATH: {
         if (request.method !== "GET") return text(405, "use GET with Upgrade: websocket");
@@ -351,7 +450,10 @@ function byteLength(data) {
 // the variant. So the object's storage round trips are the ones the simulation models: the
 // variant's token read on an upgrade, plus one read of the job's state on a fresh object's
 // first POST (which delays the 202, not the upgrade).
-const JOB_KEYS = ["posted", "jobId", "books", "booksDone", "done"];
+const JOB_KEYS = ["posted", "jobId", "books", "booksDone", "done", "sessionId"];
+// A session's object stores only that it is one (its id); what its jobs did it keeps in memory,
+// as the simulation's does (an incarnation after an eviction knows no progress until the next).
+const SESSION_KEY = "session";
 
 class ReferenceJobObject extends Retained {
   constructor(ctx, env) {
@@ -368,19 +470,110 @@ class ReferenceJobObject extends Retained {
     this.socket = null;
     // Upgrades so far in this incarnation.
     this.upgrades = 0;
+    // A session's object: { id, jobs: Map(jobId → { books, booksDone, done }) }, else null.
+    this.session = null;
   }
 
   /** The POST: the registry's admission of a new job (MAX_JOBS), the token stored, the job
    * started on its first POST. One call, so the registry never sees the object idle between
    * the admission and the job. False: the registry is full of jobs in use. */
-  async acceptBatch(jobId, books, token, expiresAtMs) {
+  async acceptBatch(jobId, books, token, expiresAtMs, sessionId) {
     return this.using(async () => {
-      const posted = (await this.jobState()) !== null;
+      await this.loadState();
+      if (this.session !== null) return "session";
+      const posted = this.job !== null;
       if (!(await registry(this.env).admit(jobId, posted))) return false;
       await this.setAuthToken(token, expiresAtMs);
       this.hasJob = true;
-      await this.startJob(jobId, books);
+      await this.startJob(jobId, books, sessionId);
       return true;
+    });
+  }
+
+  /** The session POST: a fresh token for the session's socket, stored as a job's is (the
+   * variants read it the same way). "job": the id is a job's. False: the registry is full. */
+  async acceptSession(sessionId, token, expiresAtMs) {
+    return this.using(async () => {
+      await this.loadState();
+      if (this.job !== null) return "job";
+      const known = this.session !== null;
+      if (!(await registry(this.env).admit(sessionId, known))) return false;
+      await this.setAuthToken(token, expiresAtMs);
+      this.hasJob = true;
+      if (!known) {
+        this.session = { id: sessionId, jobs: new Map() };
+        await this.ctx.storage.put(SESSION_KEY, sessionId);
+        // A session has no books: its retention starts now (kept while its socket is open).
+        await this.finished(sessionId);
+      }
+      return true;
+    });
+  }
+
+  /** A session's state: from memory, or its id from storage; null when not a session. */
+  async sessionState() {
+    await this.loadState();
+    return this.session;
+  }
+
+  /** What the object holds, a job or a session: from memory, or read once (one round trip,
+   * the one a job's state always cost) by an incarnation that has seen neither. */
+  async loadState() {
+    if (this.job || this.session) return;
+    const st = await this.ctx.storage.get([...JOB_KEYS, SESSION_KEY]);
+    if (st.get(SESSION_KEY) !== undefined) {
+      this.session = { id: st.get(SESSION_KEY), jobs: new Map() };
+    }
+    if (!st.get("posted")) return;
+    this.job = {
+      jobId: st.get("jobId"),
+      books: st.get("books"),
+      booksDone: st.get("booksDone"),
+      done: st.get("done"),
+      sessionId: st.get("sessionId") ?? null,
+    };
+  }
+
+  /** A batch POST naming this session: "ok", "unknown" (not a session) or "full". */
+  async joinSession(jobId) {
+    return this.using(async () => {
+      const session = await this.sessionState();
+      if (session === null) return "unknown";
+      if (!session.jobs.has(jobId)) {
+        if (session.jobs.size >= SESSION_JOBS_MAX) return "full";
+        session.jobs.set(jobId, { books: 0, booksDone: 0, done: false });
+      }
+      return "ok";
+    });
+  }
+
+  /** A job's progress message, from its object: kept, and pushed on the session's socket with
+   * the job's id unless that socket carried it already. */
+  async relay(jobId, msg) {
+    return this.using(async () => {
+      const session = await this.sessionState();
+      if (session === null) return;
+      const p = session.jobs.get(jobId) ?? { books: 0, booksDone: 0, done: false };
+      p.books = msg.books;
+      if (msg.type === "progress") p.booksDone = Math.max(p.booksDone, msg.seq);
+      else p.done = true;
+      session.jobs.set(jobId, p);
+      const s = this.socket;
+      if (s?.carried) {
+        const c = s.carried.get(jobId) ?? { seq: 0, complete: false };
+        s.carried.set(jobId, c);
+        const fresh = msg.type === "progress" ? msg.seq > c.seq : !c.complete;
+        if (!fresh) return;
+        try {
+          s.ws.send(JSON.stringify({ ...msg, jobId }));
+          if (msg.type === "progress") c.seq = msg.seq;
+          else c.complete = true;
+          return;
+        } catch {
+          this.socket = null;
+        }
+      }
+      console.log(`[${session.id}] No WebSocket connection available for ${jobId}`);
     });
   }
 
@@ -394,25 +587,17 @@ class ReferenceJobObject extends Retained {
   /** The job's state: from memory, or read once from storage by an incarnation that has not
    * seen it; null when no job was posted. */
   async jobState() {
-    if (this.job) return this.job;
-    const st = await this.ctx.storage.get(JOB_KEYS);
-    if (!st.get("posted")) return null;
-    this.job = {
-      jobId: st.get("jobId"),
-      books: st.get("books"),
-      booksDone: st.get("booksDone"),
-      done: st.get("done"),
-    };
+    await this.loadState();
     return this.job;
   }
 
   /** Starts the job on its first POST; a repeat (a token refresh) leaves it alone. */
-  async startJob(jobId, books) {
+  async startJob(jobId, books, sessionId) {
     if (this.job) return { repeat: true };
-    this.job = { jobId, books, booksDone: 0, done: books === 0 };
+    this.job = { jobId, books, booksDone: 0, done: books === 0, sessionId };
     await this.ctx.storage.put({ posted: true, ...this.job });
     if (books === 0) {
-      this.push(jobId, { type: "complete", books }, 0);
+      await this.push(jobId, { type: "complete", books }, 0);
       await this.finished(jobId);
     } else {
       await this.ctx.storage.setAlarm(Date.now() + this.settings.bookMs);
@@ -473,11 +658,12 @@ class ReferenceJobObject extends Retained {
 
   async fetch(request) {
     const { path, query } = target(request);
-    const { jobId, token } = jobAndToken(query);
+    const session = path === SESSION_SOCKET_PATH;
+    const { jobId, token } = jobAndToken(query, session ? "sessionId" : "jobId");
     return this.using(async () => {
       try {
         if (path === STATUS_PATH) return await this.status(jobId, token);
-        return await this.upgrade(jobId, token, queryParam(query, "after"));
+        return await this.upgrade(jobId, token, queryParam(query, "after"), session);
       } catch (e) {
         // The reads after the token check (the job's state, the re-check before the 101).
         console.error(`[${jobId}] storage read failed: ${e}`);
@@ -499,7 +685,7 @@ class ReferenceJobObject extends Retained {
   }
 
   /** Steps 5–9 of the write-up's call flow, its timing line, the 101 and the socket. */
-  async upgrade(jobId, token, afterRaw) {
+  async upgrade(jobId, token, afterRaw, session) {
     const arrived = Date.now();
     this.upgrades += 1;
     const refused = await this.authorize(token);
@@ -524,7 +710,15 @@ class ReferenceJobObject extends Retained {
         server.close(1011, "token replaced");
         return text(401, "invalid or expired token");
       }
-      await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
+      // The token was the object's: a session's socket is for a session's object, a job's for
+      // a job's (as serve). Known by now, or read with the job's state, after the timing line.
+      await this.loadState();
+      if (session !== (this.session !== null)) {
+        server.close(1011, "wrong kind of object");
+        return text(404, session ? "no such session" : "no such job");
+      }
+      if (session) this.openSessionSocket(server, parseSessionAfter(afterRaw) ?? new Map());
+      else await this.openSocket(jobId, server, afterRaw === undefined ? null : Number(afterRaw));
     } catch (e) {
       // A failed read: the accepted end is closed, the caller answers 503.
       try {
@@ -554,8 +748,39 @@ class ReferenceJobObject extends Retained {
       for (let seq = after + 1; seq <= booksDone; seq++) send({ type: "progress", seq, books });
       throughSeq = Math.max(after, booksDone);
     }
+    this.adopt(server, { ws: server, throughSeq, completeSent: done });
+    if (done) {
+      // A socket opened after the job's end: ready, the replay, complete, then the close.
+      send({ type: "complete", books });
+      server.close(1000, "job complete");
+    }
+  }
+
+  /** Makes `server` the session's socket: ready with the session's id, then for each job the
+   * progress after what `after` says the app has (0 for a job it does not name) and the
+   * completion of a finished one; a socket it replaces is closed with 1000. It stays open past
+   * every job's end: the app closes it. */
+  openSessionSocket(server, after) {
+    const session = this.session;
+    const jobs = [...session.jobs.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const send = (m) => server.send(JSON.stringify(m));
+    const sum = (f) => jobs.reduce((n, [, p]) => n + f(p), 0);
+    send({ type: "ready", jobId: session.id, booksDone: sum((p) => p.booksDone), books: sum((p) => p.books) });
+    const carried = new Map();
+    for (const [jobId, p] of jobs) {
+      const a = after.get(jobId) ?? 0;
+      for (let seq = a + 1; seq <= p.booksDone; seq++) {
+        send({ type: "progress", seq, books: p.books, jobId });
+      }
+      if (p.done) send({ type: "complete", books: p.books, jobId });
+      carried.set(jobId, { seq: Math.max(a, p.booksDone), complete: p.done });
+    }
+    this.adopt(server, { ws: server, carried });
+  }
+
+  /** Makes `socket` the object's, closing the one it replaces, with its listeners. */
+  adopt(server, socket) {
     const previous = this.socket;
-    const socket = { ws: server, throughSeq, completeSent: done };
     this.socket = socket;
     if (previous) {
       try {
@@ -577,15 +802,20 @@ class ReferenceJobObject extends Retained {
     // The runtime echoes the client's close (web_socket_auto_reply_to_close).
     server.addEventListener("close", forget);
     server.addEventListener("error", forget);
-    if (done) {
-      // A socket opened after the job's end: ready, the replay, complete, then the close.
-      send({ type: "complete", books });
-      server.close(1000, "job complete");
-    }
   }
 
-  /** A progress event: pushed on the socket unless it already carried it, else warned about. */
-  push(jobId, msg, seq) {
+  /** A progress event: carried to the job's session's object when it has one; else pushed on
+   * the socket unless it already carried it, else warned about. */
+  async push(jobId, msg, seq) {
+    if (this.job?.sessionId) {
+      const stub = this.env.JOBS.get(this.env.JOBS.idFromName(this.job.sessionId));
+      try {
+        await stub.relay(jobId, msg);
+      } catch (e) {
+        console.error(`[${jobId}] session call failed: ${e}`);
+      }
+      return;
+    }
     const s = this.socket;
     if (s) {
       const replayed = msg.type === "progress" ? seq <= s.throughSeq : s.completeSent;
@@ -608,6 +838,8 @@ class ReferenceJobObject extends Retained {
   /** The enrichment pipeline, one book per alarm, then the completion; once the job is done,
    * the alarm is its retention's (retention.js). */
   async alarm() {
+    const session = await this.sessionState();
+    if (session) return this.retain(session.id);
     const job = await this.jobState();
     if (!job) return;
     if (job.done) return this.retain(job.jobId);
@@ -616,9 +848,9 @@ class ReferenceJobObject extends Retained {
     const done = booksDone >= books;
     Object.assign(job, { booksDone, done });
     await this.ctx.storage.put({ booksDone, done });
-    this.push(jobId, { type: "progress", seq: booksDone, books }, booksDone);
+    await this.push(jobId, { type: "progress", seq: booksDone, books }, booksDone);
     if (done) {
-      this.push(jobId, { type: "complete", books }, 0);
+      await this.push(jobId, { type: "complete", books }, 0);
       await this.finished(jobId);
     } else {
       await this.ctx.storage.setAlarm(Date.now() + this.settings.bookMs);

@@ -148,6 +148,7 @@ export class Retained extends DurableObject {
     this.job = null;
     this.storedToken = null;
     this.memoryToken = null;
+    this.session = null;
     this.settleSoon();
   }
 }

@@ -5,7 +5,7 @@ use futures_util::future::LocalBoxFuture;
 
 use super::context::Context;
 use super::finding::Checked;
-use super::{post, progress, refresh, request, status, upgrade};
+use super::{post, progress, refresh, request, session, status, upgrade};
 
 /// One case: a stable kebab-case name, its group, its grade, what it checks (one line), and
 /// its code.
@@ -139,6 +139,11 @@ pub static CASES: &[Case] = &[
     case!("socket-close-after-complete", "socket", Should, progress::close_after_complete, "the server closes with 1000 after complete"),
     case!("socket-text-too-big", "socket", Must, progress::text_too_big, "a text message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
     case!("socket-binary-too-big", "socket", Must, progress::binary_too_big, "a binary message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
+    case!("session-202", "session", Should, session::accepted_202, "POST /api/session {sessionId} answers 202 with the sessionId, a URL-safe token and expiresAtMs in the future"),
+    case!("session-unknown-404", "session", Should, session::unknown_session, "a batch POST naming a sessionId never posted gets 404"),
+    case!("session-401", "session", Should, session::wrong_token, "401 on /ws/session for a random token and for a job's token"),
+    case!("session-progress", "session", Should, session::progress, "one session socket carries two jobs' progress, each message with its jobId: seq 1..=books in order, then complete, for each"),
+    case!("session-replay-after", "session", Should, session::replay_after, "reconnecting with after=a:1,b:0 after both jobs ended: a's seq 2..=books and b's 1..=books exactly, each then complete"),
     case!("request-dot-segments", "request", Should, request::dot_segments, "404 for /api/enrichment/./batch, /ws/./progress and /api/x/../enrichment/status: the target is matched as sent"),
     case!("request-asterisk", "request", Should, request::asterisk, "404 for the request target * (OPTIONS and GET)"),
     case!("request-connect", "request", Must, request::connect, "CONNECT to the endpoint's own host:port is refused (4xx or 5xx), never a tunnel"),
@@ -178,8 +183,9 @@ mod tests {
         assert_eq!(names.len(), CASES.len());
     }
 
-    /// The conventions the reference chose are `Should`; everything else a client relies on
-    /// is `Must` (README, "`conform`", says why for each).
+    /// The conventions the reference chose are `Should`, and so is the session API (an
+    /// extension an endpoint with one socket per job does not offer); everything else a
+    /// client relies on is `Must` (README, "`conform`", says why for each).
     #[test]
     fn the_should_cases_are_the_conventions() {
         let should: Vec<_> = CASES
@@ -196,6 +202,11 @@ mod tests {
                 "upgrade-no-connection-upgrade",
                 "socket-close-echo",
                 "socket-close-after-complete",
+                "session-202",
+                "session-unknown-404",
+                "session-401",
+                "session-progress",
+                "session-replay-after",
                 "request-dot-segments",
                 "request-asterisk",
             ]

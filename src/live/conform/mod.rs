@@ -18,6 +18,7 @@ mod post;
 mod progress;
 mod refresh;
 mod request;
+mod session;
 mod socket;
 mod status;
 mod upgrade;

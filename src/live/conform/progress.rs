@@ -75,7 +75,7 @@ async fn sequence_from(ctx: &Context, socket: &mut Socket, job: &Job, from: u32)
             "complete".to_string()
         };
         match socket.message(wait, &what).await? {
-            ServerMsg::Progress { seq, books } if seq == next && next <= job.books => {
+            ServerMsg::Progress { seq, books, .. } if seq == next && next <= job.books => {
                 if books != job.books {
                     return Err(mismatch(
                         &format!("progress seq {seq} books"),
@@ -85,7 +85,7 @@ async fn sequence_from(ctx: &Context, socket: &mut Socket, job: &Job, from: u32)
                 }
                 next += 1;
             }
-            ServerMsg::Complete { books } if next > job.books => {
+            ServerMsg::Complete { books, .. } if next > job.books => {
                 return if books == job.books {
                     Ok(())
                 } else {

@@ -205,8 +205,13 @@ pub(super) async fn other_jobs_token(ctx: &Context) -> Checked {
 
 /// An upgrade that must be accepted: the answer, checked as a `101`.
 pub(super) async fn open(ctx: &Context, query: &str, what: &str) -> Result<Answer, Finding> {
+    open_at(ctx, format!("{}?{query}", api::PROGRESS_PATH), what).await
+}
+
+/// [`open`] for any request target (a session's socket).
+pub(super) async fn open_at(ctx: &Context, target: String, what: &str) -> Result<Answer, Finding> {
     let key = generate_key();
-    let answer = send(ctx, Req::upgrade(query, &key)).await?;
+    let answer = send(ctx, Req::upgrade_at(target, &key)).await?;
     check_101(&answer, &key, what)?;
     Ok(answer)
 }

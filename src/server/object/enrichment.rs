@@ -6,7 +6,6 @@ use std::rc::Rc;
 use super::{Object, Objects};
 use crate::clock;
 use crate::draw::Purpose;
-use crate::server::Env;
 use crate::wire::api::ServerMsg;
 
 /// The enrichment pipeline of one job: one progress event per enriched book, then completion.
@@ -22,11 +21,22 @@ pub(super) async fn enrich(objects: Rc<Objects>, object: Rc<Object>, books: u32)
         clock::sleep_ms(ms).await;
         object.state.borrow_mut().books_done = i + 1;
         object
-            .progress(env, ServerMsg::Progress { seq: i + 1, books })
+            .progress(
+                &objects,
+                ServerMsg::Progress {
+                    seq: i + 1,
+                    books,
+                    job_id: None,
+                },
+            )
             .await;
     }
     object.state.borrow_mut().done = true;
-    object.progress(env, ServerMsg::Complete { books }).await;
+    let complete = ServerMsg::Complete {
+        books,
+        job_id: None,
+    };
+    object.progress(&objects, complete).await;
     tracing::debug!(
         job = object.job,
         t_ms = env.clock.now_ms(),
@@ -36,10 +46,15 @@ pub(super) async fn enrich(objects: Rc<Objects>, object: Rc<Object>, books: u32)
 }
 
 impl Object {
-    /// A progress event from the enrichment pipeline: pushed on the socket, or warned about.
+    /// A progress event from the enrichment pipeline: pushed on the socket, or warned about;
+    /// a job of an app session carries it to the session's object instead (`session`).
     /// A message the socket already carried (replayed at accept) is not pushed again.
-    async fn progress(&self, env: &Env, msg: ServerMsg) {
+    async fn progress(&self, objects: &Objects, msg: ServerMsg) {
+        let env = &objects.env;
         let (_event, _cold) = self.deliver(env).await;
+        if let Some(session_id) = self.session() {
+            return super::session::relay(objects, self, &session_id, msg).await;
+        }
         let now_ms = env.clock.now_ms();
         let socket = {
             let mut st = self.state.borrow_mut();

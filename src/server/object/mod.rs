@@ -13,6 +13,7 @@ mod lifecycle;
 mod retention;
 pub(crate) mod revoke;
 mod routes;
+mod session;
 mod socket;
 mod storage;
 #[cfg(test)]
@@ -75,9 +76,10 @@ impl Objects {
         let mut rec = self.env.recorder.borrow_mut();
         for o in self.objects.borrow().values() {
             let (ops, wall_ms) = o.costs(&self.env, now_ms);
+            // A session's object keys as its first job: both objects' costs are that job's.
             let r = rec.job(o.job);
-            r.storage_ops = ops;
-            r.object_wall_ms = wall_ms;
+            r.storage_ops = r.storage_ops.saturating_add(ops);
+            r.object_wall_ms += wall_ms;
         }
     }
 
@@ -161,6 +163,10 @@ pub(super) struct State {
     pub(super) books: u32,
     pub(super) books_done: u32,
     pub(super) done: bool,
+    /// A job's: the app session its progress goes to (`session`).
+    session: Option<String>,
+    /// A session's object: what each of its jobs has done, by job id (`session`).
+    session_jobs: Option<BTreeMap<String, session::JobProgress>>,
 }
 
 /// The object's open progress socket.
@@ -170,6 +176,8 @@ pub(super) struct Socket {
     /// Progress up to this sequence number is already on the socket (replayed at accept).
     pub(super) through_seq: u32,
     pub(super) complete_sent: bool,
+    /// A session's socket: what it carried of each job (empty on a job's).
+    jobs: BTreeMap<String, session::Carried>,
 }
 
 impl Object {

@@ -13,12 +13,13 @@ use serde::Serialize;
 
 use super::enrichment::enrich;
 use super::lifecycle::schedule_crash;
+use super::session;
 use super::upgrade::upgrade;
 use super::{Object, Objects};
 use crate::draw::Purpose;
 use crate::names::FaultKind;
 use crate::task;
-use crate::wire::api::{self, BatchAccepted, BatchRequest};
+use crate::wire::api::{self, BatchAccepted, BatchRequest, SessionAccepted, SessionRequest};
 use crate::wire::{plain, read_body, serve_http1, Body, Io};
 
 /// Serves one connection to the object host (HTTP/1.1 with upgrades).
@@ -35,10 +36,14 @@ async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
     match (req.method(), req.uri().path()) {
         (&Method::POST, api::BATCH_PATH) => post_batch(req, objects).await,
         (_, api::BATCH_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
-        (&Method::GET, api::PROGRESS_PATH) => upgrade(req, objects).await,
+        (&Method::GET, api::PROGRESS_PATH | api::SESSION_SOCKET_PATH) => {
+            upgrade(req, objects).await
+        }
+        (&Method::POST, api::SESSION_PATH) => post_session(req, objects).await,
+        (_, api::SESSION_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
         (&Method::GET, api::STATUS_PATH) => status(req, objects).await,
         (_, api::STATUS_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
-        (_, api::PROGRESS_PATH) => plain(
+        (_, api::PROGRESS_PATH | api::SESSION_SOCKET_PATH) => plain(
             StatusCode::METHOD_NOT_ALLOWED,
             "use GET with Upgrade: websocket",
         ),
@@ -65,6 +70,11 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
         Ok(b) => b,
         Err(r) => return r,
     };
+    if let Some(session_id) = &batch.session_id {
+        if let Err((code, why)) = session::join(&objects, &batch.job_id, session_id) {
+            return plain(code, why);
+        }
+    }
     let Some(object) = objects.get(&batch.job_id) else {
         return plain(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -73,6 +83,15 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
     };
     let env = &objects.env;
     let (event, _cold) = object.deliver(env).await;
+    if object.is_session() {
+        return plain(
+            StatusCode::CONFLICT,
+            "that id is an app session's, not a job's",
+        );
+    }
+    if let Some(session_id) = &batch.session_id {
+        object.set_session(session_id);
+    }
     let now_ms = env.clock.now_ms();
     let repeat = object.state.borrow().posted;
     tracing::debug!(
@@ -111,6 +130,61 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
     json(StatusCode::ACCEPTED, &accepted)
 }
 
+/// `POST /api/session`: a fresh token for the session's socket, stored as a job's is (the
+/// handshake variants read it the same way).
+async fn post_session(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+    let timeout = objects.env.bounds().map(|b| b.header_timeout);
+    let body = match read_body(req.into_body(), timeout).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let asked: SessionRequest = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => return plain(StatusCode::BAD_REQUEST, &format!("bad session body: {e}")),
+    };
+    if !api::valid_job_id(&asked.session_id) {
+        return plain(StatusCode::BAD_REQUEST, "malformed sessionId");
+    }
+    let Some(object) = objects.get(&asked.session_id) else {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "job limit reached: every job the host keeps is in use",
+        );
+    };
+    let env = &objects.env;
+    let (event, _cold) = object.deliver(env).await;
+    if object.state.borrow().posted {
+        return plain(
+            StatusCode::CONFLICT,
+            "that id is a job's, not an app session's",
+        );
+    }
+    let now_ms = env.clock.now_ms();
+    tracing::debug!(job = object.job, t_ms = now_ms, "POST session");
+    let first = object.state.borrow().session_jobs.is_none();
+    object
+        .state
+        .borrow_mut()
+        .session_jobs
+        .get_or_insert_default();
+    let (token, expires_at_ms) = object.issue_token(env, now_ms);
+    if let Err(r) = store_token(&objects, &object, &token, expires_at_ms).await {
+        return r;
+    }
+    if first {
+        // The session's object meets what a job's does between its POST and its upgrade.
+        let mut st = object.state.borrow_mut();
+        object.maybe_restart(env, &mut st, env.clock.now_ms());
+    }
+    drop(event);
+    let accepted = SessionAccepted {
+        session_id: asked.session_id,
+        token,
+        expires_at_ms: env.api_ms(expires_at_ms),
+    };
+    json(StatusCode::ACCEPTED, &accepted)
+}
+
 /// The batch POST's body: a well-formed job id and at most the most books a job may have.
 async fn parse_batch(
     req: Request<Incoming>,
@@ -129,6 +203,13 @@ async fn parse_batch(
     };
     if !api::valid_job_id(&batch.job_id) {
         return Err(plain(StatusCode::BAD_REQUEST, "malformed jobId"));
+    }
+    if batch
+        .session_id
+        .as_deref()
+        .is_some_and(|s| !api::valid_job_id(s))
+    {
+        return Err(plain(StatusCode::BAD_REQUEST, "malformed sessionId"));
     }
     if batch.books > crate::scenario::BOOKS_PER_JOB_MAX {
         return Err(plain(StatusCode::BAD_REQUEST, "too many books"));
@@ -195,20 +276,28 @@ fn start_job(objects: &Rc<Objects>, object: &Rc<Object>, books: u32) {
         st.books = books;
         st.books_done = 0;
         st.done = false;
-        // A deploy, eviction or relocation between the POST and the upgrade.
-        if env.draws.chance(
-            env.scenario.object.restart_probability,
-            object.job,
-            Purpose::Restart,
-            0,
-        ) {
-            object.go_cold(&mut st, "restarted", restart_ms);
-        }
+        object.maybe_restart(env, &mut st, restart_ms);
     }
     env.recorder.borrow_mut().enrichment_started();
     task::spawn(enrich(objects.clone(), object.clone(), books));
     schedule_crash(objects, object);
     super::revoke::schedule(objects, object);
+}
+
+impl Object {
+    /// A deploy, eviction or relocation between the first POST and the upgrade
+    /// (`object.restart_probability`, drawn once per object key).
+    pub(super) fn maybe_restart(
+        &self,
+        env: &crate::server::Env,
+        st: &mut super::State,
+        now_ms: u64,
+    ) {
+        let p = env.scenario.object.restart_probability;
+        if env.draws.chance(p, self.job, Purpose::Restart, 0) {
+            self.go_cold(st, "restarted", now_ms);
+        }
+    }
 }
 
 /// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that

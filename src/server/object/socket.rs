@@ -2,6 +2,7 @@
 //! out; pings answered (tungstenite replies with the pong); close when the client closes, and
 //! live (`serve`), with 1000 once the complete message is out.
 
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures_util::{SinkExt, StreamExt};
@@ -11,7 +12,7 @@ use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
-use super::{canceled, Object, Objects, Socket};
+use super::{canceled, session, Object, Objects, Socket};
 use crate::server::queue::{self, Receiver, Sender};
 use crate::server::Env;
 use crate::wire::api::ServerMsg;
@@ -32,11 +33,29 @@ pub(super) struct Attached {
     previous: Option<Socket>,
 }
 
-/// Makes a new socket the job's. `after`: the client's last progress sequence number, when it
-/// asks for a catch-up; progress after it is replayed right after the ready message.
-pub(super) fn attach(object: &Object, after: Option<u32>) -> Attached {
-    let (tx, rx) = queue::queue::<ServerMsg>(object_queue_len(object));
-    let (id, first, previous) = register(object, after, tx);
+/// What the app asks to catch up on when its socket opens.
+pub(super) enum After {
+    /// A job's socket: the client's last progress sequence number, when it asks.
+    Job(Option<u32>),
+    /// A session's socket: the app's last sequence number of each job it names.
+    Session(BTreeMap<String, u32>),
+}
+
+/// Makes a new socket the object's; the progress after `after` is replayed right after the
+/// ready message.
+pub(super) fn attach(object: &Object, after: &After) -> Attached {
+    let (id, first, previous, rx) = match after {
+        After::Job(a) => {
+            let (tx, rx) = queue::queue::<ServerMsg>(object_queue_len(object));
+            let (id, first, previous) = register(object, *a, tx);
+            (id, first, previous, rx)
+        }
+        After::Session(a) => {
+            let (tx, rx) = queue::queue::<ServerMsg>(session::socket_queue_len());
+            let (id, first, previous) = session::register(object, a, tx);
+            (id, first, previous, rx)
+        }
+    };
     Attached {
         id,
         first,
@@ -160,6 +179,7 @@ fn register(
                 (a.saturating_add(1)..=st.books_done).map(|seq| ServerMsg::Progress {
                     seq,
                     books: st.books,
+                    job_id: None,
                 }),
             );
             a.max(st.books_done)
@@ -167,7 +187,10 @@ fn register(
         None => 0,
     };
     if st.done {
-        first.push(ServerMsg::Complete { books: st.books });
+        first.push(ServerMsg::Complete {
+            books: st.books,
+            job_id: None,
+        });
     }
     let complete_sent = st.done;
     let previous = st.socket.replace(Socket {
@@ -175,6 +198,7 @@ fn register(
         tx,
         through_seq,
         complete_sent,
+        jobs: BTreeMap::new(),
     });
     (id, first, previous)
 }
@@ -204,7 +228,8 @@ async fn exchange<S: Io>(
     env: &Env,
 ) -> Ending {
     let mut heard_client = false;
-    let close_at_end = env.live.is_some();
+    // A session's socket outlives each job's completion: the app closes it.
+    let close_at_end = env.live.is_some() && !object.is_session();
     let (mut ok, mut completed) = send_first(ws, first).await;
     let mut frames = 0u64;
     let mut code = Some(CloseCode::Normal);

@@ -41,9 +41,10 @@ enum Decision {
 /// A well-formed upgrade request: who asks, with what token, from which progress on, and
 /// its `Sec-WebSocket-Key`.
 struct Asked {
+    /// The job's id, or the session's on a session's socket.
     job_id: String,
     token: String,
-    after: Option<u32>,
+    after: socket::After,
     key: Vec<u8>,
     /// The Worker accepted the token at the edge (`edge::EDGE_VERIFIED`): no read here.
     edge_verified: bool,
@@ -109,12 +110,23 @@ fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
         });
     }
     let query = req.uri().query();
-    let (job_id, token) = api::job_and_token(query).map_err(Refused::bad_request)?;
-    // A reconnect asks for the progress after the last sequence number it has.
+    let session = req.uri().path() == api::SESSION_SOCKET_PATH;
+    let (job_id, token) = if session {
+        api::session_and_token(query)
+    } else {
+        api::job_and_token(query)
+    }
+    .map_err(Refused::bad_request)?;
+    // A reconnect asks for the progress after the last sequence number it has (of each job,
+    // on a session's socket).
     let after = match api::query_param(query, "after") {
-        Ok(None) => None,
+        Ok(None) if session => socket::After::Session(Default::default()),
+        Ok(None) => socket::After::Job(None),
+        Ok(Some(v)) if session => {
+            socket::After::Session(api::parse_session_after(v).map_err(Refused::bad_request)?)
+        }
         Ok(Some(v)) => match v.parse::<u32>() {
-            Ok(n) => Some(n),
+            Ok(n) => socket::After::Job(Some(n)),
             Err(_) => return Err(Refused::bad_request("malformed after")),
         },
         Err(api::Repeated) => return Err(Refused::bad_request("after given twice")),
@@ -276,6 +288,17 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
             Err((code, why)) => return Decision::Reject(code, why),
         }
     };
+    // The token was the object's; a session's socket is for a session's object, a job's for
+    // a job's.
+    let for_session = matches!(asked.after, socket::After::Session(_));
+    if for_session != object.is_session() {
+        let why = if for_session {
+            "no such session"
+        } else {
+            "no such job"
+        };
+        return Decision::Reject(StatusCode::NOT_FOUND, why);
+    }
     let checked_ms = env.clock.now_ms();
     let storage_ms = checked_ms - storage_start_ms;
     let pair_ms = env
@@ -306,7 +329,7 @@ async fn handshake(objects: &Objects, object: &Object, asked: &Asked) -> Decisio
         upgrade_ms: done_ms - arrive_ms,
     };
     timing.log(env, object, done_ms, first);
-    let socket = socket::attach(object, asked.after);
+    let socket = socket::attach(object, &asked.after);
     drop(turn);
     // The 101 is an outgoing message: it leaves when every put before it is durable.
     if object.output_gate(env).await.is_err() {
