@@ -91,6 +91,9 @@ impl Benefit {
 /// What an option costs, per job, and its security cost.
 #[derive(Debug, Clone, Serialize)]
 pub struct Costs {
+    /// Socket handshakes the app tried (one per job and attempt; with `[session]`, one per
+    /// session and attempt).
+    pub handshakes: Option<PerJob>,
     /// The object's storage operations (gets, cached or not, and puts).
     pub storage_ops: Option<PerJob>,
     /// Workers KV reads and writes (puts and deletes) at the edge.
@@ -110,6 +113,7 @@ impl Costs {
             |f: fn(&JobRecord) -> f64| PerJob::of(&records(runs).map(f).collect::<Vec<_>>());
         let revoked = s.figure(Figure::Revocations).is_some_and(|n| n > 0.0);
         Costs {
+            handshakes: per_job(|r| f64::from(r.attempts)),
             storage_ops: per_job(|r| f64::from(r.storage_ops)),
             kv_reads: per_job(|r| f64::from(r.kv_reads)),
             kv_writes: per_job(|r| f64::from(r.kv_writes)),

@@ -106,6 +106,7 @@ pub(crate) fn network_rows(d: &Decision) -> Option<(Vec<String>, Vec<Vec<String>
 pub(crate) fn cost_rows(d: &Decision) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let header = vec![
         "option",
+        "handshakes/job",
         "storage ops/job",
         "KV reads/job",
         "KV writes/job",
@@ -120,6 +121,7 @@ pub(crate) fn cost_rows(d: &Decision) -> (Vec<&'static str>, Vec<Vec<String>>) {
             let c = &o.costs;
             vec![
                 ranked_name(o),
+                per_job(c.handshakes, 2),
                 per_job(c.storage_ops, 2),
                 per_job(c.kv_reads, 2),
                 per_job(c.kv_writes, 2),
