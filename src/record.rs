@@ -78,7 +78,7 @@ impl Outcome {
 /// [`Outcome`]. Probe only: the simulated server does none of it, so no simulated record has
 /// one. Why not more `Outcome`s: `Outcome::ALL` is every run's outcomes map and table rows, so
 /// a new outcome would add a key (at 0) to every simulation output; a name beside an existing
-/// outcome changes none (README, `probe`, "What is judged").
+/// outcome changes none (docs/commands.md, `probe`, "What is judged").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Violation {
@@ -209,6 +209,7 @@ pub struct JobRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network_type: Option<u8>,
     /// The app session the job ran in (its first job), with `[session]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<u64>,
     /// The edge's KV reads of this job's token (variants with an edge check) …
     #[serde(skip_serializing_if = "is_zero")]

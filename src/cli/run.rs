@@ -33,7 +33,7 @@ pub(crate) const EXAMPLES: &str = "Examples:
     "Override a scenario key with a TOML value, e.g. client.handshake_timeout_ms=250 (repeatable)"
 )))]
 pub(crate) struct Args {
-    /// Scenario file (TOML); see the README's scenario reference.
+    /// Scenario file (TOML); see docs/scenario.md.
     scenario: PathBuf,
     /// Root seed (default: the scenario's `scenario.seed`).
     #[arg(long)]
@@ -135,7 +135,15 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
         pipeline::run_with_progress(&plan.scenario, &plan.variants, &plan.seeds, &|| {
             progress.inc()
         })
-        .map_err(|e| CliError::failed_msg(format!("{e}\nreproduce: {}", args.reproduce(&plan))))?;
+        .map_err(|e| {
+            let bad_input = handshake_sim::internal::failure::BadInput::is_bad_input(&e);
+            let message = format!("{e}\nreproduce: {}", args.reproduce(&plan));
+            if bad_input {
+                CliError::usage("the scenario", message)
+            } else {
+                CliError::failed_msg(message)
+            }
+        })?;
     progress.finish();
     write_files(&args, &plan, &report, &runs)?;
     if !to_stdout && !args.quiet {

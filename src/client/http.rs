@@ -144,12 +144,13 @@ impl Session {
         &self,
         job_id: &str,
         books: u32,
-        session_id: Option<&str>,
+        session: Option<(&str, &str)>,
     ) -> Result<BatchAccepted, (Outcome, NoAnswer)> {
         let body = serde_json::to_vec(&BatchRequest {
             job_id: job_id.to_string(),
             books,
-            session_id: session_id.map(str::to_string),
+            session_id: session.map(|(id, _)| id.to_string()),
+            session_token: session.map(|(_, token)| token.to_string()),
         })
         .expect("plain struct serialises");
         let body = self.post_for_202(api::BATCH_PATH, body).await?;

@@ -58,7 +58,14 @@ pub(crate) async fn run_fleet(
     jobs: u64,
     concurrency: usize,
 ) -> Result<(), tokio::task::JoinError> {
-    if let Some(s) = &session.scenario.session {
+    // A preloaded token skips the POSTs that make sessions (the `upgrade` benchmark): one
+    // socket per job then.
+    if let Some(s) = session
+        .scenario
+        .session
+        .as_ref()
+        .filter(|_| !session.token_preloaded)
+    {
         let per = u64::from(s.jobs);
         return session::run_sessions(session, jobs, per, concurrency).await;
     }
@@ -107,6 +114,8 @@ struct JobState {
     polls: u32,
     /// The first thing the server did wrong (`probe`; the simulated server does none).
     violation: Option<Violation>,
+    /// The app session the job's POSTs name, and its token (`[session]`).
+    session: Option<(String, String)>,
 }
 
 impl JobState {
@@ -124,7 +133,15 @@ impl JobState {
             token_refreshes: 0,
             polls: 0,
             violation: None,
+            session: None,
         }
+    }
+
+    /// The session (id, token) the job's POSTs name, if any.
+    fn app_session(&self) -> Option<(&str, &str)> {
+        self.session
+            .as_ref()
+            .map(|(id, token)| (id.as_str(), token.as_str()))
     }
 }
 
@@ -225,10 +242,7 @@ impl Session {
                 t_ms = self.clock.now_ms(),
                 "POST /api/enrichment/batch"
             );
-            match self
-                .post_batch(&job_id, books, self.app_session(n).as_deref())
-                .await
-            {
+            match self.post_batch(&job_id, books, st.app_session()).await {
                 Ok(a) => {
                     tracing::debug!(job = n, t_ms = self.clock.now_ms(), "202 accepted");
                     if st.first_accepted.is_none() {
@@ -318,7 +332,7 @@ impl Session {
             .post_batch(
                 &self.job_id(n),
                 self.scenario.client.books_per_job,
-                self.app_session(n).as_deref(),
+                st.app_session(),
             )
             .await
         {

@@ -97,19 +97,30 @@ impl Jobs {
         self.posted.get() == slots.len() && slots.iter().all(|s| s.failed || s.st.model.done())
     }
 
-    /// The socket's `after`: what the app has of each accepted job.
+    /// The socket's `after`: what the app has of each of the session's jobs, its 202 come or
+    /// not (the socket may have carried a job whose 202 was lost and whose POST is retried: a
+    /// job left out would be replayed from its start, twice).
     fn after(&self, session: &Session) -> String {
         let slots = self.slots.borrow();
         let pairs: Vec<String> = slots
             .iter()
             .enumerate()
-            .filter(|(_, s)| s.st.accepted.is_some())
             .map(|(k, s)| {
                 let id = session.job_id(self.first + k as u64);
                 format!("{id}:{}", s.st.model.contiguous())
             })
             .collect();
         pairs.join(",")
+    }
+
+    /// Every job's POST has ended, and every job still without its results is past its result
+    /// deadline: reconnecting can help no job.
+    fn past_help(&self, now_ms: u64, deadline_ms: u64) -> bool {
+        let slots = self.slots.borrow();
+        self.posted.get() == slots.len()
+            && slots.iter().all(|s| {
+                s.failed || s.st.model.done() || now_ms.saturating_sub(s.t0) >= deadline_ms
+            })
     }
 }
 
@@ -140,8 +151,10 @@ impl Session {
         let mut lead = JobState::new(books);
         match self.post_session_with_retries(first, t0, &mut lead).await {
             Ok(token) => {
-                let posts = self.post_jobs(&jobs);
-                let socket = self.session_socket(t0, &jobs, &mut lead, token);
+                // The socket refreshes it after a 401; a job's POST takes it as it is then.
+                let token = RefCell::new(token);
+                let posts = self.post_jobs(&jobs, &token);
+                let socket = self.session_socket(t0, &jobs, &mut lead, &token);
                 futures_util::future::join(posts, socket).await;
                 self.poll_unfinished(&jobs).await;
             }
@@ -177,7 +190,7 @@ impl Session {
     }
 
     /// Starts the session's jobs `session.job_interval_ms` apart, each POST retried by policy.
-    async fn post_jobs(&self, jobs: &Jobs) {
+    async fn post_jobs(&self, jobs: &Jobs, token: &RefCell<SessionAccepted>) {
         let interval = &self
             .scenario
             .session
@@ -192,22 +205,33 @@ impl Session {
             if k > 0 {
                 wait_ms += self.draws.ms(interval, n, Purpose::SessionJobStart, 0);
             }
-            posts.push(self.post_one(jobs, k as usize, wait_ms));
+            posts.push(self.post_one(jobs, k as usize, wait_ms, token));
         }
         join_all(posts).await;
     }
 
     /// Job `first + k`'s start, `wait_ms` after the session's jobs began, and its POST.
-    async fn post_one(&self, jobs: &Jobs, k: usize, wait_ms: u64) {
+    async fn post_one(
+        &self,
+        jobs: &Jobs,
+        k: usize,
+        wait_ms: u64,
+        token: &RefCell<SessionAccepted>,
+    ) {
         clock::sleep_ms(wait_ms).await;
         let n = jobs.first + k as u64;
         let t0 = self.clock.now_ms();
+        // The job's start, before its POST: its messages may come before its 202.
+        jobs.slots.borrow_mut()[k].t0 = t0;
         let mut st = JobState::new(self.scenario.client.books_per_job);
+        st.session = {
+            let s = token.borrow();
+            Some((s.session_id.clone(), s.token.clone()))
+        };
         let result = self.post_with_retries(n, t0, &mut st).await;
         {
             let mut slots = jobs.slots.borrow_mut();
             let s = &mut slots[k];
-            s.t0 = t0;
             s.st.accepted = st.accepted;
             s.st.first_accepted = st.first_accepted;
             s.st.retries_used = st.retries_used;
@@ -227,7 +251,7 @@ impl Session {
         t0: u64,
         jobs: &Jobs,
         lead: &mut JobState,
-        mut token: SessionAccepted,
+        token: &RefCell<SessionAccepted>,
     ) {
         let c = &self.scenario.client;
         let first = jobs.first;
@@ -245,7 +269,8 @@ impl Session {
             if had_socket {
                 lead.reconnects += 1;
             }
-            let a = self.session_attempt(jobs, &token).await;
+            let current = token.borrow().clone();
+            let a = self.session_attempt(jobs, &current).await;
             if lead.attempts == 1 {
                 lead.first_upgrade_ms = a.client_upgrade_ms;
             }
@@ -260,12 +285,13 @@ impl Session {
                 break;
             }
             let refresh = a.status == Some(401) && c.refresh_token;
-            if !(a.outcome.retryable() || refresh || a.outcome == Outcome::Ok) {
+            let useless = jobs.past_help(self.clock.now_ms(), c.result_deadline_ms);
+            if useless || !(a.outcome.retryable() || refresh) {
                 break;
             }
             let mut ready = false;
             while !ready && self.retry(first, since_ms, lead).await {
-                ready = !refresh || self.refresh_session(first, lead, &mut token).await;
+                ready = !refresh || self.refresh_session(first, lead, token).await;
             }
             if !ready {
                 break;
@@ -279,13 +305,13 @@ impl Session {
         &self,
         first: u64,
         lead: &mut JobState,
-        token: &mut SessionAccepted,
+        token: &RefCell<SessionAccepted>,
     ) -> bool {
         lead.token_refreshes += 1;
         let id = self.app_session(first).expect("a session");
         match self.post_session(&id).await {
             Ok(a) => {
-                *token = a;
+                *token.borrow_mut() = a;
                 true
             }
             Err((_, v)) => {
@@ -396,7 +422,14 @@ impl Session {
                         return false;
                     }
                 }
-                Some(Ok(Message::Text(text))) => self.on_session_text(&text, jobs, attempt),
+                Some(Ok(Message::Text(text))) => {
+                    if self.on_session_text(&text, jobs, attempt) {
+                        // A message this socket should have carried is missing: the next
+                        // socket's `after` gets it replayed.
+                        attempt.outcome = Outcome::NetworkError;
+                        return true;
+                    }
+                }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             }
@@ -405,31 +438,33 @@ impl Session {
     }
 
     /// A text message on the session's socket, into its job's model; a progress message for
-    /// no job of the session, or with a seq out of range, is a violation.
-    fn on_session_text(&self, text: &str, jobs: &Jobs, attempt: &mut Attempt) {
+    /// no job of the session, or with a seq out of range, is a violation. Whether the socket
+    /// lost a message of the job: a seq past the next one, or a complete with results missing.
+    fn on_session_text(&self, text: &str, jobs: &Jobs, attempt: &mut Attempt) -> bool {
         let msg = match serde_json::from_str::<ServerMsg>(text) {
             Ok(m) => m,
             Err(_) => {
                 if is_progress(text) {
                     attempt.violation.get_or_insert(Violation::SeqOutOfRange);
                 }
-                return;
+                return false;
             }
         };
         let (job_id, seq) = match &msg {
             ServerMsg::Progress { job_id, seq, .. } => (job_id, Some(*seq)),
             ServerMsg::Complete { job_id, .. } => (job_id, None),
-            ServerMsg::Ready { .. } => return,
+            ServerMsg::Ready { .. } => return false,
         };
         let Some(k) = job_id.as_deref().and_then(|id| self.slot_of(jobs, id)) else {
             attempt.violation.get_or_insert(Violation::SeqOutOfRange);
-            return;
+            return false;
         };
         let now_ms = self.clock.now_ms();
         let mut slots = jobs.slots.borrow_mut();
         let s = &mut slots[k];
         let at_ms = now_ms.saturating_sub(s.t0);
-        match seq {
+        let next = s.st.model.contiguous() + 1;
+        let lost = match seq {
             Some(seq) => {
                 attempt.progress_received += 1;
                 s.st.progress_received += 1;
@@ -437,15 +472,20 @@ impl Session {
                     attempt.violation.get_or_insert(Violation::SeqOutOfRange);
                 }
                 s.st.model.on_socket(seq, at_ms);
+                seq > next
             }
-            None => s.st.model.on_complete(at_ms),
-        }
+            None => {
+                s.st.model.on_complete(at_ms);
+                !s.st.model.done()
+            }
+        };
         tracing::debug!(
             job = jobs.first + k as u64,
             t_ms = now_ms,
             ?seq,
             "session message"
         );
+        lost
     }
 
     /// The index in the session of the job named `id`, if it is one of the session's jobs:

@@ -1,7 +1,7 @@
 //! The figures a run reports per variant: one table of what each figure is — its canonical
 //! name, the other spellings outputs use for it, its kind and unit, whether it carries an
 //! interval, its row label and what it means — that JSON and CSV columns, the terminal table,
-//! the HTML legend, `[expect]`, `fit`, `compare` and the README's figure table all read.
+//! the HTML legend, `[expect]`, `fit`, `compare` and the docs' figure lists all read.
 //! A figure's value is an `Option<f64>`: a figure nobody measured (a percentile of no
 //! sample, the paired delta of the baseline itself) is absent, never a silent 0.
 
@@ -251,7 +251,7 @@ const PLAIN: [Plain; 46] = [
     (F::SessionSilentFailures, "session_silent_failures", "session.session_silent_failures", Kind::Count, COUNT, Some("sessions with a silent failure"),
      "sessions with at least one silent failure"),
     (F::ProgressGaps, "progress_gaps", "session.progress_gaps", Kind::Count, JOBS, Some("jobs with a progress gap"),
-     "jobs whose app saw a later book's result before an earlier one's (a message lost while no socket was open)"),
+     "jobs whose app, at the job's end, still lacked a book's result while having a later one's"),
     (F::SessionProgressGaps, "session_progress_gaps", "session.session_progress_gaps", Kind::Count, COUNT, Some("sessions with a progress gap"),
      "sessions with at least one job with a progress gap"),
 ];
@@ -383,7 +383,7 @@ impl Figure {
         self.plain().and_then(|p| p.5)
     }
 
-    /// What it counts or measures (the HTML legend, the README's figure table).
+    /// What it counts or measures (the HTML legend, the docs' figure lists).
     pub fn meaning(self) -> String {
         match self {
             F::Fault(kind) => format!("faults of kind {kind} injected"),

@@ -33,8 +33,8 @@ pub const JOBS_MAX: u32 = 1_000_000;
 /// simulated port runs out (turmoil's ephemeral ports once did, with a panic); the bound is
 /// memory: about 100 KB per job in flight, 2 GB at the maximum.
 pub const CONCURRENCY_MAX: u32 = 20_000;
-/// Most jobs of one app session (`[session]`).
-pub const SESSION_JOBS_MAX: u32 = 1_000;
+/// Most jobs of one app session (`[session]`): the API's.
+pub const SESSION_JOBS_MAX: u32 = crate::wire::api::SESSION_JOBS_MAX as u32;
 /// Most progress messages (books) per job.
 pub const BOOKS_PER_JOB_MAX: u32 = 10_000;
 /// Most retries after the first upgrade attempt.

@@ -42,12 +42,16 @@ pub enum SimError {
         seed: u64,
         message: String,
     },
+    /// The scenario asks for what the variant does not do.
+    #[error("variant {variant}: {why}")]
+    Unsupported { variant: String, why: String },
 }
 
 impl crate::failure::BadInput for SimError {
-    /// A run that failed is the work, not the input.
+    /// A run that failed is the work, not the input; a variant the scenario cannot run with
+    /// is the input.
     fn is_bad_input(&self) -> bool {
-        false
+        matches!(self, SimError::Unsupported { .. })
     }
 }
 
@@ -225,6 +229,15 @@ pub(crate) fn run_ticking(
     seed: u64,
     ticks: Ticks,
 ) -> Result<RunOutput, SimError> {
+    if scenario.session.is_some() && variant.edge_check().is_some() {
+        return Err(SimError::Unsupported {
+            variant: variant.name().to_string(),
+            why: "it checks a job's socket at the edge, and [session] opens a session's socket, \
+                  which only its object checks; run it without [session], or run an object's \
+                  variant (parallel, …) with it"
+                .into(),
+        });
+    }
     guarded(&variant, seed, || {
         drive(
             world_ticking(scenario, variant.clone(), seed, ticks),

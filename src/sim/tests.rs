@@ -106,3 +106,20 @@ fn a_run_past_its_duration_limit_fails_where_ticking_fails() {
     // 960 to 1,000 ms finish; 1,010 ms and later do not.
     assert_eq!((ok, failed), (5, 6));
 }
+
+/// The `upgrade` benchmark preloads every job's token and skips the POSTs, so there is no
+/// session to join: with `[session]` it runs one socket per job. It ran sessions before and
+/// waited for progress nobody relayed, until `duration_s_max`.
+#[test]
+fn preloaded_upgrades_ignore_sessions() {
+    let overrides = parse_overrides(&["scenario.jobs=40".into(), "session.jobs=4".into()]).unwrap();
+    let b = crate::scenario::bundled("issue407").unwrap();
+    let scenario = Scenario::from_toml_str(b.path, b.text, &overrides).unwrap();
+    let out =
+        super::run_upgrades(&scenario, variant::of(crate::names::VariantId::Parallel), 1).unwrap();
+    assert_eq!(out.records.len(), 40);
+    assert!(out
+        .records
+        .iter()
+        .all(|r| r.session.is_none() && r.attempts == 1));
+}

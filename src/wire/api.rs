@@ -1,4 +1,4 @@
-//! The simulated system's HTTP API and WebSocket messages (documented in the README).
+//! The simulated system's HTTP API and WebSocket messages (documented in docs/api.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +11,10 @@ pub const STATUS_PATH: &str = "/api/enrichment/status";
 pub const SESSION_PATH: &str = "/api/session";
 /// The session's one socket, carrying every job's progress.
 pub const SESSION_SOCKET_PATH: &str = "/ws/session";
-/// Most jobs one session socket's `after` may name.
-pub const SESSION_AFTER_JOBS_MAX: usize = 1_000;
+/// Most jobs one app session takes (and a session socket's `after` may name).
+pub const SESSION_JOBS_MAX: usize = 1_000;
+/// Most books of all of one app session's jobs: what one socket's replay may carry.
+pub const SESSION_BOOKS_MAX: u64 = 100_000;
 /// Longest accepted `jobId`.
 pub const JOB_ID_LEN_MAX: usize = 64;
 /// Largest accepted request body, in bytes.
@@ -27,6 +29,9 @@ pub struct BatchRequest {
     /// The app session whose socket carries the job's progress (`POST /api/session` made it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The session's token, which `session_id` needs: only the app that holds it adds jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
 }
 
 /// `POST /api/session` body.
@@ -225,7 +230,7 @@ pub fn parse_session_after(
         if !valid_job_id(job) || out.insert(job.to_string(), seq).is_some() {
             return Err("malformed after");
         }
-        if out.len() > SESSION_AFTER_JOBS_MAX {
+        if out.len() > SESSION_JOBS_MAX {
             return Err("after names too many jobs");
         }
     }

@@ -558,6 +558,7 @@ struct Batch {
     job_id: String,
     books: u32,
     session_id: Option<String>,
+    session_token: Option<String>,
 }
 
 async fn post(req: Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
@@ -577,9 +578,12 @@ async fn post(req: Request<Incoming>, jobs: &Jobs) -> Response<Full<Bytes>> {
     let token = format!("{:032x}", rand::random::<u128>());
     let mut kept = jobs.borrow_mut();
     if let Some(session) = &batch.session_id {
-        let Some((_, in_session)) = kept.sessions.get_mut(session) else {
+        let Some((token, in_session)) = kept.sessions.get_mut(session) else {
             return answer(404, String::new());
         };
+        if batch.session_token.as_deref() != Some(token.as_str()) {
+            return answer(401, String::new());
+        }
         if !in_session.contains(&batch.job_id) {
             in_session.push(batch.job_id.clone());
         }

@@ -137,7 +137,7 @@ fn the_readme_figures_of_sessions_with_deadlines_or_retries_are_the_real_ones() 
         ),
         (vec!["client.retries=3"], "4.9% [4.0–5.9]"),
     ];
-    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::root().join("docs/commands.md")).unwrap();
     // Lines wrap anywhere: compare with every run of whitespace as one space.
     let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
     for (sets, quoted) in cases {
@@ -155,5 +155,44 @@ fn the_readme_figures_of_sessions_with_deadlines_or_retries_are_the_real_ones() 
             readme.contains(quoted),
             "the README no longer quotes {quoted}"
         );
+    }
+}
+
+/// A job whose 202 is lost has its messages carried before the app has its 202; the app
+/// names it in `after` all the same. Named only once accepted, it was replayed from its
+/// start on the next socket: seed 1 with 2% loss gave job 62 five duplicates.
+#[test]
+fn a_job_whose_202_is_lost_is_never_replayed_twice() {
+    let sets = ["session.jobs=4", "faults.client_edge_loss=0.02"];
+    let (report, runs) = report(&load("faults.toml", &sets), &[1, 2]);
+    let retried = runs
+        .iter()
+        .flat_map(|r| &r.records)
+        .filter(|r| r.retries > 0)
+        .count();
+    assert!(retried > 10, "{retried}");
+    for v in &report.variants {
+        assert_eq!(figure(v, Figure::ProgressDuplicates), 0.0, "{}", v.variant);
+        assert_eq!(figure(v, Figure::SafetyViolations), 0.0, "{}", v.variant);
+    }
+}
+
+/// The edge cache checks a job's socket at the edge; a session's it cannot: refused.
+#[test]
+fn an_edge_variant_with_sessions_is_refused() {
+    for variant in ["kv-edge", "kv-edge-strict"] {
+        let (code, _, err) = crate::exec(
+            &[
+                "run",
+                "sims/next-steps.toml",
+                "--variant",
+                variant,
+                "--set",
+                "session.jobs=4",
+            ],
+            None,
+        );
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("[session]") && err.contains(variant), "{err}");
     }
 }

@@ -1,4 +1,4 @@
-// The reference Worker and Durable Object of handshake-sim's documented HTTP API (README, "HTTP
+// The reference Worker and Durable Object of handshake-sim's documented HTTP API (docs/api.md, "HTTP
 // API of the simulated system"): the batch POST, the progress upgrade and the status poll, with
 // the four handshake variants of src/server/variant/, and the app session (one socket for a
 // session's jobs: `POST /api/session`, `GET /ws/session`). Each job is one object, routed by
@@ -30,6 +30,7 @@ const STATUS_PATH = "/api/enrichment/status";
 const SESSION_PATH = "/api/session";
 const SESSION_SOCKET_PATH = "/ws/session";
 const SESSION_JOBS_MAX = 1000;
+const SESSION_BOOKS_MAX = 100000;
 const BODY_BYTES_MAX = 64 * 1024;
 const MESSAGE_BYTES_MAX = 64 * 1024;
 const BOOKS_PER_JOB_MAX = 10000;
@@ -233,11 +234,12 @@ async function readBatch(request) {
   const ok =
     members !== null &&
     new Set(members.map(([k]) => k)).size === members.length &&
-    members.every(([k]) => k === "jobId" || k === "books" || k === "sessionId") &&
+    members.every(([k]) => ["jobId", "books", "sessionId", "sessionToken"].includes(k)) &&
     typeof batch.jobId === "string" &&
     members.some(([k, raw]) => k === "books" && /^(0|[1-9][0-9]*)$/.test(raw)) &&
     batch.books <= U32_MAX &&
-    (batch.sessionId === undefined || typeof batch.sessionId === "string");
+    (batch.sessionId === undefined || typeof batch.sessionId === "string") &&
+    (batch.sessionToken === undefined || typeof batch.sessionToken === "string");
   if (!ok) return { refusal: text(400, "bad batch body: expected {jobId: string, books: u32}") };
   if (!validJobId(batch.jobId)) return { refusal: text(400, "malformed jobId") };
   if (batch.sessionId !== undefined && !validJobId(batch.sessionId)) {
@@ -335,12 +337,14 @@ async function objectFetch(stub, request, jobId) {
   }
 }
 
-/** The answer to a batch POST whose session refused the job. */
-function joinRefusal(why) {
-  return why === "full"
-    ? text(409, "session full: start another")
-    : text(404, "no such session: POST /api/session first");
-}
+/** The answer to a batch POST the job's object refused: its session's refusal, or the id's. */
+const REFUSALS = {
+  session: [409, "that id is an app session's, not a job's"],
+  "other-session": [409, "the job is another session's"],
+  unknown: [404, "no such session: POST /api/session first"],
+  unauthorized: [401, "invalid or expired session token"],
+  full: [409, "session full: start another"],
+};
 
 export default {
   async fetch(request, env) {
@@ -361,25 +365,17 @@ export default {
         const stub = stubFor(batch.jobId);
         let accepted;
         try {
-          if (batch.sessionId !== undefined) {
-            // The session's object expects the job first (404: no such session; 409: full).
-            const joined = await stubFor(batch.sessionId).joinSession(batch.jobId);
-            if (joined !== "ok") return joinRefusal(joined);
-          }
           // Awaited: the call returns once the put is durable (the object's output gate), so
           // the 202 never overtakes the token (the #378 race).
-          accepted = await stub.acceptBatch(
-            batch.jobId,
-            batch.books,
-            token,
-            expiresAtMs,
-            batch.sessionId ?? null,
-          );
+          const session = batch.sessionId === undefined
+            ? null
+            : { id: batch.sessionId, token: batch.sessionToken ?? "" };
+          accepted = await stub.acceptBatch(batch.jobId, batch.books, token, expiresAtMs, session);
         } catch (e) {
           console.error(`[${batch.jobId}] setAuthToken failed: ${e}`);
           return text(503, "storage write failed");
         }
-        if (accepted === "session") return text(409, "that id is an app session's, not a job's");
+        if (REFUSALS[accepted]) return text(...REFUSALS[accepted]);
         if (!accepted) {
           return text(503, "job limit reached: every job the Worker keeps is in use");
         }
@@ -477,15 +473,24 @@ class ReferenceJobObject extends Retained {
   /** The POST: the registry's admission of a new job (MAX_JOBS), the token stored, the job
    * started on its first POST. One call, so the registry never sees the object idle between
    * the admission and the job. False: the registry is full of jobs in use. */
-  async acceptBatch(jobId, books, token, expiresAtMs, sessionId) {
+  async acceptBatch(jobId, books, token, expiresAtMs, session) {
     return this.using(async () => {
       await this.loadState();
       if (this.session !== null) return "session";
       const posted = this.job !== null;
+      if (session !== null) {
+        if (posted && this.job.sessionId && this.job.sessionId !== session.id) {
+          return "other-session";
+        }
+        // The session's object expects the job, if the caller holds the session's token.
+        const stub = this.env.JOBS.get(this.env.JOBS.idFromName(session.id));
+        const joined = await stub.joinSession(jobId, session.token, books);
+        if (joined !== "ok") return joined;
+      }
       if (!(await registry(this.env).admit(jobId, posted))) return false;
       await this.setAuthToken(token, expiresAtMs);
       this.hasJob = true;
-      await this.startJob(jobId, books, sessionId);
+      await this.startJob(jobId, books, session?.id ?? null);
       return true;
     });
   }
@@ -534,14 +539,20 @@ class ReferenceJobObject extends Retained {
     };
   }
 
-  /** A batch POST naming this session: "ok", "unknown" (not a session) or "full". */
-  async joinSession(jobId) {
+  /** A batch POST naming this session with `token`: "ok", "unknown" (not a session),
+   * "unauthorized" (not the session's token) or "full" (1,000 jobs, or 100,000 books). */
+  async joinSession(jobId, token, books) {
     return this.using(async () => {
       const session = await this.sessionState();
       if (session === null) return "unknown";
+      const held = this.storedToken ?? (await this.durableToken());
+      if (token === "" || !tokenHolds(token, held)) return "unauthorized";
       if (!session.jobs.has(jobId)) {
-        if (session.jobs.size >= SESSION_JOBS_MAX) return "full";
-        session.jobs.set(jobId, { books: 0, booksDone: 0, done: false });
+        const booksBefore = [...session.jobs.values()].reduce((n, p) => n + p.expected, 0);
+        if (session.jobs.size >= SESSION_JOBS_MAX || booksBefore + books > SESSION_BOOKS_MAX) {
+          return "full";
+        }
+        session.jobs.set(jobId, { expected: books, books: 0, booksDone: 0, done: false });
       }
       return "ok";
     });
@@ -553,7 +564,7 @@ class ReferenceJobObject extends Retained {
     return this.using(async () => {
       const session = await this.sessionState();
       if (session === null) return;
-      const p = session.jobs.get(jobId) ?? { books: 0, booksDone: 0, done: false };
+      const p = session.jobs.get(jobId) ?? { expected: msg.books, books: 0, booksDone: 0, done: false };
       p.books = msg.books;
       if (msg.type === "progress") p.booksDone = Math.max(p.booksDone, msg.seq);
       else p.done = true;

@@ -24,7 +24,7 @@ pub struct Case {
 /// chose where a correct endpoint may differ (the server's close after `complete`, the close
 /// echo's timing, a refusal's exact code where the RFCs leave it open, the target matched as
 /// sent). A `Should` case's failure is "non-strict": counted and shown, and it fails the run
-/// only under `--strict`. README, "`conform`", gives each case's reason.
+/// only under `--strict`. docs/commands.md, "`conform`", gives each case's reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Grade {
     Must,
@@ -141,6 +141,7 @@ pub static CASES: &[Case] = &[
     case!("socket-binary-too-big", "socket", Must, progress::binary_too_big, "a binary message of 64 KiB + 1 bytes during a job of 100 books is answered with a Close 1009"),
     case!("session-202", "session", Should, session::accepted_202, "POST /api/session {sessionId} answers 202 with the sessionId, a URL-safe token and expiresAtMs in the future"),
     case!("session-unknown-404", "session", Should, session::unknown_session, "a batch POST naming a sessionId never posted gets 404"),
+    case!("session-join-401", "session", Should, session::join_needs_the_token, "a batch POST naming a session with a random sessionToken gets 401: only the app holding the session's token adds jobs to it"),
     case!("session-401", "session", Should, session::wrong_token, "401 on /ws/session for a random token and for a job's token"),
     case!("session-progress", "session", Should, session::progress, "one session socket carries two jobs' progress, each message with its jobId: seq 1..=books in order, then complete, for each"),
     case!("session-replay-after", "session", Should, session::replay_after, "reconnecting with after=a:1,b:0 after both jobs ended: a's seq 2..=books and b's 1..=books exactly, each then complete"),
@@ -185,7 +186,7 @@ mod tests {
 
     /// The conventions the reference chose are `Should`, and so is the session API (an
     /// extension an endpoint with one socket per job does not offer); everything else a
-    /// client relies on is `Must` (README, "`conform`", says why for each).
+    /// client relies on is `Must` (docs/commands.md, "`conform`", says why for each).
     #[test]
     fn the_should_cases_are_the_conventions() {
         let should: Vec<_> = CASES
@@ -204,6 +205,7 @@ mod tests {
                 "socket-close-after-complete",
                 "session-202",
                 "session-unknown-404",
+                "session-join-401",
                 "session-401",
                 "session-progress",
                 "session-replay-after",

@@ -1,7 +1,7 @@
 //! `conform`: a protocol conformance suite for any endpoint that speaks the documented HTTP
-//! API (README, "HTTP API of the simulated system"). It assumes that API and nothing of
+//! API (docs/api.md, "HTTP API of the simulated system"). It assumes that API and nothing of
 //! `serve`: every case posts its own jobs (fresh ids under the run's prefix), sends requests
-//! well formed but for the one thing it checks, and judges the answer against the README.
+//! well formed but for the one thing it checks, and judges the answer against docs/api.md.
 //! Bounded: a request timeout, a job timeout, a time limit for the run and a fixed cap on
 //! connections; bodies and frames are read up to 64 KiB.
 //!

@@ -76,15 +76,21 @@ async fn posted_session(ctx: &Context) -> Result<Session, Finding> {
     session_accepted(&answer, &id).map_err(setup)
 }
 
+/// The body of a batch POST of `job_id` naming `session_id` with `token`.
+fn batch_in(ctx: &Context, job_id: &str, session_id: &str, token: &str) -> String {
+    serde_json::json!({
+        "jobId": job_id,
+        "books": ctx.settings.books,
+        "sessionId": session_id,
+        "sessionToken": token,
+    })
+    .to_string()
+}
+
 /// A set-up step: a fresh job of the run's books posted in `session`.
 async fn posted_in(ctx: &Context, session: &Session) -> Result<Job, Finding> {
     let id = ctx.job_id();
-    let body = serde_json::json!({
-        "jobId": id,
-        "books": ctx.settings.books,
-        "sessionId": session.id,
-    })
-    .to_string();
+    let body = batch_in(ctx, &id, &session.id, &session.token);
     let answer = send(ctx, Req::post(body)).await.map_err(setup)?;
     accepted(&answer, &id, ctx.settings.books).map_err(setup)
 }
@@ -190,22 +196,31 @@ pub(super) async fn accepted_202(ctx: &Context) -> Checked {
     session_accepted(&post_session(ctx, &id).await?, &id).map(drop)
 }
 
+/// A random token, as a guess would be.
+fn random_token() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 pub(super) async fn unknown_session(ctx: &Context) -> Checked {
-    let body = serde_json::json!({
-        "jobId": ctx.job_id(),
-        "books": ctx.settings.books,
-        "sessionId": ctx.job_id(),
-    })
-    .to_string();
+    let body = batch_in(ctx, &ctx.job_id(), &ctx.job_id(), &random_token());
     send(ctx, Req::post(body))
         .await?
         .expect("a batch POST naming a session never posted", 404)
 }
 
+pub(super) async fn join_needs_the_token(ctx: &Context) -> Checked {
+    let session = posted_session(ctx).await?;
+    let body = batch_in(ctx, &ctx.job_id(), &session.id, &random_token());
+    send(ctx, Req::post(body)).await?.expect(
+        "a batch POST naming the session with a random sessionToken",
+        401,
+    )
+}
+
 pub(super) async fn wrong_token(ctx: &Context) -> Checked {
     let session = posted_session(ctx).await?;
     let job = posted_in(ctx, &session).await?;
-    let random = format!("{:032x}", rand::random::<u128>());
+    let random = random_token();
     for (what, token) in [
         ("a random token", random.as_str()),
         ("a job's token", job.token.as_str()),

@@ -6,7 +6,7 @@
 //! for the job retention. A POST that finds the host at its most objects first forgets the
 //! least recently used idle ones (a tenth of the limit at once), so new jobs keep working;
 //! only when every kept object is in use does it get a 503. The simulation forgets nothing.
-//! The reference Worker keeps jobs by the same rule (`worker/src/retention.js`; README, "How
+//! The reference Worker keeps jobs by the same rule (`worker/src/retention.js`; docs/api.md, "How
 //! long a job is kept"), with the defaults of `--job-retention-s` and `--max-jobs`.
 
 use std::rc::Rc;

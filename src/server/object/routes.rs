@@ -70,11 +70,6 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
         Ok(b) => b,
         Err(r) => return r,
     };
-    if let Some(session_id) = &batch.session_id {
-        if let Err((code, why)) = session::join(&objects, &batch.job_id, session_id) {
-            return plain(code, why);
-        }
-    }
     let Some(object) = objects.get(&batch.job_id) else {
         return plain(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -90,6 +85,14 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
         );
     }
     if let Some(session_id) = &batch.session_id {
+        if object.session().is_some_and(|s| s != *session_id) {
+            return plain(StatusCode::CONFLICT, "the job is another session's");
+        }
+        let token = batch.session_token.as_deref().unwrap_or("");
+        let joined = session::join(&objects, &batch.job_id, batch.books, (session_id, token));
+        if let Err((code, why)) = joined {
+            return plain(code, why);
+        }
         object.set_session(session_id);
     }
     let now_ms = env.clock.now_ms();

@@ -15,12 +15,15 @@ use hyper::StatusCode;
 use super::{Object, Objects, Socket};
 use crate::clock;
 use crate::draw::Purpose;
+use crate::server::auth;
 use crate::server::queue::Sender;
 use crate::wire::api::{self, ServerMsg};
 
 /// What a session's object knows of one of its jobs, as the job's object told it.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct JobProgress {
+    /// The books its POST asked for (what the session's book limit counts).
+    expected: u32,
     books: u32,
     books_done: u32,
     done: bool,
@@ -34,37 +37,65 @@ pub(super) struct Carried {
     complete: bool,
 }
 
-/// Most messages a session's socket queues: every message of the most jobs a session takes
-/// (the queue grows only as messages wait; a reading app keeps it near empty).
+/// Most messages a session's socket queues: every message of the most books and jobs a
+/// session takes (the queue grows only as messages wait; a reading app keeps it near empty).
 pub(super) fn socket_queue_len() -> usize {
-    api::SESSION_AFTER_JOBS_MAX * (crate::scenario::BOOKS_PER_JOB_MAX as usize + 1)
+    api::SESSION_BOOKS_MAX as usize + 2 * api::SESSION_JOBS_MAX + 4
 }
 
-/// A batch POST naming a session: the session's object expects the job (its progress goes
-/// there once the job's object knows the session, `Object::set_session`). `Err`: the 404 of a
-/// session never posted, or the 409 of a full one.
+/// A batch POST naming a session, with the session's token: the session's object expects
+/// the job (its progress goes there once the job's object knows the session,
+/// `Object::set_session`). `Err`: the 404 of a session never posted, the 401 of a wrong or
+/// expired session token, the 409 of a full session (1,000 jobs, or 100,000 books in all).
+/// The token is checked against what the session's store holds durably, with no read's
+/// latency: a call between objects the model does not time.
 pub(super) fn join(
     objects: &Objects,
     job_id: &str,
-    session_id: &str,
+    books: u32,
+    session: (&str, &str),
 ) -> Result<(), (StatusCode, &'static str)> {
-    let session = objects.kept(session_id).filter(|s| s.is_session()).ok_or((
+    let (session_id, token) = session;
+    let env = &objects.env;
+    let object = objects.kept(session_id).filter(|s| s.is_session()).ok_or((
         StatusCode::NOT_FOUND,
         "no such session: POST /api/session first",
     ))?;
-    let mut st = session.state.borrow_mut();
+    let (durable, expires_ms) = object.durable_token(env);
+    let now_ms = env.clock.now_ms();
+    if token.is_empty() || auth::check(token, durable.as_deref(), expires_ms, now_ms).is_err() {
+        return Err((StatusCode::UNAUTHORIZED, "invalid or expired session token"));
+    }
+    let mut st = object.state.borrow_mut();
     let jobs = st.session_jobs.as_mut().expect("filtered above");
-    if !jobs.contains_key(job_id) && jobs.len() >= api::SESSION_AFTER_JOBS_MAX {
+    if jobs.contains_key(job_id) {
+        return Ok(());
+    }
+    let books_before: u64 = jobs.values().map(|p| u64::from(p.expected)).sum();
+    let full = jobs.len() >= api::SESSION_JOBS_MAX
+        || books_before + u64::from(books) > api::SESSION_BOOKS_MAX;
+    if full {
         return Err((StatusCode::CONFLICT, "session full: start another"));
     }
-    jobs.entry(job_id.to_string()).or_default();
+    let expected = books;
+    jobs.insert(
+        job_id.to_string(),
+        JobProgress {
+            expected,
+            ..JobProgress::default()
+        },
+    );
     Ok(())
 }
 
 impl Object {
-    /// Sends this job's progress to `session_id`'s object from now on.
+    /// Sends this job's progress to `session_id`'s object from now on; a job stays in the
+    /// session it first joined (a repeated POST naming another is refused before this).
     pub(super) fn set_session(&self, session_id: &str) {
-        self.state.borrow_mut().session = Some(session_id.to_string());
+        self.state
+            .borrow_mut()
+            .session
+            .get_or_insert_with(|| session_id.to_string());
     }
 
     /// The session this job's progress goes to, if it joined one.

@@ -43,7 +43,7 @@ pub trait Handshake: Send + Sync {
     /// The name in reports, JSON and expectations (`NAME.failure_rate`): ASCII letters,
     /// digits, `-`, `_`; not a built-in variant's name.
     fn name(&self) -> &str;
-    /// One line for `variants` and the README.
+    /// One line for `variants` and docs/variants.md.
     fn describe(&self) -> &str;
     /// Reads the token and its expiration; a failed storage operation fails the read.
     fn read_token<'a>(&'a self, storage: &'a Storage<'a>) -> HandshakeFuture<'a>;
