@@ -14,7 +14,7 @@
 // own fields survive (the module cannot restart the real instance): a class that keeps the
 // token in a field (the `memory-cache` variant) stays warm where the simulation's goes cold.
 //
-// What is delayed, and how (README, "Catch it in dev"):
+// What is delayed, and how (docs/runtime.md, "Catch it in dev"):
 // - a read (`get` of one key or of an array: one operation, as workerd counts it; `list`) waits
 //   `storage.read_ms` (+ a spike), or `storage.cached_read_ms` when every key it reads was read
 //   or written before by this instance of the object (the model's in-memory cache; a cold start

@@ -1,5 +1,5 @@
 #![doc = include_str!("../docs/library.md")]
-// (README.md is the command line's guide, ARCHITECTURE.md the code map.)
+// (README.md and docs/ are the command line's guide, ARCHITECTURE.md the code map.)
 
 // turmoil seeds each host's tokio scheduler only under this cfg; without it runs are not
 // reproducible. `.cargo/config.toml` sets it in `[build] rustflags`, which cargo ignores

@@ -16,7 +16,7 @@ JSON from the binding HANDSHAKE_SIM_LATENCY: every storage read then waits stora
 spike) with the input gate held, writes wait storage.write_ms, an object's first event waits
 object.cold_start_ms, and a fetch into a warm object restarts it (memory lost, a cold start)
 with object.restart_probability or after hibernate_after_idle_ms idle. Storage errors are not
-injected (said on standard error when the scenario sets them). README, \"Catch it in dev\".
+injected (said on standard error when the scenario sets them). docs/runtime.md, \"Catch it in dev\".
 
 Examples:
   handshake-sim dev-latency sims/issue407.toml > latency.json

@@ -24,7 +24,7 @@ reached, or no job got an answer; 2 bad input.
 Examples:
   handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --jobs 50
   handshake-sim probe http://127.0.0.1:8787 --scenario sims/issue407.toml --emulate-client-edge
-    (a Worker under the scenario's latency in workerd or wrangler dev: README, \"Catch it in dev\")
+    (a Worker under the scenario's latency in workerd or wrangler dev: docs/runtime.md, \"Catch it in dev\")
   handshake-sim probe wss://staging.example.com --allow-remote --jobs 20 --concurrency 2";
 
 #[derive(clap::Args)]

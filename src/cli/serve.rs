@@ -13,12 +13,12 @@ use super::Status;
 use super::{CliError, CliResult, Context as _};
 
 pub(crate) const EXAMPLES: &str =
-    "The server speaks the API in the README: POST /api/enrichment/batch with
+    "The server speaks the API in docs/api.md: POST /api/enrichment/batch with
 {\"jobId\":\"job-1\",\"books\":5}, then GET ws://HOST/ws/progress?jobId=job-1&token=TOKEN.
 It logs one timing line per upgrade in the write-up's format. Ctrl-C or SIGTERM stops it
 (open sockets close with 1001).
 
-Limits (README, \"Resource limits of `serve`\"): connections past --max-connections get
+Limits (docs/commands.md, \"Resource limits of `serve`\"): connections past --max-connections get
 a 503; heads, bodies and idle keep-alive connections time out after --header-timeout-s,
 silent sockets after --idle-timeout-s; idle jobs are forgotten past --max-jobs or their
 retention.
@@ -53,7 +53,7 @@ pub(crate) struct Args {
     limits: LimitArgs,
 }
 
-/// The resource limits (README, "Resource limits of `serve`").
+/// The resource limits (docs/commands.md, "Resource limits of `serve`").
 #[derive(clap::Args)]
 struct LimitArgs {
     /// Client connections open at once; one more gets a 503 and is closed [default: as many as

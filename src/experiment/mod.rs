@@ -122,7 +122,7 @@ impl Experiment {
     }
 
     /// The seeds to run; figures pool them. `HANDSHAKE_SIM_SEED` / `HANDSHAKE_SIM_SEEDS`
-    /// take precedence (README, "Using handshake-sim from your own tests").
+    /// take precedence (docs/library-guide.md, "Using handshake-sim from your own tests").
     pub fn seeds(mut self, seeds: impl IntoIterator<Item = u64>) -> Experiment {
         self.seeds = seeds.into_iter().collect();
         self

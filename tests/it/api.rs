@@ -238,7 +238,7 @@ fn the_scenarios_own_expectations_are_judged() {
 
 #[test]
 fn the_readme_shows_this_files_example_as_it_runs_here() {
-    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::root().join("docs/library-guide.md")).unwrap();
     let body = |s: &str| {
         let start = s.find("fn slower_storage_keeps_the_fix").unwrap();
         let end = start + s[start..].find("\n}\n").unwrap();

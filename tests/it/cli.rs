@@ -244,7 +244,7 @@ fn sweep_jobs_and_replay_seed_behave_as_for_run() {
 /// sims/logs/ and prints what the README shows.
 #[test]
 fn the_readme_calibrate_example_is_the_real_output() {
-    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::root().join("docs/commands.md")).unwrap();
     let cmd = "$ handshake-sim calibrate sims/logs/worker-sample.log --sequential\n";
     let start = readme.find(cmd).expect("the README's calibrate example") + cmd.len();
     let shown = &readme[start..start + readme[start..].find("```").unwrap()];
@@ -313,7 +313,7 @@ fn dev_latency_writes_what_the_scenario_says_and_refuses_bad_input() {
 /// the report's path is the README's.
 #[test]
 fn the_readme_export_example_is_the_real_output() {
-    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::root().join("docs/commands.md")).unwrap();
     let cmd = "$ handshake-sim calibrate sims/logs/exports/tail.json --sequential --report observed.json --scenario sims/issue407.toml\n";
     let start = readme.find(cmd).expect("the README's export example") + cmd.len();
     let shown = &readme[start..start + readme[start..].find("```").unwrap()];

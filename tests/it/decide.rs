@@ -380,7 +380,7 @@ fn the_last_seed_wraps_and_a_type_no_job_drew_has_no_rate() {
 
 #[test]
 fn the_readme_decision_is_the_real_output() {
-    let readme = std::fs::read_to_string(crate::root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(crate::root().join("docs/commands.md")).unwrap();
     let cmd = "$ handshake-sim decide sims/next-steps.toml\n";
     let start = readme.find(cmd).expect("the README's decide example") + cmd.len();
     let shown = &readme[start..start + readme[start..].find("```").unwrap()];

@@ -180,7 +180,7 @@ fn the_documented_concurrency_maximum_runs_every_job_at_once() {
     // ("SocketPair … is already connected": a client port reused while the worker still held
     // the old connection's half). Fewer jobs than the 1,000,000 maximum keep this test short;
     // `run sims/issue407.toml --set scenario.jobs=100000 --set scenario.concurrency=20000`
-    // is the full soak (README, "Resource limits").
+    // is the full soak (docs/scenario.md, "Resource limits").
     use handshake_sim::internal::scenario::CONCURRENCY_MAX;
     let max = CONCURRENCY_MAX.to_string();
     let s = crate::load(

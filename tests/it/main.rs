@@ -30,6 +30,8 @@ mod probe;
 mod probe_hostile;
 mod production;
 mod property;
+mod readme;
+mod reference;
 mod research;
 mod serve;
 mod serve_limits;

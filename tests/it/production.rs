@@ -2,7 +2,7 @@
 //! and `fit --target-from` fits the simulation to what they observed. The "production" here is
 //! the simulation itself (`sims/issue407.toml`, sequential, client deadline 240 ms), written in
 //! each export's documented shape (synthetic, built from Cloudflare's field lists; see the
-//! README, "From production data"): per job the Worker's event on `/ws/progress` (outcome
+//! docs/commands.md, "From production data"): per job the Worker's event on `/ws/progress` (outcome
 //! `canceled` when the object served a client that was gone), the object's own event with the
 //! write-up's timing line, and the POST's event. So the truth is known: the per-read law
 //! (uniform 75–100 ms), the canceled count, the deadline.

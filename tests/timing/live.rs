@@ -5,7 +5,7 @@
 //! by `job-N` and the seed); what differs is overhead: real tokio timers fire up to 1–2 ms
 //! late (live sleeps are deadline-based, so only the last of a chain of sleeps is late), and
 //! the loopback stack and scheduler add well under a millisecond each. Measured on
-//! sims/issue407.toml (README, "Sim–live agreement"): live +2.5 ms per job above the
+//! sims/issue407.toml (docs/commands.md, "Sim–live agreement"): live +2.5 ms per job above the
 //! simulation; the margin absorbs a loaded machine.
 
 use std::net::SocketAddr;

@@ -1,5 +1,5 @@
 // Which jobs the reference Worker keeps, and for how long: serve's rule
-// (src/server/object/retention.rs; README, "HTTP API of the simulated system").
+// (src/server/object/retention.rs; docs/api.md, "HTTP API of the simulated system").
 //
 // - A job in use (a request or call being handled, its socket open, its books not all done)
 //   is kept.

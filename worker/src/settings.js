@@ -1,5 +1,5 @@
 // The reference Worker's settings: vars (wrangler.toml) or environment bindings (config.capnp),
-// each checked; README, "The reference Worker in workerd", lists them.
+// each checked; docs/runtime.md, "The reference Worker in workerd", lists them.
 
 const VARIANTS = ["sequential", "parallel", "batched", "memory-cache"];
 

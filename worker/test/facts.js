@@ -1,4 +1,4 @@
-// Model facts checked in workerd (tests/it/workerd.rs; README, "Checked against workerd").
+// Model facts checked in workerd (tests/it/workerd.rs; docs/model.md, "Checked against workerd").
 // Present only in facts.capnp, never in the deployed Worker. One object per `?id=`.
 //
 //   GET /ryw?id=                 put (not awaited), then get and get([..]): what they read

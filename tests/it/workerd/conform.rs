@@ -35,7 +35,7 @@ fn passes(w: &Workerd, label: &str) {
 
 /// Every variant the object runs. The edge cache's (`kv-edge`, `kv-edge-strict`) check the
 /// token in the Worker, in Workers KV, which the reference Worker does not model: they run
-/// in the simulation and `serve` (README, "The reference Worker in workerd").
+/// in the simulation and `serve` (docs/runtime.md, "The reference Worker in workerd").
 #[test]
 fn conform_passes_against_the_reference_worker_in_every_variant() {
     let object_side = VariantId::ALL.into_iter().filter(|v| {

@@ -1,4 +1,4 @@
-//! The model's storage and gate facts (README, "The model" → "Checked against workerd"),
+//! The model's storage and gate facts (docs/model.md, "The model" → "Checked against workerd"),
 //! checked in workerd with `worker/test/facts.js` on both local storage back-ends: `disk`
 //! (SQLite files; a put's commit holds the output gate) and `memory` (ActorCache, the
 //! production KV cache layer, over an empty store that never flushes: uncached reads are real

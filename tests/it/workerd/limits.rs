@@ -1,4 +1,4 @@
-//! What the reference Worker and `serve` keep and take, side by side (README, "HTTP API of the
+//! What the reference Worker and `serve` keep and take, side by side (docs/api.md, "HTTP API of the
 //! simulated system"): a finished job's token after a long idle and after the job retention,
 //! the job limit (`MAX_JOBS`, `--max-jobs`), and a binary message of 16 MiB. `conform` cannot
 //! hold an endpoint to these: they take minutes or settings only the operator has.
