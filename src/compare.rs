@@ -388,7 +388,7 @@ fn measured(s: &VariantSummary, f: Figure) -> Option<Measured> {
         )),
         Figure::Delta(t) => delta(s, t)
             .filter(|d| d.pairs >= 2)
-            .map(|d| (d.ci95_low, d.ci95_high)),
+            .and_then(|d| d.ci95_low.zip(d.ci95_high)),
         _ => None,
     };
     Some(Measured { value, ci95 })

@@ -104,13 +104,14 @@ mod latency_or_null {
 }
 
 /// Mean of per-job differences (this variant minus the baseline), with a 95% interval from
-/// Student's t (the normal's z is too narrow for few pairs).
+/// Student's t (the normal's z is too narrow for few pairs); one pair has no interval (null),
+/// not one of zero width.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Delta {
     pub pairs: u64,
     pub mean: f64,
-    pub ci95_low: f64,
-    pub ci95_high: f64,
+    pub ci95_low: Option<f64>,
+    pub ci95_high: Option<f64>,
     pub min: i64,
     pub max: i64,
 }
@@ -118,11 +119,12 @@ pub struct Delta {
 impl Delta {
     fn of(diffs: &[i64]) -> Option<Delta> {
         let (mean, half) = stats::mean_t95(diffs.iter().map(|&d| d as f64))?;
+        let spread = diffs.len() >= 2;
         Some(Delta {
             pairs: diffs.len() as u64,
             mean: round3(mean),
-            ci95_low: round3(mean - half),
-            ci95_high: round3(mean + half),
+            ci95_low: spread.then(|| round3(mean - half)),
+            ci95_high: spread.then(|| round3(mean + half)),
             min: *diffs.iter().min().expect("not empty"),
             max: *diffs.iter().max().expect("not empty"),
         })
@@ -561,8 +563,9 @@ impl Delta {
             )
             .into());
         }
-        let finite = [self.mean, self.ci95_low, self.ci95_high]
-            .iter()
+        let ends = self.ci95_low.into_iter().chain(self.ci95_high);
+        let finite = std::iter::once(self.mean)
+            .chain(ends)
             .all(|x| x.is_finite() && x.abs() <= SUMMARY_MS_MAX);
         if !finite
             || self.min.unsigned_abs() as f64 > SUMMARY_MS_MAX
@@ -570,14 +573,19 @@ impl Delta {
         {
             return Err(format!("{name}: a figure is past ±{SUMMARY_MS_MAX} ms").into());
         }
-        let ordered = self.ci95_low <= self.mean
-            && self.mean <= self.ci95_high
+        // An interval, when there is one, lies around the mean; one pair has none.
+        let interval_ok = match (self.ci95_low, self.ci95_high) {
+            (Some(lo), Some(hi)) => self.pairs >= 2 && lo <= self.mean && self.mean <= hi,
+            (None, None) => self.pairs < 2,
+            _ => false,
+        };
+        let ordered = interval_ok
             && self.min <= self.max
             && (self.min as f64) <= self.mean
             && self.mean <= self.max as f64;
         if !ordered {
             return Err(format!(
-                "{name}: min {} ≤ mean {} ≤ max {} and ci95 [{}, {}] around the mean do not hold",
+                "{name}: min {} ≤ mean {} ≤ max {} and an interval around the mean of two or more pairs ({:?}, {:?}) do not hold",
                 self.min, self.mean, self.max, self.ci95_low, self.ci95_high
             )
             .into());
@@ -781,13 +789,12 @@ mod tests {
         assert_eq!(Delta::of(&[]), None);
         let d = Delta::of(&[-80, -90, -85, -85]).unwrap();
         assert_eq!((d.pairs, d.mean, d.min, d.max), (4, -85.0, -90, -80));
-        assert!(d.ci95_low < -85.0 && d.ci95_high > -85.0);
-        assert!(
-            (d.ci95_low + d.ci95_high + 170.0).abs() < 1e-9,
-            "symmetric: {d:?}"
-        );
+        let (lo, hi) = (d.ci95_low.unwrap(), d.ci95_high.unwrap());
+        assert!(lo < -85.0 && hi > -85.0);
+        assert!((lo + hi + 170.0).abs() < 1e-9, "symmetric: {d:?}");
+        // One pair: its mean, and no interval (not one of zero width).
         let one = Delta::of(&[7]).unwrap();
-        assert_eq!((one.mean, one.ci95_low, one.ci95_high), (7.0, 7.0, 7.0));
+        assert_eq!((one.mean, one.ci95_low, one.ci95_high), (7.0, None, None));
     }
 
     #[test]
@@ -795,8 +802,14 @@ mod tests {
         // Three pairs, sd 3: t with 2 degrees of freedom (4.303) gives ±7.45; z gave ±3.39.
         let three = Delta::of(&[0, 3, 6]).unwrap();
         let half = 4.302_653 * 3.0 / 3f64.sqrt();
-        assert!((three.ci95_high - 3.0 - half).abs() < 1e-3, "{three:?}");
-        assert!((three.ci95_low - 3.0 + half).abs() < 1e-3, "{three:?}");
+        assert!(
+            (three.ci95_high.unwrap() - 3.0 - half).abs() < 1e-3,
+            "{three:?}"
+        );
+        assert!(
+            (three.ci95_low.unwrap() - 3.0 + half).abs() < 1e-3,
+            "{three:?}"
+        );
     }
 
     #[test]

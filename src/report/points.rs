@@ -42,8 +42,8 @@ fn delta_vals(d: Option<Delta>, out: &mut Vec<String>) {
         Some(d) => out.extend([
             d.pairs.to_string(),
             d.mean.to_string(),
-            d.ci95_low.to_string(),
-            d.ci95_high.to_string(),
+            d.ci95_low.map_or(String::new(), |x| x.to_string()),
+            d.ci95_high.map_or(String::new(), |x| x.to_string()),
             d.min.to_string(),
             d.max.to_string(),
         ]),

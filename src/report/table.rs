@@ -128,8 +128,9 @@ impl Rows<'_> {
     /// Paired differences to the baseline (the first variant), when there are two or more.
     fn deltas(&mut self) {
         let delta = |d: Option<Delta>| {
-            d.map_or("–".to_string(), |d| {
-                format!("{:+.1} [{:+.1}, {:+.1}]", d.mean, d.ci95_low, d.ci95_high)
+            d.map_or("–".to_string(), |d| match d.ci95_low.zip(d.ci95_high) {
+                Some((lo, hi)) => format!("{:+.1} [{lo:+.1}, {hi:+.1}]", d.mean),
+                None => format!("{:+.1} [–]", d.mean),
             })
         };
         if let (Some(base), true) = (self.vs.first(), self.vs.len() > 1) {

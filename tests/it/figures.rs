@@ -127,3 +127,22 @@ fn check_reports_a_failed_check_once_with_its_seeds_and_a_constant_bound() {
     assert!(!out.contains("NaN"), "{out}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A paired delta of one pair has no interval (issue 26, item 11): at a 193 ms deadline one
+/// job got its 101 in both variants, and its difference was printed `[-76.0, -76.0]`, an
+/// interval of zero width; now `[–]`, and `null` in the JSON.
+#[test]
+fn a_paired_delta_of_one_pair_has_no_interval() {
+    let s = crate::load("issue407.toml", &["client.handshake_timeout_ms=193"]);
+    let (report, _) = crate::report(&s, &[1]);
+    let d = report.variants[1]
+        .paired_delta
+        .as_ref()
+        .unwrap()
+        .client_upgrade_ms
+        .unwrap();
+    assert_eq!(d.pairs, 1);
+    assert_eq!((d.ci95_low, d.ci95_high), (None, None));
+    let table = handshake_sim::internal::report::table(&report);
+    assert!(table.contains("-76.0 [–]"), "{table}");
+}

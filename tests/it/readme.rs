@@ -1,9 +1,10 @@
 //! The README's quick start, run as written: in each ```console block every `$ handshake-sim …`
-//! line is run (in a fresh directory holding `sims/`) and its standard output compared with the
-//! lines under it. A line `...` stands for any lines, none included; `[..]` for any part of one
-//! line (what changes from run to run: a live server's timings, a random job prefix). The
-//! commands against `http://127.0.0.1:8787` run against a `serve` started here on a free port.
-//! The picture the README shows is the one `run --plots` draws now.
+//! line is run (in a fresh directory holding `sims/`), must exit 0, and its standard output is
+//! compared with the lines under it. A line `...` stands for any lines, none included; `[..]`
+//! for any part of one line (what changes from run to run: a live server's timings, a random
+//! job prefix). A `$ handshake-sim serve … &` line starts that server, with the README's own
+//! arguments, on a free port that the commands after it use for `127.0.0.1:8787`. The picture
+//! the README shows is the one `run --plots` draws now.
 
 use std::path::Path;
 
@@ -88,7 +89,7 @@ fn output_matches(expected: &[String], actual: &[&str]) -> bool {
     }
 }
 
-/// Runs one example in `dir` with the binary; its standard output.
+/// Runs one example in `dir` with the binary: its standard output; it must exit 0.
 fn run(dir: &Path, cmd: &str, port: u16) -> String {
     let cmd = cmd.replace("127.0.0.1:8787", &format!("127.0.0.1:{port}"));
     let w = words(&cmd);
@@ -98,9 +99,23 @@ fn run(dir: &Path, cmd: &str, port: u16) -> String {
         .current_dir(dir)
         .output()
         .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .replace(&format!("127.0.0.1:{port}"), "127.0.0.1:8787")
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "README: `{cmd}` exited {:?}\n{stdout}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout.replace(&format!("127.0.0.1:{port}"), "127.0.0.1:8787")
+}
+
+/// Starts the server of a `$ handshake-sim serve SCENARIO ARGS… &` line, on a free port.
+fn start_serve(root: &Path, cmd: &str) -> Serve {
+    let w = words(cmd.trim_end_matches('&').trim());
+    assert_eq!(w[..2], ["handshake-sim", "serve"], "{cmd}");
+    let args: Vec<&str> = w[3..].iter().map(String::as_str).collect();
+    let bin = Path::new(env!("CARGO_BIN_EXE_handshake-sim"));
+    Serve::spawn_scenario(bin, &root.join(&w[2]), "readme", None, &args)
 }
 
 #[test]
@@ -111,9 +126,14 @@ fn the_readme_quick_start_prints_what_it_shows() {
     assert!(blocks.len() >= 5, "the quick start has lost its examples");
     let dir = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(root.join("sims"), dir.path().join("sims")).unwrap();
-    let serve = Serve::start("readme", &["enrichment.book_ms={ constant = 20 }"]);
+    let mut serve: Option<Serve> = None;
     for (cmd, expected) in blocks.iter().flatten() {
-        let actual = run(dir.path(), cmd, serve.addr.port());
+        if cmd.ends_with('&') {
+            serve = Some(start_serve(&root, cmd));
+            continue;
+        }
+        let port = serve.as_ref().map_or(8787, |s| s.addr.port());
+        let actual = run(dir.path(), cmd, port);
         let lines: Vec<&str> = actual.lines().collect();
         assert!(
             output_matches(expected, &lines),

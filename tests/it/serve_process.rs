@@ -24,9 +24,22 @@ impl Serve {
     /// `bin serve` of [`SCENARIO`] with `args`, its log named after `tag`, under a descriptor
     /// limit of `fd_limit` when given.
     pub(crate) fn spawn(bin: &Path, tag: &str, fd_limit: Option<u64>, args: &[&str]) -> Serve {
+        Serve::spawn_scenario(bin, SCENARIO.as_ref(), tag, fd_limit, args)
+    }
+
+    /// [`Serve::spawn`] of another scenario file.
+    pub(crate) fn spawn_scenario(
+        bin: &Path,
+        scenario: &Path,
+        tag: &str,
+        fd_limit: Option<u64>,
+        args: &[&str],
+    ) -> Serve {
         let log = std::env::temp_dir().join(format!("hs-serve-{}-{tag}.log", std::process::id()));
         let mut c = Command::new(bin);
-        c.args(["serve", SCENARIO, "--listen", "127.0.0.1:0"]);
+        c.arg("serve")
+            .arg(scenario)
+            .args(["--listen", "127.0.0.1:0"]);
         // `--variant` in `args` replaces sequential (one variant per server).
         let variant = args
             .iter()

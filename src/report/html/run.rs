@@ -16,11 +16,13 @@ use crate::verdict::slo::{self, Verdict};
 
 /// `−82.2 ms [−83.3, −81.1]`, with true minus signs.
 fn delta_text(d: &Delta) -> String {
-    format!(
-        "{:+.1} ms [{:+.1}, {:+.1}]",
-        d.mean, d.ci95_low, d.ci95_high
-    )
-    .replace('-', "−")
+    let interval = d
+        .ci95_low
+        .zip(d.ci95_high)
+        .map_or("[–]".to_string(), |(lo, hi)| {
+            format!("[{lo:+.1}, {hi:+.1}]")
+        });
+    format!("{:+.1} ms {interval}", d.mean).replace('-', "−")
 }
 
 fn rate_text(v: &VariantSummary) -> String {
