@@ -204,20 +204,6 @@ pub fn job_key(id: &str) -> u64 {
     h.finish() | 1 << 63
 }
 
-/// The `sessionId` (well formed, once) and the `token` of a session socket's query, or why it
-/// gets a 400.
-pub fn session_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
-    let session_id = match query_param(query, "sessionId") {
-        Ok(Some(id)) if valid_job_id(id) => id.to_string(),
-        _ => return Err("missing or malformed sessionId"),
-    };
-    let token = match query_param(query, "token") {
-        Ok(t) => t.unwrap_or("").to_string(),
-        Err(Repeated) => return Err("token given twice"),
-    };
-    Ok((session_id, token))
-}
-
 /// A session socket's `after`: `jobId:seq` pairs joined by commas (`job-1:3,job-2:0`), the
 /// progress the app has of each job; a job it does not name is replayed from its start.
 pub fn parse_session_after(
@@ -244,15 +230,29 @@ pub struct Repeated;
 /// The `jobId` (well formed, once) and the `token` (empty when absent, at most once) of a
 /// query, or why it gets a 400.
 pub fn job_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
-    let job_id = match query_param(query, "jobId") {
+    id_and_token(query, "jobId", "missing or malformed jobId")
+}
+
+/// The `sessionId` and the `token` of a session socket's query, as [`job_and_token`].
+pub fn session_and_token(query: Option<&str>) -> Result<(String, String), &'static str> {
+    id_and_token(query, "sessionId", "missing or malformed sessionId")
+}
+
+/// The id named `name` (well formed, once; else `malformed`) and the `token` of a query.
+fn id_and_token(
+    query: Option<&str>,
+    name: &str,
+    malformed: &'static str,
+) -> Result<(String, String), &'static str> {
+    let id = match query_param(query, name) {
         Ok(Some(id)) if valid_job_id(id) => id.to_string(),
-        _ => return Err("missing or malformed jobId"),
+        _ => return Err(malformed),
     };
     let token = match query_param(query, "token") {
         Ok(t) => t.unwrap_or("").to_string(),
         Err(Repeated) => return Err("token given twice"),
     };
-    Ok((job_id, token))
+    Ok((id, token))
 }
 
 /// The value of `name` in a query string, if present once (a repeated key is malformed).

@@ -36,15 +36,26 @@ pub(super) async fn posted_with(ctx: &Context, books: u32) -> Result<Job, Findin
 
 /// Checks a POST's answer as the documented `202` for `job_id`: the job it names, its token.
 pub(super) fn accepted(answer: &Answer, job_id: &str, books: u32) -> Result<Job, Finding> {
-    answer.expect("POST", 202)?;
+    let token = token_202(answer, "POST", ("jobId", job_id))?;
+    Ok(Job {
+        id: job_id.to_string(),
+        token,
+        books,
+    })
+}
+
+/// Checks a `202` of a POST (`what`): JSON naming `id` under its key, a usable token and an
+/// `expiresAtMs` later than now. The token.
+pub(super) fn token_202(answer: &Answer, what: &str, id: (&str, &str)) -> Result<String, Finding> {
+    let (key, id) = id;
+    answer.expect(what, 202)?;
     let v: serde_json::Value = serde_json::from_slice(&answer.body)
         .map_err(|e| mismatch("202 body", "JSON", format!("{e} ({})", answer.snippet())))?;
-    let id = v.get("jobId").and_then(|x| x.as_str());
-    if id != Some(job_id) {
+    if v.get(key).and_then(|x| x.as_str()) != Some(id) {
         return Err(mismatch(
-            "202 jobId",
-            format!("{job_id:?}"),
-            field(&v, "jobId"),
+            &format!("202 {key}"),
+            format!("{id:?}"),
+            field(&v, key),
         ));
     }
     let token = v.get("token").and_then(|x| x.as_str()).unwrap_or("");
@@ -72,11 +83,7 @@ pub(super) fn accepted(answer: &Answer, job_id: &str, books: u32) -> Result<Job,
             expires_at_ms,
         ));
     }
-    Ok(Job {
-        id: job_id.to_string(),
-        token: token.to_string(),
-        books,
-    })
+    Ok(token.to_string())
 }
 
 /// A JSON field as it came, for a detail (`absent` when missing).

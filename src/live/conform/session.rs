@@ -5,7 +5,6 @@
 //! socket per job does not offer.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use hyper::Method;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
@@ -13,7 +12,7 @@ use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use super::context::Context;
 use super::finding::{mismatch, setup, Checked, Finding};
 use super::http::{send, Answer, Req};
-use super::job::{accepted, field, Job};
+use super::job::{accepted, token_202, Job};
 use super::socket::{Socket, Wait};
 use super::upgrade::open_at;
 use crate::wire::api::{self, ServerMsg};
@@ -35,38 +34,11 @@ async fn post_session(ctx: &Context, id: &str) -> Result<Answer, Finding> {
 
 /// Checks a session POST's answer as the documented `202`.
 fn session_accepted(answer: &Answer, id: &str) -> Result<Session, Finding> {
-    answer.expect("POST /api/session", 202)?;
-    let v: serde_json::Value = serde_json::from_slice(&answer.body)
-        .map_err(|e| mismatch("202 body", "JSON", format!("{e} ({})", answer.snippet())))?;
-    if v.get("sessionId").and_then(|x| x.as_str()) != Some(id) {
-        return Err(mismatch(
-            "202 sessionId",
-            format!("{id:?}"),
-            field(&v, "sessionId"),
-        ));
-    }
-    let token = v.get("token").and_then(|x| x.as_str()).unwrap_or("");
-    if !api::usable_token(token) {
-        return Err(mismatch(
-            "202 token",
-            "1..=1024 URL-unreserved characters",
-            field(&v, "token"),
-        ));
-    }
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    match v.get("expiresAtMs").and_then(|x| x.as_u64()) {
-        Some(at) if at > now_ms => Ok(Session {
-            id: id.to_string(),
-            token: token.to_string(),
-        }),
-        _ => Err(mismatch(
-            "202 expiresAtMs",
-            format!("an integer of epoch ms after now ({now_ms})"),
-            field(&v, "expiresAtMs"),
-        )),
-    }
+    let token = token_202(answer, "POST /api/session", ("sessionId", id))?;
+    Ok(Session {
+        id: id.to_string(),
+        token,
+    })
 }
 
 /// A set-up step: a fresh session posted and accepted.
