@@ -196,3 +196,32 @@ fn an_edge_variant_with_sessions_is_refused() {
         assert!(err.contains("[session]") && err.contains(variant), "{err}");
     }
 }
+
+/// `check` gates on the session figures as on any other: an expectation on `sessions`,
+/// `handshakes` or `session_failure_rate` holds or fails (exit 1) like one on `failure_rate`.
+#[test]
+fn check_gates_on_the_session_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = |expect: &str| {
+        let path = dir.path().join(format!("s{}.toml", expect.len()));
+        let text = format!(
+            "[scenario]\nname = \"sessions\"\njobs = 40\nconcurrency = 8\nvariants = [\"parallel\"]\n\
+             [session]\njobs = 4\n[expect]\n{expect}\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let holds = scenario(
+        "\"parallel.sessions\" = \"== 10\"\n\"parallel.handshakes\" = \"<= 12\"\n\
+         \"parallel.session_failure_rate\" = \"== 0\"",
+    );
+    let (code, out, err) = crate::exec(&["check", &holds, "--seeds", "1"], None);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("parallel.sessions == 10") && out.contains("holds"),
+        "{out}"
+    );
+    let fails = scenario("\"parallel.handshakes\" = \"> 10\"");
+    let (code, out, err) = crate::exec(&["check", &fails, "--seeds", "1"], None);
+    assert_eq!(code, 1, "{out}{err}");
+}
