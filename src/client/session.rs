@@ -12,15 +12,12 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::future::join_all;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::sync::{Notify, Semaphore};
-use tokio_tungstenite::tungstenite::Message;
 
-use super::socket::{is_progress, Attempt, Deadlines, PongsUnsent, Socket};
+use super::socket::{is_progress, Attempt, Deadlines, Keepalive, Socket, Step};
 use super::{JobState, Session};
 use crate::clock;
 use crate::draw::Purpose;
@@ -374,55 +371,27 @@ impl Session {
         jobs: &Jobs,
         attempt: &mut Attempt,
     ) -> bool {
-        let first = jobs.first;
-        let (mut ping_sent, mut pong) = (false, false);
-        let mut pongs_unsent = PongsUnsent::default();
+        let mut ka = Keepalive::new(jobs.first, d);
         for _ in 0..FRAMES_MAX {
-            if pong && jobs.all_done() {
+            if ka.pong && jobs.all_done() {
                 attempt.outcome = Outcome::Ok;
                 return true;
             }
             let now_ms = self.clock.now_ms();
-            if !ping_sent && now_ms >= d.ping_at_ms {
-                if ws
-                    .send(Message::Ping(Bytes::from_static(b"hs")))
-                    .await
-                    .is_err()
-                {
-                    return false;
-                }
-                ping_sent = true;
+            if !self.ping_if_due(ws, &mut ka, now_ms).await {
+                return false;
             }
-            let wake_ms = d.wake_ms(ping_sent, pong);
-            let wait = Duration::from_millis(wake_ms.saturating_sub(now_ms).min(u32::MAX as u64));
             // Biased: a frame first, then a POST that ended (which may finish the session).
             let frame = tokio::select! {
                 biased;
-                f = tokio::time::timeout(wait, ws.next()) => f,
+                f = tokio::time::timeout(ka.wait(now_ms), ws.next()) => f,
                 () = jobs.changed.notified() => continue,
             };
-            let frame = match frame {
-                Err(_) if !ping_sent => continue,
-                Err(_) => {
-                    tracing::info!(
-                        job = first,
-                        t_ms = self.clock.now_ms(),
-                        "no pong before the ping timeout"
-                    );
-                    attempt.outcome = Outcome::PingTimeout;
-                    return false;
-                }
-                Ok(f) => f,
-            };
-            match frame {
-                Some(Ok(Message::Pong(_))) => pong = true,
-                Some(Ok(Message::Ping(payload))) => {
-                    if pongs_unsent.after_ping(ws, payload.len()) {
-                        self.give_up_on_ping_flood(first, attempt);
-                        return false;
-                    }
-                }
-                Some(Ok(Message::Text(text))) => {
+            match self.keep_alive(ws, &mut ka, frame, attempt) {
+                Step::Again => {}
+                Step::GiveUp => return false,
+                Step::Closed => break,
+                Step::Text(text) => {
                     if self.on_session_text(&text, jobs, attempt) {
                         // A message this socket should have carried is missing: the next
                         // socket's `after` gets it replayed.
@@ -430,8 +399,6 @@ impl Session {
                         return true;
                     }
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
             }
         }
         true

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_tungstenite::WebSocketStream;
 
 use super::model::AppModel;
@@ -37,14 +37,14 @@ pub(super) struct Deadlines {
     pub(super) start_ms: u64,
     handshake_ms: u64,
     /// When the app issues the ping (queued until the 101).
-    pub(super) ping_at_ms: u64,
+    ping_at_ms: u64,
     ping_ms: u64,
 }
 
 impl Deadlines {
     /// When the read loop must wake without a frame: to write the ping, or to give up on
     /// its pong.
-    pub(super) fn wake_ms(&self, ping_sent: bool, pong: bool) -> u64 {
+    fn wake_ms(&self, ping_sent: bool, pong: bool) -> u64 {
         if !ping_sent {
             self.ping_at_ms
         } else if !pong {
@@ -243,67 +243,95 @@ impl Session {
         model: &mut AppModel,
         attempt: &mut Attempt,
     ) -> bool {
-        // The ping: issued at ping_at_ms, written now if that has passed (it was queued).
-        let mut ping_sent = false;
-        let mut pong = false;
+        let mut ka = Keepalive::new(n, d);
         let mut complete = false;
-        let mut pongs_unsent = PongsUnsent::default();
         for _ in 0..MESSAGES_MAX {
             let now_ms = self.clock.now_ms();
-            if !ping_sent && now_ms >= d.ping_at_ms {
-                tracing::debug!(
-                    job = n,
-                    t_ms = now_ms,
-                    queued_ms = now_ms - d.ping_at_ms,
-                    "ping sent"
-                );
-                if ws
-                    .send(Message::Ping(Bytes::from_static(b"hs")))
-                    .await
-                    .is_err()
-                {
-                    return false;
-                }
-                ping_sent = true;
+            if !self.ping_if_due(ws, &mut ka, now_ms).await {
+                return false;
             }
-            let wake_ms = d.wake_ms(ping_sent, pong);
-            let wait = Duration::from_millis(wake_ms.saturating_sub(now_ms).min(u32::MAX as u64));
-            let frame = match tokio::time::timeout(wait, ws.next()).await {
-                Err(_) if !ping_sent => continue,
-                Err(_) => {
-                    tracing::info!(
-                        job = n,
-                        t_ms = self.clock.now_ms(),
-                        "no pong before the ping timeout"
-                    );
-                    attempt.outcome = Outcome::PingTimeout;
-                    return false;
-                }
-                Ok(f) => f,
-            };
-            match frame {
-                Some(Ok(Message::Pong(_))) => {
-                    pong = true;
-                    tracing::debug!(job = n, t_ms = self.clock.now_ms(), "pong");
-                }
-                Some(Ok(Message::Ping(payload))) => {
-                    if pongs_unsent.after_ping(ws, payload.len()) {
-                        self.give_up_on_ping_flood(n, attempt);
-                        return false;
-                    }
-                }
-                Some(Ok(Message::Text(text))) => {
-                    complete |= self.on_text(n, t0, &text, model, attempt);
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
+            let frame = tokio::time::timeout(ka.wait(now_ms), ws.next()).await;
+            match self.keep_alive(ws, &mut ka, frame, attempt) {
+                Step::Again => {}
+                Step::GiveUp => return false,
+                Step::Closed => break,
+                Step::Text(text) => complete |= self.on_text(n, t0, &text, model, attempt),
             }
-            if complete && pong {
+            if complete && ka.pong {
                 attempt.outcome = Outcome::Ok;
                 break;
             }
         }
         true
+    }
+
+    /// Writes the app's ping once it is due (it was queued until the 101); false when the
+    /// socket failed.
+    pub(super) async fn ping_if_due(
+        &self,
+        ws: &mut Socket,
+        ka: &mut Keepalive<'_>,
+        now_ms: u64,
+    ) -> bool {
+        if ka.ping_sent || now_ms < ka.d.ping_at_ms {
+            return true;
+        }
+        tracing::debug!(
+            job = ka.n,
+            t_ms = now_ms,
+            queued_ms = now_ms - ka.d.ping_at_ms,
+            "ping sent"
+        );
+        if ws
+            .send(Message::Ping(Bytes::from_static(b"hs")))
+            .await
+            .is_err()
+        {
+            return false;
+        }
+        ka.ping_sent = true;
+        true
+    }
+
+    /// What a read (or its timeout) means for the socket's keepalive: the pong heard, a
+    /// server's ping answered (or its flood given up on), the pong's deadline passed, the
+    /// socket's end, or a text message for the caller.
+    pub(super) fn keep_alive(
+        &self,
+        ws: &mut Socket,
+        ka: &mut Keepalive<'_>,
+        frame: Result<Option<Result<Message, WsError>>, tokio::time::error::Elapsed>,
+        attempt: &mut Attempt,
+    ) -> Step {
+        let frame = match frame {
+            Err(_) if !ka.ping_sent => return Step::Again,
+            Err(_) => {
+                tracing::info!(
+                    job = ka.n,
+                    t_ms = self.clock.now_ms(),
+                    "no pong before the ping timeout"
+                );
+                attempt.outcome = Outcome::PingTimeout;
+                return Step::GiveUp;
+            }
+            Ok(f) => f,
+        };
+        match frame {
+            Some(Ok(Message::Pong(_))) => {
+                ka.pong = true;
+                tracing::debug!(job = ka.n, t_ms = self.clock.now_ms(), "pong");
+            }
+            Some(Ok(Message::Ping(payload))) => {
+                if ka.pongs_unsent.after_ping(ws, payload.len()) {
+                    self.give_up_on_ping_flood(ka.n, attempt);
+                    return Step::GiveUp;
+                }
+            }
+            Some(Ok(Message::Text(text))) => return Step::Text(text),
+            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Step::Closed,
+            Some(Ok(_)) => {}
+        }
+        Step::Again
     }
 
     /// The server pings faster than it reads the pongs: the attempt ends, named.
@@ -373,13 +401,54 @@ impl Session {
     }
 }
 
+/// The app's ping on one socket, and the pongs it owes the server's pings.
+pub(super) struct Keepalive<'a> {
+    /// The job whose trace lines these are.
+    n: u64,
+    d: &'a Deadlines,
+    ping_sent: bool,
+    pub(super) pong: bool,
+    pongs_unsent: PongsUnsent,
+}
+
+impl<'a> Keepalive<'a> {
+    pub(super) fn new(n: u64, d: &'a Deadlines) -> Self {
+        Keepalive {
+            n,
+            d,
+            ping_sent: false,
+            pong: false,
+            pongs_unsent: PongsUnsent::default(),
+        }
+    }
+
+    /// How long a read may wait from `now_ms`: until the ping is due, then until its pong's
+    /// deadline, then without end.
+    pub(super) fn wait(&self, now_ms: u64) -> Duration {
+        let wake_ms = self.d.wake_ms(self.ping_sent, self.pong);
+        Duration::from_millis(wake_ms.saturating_sub(now_ms).min(u32::MAX as u64))
+    }
+}
+
+/// What the read loop does after [`Session::keep_alive`].
+pub(super) enum Step {
+    /// Read on.
+    Again,
+    /// The attempt has failed (its outcome is set): no close.
+    GiveUp,
+    /// The socket ended.
+    Closed,
+    /// A text message, for the caller.
+    Text(Utf8Bytes),
+}
+
 /// Bytes of pongs queued since the socket last took a write. tungstenite queues a pong for
 /// each ping it reads; a peer that reads its socket takes them, so this stays 0, and one that
 /// pings and does not read lets them pile up, first in the kernel's buffers (free to the
 /// client), then in the socket's write buffer, which keeps at most
 /// [`WS_WRITE_BUFFER_BYTES_MAX`] (`wire::ws`) and drops pongs past it.
 #[derive(Default)]
-pub(super) struct PongsUnsent {
+struct PongsUnsent {
     bytes: usize,
 }
 
@@ -387,7 +456,7 @@ impl PongsUnsent {
     /// After a ping with `payload_len` bytes: tries the write without waiting (the pong goes
     /// out now or never), and whether the pongs waiting now pass the write buffer's bound,
     /// that is, the server pings faster than it reads.
-    pub(super) fn after_ping(&mut self, ws: &mut Socket, payload_len: usize) -> bool {
+    fn after_ping(&mut self, ws: &mut Socket, payload_len: usize) -> bool {
         match ws.flush().now_or_never() {
             Some(_) => self.bytes = 0,
             // A client's pong: 2 bytes of header, 4 of mask and the ping's payload.
