@@ -304,4 +304,28 @@ mod tests {
         assert_eq!(tick_text(0.25), "0.25");
         assert_eq!(tick_text(200.0), "200");
     }
+
+    /// The first column with ink when `text` is drawn with its pen at x = 0, 64 px high.
+    fn first_ink_column(text: &str) -> Option<u32> {
+        register_font();
+        let (w, h) = (256u32, 96u32);
+        let mut rgb = vec![255u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            root.draw(&Text::new(text.to_string(), (0, 0), (FONT, 64)))
+                .expect("draws");
+            root.present().expect("presents");
+        }
+        (0..w).find(|&x| (0..h).any(|y| rgb[((y * w + x) * 3) as usize] < 128))
+    }
+
+    /// DejaVu Sans's "l" has a left side bearing of about 0.09 em: drawn at the pen, its ink
+    /// starts a few pixels right of it, and "cl" does not run together (PNG's "dient").
+    #[test]
+    fn png_text_keeps_the_side_bearing() {
+        let l = first_ink_column("l").expect("ink");
+        assert!(l >= 3, "the ink of \"l\" starts at column {l}, at the pen");
+        let c = first_ink_column("c").expect("ink");
+        assert!(c >= 2, "the ink of \"c\" starts at column {c}");
+    }
 }

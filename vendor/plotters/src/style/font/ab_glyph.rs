@@ -142,7 +142,9 @@ impl FontData for FontDataInternal {
             if let Some(q) = font.outline_glyph(glyph) {
                 let rect = q.px_bounds();
                 let y_shift = ((size as f32) / 2.0 + rect.min.y) as i32;
-                let x_shift = x_shift as i32;
+                // The outline's pixels count from its bounds, which start at the glyph's left
+                // side bearing, not at the pen position.
+                let x_shift = (x_shift + rect.min.x) as i32;
                 let mut buf = vec![];
                 q.draw(|x, y, c| buf.push((x, y, c)));
                 for (x, y, c) in buf {
