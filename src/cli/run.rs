@@ -146,6 +146,11 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
         })?;
     progress.finish();
     write_files(&args, &plan, &report, &runs)?;
+    if !args.quiet {
+        if let Some(line) = breached_checks(&report, &args.scenario.display().to_string()) {
+            eprintln!("{line}");
+        }
+    }
     if !to_stdout && !args.quiet {
         let worst = replay::worst_job(&runs).map(|j| args.command(&plan).replay(&j));
         out!(
@@ -154,6 +159,30 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
         );
     }
     Ok(Status::Success)
+}
+
+/// What `run` says on stderr when a check of the scenario fails on the pooled seeds: `run`
+/// still exits 0 (it is not the gate), so the line names the failures and the gate.
+fn breached_checks(report: &Report, scenario: &str) -> Option<String> {
+    let rows = report::pooled::pooled_verdicts(report);
+    let failing: Vec<String> = rows
+        .iter()
+        .filter(|r| r.outcome == report::pooled::Outcome::Fail)
+        .map(|r| {
+            format!(
+                "{} ({}: {}, bound {})",
+                r.check, r.variant, r.measured, r.bound
+            )
+        })
+        .collect();
+    if failing.is_empty() {
+        return None;
+    }
+    let summary = report::pooled::summary(&rows)?;
+    Some(format!(
+        "warning: {summary} on the pooled seeds: {}\n`run` exits 0 all the same: `handshake-sim check {scenario}`, with the same --set, is the gate (exit 1)",
+        failing.join("; ")
+    ))
 }
 
 fn plan(args: &Args) -> CliResult<Plan> {

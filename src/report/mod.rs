@@ -18,6 +18,7 @@ mod html;
 pub mod observed;
 pub mod plot;
 mod points;
+pub mod pooled;
 pub mod probe;
 pub mod seed_rows;
 pub mod snippet;

@@ -95,7 +95,8 @@ fn the_run_page_tells_the_story_and_the_plots_keep_legend_and_deadline_clear() {
     );
     assert!(page.contains(&headline), "{headline}\n{page}");
     // Verdicts: every SLO and expectation, with its bound and measured value.
-    assert!(page.contains("<h2>Verdicts</h2>"));
+    assert!(page.contains("<h2 id=\"verdicts\">Verdicts</h2>"));
+    assert!(page.contains("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"));
     assert!(page.contains("<td>expect sequential.failure_rate &gt;= 0.25</td><td>sequential</td>"));
     assert!(page.contains("<td>slo silent_failure_rate</td><td>parallel</td>"));
     assert!(page.contains("<td>warning &gt; 0, critical &gt; 0.01</td>"));
@@ -161,6 +162,57 @@ fn the_run_page_tells_the_story_and_the_plots_keep_legend_and_deadline_clear() {
     }
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&again);
+}
+
+/// A check that fails is unmistakable: the page says how many fail at its top, lists the
+/// failing rows first, marks each with a symbol and a word (not only a colour), and `run`
+/// says so on stderr while it still exits 0.
+#[test]
+fn a_failing_check_is_said_at_the_top_listed_first_and_on_stderr() {
+    let dir = tmp("failing");
+    let html = dir.join("run.html");
+    let args = [
+        "run",
+        "sims/issue407.toml",
+        "--jobs",
+        "120",
+        "--set",
+        "client.handshake_timeout_ms=150",
+        "--html",
+        html.to_str().unwrap(),
+    ];
+    let (code, _, err) = crate::exec(&args, None);
+    assert_eq!(code, 0, "run is not the gate: {err}");
+    assert!(
+        err.contains("warning: 3 of 13 checks fail on the pooled seeds: slo canceled_rate (parallel: "),
+        "{err}"
+    );
+    assert!(err.contains("is the gate (exit 1)"), "{err}");
+    let page = read(&html);
+    let summary = "<p class=\"summary\" data-verdict=\"fail\"><a href=\"#verdicts\">✗ 3 of 13 checks fail</a> on the pooled seeds.";
+    let at = page.find(summary).unwrap_or_else(|| panic!("{page}"));
+    assert!(at < page.find("class=\"headline\"").unwrap(), "the summary comes first");
+    // The verdict rows: the three failures, then the passes.
+    let rows: Vec<&str> = page
+        .split("<tr class=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    assert_eq!(rows.len(), 13, "{rows:?}");
+    assert_eq!(&rows[..4], ["fail", "fail", "fail", "pass"], "{rows:?}");
+    assert!(page.contains("<td data-verdict=\"fail\">✗ critical</td>"));
+    assert!(page.contains("<td data-verdict=\"fail\">✗ FAILED</td>"));
+    assert!(page.contains("<td data-verdict=\"pass\">✓ holds</td>"));
+    // Quiet is quiet.
+    let mut quiet = args.to_vec();
+    quiet.push("-q");
+    let (code, _, err) = crate::exec(&quiet, None);
+    assert_eq!((code, err.as_str()), (0, ""));
+    // Passing checks: no line on stderr, and the page says all pass.
+    let (code, _, err) = crate::exec(&args[..4], None);
+    assert_eq!(code, 0);
+    assert!(!err.contains("checks fail"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

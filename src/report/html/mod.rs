@@ -21,19 +21,27 @@ pub(super) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}\
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
+// Verdict colours, each at least 4.5:1 on white (WCAG AA): blue #0072B2 5.2:1, amber
+// #8A6100 5.5:1, vermillion #B34700 5.5:1; a symbol always goes with the colour. Tables scroll
+// inside their own box on a narrow screen (display:block), so the page never does.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em;color:#222}\
+table{border-collapse:collapse;margin:1em 0;display:block;overflow-x:auto;max-width:100%}\
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}\
 th:first-child,td:first-child{text-align:left}code,pre{background:#f4f4f4;padding:2px 4px}\
-figure{margin:1.5em 0}svg{max-width:100%;height:auto}\
+code{overflow-wrap:anywhere}pre{overflow-x:auto}\
+figure{margin:1.5em 0}svg,img{max-width:100%;height:auto}\
 .headline{font-size:1.35em;font-weight:bold;margin:.6em 0}.note{color:#555;font-size:.9em}\
-tr.pass td:last-child,tr.inside td:last-child{color:#0072B2;font-weight:bold}\
-tr.fail td:last-child,tr.outside td:last-child{color:#D55E00;font-weight:bold}\
+.summary{font-size:1.2em;font-weight:bold;padding:.4em .7em;border-left:6px solid}\
+.summary a{color:inherit}\
+[data-verdict=pass],[data-verdict=inside]{color:#0072B2;font-weight:bold}\
+[data-verdict=warning]{color:#8A6100;font-weight:bold}\
+[data-verdict=fail],[data-verdict=outside]{color:#B34700;font-weight:bold}\
 td[title]{text-decoration:underline dotted #999}dt{font-weight:bold;margin-top:.4em}dd{margin-left:1.5em}\
 table.steps td{font-family:monospace;font-size:.85em;text-align:left}figcaption{color:#444}";
 
 pub(super) fn page(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{}</title><style>{STYLE}</style></head>\n<body>\n{body}</body></html>\n",
         esc(title)
     )
 }

@@ -10,9 +10,9 @@ use crate::metrics::{Delta, VariantSummary};
 use crate::names::Figure;
 use crate::pipeline::Report;
 use crate::report::plot::Plot;
+use crate::report::pooled::{self, Outcome, PooledVerdict};
 use crate::report::table::TableRow;
 use crate::report::verdicts::fmt_num;
-use crate::verdict::slo::{self, Verdict};
 
 /// `−82.2 ms [−83.3, −81.1]`, with true minus signs.
 fn delta_text(d: &Delta) -> String {
@@ -66,89 +66,55 @@ fn headline(report: &Report) -> String {
     h
 }
 
-/// One verdict row: check, variant, measured, bound, verdict text, whether it passes.
-type Row = (String, String, String, String, String, bool);
-
-/// Every SLO and `[expect]` line, judged on the pooled seeds.
-fn verdict_rows(report: &Report) -> Vec<Row> {
-    let s = &report.scenario;
-    let value = |v: f64| if v.is_nan() { "–".into() } else { fmt_num(v) };
-    let mut rows: Vec<Row> = slo::judge(&s.slo, &report.variants)
-        .into_iter()
-        .map(|j| {
-            let bound = format!(
-                "warning > {}, critical > {}",
-                fmt_num(j.warning),
-                fmt_num(j.critical)
-            );
-            let pass = j.verdict != Verdict::Critical;
-            let text = j.verdict.name().to_string();
-            (
-                format!("slo {}", j.slo),
-                j.variant,
-                value(j.value),
-                bound,
-                text,
-                pass,
-            )
-        })
-        .collect();
-    for e in s.expectations() {
-        let variant = e.judged_variant().name().to_string();
-        rows.push(match e.judge(&report.variants) {
-            Ok(j) => {
-                let text = if j.holds { "holds" } else { "FAILED" };
-                let bound = format!("{} {}", e.op.symbol(), fmt_num(j.bound));
-                (
-                    format!("expect {e}"),
-                    variant,
-                    value(j.actual),
-                    bound,
-                    text.into(),
-                    j.holds,
-                )
-            }
-            Err(why) => (
-                format!("expect {e}"),
-                variant,
-                "–".into(),
-                why.to_string(),
-                "FAILED".into(),
-                false,
-            ),
-        });
-    }
-    rows
-}
-
-fn verdicts_html(b: &mut String, rows: &[Row]) {
-    if rows.is_empty() {
+/// The line at the top of the page: how many checks fail, unmistakable without colour.
+fn summary_html(b: &mut String, rows: &[PooledVerdict]) {
+    let Some(summary) = pooled::summary(rows) else {
         return;
-    }
-    let failed = rows.iter().filter(|r| !r.5).count();
+    };
+    let worst = rows.first().map_or(Outcome::Pass, |r| r.outcome);
+    let gate = if worst == Outcome::Fail {
+        " <code>run</code> exits 0 all the same; <code>check</code> is the gate (exit 1)."
+    } else {
+        ""
+    };
     let _ = writeln!(
         b,
-        "<h2>Verdicts</h2>\n<p>{}. Judged on the pooled seeds; <code>check</code> judges each seed.</p>",
-        if failed == 0 {
-            format!("All {} checks pass", rows.len())
-        } else {
-            format!("{failed} of {} checks fail", rows.len())
-        }
+        "<p class=\"summary\" data-verdict=\"{}\"><a href=\"#verdicts\">{}</a> on the pooled seeds.{gate}</p>",
+        worst.class(),
+        esc(&worst.text(&summary))
+    );
+}
+
+fn verdicts_html(b: &mut String, rows: &[PooledVerdict]) {
+    let Some(summary) = pooled::summary(rows) else {
+        return;
+    };
+    let _ = writeln!(
+        b,
+        "<h2 id=\"verdicts\">Verdicts</h2>\n<p>{}: judged on the pooled seeds, failing rows first; <code>check</code> judges each seed.</p>",
+        esc(&capitalized(&summary))
     );
     b.push_str("<table class=\"verdicts\"><tr><th>check</th><th>variant</th><th>measured</th><th>bound</th><th>verdict</th></tr>\n");
-    for (check, variant, measured, bound, text, pass) in rows {
-        let class = if *pass { "pass" } else { "fail" };
+    for r in rows {
+        let class = r.outcome.class();
         let _ = writeln!(
             b,
-            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(check),
-            esc(variant),
-            measured,
-            esc(bound),
-            esc(text)
+            "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-verdict=\"{class}\">{}</td></tr>",
+            esc(&r.check),
+            esc(&r.variant),
+            r.measured,
+            esc(&r.bound),
+            esc(&r.outcome.text(&r.word))
         );
     }
     b.push_str("</table>\n");
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
 }
 
 /// The write-up's figures (`[reported]`) beside the simulated ones.
@@ -176,15 +142,14 @@ fn reported_html(b: &mut String, report: &Report) {
             format!("{}–{}", show(lo), show(hi))
         };
         let sim = r.figure.value(&report.variants).ok();
-        let (sim_text, verdict) = match sim {
-            Some(v) if v >= lo && v <= hi => (show(v), "inside"),
-            Some(v) => (show(v), "outside"),
-            None => ("–".to_string(), "not measured"),
+        let (sim_text, verdict, text) = match sim {
+            Some(v) if v >= lo && v <= hi => (show(v), "inside", "✓ inside"),
+            Some(v) => (show(v), "outside", "✗ outside"),
+            None => ("–".to_string(), "not-measured", "– not measured"),
         };
         let _ = writeln!(
             b,
-            "<tr class=\"{}\"><td>{}</td><td>{stated}</td><td>{sim_text}</td><td>{verdict}</td></tr>",
-            verdict.replace(' ', "-"),
+            "<tr><td>{}</td><td>{stated}</td><td>{sim_text}</td><td data-verdict=\"{verdict}\">{text}</td></tr>",
             esc(&r.figure.to_string())
         );
     }
@@ -269,12 +234,14 @@ pub fn run_html(
 ) -> String {
     let s = &report.scenario.scenario;
     let mut b = String::new();
+    let verdicts = pooled::pooled_verdicts(report);
     let _ = writeln!(
         b,
         "<h1>{}</h1>\n<p>{}</p>",
         esc(&s.name),
         esc(&s.description)
     );
+    summary_html(&mut b, &verdicts);
     let _ = writeln!(
         b,
         "<p class=\"headline\">{}</p>\n<p class=\"note\">Paired differences are per job on the same draws, mean with its 95% interval; failure rates pool {} job(s) per variant and seed over seeds {:?}.</p>",
@@ -282,7 +249,7 @@ pub fn run_html(
         s.jobs,
         report.seeds
     );
-    verdicts_html(&mut b, &verdict_rows(report));
+    verdicts_html(&mut b, &verdicts);
     reported_html(&mut b, report);
     table_html(&mut b, report);
     network_html(&mut b, report);

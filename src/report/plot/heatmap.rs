@@ -5,7 +5,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{nice_ticks, split_frame, tick_text, unit_of, DrawResult, Drawing, FONT};
+use super::{nice_ticks, split_frame, tick_text, unit_of, DrawResult, Drawing};
+use super::{FONT, TEXT, TEXT_SMALL};
 use crate::sweep::SweepResult;
 
 /// Viridis at nine evenly spaced stops.
@@ -122,7 +123,7 @@ impl Drawing for Heatmap<'_> {
             .y_labels(ny.min(20))
             .x_label_formatter(&xl)
             .y_label_formatter(&yl)
-            .label_style((FONT, 12))
+            .label_style((FONT, TEXT_SMALL))
             .draw()?;
         let seg = |k: usize| SegmentValue::Exact(k as i32);
         for (p, v) in self.sweep.points.iter().zip(&self.values) {
@@ -136,9 +137,11 @@ impl Drawing for Heatmap<'_> {
             if nx * ny <= 400 {
                 let text = match self.colors {
                     Colors::Sequential { .. } => format!("{:.0}%", v * 100.0),
-                    Colors::Diverging { .. } => format!("{:+.0}", v * 100.0),
+                    Colors::Diverging { .. } => points_text(v * 100.0),
                 };
-                let style = (FONT, 12).into_font().color(&self.colors.text_on(*v));
+                let style = (FONT, TEXT_SMALL)
+                    .into_font()
+                    .color(&self.colors.text_on(*v));
                 let at = (
                     SegmentValue::CenterOf(i as i32),
                     SegmentValue::CenterOf(j as i32),
@@ -149,6 +152,19 @@ impl Drawing for Heatmap<'_> {
         color_bar(&band, self.colors, &self.bar_label)?;
         root.present()?;
         Ok(())
+    }
+}
+
+/// A difference in percentage points, rounded: `+20`, `−82` (a true minus), and `0` for
+/// anything that rounds to zero (never `+0` or `−0`).
+fn points_text(pp: f64) -> String {
+    let r = pp.round();
+    if r == 0.0 {
+        "0".into()
+    } else if r > 0.0 {
+        format!("+{r:.0}")
+    } else {
+        format!("−{:.0}", -r)
     }
 }
 
@@ -163,7 +179,7 @@ where
 {
     let (lo, hi) = colors.range();
     let (x0, x1, top, height) = (16, 40, 48, 320);
-    band.draw(&Text::new(label.to_string(), (8, 20), (FONT, 14)))?;
+    band.draw(&Text::new(label.to_string(), (8, 20), (FONT, TEXT)))?;
     let steps = 64;
     for k in 0..steps {
         // Top is the high end.
@@ -179,8 +195,11 @@ where
     for t in nice_ticks(lo, hi, 5) {
         let y = top + ((hi - t) / (hi - lo) * height as f64).round() as i32;
         band.draw(&PathElement::new(vec![(x1, y), (x1 + 5, y)], BLACK))?;
-        let text = format!("{}%", tick_text(t * 100.0));
-        band.draw(&Text::new(text, (x1 + 8, y - 7), (FONT, 12)))?;
+        let text = match colors {
+            Colors::Sequential { .. } => format!("{}%", tick_text(t * 100.0)),
+            Colors::Diverging { .. } => format!("{} pp", points_text(t * 100.0)),
+        };
+        band.draw(&Text::new(text, (x1 + 8, y - 7), (FONT, TEXT_SMALL)))?;
     }
     Ok(())
 }
@@ -188,6 +207,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn differences_are_signed_points_and_zero_has_no_sign() {
+        assert_eq!(points_text(-82.4), "−82");
+        assert_eq!(points_text(19.6), "+20");
+        assert_eq!(points_text(-0.3), "0");
+        assert_eq!(points_text(0.4), "0");
+    }
 
     #[test]
     fn scales_run_from_their_ends_and_clamp() {

@@ -20,10 +20,15 @@ pub use run::{run_plots, Scale, RUN_PLOT_NAMES};
 pub use sweep::{sweep_plot_names, sweep_plots};
 
 const FONT: &str = "sans-serif";
+// Font sizes as plotters takes them: it writes 1/1.24 of the size into an SVG, so the
+// smallest text, 15, is 12.1 px on a page that shows the plot at its width (WIDTH_PX).
+const TEXT_SMALL: u32 = 15;
+const TEXT: u32 = 17;
+const TEXT_TITLE: u32 = 23;
 /// Width of a plot, in pixels.
 pub const WIDTH_PX: u32 = 960;
 /// Width of the legend band on the right of every plot, in pixels.
-pub const LEGEND_PX: u32 = 250;
+pub const LEGEND_PX: u32 = 280;
 /// Height of one title line.
 const TITLE_LINE_PX: u32 = 24;
 
@@ -149,6 +154,8 @@ enum Swatch {
     Line(RGBColor, u32),
     Box(RGBColor),
     Dot(RGBColor),
+    /// Two dashes: a bound drawn as a dashed line (the write-up's band).
+    Dashed(RGBColor),
 }
 
 /// One legend entry: a swatch, a label and smaller lines under it.
@@ -203,7 +210,7 @@ where
     let head_px = 12 + TITLE_LINE_PX * title.len() as u32;
     let (head, body) = root.split_vertically(head_px);
     for (i, line) in title.iter().enumerate() {
-        let size = if i == 0 { 19 } else { 14 };
+        let size = if i == 0 { TEXT_TITLE } else { TEXT };
         let y = 8 + TITLE_LINE_PX as i32 * i as i32;
         head.draw(&Text::new(line.clone(), (16, y), (FONT, size).into_font()))?;
     }
@@ -228,11 +235,19 @@ where
                 c.mix(0.35).filled(),
             ))?,
             Swatch::Dot(c) => band.draw(&Circle::new((x + 12, mid), 4, c.filled()))?,
+            Swatch::Dashed(c) => {
+                for (a, b) in [(x, x + 9), (x + 15, x + 24)] {
+                    band.draw(&PathElement::new(
+                        vec![(a, mid), (b, mid)],
+                        c.stroke_width(2),
+                    ))?;
+                }
+            }
         }
-        band.draw(&Text::new(e.label.clone(), (x + 32, y), (FONT, 14)))?;
+        band.draw(&Text::new(e.label.clone(), (x + 32, y), (FONT, TEXT)))?;
         y += 19;
         for note in &e.notes {
-            let style = (FONT, 12).into_font().color(&BLACK.mix(0.7));
+            let style = (FONT, TEXT_SMALL).into_font().color(&BLACK.mix(0.7));
             band.draw(&Text::new(note.clone(), (x + 32, y), style))?;
             y += 17;
         }

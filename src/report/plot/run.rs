@@ -5,7 +5,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::{color, frame, nice_ticks, render, seeds_text, tick_text, DrawResult, Drawing};
-use super::{Entry, Meta, Plot, PlotError, Swatch, FONT};
+use super::{Entry, Meta, Plot, PlotError, Swatch, FONT, TEXT, TEXT_SMALL};
 use crate::pipeline::Report;
 use crate::record::{JobRecord, Outcome};
 use crate::sim::RunOutput;
@@ -277,7 +277,7 @@ impl Drawing for Cdf {
             .y_desc("share of jobs upgraded by then")
             .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .max_light_lines(2)
-            .label_style((FONT, 14))
+            .label_style((FONT, TEXT))
             .draw()?;
         // The x ticks are drawn here: round milliseconds on either scale.
         for t in ticks {
@@ -285,7 +285,7 @@ impl Drawing for Cdf {
             chart.draw_series(LineSeries::new(grid, BLACK.mix(0.1)))?;
             let ms = if log { 10f64.powf(t) } else { t };
             let (px, py) = chart.backend_coord(&(t, 0.0));
-            let style = TextStyle::from((FONT, 14).into_font()).pos(
+            let style = TextStyle::from((FONT, TEXT).into_font()).pos(
                 plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Center,
                     plotters::style::text_anchor::VPos::Top,
@@ -316,7 +316,7 @@ impl Drawing for Cdf {
             // The label sits above the plotting area, so that it covers no curve.
             let label = format!("deadline {} ms", self.deadline_ms);
             let (px, py) = chart.backend_coord(&(x, 1.02));
-            let style = TextStyle::from((FONT, 14).into_font()).pos(
+            let style = TextStyle::from((FONT, TEXT).into_font()).pos(
                 plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Right,
                     plotters::style::text_anchor::VPos::Bottom,
@@ -428,13 +428,13 @@ impl Drawing for Facets {
                 .max_light_lines(2)
                 .x_label_formatter(&|v| format!("{v:.0}"))
                 .y_label_formatter(&|v| format!("{v:.0}"))
-                .label_style((FONT, 12));
+                .label_style((FONT, TEXT_SMALL));
             if !last {
                 mesh.disable_x_axis();
             }
             mesh.draw()?;
             draw_steps(&mut chart, c, bin, color(i))?;
-            let style = TextStyle::from((FONT, 14).into_font()).pos(
+            let style = TextStyle::from((FONT, TEXT).into_font()).pos(
                 plotters::style::text_anchor::Pos::new(
                     plotters::style::text_anchor::HPos::Right,
                     plotters::style::text_anchor::VPos::Top,
@@ -446,7 +446,7 @@ impl Drawing for Facets {
                 .draw(&Text::new(label, (x_max, y_max), style))?;
         }
         let desc = format!("storage time (ms, bins of {bin} ms)");
-        axis.draw(&Text::new(desc, (WIDTH_HALF, 8), (FONT, 14)))?;
+        axis.draw(&Text::new(desc, (WIDTH_HALF, 8), (FONT, TEXT)))?;
         root.present()?;
         Ok(())
     }

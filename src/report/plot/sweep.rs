@@ -7,7 +7,7 @@ use plotters::prelude::*;
 
 use super::heatmap::{Colors, Heatmap};
 use super::{color, frame, nice_ticks, render, seeds_text, tick_text, unit_of, PlotError};
-use super::{DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT};
+use super::{DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT, TEXT, TEXT_SMALL};
 use crate::names::Figure;
 use crate::scenario::Number;
 use crate::sweep::SweepResult;
@@ -193,7 +193,7 @@ fn lines(sweep: &SweepResult, png: bool) -> Result<Plot, PlotError> {
         ));
     }
     if !reported_rates(sweep).is_empty() {
-        caption.push_str(" Hatched bands are the write-up's failure rates ([reported]).");
+        caption.push_str(" Dashed lines bound the write-up's failure rates ([reported]).");
     }
     let l = Lines {
         title: title.clone(),
@@ -242,7 +242,7 @@ impl Lines<'_> {
         for (i, lo, hi) in reported_rates(self.sweep) {
             let text = format!("{} write-up", names[i]);
             let range = format!("{:.0}–{:.0}%", lo * 100.0, hi * 100.0);
-            legend.push(Entry::new(Swatch::Box(color(i)), text).note(range));
+            legend.push(Entry::new(Swatch::Dashed(color(i)), text).note(range));
         }
         if let Some(v) = self.own {
             legend.push(Entry::new(
@@ -300,17 +300,15 @@ impl Drawing for Lines<'_> {
             .x_label_formatter(&label_of)
             .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .max_light_lines(2)
-            .label_style((FONT, 14))
+            .label_style((FONT, TEXT))
             .draw()?;
+        // The write-up's band is bounded by dashed lines and not filled, so that it never
+        // reads as a confidence band (those are filled, without edges).
         for (i, b_lo, b_hi) in bands {
-            let rect = Rectangle::new(
-                [(lo - pad, b_lo), (hi + pad, b_hi)],
-                color(i).mix(0.12).filled(),
-            );
-            chart.draw_series(std::iter::once(rect))?;
             for y in [b_lo, b_hi] {
                 let edge = vec![(lo - pad, y), (hi + pad, y)];
-                chart.draw_series(LineSeries::new(edge, color(i).mix(0.6).stroke_width(1)))?;
+                let style = color(i).stroke_width(2);
+                chart.draw_series(DashedLineSeries::new(edge, 9, 6, style))?;
             }
         }
         self.draw_variants(&mut chart, &xs)?;
@@ -514,7 +512,7 @@ impl Panels<'_> {
             .x_label_formatter(&label_of)
             .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .max_light_lines(2)
-            .label_style((FONT, 12))
+            .label_style((FONT, TEXT_SMALL))
             .draw()?;
         for (vi, v) in def.variants.iter().enumerate() {
             let dots = self.sweep.points.iter().zip(&xs).filter_map(|(p, x)| {
