@@ -232,9 +232,10 @@ pub struct JobRef {
     pub job: u64,
 }
 
-/// The job worth replaying after a run: the failed job with the slowest server upgrade, else
-/// (nothing failed) the job with the slowest client upgrade; ties go to the lowest job number.
-/// `None` when the runs hold no job.
+/// The job worth replaying after a run: the failed job with the slowest server upgrade; else
+/// (nothing failed) the job that had the most trouble — a silent failure first, then the most
+/// retries and reconnects — so a faults scenario shows a fault at work; else the job with the
+/// slowest client upgrade. Ties go to the lowest job number. `None` when the runs hold no job.
 pub fn worst_job(runs: &[RunOutput]) -> Option<JobRef> {
     let all = runs
         .iter()
@@ -243,7 +244,13 @@ pub fn worst_job(runs: &[RunOutput]) -> Option<JobRef> {
         .clone()
         .filter(|(_, j)| j.outcome != Some(Outcome::Ok))
         .max_by_key(|(_, j)| (j.upgrade_ms.unwrap_or(0), std::cmp::Reverse(j.job)));
+    let trouble = |j: &JobRecord| (j.silent_failure, j.retries + j.reconnects);
+    let troubled = all
+        .clone()
+        .filter(|(_, j)| trouble(j) != (false, 0))
+        .max_by_key(|(_, j)| (trouble(j), std::cmp::Reverse(j.job)));
     let (r, j) = failed
+        .or(troubled)
         .or_else(|| all.max_by_key(|(_, j)| (j.client_upgrade_ms, std::cmp::Reverse(j.job))))?;
     Some(JobRef {
         seed: r.seed,
@@ -307,6 +314,34 @@ mod tests {
                 vec![ok(0, 500), job(4, Outcome::NetworkError, None, None)],
             )],
             Some((7, "batched", 4)),
+        );
+    }
+
+    #[test]
+    fn with_nothing_failed_the_worst_job_is_the_one_with_the_most_trouble() {
+        let ok = |n, ms| job(n, Outcome::Ok, Some(ms), Some(ms + 5));
+        let mut retried = ok(2, 10);
+        retried.retries = 1;
+        let mut reconnected = ok(3, 10);
+        reconnected.reconnects = 2;
+        check(
+            &[run(
+                "parallel",
+                1,
+                vec![ok(0, 500), retried.clone(), reconnected.clone()],
+            )],
+            Some((1, "parallel", 3)),
+        );
+        // A silent failure outranks any number of retries.
+        let mut silent = ok(4, 10);
+        silent.silent_failure = true;
+        check(
+            &[run(
+                "parallel",
+                1,
+                vec![ok(0, 500), retried, reconnected, silent],
+            )],
+            Some((1, "parallel", 4)),
         );
     }
 }

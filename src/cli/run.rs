@@ -167,7 +167,7 @@ fn breached_checks(report: &Report, scenario: &str) -> Option<String> {
     let rows = report::pooled::pooled_verdicts(report);
     let failing: Vec<String> = rows
         .iter()
-        .filter(|r| r.outcome == report::pooled::Outcome::Fail)
+        .filter(|r| r.grade == report::pooled::Grade::Fail)
         .map(|r| {
             format!(
                 "{} ({}: {}, bound {})",

@@ -8,7 +8,7 @@ use crate::verdict::slo::{self, Verdict};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
+pub enum Grade {
     /// Failing first: an `[expect]` that does not hold, an SLO past its critical bound.
     Fail,
     /// An SLO past its warning bound only.
@@ -16,22 +16,22 @@ pub enum Outcome {
     Pass,
 }
 
-impl Outcome {
+impl Grade {
     /// The verdict as text, with a symbol so that it never rests on colour alone.
     pub fn text(self, detail: &str) -> String {
         match self {
-            Outcome::Fail => format!("✗ {detail}"),
-            Outcome::Warning => format!("⚠ {detail}"),
-            Outcome::Pass => format!("✓ {detail}"),
+            Grade::Fail => format!("✗ {detail}"),
+            Grade::Warning => format!("⚠ {detail}"),
+            Grade::Pass => format!("✓ {detail}"),
         }
     }
 
     /// The page's class for the row.
     pub fn class(self) -> &'static str {
         match self {
-            Outcome::Fail => "fail",
-            Outcome::Warning => "warning",
-            Outcome::Pass => "pass",
+            Grade::Fail => "fail",
+            Grade::Warning => "warning",
+            Grade::Pass => "pass",
         }
     }
 }
@@ -46,7 +46,7 @@ pub struct PooledVerdict {
     pub bound: String,
     /// The verdict's own word (`critical`, `holds`, `FAILED`, ...).
     pub word: String,
-    pub outcome: Outcome,
+    pub grade: Grade,
 }
 
 fn measured(v: f64) -> String {
@@ -70,10 +70,10 @@ fn slo_rows(report: &Report) -> impl Iterator<Item = PooledVerdict> + '_ {
                 fmt_num(j.critical)
             ),
             word: j.verdict.name().to_string(),
-            outcome: match j.verdict {
-                Verdict::Ok => Outcome::Pass,
-                Verdict::Warning => Outcome::Warning,
-                Verdict::Critical => Outcome::Fail,
+            grade: match j.verdict {
+                Verdict::Ok => Grade::Pass,
+                Verdict::Warning => Grade::Warning,
+                Verdict::Critical => Grade::Fail,
             },
         })
 }
@@ -89,11 +89,7 @@ fn expect_rows(report: &Report) -> impl Iterator<Item = PooledVerdict> + '_ {
                 measured: measured(j.actual),
                 bound: format!("{} {}", e.op.symbol(), fmt_num(j.bound)),
                 word: if j.holds { "holds" } else { "FAILED" }.into(),
-                outcome: if j.holds {
-                    Outcome::Pass
-                } else {
-                    Outcome::Fail
-                },
+                grade: if j.holds { Grade::Pass } else { Grade::Fail },
             },
             Err(why) => PooledVerdict {
                 check,
@@ -101,7 +97,7 @@ fn expect_rows(report: &Report) -> impl Iterator<Item = PooledVerdict> + '_ {
                 measured: "–".into(),
                 bound: why.to_string(),
                 word: "FAILED".into(),
-                outcome: Outcome::Fail,
+                grade: Grade::Fail,
             },
         }
     })
@@ -111,7 +107,7 @@ fn expect_rows(report: &Report) -> impl Iterator<Item = PooledVerdict> + '_ {
 /// warnings, then passes, each group in the scenario's order.
 pub fn pooled_verdicts(report: &Report) -> Vec<PooledVerdict> {
     let mut rows: Vec<PooledVerdict> = slo_rows(report).chain(expect_rows(report)).collect();
-    rows.sort_by_key(|r| r.outcome);
+    rows.sort_by_key(|r| r.grade);
     rows
 }
 
@@ -120,8 +116,8 @@ pub fn summary(rows: &[PooledVerdict]) -> Option<String> {
     if rows.is_empty() {
         return None;
     }
-    let count = |o: Outcome| rows.iter().filter(|r| r.outcome == o).count();
-    let (failed, warned) = (count(Outcome::Fail), count(Outcome::Warning));
+    let count = |o: Grade| rows.iter().filter(|r| r.grade == o).count();
+    let (failed, warned) = (count(Grade::Fail), count(Grade::Warning));
     let mut s = match (failed, rows.len()) {
         (0, 1) => "the 1 check passes".to_string(),
         (0, n) => format!("all {n} checks pass"),

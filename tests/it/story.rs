@@ -87,16 +87,42 @@ fn the_run_page_tells_the_story_and_the_plots_keep_legend_and_deadline_clear() {
     let storage = j["variants"][1]["paired_delta"]["storage_ms"]["mean"]
         .as_f64()
         .unwrap();
+    // Each rate says how its jobs failed, in the outcomes' order.
+    let causes = |i: usize| {
+        let c: Vec<String> = [
+            "handshake_timeout",
+            "ping_timeout",
+            "rejected",
+            "server_error",
+            "network_error",
+        ]
+        .iter()
+        .filter_map(|o| {
+            let n = j["variants"][i]["outcomes"][o].as_u64().unwrap();
+            (n > 0).then(|| format!("{n} {o}"))
+        })
+        .collect();
+        if c.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", c.join(", "))
+        }
+    };
+    assert!(!causes(0).is_empty());
     let headline = format!(
-        "<p class=\"headline\">sequential {:.1}% → parallel {:.1}% failed; parallel vs sequential: storage {}",
+        "<p class=\"headline\">sequential {:.1}%{} → parallel {:.1}%{} failed; parallel vs sequential: storage {}",
         rate(0),
+        causes(0),
         rate(1),
+        causes(1),
         format!("{storage:+.1} ms").replace('-', "−")
     );
     assert!(page.contains(&headline), "{headline}\n{page}");
     // Verdicts: every SLO and expectation, with its bound and measured value.
     assert!(page.contains("<h2 id=\"verdicts\">Verdicts</h2>"));
-    assert!(page.contains("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"));
+    assert!(
+        page.contains("<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">")
+    );
     assert!(page.contains("<td>expect sequential.failure_rate &gt;= 0.25</td><td>sequential</td>"));
     assert!(page.contains("<td>slo silent_failure_rate</td><td>parallel</td>"));
     assert!(page.contains("<td>warning &gt; 0, critical &gt; 0.01</td>"));
@@ -184,14 +210,19 @@ fn a_failing_check_is_said_at_the_top_listed_first_and_on_stderr() {
     let (code, _, err) = crate::exec(&args, None);
     assert_eq!(code, 0, "run is not the gate: {err}");
     assert!(
-        err.contains("warning: 3 of 13 checks fail on the pooled seeds: slo canceled_rate (parallel: "),
+        err.contains(
+            "warning: 3 of 13 checks fail on the pooled seeds: slo canceled_rate (parallel: "
+        ),
         "{err}"
     );
     assert!(err.contains("is the gate (exit 1)"), "{err}");
     let page = read(&html);
     let summary = "<p class=\"summary\" data-verdict=\"fail\"><a href=\"#verdicts\">✗ 3 of 13 checks fail</a> on the pooled seeds.";
     let at = page.find(summary).unwrap_or_else(|| panic!("{page}"));
-    assert!(at < page.find("class=\"headline\"").unwrap(), "the summary comes first");
+    assert!(
+        at < page.find("class=\"headline\"").unwrap(),
+        "the summary comes first"
+    );
     // The verdict rows: the three failures, then the passes.
     let rows: Vec<&str> = page
         .split("<tr class=\"")
@@ -332,5 +363,55 @@ fn sweeps_plot_every_shape_and_a_reused_directory_keeps_no_stale_plot() {
         read(&dir.join("failure-rate-by-param.svg")).contains("client.connect_delay_ms.uniform.1")
     );
     assert_eq!(read(&dir.join("notes.svg")), "mine");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The headline fits the scenario: race-378's refusals are named and its paired deltas (the
+/// same reads in both variants: zero, with an interval of zero width) are left out; a faults
+/// scenario where nothing failed says what the app did about the faults, and its worst job is
+/// one that had trouble; a storage histogram of 0 ms reads has an axis of round numbers.
+#[test]
+fn the_headline_and_worst_job_fit_races_and_faults() {
+    let dir = tmp("fit");
+    let page = |scenario: &str, name: &str| {
+        let html = dir.join(format!("{name}.html"));
+        let plots = dir.join(name);
+        ok(&[
+            "run",
+            scenario,
+            "--html",
+            html.to_str().unwrap(),
+            "--plots",
+            plots.to_str().unwrap(),
+        ]);
+        (read(&html), read(&plots.join("storage-histogram.svg")))
+    };
+    let headline = |p: &str| {
+        let at = p.find("<p class=\"headline\">").unwrap();
+        p[at..].split("</p>").next().unwrap().to_string()
+    };
+    let (race, race_hist) = page("sims/race-378.toml", "race");
+    let h = headline(&race);
+    assert!(h.contains(" rejected) → parallel "), "{h}");
+    assert!(!h.contains("+0.0 ms [+0.0, +0.0]"), "{h}");
+    let ticks: Vec<String> = texts(&race_hist).into_iter().map(|t| t.2).collect();
+    assert!(ticks.iter().any(|t| t == "10"), "{ticks:?}");
+    let (faults, _) = page("sims/faults.toml", "faults");
+    let h = headline(&faults);
+    assert!(
+        h.contains("failed; with faults injected: sequential "),
+        "{h}"
+    );
+    assert!(
+        h.contains(" retries, ") && h.contains(" reconnects, "),
+        "{h}"
+    );
+    // The worst job's step table shows a retry or a reconnect.
+    let worst = &faults[faults.find("<h2>Worst job").unwrap()..];
+    assert!(
+        worst.contains("retry") || worst.contains("reconnect"),
+        "{}",
+        &worst[..worst.len().min(3000)]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

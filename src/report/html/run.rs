@@ -9,8 +9,9 @@ use super::{esc, page, plots_html, scenario_html};
 use crate::metrics::{Delta, VariantSummary};
 use crate::names::Figure;
 use crate::pipeline::Report;
+use crate::record::Outcome;
 use crate::report::plot::Plot;
-use crate::report::pooled::{self, Outcome, PooledVerdict};
+use crate::report::pooled::{self, Grade, PooledVerdict};
 use crate::report::table::TableRow;
 use crate::report::verdicts::fmt_num;
 
@@ -25,33 +26,76 @@ fn delta_text(d: &Delta) -> String {
     format!("{:+.1} ms {interval}", d.mean).replace('-', "−")
 }
 
+/// `sequential 15.2% (61 rejected)`: the failure rate and, when jobs failed, how.
 fn rate_text(v: &VariantSummary) -> String {
-    format!("{} {:.1}%", v.variant, v.failure_rate.value * 100.0)
+    let causes: Vec<String> = v
+        .outcomes
+        .iter()
+        .filter(|(o, n)| **o != Outcome::Ok && **n > 0)
+        .map(|(o, n)| format!("{n} {}", o.name()))
+        .collect();
+    let mut t = format!("{} {:.1}%", v.variant, v.failure_rate.value * 100.0);
+    if !causes.is_empty() {
+        let _ = write!(t, " ({})", causes.join(", "));
+    }
+    t
 }
 
-/// The headline: the failure rates from the baseline to the others, and each other variant's
-/// paired storage and upgrade differences with their intervals.
+/// With faults injected: what the app did about them, per variant (`None` without faults).
+fn trouble_text(vs: &[VariantSummary]) -> Option<String> {
+    if vs.iter().all(|v| v.faults.values().all(|n| *n == 0)) {
+        return None;
+    }
+    let each: Vec<String> = vs
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {} retries, {} reconnects, {} silent failures",
+                v.variant, v.retries, v.reconnects, v.silent_failures
+            )
+        })
+        .collect();
+    Some(format!("with faults injected: {}", each.join("; ")))
+}
+
+/// A paired delta worth a headline: one with an interval of some width, or a mean not 0 (an
+/// interval of zero width around 0 says only that both variants did the same).
+fn telling(d: &Delta) -> bool {
+    let width = d.ci95_low.zip(d.ci95_high).map(|(lo, hi)| hi - lo);
+    d.mean != 0.0 || width.is_some_and(|w| w > 0.0)
+}
+
+/// The headline: the failure rates from the baseline to the others, with how jobs failed;
+/// with faults, what the app did about them; and each other variant's paired storage and
+/// upgrade differences with their intervals, when they tell anything.
 fn headline(report: &Report) -> String {
     let vs = &report.variants;
     let Some((base, rest)) = vs.split_first() else {
         return "no variant ran".into();
     };
-    if rest.is_empty() {
-        return format!(
+    let mut h = if rest.is_empty() {
+        format!(
             "{} failed [95% CI {:.1}–{:.1}%] of {} jobs",
             rate_text(base),
             base.failure_rate.ci95_low * 100.0,
             base.failure_rate.ci95_high * 100.0,
             base.jobs
-        );
+        )
+    } else {
+        let others: Vec<String> = rest.iter().map(rate_text).collect();
+        format!("{} → {} failed", rate_text(base), others.join(", "))
+    };
+    if let Some(t) = trouble_text(vs) {
+        let _ = write!(h, "; {t}");
     }
-    let others: Vec<String> = rest.iter().map(rate_text).collect();
-    let mut h = format!("{} → {} failed", rate_text(base), others.join(", "));
     for v in rest {
         let Some(p) = &v.paired_delta else { continue };
         let parts: Vec<String> = [("storage", p.storage_ms), ("upgrade", p.upgrade_ms)]
             .into_iter()
-            .filter_map(|(name, d)| Some(format!("{name} {}", delta_text(&d?))))
+            .filter_map(|(name, d)| {
+                d.filter(telling)
+                    .map(|d| format!("{name} {}", delta_text(&d)))
+            })
             .collect();
         if !parts.is_empty() {
             let _ = write!(
@@ -71,8 +115,8 @@ fn summary_html(b: &mut String, rows: &[PooledVerdict]) {
     let Some(summary) = pooled::summary(rows) else {
         return;
     };
-    let worst = rows.first().map_or(Outcome::Pass, |r| r.outcome);
-    let gate = if worst == Outcome::Fail {
+    let worst = rows.first().map_or(Grade::Pass, |r| r.grade);
+    let gate = if worst == Grade::Fail {
         " <code>run</code> exits 0 all the same; <code>check</code> is the gate (exit 1)."
     } else {
         ""
@@ -96,7 +140,7 @@ fn verdicts_html(b: &mut String, rows: &[PooledVerdict]) {
     );
     b.push_str("<table class=\"verdicts\"><tr><th>check</th><th>variant</th><th>measured</th><th>bound</th><th>verdict</th></tr>\n");
     for r in rows {
-        let class = r.outcome.class();
+        let class = r.grade.class();
         let _ = writeln!(
             b,
             "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td data-verdict=\"{class}\">{}</td></tr>",
@@ -104,7 +148,7 @@ fn verdicts_html(b: &mut String, rows: &[PooledVerdict]) {
             esc(&r.variant),
             r.measured,
             esc(&r.bound),
-            esc(&r.outcome.text(&r.word))
+            esc(&r.grade.text(&r.word))
         );
     }
     b.push_str("</table>\n");

@@ -408,7 +408,10 @@ impl Drawing for Facets {
     {
         let area = frame(&root, std::slice::from_ref(&self.title), &self.legend())?;
         let (bin, counts) = self.bins();
-        let x_max = (counts.first().map_or(1, Vec::len) as u64 * bin) as f64;
+        // At least ten bins wide: reads that all take 0 ms make one bin, and an axis one bin
+        // wide labels its ticks "0 0 0 0 0 1 1 1 1".
+        let bins = counts.first().map_or(1, Vec::len).max(10);
+        let x_max = (bins as u64 * bin) as f64;
         let y_max = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
         let n = self.series.len().max(1);
         let (panels, axis) = area.split_vertically(PANEL_PX * n as u32);
@@ -421,7 +424,7 @@ impl Drawing for Facets {
                 .margin_top(6)
                 .x_label_area_size(if last { 30 } else { 0 })
                 .y_label_area_size(64)
-                .build_cartesian_2d(0f64..x_max.max(1.0), 0f64..y_max)?;
+                .build_cartesian_2d(0f64..x_max, 0f64..y_max)?;
             let mut mesh = chart.configure_mesh();
             mesh.y_desc("jobs")
                 .y_labels(3)
