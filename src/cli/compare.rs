@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use handshake_sim::internal::compare::{self, CompareError};
 use handshake_sim::internal::report::compare::{compare_json, compare_text};
+use handshake_sim::internal::report::compare_html;
 
 use super::output::{check_no_overwrite, check_outputs, is_stdout, write_output};
 use super::CliResult;
@@ -25,6 +26,7 @@ Examples:
   handshake-sim run sims/issue407.toml --set client.handshake_timeout_ms=400 --json after.json
   handshake-sim compare before.json after.json
   handshake-sim compare before.json after.json --fail-on-change --json diff.json
+  handshake-sim compare before.json after.json --html compare.html
   handshake-sim compare seq.json par.json --pair sequential=parallel";
 
 #[derive(clap::Args)]
@@ -39,9 +41,28 @@ pub(crate) struct Args {
     /// Write the comparison as JSON to FILE ('-' for standard output, which then holds only the JSON).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Also write a self-contained HTML page: the sides, the settings that differ, one table per variant, what changed first.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Exit 1 when any figure changed beyond noise, or when no variant was compared at all.
     #[arg(long)]
     fail_on_change: bool,
+    /// Print no table: only errors, and the files asked for.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// The command that makes the same comparison (the page's reproduce line).
+fn command(args: &Args) -> String {
+    let mut c = format!(
+        "handshake-sim compare {} {}",
+        args.a.display(),
+        args.b.display()
+    );
+    for p in &args.pairs {
+        c.push_str(&format!(" --pair {p}"));
+    }
+    c
 }
 
 pub(crate) fn compare(args: Args) -> CliResult<Status> {
@@ -50,7 +71,11 @@ pub(crate) fn compare(args: Args) -> CliResult<Status> {
         .iter()
         .map(|p| compare::parse_pair(p))
         .collect::<Result<Vec<_>, CompareError>>()?;
-    let outputs = [("--json", args.json.as_deref())];
+    let outputs = [
+        ("--json", args.json.as_deref()),
+        ("--html", args.html.as_deref()),
+    ];
+    super::output::one_stdout(&outputs)?;
     check_outputs(&outputs)?;
     check_no_overwrite(&outputs, &[("A", &args.a), ("B", &args.b)])?;
     let a = compare::read(&args.a)?;
@@ -60,7 +85,10 @@ pub(crate) fn compare(args: Args) -> CliResult<Status> {
     if let Some(path) = &args.json {
         write_output(path, compare_json(&c).as_bytes())?;
     }
-    if !is_stdout(args.json.as_deref()) {
+    if let Some(path) = &args.html {
+        write_output(path, compare_html(&c, &command(&args)).as_bytes())?;
+    }
+    if !args.quiet && !outputs.iter().any(|(_, p)| is_stdout(*p)) {
         out!("{}", compare_text(&c));
     }
     if args.fail_on_change && c.variants.is_empty() {

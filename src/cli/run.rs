@@ -299,8 +299,9 @@ fn html_page(
     plots: &[report::plot::Plot],
 ) -> CliResult<String> {
     let reproduce = args.reproduce(plan);
+    let seeds = seed_rows(args, plan, report, runs);
     let Some(job) = replay::worst_job(runs) else {
-        return Ok(report::run_html(report, plots, &reproduce, None));
+        return Ok(report::run_html(report, plots, &reproduce, None, &seeds));
     };
     let id = super::args::parse_variant(&job.variant)?;
     let (record, steps) = replay::replay(&plan.scenario, variant::of(id), job.seed, job.job)?;
@@ -315,7 +316,48 @@ fn html_page(
         steps: &steps,
         deadline_ms: c.upgrade_deadline_ms(),
     };
-    Ok(report::run_html(report, plots, &reproduce, Some(&worst)))
+    Ok(report::run_html(
+        report,
+        plots,
+        &reproduce,
+        Some(&worst),
+        &seeds,
+    ))
+}
+
+/// Each seed's failed jobs per variant, and the command that runs that seed alone.
+fn seed_rows(
+    args: &Args,
+    plan: &Plan,
+    report: &Report,
+    runs: &[RunOutput],
+) -> Vec<report::SeedRow> {
+    plan.seeds
+        .iter()
+        .map(|&seed| {
+            let failed_of = report
+                .variants
+                .iter()
+                .map(|v| {
+                    runs.iter()
+                        .find(|r| r.seed == seed && r.variant == v.variant)
+                        .map_or((0, 0), |r| {
+                            let failed = r
+                                .records
+                                .iter()
+                                .filter(|j| j.outcome != Some(handshake_sim::Outcome::Ok))
+                                .count();
+                            (failed as u64, r.records.len() as u64)
+                        })
+                })
+                .collect();
+            report::SeedRow {
+                seed,
+                command: args.command(plan).reproduce(&plan.variants, seed, 1),
+                failed_of,
+            }
+        })
+        .collect()
 }
 
 // What `run` prints: its determinism check, the table with its seeds, and the commands that reproduce the run and replay its worst job.

@@ -50,7 +50,7 @@ pub fn compare_text(c: &Comparison) -> String {
 }
 
 /// `file — scenario NAME, seeds …, N job(s) per seed, variants … (handshake-sim VERSION)`.
-fn side(s: &Side) -> String {
+pub(super) fn side(s: &Side) -> String {
     let jobs = s
         .jobs
         .map_or(String::new(), |j| format!(", {j} job(s) per seed"));
@@ -157,7 +157,7 @@ fn table(title: &str, rows: &[Row]) -> String {
     t
 }
 
-fn change(c: Change) -> &'static str {
+pub(super) fn change(c: Change) -> &'static str {
     match c {
         Change::Same => "same",
         Change::WithinNoise => "within noise",
@@ -191,7 +191,7 @@ fn interval(kind: Kind, (lo, hi): (f64, f64), signed: bool) -> String {
     }
 }
 
-fn value(kind: Kind, m: Option<Measured>) -> String {
+pub(super) fn value(kind: Kind, m: Option<Measured>) -> String {
     match m {
         None => "–".into(),
         Some(m) => {
@@ -201,7 +201,7 @@ fn value(kind: Kind, m: Option<Measured>) -> String {
     }
 }
 
-fn difference(r: &Row) -> String {
+pub(super) fn difference(r: &Row) -> String {
     match r.difference {
         None => "–".into(),
         Some(d) => {

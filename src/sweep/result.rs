@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::spec::SweepDef;
 use crate::metrics::VariantSummary;
-use crate::names::Repro;
+use crate::names::{shell_quote, Repro};
 use crate::scenario::Scenario;
 
 /// A failed run inside a sweep (the sweep goes on).
@@ -76,6 +76,32 @@ impl SweepResult {
                 (v.name().to_string(), pts)
             })
             .collect()
+    }
+
+    /// The `sweep` command that runs this sweep again (its points are drawn from the first
+    /// seed, so a swarm's points are the same too).
+    pub fn command(&self) -> String {
+        let d = &self.definition;
+        let mut c = format!("handshake-sim sweep {}", shell_quote(&d.scenario_file));
+        for p in &d.params {
+            c.push_str(&format!(
+                " --param {}",
+                shell_quote(&format!("{}={}", p.key, p.spec))
+            ));
+        }
+        if let Some(n) = d.swarm {
+            c.push_str(&format!(" --swarm {n}"));
+        }
+        if let Some(first) = d.seeds.first() {
+            c.push_str(&format!(" --seed {first} --seeds {}", d.seeds.len()));
+        }
+        for v in &d.variants {
+            c.push_str(&format!(" --variant {v}"));
+        }
+        for s in &d.sets {
+            c.push_str(&format!(" --set {}", shell_quote(s)));
+        }
+        c
     }
 
     /// The `run` command that reproduces one point (first seed).

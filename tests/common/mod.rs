@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use handshake_sim::internal::live::Server;
 use handshake_sim::internal::server::variant::Variant;
 
+pub mod npm;
 pub mod workerd;
 
 use handshake_sim::internal::report::Report;

@@ -17,8 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Longest `npm ci` may take before the tests give up on it.
-const NPM_CI_TIMEOUT: Duration = Duration::from_secs(300);
 /// Longest workerd may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -34,7 +32,7 @@ fn binary() -> Result<PathBuf, String> {
         .get_or_init(|| {
             let bin = worker_dir().join("node_modules/.bin/workerd");
             if !bin.exists() {
-                npm_ci()?;
+                super::npm::ci(&worker_dir())?;
             }
             if bin.exists() {
                 Ok(bin)
@@ -43,37 +41,6 @@ fn binary() -> Result<PathBuf, String> {
             }
         })
         .clone()
-}
-
-/// `npm ci` in `worker/`, bounded by [`NPM_CI_TIMEOUT`].
-fn npm_ci() -> Result<(), String> {
-    let mut child = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(worker_dir())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("no npm to install workerd with ({e})"))?;
-    let deadline = Instant::now() + NPM_CI_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return Ok(()),
-            Ok(Some(status)) => {
-                let mut err = String::new();
-                if let Some(mut e) = child.stderr.take() {
-                    let _ = e.read_to_string(&mut err);
-                }
-                return Err(format!("npm ci in worker/ failed ({status}): {err}"));
-            }
-            Ok(None) if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!("npm ci took over {NPM_CI_TIMEOUT:?}"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => return Err(format!("npm ci: {e}")),
-        }
-    }
 }
 
 /// Whether the tests must have workerd (CI) rather than skip without it.

@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod bad_input;
+mod browser;
 mod check;
 mod cli;
 mod compare;

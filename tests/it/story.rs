@@ -415,3 +415,93 @@ fn the_headline_and_worst_job_fit_races_and_faults() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The pages a researcher works from: `compare --html` says what changed first and marks it
+/// in words; a sweep page gives the command that runs it again and each point's own `run`;
+/// a run of several seeds shows each seed's failure rate with the command for that seed.
+#[test]
+fn compare_sweep_and_per_seed_pages_say_how_to_reproduce_them() {
+    let dir = tmp("research");
+    let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    ok(&[
+        "run",
+        "sims/issue407.toml",
+        "--jobs",
+        "100",
+        "--seeds",
+        "2",
+        "--json",
+        &p("a.json"),
+        "--html",
+        &p("run.html"),
+    ]);
+    let run = read(&dir.join("run.html"));
+    assert!(run.contains("<h2>By seed</h2>"), "{run}");
+    assert!(run.contains(
+        "<code>handshake-sim run sims/issue407.toml --seed 2 --variant sequential --variant parallel --jobs 100</code>"
+    ), "{run}");
+    ok(&[
+        "run",
+        "sims/issue407.toml",
+        "--jobs",
+        "100",
+        "--seeds",
+        "2",
+        "--set",
+        "client.handshake_timeout_ms=400",
+        "--json",
+        &p("b.json"),
+    ]);
+    ok(&[
+        "compare",
+        &p("a.json"),
+        &p("b.json"),
+        "--html",
+        &p("compare.html"),
+    ]);
+    let cmp = read(&dir.join("compare.html"));
+    assert!(
+        cmp.contains("<p class=\"summary\" data-verdict=\"warning\">▲ "),
+        "{cmp}"
+    );
+    assert!(
+        cmp.contains("<td data-verdict=\"warning\">▲ CHANGED</td>"),
+        "{cmp}"
+    );
+    assert!(
+        cmp.contains("client.handshake_timeout_ms"),
+        "the setting that differs"
+    );
+    let (code, _, err) = crate::exec(
+        &[
+            "compare",
+            &p("a.json"),
+            &p("b.json"),
+            "--html",
+            "-",
+            "--json",
+            "-",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    ok(&[
+        "sweep",
+        "sims/issue407.toml",
+        "-q",
+        "--jobs",
+        "50",
+        "--seeds",
+        "1",
+        "--param",
+        "client.handshake_timeout_ms=200,300",
+        "--out",
+        &p("sw"),
+        "--html",
+        &p("sweep.html"),
+    ]);
+    let sweep = read(&dir.join("sweep.html"));
+    assert!(sweep.contains("Reproduce: <code>handshake-sim sweep sims/issue407.toml --param client.handshake_timeout_ms=200,300 --seed 1 --seeds 1 --variant sequential --variant parallel --set scenario.jobs=50</code>"), "{sweep}");
+    assert!(sweep.contains("<td><code>handshake-sim run sims/issue407.toml --seed 1 --set scenario.jobs=50 --set client.handshake_timeout_ms=300 --variant sequential --variant parallel</code></td>"), "{sweep}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

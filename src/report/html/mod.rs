@@ -1,14 +1,16 @@
 //! Self-contained HTML reports: inline SVG, inline CSS, no external assets, the same bytes
 //! for the same run.
 
+mod compare;
 mod decision;
 mod run;
 mod timeline;
 
 use std::fmt::Write;
 
+pub use compare::compare_html;
 pub use decision::decision_html;
-pub use run::run_html;
+pub use run::{run_html, SeedRow};
 pub use timeline::WorstJob;
 
 use super::plot::Plot;
@@ -34,7 +36,7 @@ figure{margin:1.5em 0}svg,img{max-width:100%;height:auto}\
 .summary{font-size:1.2em;font-weight:bold;padding:.4em .7em;border-left:6px solid}\
 .summary a{color:inherit}\
 [data-verdict=pass],[data-verdict=inside]{color:#0072B2;font-weight:bold}\
-[data-verdict=warning]{color:#8A6100;font-weight:bold}\
+[data-verdict=warning],[data-verdict=changed]{color:#8A6100;font-weight:bold}\
 [data-verdict=fail],[data-verdict=outside]{color:#B34700;font-weight:bold}\
 td[title]{text-decoration:underline dotted #999}dt{font-weight:bold;margin-top:.4em}dd{margin-left:1.5em}\
 table.steps td{font-family:monospace;font-size:.85em;text-align:left}figcaption{color:#444}";
@@ -80,7 +82,7 @@ fn points_table_html(b: &mut String, sweep: &SweepResult) {
     for v in &def.variants {
         let _ = write!(b, "<th>{} failure rate [95% CI]</th>", esc(v.name()));
     }
-    b.push_str("</tr>\n");
+    b.push_str("<th>reproduce the point</th></tr>\n");
     for p in sweep.points.iter().take(HTML_ROWS_MAX) {
         let _ = write!(b, "<tr><td>{}</td>", p.point);
         for (_, v) in &p.params {
@@ -96,6 +98,7 @@ fn points_table_html(b: &mut String, sweep: &SweepResult) {
                 r.ci95_high * 100.0
             );
         }
+        let _ = write!(b, "<td><code>{}</code></td>", esc(&sweep.point_command(p)));
         b.push_str("</tr>\n");
     }
     b.push_str("</table>\n");
@@ -134,7 +137,11 @@ pub fn sweep_html(sweep: &SweepResult, plots: &[Plot]) -> String {
     for s in &def.sets {
         let _ = writeln!(b, "<li>--set <code>{}</code></li>", esc(s));
     }
-    b.push_str("</ul>\n");
+    let _ = writeln!(
+        b,
+        "</ul>\n<p>Reproduce: <code>{}</code> (each point's own <code>run</code> is in the table)</p>",
+        esc(&sweep.command())
+    );
     plots_html(&mut b, plots);
     points_table_html(&mut b, sweep);
     if !sweep.failed_runs.is_empty() {

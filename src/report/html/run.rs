@@ -269,12 +269,47 @@ fn network_html(b: &mut String, report: &Report) {
     b.push_str("</table>\n");
 }
 
+/// One seed of a run, for the page's per-seed view: the command that runs it alone, and
+/// each variant's (failed jobs, jobs) in the report's order.
+pub struct SeedRow {
+    pub seed: u64,
+    pub command: String,
+    pub failed_of: Vec<(u64, u64)>,
+}
+
+/// Each seed's failure rate per variant (a run of more than one seed): how far the seeds
+/// spread around the pooled figure, and the command that runs one alone.
+fn seeds_html(b: &mut String, report: &Report, seeds: &[SeedRow]) {
+    if seeds.len() < 2 {
+        return;
+    }
+    b.push_str("<h2>By seed</h2>\n<table><tr><th>seed</th>");
+    for v in &report.variants {
+        let _ = write!(b, "<th>{} failed</th>", esc(&v.variant));
+    }
+    b.push_str("<th>run this seed alone</th></tr>\n");
+    for row in seeds {
+        let _ = write!(b, "<tr><td>{}</td>", row.seed);
+        for (failed, jobs) in &row.failed_of {
+            let rate = if *jobs == 0 {
+                "–".to_string()
+            } else {
+                format!("{:.1}%", *failed as f64 * 100.0 / *jobs as f64)
+            };
+            let _ = write!(b, "<td>{rate} ({failed} of {jobs})</td>");
+        }
+        let _ = writeln!(b, "<td><code>{}</code></td></tr>", esc(&row.command));
+    }
+    b.push_str("</table>\n");
+}
+
 /// The page of a `run`.
 pub fn run_html(
     report: &Report,
     plots: &[Plot],
     command: &str,
     worst: Option<&WorstJob>,
+    seeds: &[SeedRow],
 ) -> String {
     let s = &report.scenario.scenario;
     let mut b = String::new();
@@ -297,6 +332,7 @@ pub fn run_html(
     reported_html(&mut b, report);
     table_html(&mut b, report);
     network_html(&mut b, report);
+    seeds_html(&mut b, report, seeds);
     let _ = writeln!(
         b,
         "<p>Concurrency {}. Reproduce: <code>{}</code></p>",
