@@ -248,6 +248,7 @@ pub struct VariantSummary {
     pub outcomes: BTreeMap<Outcome, u64>,
     pub failure_rate: Rate,
     pub canceled: u64,
+    pub canceled_at_edge: u64,
     pub no_socket_warnings: u64,
     /// Jobs with at least one progress message pushed while no socket was open (lost).
     pub jobs_missing_progress: u64,
@@ -324,7 +325,9 @@ impl VariantSummary {
             Figure::FailureRateCi95Low => self.of_jobs(self.failure_rate.ci95_low),
             Figure::FailureRateCi95High => self.of_jobs(self.failure_rate.ci95_high),
             Figure::Canceled => count(self.canceled),
-            Figure::CanceledRate => self.rate(self.canceled),
+            Figure::CanceledAtEdge => count(self.canceled_at_edge),
+            // What a Worker's logs count as canceled: at the object or at the edge.
+            Figure::CanceledRate => self.rate(self.canceled + self.canceled_at_edge),
             Figure::NoSocketWarnings => count(self.no_socket_warnings),
             Figure::JobsMissingProgress => count(self.jobs_missing_progress),
             Figure::ColdStarts => count(self.cold_starts),
@@ -481,9 +484,10 @@ impl VariantSummary {
     }
 
     /// The counts of events, any number of them a job.
-    fn event_counts(&self) -> [(&'static str, u64); 11] {
+    fn event_counts(&self) -> [(&'static str, u64); 12] {
         [
             ("canceled", self.canceled),
+            ("canceled_at_edge", self.canceled_at_edge),
             ("no_socket_warnings", self.no_socket_warnings),
             ("retries", self.retries),
             ("reconnects", self.reconnects),
@@ -711,6 +715,7 @@ fn summarize_variant(
         failure_rate: Rate::wilson(failures, jobs),
         outcomes,
         canceled: recs.iter().map(|(_, r)| r.canceled as u64).sum(),
+        canceled_at_edge: sum(|r| r.canceled_at_edge),
         no_socket_warnings: recs.iter().map(|(_, r)| r.no_socket_warnings as u64).sum(),
         jobs_missing_progress: recs
             .iter()

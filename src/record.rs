@@ -169,6 +169,9 @@ pub struct JobRecord {
     pub client_upgrade_ms: Option<u64>,
     /// Upgrades the object processed for a client that was gone by then.
     pub canceled: u32,
+    /// Upgrade requests the client abandoned while the edge held them, before they reached
+    /// the object (the object never saw them).
+    pub canceled_at_edge: u32,
     pub no_socket_warnings: u32,
     pub progress_received: u32,
     pub enrichment_done: bool,
@@ -270,6 +273,7 @@ impl JobRecord {
             upgrade_ms: None,
             client_upgrade_ms: None,
             canceled: 0,
+            canceled_at_edge: 0,
             no_socket_warnings: 0,
             progress_received: 0,
             enrichment_done: false,

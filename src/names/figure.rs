@@ -101,6 +101,7 @@ pub enum Figure {
     FailureRateCi95Low,
     FailureRateCi95High,
     Canceled,
+    CanceledAtEdge,
     CanceledRate,
     NoSocketWarnings,
     JobsMissingProgress,
@@ -164,7 +165,7 @@ const SHARE: &str = "share of jobs";
 const RESILIENT: &str = "the resilient client at work";
 
 #[rustfmt::skip]
-const PLAIN: [Plain; 46] = [
+const PLAIN: [Plain; 47] = [
     (F::Jobs, "jobs", "jobs", Kind::Count, JOBS, Some("jobs"),
      "client sessions (one batch POST, one progress socket, one durable object each), pooled over every seed"),
     (F::Ok, "ok", "outcomes.ok", Kind::Count, JOBS, Some("ok"),
@@ -189,8 +190,10 @@ const PLAIN: [Plain; 46] = [
      "the upper end of the failure rate's 95% Wilson score interval"),
     (F::Canceled, "canceled", "canceled", Kind::Count, COUNT, Some("canceled (server)"),
      "upgrades the object finished for a client that was gone (Cloudflare's outcome: \"canceled\")"),
+    (F::CanceledAtEdge, "canceled_at_edge", "canceled_at_edge", Kind::Count, COUNT, Some("canceled (edge)"),
+     "upgrade requests the client abandoned while the edge held them: they never reached the object"),
     (F::CanceledRate, "canceled_rate", "", Kind::Rate, SHARE, None,
-     "canceled upgrades / jobs (no interval: a job may have several)"),
+     "upgrades canceled at the object or the edge / jobs: what a Worker's logs count as canceled (no interval: a job may have several)"),
     (F::NoSocketWarnings, "no_socket_warnings", "no_socket_warnings", Kind::Count, COUNT, Some("no-socket warnings"),
      "progress messages pushed while the job had no open socket (\"No WebSocket connection available\")"),
     (F::JobsMissingProgress, "jobs_missing_progress", "jobs_missing_progress", Kind::Count, JOBS, Some("jobs missing progress"),

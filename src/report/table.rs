@@ -56,6 +56,7 @@ impl Rows<'_> {
         });
         for figure in [
             Figure::Canceled,
+            Figure::CanceledAtEdge,
             Figure::NoSocketWarnings,
             Figure::JobsMissingProgress,
             Figure::ColdStarts,
@@ -162,6 +163,7 @@ impl Rows<'_> {
             rate_of(v, v.failure_rate)
         });
         self.count(Figure::Canceled);
+        self.count(Figure::CanceledAtEdge);
         self.count(Figure::ColdStarts);
         self.row("silent failures [95% CI]", Figure::SilentFailures, |v| {
             format!(

@@ -313,7 +313,8 @@ async fn open_connection(worker: &Worker) -> Result<Sender, Option<Response<Body
     Ok(sender)
 }
 
-/// Counts a canceled upgrade when dropped (the client went away while the edge held it).
+/// Counts an upgrade canceled at the edge when dropped (the client went away while the edge
+/// held it, before it reached the object: apart from the object's `canceled`).
 struct EdgeCancel {
     worker: Rc<Worker>,
     job: u64,
@@ -326,7 +327,7 @@ impl Drop for EdgeCancel {
             return;
         }
         let env = &self.worker.env;
-        env.recorder.borrow_mut().job(self.job).canceled += 1;
+        env.recorder.borrow_mut().job(self.job).canceled_at_edge += 1;
         tracing::info!(
             job = self.job,
             t_ms = env.clock.now_ms(),

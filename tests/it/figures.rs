@@ -146,3 +146,28 @@ fn a_paired_delta_of_one_pair_has_no_interval() {
     let table = handshake_sim::internal::report::table(&report);
     assert!(table.contains("-76.0 [–]"), "{table}");
 }
+
+/// A request the client abandoned before the edge forwarded it never reached the object: it is
+/// `canceled_at_edge`, not `canceled` ("canceled (server)": upgrades the object finished for a
+/// client that was gone). With a deadline shorter than every upgrade, every job times out
+/// once: the object's canceled upgrades are exactly its upgrade samples, and the two counts
+/// together are every job. (Before, `canceled` was 400 at every deadline here, while the
+/// object finished 13, 243, 369 and 397 upgrades.)
+#[test]
+fn a_request_abandoned_before_the_object_is_canceled_at_the_edge() {
+    for deadline in ["10", "25", "40", "60"] {
+        let set = format!("client.handshake_timeout_ms={deadline}");
+        let v = json(&["run", "sims/issue407.toml", "--set", &set, "--json", "-"]);
+        for variant in v["variants"].as_array().unwrap() {
+            let at_object = variant["canceled"].as_u64().unwrap();
+            let at_edge = variant["canceled_at_edge"].as_u64().unwrap();
+            let upgrades = variant["upgrade_ms"]["count"].as_u64().unwrap();
+            assert_eq!(at_object, upgrades, "deadline {deadline}: {variant}");
+            assert_eq!(at_object + at_edge, 400, "deadline {deadline}");
+            assert!(
+                at_edge > 0,
+                "deadline {deadline}: some never reached the object"
+            );
+        }
+    }
+}
