@@ -229,6 +229,7 @@ pub struct VariantRows {
 pub struct Comparison {
     pub tool: &'static str,
     pub version: &'static str,
+    pub schema_version: u32,
     pub a: Side,
     pub b: Side,
     pub same_scenario: bool,
@@ -292,8 +293,9 @@ pub fn compare(
     let scenario_differences = differences(&a.scenario, &b.scenario);
     let (side_a, side_b) = (Side::of(file_a, a), Side::of(file_b, b));
     Ok(Comparison {
-        tool: "handshake-sim",
-        version: env!("CARGO_PKG_VERSION"),
+        tool: crate::names::stamp::TOOL,
+        version: crate::names::stamp::VERSION,
+        schema_version: crate::names::stamp::SCHEMA_VERSION,
         same_scenario: side_a.scenario == side_b.scenario,
         variants_only_in_a: in_a
             .iter()

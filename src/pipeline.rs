@@ -19,6 +19,8 @@ use crate::sim::{self, RunOutput, SimError};
 pub struct Report {
     pub tool: &'static str,
     pub version: &'static str,
+    /// The layout of the JSON outputs ([`crate::names::stamp::SCHEMA_VERSION`]).
+    pub schema_version: u32,
     pub seed: u64,
     pub seeds: Vec<u64>,
     pub scenario: Scenario,
@@ -71,8 +73,9 @@ impl Report {
         let mut resolved = scenario.clone();
         resolved.scenario.seed = seed;
         Report {
-            tool: "handshake-sim",
-            version: env!("CARGO_PKG_VERSION"),
+            tool: crate::names::stamp::TOOL,
+            version: crate::names::stamp::VERSION,
+            schema_version: crate::names::stamp::SCHEMA_VERSION,
             seed,
             seeds: seeds.to_vec(),
             scenario: resolved,

@@ -73,6 +73,7 @@ pub struct Decided {
 pub struct Decision {
     pub tool: &'static str,
     pub version: &'static str,
+    pub schema_version: u32,
     pub scenario: String,
     pub jobs: u32,
     pub seeds: Vec<u64>,
@@ -154,8 +155,9 @@ pub fn decide(
     let best = options.first().map(|o| o.name.clone());
     let sweep = plan.run(seeds, rank_by, best.as_deref())?;
     Ok(Decision {
-        tool: "handshake-sim",
-        version: env!("CARGO_PKG_VERSION"),
+        tool: crate::names::stamp::TOOL,
+        version: crate::names::stamp::VERSION,
+        schema_version: crate::names::stamp::SCHEMA_VERSION,
         scenario: scenario.scenario.name.clone(),
         jobs: scenario.scenario.jobs,
         seeds: seeds.to_vec(),

@@ -1,12 +1,14 @@
 //! Leaf name types every other module shares: the handshake variants ([`VariantId`]), the
-//! figures a run reports ([`Figure`]), the fault kinds ([`FaultKind`]) and the command that
-//! reproduces a run ([`Repro`]). Parsed once from text at the edge (scenario files, the command
-//! line) and passed around typed. This module imports nothing else of the crate.
+//! figures a run reports ([`Figure`]), the fault kinds ([`FaultKind`]), the command that
+//! reproduces a run ([`Repro`]) and what every JSON output says about itself ([`stamp`]).
+//! Parsed once from text at the edge (scenario files, the command line) and passed around
+//! typed. This module imports nothing else of the crate.
 
 pub mod by_name;
 mod fault;
 mod figure;
 mod repro;
+pub mod stamp;
 mod suggest;
 mod variant;
 

@@ -4,11 +4,12 @@ use crate::bench::{Measurement, Results};
 
 /// The `--json` file: pretty, with a trailing newline.
 pub fn json(r: &Results) -> Result<String, serde_json::Error> {
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "workloads": r.workloads,
         "scaling": r.scaling,
         "sweep_scaling": r.sweep_scaling,
     });
+    crate::names::stamp::stamp_live(&mut v);
     let mut text = serde_json::to_string_pretty(&v)?;
     text.push('\n');
     Ok(text)

@@ -22,9 +22,7 @@ pub fn json(scenarios: usize, rows: &[CheckRow], sets: &[String]) -> String {
             v
         })
         .collect();
-    let v = serde_json::json!({
-        "tool": "handshake-sim",
-        "version": env!("CARGO_PKG_VERSION"),
+    let mut v = serde_json::json!({
         "sets": sets,
         "scenarios": scenarios,
         "passed": failed == 0,
@@ -32,6 +30,7 @@ pub fn json(scenarios: usize, rows: &[CheckRow], sets: &[String]) -> String {
         "warnings": warnings,
         "checks": checks,
     });
+    crate::names::stamp::stamp(&mut v);
     let mut text = serde_json::to_string_pretty(&v).expect("JSON values serialise");
     text.push('\n');
     text

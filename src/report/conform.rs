@@ -75,7 +75,7 @@ pub fn conform_json(url: &str, job_prefix: &str, run: &ConformRun, strict: bool)
             "error": run.count_graded(g, CaseResult::Error),
         })
     };
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "url": url,
         "job_prefix": job_prefix,
         "strict": strict,
@@ -91,6 +91,7 @@ pub fn conform_json(url: &str, job_prefix: &str, run: &ConformRun, strict: bool)
         "time_limit_reached": run.time_limit_reached,
         "cases": cases,
     });
+    crate::names::stamp::stamp_live(&mut v);
     let mut text = serde_json::to_string_pretty(&v).expect("plain JSON serialises");
     text.push('\n');
     text

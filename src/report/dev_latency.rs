@@ -23,7 +23,7 @@ pub fn not_exported(s: &Scenario) -> Vec<&'static str> {
 
 /// The configuration for `seed`, pretty, with a trailing newline.
 pub fn config(s: &Scenario, seed: u64) -> Result<String, serde_json::Error> {
-    let v = serde_json::json!({
+    let mut v = serde_json::json!({
         "format": FORMAT,
         "scenario": s.scenario.name,
         "seed": seed,
@@ -45,6 +45,7 @@ pub fn config(s: &Scenario, seed: u64) -> Result<String, serde_json::Error> {
             "ms": s.faults.storage.spike_ms,
         },
     });
+    crate::names::stamp::stamp(&mut v);
     let mut text = serde_json::to_string_pretty(&v)?;
     text.push('\n');
     Ok(text)

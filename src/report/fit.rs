@@ -20,6 +20,7 @@ pub fn json(spec: &FitSpec, r: &FitResult) -> Result<String, serde_json::Error> 
     {
         obj.extend(fields);
     }
+    crate::names::stamp::stamp(&mut v);
     let mut text = serde_json::to_string_pretty(&v)?;
     text.push('\n');
     Ok(text)

@@ -118,7 +118,7 @@ pub fn json(
     let summary = c
         .summary()
         .map(|r| json!({ "mean_ms": r.mean_ms, "sd_ms": r.sd_ms, "p95_ms": r.p95_ms }));
-    let v = json!({
+    let mut v = json!({
         "source": source,
         "format": o.format,
         "route": route,
@@ -144,6 +144,7 @@ pub fn json(
         "skipped": o.skipped,
         "fit": fit,
     });
+    crate::names::stamp::stamp(&mut v);
     let mut text = serde_json::to_string_pretty(&v)?;
     text.push('\n');
     Ok(text)

@@ -131,6 +131,7 @@ pub fn probe_json(
             .unwrap_or(Verdict::Ok)
             .name(),
     );
+    crate::names::stamp::stamp_live(&mut v);
     let mut text = serde_json::to_string_pretty(&v)?;
     text.push('\n');
     Ok(text)

@@ -34,6 +34,9 @@ pub struct PointResult {
 pub struct SweepResult {
     pub tool: String,
     pub version: String,
+    /// The layout of the JSON outputs (a `sweep.json` from before it had one reads as 0).
+    #[serde(default)]
+    pub schema_version: u32,
     pub definition: SweepDef,
     /// The scenario with `--set` applied and no sweep parameter, resolved.
     pub base: Scenario,

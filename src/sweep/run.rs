@@ -102,8 +102,9 @@ pub fn run_by_seed(
         }
     }
     Ok(SweepResult {
-        tool: "handshake-sim".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
+        tool: crate::names::stamp::TOOL.into(),
+        version: crate::names::stamp::VERSION.into(),
+        schema_version: crate::names::stamp::SCHEMA_VERSION,
         definition: def.clone(),
         base: base.clone(),
         shard: plan.shard,

@@ -56,6 +56,7 @@ pub(crate) fn with_outcome(v: &Value, outcome: &str) -> BTreeSet<String> {
 fn conform_passes_against_serve() {
     let serve = Serve::start("conform", &["enrichment.book_ms={ constant = 20 }"]);
     let (code, v, err) = conform(serve.addr, &[]);
+    crate::outputs::assert_live_stamp(&v);
     assert_eq!(with_outcome(&v, "fail"), BTreeSet::new(), "{v:#}\n{err}");
     assert_eq!(with_outcome(&v, "error"), BTreeSet::new(), "{v:#}\n{err}");
     assert_eq!(code, 0, "{err}");

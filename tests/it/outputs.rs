@@ -243,6 +243,140 @@ fn bench_json_on_standard_output_is_alone_there() {
         (w["workload"].as_str(), w["jobs"].as_u64()),
         (Some("upgrade"), Some(30))
     );
+    // A measurement of real time says where and when it ran.
+    assert_live_stamp(&v);
+}
+
+/// `tool`, `version` and `schema_version`, and for real time `host` and `finished_at`.
+pub(crate) fn assert_live_stamp(v: &serde_json::Value) {
+    assert_stamp(v);
+    assert!(v["host"]["cores"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(v["host"]["os"], std::env::consts::OS);
+    let at = v["finished_at"].as_str().unwrap();
+    assert!(
+        at.len() == 20 && at.ends_with('Z') && at.as_bytes()[10] == b'T',
+        "{at}"
+    );
+}
+
+pub(crate) fn assert_stamp(v: &serde_json::Value) {
+    assert_eq!(v["tool"], "handshake-sim", "{v}");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(v["schema_version"], 1);
+}
+
+/// Every JSON output names the tool, its version and the layout's version; the simulated ones
+/// carry no host and no date (the same inputs, the same bytes).
+#[test]
+fn every_json_output_says_what_wrote_it() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |f: &str| d.path().join(f).to_str().unwrap().to_string();
+    let json = |args: &[&str], file: &str| -> serde_json::Value {
+        let (code, out, err) = exec(args, None);
+        assert!(code == 0 || code == 1, "{args:?}: {out}{err}");
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap()
+    };
+    let jobs = ["--jobs", "20"];
+    let run = json(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "-q",
+            jobs[0],
+            jobs[1],
+            "--json",
+            &p("a.json"),
+        ],
+        &p("a.json"),
+    );
+    let sweep = json(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "20",
+            "--seeds",
+            "1",
+            "--param",
+            "client.handshake_timeout_ms=200,300",
+            "--out",
+            &p("sw"),
+        ],
+        &p("sw/sweep.json"),
+    );
+    let check = json(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "-q",
+            "--set",
+            "scenario.jobs=20",
+            "--json",
+            &p("check.json"),
+        ],
+        &p("check.json"),
+    );
+    let compare = json(
+        &[
+            "compare",
+            &p("a.json"),
+            &p("a.json"),
+            "-q",
+            "--json",
+            &p("cmp.json"),
+        ],
+        &p("cmp.json"),
+    );
+    let decide = json(
+        &[
+            "decide",
+            "sims/next-steps.toml",
+            "-q",
+            "--seeds",
+            "1",
+            "--set",
+            "scenario.jobs=20",
+            "--json",
+            &p("decide.json"),
+        ],
+        &p("decide.json"),
+    );
+    let fit = json(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--range",
+            "200..300",
+            "--target",
+            "sequential.failure_rate=0.3",
+            "--seeds",
+            "1",
+            "--set",
+            "scenario.jobs=20",
+            "--json",
+            &p("fit.json"),
+        ],
+        &p("fit.json"),
+    );
+    let calibrate = json(
+        &[
+            "calibrate",
+            "sims/logs/exports/tail.json",
+            "--report",
+            &p("cal.json"),
+        ],
+        &p("cal.json"),
+    );
+    for v in [&run, &sweep, &check, &compare, &decide, &fit, &calibrate] {
+        assert_stamp(v);
+        assert!(
+            v.get("host").is_none() && v.get("finished_at").is_none(),
+            "{v}"
+        );
+    }
 }
 
 #[test]
