@@ -10,7 +10,7 @@ use handshake_sim::internal::scenario::{self, Override, Scenario, ScenarioError}
 use super::{CliError, CliResult};
 
 /// `--set KEY=VALUE`, repeatable.
-#[derive(clap::Args)]
+#[derive(clap::Args, Clone)]
 pub(crate) struct Sets {
     /// Override a scenario key (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -21,6 +21,13 @@ impl Sets {
     /// The overrides, parsed.
     pub(crate) fn overrides(&self) -> Result<Vec<Override>, ScenarioError> {
         scenario::parse_overrides(&self.sets)
+    }
+
+    /// With `--jobs N` (check, decide, fit) as one more `--set scenario.jobs=N`, last: what
+    /// the command's reproduce lines then repeat.
+    pub(crate) fn with_jobs(mut self, jobs: Option<u32>) -> Sets {
+        self.sets.extend(jobs.map(|j| format!("scenario.jobs={j}")));
+        self
     }
 
     /// The scenario at `path` (else the defaults) with the overrides.

@@ -50,8 +50,8 @@ pub(crate) struct Args {
     /// a grid) and write its quantiles, one per total.
     #[arg(long)]
     sequential: bool,
-    /// Only the lines of this variant, in a log of several (`run{variant=V …}` in each line).
-    #[arg(long, value_name = "V")]
+    /// Only the lines of this variant, in a log of several (`run{variant=VARIANT …}` in each line).
+    #[arg(long, value_name = "VARIANT")]
     variant: Option<String>,
     /// Write the scenario snippet to FILE (default: standard output).
     #[arg(long, value_name = "FILE")]

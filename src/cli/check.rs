@@ -37,6 +37,9 @@ pub(crate) struct Args {
     seeds: SeedRange,
     #[command(flatten)]
     sets: Sets,
+    /// Shorthand for --set scenario.jobs=N, as for `run`.
+    #[arg(long, value_name = "JOBS")]
+    jobs: Option<u32>,
     /// Write a JUnit XML report (one test case per scenario × variant × check).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -53,6 +56,10 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn check(args: Args) -> CliResult<Status> {
+    let args = Args {
+        sets: args.sets.clone().with_jobs(args.jobs),
+        ..args
+    };
     let outputs = [
         ("--json", args.json.as_deref()),
         ("--junit", args.junit.as_deref()),

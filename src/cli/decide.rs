@@ -42,6 +42,9 @@ pub(crate) struct Args {
     seeds: u64,
     #[command(flatten)]
     sets: Sets,
+    /// Shorthand for --set scenario.jobs=N, as for `run`.
+    #[arg(long, value_name = "JOBS")]
+    jobs: Option<u32>,
     /// Write the decision as JSON to FILE ('-' for standard output, which then holds only the JSON).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -99,6 +102,10 @@ impl Args {
 }
 
 pub(crate) fn decide(args: Args) -> CliResult<Status> {
+    let args = Args {
+        sets: args.sets.clone().with_jobs(args.jobs),
+        ..args
+    };
     let outputs = [
         ("--json", args.json.as_deref()),
         ("--html", args.html.as_deref()),

@@ -70,9 +70,16 @@ pub(crate) struct Args {
     seeds: SeedRange,
     #[command(flatten)]
     sets: Sets,
+    /// Shorthand for --set scenario.jobs=N, as for `run`.
+    #[arg(long, value_name = "JOBS")]
+    jobs: Option<u32>,
 }
 
 pub(crate) fn fit(args: Args) -> CliResult<Status> {
+    let args = Args {
+        sets: args.sets.clone().with_jobs(args.jobs),
+        ..args
+    };
     let overrides = args.sets.overrides()?;
     let text = scenario::read_text(&args.scenario)?;
     let origin = args.scenario.display().to_string();

@@ -42,7 +42,7 @@ pub(crate) struct Args {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     seeds: u64,
     /// Variant to run (repeatable; default: the scenario's `scenario.variants`).
-    #[arg(long = "variant", value_name = "V")]
+    #[arg(long = "variant", value_name = "VARIANT")]
     variants: Vec<String>,
     #[command(flatten)]
     sets: Sets,

@@ -40,7 +40,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     seeds: SeedRange,
     /// Variant to run (repeatable; default: the scenario's).
-    #[arg(long = "variant", value_name = "V")]
+    #[arg(long = "variant", value_name = "VARIANT")]
     variants: Vec<String>,
     #[command(flatten)]
     sets: Sets,

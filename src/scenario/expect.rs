@@ -142,6 +142,14 @@ impl Expectation {
             .iter()
             .find_map(|(sym, op)| expr.strip_prefix(sym).map(|r| (*op, r)))
             .ok_or_else(|| format!("{expr:?} does not start with one of < <= > >= == !="))?;
+        // "<< 0.05", ">== 2", "< = 1": a second operator is a typo, not a variant named "< 0".
+        if rest.trim_start().starts_with(['<', '>', '=', '!']) {
+            return Err(format!(
+                "{expr:?}: after the operator {:?} comes another; write exactly one of \
+                 < <= > >= == != and then a number or variant.metric",
+                op.symbol()
+            ));
+        }
         let parts: Vec<&str> = rest.split('*').map(str::trim).collect();
         let rhs = match parts.as_slice() {
             [""] => return Err(format!("{expr:?} has nothing after the operator")),
@@ -253,6 +261,13 @@ mod tests {
         assert!(err("parallel.speed", "> 1").starts_with("unknown metric \"speed\""));
         assert_eq!(err("parallel", "> 1"), "\"parallel\" is not variant.metric");
         assert!(err("parallel.ok", "~ 1").contains("does not start with one of"));
+        for typo in ["<< 0.05", ">== 2", "< = 1", "!== 0", ">> 1"] {
+            let e = err("parallel.ok", typo);
+            assert!(
+                e.contains("comes another; write exactly one of"),
+                "{typo}: {e}"
+            );
+        }
         assert!(err("parallel.ok", ">=").contains("nothing after the operator"));
         assert!(err("parallel.ok", "> inf").contains("is not variant.metric"));
         assert!(err("parallel.ok", "> 2 * 3 * parallel.ok").contains("at most one '*'"));

@@ -187,3 +187,53 @@ fn a_malformed_expectation_is_bad_input_naming_its_line() {
     assert!(err.contains("expect.\"parallel.failure_rate\""), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `--jobs N` on check, decide and fit, as on run and sweep: `--set scenario.jobs=N`, repeated
+/// by the reproduce lines.
+#[test]
+fn check_decide_and_fit_take_jobs_as_run_does() {
+    let (code, out, err) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "--jobs",
+            "30",
+            "--set",
+            "client.handshake_timeout_ms=150",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("--set client.handshake_timeout_ms=150 --set scenario.jobs=30"),
+        "{out}"
+    );
+    for args in [
+        &[
+            "decide",
+            "sims/next-steps.toml",
+            "-q",
+            "--seeds",
+            "1",
+            "--jobs",
+            "20",
+        ][..],
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--range",
+            "200..300",
+            "--target",
+            "sequential.failure_rate=0.3",
+            "--seeds",
+            "1",
+            "--jobs",
+            "20",
+        ][..],
+    ] {
+        let (code, out, err) = crate::exec(args, None);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    }
+}
