@@ -68,6 +68,17 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
     // Load everything first: bad input stops the check before any run.
     let scenarios = load_all(&args)?;
     check_outputs(&outputs)?;
+    if args.paths.is_empty() && !args.quiet {
+        // A bare `check` gates on every bundled scenario, the benchmark's among them: say so.
+        let names: Vec<&str> = scenarios
+            .iter()
+            .map(|(_, s)| s.scenario.name.as_str())
+            .collect();
+        eprintln!(
+            "check: every scenario in sims/ ({}); name files or directories to check fewer",
+            names.join(", ")
+        );
+    }
     let inputs: Vec<(&str, &std::path::Path)> = scenarios
         .iter()
         .map(|(f, _)| ("SCENARIO", std::path::Path::new(f)))

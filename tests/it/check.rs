@@ -237,3 +237,27 @@ fn check_decide_and_fit_take_jobs_as_run_does() {
         assert_eq!(code, 0, "{args:?}: {out}{err}");
     }
 }
+
+/// A bare `check` gates on every scenario in sims/, the benchmark's among them, and says so.
+#[test]
+fn a_bare_check_names_the_scenarios_it_gates_on() {
+    let (code, out, err) = crate::exec(&["check", "--jobs", "10", "--seeds", "1"], None);
+    assert!(code == 0 || code == 1, "{out}{err}");
+    assert!(
+        err.contains("check: every scenario in sims/ (bench, faults, ")
+            && err.contains("name files or directories to check fewer"),
+        "{err}"
+    );
+    let (_, _, err) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "--jobs",
+            "10",
+            "--seeds",
+            "1",
+        ],
+        None,
+    );
+    assert!(!err.contains("every scenario in sims/"), "{err}");
+}
