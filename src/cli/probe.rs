@@ -199,7 +199,7 @@ fn probe_text(probed: &Probed, report: &Report, run: &RunOutput, verdicts: &[Slo
     s.push_str(&report::probe::probe_table(report, run));
     let _ = writeln!(
         s,
-        "(– not measured: only the server knows it)\n\nSLOs (client side: upgrade = request sent → 101; canceled = gave up; failure = not ok):"
+        "\nSLOs (client side: upgrade = request sent → 101; canceled = gave up; failure = not ok):"
     );
     for v in verdicts {
         let _ = writeln!(s, "  {}", slo_line(v));

@@ -18,18 +18,23 @@ pub struct Probed<'a> {
     pub client_edge_emulated: Option<&'a crate::scenario::Dist>,
 }
 
-/// Table rows only the server knows: a probe shows them as not measured.
-const SERVER_ONLY_ROWS: [&str; 5] = [
+/// Table rows only the server knows: a probe leaves them out and names them in one line.
+const SERVER_ONLY_ROWS: [&str; 6] = [
     "canceled (server)",
+    "canceled (edge)",
     "no-socket warnings",
     "jobs missing progress",
     "cold upgrades",
     "silent failures [95% CI]",
 ];
 
-/// The same figures in the JSON summary.
-const SERVER_ONLY_FIELDS: [&str; 6] = [
+/// The server's own timings: every statistic of each is left out of a probe's table.
+const SERVER_ONLY_TIMINGS: [&str; 2] = ["storage_ms ", "upgrade_ms "];
+
+/// The same figures in the JSON summary (`null` there).
+const SERVER_ONLY_FIELDS: [&str; 7] = [
     "canceled",
+    "canceled_at_edge",
     "no_socket_warnings",
     "jobs_missing_progress",
     "cold_starts",
@@ -68,16 +73,18 @@ fn client_counts(run: &RunOutput) -> ClientCounts {
     }
 }
 
-/// The run table as a probe shows it: rows only the server knows as not measured (`–`), and
-/// the client's own counts (progress gaps, never completed) below results complete.
+/// Whether only the server can know a row's figure.
+fn server_only(label: &str) -> bool {
+    SERVER_ONLY_ROWS.contains(&label) || SERVER_ONLY_TIMINGS.iter().any(|t| label.starts_with(t))
+}
+
+/// The run table as a probe shows it: rows only the server knows left out (one line under the
+/// table names them), and the client's own counts (progress gaps, never completed) below
+/// results complete.
 pub fn probe_table(report: &Report, run: &RunOutput) -> String {
     let counts = client_counts(run);
     let mut rows = super::table::rows(report);
-    for row in rows.iter_mut() {
-        if SERVER_ONLY_ROWS.contains(&row.label.as_str()) {
-            row.cells.iter_mut().for_each(|c| *c = "–".to_string());
-        }
-    }
+    rows.retain(|r| !server_only(&r.label));
     if let Some(i) = rows.iter().position(|r| r.label == "results complete") {
         rows[i].label = "results complete (by deadline)".to_string();
         let client_row = |label: &str, n: u64| TableRow {
@@ -92,7 +99,17 @@ pub fn probe_table(report: &Report, run: &RunOutput) -> String {
         );
     }
     let names: Vec<&str> = report.variants.iter().map(|v| v.variant.as_str()).collect();
-    super::table::layout(&rows, &names)
+    let mut table = super::table::layout(&rows, &names);
+    let left_out: Vec<&str> = SERVER_ONLY_ROWS
+        .iter()
+        .map(|r| r.trim_end_matches(" [95% CI]"))
+        .chain(SERVER_ONLY_TIMINGS.iter().map(|t| t.trim_end()))
+        .collect();
+    table.push_str(&format!(
+        "not measured by a probe, only the server knows them: {}\n",
+        left_out.join(", ")
+    ));
+    table
 }
 
 /// The probe's `--json` file: the report with the URL, the job prefix, the client's own

@@ -79,6 +79,7 @@ fn two_probes_in_a_row_use_disjoint_job_ids_and_agree() {
         assert_eq!(v["jobs_never_completed"], 0, "{v}");
         for field in [
             "canceled",
+            "canceled_at_edge",
             "cold_starts",
             "no_socket_warnings",
             "silent_failures",
@@ -86,6 +87,33 @@ fn two_probes_in_a_row_use_disjoint_job_ids_and_agree() {
             assert!(v[field].is_null(), "{field}: {v}");
         }
     }
+}
+
+/// A probe's table leaves out what only the server knows and names it in one line: no row of
+/// `–`, and no 0 for a count nobody measured (`canceled (edge)` was 0).
+#[test]
+fn the_probe_table_names_what_it_cannot_see_instead_of_showing_it() {
+    let s = crate::scenario(QUICK);
+    let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
+    let (code, out, err) = probe(served.addr, &[]);
+    served.stop();
+    assert_eq!(code, 0, "{out}\n{err}");
+    for row in [
+        "canceled (",
+        "cold upgrades",
+        "storage_ms ",
+        "upgrade_ms mean",
+    ] {
+        assert!(
+            !out.lines().any(|l| l.starts_with(row)),
+            "{row} shown:\n{out}"
+        );
+    }
+    assert!(out.contains(
+        "not measured by a probe, only the server knows them: canceled (server), canceled (edge), \
+         no-socket warnings, jobs missing progress, cold upgrades, silent failures, storage_ms, upgrade_ms"
+    ), "{out}");
+    assert!(out.contains("client_upgrade_ms p95"), "{out}");
 }
 
 /// A server that answers every request with `body` (a 202) and closes.
