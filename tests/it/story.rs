@@ -505,3 +505,41 @@ fn compare_sweep_and_per_seed_pages_say_how_to_reproduce_them() {
     assert!(sweep.contains("<td><code>handshake-sim run sims/issue407.toml --seed 1 --set scenario.jobs=50 --set client.handshake_timeout_ms=300 --variant sequential --variant parallel</code></td>"), "{sweep}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every point of a sweep's plots says its values on hover, without script: an SVG `<title>`
+/// in each point's mark (the legend's dots take none).
+#[test]
+fn sweep_points_say_their_values_on_hover() {
+    let dir = tmp("hover");
+    let out = dir.join("s");
+    ok(&[
+        "sweep",
+        "sims/issue407.toml",
+        "-q",
+        "--jobs",
+        "30",
+        "--seeds",
+        "1",
+        "--swarm",
+        "4",
+        "--param",
+        "client.handshake_timeout_ms=150..400",
+        "--param",
+        "storage.read_ms.uniform.1=75..200",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let svg = read(&out.join("failure-rate-by-param.svg"));
+    let titled = svg.matches("</title></circle>").count();
+    // Two panels × two variants × four points.
+    assert_eq!(titled, 16, "{svg}");
+    assert!(
+        svg.contains("><title>point 0: client.handshake_timeout_ms="),
+        "{svg}"
+    );
+    assert!(
+        svg.contains(" — parallel ") && svg.contains("% failed ["),
+        "{svg}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

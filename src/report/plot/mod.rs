@@ -81,6 +81,46 @@ trait Drawing {
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult
     where
         DB::ErrorType: 'static;
+    /// What each data point says on hover, in the order the drawing draws its point marks
+    /// (circles of radius [`MARK_RADIUS_PX`]); none by default.
+    fn mark_titles(&self) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The radius of a data point's mark, which carries its hover title in the SVG; legend dots
+/// are larger, so they never take one.
+const MARK_RADIUS_PX: i32 = 3;
+
+/// `svg` with a `<title>` in each point mark, in order: a browser shows it on hover, without
+/// any script. Plotters writes a circle as one self-closed element.
+fn with_titles(svg: &str, titles: &[String]) -> String {
+    let radius = format!(" r=\"{MARK_RADIUS_PX}\"");
+    let mut out = String::with_capacity(svg.len() + titles.len() * 64);
+    let mut titles = titles.iter();
+    let mut rest = svg;
+    while let Some(at) = rest.find("<circle ") {
+        let end = at + rest[at..].find("/>").map_or(rest.len() - at, |e| e + 2);
+        let element = &rest[at..end];
+        out.push_str(&rest[..at]);
+        let mark = element.contains(&radius) && element.ends_with("/>");
+        match if mark { titles.next() } else { None } {
+            Some(t) => {
+                out.push_str(&element[..element.len() - 2]);
+                out.push_str(&format!("><title>{}</title></circle>", escape_xml(t)));
+            }
+            None => out.push_str(element),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn escape_xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// What a plot is: its file stem, title and caption.
@@ -116,6 +156,10 @@ fn render(meta: Meta, png: bool, d: &impl Drawing) -> Result<Plot, PlotError> {
             name: meta.name.clone(),
             message: e.to_string(),
         })?;
+    }
+    let titles = d.mark_titles();
+    if !titles.is_empty() {
+        svg = with_titles(&svg, &titles);
     }
     let png = png
         .then(|| {

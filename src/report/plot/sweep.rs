@@ -7,10 +7,13 @@ use plotters::prelude::*;
 
 use super::heatmap::{Colors, Heatmap};
 use super::{color, frame, nice_ticks, render, seeds_text, tick_text, unit_of, PlotError};
-use super::{DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT, TEXT, TEXT_SMALL};
+use super::{
+    DrawResult, Drawing, Entry, Meta, Plot, Swatch, FONT, MARK_RADIUS_PX, TEXT, TEXT_SMALL,
+};
+use crate::metrics::VariantSummary;
 use crate::names::Figure;
 use crate::scenario::Number;
-use crate::sweep::SweepResult;
+use crate::sweep::{PointResult, SweepResult};
 
 /// Most panels of a per-parameter plot (the CSV has every parameter).
 const PANELS_MAX: usize = 12;
@@ -255,6 +258,10 @@ impl Lines<'_> {
 }
 
 impl Drawing for Lines<'_> {
+    fn mark_titles(&self) -> Vec<String> {
+        titles_by_variant(self.sweep)
+    }
+
     fn draw<DB: DrawingBackend>(&self, root: DrawingArea<DB, Shift>) -> DrawResult
     where
         DB::ErrorType: 'static,
@@ -355,10 +362,43 @@ impl Lines<'_> {
             chart.draw_series(std::iter::once(Polygon::new(band, col.mix(0.18).filled())))?;
             let line = pts.iter().map(|p| (p.0, p.1));
             chart.draw_series(LineSeries::new(line, col.stroke_width(3)))?;
-            chart.draw_series(pts.iter().map(|p| Circle::new((p.0, p.1), 3, col.filled())))?;
+            let mark =
+                |p: &(f64, f64, f64, f64)| Circle::new((p.0, p.1), MARK_RADIUS_PX, col.filled());
+            chart.draw_series(pts.iter().map(mark))?;
         }
         Ok(())
     }
+}
+
+/// What a point of one variant says on hover: the point, its parameters and the variant's
+/// failure rate with its interval.
+fn point_title(p: &PointResult, s: &VariantSummary) -> String {
+    let params: Vec<String> = p.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let r = s.failure_rate;
+    format!(
+        "point {}: {} — {} {:.1}% failed [{:.1}–{:.1}], {} jobs",
+        p.point,
+        params.join(", "),
+        s.variant,
+        r.value * 100.0,
+        r.ci95_low * 100.0,
+        r.ci95_high * 100.0,
+        s.jobs
+    )
+}
+
+/// Every point's title for each variant, in the order the plots draw their marks: variant by
+/// variant, point by point (a point a variant did not run has no mark).
+fn titles_by_variant(sweep: &SweepResult) -> Vec<String> {
+    let mut titles = Vec::new();
+    for v in &sweep.definition.variants {
+        for p in &sweep.points {
+            if let Some(s) = p.variants.iter().find(|s| s.variant == v.name()) {
+                titles.push(point_title(p, s));
+            }
+        }
+    }
+    titles
 }
 
 /// One panel per parameter: every point's failure rate against that parameter's value,
@@ -442,6 +482,12 @@ impl Panels<'_> {
 }
 
 impl Drawing for Panels<'_> {
+    /// The same points in every panel, one panel per parameter.
+    fn mark_titles(&self) -> Vec<String> {
+        let one = titles_by_variant(self.sweep);
+        (0..self.shown()).flat_map(|_| one.clone()).collect()
+    }
+
     fn height_px(&self) -> u32 {
         70 + PANEL_ROW_PX * self.rows() as u32
     }
@@ -519,7 +565,7 @@ impl Panels<'_> {
                 let s = p.variants.iter().find(|s| s.variant == v.name())?;
                 Some(Circle::new(
                     (*x, s.failure_rate.value),
-                    3,
+                    MARK_RADIUS_PX,
                     color(vi).filled(),
                 ))
             });
