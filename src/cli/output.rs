@@ -111,12 +111,15 @@ pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> CliResult<()> {
 }
 
 /// Refuses, before any run, an output file that cannot be written (`-` is standard output):
-/// its directory is missing or takes no new file, or it is a symbolic link or a directory
-/// ([`files::check_named_output`]). Nothing is created or opened for writing.
+/// its directory takes no new file, or it is a symbolic link or a directory
+/// ([`files::check_named_output`]). The one rule for every output flag: missing parent
+/// directories are created (as a directory output is, [`check_dir_writable`]); nothing else is
+/// created, and nothing is opened for writing.
 pub(crate) fn check_file_writable(arg: &str, path: &Path) -> CliResult<()> {
     if path.as_os_str() == "-" {
         return Ok(());
     }
+    files::create_parent(path).map_err(|e| before_run(arg, e))?;
     files::check_named_output(path).map_err(|e| before_run(arg, e))
 }
 

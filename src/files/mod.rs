@@ -18,7 +18,8 @@ pub use input::{
     memory_limit_bytes, open_input, open_named_input, resident_bytes, Input, MemoryCap,
 };
 pub use output::{
-    check_named_output, check_output, prepare_dir, write, write_named, Staged, TEMP_SUFFIX,
+    check_named_output, check_output, create_parent, prepare_dir, write, write_named, Staged,
+    TEMP_SUFFIX,
 };
 
 use std::path::Path;

@@ -271,6 +271,21 @@ fn open_stream(path: &Path) -> Result<std::fs::File, FileError> {
     Ok(file)
 }
 
+/// Creates the missing directories above the output file `path` (none when its directory is
+/// there, or is something else: the check that follows refuses that).
+pub fn create_parent(path: &Path) -> Result<(), FileError> {
+    let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    match std::fs::symlink_metadata(parent) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(parent)
+            .map_err(|e| {
+                FileError::refused(path, format!("its directory cannot be created ({e})"))
+            }),
+        _ => Ok(()),
+    }
+}
+
 /// Creates the output directory `dir` when missing and checks that a file can be created in
 /// it. The directory itself may be a symbolic link the user chose; the files the tool writes
 /// in it are checked one by one ([`check_output`]).

@@ -816,3 +816,57 @@ fn merge_checks_what_the_first_checks_missed_and_huge_axes_plot() {
     assert_eq!(code, 0, "{err}");
     assert!(hx.join("failure-rate.svg").is_file());
 }
+
+/// One rule for every output flag: missing parent directories are created — a file's as a
+/// directory output's (`--plots`, `--out`) — after the inputs are checked, so a refused run
+/// creates nothing; a parent that is a file is refused.
+#[test]
+fn every_output_creates_its_missing_parents_and_a_refused_run_creates_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let at = |p: &str| d.path().join(p).to_str().unwrap().to_string();
+    let (code, _, err) = crate::exec(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "5",
+            "--json",
+            &at("a/b/run.json"),
+            "--html",
+            &at("c/run.html"),
+            "--plots",
+            &at("d/e"),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    for f in ["a/b/run.json", "c/run.html", "d/e/upgrade-cdf.svg"] {
+        assert!(d.path().join(f).is_file(), "{f}");
+    }
+    let (code, _, _) = crate::exec(
+        &["run", "sims/nope.toml", "--json", &at("x/run.json")],
+        None,
+    );
+    assert_eq!(code, 2);
+    assert!(
+        !d.path().join("x").exists(),
+        "a refused run created its output's directory"
+    );
+    let (code, _, err) = crate::exec(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--jobs",
+            "5",
+            "--json",
+            "Cargo.toml/out.json",
+        ],
+        None,
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("--json Cargo.toml/out.json: cannot be written"),
+        "{err}"
+    );
+}
