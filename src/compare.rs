@@ -50,6 +50,23 @@ impl crate::failure::BadInput for CompareError {
     }
 }
 
+/// Refuses a file of another layout: one from before `schema_version` (then `canceled` also
+/// counted the upgrades canceled at the edge, so its figures do not compare), or a newer one.
+pub fn check_schema_version(v: Option<&serde_json::Value>) -> Result<(), String> {
+    let ours = crate::names::stamp::SCHEMA_VERSION;
+    match v.and_then(serde_json::Value::as_u64) {
+        Some(n) if n == u64::from(ours) => Ok(()),
+        Some(n) => Err(format!(
+            "written with output layout {n}, this handshake-sim reads {ours}; run it again \
+             with this version"
+        )),
+        None => Err(format!(
+            "written before outputs carried \"schema_version\" (then `canceled` also counted \
+             the upgrades canceled at the edge); run it again with this version (layout {ours})"
+        )),
+    }
+}
+
 /// The parts of a `run --json` output a comparison reads (other keys are ignored).
 #[derive(Debug, Clone, Deserialize)]
 pub struct RunJson {
@@ -118,6 +135,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<RunJson, CompareError> {
     if obj.get("tool").and_then(|t| t.as_str()) != Some("handshake-sim") {
         return Err(not("no \"tool\": \"handshake-sim\"".into()));
     }
+    check_schema_version(obj.get("schema_version")).map_err(not)?;
     let run: RunJson = serde_path_to_error::deserialize(value)
         .map_err(|e| not(format!("at {}: {}", e.path(), e.inner())))?;
     if run.seeds.is_empty() {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use handshake_sim::internal::compare::{self, CompareError};
+use handshake_sim::internal::names::shell_quote;
 use handshake_sim::internal::report::compare::{compare_json, compare_text};
 use handshake_sim::internal::report::compare_html;
 
@@ -54,13 +55,14 @@ pub(crate) struct Args {
 
 /// The command that makes the same comparison (the page's reproduce line).
 fn command(args: &Args) -> String {
+    let quote = |p: &std::path::Path| shell_quote(&p.display().to_string());
     let mut c = format!(
         "handshake-sim compare {} {}",
-        args.a.display(),
-        args.b.display()
+        quote(&args.a),
+        quote(&args.b)
     );
     for p in &args.pairs {
-        c.push_str(&format!(" --pair {p}"));
+        c.push_str(&format!(" --pair {}", shell_quote(p)));
     }
     c
 }

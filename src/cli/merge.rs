@@ -189,8 +189,19 @@ fn read_part(
     let name = path.display().to_string();
     let capped = files::MemoryCap::new(file.take(*budget + 1), memory_bytes);
     let mut reader = std::io::BufReader::new(capped);
-    let result: SweepResult = serde_json::from_reader(&mut reader)
-        .map_err(|e| SweepError::Usage(format!("{name}: not a sweep.json: {e}")))?;
+    let result: SweepResult = serde_json::from_reader(&mut reader).map_err(|e| {
+        let hint = if e.to_string().starts_with("missing field") {
+            " (a shard written by an earlier handshake-sim? run it again with this one)"
+        } else {
+            ""
+        };
+        SweepError::Usage(format!("{name}: not a sweep.json: {e}{hint}"))
+    })?;
+    let layout = serde_json::Value::from(result.schema_version);
+    handshake_sim::internal::compare::check_schema_version(
+        Some(&layout).filter(|_| result.schema_version > 0),
+    )
+    .map_err(|why| SweepError::Usage(format!("{name}: {why}")))?;
     let left = reader.into_inner().into_inner().limit();
     if left == 0 {
         return Err(SweepError::Usage(format!(

@@ -147,7 +147,8 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
     progress.finish();
     write_files(&args, &plan, &report, &runs)?;
     if !args.quiet {
-        if let Some(line) = breached_checks(&report, &args.scenario.display().to_string()) {
+        let gate = args.command(&plan).check(plan.seeds[0], args.seeds);
+        if let Some(line) = breached_checks(&report, &gate) {
             eprintln!("{line}");
         }
     }
@@ -162,8 +163,9 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
 }
 
 /// What `run` says on stderr when a check of the scenario fails on the pooled seeds: `run`
-/// still exits 0 (it is not the gate), so the line names the failures and the gate.
-fn breached_checks(report: &Report, scenario: &str) -> Option<String> {
+/// still exits 0 (it is not the gate), so the line names the failures and the `gate` command
+/// that judges the same seeds.
+fn breached_checks(report: &Report, gate: &str) -> Option<String> {
     let rows = report::pooled::pooled_verdicts(report);
     let failing: Vec<String> = rows
         .iter()
@@ -180,7 +182,7 @@ fn breached_checks(report: &Report, scenario: &str) -> Option<String> {
     }
     let summary = report::pooled::summary(&rows)?;
     Some(format!(
-        "warning: {summary} on the pooled seeds: {}\n`run` exits 0 all the same: `handshake-sim check {scenario}`, with the same --set, is the gate (exit 1)",
+        "warning: {summary} on the pooled seeds: {}\n`run` exits 0 all the same; the gate is `{gate}` (it judges each seed, exit 1 on a failure)",
         failing.join("; ")
     ))
 }
@@ -378,6 +380,14 @@ impl RunCommand<'_> {
             .sets(self.sets)
             .seeds(seeds as usize)
             .variants(variants)
+            .jobs(self.jobs)
+            .into()
+    }
+
+    /// The `check` that gates on the same seeds, overrides and jobs.
+    fn check(&self, seed: u64, seeds: u64) -> String {
+        Repro::check(self.scenario, seed, seeds)
+            .sets(self.sets)
             .jobs(self.jobs)
             .into()
     }

@@ -189,7 +189,7 @@ const PLAIN: [Plain; 47] = [
     (F::FailureRateCi95High, "failure_rate_ci95_high", "failure_rate.ci95_high", Kind::Rate, SHARE, None,
      "the upper end of the failure rate's 95% Wilson score interval"),
     (F::Canceled, "canceled", "canceled", Kind::Count, COUNT, Some("canceled (server)"),
-     "upgrades the object finished for a client that was gone (Cloudflare's outcome: \"canceled\")"),
+     "upgrades the object finished for a client that was gone (the object's \"canceled\" outcome)"),
     (F::CanceledAtEdge, "canceled_at_edge", "canceled_at_edge", Kind::Count, COUNT, Some("canceled (edge)"),
      "upgrade requests the client abandoned while the edge held them: they never reached the object"),
     (F::CanceledRate, "canceled_rate", "", Kind::Rate, SHARE, None,

@@ -24,6 +24,17 @@ impl Repro {
         }
     }
 
+    /// `handshake-sim check FILE --seed SEED --seeds SEEDS`: the gate on the seeds a run had
+    /// (`check` runs three by default, `run` one, so the count is always said).
+    pub fn check(file: &str, seed: u64, seeds: u64) -> Repro {
+        Repro {
+            command: format!(
+                "handshake-sim check {} --seed {seed} --seeds {seeds}",
+                shell_quote(file)
+            ),
+        }
+    }
+
     /// `handshake-sim replay FILE --seed SEED --job JOB --variant VARIANT`.
     pub fn replay(file: &str, seed: u64, job: u64, variant: impl fmt::Display) -> Repro {
         Repro {

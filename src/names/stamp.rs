@@ -38,7 +38,7 @@ pub fn stamp_live(v: &mut Value) {
     }
 }
 
-/// `2026-12-06T16:55:03Z` for seconds since the Unix epoch (the proleptic Gregorian calendar,
+/// `2026-12-06T16:45:03Z` for seconds since the Unix epoch (the proleptic Gregorian calendar,
 /// by Howard Hinnant's days-to-civil algorithm).
 fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;

@@ -34,7 +34,8 @@ pub struct PointResult {
 pub struct SweepResult {
     pub tool: String,
     pub version: String,
-    /// The layout of the JSON outputs (a `sweep.json` from before it had one reads as 0).
+    /// The layout of the JSON outputs; a `sweep.json` without one reads as 0, which `merge`
+    /// refuses (`compare::check_schema_version`).
     #[serde(default)]
     pub schema_version: u32,
     pub definition: SweepDef,
@@ -81,8 +82,8 @@ impl SweepResult {
             .collect()
     }
 
-    /// The `sweep` command that runs this sweep again (its points are drawn from the first
-    /// seed, so a swarm's points are the same too).
+    /// The `sweep` command that runs this sweep (or this shard of it) again; a swarm draws its
+    /// points from the first seed, so they are the same too.
     pub fn command(&self) -> String {
         let d = &self.definition;
         let mut c = format!("handshake-sim sweep {}", shell_quote(&d.scenario_file));
@@ -103,6 +104,9 @@ impl SweepResult {
         }
         for s in &d.sets {
             c.push_str(&format!(" --set {}", shell_quote(s)));
+        }
+        if let Some((k, n)) = self.shard {
+            c.push_str(&format!(" --shard {k}/{n}"));
         }
         c
     }

@@ -65,6 +65,14 @@ fn check(pages: &[PathBuf]) -> Option<(i32, Vec<PageProblems>)> {
         .expect("node runs");
     let code = out.status.code().unwrap_or(-1);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    // Exit 2: the browser could not start (or a usage error): a missing piece, like no npm.
+    if code == 2 && !required() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: the page checker could not run: {stderr}"
+        );
+        return None;
+    }
     assert!(code == 0 || code == 1, "checker exit {code}: {stderr}");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("checker output is not JSON ({e}): {stderr}"));

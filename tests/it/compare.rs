@@ -248,3 +248,81 @@ fn anything_but_a_runs_json_is_refused_with_exit_2() {
     assert!(err.contains("B ran no variant batched"), "{err}");
     std::fs::remove_dir_all(d).unwrap();
 }
+
+/// A run's JSON from before outputs carried `schema_version` is refused with why (its
+/// `canceled` also counted the edge's cancels), not with a missing field; so is a newer layout.
+#[test]
+fn a_json_of_another_layout_is_refused_with_why() {
+    let d = tempfile::tempdir().unwrap();
+    let a = d.path().join("a.json");
+    let (code, _, err) = crate::exec(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "10",
+            "--json",
+            a.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&a).unwrap()).unwrap();
+    for (name, layout) in [("old.json", None), ("new.json", Some(99))] {
+        match layout {
+            None => {
+                v.as_object_mut().unwrap().remove("schema_version");
+            }
+            Some(n) => v["schema_version"] = n.into(),
+        }
+        let path = d.path().join(name);
+        std::fs::write(&path, v.to_string()).unwrap();
+        let (code, _, err) = crate::exec(
+            &["compare", a.to_str().unwrap(), path.to_str().unwrap()],
+            None,
+        );
+        assert_eq!(code, 2, "{err}");
+        let why = if layout.is_none() {
+            "written before outputs carried \"schema_version\""
+        } else {
+            "written with output layout 99"
+        };
+        assert!(err.contains(why), "{err}");
+    }
+}
+
+/// A shard's page gives the command of that shard, not of the whole sweep.
+#[test]
+fn a_shard_page_reproduces_the_shard() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("s1");
+    let html = d.path().join("s1.html");
+    let (code, _, err) = crate::exec(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "10",
+            "--seeds",
+            "1",
+            "--shard",
+            "1/2",
+            "--param",
+            "client.handshake_timeout_ms=200,250,300,350",
+            "--out",
+            out.to_str().unwrap(),
+            "--html",
+            html.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains(" --set scenario.jobs=10 --shard 1/2</code>"),
+        "{page}"
+    );
+}

@@ -20,7 +20,7 @@ fn summary_html(b: &mut String, c: &Comparison) {
     let changed = c.changed();
     let (text, class) = if c.variants.is_empty() {
         (
-            "Nothing compared: no variant ran on both sides (give --pair A_VARIANT=B_VARIANT)"
+            "✗ Nothing compared: no variant ran on both sides (give --pair A_VARIANT=B_VARIANT)"
                 .to_string(),
             "fail",
         )

@@ -36,7 +36,7 @@ figure{margin:1.5em 0}svg,img{max-width:100%;height:auto}\
 .summary{font-size:1.2em;font-weight:bold;padding:.4em .7em;border-left:6px solid}\
 .summary a{color:inherit}\
 [data-verdict=pass],[data-verdict=inside]{color:#0072B2;font-weight:bold}\
-[data-verdict=warning],[data-verdict=changed]{color:#8A6100;font-weight:bold}\
+[data-verdict=warning]{color:#8A6100;font-weight:bold}\
 [data-verdict=fail],[data-verdict=outside]{color:#B34700;font-weight:bold}\
 td[title]{text-decoration:underline dotted #999}dt{font-weight:bold;margin-top:.4em}dd{margin-left:1.5em}\
 table.steps td{font-family:monospace;font-size:.85em;text-align:left}figcaption{color:#444}";
@@ -69,7 +69,8 @@ pub(super) fn scenario_html(out: &mut String, s: &crate::scenario::Scenario) {
     );
 }
 
-/// Most point rows an HTML sweep page lists (the CSV has them all).
+/// Most rows a page lists in one table: a sweep's points (the CSV has them all), a run's
+/// seeds (the records have them all).
 const HTML_ROWS_MAX: usize = 500;
 
 /// The points' failure rates, one row per point (the first `HTML_ROWS_MAX`).

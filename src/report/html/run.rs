@@ -288,7 +288,7 @@ fn seeds_html(b: &mut String, report: &Report, seeds: &[SeedRow]) {
         let _ = write!(b, "<th>{} failed</th>", esc(&v.variant));
     }
     b.push_str("<th>run this seed alone</th></tr>\n");
-    for row in seeds {
+    for row in seeds.iter().take(super::HTML_ROWS_MAX) {
         let _ = write!(b, "<tr><td>{}</td>", row.seed);
         for (failed, jobs) in &row.failed_of {
             let rate = if *jobs == 0 {
@@ -301,6 +301,14 @@ fn seeds_html(b: &mut String, report: &Report, seeds: &[SeedRow]) {
         let _ = writeln!(b, "<td><code>{}</code></td></tr>", esc(&row.command));
     }
     b.push_str("</table>\n");
+    if seeds.len() > super::HTML_ROWS_MAX {
+        let _ = writeln!(
+            b,
+            "<p>First {} of {} seeds; the records (--records) have every job of every seed.</p>",
+            super::HTML_ROWS_MAX,
+            seeds.len()
+        );
+    }
 }
 
 /// The page of a `run`.
