@@ -213,22 +213,27 @@ pub(super) fn difference(r: &Row) -> String {
     }
 }
 
+/// `no figure changed beyond noise`, or `3 figure(s) changed beyond noise: sequential
+/// failure_rate, …`: the terminal's closing line and the page's first.
+pub(super) fn changed_line(c: &Comparison) -> String {
+    let changed = c.changed();
+    if changed.is_empty() {
+        return "no figure changed beyond noise".to_string();
+    }
+    let names: Vec<String> = changed
+        .iter()
+        .map(|(v, r)| format!("{v} {}", r.figure))
+        .collect();
+    format!(
+        "{} figure(s) changed beyond noise: {}",
+        changed.len(),
+        names.join(", ")
+    )
+}
+
 /// The closing lines: what changed beyond noise, and by which rule.
 fn changed_text(c: &Comparison) -> String {
-    let changed = c.changed();
-    let mut t = if changed.is_empty() {
-        "no figure changed beyond noise\n".to_string()
-    } else {
-        let names: Vec<String> = changed
-            .iter()
-            .map(|(v, r)| format!("{v} {}", r.figure))
-            .collect();
-        format!(
-            "{} figure(s) changed beyond noise: {}\n",
-            changed.len(),
-            names.join(", ")
-        )
-    };
+    let mut t = format!("{}\n", changed_line(c));
     t.push_str(
         "judged by the 95% intervals both runs carry: rates by Newcombe's interval from the two \
          Wilson intervals, paired deltas by both t intervals; counts, means and percentiles \

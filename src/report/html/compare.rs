@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use super::{esc, page};
 use crate::compare::{Change, Comparison, Row};
-use crate::report::compare::{change, difference, side, value};
+use crate::report::compare::{change, changed_line, difference, side, value};
 
 /// How a row's change reads without colour, and its page class.
 fn mark(c: Change) -> (&'static str, &'static str) {
@@ -17,32 +17,22 @@ fn mark(c: Change) -> (&'static str, &'static str) {
 }
 
 fn summary_html(b: &mut String, c: &Comparison) {
-    let changed = c.changed();
-    let (text, class) = if c.variants.is_empty() {
-        (
-            "✗ Nothing compared: no variant ran on both sides (give --pair A_VARIANT=B_VARIANT)"
-                .to_string(),
-            "fail",
-        )
-    } else if changed.is_empty() {
-        ("✓ No figure changed beyond noise".to_string(), "pass")
+    let (symbol, class) = if c.variants.is_empty() {
+        ("✗ ", "fail")
+    } else if c.changed().is_empty() {
+        ("✓ ", "pass")
     } else {
-        let names: Vec<String> = changed
-            .iter()
-            .map(|(v, r)| format!("{v} {}", r.figure))
-            .collect();
-        (
-            format!(
-                "▲ {} figure(s) changed beyond noise: {}",
-                changed.len(),
-                names.join(", ")
-            ),
-            "warning",
-        )
+        ("▲ ", "warning")
+    };
+    let text = if c.variants.is_empty() {
+        "nothing compared: no variant ran on both sides (give --pair A_VARIANT=B_VARIANT)"
+            .to_string()
+    } else {
+        changed_line(c)
     };
     let _ = writeln!(
         b,
-        "<p class=\"summary\" data-verdict=\"{class}\">{}</p>",
+        "<p class=\"summary\" data-verdict=\"{class}\">{symbol}{}</p>",
         esc(&text)
     );
 }
