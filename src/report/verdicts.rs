@@ -5,6 +5,7 @@ use std::fmt::Write;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
 use crate::names::Repro;
+use crate::verdict::check::Unit;
 use crate::verdict::{CheckKind, CheckRow};
 
 /// The command that reruns one seed of a scenario with the same overrides.
@@ -12,31 +13,46 @@ fn run_command(file: &str, seed: u64, sets: &[String]) -> Repro {
     Repro::run(file, seed).sets(sets)
 }
 
-/// "v" or "min..max" over the seeds; "n/a" when a seed had no such figure.
-fn range(values: impl Iterator<Item = f64> + Clone) -> String {
+/// "v" or "min..max" over the seeds, as `unit` reads (`34.0%..38.0%`, `98..99 ms`); "n/a"
+/// when a seed had no such figure.
+fn range(unit: Unit, values: impl Iterator<Item = f64> + Clone) -> String {
     if values.clone().any(f64::is_nan) {
         return "n/a".to_string();
     }
     let min = values.clone().fold(f64::INFINITY, f64::min);
     let max = values.fold(f64::NEG_INFINITY, f64::max);
-    if min == max {
-        fmt_num(min)
+    let one = |v: f64| match unit {
+        Unit::Share => format!("{:.1}%", v * 100.0),
+        // As `run` prints a latency: whole, or to a tenth of a millisecond.
+        Unit::Ms if v.fract() != 0.0 => format!("{v:.1}"),
+        Unit::Ms | Unit::Plain => fmt_num(v),
+    };
+    let text = if min == max {
+        one(min)
     } else {
-        format!("{}..{}", fmt_num(min), fmt_num(max))
+        format!("{}..{}", one(min), one(max))
+    };
+    match unit {
+        Unit::Ms => format!("{text} ms"),
+        Unit::Share | Unit::Plain => text,
     }
 }
 
 fn value_range(row: &CheckRow) -> String {
-    range(row.seeds.iter().map(|s| s.value))
+    range(row.unit, row.seeds.iter().map(|s| s.value))
 }
 
 fn bound_text(row: &CheckRow) -> String {
     let first = &row.seeds[0];
     if row.kind == CheckKind::Slo {
         let warn = row_warning(row);
-        format!("warn > {}, crit > {}", fmt_num(warn), fmt_num(first.bound))
+        let one = |v: f64| range(row.unit, std::iter::once(v));
+        format!("warn > {}, crit > {}", one(warn), one(first.bound))
     } else {
-        format!("bound {}", range(row.seeds.iter().map(|s| s.bound)))
+        format!(
+            "bound {}",
+            range(row.unit, row.seeds.iter().map(|s| s.bound))
+        )
     }
 }
 
@@ -124,8 +140,8 @@ fn failed_section(out: &mut String, rows: &[CheckRow], sets: &[String]) {
             r.variant,
             r.kind,
             r.check,
-            range(failing().map(|s| s.value)),
-            range(failing().map(|s| s.bound)),
+            range(r.unit, failing().map(|s| s.value)),
+            range(r.unit, failing().map(|s| s.bound)),
             if seeds.len() == 1 { "seed" } else { "seeds" },
             seed_list.join(", "),
             run_command(&r.file, seeds[0], sets)

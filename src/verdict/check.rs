@@ -27,6 +27,34 @@ impl std::fmt::Display for CheckKind {
     }
 }
 
+/// How a check's values read: as `run` prints its figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Unit {
+    /// A share of jobs: `34.0%`.
+    Share,
+    /// Milliseconds: `98 ms`.
+    Ms,
+    /// A count or a plain number.
+    #[default]
+    Plain,
+}
+
+impl Unit {
+    /// The unit of the figure named `name` (`failure_rate`, `p95_upgrade_ms`, `safety_violations`).
+    pub fn of_name(name: &str) -> Unit {
+        if name.ends_with("_rate")
+            || name.ends_with("_rate_ci95_low")
+            || name.ends_with("_rate_ci95_high")
+        {
+            Unit::Share
+        } else if name.ends_with("_ms") {
+            Unit::Ms
+        } else {
+            Unit::Plain
+        }
+    }
+}
+
 /// One check (an SLO of a variant, or an expectation) of one scenario, over every seed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckRow {
@@ -41,6 +69,9 @@ pub struct CheckRow {
     pub warning: Option<f64>,
     /// The worst verdict over the seeds.
     pub verdict: Verdict,
+    /// How its values read in the table (the JSON keeps plain numbers).
+    #[serde(skip)]
+    pub unit: Unit,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -120,7 +151,14 @@ pub fn check_scenario_with(
                 verdict: j.verdict,
             };
             let check = j.slo.to_string();
-            rows.add(&j.variant, CheckKind::Slo, check, Some(j.warning), result);
+            let unit = Unit::of_name(j.slo);
+            rows.add(
+                &j.variant,
+                (CheckKind::Slo, unit),
+                check,
+                Some(j.warning),
+                result,
+            );
         }
         for e in scenario.expectations() {
             // A figure that does not exist in this run (a delta of the baseline, a latency
@@ -141,7 +179,14 @@ pub fn check_scenario_with(
                 verdict,
             };
             let variant = e.judged_variant().name();
-            rows.add(variant, CheckKind::Expect, e.to_string(), None, result);
+            let unit = Unit::of_name(&e.lhs.figure.to_string());
+            rows.add(
+                variant,
+                (CheckKind::Expect, unit),
+                e.to_string(),
+                None,
+                result,
+            );
         }
     }
     Ok(rows.rows)
@@ -160,7 +205,7 @@ impl Rows<'_> {
     fn add(
         &mut self,
         variant: &str,
-        kind: CheckKind,
+        (kind, unit): (CheckKind, Unit),
         check: String,
         warning: Option<f64>,
         result: SeedResult,
@@ -183,6 +228,7 @@ impl Rows<'_> {
                 warning,
                 verdict: result.verdict,
                 seeds: vec![result],
+                unit,
             }),
         }
     }

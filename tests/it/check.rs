@@ -261,3 +261,49 @@ fn a_bare_check_names_the_scenarios_it_gates_on() {
     );
     assert!(!err.contains("every scenario in sims/"), "{err}");
 }
+
+/// `check`'s table shows values as `run` prints them — shares as percentages, latencies in
+/// ms — while its JSON keeps plain numbers.
+#[test]
+fn check_values_read_with_their_units() {
+    let (code, out, err) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "--jobs",
+            "30",
+            "--seeds",
+            "1",
+            "--set",
+            "client.handshake_timeout_ms=1",
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(out.contains("warn > 5.0%, crit > 10.0%"), "{out}");
+    assert!(out.contains("warn > 200 ms, crit > 500 ms"), "{out}");
+    assert!(out.contains("(value 100.0%, bound 5.0%)"), "{out}");
+    let (_, json, _) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "--jobs",
+            "30",
+            "--seeds",
+            "1",
+            "--set",
+            "client.handshake_timeout_ms=1",
+            "--json",
+            "-",
+        ],
+        None,
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rate = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "canceled_rate")
+        .unwrap();
+    assert_eq!(rate["seeds"][0]["value"], 1.0);
+}
