@@ -105,14 +105,15 @@ fn timeline(of: &Replayed, record: &JobRecord, steps: &[Step]) -> String {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let _ = writeln!(
-            s,
+        let line = format!(
             "{:>8}  {:<8} {} {}",
             step.t_ms,
             step.host,
             step.message,
             fields.join(" ")
         );
+        // A step without fields would end in a space: a pasted timeline should diff clean.
+        let _ = writeln!(s, "{}", line.trim_end());
     }
     s
 }

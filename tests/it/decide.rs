@@ -377,17 +377,3 @@ fn the_last_seed_wraps_and_a_type_no_job_drew_has_no_rate() {
     assert_eq!(code, 0);
     assert!(!out.contains("0.0% [0.0–100.0]"), "{out}");
 }
-
-#[test]
-fn the_readme_decision_is_the_real_output() {
-    let readme = std::fs::read_to_string(crate::root().join("docs/commands.md")).unwrap();
-    let cmd = "$ handshake-sim decide sims/next-steps.toml\n";
-    let start = readme.find(cmd).expect("the README's decide example") + cmd.len();
-    let shown = &readme[start..start + readme[start..].find("```").unwrap()];
-    let (code, out, err) = exec(&["decide", "sims/next-steps.toml"], None);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(
-        shown, out,
-        "README's decide block is stale; the real output is above"
-    );
-}
