@@ -151,6 +151,22 @@ impl Serialize for VariantId {
     }
 }
 
+/// A built-in variant's name (a library user's own variant never reaches a file).
+impl schemars::JsonSchema for VariantId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "VariantId".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = VariantId::ALL.iter().map(|v| v.name()).collect();
+        schemars::json_schema!({
+            "description": "A handshake variant (`handshake-sim variants` lists them).",
+            "type": "string",
+            "enum": names
+        })
+    }
+}
+
 impl fmt::Display for VariantId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

@@ -44,6 +44,58 @@ impl<'de> Deserialize<'de> for Dist {
     }
 }
 
+/// The five forms, for the scenario's JSON Schema (the derive cannot see through `remote`).
+impl schemars::JsonSchema for Dist {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Dist".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let ms = serde_json::json!({ "type": "number", "minimum": 0, "maximum": LATENCY_MS_MAX });
+        let form = |key: &str, value: serde_json::Value| {
+            serde_json::json!({
+                "type": "object",
+                "properties": { key: value },
+                "required": [key],
+                "additionalProperties": false
+            })
+        };
+        let pair = |a: &str, b: &str| form_fields(&[a, b], &ms);
+        let forms = [
+            form("constant", ms.clone()),
+            form(
+                "uniform",
+                serde_json::json!({ "type": "array", "items": ms, "minItems": 2, "maxItems": 2 }),
+            ),
+            form("normal", pair("mean", "sd")),
+            form("lognormal", pair("median", "p99")),
+            form(
+                "empirical",
+                serde_json::json!({
+                    "type": "array", "items": ms, "minItems": 1, "maxItems": EMPIRICAL_SAMPLES_MAX
+                }),
+            ),
+        ];
+        let schema = serde_json::json!({
+            "description": format!("A latency in ms, drawn per event: {EXPECTED}."),
+            "oneOf": forms,
+        });
+        schemars::Schema::try_from(schema).expect("an object is a schema")
+    }
+}
+
+/// An object of the named number fields, all required.
+fn form_fields(names: &[&str], ms: &serde_json::Value) -> serde_json::Value {
+    let props: serde_json::Map<String, serde_json::Value> =
+        names.iter().map(|n| (n.to_string(), ms.clone())).collect();
+    serde_json::json!({
+        "type": "object",
+        "properties": props,
+        "required": names,
+        "additionalProperties": false
+    })
+}
+
 /// A table goes to the derived deserialiser (which keeps the error's path, e.g.
 /// `storage.read_ms.uniform`); anything else is refused with an example.
 struct DistVisitor;

@@ -23,6 +23,7 @@ pub use reported::{Reported, Stated, REPORTED_MAX};
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::names::{Figure, VariantId};
@@ -50,8 +51,14 @@ pub const PARTITIONS_MAX: usize = 64;
 /// Longest timeout or idle period a scenario may name, in ms (one week).
 pub const PERIOD_MS_MAX: u64 = 7 * 24 * 3600 * 1000;
 
+/// The scenario file's JSON Schema (draft 2020-12), from these types: each key's doc comment
+/// is its description, its default the default's value (`docs/schema/scenario.json`).
+pub fn json_schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Scenario)).expect("a schema serialises")
+}
+
 /// A checked scenario: every value within its documented limits.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     pub scenario: Meta,
@@ -81,25 +88,33 @@ pub struct Scenario {
     /// The figures a write-up states, `"variant.metric" = value or [low, high]`; the HTML
     /// report shows them beside the simulated ones, and sweep plots draw them as bands.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("default" = {}))]
     pub reported: BTreeMap<String, Stated>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[scenario]` — the run: its name, seed, size, variants and simulated clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Meta {
+    /// Shown in reports.
     pub name: String,
+    /// Shown in JSON.
     pub description: String,
-    /// Root seed of every random draw (default 1); `--seed` overrides it.
+    /// Root seed of every random draw; `--seed` overrides.
     pub seed: u64,
-    /// Client sessions, one durable object each (default 100).
+    /// Client sessions, one durable object each.
+    #[schemars(range(min = 1, max = JOBS_MAX))]
     pub jobs: u32,
-    /// Jobs in flight at once (default 100).
+    /// Jobs in flight at once; the next starts when one ends.
+    #[schemars(range(min = 1, max = CONCURRENCY_MAX))]
     pub concurrency: u32,
-    /// Handshake variants to run, the first is the baseline of paired deltas.
+    /// Variants to run; the first is the baseline.
     pub variants: Vec<VariantId>,
-    /// Simulation tick; every sleep resolves to a tick boundary (default 1).
+    /// Simulation step; every latency draw is rounded to the nearest tick.
+    #[schemars(range(min = 1, max = TICK_MS_MAX))]
     pub tick_ms: u64,
-    /// Hard stop of the simulated clock (default 3600).
+    /// Hard stop of the simulated clock; reaching it fails the run.
+    #[schemars(range(min = 1, max = DURATION_S_MAX_LIMIT))]
     pub duration_s_max: u64,
 }
 
@@ -118,53 +133,64 @@ impl Default for Meta {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// `[network]` — the links' latencies, and the client population's network types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Network {
+    /// One way, per message, app ↔ edge.
     pub client_edge: Link,
+    /// One way, per message, edge ↔ object.
     pub edge_object: Link,
-    /// The client population as a mixture of network types (default none: every client on
-    /// `client_edge`). Each job draws its type once, by share; its client–edge latency, loss
-    /// and handshake deadline are its type's.
+    /// The client population as a mixture of network types (below); without it every client is on
+    /// `network.client_edge`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = NETWORK_TYPES_MAX), extend("default" = []))]
     pub types: Vec<NetworkType>,
 }
 
 /// Most network types in `network.types`.
 pub const NETWORK_TYPES_MAX: usize = 16;
 
-/// One network type of the client population (`[[network.types]]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Networks by type, and deadlines by type. Each job draws its type once (keyed by seed and job, so
+/// every variant meets the same types), by share; its client–edge latency, loss and handshake
+/// deadline are its type's. Every figure is then also given per type: the table and the HTML page
+/// add one block per type, `run --json` a `by_network` object in each variant, `--records` a last
+/// `network` column, and `[expect]` names a type as `"sequential.failure_rate[lte]" = "< 0.5"`.
+/// Faults are counted per run, not per job, so they have no per-type figure. A scenario without
+/// types draws nothing for them, so its figures do not move.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkType {
-    /// Its name in outputs and in `[expect]` (`sequential.failure_rate[lte]`): lower-case
-    /// letters, digits, `-` and `_`.
+    /// The type's name in outputs and `[expect]`; unique. Its characters are `a-z 0-9 - _`.
     pub name: String,
-    /// The share of jobs on it; the shares of all types sum to 1.
+    /// Its part of the jobs; the shares of all types sum to 1. Above 0, at most 1.
+    #[schemars(range(max = 1.0))]
     pub share: f64,
-    /// One-way latency of each message between the client and the edge, as
-    /// `network.client_edge.latency_ms` (required: a type is its latency).
+    /// One way, per message, app ↔ edge, for its jobs (replaces `network.client_edge.latency_ms`).
     pub client_edge_latency_ms: Dist,
-    /// Chance that a message on its client–edge link is lost (default `faults.client_edge_loss`).
+    /// Its jobs' chance that a message on the app–edge link is lost. Default:
+    /// `faults.client_edge_loss`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub client_edge_loss: Option<f64>,
-    /// Its clients' handshake deadline (default `client.handshake_timeout_ms`): the
-    /// write-up's "configurable based on network type".
+    /// Its jobs' handshake deadline: the write-up's "configurable based on network type". Default:
+    /// `client.handshake_timeout_ms`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = PERIOD_MS_MAX))]
     pub handshake_timeout_ms: Option<u64>,
     /// Where its figures come from: a measurement's citation, or "assumed".
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub source: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Link {
-    /// One-way latency of each message on the link (default constant 0).
+    /// One-way latency of each message on the link.
     pub latency_ms: Dist,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// Legacy key-value Durable Object storage: uncached reads are round trips.
@@ -174,17 +200,21 @@ pub enum Backend {
     Sqlite,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[storage]` — the Durable Object's storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    /// kv: uncached reads are round trips; sqlite: reads are local.
     pub backend: Backend,
-    /// One uncached kv round trip, a get or a get-many (default uniform 50..100).
+    /// One uncached kv round trip, a get or a get-many.
     pub read_ms: Dist,
-    /// A read served from the object's in-memory cache, or any sqlite read (default 0).
+    /// A read from the in-memory cache, and every sqlite read.
     pub cached_read_ms: Dist,
-    /// One write round trip, confirmed before the response (default uniform 5..20).
+    /// One put's commit, until durable (commits land in issue order); the object's outgoing
+    /// messages after the put (the POST's `202`, a `101`) wait for it.
     pub write_ms: Dist,
-    /// Whether `put` fills the in-memory cache (default true).
+    /// A put's value stays in the object's in-memory cache once durable (it is there, visible to
+    /// the object's reads, until then either way).
     pub put_populates_cache: bool,
 }
 
@@ -200,22 +230,28 @@ impl Default for StorageConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[object]` — the Durable Object's life: cold starts, hibernation, eviction, its input gate and
+/// the WebSocket pair.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ObjectConfig {
-    /// Activation delay of a cold object, before its first event runs (default uniform 5..15).
+    /// Activation of a cold object, before its event runs.
     pub cold_start_ms: Dist,
-    /// Idle time after which the object hibernates: memory lost, sockets kept (default 10000).
+    /// Idle this long ⇒ memory lost (sockets kept), next event cold.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub hibernate_after_idle_ms: u64,
-    /// Idle time after which the object is evicted: memory lost (default 70000).
+    /// Idle this long ⇒ evicted: memory lost, next event cold.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub evict_after_idle_ms: u64,
-    /// Hold new events while a storage operation is in flight, as workerd does (default true).
+    /// No event is delivered while a storage read is in flight (a put's commit and timers do not
+    /// hold it).
     pub input_gate: bool,
-    /// Chance that the object restarts cold between the POST and the upgrade (default 0).
+    /// Chance the object restarts cold (empty cache) between the POST and the upgrade.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub restart_probability: f64,
-    /// Creating the WebSocket pair (default 0).
+    /// Creating the WebSocket pair.
     pub pair_ms: Dist,
-    /// Accepting the server end of the pair (default 0).
+    /// Accepting the server end.
     pub accept_ms: Dist,
 }
 
@@ -233,22 +269,26 @@ impl Default for ObjectConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[auth]` — the token the POST issues, and its revocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Auth {
-    /// Lifetime of the token issued by the POST (default 7200000, two hours).
+    /// Lifetime of the token the POST issues.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub token_ttl_ms: u64,
-    /// Chance that a job's token is revoked (the user signed out elsewhere, the token
-    /// leaked): the object forgets it, and the Worker deletes it from KV (default 0).
+    /// Chance that a job's token is revoked: the object forgets it, the Worker deletes it from KV.
     #[serde(skip_serializing_if = "is_zero")]
+    // The derive leaves out the default of a field skipped at its default; say it.
+    #[schemars(range(min = 0.0, max = 1.0), extend("default" = 0))]
     pub revoke_probability: f64,
-    /// When, after the job's first POST reached the object (default constant 0).
+    /// When, after the job's first POST reached the object.
     #[serde(skip_serializing_if = "is_constant_zero")]
+    #[schemars(extend("default" = { "constant": 0 }))]
     pub revoke_after_ms: Dist,
-    /// A holder of the revoked token (an old device, whoever it leaked to) opens an upgrade
-    /// with it this long after the revocation, landing where an upgrade lands (default
-    /// constant 0). An accept is the edge cache's security cost.
+    /// A holder of the revoked token tries an upgrade with it this long after the revocation (from
+    /// the first 202 at the client, or when the app's job ended if later).
     #[serde(skip_serializing_if = "is_constant_zero")]
+    #[schemars(extend("default" = { "constant": 0 }))]
     pub stale_attempt_after_ms: Dist,
 }
 
@@ -273,19 +313,23 @@ impl Default for Auth {
 
 /// Most options in `[decide]`.
 pub const DECIDE_OPTIONS_MAX: usize = 16;
+/// Most seeds per point of `decide.sweep`.
+pub const DECIDE_SWEEP_SEEDS_MAX: u32 = 10;
 
-/// What `decide` compares: options, each a variant with its own overrides, run on the same
-/// seeds (so on the same draws), ranked by one figure, and a small sweep where the ranking
-/// may change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What `decide` compares (`sims/next-steps.toml`); other commands ignore it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Decide {
+    /// Each option: a unique name, a variant, one line of what it is, and `set`, overrides of the
+    /// scenario for it alone (`KEY=VALUE` as `--set`).
+    #[schemars(length(max = DECIDE_OPTIONS_MAX))]
     pub options: Vec<DecideOption>,
-    /// The figure the options are ranked by, lowest first (default `failure_rate`).
+    /// The options are ranked by it, lowest first (not a paired delta). It names a figure.
     pub rank_by: String,
-    /// `KEY=SPEC` grid parameters (as `sweep --param`) over which the ranking is redone.
+    /// A grid, as `sweep --param`, over which the ranking is redone. Each item is `KEY=SPEC`.
     pub sweep: Vec<String>,
-    /// Seeds per point of that sweep, from the first seed (default 2).
+    /// Seeds per point of that grid.
+    #[schemars(range(min = 1, max = DECIDE_SWEEP_SEEDS_MAX))]
     pub sweep_seeds: u32,
 }
 
@@ -307,17 +351,17 @@ impl Decide {
 }
 
 /// One option of `[decide]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecideOption {
-    /// Its name in the decision's table.
+    /// A unique name.
     pub name: String,
-    /// The handshake variant it runs.
+    /// A variant.
     pub variant: VariantId,
-    /// What it is, in one line (the write-up's words).
+    /// One line of what it is.
     #[serde(default)]
     pub what: String,
-    /// Overrides of the scenario for this option only, `KEY=VALUE` as `--set`.
+    /// Overrides of the scenario for it alone (`KEY=VALUE` as `--set`).
     #[serde(default)]
     pub set: Vec<String>,
 }
@@ -329,29 +373,29 @@ pub const KV_CACHE_TTL_MS_MIN: u64 = 30_000;
 /// (developers.cloudflare.com/kv/api/write-key-value-pairs/).
 pub const KV_EXPIRATION_TTL_MS_MIN: u64 = 60_000;
 
-/// Workers KV as Cloudflare documents it (developers.cloudflare.com/kv/concepts/how-kv-works/):
-/// a write goes to the central stores and is visible at once where it was made; a read at a
-/// location with no cached value goes through the tiers (`cold_read_ms`) and is cached there,
-/// value or absence, for `cache_ttl_ms`; reads within it are served from that cache
-/// (`hot_read_ms`), so a write made elsewhere is seen only when it expires.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[kv]` — Workers KV as Cloudflare documents it
+/// (developers.cloudflare.com/kv/concepts/how-kv-works/): a write goes to the central stores and is
+/// visible at once where it was made; a read at a location with no cached value goes through the
+/// tiers (`cold_read_ms`) and is cached there, value or absence, for `cache_ttl_ms`; reads within
+/// it are served from that cache (`hot_read_ms`), so a write made elsewhere is seen only when it
+/// expires.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct KvConfig {
-    /// get()'s `cacheTtl`: how long a location keeps what it read (default 60000, least 30000).
+    /// Workers KV get()'s `cacheTtl`: how long a location keeps what it read.
+    #[schemars(range(min = KV_CACHE_TTL_MS_MIN, max = PERIOD_MS_MAX))]
     pub cache_ttl_ms: u64,
-    /// put()'s `expirationTtl`: the entry is gone this long after its write (default
-    /// 7200000, `auth.token_ttl_ms`'s default; least 60000).
+    /// put()'s `expirationTtl`: the entry is gone this long after its write.
+    #[schemars(range(min = KV_EXPIRATION_TTL_MS_MIN, max = PERIOD_MS_MAX))]
     pub expiration_ttl_ms: u64,
-    /// A read served from the location's cache (default uniform 1..5, assumed: Cloudflare
-    /// publishes no end-to-end figure).
+    /// A read a location's cache serves (assumed).
     pub hot_read_ms: Dist,
-    /// A read through the tiers to the central stores (default lognormal median 30, p99 250,
-    /// assumed from the changelog's p95 ~50 ms and p99 ~250 ms of August 2025).
+    /// A read through the tiers to the central stores (assumed).
     pub cold_read_ms: Dist,
-    /// The Worker's put, awaited before the 202 leaves (default uniform 20..60, assumed).
+    /// The Worker's put, awaited before the 202 (assumed).
     pub write_ms: Dist,
-    /// Chance that an upgrade lands at another location than the job's POST (a phone moving
-    /// between networks) (default 0).
+    /// Chance that an upgrade lands at another location than its job's POST.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub move_probability: f64,
 }
 
@@ -377,18 +421,48 @@ impl KvConfig {
     }
 }
 
-/// One socket per app session, the write-up's "connection pooling": the app runs
-/// `jobs` imports in a session, one after another `job_interval_ms` apart (0: all at once),
-/// and hears the progress of all of them on one socket to the session's own durable object,
-/// opened once, right after the session's POST. Jobs `k·jobs .. (k+1)·jobs` are session `k`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One socket per app session, the write-up's "connection pooling": the app runs `session.jobs`
+/// imports in a session and hears the progress of all of them on one socket to the session's own
+/// durable object. Jobs `k·jobs .. (k+1)·jobs` are session `k` (the last may have fewer). A session
+/// posts `POST /api/session` (its token; retried by the client's policy), opens its socket right
+/// away (`GET /ws/session`, under the handshake and ping deadlines of its first job's network
+/// type), then starts its jobs `job_interval_ms` apart, each a batch POST naming the session. A
+/// dropped socket is opened again by the retry policy — counted from when it was lost, since a
+/// session outlives one job's budget — with `after` naming what the app has of each job, so nothing
+/// comes twice; a session that gives up polls each unfinished job. The session's jobs share its
+/// network type. Its handshakes (attempts, reconnects, upgrade times, cold start) are recorded on
+/// its first job, so counts over jobs count each once; each job keeps its own outcome and results.
+/// The per-session figures are in `run --json`'s `session` object and the table's session rows.
+/// Without `[session]` nothing is drawn for it and no figure moves. A session that has given up
+/// reconnecting stops once every job's POST has ended and every job still without its results is
+/// past `client.result_deadline_ms` from its start.
+///
+/// What the model leaves out, which favours sessions: a session's object is not crashed by
+/// `faults.object_crash` (a job's crash no longer takes a socket either), the calls between objects
+/// see no loss or partition, and the session's object draws its cold starts and restart with its
+/// first job's key, so the two are correlated within a run.
+///
+/// The server side (in the simulation, `serve` and the reference Worker alike): the session's
+/// object (`idFromName(sessionId)`) issues and stores the session's token as a job's object does
+/// (the handshake variants read it the same way; it meets `object.restart_probability` between its
+/// POST and its upgrade as a job's does), owns the socket and keeps what each job has done; a job
+/// joins it only with the session's token (`sessionToken` in the batch POST, checked against the
+/// session's stored token without a read's latency); each job keeps its own object, which sends
+/// every progress message to the session's object (a call between objects,
+/// `network.edge_object.latency_ms`, awaited in order). This design keeps a job addressable alone
+/// (its token, its status poll) and puts no enrichment in the session's object; its price is that
+/// call per message, and the session's object awake while any of its jobs runs (`decide`'s object
+/// wall time). The edge cache variants (`kv-edge`, `kv-edge-strict`) check a job's socket at the
+/// edge and cannot check a session's: a run of one with `[session]` is refused (exit 2). `probe`
+/// runs sessions too (its session ids are `{--job-prefix}session-N`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SessionConfig {
-    /// Jobs per app session (1..=1000, at most `scenario.concurrency`); the last session of
-    /// a run may have fewer.
+    /// Jobs per app session; `0` is refused (a session with zero jobs runs nothing). At most
+    /// `scenario.concurrency`.
+    #[schemars(range(min = 1, max = SESSION_JOBS_MAX))]
     pub jobs: u32,
-    /// The wait from one job's start to the next one's in a session (default constant 0:
-    /// the jobs overlap).
+    /// From one job's start to the next one's in a session (0: they overlap).
     #[serde(default = "SessionConfig::no_wait")]
     pub job_interval_ms: Dist,
 }
@@ -399,46 +473,59 @@ impl SessionConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[client]` — the app: its deadlines, retries, reconnects and polls, and its batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClientConfig {
-    /// Wait between the 202 and opening the socket (default 0).
+    /// Wait between the 202 and opening the socket.
     pub connect_delay_ms: Dist,
-    /// Give up on the upgrade this long after the connect started (default 60000).
+    /// Give up when no 101 this long after the connect started.
+    #[schemars(range(min = 1, max = PERIOD_MS_MAX))]
     pub handshake_timeout_ms: u64,
-    /// Issue the ping this long after the connect started; queued until the 101 (default 0).
+    /// Issue the ping this long after the connect started (queued until the 101).
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub ping_after_ms: u64,
-    /// Fail when no pong arrives this long after the ping was issued (default 10000).
+    /// Fail when no pong this long after the ping was issued.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub ping_timeout_ms: u64,
-    /// Connect attempts after the first, reconnects included (default 0).
+    /// Retries after the first attempt, of the POST and of the socket (after a timeout, a 5xx or a
+    /// network error, a dropped socket, or a 401 with `refresh_token`; never after another 4xx).
+    #[schemars(range(max = RETRIES_MAX))]
     pub retries: u32,
-    /// Backoff before retry k is `min(backoff_max_ms, backoff_base_ms * 2^(k-1))`, less a
-    /// random fraction of up to `backoff_jitter` of it (default 250).
+    /// Backoff before retry k is `min(backoff_max_ms, backoff_base_ms · 2^(k−1))` …
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub backoff_base_ms: u64,
-    /// Cap of one backoff (default 8000).
+    /// … capped here …
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub backoff_max_ms: u64,
-    /// 0 = no jitter, 1 = "full jitter" (default 1.0).
+    /// … less a uniform random fraction of up to this much of it (1 = "full jitter").
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub backoff_jitter: f64,
-    /// No retry starts later than this after the POST (default 30000).
+    /// No retry starts (after its backoff) later than this after the POST; nor at or after the
+    /// result deadline.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub retry_budget_ms: u64,
-    /// After a dropped socket, reconnect asking for the progress after the last sequence
-    /// number the app has (default false).
+    /// After a dropped socket, reconnect asking for the progress after the last sequence number the
+    /// app has (`after=`).
     pub reconnect: bool,
-    /// On a 401 (expired or not yet stored token), fetch a fresh token by posting the batch
-    /// again, which the server treats as idempotent (default false).
+    /// On a 401, post the batch again for a fresh token (the server keeps the running job); a
+    /// failed refresh costs a retry and is tried again.
     pub refresh_token: bool,
-    /// When the socket cannot be had, poll `GET /api/enrichment/status` (default false).
+    /// When no socket can be had, poll `GET /api/enrichment/status` until the job is done or the
+    /// deadline passes.
     pub poll_fallback: bool,
-    /// Wait between two status polls (default 2000).
+    /// Wait between polls.
+    #[schemars(range(min = 1, max = PERIOD_MS_MAX))]
     pub poll_interval_ms: u64,
-    /// Give up on a POST or a status poll this long after it started (default 60000, as
-    /// URLSession's request timeout).
+    /// Give up on a POST (also a token refresh) or a status poll this long after it started
+    /// (URLSession's default); counts as a network error.
+    #[schemars(range(min = 1, max = PERIOD_MS_MAX))]
     pub request_timeout_ms: u64,
-    /// The app needs every book's result this long after the POST; a job the server
-    /// finished whose results the client did not have by then is a silent failure
-    /// (default 60000).
+    /// The app needs every result this long after the POST; no retry or poll starts after it.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub result_deadline_ms: u64,
-    /// Books in the batch, one progress message each (default 5).
+    /// Books in the batch; one progress message each.
+    #[schemars(range(max = BOOKS_PER_JOB_MAX))]
     pub books_per_job: u32,
 }
 
@@ -476,10 +563,11 @@ impl Default for ClientConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[enrichment]` — the server's work on the batch.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Enrichment {
-    /// Time to enrich one book; a progress message follows each (default uniform 200..800).
+    /// Time to enrich one book.
     pub book_ms: Dist,
 }
 
@@ -492,35 +580,47 @@ impl Default for Enrichment {
 }
 
 /// Which network link a fault acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LinkName {
     ClientEdge,
     EdgeObject,
 }
 
-/// Faults injected into a run, each drawn from the run's seed (keyed per job, so variants
-/// meet the same faults). All off by default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+/// Injected faults, all off by default. Every draw is keyed by the run's seed and the job, so each
+/// variant meets the same faults (`sims/faults.toml` uses all of them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Faults {
-    /// Chance that one message or relayed chunk on the client–edge link is lost. The modelled
-    /// TCP has no retransmission, so a loss resets the connection (default 0).
+    /// Chance that one HTTP message or relayed socket chunk is lost on the app–edge link; the
+    /// modelled TCP has no retransmission, so the loss **resets the connection** (the client sees a
+    /// network error).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub client_edge_loss: f64,
-    /// The same on the edge–object link; a lost request or response is a 502 (default 0).
+    /// The same between edge and object: a lost request or response is a `502`, a lost socket chunk
+    /// resets the socket.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub edge_object_loss: f64,
-    /// Partitions over a window of simulated time: every message on the link is dropped.
+    /// Every message on `link` (`"client_edge"` or `"edge_object"`) in the window of simulated time
+    /// is dropped (⇒ reset); an idle connection survives it.
+    #[schemars(length(max = PARTITIONS_MAX))]
     pub partition_windows: Vec<PartitionWindow>,
-    /// Partitions of one job's traffic, with a probability per job.
+    /// With `probability` per job, the job's traffic on `link` is dropped for `duration_ms`
+    /// (distribution), starting `after_ms` (distribution) after its first request reached the edge.
+    #[schemars(length(max = PARTITIONS_MAX))]
     pub job_partitions: Vec<JobPartition>,
     pub object_crash: ObjectCrash,
     pub storage: StorageFaults,
     pub token_expiry: TokenExpiry,
-    /// The #378 race: the POST is acknowledged before `setAuthToken`'s write is confirmed,
-    /// so an upgrade can reach the object before the token is stored (default false).
+    /// The #378 race: the Worker answers the POST's `202` without awaiting its call to the object's
+    /// `setAuthToken`; the call reaches the object an edge–object round trip (two draws of
+    /// `network.edge_object.latency_ms`) later, and an upgrade that overtakes it finds no token
+    /// (`401`) (`sims/race-378.toml`).
     pub ack_before_token_write: bool,
-    /// Tests the harness, not the system: the object panics while it handles this job's
-    /// POST, and the run must fail with the seed and a command that repeats it (default none).
+    /// Tests the harness, not the system: the object panics handling this job's POST; the run fails
+    /// with its seed and a command that repeats it.
     pub panic_on_job: Option<u64>,
 }
 
@@ -560,61 +660,78 @@ impl Faults {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A window of simulated time in which every message on a link is dropped (`faults.partition_windows`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartitionWindow {
+    /// The link whose messages are dropped.
     pub link: LinkName,
     /// Start, in simulated ms from the start of the run.
     pub start_ms: u64,
+    /// Its length, in simulated ms.
     pub duration_ms: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A partition a job may meet, by chance, on one link (`faults.job_partitions`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JobPartition {
+    /// The link whose messages are dropped.
     pub link: LinkName,
     /// Chance that a job meets this partition.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
     /// Start, after the job's first request reached the edge.
     pub after_ms: Dist,
+    /// Its length.
     pub duration_ms: Dist,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct ObjectCrash {
-    /// Chance that a job's object crashes once (memory and sockets lost, storage kept).
+    /// Chance that the job's object crashes once: memory, cache and the open socket are lost
+    /// (closed without a close frame), a handshake in progress answers `503`; storage and the job's
+    /// progress survive.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
-    /// When, after the job's first POST reached the object.
+    /// When, after the job's first POST.
     pub after_ms: Dist,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageFaults {
-    /// Chance that an uncached read round trip fails (the handshake answers 503).
+    /// Chance that an uncached read round trip fails (the upgrade or poll answers `503`).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub read_error: f64,
-    /// Chance that a write fails (the POST answers 503).
+    /// Chance that a write fails (the POST answers `503`).
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub write_error: f64,
-    /// Chance that a round trip (read or write) meets a latency spike.
+    /// Chance that a round trip (read or write) meets a latency spike …
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub spike_probability: f64,
-    /// The spike's extra latency (a heavy tail: lognormal or empirical).
+    /// … of this much extra (use a heavy tail: lognormal or empirical).
     pub spike_ms: Dist,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenExpiry {
-    /// Chance that an issued token gets the short lifetime below instead of `auth.token_ttl_ms`.
+    /// Chance that an issued token gets the short lifetime below …
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
+    /// … so it expires during a slow handshake (⇒ `401`).
     pub ttl_ms: Dist,
 }
 
 /// A warning and a critical threshold; a figure above a threshold breaches it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
+    /// Above it: a warning, printed but not fatal.
     pub warning: f64,
+    /// Above it: a breach; `check` and `probe` exit 1.
     pub critical: f64,
 }
 
@@ -624,28 +741,29 @@ impl Threshold {
     }
 }
 
-/// Service-level objectives, judged per variant by `check` and `probe`. The defaults are the
-/// write-up's alert table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Thresholds judged per variant by `check` and `probe` (a figure *above* a threshold breaches it);
+/// the defaults are the write-up's alert table.
+///
+/// `check` also judges `safety_violations` (critical above 0) for every variant, whatever
+/// `apply_to` says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Slo {
-    /// Variants the SLOs apply to (default: all). A known-bad baseline is left out here and
-    /// described by `[expect]` instead.
+    /// Variants judged. Default: `[]` = all; a known-bad baseline is left out and pinned by
+    /// `[expect]`.
     pub apply_to: Vec<VariantId>,
-    /// Mean server upgrade time, ms (default 200 / 500).
+    /// Mean `upgrade_ms`.
     pub avg_upgrade_ms: Threshold,
-    /// 95th percentile server upgrade time, ms (default 300 / 1000).
+    /// p95 `upgrade_ms`.
     pub p95_upgrade_ms: Threshold,
-    /// Canceled upgrades per job (default 0.05 / 0.10).
+    /// Upgrades canceled at the object or the edge / jobs (`canceled_rate`).
     pub canceled_rate: Threshold,
-    /// Failed jobs per job, any outcome but `ok` (default 0.05 / 0.10, the write-up's
-    /// "Canceled connections" thresholds). Judged by `probe`, which sees every outcome; the
-    /// simulation's `check` judges the server-side SLOs and `[expect]` instead.
+    /// Jobs not `ok` / jobs, judged by `probe` only (the simulation's gate pins failures with
+    /// `[expect]`). Default: the write-up's "Canceled connections" thresholds.
     pub failure_rate: Threshold,
-    /// Mean storage read time of the upgrade, ms (default 150 / 300).
+    /// Mean `storage_ms`.
     pub avg_storage_ms: Threshold,
-    /// Silent failures per job: finished on the server, never learned by the client
-    /// (default 0 / 0: any silent failure fails `check`).
+    /// Silent failures / jobs. Default: any silent failure fails `check`.
     pub silent_failure_rate: Threshold,
 }
 

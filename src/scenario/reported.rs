@@ -10,7 +10,7 @@ use super::FigureRef;
 pub const REPORTED_MAX: usize = 256;
 
 /// A stated figure: one number, or a range `[low, high]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Stated {
     Value(f64),

@@ -4,9 +4,10 @@
 
 use super::{reported, Dist, Expectation, Scenario};
 use super::{
-    BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DECIDE_OPTIONS_MAX, DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX,
-    JOBS_MAX, KV_CACHE_TTL_MS_MIN, KV_EXPIRATION_TTL_MS_MIN, NETWORK_TYPES_MAX, PARTITIONS_MAX,
-    PERIOD_MS_MAX, REPORTED_MAX, RETRIES_MAX, SESSION_JOBS_MAX, TICK_MS_MAX,
+    BOOKS_PER_JOB_MAX, CONCURRENCY_MAX, DECIDE_OPTIONS_MAX, DECIDE_SWEEP_SEEDS_MAX,
+    DURATION_S_MAX_LIMIT, EXPECTATIONS_MAX, JOBS_MAX, KV_CACHE_TTL_MS_MIN,
+    KV_EXPIRATION_TTL_MS_MIN, NETWORK_TYPES_MAX, PARTITIONS_MAX, PERIOD_MS_MAX, REPORTED_MAX,
+    RETRIES_MAX, SESSION_JOBS_MAX, TICK_MS_MAX,
 };
 use crate::names::VariantId;
 
@@ -468,10 +469,10 @@ impl Scenario {
                 ),
             );
         }
-        if d.sweep_seeds == 0 || d.sweep_seeds > 10 {
+        if d.sweep_seeds == 0 || d.sweep_seeds > DECIDE_SWEEP_SEEDS_MAX {
             return err(
                 "decide.sweep_seeds".into(),
-                format!("{} is outside 1..=10", d.sweep_seeds),
+                format!("{} is outside 1..={DECIDE_SWEEP_SEEDS_MAX}", d.sweep_seeds),
             );
         }
         Ok(())
