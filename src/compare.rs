@@ -160,7 +160,7 @@ pub fn parse(name: &str, bytes: &[u8]) -> Result<RunJson, CompareError> {
 }
 
 /// What one side ran.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Side {
     pub file: String,
     /// `scenario.name` of the resolved scenario.
@@ -187,7 +187,7 @@ impl Side {
 }
 
 /// A scenario key whose resolved value differs (or exists on one side only: `null`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SettingDiff {
     pub key: String,
     pub a: Option<String>,
@@ -195,7 +195,7 @@ pub struct SettingDiff {
 }
 
 /// What became of a figure between A and B.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// Both values are equal.
@@ -215,14 +215,14 @@ pub enum Change {
 }
 
 /// A figure's value on one side, with its 95% interval when the JSON carries one.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Measured {
     pub value: f64,
     pub ci95: Option<(f64, f64)>,
 }
 
 /// One figure of one variant on both sides.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Row {
     pub figure: String,
     pub kind: Kind,
@@ -235,7 +235,7 @@ pub struct Row {
 }
 
 /// The rows of one variant (or of a `--pair`: A's variant against B's).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct VariantRows {
     pub a: String,
     pub b: String,
@@ -243,7 +243,7 @@ pub struct VariantRows {
 }
 
 /// Everything a comparison says.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Comparison {
     pub tool: &'static str,
     pub version: &'static str,

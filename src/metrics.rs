@@ -12,7 +12,7 @@ use crate::sim::RunOutput;
 use crate::stats;
 
 /// A proportion with its 95% Wilson score interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Rate {
     pub value: f64,
     pub ci95_low: f64,
@@ -32,7 +32,7 @@ impl Rate {
 }
 
 /// Percentiles of a latency, in ms (hdrhistogram, 3 significant digits).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Latency {
     pub count: u64,
     pub mean: f64,
@@ -106,7 +106,7 @@ mod latency_or_null {
 /// Mean of per-job differences (this variant minus the baseline), with a 95% interval from
 /// Student's t (the normal's z is too narrow for few pairs); one pair has no interval (null),
 /// not one of zero width.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Delta {
     pub pairs: u64,
     pub mean: f64,
@@ -131,7 +131,7 @@ impl Delta {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Paired {
     pub baseline: String,
     /// Jobs the object upgraded (or began to) in both variants: the server's own timing.
@@ -145,7 +145,7 @@ pub struct Paired {
 }
 
 /// The edge cache's figures and its security cost, over one variant's jobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EdgeSummary {
     /// KV reads at the edge, and how many a location's cache served.
     pub kv_reads: u64,
@@ -161,14 +161,16 @@ pub struct EdgeSummary {
     pub stale_accepts: u64,
     /// Per revocation: how long some location still served the old token from KV, ms.
     #[serde(with = "latency_or_null")]
+    #[schemars(with = "Option<Latency>")]
     pub stale_window_ms: Latency,
     /// Per stale accept: how long after the revocation it came, ms.
     #[serde(with = "latency_or_null")]
+    #[schemars(with = "Option<Latency>")]
     pub stale_accept_after_ms: Latency,
 }
 
 /// The app sessions' figures (`[session]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SessionSummary {
     /// App sessions, each seed's counted apart.
     pub sessions: u64,
@@ -240,11 +242,12 @@ impl EdgeSummary {
 }
 
 /// The figures of one variant over all seeds of a run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VariantSummary {
     pub variant: String,
     pub jobs: u64,
     #[serde(with = "crate::names::by_name")]
+    #[schemars(with = "BTreeMap<String, u64>")]
     pub outcomes: BTreeMap<Outcome, u64>,
     pub failure_rate: Rate,
     pub canceled: u64,
@@ -271,12 +274,16 @@ pub struct VariantSummary {
     pub safety_violations: u64,
     /// Faults injected, by kind (only kinds that occurred).
     #[serde(with = "crate::names::by_name")]
+    #[schemars(with = "BTreeMap<String, u64>")]
     pub faults: BTreeMap<FaultKind, u64>,
     #[serde(with = "latency_or_null")]
+    #[schemars(with = "Option<Latency>")]
     pub storage_ms: Latency,
     #[serde(with = "latency_or_null")]
+    #[schemars(with = "Option<Latency>")]
     pub upgrade_ms: Latency,
     #[serde(with = "latency_or_null")]
+    #[schemars(with = "Option<Latency>")]
     pub client_upgrade_ms: Latency,
     pub paired_delta: Option<Paired>,
     /// The edge cache and revocation (`kv-edge` variants, `auth.revoke_probability`): none

@@ -15,7 +15,7 @@ use crate::server::variant::Variant;
 use crate::sim::{self, RunOutput, SimError};
 
 /// Everything a run reports: the resolved scenario, the seeds and the figures per variant.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub tool: &'static str,
     pub version: &'static str,

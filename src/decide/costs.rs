@@ -11,7 +11,7 @@ use crate::sim::RunOutput;
 use crate::stats;
 
 /// A mean per job with its 95% Student's t interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PerJob {
     pub mean: f64,
     pub ci95_low: f64,
@@ -37,7 +37,7 @@ impl PerJob {
 
 /// A percentile with its order-statistic 95% interval; an end whose rank falls outside the
 /// sample (too few values) is absent, not the extreme value.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Percentile {
     pub value: u64,
     pub ci95_low: Option<u64>,
@@ -65,7 +65,7 @@ impl Percentile {
 }
 
 /// What an option buys.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Benefit {
     pub failure_rate: Rate,
     pub silent_failure_rate: Rate,
@@ -89,7 +89,7 @@ impl Benefit {
 }
 
 /// What an option costs, per job, and its security cost.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Costs {
     /// Socket handshakes the app tried (one per job and attempt; with `[session]`, one per
     /// session and attempt).

@@ -51,7 +51,7 @@ impl crate::failure::BadInput for DecideError {
 }
 
 /// One option as decided: what it is, its figures and its costs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Decided {
     pub name: String,
     pub variant: String,
@@ -69,7 +69,7 @@ pub struct Decided {
 }
 
 /// A decision: every option on the same seeds, ranked, and the sweep.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     pub tool: &'static str,
     pub version: &'static str,

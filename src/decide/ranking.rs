@@ -41,7 +41,7 @@ pub fn rank(options: &mut [Decided], figure: Figure) {
 
 /// One point of the sweep: its parameter values, each option's figure, and the best: every
 /// option whose figure is the lowest (ties are named together).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Point {
     pub values: Vec<(String, String)>,
     /// Each option's ranking figure at the point (in `[decide]` order; `null`: not measured).
@@ -79,7 +79,7 @@ fn overrides(point: &[(String, String)]) -> Result<Vec<Override>, DecideError> {
 }
 
 /// Where the best option changes over the sweep's grid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SweepOutcome {
     pub params: Vec<String>,
     pub seeds: Vec<u64>,

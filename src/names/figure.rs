@@ -73,7 +73,7 @@ impl Stat {
 }
 
 /// What kind of quantity a figure is: how outputs show it and how `compare` judges it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A count of jobs or events.

@@ -9,7 +9,7 @@ use crate::names::{shell_quote, Repro};
 use crate::scenario::Scenario;
 
 /// A failed run inside a sweep (the sweep goes on).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FailedRun {
     pub point: usize,
     pub variant: String,
@@ -21,7 +21,7 @@ pub struct FailedRun {
 }
 
 /// The figures of one grid point, pooled over seeds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PointResult {
     pub point: usize,
     /// (key, TOML value) in `--param` order.
@@ -30,7 +30,7 @@ pub struct PointResult {
 }
 
 /// A whole sweep, or one shard of it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepResult {
     pub tool: String,
     pub version: String,

@@ -16,7 +16,7 @@ pub const PARAMS_MAX: usize = 256;
 pub const RUNS_MAX: usize = 2_000_000;
 
 /// One `--param KEY=SPEC` as given.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ParamSpec {
     pub key: String,
     pub spec: String,
@@ -27,7 +27,7 @@ pub struct ParamSpec {
 }
 
 /// What was swept, enough to rerun or merge it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SweepDef {
     pub scenario_file: String,
     pub sets: Vec<String>,

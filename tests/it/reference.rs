@@ -453,3 +453,127 @@ fn the_bundled_scenarios_meet_the_schema_and_bad_ones_do_not() {
         assert!(!validator.is_valid(&doc), "the schema let through: {bad}");
     }
 }
+
+/// The JSON Schemas of the outputs whose layout is a type of the crate, by file name under
+/// `docs/schema/`. `check`, `probe`, `conform` and `bench` build their JSON by hand and have
+/// none yet.
+fn output_schemas() -> Vec<(&'static str, String)> {
+    use handshake_sim::internal::{compare, decide, pipeline, sweep};
+    let text = |s: schemars::Schema| serde_json::to_string_pretty(&s).unwrap() + "\n";
+    vec![
+        ("run.json", text(schemars::schema_for!(pipeline::Report))),
+        (
+            "sweep.json",
+            text(schemars::schema_for!(sweep::SweepResult)),
+        ),
+        (
+            "compare.json",
+            text(schemars::schema_for!(compare::Comparison)),
+        ),
+        ("decide.json", text(schemars::schema_for!(decide::Decision))),
+    ]
+}
+
+/// `docs/schema/` holds each output's schema, current, and real outputs meet them: a run of
+/// faults and sessions (every optional block), a sweep, a comparison and a decision.
+#[test]
+fn the_json_outputs_meet_their_schemas() {
+    for (name, text) in output_schemas() {
+        check_generated(&format!("docs/schema/{name}"), &text);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let runs: [&[&str]; 5] = [
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--seeds",
+            "2",
+            "--json",
+            &path("a.json"),
+        ],
+        &["run", "sims/faults.toml", "--json", &path("faults.json")],
+        &[
+            "run",
+            "sims/next-steps.toml",
+            "--jobs",
+            "40",
+            "--set",
+            "session.jobs=4",
+            "--json",
+            &path("session.json"),
+        ],
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--param",
+            "client.handshake_timeout_ms=200,300",
+            "--jobs",
+            "40",
+            "--out",
+            &path("sweep"),
+        ],
+        &[
+            "compare",
+            &path("a.json"),
+            &path("faults.json"),
+            "--json",
+            &path("compare.json"),
+        ],
+    ];
+    for args in runs {
+        let (code, _, err) = crate::exec(args, None);
+        assert_eq!(code, 0, "{args:?}: {err}");
+    }
+    let (code, _, err) = crate::exec(
+        &[
+            "decide",
+            "sims/next-steps.toml",
+            "--seeds",
+            "1",
+            "--jobs",
+            "40",
+            "--json",
+            &path("decide.json"),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "decide: {err}");
+    for (schema, output) in [
+        ("run.json", "a.json"),
+        ("run.json", "faults.json"),
+        ("run.json", "session.json"),
+        ("sweep.json", "sweep/sweep.json"),
+        ("compare.json", "compare.json"),
+        ("decide.json", "decide.json"),
+    ] {
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(crate::root().join("docs/schema").join(schema)).unwrap(),
+        )
+        .unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let doc: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join(output)).unwrap())
+                .unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&doc)
+            .take(5)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{output} against docs/schema/{schema}: {errors:?}"
+        );
+        // The schema can fail: a rate written as text, or a missing figure, is caught.
+        if output == "a.json" {
+            let mut bad = doc.clone();
+            bad["variants"][0]["failure_rate"] = "33%".into();
+            assert!(!validator.is_valid(&bad));
+            bad["variants"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("failure_rate");
+            assert!(!validator.is_valid(&bad));
+        }
+    }
+}
