@@ -66,7 +66,8 @@ pub(crate) struct Args {
     /// Delay every chunk the probe sends and receives by the scenario's
     /// network.client_edge.latency_ms (drawn per connection, direction and chunk), as the
     /// simulation's phone network: for a target on loopback (workerd, wrangler dev), whose own
-    /// network adds nothing. Latency only: no loss.
+    /// network adds nothing. Latency only: no loss. Not for `serve`, which applies the
+    /// scenario's network itself (the latency would count twice).
     #[arg(long)]
     emulate_client_edge: bool,
     /// Print the client's trace events at LEVEL to stderr.
@@ -204,24 +205,22 @@ fn probe_text(probed: &Probed, report: &Report, run: &RunOutput, verdicts: &[Slo
     for v in verdicts {
         let _ = writeln!(s, "  {}", slo_line(v));
     }
-    let failing: Vec<&SloJudged> = verdicts
-        .iter()
-        .filter(|v| v.verdict != Verdict::Ok)
-        .collect();
-    if failing.is_empty() {
-        let _ = writeln!(s, "probe: ok, no SLO breached");
-    } else {
-        let critical = failing.iter().any(|v| v.verdict == Verdict::Critical);
-        let _ = writeln!(
-            s,
-            "probe: {}, SLOs breached:",
-            if critical {
-                "FAILED"
-            } else {
-                "ok with warnings"
-            }
-        );
-        for v in failing {
+    let of = |verdict: Verdict| -> Vec<&SloJudged> {
+        verdicts.iter().filter(|v| v.verdict == verdict).collect()
+    };
+    let (critical, warned) = (of(Verdict::Critical), of(Verdict::Warning));
+    let _ = match (critical.is_empty(), warned.is_empty()) {
+        (true, true) => writeln!(s, "probe: ok, no SLO breached"),
+        (true, false) => writeln!(s, "probe: ok with warnings"),
+        (false, _) => writeln!(s, "probe: FAILED, SLOs breached:"),
+    };
+    // A breach and a warning are not the same news: each under its own line.
+    for v in &critical {
+        let _ = writeln!(s, "  {}", slo_line(v));
+    }
+    if !warned.is_empty() {
+        let _ = writeln!(s, "warnings (above the warning threshold only):");
+        for v in &warned {
             let _ = writeln!(s, "  {}", slo_line(v));
         }
     }

@@ -296,7 +296,7 @@ fn summary(result: &SweepResult, out: &std::path::Path) -> String {
     );
     let worst_n = if def.swarm.is_some() { 5 } else { 3 };
     for (v, pts) in result.worst(worst_n) {
-        let _ = writeln!(s, "worst points for {v}:");
+        let _ = writeln!(s, "worst points for {v} (failure rate):");
         for (p, rate) in pts {
             let params: Vec<String> = p.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let _ = writeln!(

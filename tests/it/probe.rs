@@ -54,6 +54,34 @@ fn probe_exits_1_and_prints_the_failing_rows_when_every_job_fails() {
     );
 }
 
+/// A warning is not a breach: with one SLO past its critical threshold and another past its
+/// warning only, the critical one is listed under `probe: FAILED, SLOs breached:` and the
+/// warning under its own line (both were listed as breached).
+#[test]
+fn warnings_are_listed_apart_from_breaches() {
+    let s = crate::scenario(QUICK);
+    let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
+    let sets = [
+        "--set",
+        "slo.avg_upgrade_ms={ warning = 0, critical = 1000000 }",
+        "--set",
+        "slo.p95_upgrade_ms={ warning = 0, critical = 0 }",
+    ];
+    let (code, out, err) = probe(served.addr, &sets);
+    served.stop();
+    assert_eq!(code, 1, "{out}\n{err}");
+    let verdict = &out[out.find("probe: FAILED, SLOs breached:").expect(&out)..];
+    let (breached, warned) = verdict.split_once("warnings (").expect(&out);
+    assert!(
+        breached.contains("p95_upgrade_ms") && !breached.contains("avg_upgrade_ms"),
+        "{out}"
+    );
+    assert!(
+        warned.contains("avg_upgrade_ms") && !warned.contains("p95_upgrade_ms"),
+        "{out}"
+    );
+}
+
 /// Two probes in a row against one server: each prints its own job-id prefix, both see every
 /// job end ok (the second used to meet the first one's finished jobs), and what only the
 /// server knows is `null`, while results complete counts the jobs the client finished.
