@@ -33,7 +33,7 @@ pub(crate) const EXAMPLES: &str = "Examples:
     "Override a scenario key with a TOML value, e.g. client.handshake_timeout_ms=250 (repeatable)"
 )))]
 pub(crate) struct Args {
-    /// Scenario file (TOML); see docs/scenario.md.
+    /// Scenario file (TOML); its keys: docs/reference/scenario.md.
     scenario: PathBuf,
     /// Root seed (default: the scenario's `scenario.seed`).
     #[arg(long)]

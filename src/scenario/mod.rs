@@ -161,10 +161,11 @@ pub const NETWORK_TYPES_MAX: usize = 16;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkType {
-    /// The type's name in outputs and `[expect]`; unique. Its characters are `a-z 0-9 - _`.
+    /// The type's name in outputs and `[expect]`; unique. 1 to 32 of `a-z 0-9 - _`.
+    #[schemars(regex(pattern = r"^[a-z0-9_-]{1,32}$"))]
     pub name: String,
     /// Its part of the jobs; the shares of all types sum to 1. Above 0, at most 1.
-    #[schemars(range(max = 1.0))]
+    #[schemars(range(max = 1.0), extend("exclusiveMinimum" = 0))]
     pub share: f64,
     /// One way, per message, app ↔ edge, for its jobs (replaces `network.client_edge.latency_ms`).
     pub client_edge_latency_ms: Dist,
@@ -180,6 +181,7 @@ pub struct NetworkType {
     pub handshake_timeout_ms: Option<u64>,
     /// Where its figures come from: a measurement's citation, or "assumed".
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[schemars(extend("default" = ""))]
     pub source: String,
 }
 
@@ -667,8 +669,10 @@ pub struct PartitionWindow {
     /// The link whose messages are dropped.
     pub link: LinkName,
     /// Start, in simulated ms from the start of the run.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub start_ms: u64,
-    /// Its length, in simulated ms.
+    /// The window's length, in simulated ms.
+    #[schemars(range(max = PERIOD_MS_MAX))]
     pub duration_ms: u64,
 }
 
@@ -683,7 +687,7 @@ pub struct JobPartition {
     pub probability: f64,
     /// Start, after the job's first request reached the edge.
     pub after_ms: Dist,
-    /// Its length.
+    /// How long the partition lasts.
     pub duration_ms: Dist,
 }
 
@@ -729,9 +733,11 @@ pub struct TokenExpiry {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Threshold {
-    /// Above it: a warning, printed but not fatal.
+    /// Above it: a warning, printed but not fatal. At most `critical`.
+    #[schemars(range(min = 0.0))]
     pub warning: f64,
-    /// Above it: a breach; `check` and `probe` exit 1.
+    /// Above it (or no sample to judge): a breach; `check` and `probe` exit 1.
+    #[schemars(range(min = 0.0))]
     pub critical: f64,
 }
 

@@ -182,7 +182,11 @@ fn default_text(prop: &Value, required: bool) -> String {
         return "required".into();
     }
     match prop.get("default") {
-        None | Some(Value::Null) => "none".into(),
+        // An optional key whose default is another key's value says so in its doc comment.
+        None | Some(Value::Null) => match meaning(prop).split_once("Default: ") {
+            Some((_, rest)) => rest.trim_end_matches('.').to_string(),
+            None => "none".into(),
+        },
         Some(v) => format!("`{}`", toml_inline(v)),
     }
 }
@@ -310,9 +314,15 @@ fn type_text(root: &Value, prop: &Value) -> String {
             return names.join(" \\| ");
         }
     }
-    let bounds = |t: &str| match (s.get("minimum"), s.get("maximum")) {
-        (Some(lo), Some(hi)) => format!("{}..={}", grouped(lo), grouped(hi)),
-        (Some(lo), None) => format!("{t} ≥ {}", grouped(lo)),
+    let bounds = |t: &str| match (
+        s.get("minimum"),
+        s.get("exclusiveMinimum"),
+        s.get("maximum"),
+    ) {
+        (Some(lo), _, Some(hi)) => format!("{}..={}", grouped(lo), grouped(hi)),
+        (None, Some(lo), Some(hi)) => format!("({}, {}]", grouped(lo), grouped(hi)),
+        (None, None, Some(hi)) => format!("{t} ≤ {}", grouped(hi)),
+        (Some(lo), _, None) => format!("{t} ≥ {}", grouped(lo)),
         _ => t.to_string(),
     };
     match s["type"].as_str() {
