@@ -47,7 +47,9 @@ ping_timeout_ms = 10000
 books_per_job = 0
 "#;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Workload {
     /// The flow's jobs with every latency 0 and no turmoil (a plain tokio runtime, paused
@@ -73,7 +75,7 @@ impl Workload {
 }
 
 /// What one workload measured.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Measurement {
     pub workload: Workload,
     pub jobs: u64,
@@ -298,7 +300,7 @@ pub fn run(workload: Workload, scenario: &Scenario) -> Result<Measurement, SimEr
 }
 
 /// How a sweep speeds up from 1 to 2 threads, and whether its output stayed the same.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SweepScaling {
     pub runs: usize,
     pub wall_s_1_thread: f64,

@@ -2,6 +2,8 @@
 //! layout; and, for the outputs that measured real time (`bench`, `conform`), the machine and
 //! the time. Simulated outputs carry no date and no host: the same inputs give the same bytes.
 
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::Value;
 
 pub const TOOL: &str = "handshake-sim";
@@ -19,22 +21,48 @@ pub fn stamp(v: &mut Value) {
     }
 }
 
-/// [`stamp`], and `host` (OS, architecture, cores) and `finished_at` (UTC, to the second): a
-/// measurement of real time means little without the machine and the hour it ran.
+/// Where and when a measurement of real time ran: it means little without the machine and
+/// the hour. Flattened into the outputs of `bench`, `probe` and `conform`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Live {
+    pub host: Host,
+    /// When it finished, UTC to the second (`2026-12-06T16:45:03Z`).
+    pub finished_at: String,
+}
+
+/// The machine a measurement ran on.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Host {
+    pub os: &'static str,
+    pub arch: &'static str,
+    /// Cores this process may use (0 when unknown).
+    pub cores: usize,
+}
+
+impl Live {
+    /// This machine, now.
+    pub fn now() -> Live {
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Live {
+            host: Host {
+                os: std::env::consts::OS,
+                arch: std::env::consts::ARCH,
+                cores,
+            },
+            finished_at: utc(secs),
+        }
+    }
+}
+
+/// [`stamp`], and [`Live`]'s `host` and `finished_at`.
 pub fn stamp_live(v: &mut Value) {
     stamp(v);
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let host = serde_json::json!({
-        "os": std::env::consts::OS,
-        "arch": std::env::consts::ARCH,
-        "cores": cores,
-    });
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    if let Some(o) = v.as_object_mut() {
-        o.insert("host".into(), host);
-        o.insert("finished_at".into(), utc(secs).into());
+    let live = serde_json::to_value(Live::now()).expect("plain types serialise");
+    if let (Some(o), Value::Object(l)) = (v.as_object_mut(), live) {
+        o.extend(l);
     }
 }
 

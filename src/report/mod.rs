@@ -4,7 +4,7 @@
 //! because they share their code with a file: `compare`'s tables (with its JSON), `decide`'s
 //! (with its JSON and page), `check`'s
 //! verdict table (with its JUnit and Markdown) and `calibrate`'s observed figures (`observed`,
-//! with its `--report`).
+//! with its `--report`). `schema` lists the JSON Schema of every JSON output.
 
 pub mod bench;
 pub mod check;
@@ -20,6 +20,7 @@ pub mod plot;
 mod points;
 pub mod pooled;
 pub mod probe;
+pub mod schema;
 pub mod seed_rows;
 pub mod snippet;
 mod table;

@@ -112,6 +112,53 @@ pub fn probe_table(report: &Report, run: &RunOutput) -> String {
     table
 }
 
+/// The schema of [`probe_json`]: the run's ([`Report`]'s), with what the probe changes made
+/// in the same terms: the server-only figures nullable (`SERVER_ONLY_FIELDS`), the client's
+/// own counts in each variant, and the target, the emulated latency, the SLO verdicts and
+/// where and when it ran.
+pub fn probe_schema(mut generator: schemars::SchemaGenerator) -> schemars::Schema {
+    use serde_json::json;
+    let slo = generator.subschema_for::<Vec<SloJudged>>();
+    let dist = generator.subschema_for::<Option<crate::scenario::Dist>>();
+    // `Live`'s `Host` lands in `$defs`, for `host` below.
+    generator.subschema_for::<crate::names::stamp::Live>();
+    let mut root = serde_json::to_value(generator.into_root_schema_for::<Report>())
+        .expect("schemas serialise");
+    let summary = &mut root["$defs"]["VariantSummary"]["properties"];
+    for field in SERVER_ONLY_FIELDS {
+        let was = summary[field].take();
+        summary[field] = json!({ "anyOf": [was, { "type": "null" }], "description": "Only the server knows it: always null in a probe." });
+    }
+    let count = json!({ "type": "integer", "minimum": 0 });
+    summary["jobs_with_progress_gaps"] = count.clone();
+    summary["jobs_never_completed"] = count.clone();
+    summary["violations"] = json!({ "type": "object", "additionalProperties": count });
+    let props = &mut root["properties"];
+    props["url"] = json!({ "type": "string" });
+    props["job_prefix"] = json!({ "type": "string" });
+    props["client_edge_emulated_ms"] = serde_json::to_value(dist).expect("schemas serialise");
+    props["slo"] = serde_json::to_value(slo).expect("schemas serialise");
+    props["verdict"] = json!({ "enum": ["ok", "warning", "critical"] });
+    props["host"] = json!({ "$ref": "#/$defs/Host" });
+    props["finished_at"] = json!({ "type": "string" });
+    let required = root["required"]
+        .as_array_mut()
+        .expect("a struct has required keys");
+    for key in [
+        "url",
+        "job_prefix",
+        "client_edge_emulated_ms",
+        "slo",
+        "verdict",
+        "host",
+        "finished_at",
+    ] {
+        required.push(key.into());
+    }
+    root["title"] = "ProbeJson".into();
+    schemars::Schema::try_from(root).expect("an object is a schema")
+}
+
 /// The probe's `--json` file: the report with the URL, the job prefix, the client's own
 /// counts and the SLO verdicts, figures only the server knows as `null`; pretty, with a
 /// trailing newline.

@@ -9,7 +9,7 @@ use crate::scenario::Scenario;
 use crate::sim::SimError;
 
 /// What a check row judges.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckKind {
     /// An `[slo]` threshold of a variant.
@@ -56,7 +56,8 @@ impl Unit {
 }
 
 /// One check (an SLO of a variant, or an expectation) of one scenario, over every seed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The file and scenario it comes from, the variant and check it judges.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CheckRow {
     pub file: String,
     pub scenario: String,
@@ -74,11 +75,16 @@ pub struct CheckRow {
     pub unit: Unit,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One seed's judgement of a check.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SeedResult {
     pub seed: u64,
+    /// The figure on this seed; `null` when the seed had none (no upgrade reached the object).
+    #[schemars(with = "Option<f64>")]
     pub value: f64,
-    /// The critical threshold of an SLO, the bound of an expectation.
+    /// The critical threshold of an SLO, the bound of an expectation (`null` when the bound
+    /// names a figure the seed did not have).
+    #[schemars(with = "Option<f64>")]
     pub bound: f64,
     pub verdict: Verdict,
 }

@@ -7,7 +7,7 @@ use crate::names::{Figure, Stat, Timing};
 use crate::record::Outcome;
 use crate::scenario::{Slo, Threshold};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Ok,
@@ -26,10 +26,12 @@ impl Verdict {
 }
 
 /// One SLO of one variant.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct SloJudged {
     pub variant: String,
     pub slo: &'static str,
+    /// The figure; `null` when there was none to judge (which is critical).
+    #[schemars(with = "Option<f64>")]
     pub value: f64,
     pub warning: f64,
     pub critical: f64,

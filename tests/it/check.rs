@@ -299,6 +299,8 @@ fn check_values_read_with_their_units() {
         None,
     );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // Its n/a values (null) meet the schema too.
+    crate::reference::assert_meets_schema("check.json", &v);
     let rate = v["checks"]
         .as_array()
         .unwrap()

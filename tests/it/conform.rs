@@ -38,6 +38,7 @@ pub(crate) fn conform(addr: SocketAddr, extra: &[&str]) -> (i32, Value, String) 
     args.extend_from_slice(extra);
     let (code, out, err) = crate::exec(&args, None);
     let v = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"));
+    crate::reference::assert_meets_schema("conform.json", &v);
     (code, v, err)
 }
 

@@ -370,6 +370,15 @@ fn every_json_output_says_what_wrote_it() {
         ],
         &p("cal.json"),
     );
+    for (v, schema) in [
+        (&run, "run.json"),
+        (&sweep, "sweep.json"),
+        (&check, "check.json"),
+        (&compare, "compare.json"),
+        (&decide, "decide.json"),
+    ] {
+        crate::reference::assert_meets_schema(schema, v);
+    }
     for v in [&run, &sweep, &check, &compare, &decide, &fit, &calibrate] {
         assert_stamp(v);
         assert!(
@@ -420,6 +429,7 @@ fn bench_measures_every_workload_beside_the_floor_and_leaves_unmeasured_figures_
     let (code, out, err) = exec(&args, None);
     assert_eq!(code, 0, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    crate::reference::assert_meets_schema("bench.json", &v);
     let rows = v["workloads"].as_array().unwrap();
     let names: Vec<_> = rows
         .iter()

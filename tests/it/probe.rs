@@ -61,11 +61,15 @@ fn probe_exits_1_and_prints_the_failing_rows_when_every_job_fails() {
 fn warnings_are_listed_apart_from_breaches() {
     let s = crate::scenario(QUICK);
     let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
+    // 20 ms each way on the probe's side: every upgrade takes 40 ms or more, on any machine.
     let sets = [
         "--set",
-        "slo.avg_upgrade_ms={ warning = 0, critical = 1000000 }",
+        "network.client_edge.latency_ms={ constant = 20 }",
+        "--emulate-client-edge",
         "--set",
-        "slo.p95_upgrade_ms={ warning = 0, critical = 0 }",
+        "slo.avg_upgrade_ms={ warning = 1, critical = 1000000 }",
+        "--set",
+        "slo.p95_upgrade_ms={ warning = 1, critical = 2 }",
     ];
     let (code, out, err) = probe(served.addr, &sets);
     served.stop();
@@ -93,7 +97,9 @@ fn two_probes_in_a_row_use_disjoint_job_ids_and_agree() {
         .map(|_| {
             let (code, out, err) = probe(served.addr, &["--json", "-"]);
             assert_eq!(code, 0, "{out}\n{err}");
-            serde_json::from_str(&out).unwrap()
+            let v = serde_json::from_str(&out).unwrap();
+            crate::reference::assert_meets_schema("probe.json", &v);
+            v
         })
         .collect();
     served.stop();
@@ -285,6 +291,7 @@ fn the_emulated_client_edge_delays_every_message_each_way() {
     );
     assert_eq!(code, 0, "{out}\n{err}");
     let emulated: serde_json::Value = serde_json::from_str(&out).unwrap();
+    crate::reference::assert_meets_schema("probe.json", &emulated);
     let (code, table, err) = probe(served.addr, &["--set", set, "--emulate-client-edge"]);
     served.stop();
     assert_eq!(code, 0, "{table}\n{err}");

@@ -464,24 +464,12 @@ fn the_bundled_scenarios_meet_the_schema_and_bad_ones_do_not() {
     }
 }
 
-/// The JSON Schemas of the outputs whose layout is a type of the crate, by file name under
-/// `docs/schema/`. `check`, `probe`, `conform` and `bench` build their JSON by hand and have
-/// none yet.
+/// Each output's schema as `docs/schema/` holds it.
 fn output_schemas() -> Vec<(&'static str, String)> {
-    use handshake_sim::internal::{compare, decide, pipeline, sweep};
-    let text = |s: schemars::Schema| serde_json::to_string_pretty(&s).unwrap() + "\n";
-    vec![
-        ("run.json", text(schemars::schema_for!(pipeline::Report))),
-        (
-            "sweep.json",
-            text(schemars::schema_for!(sweep::SweepResult)),
-        ),
-        (
-            "compare.json",
-            text(schemars::schema_for!(compare::Comparison)),
-        ),
-        ("decide.json", text(schemars::schema_for!(decide::Decision))),
-    ]
+    handshake_sim::internal::report::schema::outputs()
+        .into_iter()
+        .map(|(name, s)| (name, serde_json::to_string_pretty(&s).unwrap() + "\n"))
+        .collect()
 }
 
 /// `docs/schema/` holds each output's schema, current, and real outputs meet them: a run of
@@ -586,4 +574,20 @@ fn the_json_outputs_meet_their_schemas() {
             assert!(!validator.is_valid(&bad));
         }
     }
+}
+
+/// Fails unless `doc` meets `docs/schema/{name}`: the tests that write an output check it here.
+pub(crate) fn assert_meets_schema(name: &str, doc: &Value) {
+    let path = crate::root().join("docs/schema").join(name);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(doc)
+        .take(5)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "an output against docs/schema/{name}: {errors:?}\n{doc}"
+    );
 }
