@@ -200,7 +200,8 @@ fn probe_text(probed: &Probed, report: &Report, run: &RunOutput, verdicts: &[Slo
     s.push_str(&report::probe::probe_table(report, run));
     let _ = writeln!(
         s,
-        "\nSLOs (client side: upgrade = request sent → 101; canceled = gave up; failure = not ok):"
+        "\nSLOs (client side: upgrade = request sent → 101, judged by [slo] avg_upgrade_ms and \
+         p95_upgrade_ms; canceled = gave up; failure = not ok):"
     );
     for v in verdicts {
         let _ = writeln!(s, "  {}", slo_line(v));
@@ -227,13 +228,13 @@ fn probe_text(probed: &Probed, report: &Report, run: &RunOutput, verdicts: &[Slo
     s
 }
 
+/// One SLO in columns: its name, value, thresholds and verdict.
 fn slo_line(v: &SloJudged) -> String {
+    let thresholds = format!("warn > {}, crit > {}", v.warning, v.critical);
     format!(
-        "{:<17} {:>10.3}   warn > {}, crit > {}   {}",
+        "{:<22} {:>10.3}   {thresholds:<28} {}",
         v.slo,
         v.value,
-        v.warning,
-        v.critical,
         v.verdict.name()
     )
 }

@@ -84,6 +84,10 @@ pub fn judge(slo: &Slo, summaries: &[VariantSummary]) -> Vec<SloJudged> {
     out
 }
 
+/// The names of `probe`'s upgrade-time SLOs: the figures of the client's upgrade time they
+/// judge (`mean_client_upgrade_ms`, `p95_client_upgrade_ms`).
+pub const CLIENT_UPGRADE_SLOS: [&str; 2] = ["mean_client_upgrade_ms", "p95_client_upgrade_ms"];
+
 /// Judges the SLOs a client can see, for `probe`: upgrade times are the client's (request
 /// sent → 101), a canceled connection is a client that gave up (handshake or ping timeout), a
 /// failure is any job that did not end `ok`, safety is the progress the app saw duplicated or
@@ -100,15 +104,17 @@ pub fn judge_client_side(slo: &Slo, s: &VariantSummary, violations: u64) -> Vec<
     };
     let gave_up = s.outcome(Outcome::HandshakeTimeout) + s.outcome(Outcome::PingTimeout);
     let failed = s.jobs - s.outcome(Outcome::Ok);
+    // Named as the figures they judge, which are the client's (`check`'s `avg_upgrade_ms`
+    // is the server's); the thresholds are `[slo]`'s `avg_upgrade_ms` and `p95_upgrade_ms`.
     [
         (
-            "avg_upgrade_ms",
+            CLIENT_UPGRADE_SLOS[0],
             s.figure(Figure::Latency(Stat::Mean, Timing::ClientUpgrade))
                 .unwrap_or(f64::NAN),
             slo.avg_upgrade_ms,
         ),
         (
-            "p95_upgrade_ms",
+            CLIENT_UPGRADE_SLOS[1],
             s.figure(Figure::Latency(Stat::P95, Timing::ClientUpgrade))
                 .unwrap_or(f64::NAN),
             slo.p95_upgrade_ms,
@@ -125,4 +131,19 @@ pub fn judge_client_side(slo: &Slo, s: &VariantSummary, violations: u64) -> Vec<
     .into_iter()
     .map(|(name, value, t)| SloJudged::new(&s.variant, name, value, t))
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `probe`'s SLO names are its figures' names, so a reader can find them in the table.
+    #[test]
+    fn the_client_slos_are_named_as_their_figures() {
+        let figures = [
+            Figure::Latency(Stat::Mean, Timing::ClientUpgrade).to_string(),
+            Figure::Latency(Stat::P95, Timing::ClientUpgrade).to_string(),
+        ];
+        assert_eq!(CLIENT_UPGRADE_SLOS, figures.each_ref().map(String::as_str));
+    }
 }

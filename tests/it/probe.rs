@@ -77,11 +77,11 @@ fn warnings_are_listed_apart_from_breaches() {
     let verdict = &out[out.find("probe: FAILED, SLOs breached:").expect(&out)..];
     let (breached, warned) = verdict.split_once("warnings (").expect(&out);
     assert!(
-        breached.contains("p95_upgrade_ms") && !breached.contains("avg_upgrade_ms"),
+        breached.contains("p95_client_upgrade_ms") && !breached.contains("mean_client_upgrade_ms"),
         "{out}"
     );
     assert!(
-        warned.contains("avg_upgrade_ms") && !warned.contains("p95_upgrade_ms"),
+        warned.contains("mean_client_upgrade_ms") && !warned.contains("p95_client_upgrade_ms"),
         "{out}"
     );
 }
