@@ -86,6 +86,31 @@ fn warnings_are_listed_apart_from_breaches() {
     );
 }
 
+/// The bundled internet client is a probe's scenario: it loads, and the probe runs its
+/// client (the 10 s handshake deadline, no retries), not the simulated network's 240 ms.
+#[test]
+fn the_bundled_internet_client_is_what_the_probe_runs() {
+    let s = crate::scenario(QUICK);
+    let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
+    let (code, out, err) = probe(
+        served.addr,
+        &["--scenario", "sims/clients/internet.toml", "--json", "-"],
+    );
+    served.stop();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let client = &v["scenario"]["client"];
+    assert_eq!(
+        (
+            client["handshake_timeout_ms"].as_u64(),
+            client["retries"].as_u64()
+        ),
+        (Some(10_000), Some(0)),
+        "{client}"
+    );
+    assert_eq!(v["scenario"]["scenario"]["name"], "internet-client");
+}
+
 /// Two probes in a row against one server: each prints its own job-id prefix, both see every
 /// job end ok (the second used to meet the first one's finished jobs), and what only the
 /// server knows is `null`, while results complete counts the jobs the client finished.

@@ -439,8 +439,9 @@ fn the_scenario_reference_is_the_schemas() {
 fn the_bundled_scenarios_meet_the_schema_and_bad_ones_do_not() {
     let schema: Value = serde_json::from_str(&scenario_schema()).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let mut files: Vec<_> = std::fs::read_dir(crate::root().join("sims"))
-        .unwrap()
+    let mut files: Vec<_> = ["sims", "sims/clients"]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(crate::root().join(d)).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
