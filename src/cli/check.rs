@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use handshake_sim::internal::names::Repro;
+use handshake_sim::internal::names::{shell_quote, Repro};
 use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{Location, Scenario, ScenarioError};
 use handshake_sim::internal::verdict::{self, check_scenario_with, CheckRow};
@@ -20,6 +20,7 @@ pub(crate) const EXAMPLES: &str =
 Examples:
   handshake-sim check                                  # every scenario in sims/
   handshake-sim check sims/issue407.toml --seeds 5 --junit check.xml --markdown summary.md
+  handshake-sim check sims/issue407.toml --set client.handshake_timeout_ms=150 --html check.html
   handshake-sim check sims/issue407.toml --set client.handshake_timeout_ms=100";
 
 #[derive(clap::Args)]
@@ -46,6 +47,9 @@ pub(crate) struct Args {
     /// Write a Markdown summary (for a CI job page).
     #[arg(long, value_name = "FILE")]
     markdown: Option<PathBuf>,
+    /// Write a page: the verdict first, failing checks first, and the commands that rerun them.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Write every check and its per-seed values as JSON to FILE ('-' for standard output,
     /// which then holds only the JSON).
     #[arg(long, value_name = "FILE")]
@@ -53,6 +57,23 @@ pub(crate) struct Args {
     /// Print no table, summary or progress: only errors, and the files asked for.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The command that makes this check again (its outputs left out).
+fn command(args: &Args) -> String {
+    let mut c = String::from("handshake-sim check");
+    for p in &args.paths {
+        c.push(' ');
+        c.push_str(&shell_quote(&p.display().to_string()));
+    }
+    if let Some(seed) = args.seeds.seed {
+        c.push_str(&format!(" --seed {seed}"));
+    }
+    c.push_str(&format!(" --seeds {}", args.seeds.seeds));
+    for s in &args.sets.sets {
+        c.push_str(&format!(" --set {}", shell_quote(s)));
+    }
+    c
 }
 
 pub(crate) fn check(args: Args) -> CliResult<Status> {
@@ -64,6 +85,7 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
         ("--json", args.json.as_deref()),
         ("--junit", args.junit.as_deref()),
         ("--markdown", args.markdown.as_deref()),
+        ("--html", args.html.as_deref()),
     ];
     // Load everything first: bad input stops the check before any run.
     let scenarios = load_all(&args)?;
@@ -111,6 +133,10 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
     }
     if let Some(path) = &args.markdown {
         write_output(path, report::markdown(&rows, sets).as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        let page = report::check_html(scenarios.len(), &rows, sets, &command(&args));
+        write_output(path, page.as_bytes())?;
     }
     if let Some(path) = &args.json {
         let json = report::check::json(scenarios.len(), &rows, sets);

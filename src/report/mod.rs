@@ -28,7 +28,7 @@ mod verdicts;
 
 pub use self::csv::write_records;
 pub use crate::pipeline::Report;
-pub use html::{compare_html, decision_html, run_html, sweep_html, SeedRow, WorstJob};
+pub use html::{check_html, compare_html, decision_html, run_html, sweep_html, SeedRow, WorstJob};
 pub use points::write_points;
 pub use table::table;
 pub use verdicts::{check_table, junit, markdown};

@@ -9,7 +9,7 @@ use crate::verdict::check::Unit;
 use crate::verdict::{CheckKind, CheckRow};
 
 /// The command that reruns one seed of a scenario with the same overrides.
-fn run_command(file: &str, seed: u64, sets: &[String]) -> Repro {
+pub(crate) fn run_command(file: &str, seed: u64, sets: &[String]) -> Repro {
     Repro::run(file, seed).sets(sets)
 }
 
@@ -38,11 +38,11 @@ fn range(unit: Unit, values: impl Iterator<Item = f64> + Clone) -> String {
     }
 }
 
-fn value_range(row: &CheckRow) -> String {
+pub(crate) fn value_range(row: &CheckRow) -> String {
     range(row.unit, row.seeds.iter().map(|s| s.value))
 }
 
-fn bound_text(row: &CheckRow) -> String {
+pub(crate) fn bound_text(row: &CheckRow) -> String {
     let first = &row.seeds[0];
     if row.kind == CheckKind::Slo {
         let warn = row_warning(row);

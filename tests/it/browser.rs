@@ -100,7 +100,7 @@ fn ok(args: &[&str]) {
 }
 
 /// Writes every kind of page into `dir`: run (several seeds), faults, race-378, a failing
-/// check, 1-D and 2-D sweeps, a swarm, a comparison and a decision.
+/// run and its check page, 1-D and 2-D sweeps, a swarm, a comparison and a decision.
 fn write_pages(dir: &Path) -> Vec<PathBuf> {
     let p = |f: &str| dir.join(f).to_str().unwrap().to_string();
     let jobs = ["--jobs", "100"];
@@ -176,6 +176,24 @@ fn write_pages(dir: &Path) -> Vec<PathBuf> {
             "storage.read_ms.uniform.1=75..200",
         ],
     );
+    // `check` exits 1 on its failing checks: the page is what is wanted.
+    let (code, _, err) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "-q",
+            "--seeds",
+            "2",
+            "--jobs",
+            "100",
+            "--set",
+            "client.handshake_timeout_ms=150",
+            "--html",
+            &p("check.html"),
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
     ok(&[
         "compare",
         &p("a.json"),
@@ -200,6 +218,7 @@ fn write_pages(dir: &Path) -> Vec<PathBuf> {
         "faults",
         "race-378",
         "failing-check",
+        "check",
         "sweep-1d",
         "sweep-2d",
         "swarm",

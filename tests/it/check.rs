@@ -309,3 +309,42 @@ fn check_values_read_with_their_units() {
         .unwrap();
     assert_eq!(rate["seeds"][0]["value"], 1.0);
 }
+
+/// `check --html`: the verdict first, the failing checks before those that hold, each with a
+/// symbol and a word, the `run` of each failing seed and the command that checks again.
+#[test]
+fn the_check_page_says_what_failed_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("sub/check.html");
+    let (code, _, err) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "-q",
+            "--seeds",
+            "2",
+            "--jobs",
+            "60",
+            "--set",
+            "client.handshake_timeout_ms=150",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let summary = html.find("data-verdict=\"fail\">✗ ").expect(&html);
+    assert!(
+        html[summary..].contains("checks fail; check exits 1"),
+        "{html}"
+    );
+    let first_fail = html.find("<td data-verdict=\"fail\">✗ ").expect(&html);
+    let first_pass = html.find("<td data-verdict=\"pass\">✓ ").expect(&html);
+    assert!(
+        first_fail < first_pass,
+        "a check that holds is listed before a failing one"
+    );
+    assert!(html.contains("<code>handshake-sim run sims/issue407.toml --seed 1 --set client.handshake_timeout_ms=150 --set scenario.jobs=60</code>"), "{html}");
+    assert!(html.contains("Reproduce: <code>handshake-sim check sims/issue407.toml --seeds 2 --set client.handshake_timeout_ms=150 --set scenario.jobs=60</code>"), "{html}");
+}

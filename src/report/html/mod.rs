@@ -1,6 +1,7 @@
 //! Self-contained HTML reports: inline SVG, inline CSS, no external assets, the same bytes
 //! for the same run.
 
+mod check;
 mod compare;
 mod decision;
 mod run;
@@ -8,6 +9,7 @@ mod timeline;
 
 use std::fmt::Write;
 
+pub use check::check_html;
 pub use compare::compare_html;
 pub use decision::decision_html;
 pub use run::{run_html, SeedRow};
