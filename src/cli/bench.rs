@@ -46,6 +46,9 @@ pub(crate) struct Args {
     /// Write the measurements as JSON ('-' for standard output).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Print no table: only errors, and the files asked for.
+    #[arg(short, long)]
+    quiet: bool,
     /// Run the one workload in this process and print its measurement as JSON (internal: each
     /// workload runs in a fresh process so that its peak RSS is its own).
     #[arg(long, hide = true)]
@@ -70,7 +73,7 @@ pub(crate) fn bench(args: Args) -> CliResult<Status> {
         &[("--scenario", &args.scenario)],
     )?;
     // With the JSON on standard output, the table would corrupt it.
-    let quiet = is_stdout(args.json.as_deref());
+    let quiet = args.quiet || is_stdout(args.json.as_deref());
     let say = |line: String| {
         if !quiet {
             outln!("{line}");

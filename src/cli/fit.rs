@@ -66,6 +66,9 @@ pub(crate) struct Args {
     /// Also write the result as JSON ('-' for standard output, instead of the text).
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Print no result text: only errors, and the files asked for.
+    #[arg(short, long)]
+    quiet: bool,
     #[command(flatten)]
     seeds: SeedRange,
     #[command(flatten)]
@@ -133,7 +136,7 @@ pub(crate) fn fit(args: Args) -> CliResult<Status> {
         let text = report::fit::json(&spec, &r).context("fit JSON")?;
         write_output(path, text.as_bytes())?;
     }
-    if !is_stdout(args.json.as_deref()) {
+    if !args.quiet && !is_stdout(args.json.as_deref()) {
         out!("{}", fit_text(&spec, &r));
     }
     Ok(Status::Success)

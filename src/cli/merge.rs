@@ -26,6 +26,9 @@ pub(crate) struct Args {
     /// Also write the plots as PNG.
     #[arg(long)]
     png: bool,
+    /// Print no summary: only errors, and the files asked for.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 /// Most bytes of sweep.json read over all shards (1.5 GiB): more than the largest sweep
@@ -51,7 +54,13 @@ pub(crate) fn merge(args: Args) -> CliResult<Status> {
     let merged = sweep::merge(parts)?;
     check_plot_files(&args, &merged)?;
     merge_seed_rows(&args.dirs, &shards, &merged, &args.out)?;
-    super::sweep::finish(&merged, &args.out, args.html.as_deref(), args.png, false)
+    super::sweep::finish(
+        &merged,
+        &args.out,
+        args.html.as_deref(),
+        args.png,
+        args.quiet,
+    )
 }
 
 /// Every shard's sweep.json, opened (regular files only: a FIFO would hang the read), and

@@ -295,3 +295,107 @@ fn dev_latency_writes_what_the_scenario_says_and_refuses_bad_input() {
         assert_eq!(code, 2, "{bad:?}: {err}");
     }
 }
+
+/// `-q` means the same on every command that has it: nothing on standard output, the files
+/// asked for written (merge, fit and bench had no `-q`).
+#[test]
+fn quiet_prints_nothing_on_standard_output_on_every_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let (a, sweep, shard) = (p("a.json"), p("sweep"), p("shard"));
+    let (fit, bench, merged) = (p("fit.json"), p("bench.json"), p("merged"));
+    let commands: [&[&str]; 9] = [
+        &[
+            "run",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "20",
+            "--json",
+            &a,
+        ],
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "20",
+            "--param",
+            "client.handshake_timeout_ms=200,300",
+            "--out",
+            &sweep,
+        ],
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "20",
+            "--param",
+            "client.handshake_timeout_ms=200,300",
+            "--shard",
+            "1/1",
+            "--out",
+            &shard,
+        ],
+        &["merge", &shard, "-q", "--out", &merged],
+        &[
+            "check",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "20",
+            "--seeds",
+            "1",
+        ],
+        &["compare", &a, &a, "-q"],
+        &[
+            "decide",
+            "sims/next-steps.toml",
+            "-q",
+            "--jobs",
+            "20",
+            "--seeds",
+            "1",
+        ],
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "-q",
+            "--param",
+            "client.handshake_timeout_ms",
+            "--range",
+            "200..300",
+            "--target",
+            "sequential.failure_rate=0.3",
+            "--seeds",
+            "1",
+            "--jobs",
+            "40",
+            "--json",
+            &fit,
+        ],
+        &[
+            "bench",
+            "-q",
+            "--workload",
+            "floor",
+            "--set",
+            "scenario.jobs=3",
+            "--json",
+            &bench,
+        ],
+    ];
+    for args in commands {
+        let (code, out, err) = crate::exec(args, None);
+        assert!(
+            code == 0 || (args[0] == "check" && code == 1),
+            "{args:?}: {err}"
+        );
+        assert_eq!(out, "", "{args:?} printed with -q");
+    }
+    for file in [&a, &fit, &bench] {
+        assert!(std::path::Path::new(file).is_file(), "{file} not written");
+    }
+    assert!(std::path::Path::new(&merged).join("sweep.json").is_file());
+}
