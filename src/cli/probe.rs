@@ -161,8 +161,13 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
     }
     if let Some(path) = &args.records {
         let mut buf = Vec::new();
-        report::write_records(&mut buf, &runs, &scenario.network_type_names())
-            .context("formatting records")?;
+        report::write_records(
+            &mut buf,
+            &runs,
+            &scenario.network_type_names(),
+            report::Seen::Client,
+        )
+        .context("formatting records")?;
         write_output(path, &buf)?;
     }
     if !args.quiet && !any_stdout(&outputs.map(|(_, p)| p)) {

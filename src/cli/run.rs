@@ -266,8 +266,13 @@ fn write_files(args: &Args, plan: &Plan, report: &Report, runs: &[RunOutput]) ->
     }
     if let Some(path) = &args.records {
         let mut buf = Vec::new();
-        report::write_records(&mut buf, runs, &report.scenario.network_type_names())
-            .context("formatting records")?;
+        report::write_records(
+            &mut buf,
+            runs,
+            &report.scenario.network_type_names(),
+            report::Seen::Simulation,
+        )
+        .context("formatting records")?;
         write_output(path, &buf)?;
     }
     if args.plots.is_none() && args.html.is_none() {

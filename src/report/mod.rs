@@ -26,7 +26,7 @@ pub mod snippet;
 mod table;
 mod verdicts;
 
-pub use self::csv::write_records;
+pub use self::csv::{write_records, Seen};
 pub use crate::pipeline::Report;
 pub use html::{check_html, compare_html, decision_html, run_html, sweep_html, SeedRow, WorstJob};
 pub use points::write_points;

@@ -20,7 +20,7 @@ fn outputs(seed: u64) -> (String, Vec<u8>) {
     );
     let (r, runs) = report(&s, &[seed]);
     let mut csv = Vec::new();
-    report::write_records(&mut csv, &runs, &[]).unwrap();
+    report::write_records(&mut csv, &runs, &[], report::Seen::Simulation).unwrap();
     (r.to_json(), csv)
 }
 

@@ -111,6 +111,44 @@ fn the_bundled_internet_client_is_what_the_probe_runs() {
     assert_eq!(v["scenario"]["scenario"]["name"], "internet-client");
 }
 
+/// A probe's `--records` leave what only the server knows empty: `canceled`, `cold_start`,
+/// `silent_failure` and the server's timings were written as 0 or `false`, which the probe
+/// never measured.
+#[test]
+fn probe_records_leave_the_servers_columns_empty() {
+    let s = crate::scenario(QUICK);
+    let served = Served::start(&s, variant::by_name("parallel").unwrap(), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let records = dir.path().join("records.csv");
+    let (code, out, err) = probe(served.addr, &["-q", "--records", records.to_str().unwrap()]);
+    served.stop();
+    assert_eq!(code, 0, "{out}\n{err}");
+    let mut csv = ::csv::Reader::from_path(&records).unwrap();
+    let header = csv.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<::csv::StringRecord> = csv.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 6);
+    for row in &rows {
+        for name in [
+            "cold_start",
+            "canceled",
+            "canceled_at_edge",
+            "no_socket_warnings",
+            "silent_failure",
+            "storage_ms",
+            "upgrade_ms",
+        ] {
+            assert_eq!(&row[col(name)], "", "{name} in a probe's records: {row:?}");
+        }
+        assert_ne!(
+            &row[col("client_upgrade_ms")],
+            "",
+            "the client's own time is measured"
+        );
+        assert_eq!(&row[col("outcome")], "ok");
+    }
+}
+
 /// Two probes in a row against one server: each prints its own job-id prefix, both see every
 /// job end ok (the second used to meet the first one's finished jobs), and what only the
 /// server knows is `null`, while results complete counts the jobs the client finished.
