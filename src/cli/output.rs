@@ -110,6 +110,19 @@ pub(crate) fn write_output(path: &Path, bytes: &[u8]) -> CliResult<()> {
     Ok(files::write_named(path, bytes)?)
 }
 
+/// `--records`: one row per job of `runs`, as `seen` saw them, written whole to `path`.
+pub(crate) fn write_records(
+    path: &Path,
+    runs: &[handshake_sim::internal::sim::RunOutput],
+    network_types: &[String],
+    seen: handshake_sim::internal::report::Seen,
+) -> CliResult<()> {
+    let mut buf = Vec::new();
+    handshake_sim::internal::report::write_records(&mut buf, runs, network_types, seen)
+        .map_err(|e| CliError::failed_msg(format!("formatting records: {e}")))?;
+    write_output(path, &buf)
+}
+
 /// Refuses, before any run, an output file that cannot be written (`-` is standard output):
 /// its directory takes no new file, or it is a symbolic link or a directory
 /// ([`files::check_named_output`]). The one rule for every output flag: missing parent

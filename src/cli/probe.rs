@@ -160,15 +160,8 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
         write_output(path, text.as_bytes())?;
     }
     if let Some(path) = &args.records {
-        let mut buf = Vec::new();
-        report::write_records(
-            &mut buf,
-            &runs,
-            &scenario.network_type_names(),
-            report::Seen::Client,
-        )
-        .context("formatting records")?;
-        write_output(path, &buf)?;
+        let names = scenario.network_type_names();
+        super::output::write_records(path, &runs, &names, report::Seen::Client)?;
     }
     if !args.quiet && !any_stdout(&outputs.map(|(_, p)| p)) {
         out!("{}", probe_text(&probed, &report, &runs[0], &verdicts));

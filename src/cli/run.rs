@@ -19,7 +19,7 @@ use super::output::{
 };
 use super::progress::Progress;
 use super::Status;
-use super::{CliError, CliResult, Context as _};
+use super::{CliError, CliResult};
 
 pub(crate) const EXAMPLES: &str = "Examples:
   handshake-sim run sims/issue407.toml
@@ -265,15 +265,8 @@ fn write_files(args: &Args, plan: &Plan, report: &Report, runs: &[RunOutput]) ->
         write_output(path, report.to_json().as_bytes())?;
     }
     if let Some(path) = &args.records {
-        let mut buf = Vec::new();
-        report::write_records(
-            &mut buf,
-            runs,
-            &report.scenario.network_type_names(),
-            report::Seen::Simulation,
-        )
-        .context("formatting records")?;
-        write_output(path, &buf)?;
+        let names = report.scenario.network_type_names();
+        super::output::write_records(path, runs, &names, report::Seen::Simulation)?;
     }
     if args.plots.is_none() && args.html.is_none() {
         return Ok(());

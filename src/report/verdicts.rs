@@ -179,6 +179,17 @@ pub fn junit(rows: &[CheckRow], sets: &[String]) -> String {
         };
         let mut case = TestCase::new(format!("{} {} {}", r.variant, r.kind, r.check), status);
         case.set_classname(format!("{}.{}", r.scenario, r.variant));
+        // A warning passes (JUnit has no such status) but is not silent: a CI view shows it.
+        if !r.fails() && r.verdict == crate::verdict::Verdict::Warning {
+            case.add_property(("verdict", "warning"));
+            case.set_system_out(format!(
+                "warning: {} {} above its warning threshold ({}, {})",
+                r.kind,
+                r.check,
+                value_range(r),
+                bound_text(r)
+            ));
+        }
         suites.last_mut().expect("pushed above").add_test_case(case);
     }
     report.add_test_suites(suites);

@@ -141,8 +141,8 @@ pub struct Network {
     pub client_edge: Link,
     /// One way, per message, edge ↔ object.
     pub edge_object: Link,
-    /// The client population as a mixture of network types (below); without it every client is on
-    /// `network.client_edge`.
+    /// The client population as a mixture of network types (`[[network.types]]`); without it
+    /// every client is on `network.client_edge`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = NETWORK_TYPES_MAX), extend("default" = []))]
     pub types: Vec<NetworkType>,
@@ -283,7 +283,7 @@ pub struct Auth {
     // The derive leaves out the default of a field skipped at its default; say it.
     #[schemars(range(min = 0.0, max = 1.0), extend("default" = 0))]
     pub revoke_probability: f64,
-    /// When, after the job's first POST reached the object.
+    /// When the token is revoked, after the job's first POST reached the object.
     #[serde(skip_serializing_if = "is_constant_zero")]
     #[schemars(extend("default" = { "constant": 0 }))]
     pub revoke_after_ms: Dist,
@@ -330,7 +330,7 @@ pub struct Decide {
     pub rank_by: String,
     /// A grid, as `sweep --param`, over which the ranking is redone. Each item is `KEY=SPEC`.
     pub sweep: Vec<String>,
-    /// Seeds per point of that grid.
+    /// Seeds per point of `decide.sweep`'s grid, consecutive from the first seed.
     #[schemars(range(min = 1, max = DECIDE_SWEEP_SEEDS_MAX))]
     pub sweep_seeds: u32,
 }
@@ -356,11 +356,11 @@ impl Decide {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecideOption {
-    /// A unique name.
+    /// The option's name in `decide`'s tables; unique.
     pub name: String,
-    /// A variant.
+    /// The handshake variant it runs.
     pub variant: VariantId,
-    /// One line of what it is.
+    /// One line of what the option is.
     #[serde(default)]
     pub what: String,
     /// Overrides of the scenario for it alone (`KEY=VALUE` as `--set`).
@@ -494,13 +494,16 @@ pub struct ClientConfig {
     /// network error, a dropped socket, or a 401 with `refresh_token`; never after another 4xx).
     #[schemars(range(max = RETRIES_MAX))]
     pub retries: u32,
-    /// Backoff before retry k is `min(backoff_max_ms, backoff_base_ms · 2^(k−1))` …
+    /// The backoff before retry k is `min(backoff_max_ms, backoff_base_ms · 2^(k−1))`, less
+    /// its jitter (`backoff_jitter`).
     #[schemars(range(max = PERIOD_MS_MAX))]
     pub backoff_base_ms: u64,
-    /// … capped here …
+    /// The longest backoff before a retry, before jitter (`backoff_base_ms`'s doubling stops
+    /// here).
     #[schemars(range(max = PERIOD_MS_MAX))]
     pub backoff_max_ms: u64,
-    /// … less a uniform random fraction of up to this much of it (1 = "full jitter").
+    /// Each backoff is less a uniform random fraction of up to this much of it (1 = "full
+    /// jitter").
     #[schemars(range(min = 0.0, max = 1.0))]
     pub backoff_jitter: f64,
     /// No retry starts (after its backoff) later than this after the POST; nor at or after the
@@ -601,8 +604,8 @@ pub struct Faults {
     /// network error).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub client_edge_loss: f64,
-    /// The same between edge and object: a lost request or response is a `502`, a lost socket chunk
-    /// resets the socket.
+    /// Chance that one message is lost between edge and object: a lost request or response is a
+    /// `502`, a lost socket chunk resets the socket.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub edge_object_loss: f64,
     /// Every message on `link` (`"client_edge"` or `"edge_object"`) in the window of simulated time
@@ -699,7 +702,7 @@ pub struct ObjectCrash {
     /// progress survive.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
-    /// When, after the job's first POST.
+    /// When the object crashes, after the job's first POST.
     pub after_ms: Dist,
 }
 
@@ -712,20 +715,21 @@ pub struct StorageFaults {
     /// Chance that a write fails (the POST answers `503`).
     #[schemars(range(min = 0.0, max = 1.0))]
     pub write_error: f64,
-    /// Chance that a round trip (read or write) meets a latency spike …
+    /// Chance that a storage round trip (read or write) meets a latency spike of `spike_ms`.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub spike_probability: f64,
-    /// … of this much extra (use a heavy tail: lognormal or empirical).
+    /// The extra latency of a spike (use a heavy tail: lognormal or empirical).
     pub spike_ms: Dist,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct TokenExpiry {
-    /// Chance that an issued token gets the short lifetime below …
+    /// Chance that an issued token gets the short lifetime `ttl_ms` instead of
+    /// `auth.token_ttl_ms`.
     #[schemars(range(min = 0.0, max = 1.0))]
     pub probability: f64,
-    /// … so it expires during a slow handshake (⇒ `401`).
+    /// The short lifetime, so the token can expire during a slow handshake (⇒ `401`).
     pub ttl_ms: Dist,
 }
 

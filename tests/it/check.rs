@@ -348,3 +348,36 @@ fn the_check_page_says_what_failed_first() {
     assert!(html.contains("<code>handshake-sim run sims/issue407.toml --seed 1 --set client.handshake_timeout_ms=150 --set scenario.jobs=60</code>"), "{html}");
     assert!(html.contains("Reproduce: <code>handshake-sim check sims/issue407.toml --seeds 2 --set client.handshake_timeout_ms=150 --set scenario.jobs=60</code>"), "{html}");
 }
+
+/// A warning reaches a CI's JUnit view: the test case passes (JUnit has no warning) but says
+/// so in a `verdict` property and its output (the JUnit file had no trace of warnings).
+#[test]
+fn a_warning_is_in_the_junit_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("check.xml");
+    let (code, _, err) = crate::exec(
+        &[
+            "check",
+            "sims/issue407.toml",
+            "-q",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let case = xml
+        .find("<testcase name=\"parallel slo silent_failure_rate\"")
+        .expect(&xml);
+    let case = &xml[case..case + xml[case..].find("</testcase>").unwrap()];
+    assert!(
+        case.contains("<property name=\"verdict\" value=\"warning\"/>"),
+        "{case}"
+    );
+    assert!(
+        case.contains("<system-out>warning: slo silent_failure_rate above its warning threshold"),
+        "{case}"
+    );
+    assert!(!case.contains("<failure"), "{case}");
+}
