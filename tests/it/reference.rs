@@ -592,3 +592,62 @@ pub(crate) fn assert_meets_schema(name: &str, doc: &Value) {
         "an output against docs/schema/{name}: {errors:?}\n{doc}"
     );
 }
+
+/// The schema's limits are the loader's: each key's value just past a bound the schema states
+/// is refused when the file is read (the limits are written twice, as `#[schemars(range)]`
+/// and in `validate.rs`, from the same constants; this keeps the two from drifting apart).
+#[test]
+fn every_bound_the_schema_states_is_one_the_loader_enforces() {
+    use handshake_sim::internal::scenario::{parse_overrides, Scenario};
+    let schema = handshake_sim::internal::scenario::json_schema();
+    let order = field_order();
+    let mut keys = Vec::new();
+    numeric_keys(&schema, &order, "", ("Scenario", &schema), &mut keys);
+    let mut tried = 0;
+    for (key, p) in keys {
+        let p = unoptional(p);
+        let integer = p["type"] == "integer";
+        let step = if integer { 1.0 } else { 0.5 };
+        let past = [
+            p["maximum"].as_f64().map(|m| m + step),
+            p["minimum"].as_f64().filter(|m| *m > 0.0).map(|m| m - step),
+        ];
+        for v in past.into_iter().flatten() {
+            let value = if integer {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}")
+            };
+            let set = format!("{key}={value}");
+            let overrides = parse_overrides(std::slice::from_ref(&set)).unwrap();
+            let loaded = Scenario::from_toml_str("bounds.toml", "", &overrides);
+            assert!(
+                loaded.is_err(),
+                "the schema refuses {set}, the loader took it"
+            );
+            tried += 1;
+        }
+    }
+    assert!(tried >= 40, "only {tried} bounds tried");
+}
+
+/// Every key of the struct `def` under `prefix`, nested structs' keys dotted, with its schema.
+fn numeric_keys<'a>(
+    root: &'a Value,
+    order: &Order,
+    prefix: &str,
+    (name, def): (&str, &'a Value),
+    out: &mut Vec<(String, &'a Value)>,
+) {
+    for (field, prop) in properties(name, def, order) {
+        let key = if prefix.is_empty() {
+            field.clone()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match struct_def(root, prop) {
+            Some((sub, sub_def)) => numeric_keys(root, order, &key, (&sub, sub_def), out),
+            None => out.push((key, prop)),
+        }
+    }
+}

@@ -560,3 +560,40 @@ fn sweep_points_say_their_values_on_hover() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The worst job's timeline fits the job: race-378's 10 s deadline no longer stretches the
+/// axis (its 100 ms job was drawn in the first 91 px of 900); the deadline is said in words.
+#[test]
+fn the_timeline_axis_fits_the_job_not_a_far_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("race.html");
+    let (code, _, err) = crate::exec(
+        &[
+            "run",
+            "sims/race-378.toml",
+            "-q",
+            "--html",
+            page.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let svg = &html[html.find("class=\"timeline\"").expect(&html)..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    let right_edge = svg
+        .split("<rect class=\"phase\" x=\"")
+        .skip(1)
+        .map(|r| {
+            let x: f64 = r.split('"').next().unwrap().parse().unwrap();
+            let w = r.split("width=\"").nth(1).unwrap();
+            x + w.split('"').next().unwrap().parse::<f64>().unwrap()
+        })
+        .fold(0.0, f64::max);
+    assert!(
+        right_edge > 450.0,
+        "the job's phases end at x = {right_edge} of 900"
+    );
+    assert!(svg.contains("past this axis"), "{svg}");
+    assert!(!svg.contains("class=\"deadline\""), "{svg}");
+}

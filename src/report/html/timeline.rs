@@ -89,12 +89,12 @@ fn svg(w: &WorstJob) -> String {
         .filter(|s| s.message == "connect")
         .map(|s| s.t_ms)
         .collect();
-    let end = phases
-        .iter()
-        .map(|p| p.to_ms)
-        .chain(connects.iter().map(|c| c + w.deadline_ms))
-        .max()
-        .unwrap_or(t0 + 1);
+    let last = phases.iter().map(|p| p.to_ms).max().unwrap_or(t0 + 1);
+    // The deadline widens the axis only when it is near what the job did: race-378's 10 s
+    // deadline squeezed a 100 ms job into the left edge. Off the axis, it is said in words.
+    let deadline_at = connects.last().map(|c| c + w.deadline_ms);
+    let on_axis = deadline_at.filter(|d| *d <= last + (last - t0).max(1));
+    let end = last.max(on_axis.unwrap_or(0));
     let span = ((end - t0) as f64 * 1.1).max(1.0);
     let (left, width, lane_h) = (80.0, 820.0, 34.0);
     let x = |t: u64| left + (t.saturating_sub(t0)) as f64 / span * width;
@@ -135,7 +135,15 @@ fn svg(w: &WorstJob) -> String {
             );
         }
     }
-    if let Some(c) = connects.last() {
+    if let (Some(at), None) = (deadline_at, on_axis) {
+        let _ = write!(
+            s,
+            "<text x=\"{:.0}\" y=\"16\" text-anchor=\"end\">deadline {} ms after connect: at {at} ms, past this axis</text>",
+            left + width,
+            w.deadline_ms
+        );
+    }
+    if let Some(c) = connects.last().filter(|_| on_axis.is_some()) {
         let dx = x(c + w.deadline_ms);
         let _ = write!(
             s,
