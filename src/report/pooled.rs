@@ -16,6 +16,16 @@ pub enum Grade {
     Pass,
 }
 
+impl From<Verdict> for Grade {
+    fn from(v: Verdict) -> Grade {
+        match v {
+            Verdict::Ok => Grade::Pass,
+            Verdict::Warning => Grade::Warning,
+            Verdict::Critical => Grade::Fail,
+        }
+    }
+}
+
 impl Grade {
     /// The verdict as text, with a symbol so that it never rests on colour alone.
     pub fn text(self, detail: &str) -> String {
@@ -70,11 +80,7 @@ fn slo_rows(report: &Report) -> impl Iterator<Item = PooledVerdict> + '_ {
                 fmt_num(j.critical)
             ),
             word: j.verdict.name().to_string(),
-            grade: match j.verdict {
-                Verdict::Ok => Grade::Pass,
-                Verdict::Warning => Grade::Warning,
-                Verdict::Critical => Grade::Fail,
-            },
+            grade: j.verdict.into(),
         })
 }
 

@@ -5,40 +5,29 @@
 use std::fmt::Write;
 
 use super::{esc, page};
+use crate::report::pooled::Grade;
 use crate::report::verdicts::{bound_text, run_command, value_range};
-use crate::verdict::{CheckRow, Verdict};
-
-/// How a verdict reads without colour, and its page class.
-fn mark(r: &CheckRow) -> (&'static str, &'static str) {
-    match r.verdict {
-        Verdict::Critical => ("✗ ", "fail"),
-        Verdict::Warning => ("⚠ ", "warning"),
-        Verdict::Ok => ("✓ ", "pass"),
-    }
-}
+use crate::verdict::CheckRow;
 
 /// The page of a check over `scenarios` scenarios; `command` reproduces it.
 pub fn check_html(scenarios: usize, rows: &[CheckRow], sets: &[String], command: &str) -> String {
     let (failed, warnings) = crate::verdict::tally(rows);
     let mut b = String::from("<h1>Pre-deploy check</h1>\n");
-    let (symbol, class, text) = if failed > 0 {
-        (
-            "✗ ",
-            "fail",
-            format!("{failed} of {} checks fail; check exits 1", rows.len()),
-        )
+    let (grade, text) = if failed > 0 {
+        let text = format!("{failed} of {} checks fail; check exits 1", rows.len());
+        (Grade::Fail, text)
     } else {
         (
-            "✓ ",
-            "pass",
+            Grade::Pass,
             format!("all {} checks hold; check exits 0", rows.len()),
         )
     };
+    let text = format!("{text}; {warnings} warning(s), {scenarios} scenario(s)");
     let _ = writeln!(
         b,
-        "<p class=\"summary\" data-verdict=\"{class}\">{symbol}{}; {warnings} warning(s), \
-         {scenarios} scenario(s)</p>",
-        esc(&text)
+        "<p class=\"summary\" data-verdict=\"{}\">{}</p>",
+        grade.class(),
+        esc(&grade.text(&text))
     );
     b.push_str(
         "<table><tr><th>scenario</th><th>variant</th><th>check</th><th>value(s)</th>\
@@ -48,18 +37,19 @@ pub fn check_html(scenarios: usize, rows: &[CheckRow], sets: &[String], command:
     let mut ordered: Vec<&CheckRow> = rows.iter().collect();
     ordered.sort_by_key(|r| std::cmp::Reverse(r.verdict));
     for r in ordered {
-        let (symbol, class) = mark(r);
+        let grade = Grade::from(r.verdict);
         let _ = writeln!(
             b,
             "<tr><td>{}</td><td>{}</td><td>{} <code>{}</code></td><td>{}</td><td>{}</td>\
-             <td data-verdict=\"{class}\">{symbol}{}</td></tr>",
+             <td data-verdict=\"{}\">{}</td></tr>",
             esc(&r.scenario),
             esc(&r.variant),
             r.kind,
             esc(&r.check),
             esc(&value_range(r)),
             esc(&bound_text(r)),
-            r.verdict_text()
+            grade.class(),
+            grade.text(r.verdict_text())
         );
     }
     b.push_str("</table>\n");
