@@ -419,24 +419,32 @@ impl Figure {
         }
     }
 
-    /// Its column in `points.csv` and `points-by-seed.csv`; none for a figure they leave out.
-    pub fn csv_column(self) -> Option<String> {
+    /// Whether `points.csv` and `points-by-seed.csv` have a column for it (named as the
+    /// figure is); not the derived `failures` and `canceled_rate`, nor the edge cache's and
+    /// sessions' figures, which are in the JSON only: a sweep's CSV keeps its columns.
+    pub fn in_csv(self) -> bool {
+        !(matches!(self, F::Failures | F::CanceledRate) || self.is_edge() || self.is_session())
+    }
+
+    /// The column a sweep's CSV gave it until its columns took the figures' names
+    /// (`storage_ms_p95`, `delta_storage_ms_mean`; CHANGELOG): still accepted wherever a
+    /// figure is named.
+    fn old_csv_column(self) -> Option<String> {
         match self {
-            F::Failures | F::CanceledRate => None,
-            // The edge cache's and sessions' figures are in the JSON only: a sweep's CSV keeps
-            // its columns.
-            f if f.is_edge() || f.is_session() => None,
             F::Latency(stat, timing) => Some(format!("{}_{}", timing.name(), stat.name())),
             F::Delta(timing) => Some(format!("delta_{}_mean", timing.name())),
-            other => Some(other.to_string()),
+            _ => None,
         }
     }
 
-    /// Every spelling that names it: the canonical name first, then its JSON path and CSV
-    /// column where they differ.
+    /// Every spelling that names it: the canonical name first (also its CSV column), then its
+    /// JSON path and its old CSV column where they differ.
     pub fn spellings(self) -> Vec<String> {
         let mut names = vec![self.to_string()];
-        for alias in [self.json_path(), self.csv_column()].into_iter().flatten() {
+        for alias in [self.json_path(), self.old_csv_column()]
+            .into_iter()
+            .flatten()
+        {
             if !names.contains(&alias) {
                 names.push(alias);
             }

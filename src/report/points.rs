@@ -3,20 +3,26 @@
 use std::io::Write;
 
 use crate::metrics::{Delta, Latency, VariantSummary};
-use crate::names::{Figure, Kind};
+use crate::names::{Figure, Kind, Stat, Timing};
 use crate::sweep::SweepResult;
 
-fn latency_cols(name: &str, out: &mut Vec<(String, Kind)>) {
-    out.push((format!("{name}_count"), Kind::Count));
-    for f in ["mean", "p50", "p95", "p99", "max"] {
-        out.push((format!("{name}_{f}"), Kind::Ms));
+/// A latency's columns: its sample count (`count_storage_ms`), then each statistic named as
+/// its figure is (`mean_storage_ms`, `p50_storage_ms`, …).
+fn latency_cols(timing: Timing, out: &mut Vec<(String, Kind)>) {
+    out.push((format!("count_{}", timing.name()), Kind::Count));
+    for stat in Stat::ALL {
+        out.push((Figure::Latency(stat, timing).to_string(), Kind::Ms));
     }
 }
 
-fn delta_cols(name: &str, out: &mut Vec<(String, Kind)>) {
-    out.push((format!("delta_{name}_pairs"), Kind::Count));
-    for f in ["mean", "ci95_low", "ci95_high", "min", "max"] {
-        out.push((format!("delta_{name}_{f}"), Kind::Delta));
+/// A paired delta's columns: its pairs, its mean named as its figure is (`delta_storage_ms`),
+/// then the mean's interval and the extremes (`delta_storage_ms_ci95_low`, …).
+fn delta_cols(timing: Timing, out: &mut Vec<(String, Kind)>) {
+    let name = Figure::Delta(timing).to_string();
+    out.push((format!("{name}_pairs"), Kind::Count));
+    out.push((name.clone(), Kind::Delta));
+    for part in ["ci95_low", "ci95_high", "min", "max"] {
+        out.push((format!("{name}_{part}"), Kind::Delta));
     }
 }
 
@@ -52,14 +58,11 @@ fn delta_vals(d: Option<Delta>, out: &mut Vec<String>) {
 }
 
 /// The scalar figures of a summary row, in `Figure::ALL` order: every count and rate with a
-/// CSV column (`Figure::csv_column`: not the derived `failures` and `canceled_rate`, nor the
-/// edge cache's, which are in the JSON only; latencies and deltas have columns of their own).
+/// CSV column (`Figure::in_csv`; latencies and deltas have columns of their own).
 fn scalars() -> Vec<Figure> {
     Figure::ALL
         .into_iter()
-        .filter(|f| {
-            f.csv_column().is_some() && !matches!(f, Figure::Latency(..) | Figure::Delta(_))
-        })
+        .filter(|f| f.in_csv() && !matches!(f, Figure::Latency(..) | Figure::Delta(_)))
         .collect()
 }
 
@@ -75,12 +78,13 @@ pub fn summary_column_kinds() -> Vec<(String, Kind)> {
         .into_iter()
         .map(|f| (f.to_string(), f.kind()))
         .collect();
-    latency_cols("storage_ms", &mut c);
-    latency_cols("upgrade_ms", &mut c);
-    latency_cols("client_upgrade_ms", &mut c);
-    delta_cols("storage_ms", &mut c);
-    delta_cols("client_upgrade_ms", &mut c);
-    delta_cols("upgrade_ms", &mut c);
+    for timing in Timing::ALL {
+        latency_cols(timing, &mut c);
+    }
+    // The deltas' order is the one the CSV has always had.
+    for timing in [Timing::Storage, Timing::ClientUpgrade, Timing::Upgrade] {
+        delta_cols(timing, &mut c);
+    }
     c
 }
 
@@ -119,4 +123,24 @@ pub fn write_points<W: Write>(out: W, sweep: &SweepResult) -> Result<(), ::csv::
     }
     w.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A column that names a figure names it as the figure table does (`p95_storage_ms`,
+    /// not the old `storage_ms_p95`), so one spelling reaches every output.
+    #[test]
+    fn every_figure_column_has_its_figures_canonical_name() {
+        let columns = summary_columns();
+        for c in &columns {
+            if let Ok(f) = Figure::parse(c) {
+                assert_eq!(c, &f.to_string(), "column {c} names {f}");
+            }
+        }
+        for f in Figure::ALL.into_iter().filter(|f| f.in_csv()) {
+            assert!(columns.contains(&f.to_string()), "{f} has no column");
+        }
+    }
 }

@@ -368,7 +368,7 @@ mod tests {
             "seed",
             "failure_rate",
             "jobs",
-            "delta_storage_ms_mean",
+            "delta_storage_ms",
         ]
         .map(String::from)
         .to_vec();

@@ -90,7 +90,7 @@ fn points_csv_has_every_count_of_the_run_json() {
         "unauthorized_accepts",
         "fault_object_crash",
         "fault_ack_before_token_write",
-        "delta_upgrade_ms_mean",
+        "delta_upgrade_ms",
     ] {
         assert!(header.contains(&column), "{column} missing from {header:?}");
     }

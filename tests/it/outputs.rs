@@ -59,7 +59,7 @@ fn per_seed_rows_count_points_variants_seeds_and_pool_back_to_points_csv() {
         "handshake_timeout",
         "canceled",
         "silent_failures",
-        "storage_ms_count",
+        "count_storage_ms",
     ];
     let mut sums: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
     let mut seeds: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
@@ -87,6 +87,43 @@ fn per_seed_rows_count_points_variants_seeds_and_pool_back_to_points_csv() {
         let (jobs, ok) = (want[0] as f64, want[1] as f64);
         assert!((rate - (jobs - ok) / jobs).abs() < 1e-6, "{key:?}");
     }
+    std::fs::remove_dir_all(d).unwrap();
+}
+
+/// `docs/commands.md` shows `points.csv`'s header, wrapped after commas; it is the header the
+/// command beside it writes.
+#[test]
+fn the_points_csv_header_in_the_docs_is_the_one_written() {
+    let docs = std::fs::read_to_string("docs/commands.md").unwrap();
+    let block = docs
+        .split("```text\n")
+        .find(|b| b.starts_with("point,"))
+        .expect("a ```text block holding points.csv's header");
+    let shown: String = block[..block.find("```").unwrap()].split('\n').collect();
+    let d = tmp("docs-header");
+    let out = d.to_str().unwrap();
+    let args = [
+        "sweep",
+        "sims/issue407.toml",
+        "-q",
+        "--seeds",
+        "1",
+        "--set",
+        "scenario.jobs=5",
+        "--param",
+        "client.handshake_timeout_ms=240",
+        "--out",
+        out,
+    ];
+    let shown_cmd = format!("`handshake-sim {}`", args[..9].join(" ").replace(" -q", ""));
+    let words: Vec<&str> = docs.split_whitespace().collect();
+    assert!(
+        words.join(" ").contains(&shown_cmd),
+        "docs/commands.md does not show {shown_cmd}"
+    );
+    assert_eq!(exec(&args, None).0, 0);
+    let (header, _) = csv(&d.join("points.csv"));
+    assert_eq!(shown, header.join(","));
     std::fs::remove_dir_all(d).unwrap();
 }
 
