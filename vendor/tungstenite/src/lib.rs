@@ -32,9 +32,6 @@ pub mod stream;
 mod tls;
 pub mod util;
 
-const READ_BUFFER_CHUNK_SIZE: usize = 4096;
-type ReadBuffer = buffer::ReadBuffer<READ_BUFFER_CHUNK_SIZE>;
-
 pub use crate::{
     error::{Error, Result},
     protocol::{frame::Utf8Bytes, Message, WebSocket},
