@@ -99,6 +99,11 @@ pub struct Measurement {
     /// Without the counting allocator: (peak RSS − RSS when the run started) / peak. `None`
     /// when no socket opened.
     pub bytes_per_connection: Option<u64>,
+    /// The run's peak live heap, less what was live when it started (the world built), per
+    /// job in flight (`scenario.concurrency`): what a herd costs a job at its worst moment,
+    /// exact (the counting allocator counts it). `None` without the counting allocator.
+    #[serde(default)]
+    pub heap_peak_bytes_per_job: Option<u64>,
     /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
     pub failed_jobs: u64,
 }
@@ -114,12 +119,19 @@ thread_local! {
     // `Cell` costs an allocation next to nothing. Const-initialised, no destructor.
     static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
     static LIVE_BYTES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+    static PEAK_BYTES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
 }
 
 fn count(delta: i64) {
     let _ = COUNTING.try_with(|on| {
         if on.get() {
-            let _ = LIVE_BYTES.try_with(|live| live.set(live.get() + delta));
+            let _ = LIVE_BYTES.try_with(|live| {
+                let now = live.get() + delta;
+                live.set(now);
+                if delta > 0 {
+                    let _ = PEAK_BYTES.try_with(|peak| peak.set(peak.get().max(now)));
+                }
+            });
         }
     });
 }
@@ -163,7 +175,13 @@ fn start_counting() -> bool {
     let counted = live_bytes() >= 8;
     drop(probe);
     LIVE_BYTES.with(|l| l.set(0));
+    PEAK_BYTES.with(|p| p.set(0));
     counted
+}
+
+/// The most heap bytes live at once on this thread since counting started.
+fn peak_bytes() -> i64 {
+    PEAK_BYTES.with(|p| p.get())
 }
 
 fn stop_counting() {
@@ -247,6 +265,10 @@ fn measure(
         } else {
             Some(peak.saturating_sub(at_start.get().1) / connections_peak)
         },
+        heap_peak_bytes_per_job: counting.then(|| {
+            (peak_bytes() - at_start.get().0).max(0) as u64
+                / u64::from(scenario.scenario.concurrency.max(1))
+        }),
         failed_jobs: out
             .records
             .iter()

@@ -19,13 +19,16 @@ measured in the same invocation (the floor always runs first: the flow's jobs wi
 latency 0 on a plain tokio runtime, no turmoil, so it is the protocol's own cost; the
 upgrade workload does less per job, so its ratio can pass 1); sim_speedup is simulated
 seconds per wall second; bytes_per_connection is the live heap per open socket when the
-open sockets peaked (what one open WebSocket holds, ends and job included). A figure not
-measured is – in the table and null in the JSON.
+open sockets peaked (what one open WebSocket holds, ends and job included);
+heap_peak_bytes_per_job (heap/job) is the run's peak live heap per job in flight
+(scenario.concurrency), the world it starts with left out: what a herd costs each job at its
+worst moment. A figure not measured is – in the table and null in the JSON.
 
 Examples:
   handshake-sim bench
   handshake-sim bench --workload upgrade --json bench.json
-  handshake-sim bench --scaling";
+  handshake-sim bench --scaling
+  handshake-sim bench --workload flow --set scenario.jobs=200000 --set scenario.concurrency=100000";
 
 #[derive(clap::Args)]
 #[command(mut_arg("sets", |a| a.help(
@@ -107,7 +110,7 @@ fn child(w: Workload, flow: &Scenario, sets: &[String]) -> CliResult<Status> {
 /// The table's header line.
 fn header() -> String {
     format!(
-        "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>7} {:>13} {:>10} {:>11} {:>11} {:>8}",
+        "{:<8} {:>7} {:>6} {:>8} {:>9} {:>11} {:>7} {:>13} {:>10} {:>11} {:>11} {:>9} {:>8}",
         "workload",
         "jobs",
         "conc",
@@ -119,6 +122,7 @@ fn header() -> String {
         "sim×",
         "peak_rss",
         "B/conn",
+        "heap/job",
         "conns"
     )
 }
@@ -126,7 +130,7 @@ fn header() -> String {
 /// One measurement's row.
 fn row(m: &Measurement) -> String {
     format!(
-        "{:<8} {:>7} {:>6} {:>8.3} {:>9.1} {:>11.0} {:>7} {:>13.0} {:>10.0} {:>10.1}M {:>11} {:>8}",
+        "{:<8} {:>7} {:>6} {:>8.3} {:>9.1} {:>11.0} {:>7} {:>13.0} {:>10.0} {:>10.1}M {:>11} {:>9} {:>8}",
         format!("{:?}", m.workload).to_lowercase(),
         m.jobs,
         m.concurrency,
@@ -138,6 +142,8 @@ fn row(m: &Measurement) -> String {
         m.sim_speedup,
         m.peak_rss_bytes as f64 / 1048576.0,
         m.bytes_per_connection.map_or("–".into(), |b| b.to_string()),
+        m.heap_peak_bytes_per_job
+            .map_or("–".into(), |b| b.to_string()),
         m.connections_peak
     )
 }

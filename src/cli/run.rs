@@ -195,6 +195,9 @@ fn plan(args: &Args) -> CliResult<Plan> {
     let scenario = Scenario::load(&args.scenario, &overrides)?;
     let variants = pick_variants(&args.variants, &scenario)?;
     let seeds = seed_range(args.seed.unwrap_or(scenario.scenario.seed), args.seeds);
+    let runs = (variants.len() * seeds.len()) as u64;
+    handshake_sim::internal::scenario::memory::check(&scenario, runs)
+        .map_err(|why| CliError::usage("the scenario", why))?;
     Ok(Plan {
         file: args.scenario.display().to_string(),
         scenario,

@@ -7,6 +7,7 @@ mod error;
 mod expect;
 mod load;
 mod lookup;
+pub mod memory;
 mod reported;
 mod validate;
 
@@ -32,8 +33,9 @@ use crate::names::{Figure, VariantId};
 pub const JOBS_MAX: u32 = 1_000_000;
 /// Most jobs in flight at once. Connections are in-process pipes, not turmoil TCP, so no
 /// simulated port runs out (turmoil's ephemeral ports once did, with a panic); the bound is
-/// memory: about 100 KB per job in flight, 2 GB at the maximum.
-pub const CONCURRENCY_MAX: u32 = 20_000;
+/// memory: about 30 KB per job in flight, 3.3 GB at the maximum, within the memory budget
+/// ([`memory::MEMORY_BUDGET_BYTES`], which also bounds concurrency and jobs together).
+pub const CONCURRENCY_MAX: u32 = 100_000;
 /// Most jobs of one app session (`[session]`): the API's.
 pub const SESSION_JOBS_MAX: u32 = crate::wire::api::SESSION_JOBS_MAX as u32;
 /// Most progress messages (books) per job.

@@ -105,6 +105,10 @@ impl Scenario {
         if m.variants.is_empty() {
             return err("scenario.variants", "needs at least one variant".into());
         }
+        // One seed of every variant here; `run` checks again with its variants and seeds.
+        if let Err(why) = super::memory::check(self, m.variants.len() as u64) {
+            return err("scenario.concurrency", why);
+        }
         for (i, v) in m.variants.iter().enumerate() {
             if m.variants[..i].contains(v) {
                 return err(

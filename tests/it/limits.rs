@@ -296,3 +296,61 @@ fn a_run_is_announced_by_its_jobs_not_its_simulated_time_and_duration_s_max_stop
         "{err}"
     );
 }
+
+#[test]
+fn a_run_over_the_memory_budget_is_refused_before_it_runs() {
+    // 100,000 jobs in flight and three seeds of a million jobs in two variants: ~8.5 GB by
+    // the estimate (src/scenario/memory.rs), over the 8 GB budget.
+    refused(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "--set",
+            "scenario.jobs=1000000",
+            "--set",
+            "scenario.concurrency=100000",
+            "--seeds",
+            "3",
+        ],
+        &[
+            "100000 job(s) in flight and 1000000 job(s) in each of 6 run(s)",
+            "over the memory budget of 8.0 GB",
+            "lower scenario.concurrency (32 KiB a job in flight)",
+        ],
+    );
+}
+
+/// The memory a job in flight costs, from the counting allocator (exact, whatever the
+/// machine's load): a herd of 2,000 jobs started at once stays within the per-job figure the
+/// memory budget assumes. Before the vendored hyper's and tungstenite's patches a job in flight
+/// held ~100 KB (`bench`'s heap/job: 102,286 B here).
+#[test]
+fn a_job_in_flight_stays_within_the_memory_budgets_figure() {
+    use handshake_sim::internal::scenario::memory::IN_FLIGHT_BYTES_PER_JOB;
+    let (code, out, err) = crate::exec(
+        &[
+            "bench",
+            "--workload",
+            "flow",
+            "--set",
+            "scenario.jobs=2000",
+            "--set",
+            "scenario.concurrency=2000",
+            "--json",
+            "-",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let flow = &json["workloads"][1];
+    assert_eq!(flow["workload"], "flow", "{json}");
+    assert_eq!(flow["failed_jobs"], 0, "{flow}");
+    let per_job = flow["heap_peak_bytes_per_job"]
+        .as_u64()
+        .expect("the binary counts its heap");
+    assert!(
+        per_job <= IN_FLIGHT_BYTES_PER_JOB,
+        "{per_job} B a job in flight, over the {IN_FLIGHT_BYTES_PER_JOB} B the budget assumes"
+    );
+}

@@ -454,7 +454,7 @@ fn the_bundled_scenarios_meet_the_schema_and_bad_ones_do_not() {
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
     }
     for bad in [
-        "[scenario]\nconcurrency = 30000",
+        "[scenario]\nconcurrency = 100001",
         "[storage]\nread_ms = { uniform = [1] }",
         "[client]\nhandshake_timout_ms = 240",
         "[faults]\nclient_edge_loss = 1.5",
