@@ -100,8 +100,9 @@ pub struct Measurement {
     /// when no socket opened.
     pub bytes_per_connection: Option<u64>,
     /// The run's peak live heap, less what was live when it started (the world built), per
-    /// job in flight (`scenario.concurrency`): what a herd costs a job at its worst moment,
-    /// exact (the counting allocator counts it). `None` without the counting allocator.
+    /// job in flight (`scenario.concurrency`, or the jobs when fewer): what a herd costs a job
+    /// at its worst moment, the world of the jobs run so far included; exact (the counting
+    /// allocator counts it). `None` without the counting allocator.
     #[serde(default)]
     pub heap_peak_bytes_per_job: Option<u64>,
     /// Jobs that did not end `ok` (expected 0, except `idle` where every job times out).
@@ -265,9 +266,14 @@ fn measure(
         } else {
             Some(peak.saturating_sub(at_start.get().1) / connections_peak)
         },
+        // Per job in flight: at most `concurrency` at once, and never more than the jobs.
         heap_peak_bytes_per_job: counting.then(|| {
-            (peak_bytes() - at_start.get().0).max(0) as u64
-                / u64::from(scenario.scenario.concurrency.max(1))
+            let in_flight = scenario
+                .scenario
+                .concurrency
+                .min(scenario.scenario.jobs)
+                .max(1);
+            (peak_bytes() - at_start.get().0).max(0) as u64 / u64::from(in_flight)
         }),
         failed_jobs: out
             .records

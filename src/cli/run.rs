@@ -92,6 +92,13 @@ struct Plan {
     seeds: Vec<u64>,
 }
 
+impl Plan {
+    /// The runs it makes: every variant on every seed.
+    fn runs(&self) -> u64 {
+        (self.variants.len() * self.seeds.len()) as u64
+    }
+}
+
 impl Args {
     fn command<'a>(&'a self, plan: &'a Plan) -> RunCommand<'a> {
         RunCommand {
@@ -120,7 +127,7 @@ pub(crate) fn run(args: Args) -> CliResult<Status> {
     check_outputs(&args)?;
     // A broken invariant crashes the run; say how to get the same crash again.
     super::on_panic_print_reproduce(args.reproduce(&plan));
-    let runs = (plan.variants.len() * plan.seeds.len()) as u64;
+    let runs = plan.runs();
     if let Some(notice) = handshake_sim::internal::cost::run_notice(&plan.scenario, runs) {
         if !args.quiet {
             eprint!("{notice}");
@@ -195,15 +202,16 @@ fn plan(args: &Args) -> CliResult<Plan> {
     let scenario = Scenario::load(&args.scenario, &overrides)?;
     let variants = pick_variants(&args.variants, &scenario)?;
     let seeds = seed_range(args.seed.unwrap_or(scenario.scenario.seed), args.seeds);
-    let runs = (variants.len() * seeds.len()) as u64;
-    handshake_sim::internal::scenario::memory::check(&scenario, runs)
-        .map_err(|why| CliError::usage("the scenario", why))?;
-    Ok(Plan {
+    let plan = Plan {
         file: args.scenario.display().to_string(),
         scenario,
         variants,
         seeds,
-    })
+    };
+    // Refused here, before the determinism check's extra runs, as the pipeline would.
+    handshake_sim::internal::scenario::memory::check(&plan.scenario, plan.runs())
+        .map_err(|why| CliError::usage("the scenario", why))?;
+    Ok(plan)
 }
 
 /// Refuses an output that cannot be written before the runs, not after them, and one that

@@ -516,6 +516,12 @@ mod tests {
         for old in ["p50_storage_ms", "storage_ms.p50", "storage_ms_p50"] {
             assert_eq!(Figure::parse(old), Ok(p50), "{old}");
         }
+        // A sweep's CSV named a paired delta's mean so until its columns took the figures'
+        // names.
+        assert_eq!(
+            Figure::parse("delta_storage_ms_mean"),
+            Ok(Figure::Delta(Timing::Storage))
+        );
         assert_eq!(Figure::parse("outcomes.ok"), Ok(Figure::Ok));
         assert_eq!(Figure::parse("failure_rate.value"), Ok(Figure::FailureRate));
         assert_eq!(

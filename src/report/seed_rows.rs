@@ -219,7 +219,11 @@ fn merge_rows<R: Read, W: Write>(
         let mut reader = ::csv::Reader::from_reader(LineCap::new(s.reader));
         let got = reader.headers().map_err(|e| format!("{}: {e}", s.name))?;
         if got.iter().ne(header.iter().map(String::as_str)) {
-            return Err(format!("{}: not the header of this sweep's {FILE}", s.name));
+            return Err(format!(
+                "{}: not the header of this sweep's {FILE} (a shard written by another build \
+                 of handshake-sim? run that shard again with this one)",
+                s.name
+            ));
         }
         let mut shard = Shard {
             name: s.name,

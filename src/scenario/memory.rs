@@ -1,61 +1,151 @@
-//! The memory a run may take, and what the scenario will need of it, estimated before it
-//! runs from the scenario alone: a scenario whose estimate is over the budget is refused
-//! (exit 2, with what to lower), as a sweep over its time budget is. The per-job figures were
-//! measured with the release binary (docs/performance.md, "A herd of jobs", has the commands):
-//! memory follows the jobs in flight (their connections, tasks and buffers) and the jobs run
-//! (each job's durable object and record until its run ends, then its record until every run
-//! is summarised).
+//! The memory runs may take, and what a scenario's runs will need of it, estimated before
+//! they start from the scenario alone: runs whose estimate is over the budget are refused
+//! (exit 2, naming what to lower), as a sweep over its time budget is. Memory follows the jobs
+//! in flight (their connections, tasks and buffers) and the jobs run (each job's durable
+//! object and record until its run ends, then its record until every run is summarised). The
+//! per-job figures were measured with the release binary, as docs/performance.md ("A herd of
+//! jobs") shows with the commands; the estimate is meant to be high, never low.
 
 use super::Scenario;
 
-/// The peak resident memory one process's runs may be estimated to need: 8 GB. Fixed, so
-/// that a scenario is accepted or refused the same way on every machine; enough for the
-/// largest run the limits allow one at a time (a million jobs, 100,000 in flight: ~6.5 GB).
+/// The peak resident memory the runs of one command may be estimated to need: 8 GB. Fixed,
+/// so that a scenario is accepted or refused the same way on every machine. The largest single
+/// run the limits allow (a million jobs, 100,000 in flight) is estimated at 5.2 GB, both
+/// variants of `sims/issue407.toml` at 5.8 GB (measured: 4.43 GB).
 pub const MEMORY_BUDGET_BYTES: u64 = 8_000_000_000;
-/// Peak resident bytes per job in flight, rounded up: the flow benchmark measured 29,636 B
-/// at concurrency 100,000 (`bench --workload flow --set scenario.jobs=200000 --set
-/// scenario.concurrency=100000`: peak RSS over concurrency).
-pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 32 * 1024;
+/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 2,963 MB
+/// (`bench --child --workload flow --scenario sims/bench.toml --set scenario.jobs=200000 --set
+/// scenario.concurrency=100000`), 29,632 B a slot; less the world of its two jobs a slot
+/// ([`WORLD_BYTES_PER_JOB`] each), 24.5 KB; rounded up. With crates.io's hyper instead of the
+/// vendored one (a crate depending on this one without the `[patch]`) a job in flight takes
+/// ~100 KB, and this estimate is low for it.
+pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 25 * 1024;
 /// Heap bytes per job a run holds until it ends, rounded up: the job's durable object (kept,
-/// as a durable object's storage is, for a later request to find) with its storage, and its
-/// record (heaptrack: 100.6 MB at the peak of `run sims/issue407.toml --set
-/// scenario.jobs=40000 --variant sequential`, 2.5 KB a job).
+/// as a durable object's storage is, for a later request to find), its storage and its record
+/// (heaptrack: 100.6 MB at the peak of `run sims/issue407.toml --set scenario.jobs=40000
+/// --variant sequential`, 2.5 KB a job).
 pub const WORLD_BYTES_PER_JOB: u64 = 2_560;
-/// Bytes per job of a finished run's records, kept until every run is summarised.
-pub const RECORD_BYTES_PER_JOB: u64 = 512;
-/// What a run needs whatever its size (the program, the runtime, the world), rounded up.
+/// Bytes per job of a finished run's records, kept until every run is summarised, rounded up
+/// (the records were 21 MB of the 100.6 MB above: 525 B a job).
+pub const RECORD_BYTES_PER_JOB: u64 = 576;
+/// What a run needs whatever its size, rounded up: `run sims/issue407.toml` (400 jobs) peaks
+/// at 19 MB (`/usr/bin/time -f '%M KB'`).
 pub const BASE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The estimated peak of `runs` runs of `s` (variants × seeds), one after another: the last
-/// run's jobs in flight and world, and the records of the runs before it.
-pub fn estimate_bytes(s: &Scenario, runs: u64) -> u64 {
-    let m = &s.scenario;
-    let jobs = u64::from(m.jobs);
-    BASE_BYTES
-        .saturating_add(u64::from(m.concurrency).saturating_mul(IN_FLIGHT_BYTES_PER_JOB))
-        .saturating_add(jobs.saturating_mul(WORLD_BYTES_PER_JOB))
-        .saturating_add(
-            jobs.saturating_mul(runs.saturating_sub(1))
-                .saturating_mul(RECORD_BYTES_PER_JOB),
-        )
+/// What `runs` runs of a scenario, one after another, are estimated to need at their peak:
+/// the last run's jobs in flight and world, and the records of the runs before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Estimate {
+    pub in_flight_bytes: u64,
+    pub world_bytes: u64,
+    pub records_bytes: u64,
 }
 
-/// Refuses `runs` runs of `s` (variants × seeds) estimated past [`MEMORY_BUDGET_BYTES`]:
-/// the message says how much they need and what to lower.
+impl Estimate {
+    /// `runs` runs (variants × seeds) of `s`.
+    pub fn of(s: &Scenario, runs: u64) -> Estimate {
+        let m = &s.scenario;
+        let jobs = u64::from(m.jobs);
+        Estimate {
+            in_flight_bytes: u64::from(m.concurrency).saturating_mul(IN_FLIGHT_BYTES_PER_JOB),
+            world_bytes: jobs.saturating_mul(WORLD_BYTES_PER_JOB),
+            records_bytes: jobs
+                .saturating_mul(runs.saturating_sub(1))
+                .saturating_mul(RECORD_BYTES_PER_JOB),
+        }
+    }
+
+    /// The whole estimate, bytes.
+    pub fn bytes(&self) -> u64 {
+        BASE_BYTES
+            .saturating_add(self.in_flight_bytes)
+            .saturating_add(self.world_bytes)
+            .saturating_add(self.records_bytes)
+    }
+}
+
+/// Refuses `runs` runs of `s` (variants × seeds) estimated past [`MEMORY_BUDGET_BYTES`]: the
+/// message gives the estimate by part, the largest first, and what lowers it.
 pub fn check(s: &Scenario, runs: u64) -> Result<(), String> {
-    let need = estimate_bytes(s, runs);
-    if need <= MEMORY_BUDGET_BYTES {
+    let e = Estimate::of(s, runs);
+    if e.bytes() <= MEMORY_BUDGET_BYTES {
         return Ok(());
     }
     let m = &s.scenario;
+    let gb = |b: u64| format!("{:.1} GB", b as f64 / 1e9);
+    let mut parts = [
+        (
+            e.in_flight_bytes,
+            format!(
+                "{} job(s) in flight, {} KiB each (lower scenario.concurrency)",
+                m.concurrency,
+                IN_FLIGHT_BYTES_PER_JOB / 1024
+            ),
+        ),
+        (
+            e.world_bytes,
+            format!(
+                "the world of a run of {} job(s) (lower scenario.jobs)",
+                m.jobs
+            ),
+        ),
+        (
+            e.records_bytes,
+            format!(
+                "the records of {} earlier run(s) (run fewer seeds or variants)",
+                runs.saturating_sub(1)
+            ),
+        ),
+    ];
+    parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+    let parts: Vec<String> = parts
+        .iter()
+        .filter(|(b, _)| *b > 0)
+        .map(|(b, what)| format!("{} for {what}", gb(*b)))
+        .collect();
     Err(format!(
-        "{} job(s) in flight and {} job(s) in each of {runs} run(s) (variants × seeds) need an \
-         estimated {:.1} GB, over the memory budget of {:.1} GB; lower scenario.concurrency \
-         ({} KiB a job in flight) or scenario.jobs, or run fewer seeds or variants",
-        m.concurrency,
-        m.jobs,
-        need as f64 / 1e9,
-        MEMORY_BUDGET_BYTES as f64 / 1e9,
-        IN_FLIGHT_BYTES_PER_JOB / 1024,
+        "{runs} run(s) need an estimated {}, over the memory budget of {}: {}",
+        gb(e.bytes()),
+        gb(MEMORY_BUDGET_BYTES),
+        parts.join("; ")
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(jobs: u32, concurrency: u32) -> Scenario {
+        let mut s = Scenario::default();
+        s.scenario.jobs = jobs;
+        s.scenario.concurrency = concurrency;
+        s
+    }
+
+    #[test]
+    fn the_estimate_adds_its_parts_and_the_message_names_the_largest_first() {
+        let s = scenario(1_000_000, 100_000);
+        let one = Estimate::of(&s, 1);
+        assert_eq!(one.in_flight_bytes, 100_000 * 25 * 1024);
+        assert_eq!(one.world_bytes, 2_560_000_000);
+        assert_eq!(one.records_bytes, 0);
+        assert_eq!(one.bytes(), BASE_BYTES + 2_560_000_000 + 2_560_000_000);
+        assert!(check(&s, 2).is_ok());
+        let why = check(&s, 10).unwrap_err();
+        assert!(
+            why.starts_with(
+                "10 run(s) need an estimated 10.4 GB, over the memory budget of 8.0 GB: \
+                 5.2 GB for the records of 9 earlier run(s) (run fewer seeds or variants); \
+                 2.6 GB for 100000 job(s) in flight"
+            ),
+            "{why}"
+        );
+        // Jobs, not concurrency, are what to lower here.
+        let why = check(&scenario(1_000_000, 50), 20).unwrap_err();
+        assert!(why.contains(": 10.9 GB for the records of 19"), "{why}");
+        assert!(
+            why.contains("; 2.6 GB for the world of a run of 1000000 job(s)"),
+            "{why}"
+        );
+    }
 }

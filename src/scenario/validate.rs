@@ -105,8 +105,9 @@ impl Scenario {
         if m.variants.is_empty() {
             return err("scenario.variants", "needs at least one variant".into());
         }
-        // One seed of every variant here; `run` checks again with its variants and seeds.
-        if let Err(why) = super::memory::check(self, m.variants.len() as u64) {
+        // The least any command runs: one variant, one seed. What runs them checks again with
+        // their number (`sim::run_variants`, `run`).
+        if let Err(why) = super::memory::check(self, 1) {
             return err("scenario.concurrency", why);
         }
         for (i, v) in m.variants.iter().enumerate() {

@@ -45,13 +45,20 @@ pub enum SimError {
     /// The scenario asks for what the variant does not do.
     #[error("variant {variant}: {why}")]
     Unsupported { variant: String, why: String },
+    /// The runs asked for are estimated to need more memory than the budget
+    /// (`scenario::memory`): refused before any of them starts.
+    #[error("{0}")]
+    OverMemoryBudget(String),
 }
 
 impl crate::failure::BadInput for SimError {
     /// A run that failed is the work, not the input; a variant the scenario cannot run with
     /// is the input.
     fn is_bad_input(&self) -> bool {
-        matches!(self, SimError::Unsupported { .. })
+        matches!(
+            self,
+            SimError::Unsupported { .. } | SimError::OverMemoryBudget(_)
+        )
     }
 }
 
@@ -569,7 +576,9 @@ pub fn run_variants(
     seeds: &[u64],
     progress: &dyn Fn(),
 ) -> Result<Vec<RunOutput>, SimError> {
-    let mut runs = Vec::with_capacity(variants.len() * seeds.len());
+    let count = variants.len() * seeds.len();
+    crate::scenario::memory::check(scenario, count as u64).map_err(SimError::OverMemoryBudget)?;
+    let mut runs = Vec::with_capacity(count);
     for variant in variants {
         for &seed in seeds {
             runs.push(run(scenario, variant.clone(), seed)?);

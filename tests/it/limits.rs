@@ -178,9 +178,9 @@ fn merge_reads_no_more_than_json_from_a_shard() {
 fn the_documented_concurrency_maximum_runs_every_job_at_once() {
     // Before the in-process connections, 20,000 jobs in flight panicked inside turmoil
     // ("SocketPair … is already connected": a client port reused while the worker still held
-    // the old connection's half). Fewer jobs than the 1,000,000 maximum keep this test short;
-    // `run sims/issue407.toml --set scenario.jobs=100000 --set scenario.concurrency=20000`
-    // is the full soak (docs/scenario.md, "Resource limits").
+    // the old connection's half). Fewer jobs than the 1,000,000 maximum keep this test short
+    // (100,000 jobs at once: ~3 GB and ~1 min in a release build); docs/performance.md, "A
+    // herd of jobs", has a million.
     use handshake_sim::internal::scenario::CONCURRENCY_MAX;
     let max = CONCURRENCY_MAX.to_string();
     let s = crate::load(
@@ -299,7 +299,7 @@ fn a_run_is_announced_by_its_jobs_not_its_simulated_time_and_duration_s_max_stop
 
 #[test]
 fn a_run_over_the_memory_budget_is_refused_before_it_runs() {
-    // 100,000 jobs in flight and three seeds of a million jobs in two variants: ~8.5 GB by
+    // 100,000 jobs in flight and three seeds of a million jobs in two variants: ~8.1 GB by
     // the estimate (src/scenario/memory.rs), over the 8 GB budget.
     refused(
         &[
@@ -313,27 +313,41 @@ fn a_run_over_the_memory_budget_is_refused_before_it_runs() {
             "3",
         ],
         &[
-            "100000 job(s) in flight and 1000000 job(s) in each of 6 run(s)",
-            "over the memory budget of 8.0 GB",
-            "lower scenario.concurrency (32 KiB a job in flight)",
+            "the scenario: 6 run(s) need an estimated 8.1 GB, over the memory budget of 8.0 GB: \
+             2.9 GB for the records of 5 earlier run(s) (run fewer seeds or variants); 2.6 GB \
+             for 100000 job(s) in flight, 25 KiB each (lower scenario.concurrency); 2.6 GB for \
+             the world of a run of 1000000 job(s) (lower scenario.jobs)",
         ],
+    );
+    // The library's runs are refused the same way, before any starts.
+    let s = crate::load(
+        "issue407.toml",
+        &["scenario.jobs=1000000", "scenario.concurrency=100000"],
+    );
+    let e =
+        handshake_sim::internal::pipeline::run(&s, &s.scenario.variants, &[1, 2, 3]).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("6 run(s) need an estimated 8.1 GB"),
+        "{e}"
     );
 }
 
 /// The memory a job in flight costs, from the counting allocator (exact, whatever the
-/// machine's load): a herd of 2,000 jobs started at once stays within the per-job figure the
-/// memory budget assumes. Before the vendored hyper's and tungstenite's patches a job in flight
-/// held ~100 KB (`bench`'s heap/job: 102,286 B here).
+/// machine's load): a herd of 2,000 jobs started at once stays within what the memory budget
+/// assumes of it, a job in flight and the world of the two jobs each slot runs. Before the
+/// vendored hyper's and tungstenite's patches a job in flight held ~100 KB (`bench`'s
+/// heap/job: 102,286 B here).
 #[test]
 fn a_job_in_flight_stays_within_the_memory_budgets_figure() {
-    use handshake_sim::internal::scenario::memory::IN_FLIGHT_BYTES_PER_JOB;
+    use handshake_sim::internal::scenario::memory::{IN_FLIGHT_BYTES_PER_JOB, WORLD_BYTES_PER_JOB};
     let (code, out, err) = crate::exec(
         &[
             "bench",
             "--workload",
             "flow",
             "--set",
-            "scenario.jobs=2000",
+            "scenario.jobs=4000",
             "--set",
             "scenario.concurrency=2000",
             "--json",
@@ -343,14 +357,19 @@ fn a_job_in_flight_stays_within_the_memory_budgets_figure() {
     );
     assert_eq!(code, 0, "{err}");
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let flow = &json["workloads"][1];
-    assert_eq!(flow["workload"], "flow", "{json}");
+    let flow = json["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["workload"] == "flow")
+        .expect("a flow row");
     assert_eq!(flow["failed_jobs"], 0, "{flow}");
     let per_job = flow["heap_peak_bytes_per_job"]
         .as_u64()
         .expect("the binary counts its heap");
+    let assumed = IN_FLIGHT_BYTES_PER_JOB + 2 * WORLD_BYTES_PER_JOB;
     assert!(
-        per_job <= IN_FLIGHT_BYTES_PER_JOB,
-        "{per_job} B a job in flight, over the {IN_FLIGHT_BYTES_PER_JOB} B the budget assumes"
+        per_job <= assumed,
+        "{per_job} B a job in flight, over the {assumed} B the budget assumes"
     );
 }

@@ -222,7 +222,7 @@ impl<T, U> Drop for Receiver<T, U> {
 
 /// A request and its callback, boxed (handshake-sim): the channel allocates its slots a block
 /// of 32 at a time when it is created, so an unboxed envelope (a whole `Request` and its
-/// callback, about 300 bytes) made every client connection hold about 10 KiB of slots for the
+/// callback, about 280 bytes) made every client connection hold about 9 KiB of slots for the
 /// one request it usually carries; boxed, a slot is a pointer.
 struct Envelope<T, U>(Option<Box<(T, Callback<T, U>)>>);
 
