@@ -115,10 +115,7 @@ pub(crate) struct Reset;
 /// Serves one client connection to the worker.
 pub(crate) async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
     let header_timeout = worker.env.bounds().map(|b| b.header_timeout);
-    let handle = move |req| {
-        let worker = worker.clone();
-        async move { relay(req, worker).await }
-    };
+    let handle = move |req| relay(req, worker.clone());
     serve_http1(stream, handle, "worker", header_timeout).await;
 }
 
@@ -130,83 +127,92 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 
 /// Relays one request: up to the object host (its latency, a drop on either link), the
 /// answer back down the same way, and, after a 101, the socket's bytes both ways.
-async fn relay(mut req: Request<Incoming>, worker: Rc<Worker>) -> Result<Response<Body>, Reset> {
-    // Refused at the edge, before anything is drawn for it: the simulated clients always send
-    // one Host, so no run sees this.
-    if let Some(why) = host_refusal(&req) {
-        return Ok(plain(StatusCode::BAD_REQUEST, why));
-    }
-    let arrived = clock::mark();
-    let client_upgrade = req
-        .headers()
-        .contains_key(UPGRADE)
-        .then(|| hyper::upgrade::on(&mut req));
-    let (parts, body) = req.into_parts();
-    let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
-        Ok(b) => b,
-        Err(r) => return Ok(r),
-    };
-    let job = job_of(&parts, &body);
-    // A client that leaves before the request reaches the object is a canceled upgrade seen
-    // by the edge; after that the object sees (and counts) it.
-    let mut edge_cancel = EdgeCancel {
-        worker: worker.clone(),
-        job,
-        armed: client_upgrade.is_some(),
-    };
-    let upgrade = client_upgrade.is_some();
-    let _open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
-    let forwarded = forward(&worker, job, upgrade, parts, body).await;
-    edge_cancel.armed = false;
-    let (sender, response) = match forwarded {
-        Ok(x) => x,
-        Err(Some(r)) => return Ok(r),
-        Err(None) => return Err(Reset),
-    };
-    let mut resp = match response.await {
-        Ok(r) => r,
-        Err(e) => {
-            return Ok(status(
-                StatusCode::BAD_GATEWAY,
-                &format!("object host: {e}"),
-            ))
+/// The way up is boxed while it runs: a herd of requests waits for the object's answer
+/// without it.
+// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+#[allow(clippy::manual_async_fn)]
+fn relay(
+    mut req: Request<Incoming>,
+    worker: Rc<Worker>,
+) -> impl std::future::Future<Output = Result<Response<Body>, Reset>> {
+    async move {
+        // Refused at the edge, before anything is drawn for it: the simulated clients always send
+        // one Host, so no run sees this.
+        if let Some(why) = host_refusal(&req) {
+            return Ok(plain(StatusCode::BAD_REQUEST, why));
         }
-    };
-    let object_upgrade =
-        (resp.status() == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut resp));
-    let (parts, body) = resp.into_parts();
-    let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
-        Ok(b) => b,
-        Err(r) => return Ok(r),
-    };
-    if !upgrade {
-        worker.put_idle(sender);
-        if parts.status == StatusCode::ACCEPTED {
-            super::edge::put_accepted(&worker.env, job, &body).await;
-        }
-    }
-    let hop = worker.hop(job, Direction::Down);
-    // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
-    clock::sleep_ms_since(hop.latency_ms, arrived).await;
-    match hop.dropped_by {
-        // The object's end of an accepted upgrade is dropped with `object_upgrade`.
-        Some(LinkName::ClientEdge) => return Err(Reset),
-        Some(LinkName::EdgeObject) => {
-            return Ok(status(
-                StatusCode::BAD_GATEWAY,
-                "object host unreachable: response lost",
-            ))
-        }
-        None => {}
-    }
-    if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
-        task::spawn(async move {
-            if let (Ok(c), Ok(o)) = (client_up.await, object_up.await) {
-                splice(worker, job, TokioIo::new(c), TokioIo::new(o)).await;
+        let arrived = clock::mark();
+        let client_upgrade = req
+            .headers()
+            .contains_key(UPGRADE)
+            .then(|| hyper::upgrade::on(&mut req));
+        let (parts, body) = req.into_parts();
+        let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
+            Ok(b) => b,
+            Err(r) => return Ok(r),
+        };
+        let job = job_of(&parts, &body);
+        // A client that leaves before the request reaches the object is a canceled upgrade seen
+        // by the edge; after that the object sees (and counts) it.
+        let mut edge_cancel = EdgeCancel {
+            worker: worker.clone(),
+            job,
+            armed: client_upgrade.is_some(),
+        };
+        let upgrade = client_upgrade.is_some();
+        let _open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
+        let forwarded = Box::pin(forward(&worker, job, upgrade, parts, body)).await;
+        edge_cancel.armed = false;
+        let (sender, response) = match forwarded {
+            Ok(x) => x,
+            Err(Some(r)) => return Ok(r),
+            Err(None) => return Err(Reset),
+        };
+        let mut resp = match response.await {
+            Ok(r) => r,
+            Err(e) => {
+                return Ok(status(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("object host: {e}"),
+                ))
             }
-        });
+        };
+        let object_upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
+            .then(|| hyper::upgrade::on(&mut resp));
+        let (parts, body) = resp.into_parts();
+        let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
+            Ok(b) => b,
+            Err(r) => return Ok(r),
+        };
+        if !upgrade {
+            worker.put_idle(sender);
+            if parts.status == StatusCode::ACCEPTED {
+                super::edge::put_accepted(&worker.env, job, &body).await;
+            }
+        }
+        let hop = worker.hop(job, Direction::Down);
+        // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
+        clock::sleep_ms_since(hop.latency_ms, arrived).await;
+        match hop.dropped_by {
+            // The object's end of an accepted upgrade is dropped with `object_upgrade`.
+            Some(LinkName::ClientEdge) => return Err(Reset),
+            Some(LinkName::EdgeObject) => {
+                return Ok(status(
+                    StatusCode::BAD_GATEWAY,
+                    "object host unreachable: response lost",
+                ))
+            }
+            None => {}
+        }
+        if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
+            task::spawn(async move {
+                if let (Ok(c), Ok(o)) = (client_up.await, object_up.await) {
+                    splice(worker, job, TokioIo::new(c), TokioIo::new(o)).await;
+                }
+            });
+        }
+        Ok(Response::from_parts(parts, Full::new(body)))
     }
-    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
 /// The job a request is for: from the query of the upgrade, from the body of the batch POST;

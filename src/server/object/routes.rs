@@ -5,6 +5,8 @@ use std::convert::Infallible;
 use std::rc::Rc;
 
 use bytes::Bytes;
+use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::HeaderValue;
@@ -25,29 +27,31 @@ use crate::wire::{plain, read_body, serve_http1, Body, Io};
 /// Serves one connection to the object host (HTTP/1.1 with upgrades).
 pub(crate) async fn serve_objects_conn<S: Io>(stream: S, objects: Rc<Objects>) {
     let header_timeout = objects.env.bounds().map(|b| b.header_timeout);
-    let handle = move |req| {
-        let objects = objects.clone();
-        async move { Ok::<_, Infallible>(route(req, objects).await) }
-    };
+    let handle = move |req| route(req, objects.clone()).map(Ok::<_, Infallible>);
     serve_http1(stream, handle, "object", header_timeout).await;
 }
 
-async fn route(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+/// The request's route, boxed on its own: a request in flight holds its own route's future,
+/// not the size of the largest (a herd of upgrades waits at its objects: issue 27).
+fn route(req: Request<Incoming>, objects: Rc<Objects>) -> LocalBoxFuture<'static, Response<Body>> {
+    let answer = |status, why| -> LocalBoxFuture<'static, Response<Body>> {
+        Box::pin(std::future::ready(plain(status, why)))
+    };
     match (req.method(), req.uri().path()) {
-        (&Method::POST, api::BATCH_PATH) => post_batch(req, objects).await,
-        (_, api::BATCH_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
+        (&Method::POST, api::BATCH_PATH) => Box::pin(post_batch(req, objects)),
+        (_, api::BATCH_PATH) => answer(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
         (&Method::GET, api::PROGRESS_PATH | api::SESSION_SOCKET_PATH) => {
-            upgrade(req, objects).await
+            Box::pin(upgrade(req, objects))
         }
-        (&Method::POST, api::SESSION_PATH) => post_session(req, objects).await,
-        (_, api::SESSION_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
-        (&Method::GET, api::STATUS_PATH) => status(req, objects).await,
-        (_, api::STATUS_PATH) => plain(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
-        (_, api::PROGRESS_PATH | api::SESSION_SOCKET_PATH) => plain(
+        (&Method::POST, api::SESSION_PATH) => Box::pin(post_session(req, objects)),
+        (_, api::SESSION_PATH) => answer(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
+        (&Method::GET, api::STATUS_PATH) => Box::pin(status(req, objects)),
+        (_, api::STATUS_PATH) => answer(StatusCode::METHOD_NOT_ALLOWED, "use GET"),
+        (_, api::PROGRESS_PATH | api::SESSION_SOCKET_PATH) => answer(
             StatusCode::METHOD_NOT_ALLOWED,
             "use GET with Upgrade: websocket",
         ),
-        _ => plain(StatusCode::NOT_FOUND, "not found"),
+        _ => answer(StatusCode::NOT_FOUND, "not found"),
     }
 }
 

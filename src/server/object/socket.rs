@@ -76,62 +76,66 @@ pub(super) fn detach(object: &Object, attached: Attached) {
 /// Runs an accepted socket over `io` once the 101 is out. `incarnation`: the object's when it
 /// accepted; a crash since then has already taken the socket, which is dropped without a
 /// close frame.
-pub(super) async fn run<S: Io>(
+// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+#[allow(clippy::manual_async_fn)]
+pub(super) fn run<S: Io>(
     objects: Rc<Objects>,
     object: Rc<Object>,
     io: S,
     attached: Attached,
     incarnation: u64,
-) {
-    let env = &objects.env;
-    if object.incarnation() != incarnation {
-        tracing::info!(
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        let env = &objects.env;
+        if object.incarnation() != incarnation {
+            tracing::info!(
+                job = object.job,
+                t_ms = env.clock.now_ms(),
+                "object crashed before the socket opened"
+            );
+            return;
+        }
+        let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
+        env.recorder.borrow_mut().socket_opened();
+        let Attached {
+            id: socket_id,
+            first,
+            mut rx,
+            previous,
+        } = attached;
+        // The socket this one replaced ends now (its queue closed), as the 101 has left.
+        drop(previous);
+        tracing::debug!(
             job = object.job,
             t_ms = env.clock.now_ms(),
-            "object crashed before the socket opened"
+            replayed = first.len() - 1,
+            "socket accepted, ready sent"
         );
-        return;
-    }
-    let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
-    env.recorder.borrow_mut().socket_opened();
-    let Attached {
-        id: socket_id,
-        first,
-        mut rx,
-        previous,
-    } = attached;
-    // The socket this one replaced ends now (its queue closed), as the 101 has left.
-    drop(previous);
-    tracing::debug!(
-        job = object.job,
-        t_ms = env.clock.now_ms(),
-        replayed = first.len() - 1,
-        "socket accepted, ready sent"
-    );
-    let Ending {
-        heard_client,
-        code,
-        completed,
-    } = exchange(&mut ws, &mut rx, first, &object, env).await;
-    let crashed = object.state.borrow().incarnation != incarnation;
-    if crashed {
-        // The object died: the connection drops without a close frame.
-        drop(ws);
-    } else {
-        close(&mut ws, code, env.live.is_some()).await;
-    }
-    {
-        let mut st = object.state.borrow_mut();
-        if st.socket.as_ref().is_some_and(|s| s.id == socket_id) {
-            st.socket = None;
+        let Ending {
+            heard_client,
+            code,
+            completed,
+        } = exchange(&mut ws, &mut rx, first, &object, env).await;
+        let crashed = object.state.borrow().incarnation != incarnation;
+        if crashed {
+            // The object died: the connection drops without a close frame.
+            drop(ws);
+        } else {
+            close(&mut ws, code, env.live.is_some()).await;
         }
-    }
-    env.recorder.borrow_mut().socket_closed();
-    tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket closed");
-    // Live, the server's own close after complete is no cancel (the simulation keeps its count).
-    let closed_at_end = completed && env.live.is_some();
-    if !heard_client && !closed_at_end {
-        canceled(env, &object, "socket closed before the client spoke");
+        {
+            let mut st = object.state.borrow_mut();
+            if st.socket.as_ref().is_some_and(|s| s.id == socket_id) {
+                st.socket = None;
+            }
+        }
+        env.recorder.borrow_mut().socket_closed();
+        tracing::debug!(job = object.job, t_ms = env.clock.now_ms(), "socket closed");
+        // Live, the server's own close after complete is no cancel (the simulation keeps its count).
+        let closed_at_end = completed && env.live.is_some();
+        if !heard_client && !closed_at_end {
+            canceled(env, &object, "socket closed before the client spoke");
+        }
     }
 }
 

@@ -77,21 +77,32 @@ impl Refused {
     }
 }
 
-pub(super) async fn upgrade(mut req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
-    let mut asked = match check_request(&req) {
-        Ok(asked) => asked,
-        Err(refused) => return refused.response(),
-    };
-    asked.edge_verified = crate::server::edge::verified(&objects.env, req.headers());
-    let object = objects.find(&asked.job_id);
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    // The handshake runs as its own task, so its timings are recorded even when the client is
-    // gone and hyper drops this request; the server then counts the upgrade as canceled.
-    let (tx, rx) = oneshot::channel();
-    let open = UpgradeOpen::new(&objects.env.recorder);
-    task::spawn(handshake_task(objects, object, asked, on_upgrade, tx, open));
-    rx.await
-        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
+/// The checks, then the handshake spawned; the future waits for its answer without the
+/// request (a herd of upgrades waits here).
+// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+#[allow(clippy::manual_async_fn)]
+pub(super) fn upgrade(
+    mut req: Request<Incoming>,
+    objects: Rc<Objects>,
+) -> impl std::future::Future<Output = Response<Body>> {
+    async move {
+        let mut asked = match check_request(&req) {
+            Ok(asked) => asked,
+            Err(refused) => return refused.response(),
+        };
+        asked.edge_verified = crate::server::edge::verified(&objects.env, req.headers());
+        let object = objects.find(&asked.job_id);
+        let on_upgrade = hyper::upgrade::on(&mut req);
+        // The request's headers are not needed while the handshake runs (a herd of them waits).
+        drop(req);
+        // The handshake runs as its own task, so its timings are recorded even when the client
+        // is gone and hyper drops this request; the server then counts the upgrade as canceled.
+        let (tx, rx) = oneshot::channel();
+        let open = UpgradeOpen::new(&objects.env.recorder);
+        task::spawn(handshake_task(objects, object, asked, on_upgrade, tx, open));
+        rx.await
+            .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
+    }
 }
 
 /// The request's checks, all instant, in the call flow's order: the upgrade header (step 3),
@@ -176,35 +187,41 @@ fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
 /// The handshake task: decides, sends the answer to the request handler, and after a 101
 /// runs the socket. An accept whose client is gone is counted as canceled. `_open` keeps the
 /// run from ending before the task does.
-async fn handshake_task(
+// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+#[allow(clippy::manual_async_fn)]
+fn handshake_task(
     objects: Rc<Objects>,
     object: Rc<Object>,
     asked: Asked,
     on_upgrade: OnUpgrade,
     tx: oneshot::Sender<Response<Body>>,
-    _open: UpgradeOpen,
-) {
-    let decision = handshake(&objects, &object, &asked).await;
-    let (response, accepted) = answer(decision);
-    let env = &objects.env;
-    if tx.send(response).is_err() {
-        if let Some((_, socket)) = accepted {
-            socket::detach(&object, socket);
-            canceled(env, &object, "client gone before the 101");
+    open: UpgradeOpen,
+) -> impl std::future::Future<Output = ()> {
+    async move {
+        // Held until the task ends (a block captures only what it names).
+        let _open = open;
+        let decision = handshake(&objects, &object, &asked).await;
+        let (response, accepted) = answer(decision);
+        let env = &objects.env;
+        if tx.send(response).is_err() {
+            if let Some((_, socket)) = accepted {
+                socket::detach(&object, socket);
+                canceled(env, &object, "client gone before the 101");
+            }
+            return;
         }
-        return;
-    }
-    let Some((incarnation, socket)) = accepted else {
-        return;
-    };
-    match on_upgrade.await {
-        Ok(upgraded) => {
-            let io = TokioIo::new(upgraded);
-            socket::run(objects.clone(), object, io, socket, incarnation).await
-        }
-        Err(_) => {
-            socket::detach(&object, socket);
-            canceled(env, &object, "upgrade failed")
+        let Some((incarnation, socket)) = accepted else {
+            return;
+        };
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let io = TokioIo::new(upgraded);
+                socket::run(objects.clone(), object, io, socket, incarnation).await
+            }
+            Err(_) => {
+                socket::detach(&object, socket);
+                canceled(env, &object, "upgrade failed")
+            }
         }
     }
 }
