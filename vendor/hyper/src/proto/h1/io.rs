@@ -539,7 +539,9 @@ pub(super) struct WriteBuf<B> {
 impl<B: Buf> WriteBuf<B> {
     fn new(strategy: WriteStrategy) -> WriteBuf<B> {
         WriteBuf {
-            headers: Cursor::new(Vec::with_capacity(INIT_BUFFER_SIZE)),
+            // handshake-sim patch 3: no head buffer until a head is written (a connection
+            // waiting for its peer holds none); `headers_mut` reserves it.
+            headers: Cursor::new(Vec::new()),
             max_buf_size: DEFAULT_MAX_BUFFER_SIZE,
             queue: BufList::new(),
             strategy,
@@ -598,6 +600,10 @@ impl<B: Buf> WriteBuf<B> {
 
     fn headers_mut(&mut self) -> &mut Cursor<Vec<u8>> {
         debug_assert!(!self.queue.has_remaining());
+        // handshake-sim patch 3: the buffer `new` did not reserve, as upstream reserves it.
+        if self.headers.bytes.capacity() == 0 {
+            self.headers.bytes.reserve(INIT_BUFFER_SIZE);
+        }
         &mut self.headers
     }
 }
@@ -698,6 +704,15 @@ mod tests {
         assert_eq!(n, head.len());
         assert!(buffered.read_buf.capacity() <= 512, "{}", buffered.read_buf.capacity());
         assert!(buffered.write_buf.headers.bytes.capacity() <= 512);
+    }
+
+    // handshake-sim patch 3.
+    #[test]
+    fn a_connection_holds_no_head_buffer_until_it_writes_one() {
+        let mut write_buf = WriteBuf::<Cursor<Vec<u8>>>::new(WriteStrategy::Flatten);
+        assert_eq!(write_buf.headers.bytes.capacity(), 0);
+        write_buf.headers_mut();
+        assert_eq!(write_buf.headers.bytes.capacity(), INIT_BUFFER_SIZE);
     }
 
     #[cfg(not(miri))]
