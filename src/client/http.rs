@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Body as _;
 use hyper::{Method, Request, StatusCode};
@@ -103,9 +104,8 @@ impl Session {
             .handshake(TokioIo::new(io))
             .await
             .map_err(|_| None)?;
-        task::spawn(async move {
-            let _ = conn.await;
-        });
+        // Not an `async` block, which would hold the connection twice.
+        task::spawn(conn.map(drop));
         let req = Request::builder()
             .method(method)
             .uri(uri)

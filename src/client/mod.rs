@@ -264,7 +264,8 @@ impl Session {
     }
 
     /// The job from the POST to the last result: the socket with retries and reconnects,
-    /// then the polling fallback.
+    /// then the polling fallback. The phases besides the socket's are boxed while they run, so
+    /// that a job in flight is the size of its socket's phase (issue 27).
     async fn converse(&self, n: u64, t0: u64, st: &mut JobState) {
         let c = &self.scenario.client;
         if self.token_preloaded {
@@ -273,7 +274,7 @@ impl Session {
                 job_id: self.job_id(n),
                 expires_at_ms: 0,
             });
-        } else if let Err(o) = self.post_with_retries(n, t0, st).await {
+        } else if let Err(o) = Box::pin(self.post_with_retries(n, t0, st)).await {
             st.outcome = o;
             return;
         }
@@ -313,14 +314,14 @@ impl Session {
             // failed refresh costs a retry like a failed connect.
             let mut ready = false;
             while !ready && self.retry(n, t0, st).await {
-                ready = !refresh || self.refresh_token(n, st).await;
+                ready = !refresh || Box::pin(self.refresh_token(n, st)).await;
             }
             if !ready {
                 break;
             }
         }
         if !st.model.done() && c.poll_fallback {
-            self.poll_until_done(n, t0, st).await;
+            Box::pin(self.poll_until_done(n, t0, st)).await;
         }
     }
 

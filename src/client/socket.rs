@@ -172,7 +172,9 @@ impl Session {
             tokio_tungstenite::client_async_with_config(request, io, Some(ws_config())).await
         };
         let until = Duration::from_millis(deadline_ms.saturating_sub(start_ms));
-        let ws = match tokio::time::timeout(until, handshake).await {
+        // Boxed, so the job's future does not keep the handshake's ~2 KB for the socket's
+        // whole life once the 101 is in (the herd's jobs: issue 27).
+        let ws = match tokio::time::timeout(until, Box::pin(handshake)).await {
             Err(_) => {
                 tracing::info!(
                     job = n,

@@ -10,7 +10,7 @@
 //! input gate, in `object::lifecycle`). Checked in workerd 2026-11-17 with a Durable Object
 //! speaking this project's API.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 
 pub(crate) const AUTH_TOKEN: &str = "authToken";
 pub(crate) const AUTH_TOKEN_EXPIRATION: &str = "authTokenExpiration";
@@ -24,9 +24,9 @@ pub(crate) enum Stored {
 /// Durable values, the in-memory cache and the commits in flight of one object.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    pub(in crate::server) durable: BTreeMap<&'static str, Stored>,
+    pub(in crate::server) durable: Entries,
     /// Committed values read or written earlier, and the values of puts not yet durable.
-    pub(in crate::server) cache: BTreeMap<&'static str, Stored>,
+    pub(in crate::server) cache: Entries,
     /// Operations issued so far, the index of their draws.
     pub(in crate::server) round_trips: u64,
     pub(in crate::server) cached_reads: u64,
@@ -35,6 +35,58 @@ pub(crate) struct Store {
     pub(in crate::server) commits: VecDeque<Commit>,
     /// Writes that failed, by index: a message the output gate held for one is not sent.
     pub(in crate::server) failed: BTreeSet<u64>,
+}
+
+/// Values by key, in key order. An object holds two or three keys, and every job of a run
+/// keeps its object: a vector of them is a tenth of an ordered map's first node (issue 27).
+#[derive(Debug, Default)]
+pub(crate) struct Entries(Vec<(&'static str, Stored)>);
+
+impl Entries {
+    fn find(&self, k: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(key, _)| (*key).cmp(k))
+    }
+
+    pub(in crate::server) fn get(&self, k: &str) -> Option<&Stored> {
+        self.find(k).ok().map(|i| &self.0[i].1)
+    }
+
+    pub(in crate::server) fn contains_key(&self, k: &str) -> bool {
+        self.find(k).is_ok()
+    }
+
+    pub(in crate::server) fn insert(&mut self, k: &'static str, v: Stored) {
+        match self.find(k) {
+            Ok(i) => self.0[i].1 = v,
+            Err(i) => self.0.insert(i, (k, v)),
+        }
+    }
+
+    /// Inserts `v` unless `k` holds a value already.
+    pub(in crate::server) fn insert_if_absent(
+        &mut self,
+        k: &'static str,
+        v: impl FnOnce() -> Stored,
+    ) {
+        if let Err(i) = self.find(k) {
+            self.0.insert(i, (k, v()));
+        }
+    }
+
+    pub(in crate::server) fn remove(&mut self, k: &str) {
+        if let Ok(i) = self.find(k) {
+            self.0.remove(i);
+        }
+    }
+
+    /// Every value, its memory freed.
+    pub(in crate::server) fn clear(&mut self) {
+        self.0 = Vec::new();
+    }
+
+    pub(in crate::server) fn iter(&self) -> impl Iterator<Item = (&'static str, &Stored)> {
+        self.0.iter().map(|(k, v)| (*k, v))
+    }
 }
 
 /// One put on its way to durable storage.
@@ -95,6 +147,10 @@ impl Store {
             } else {
                 tracing::debug!(job, t_ms = c.end_ms, "token write durable");
             }
+        }
+        if self.commits.is_empty() {
+            // Every job keeps its object until its run ends: no room kept for puts to come.
+            self.commits = VecDeque::new();
         }
     }
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
+use futures_util::FutureExt;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::header::UPGRADE;
@@ -113,10 +114,13 @@ impl Worker {
 pub(crate) struct Reset;
 
 /// Serves one client connection to the worker.
-pub(crate) async fn serve_worker_conn<S: Io>(stream: S, worker: Rc<Worker>) {
+pub(crate) fn serve_worker_conn<S: Io>(
+    stream: S,
+    worker: Rc<Worker>,
+) -> impl std::future::Future<Output = ()> {
     let header_timeout = worker.env.bounds().map(|b| b.header_timeout);
     let handle = move |req| relay(req, worker.clone());
-    serve_http1(stream, handle, "worker", header_timeout).await;
+    serve_http1(stream, handle, "worker", header_timeout)
 }
 
 fn status(code: StatusCode, text: &str) -> Response<Body> {
@@ -132,9 +136,12 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 // Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
 #[allow(clippy::manual_async_fn)]
 fn relay(
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     worker: Rc<Worker>,
 ) -> impl std::future::Future<Output = Result<Response<Body>, Reset>> {
+    // Boxed until the way up takes it apart, and the way up's locals scoped to it: a herd of
+    // requests waits for the object's answer holding neither.
+    let mut req = Box::new(req);
     async move {
         // Refused at the edge, before anything is drawn for it: the simulated clients always send
         // one Host, so no run sees this.
@@ -145,28 +152,34 @@ fn relay(
         let client_upgrade = req
             .headers()
             .contains_key(UPGRADE)
-            .then(|| hyper::upgrade::on(&mut req));
-        let (parts, body) = req.into_parts();
-        let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
-            Ok(b) => b,
-            Err(r) => return Ok(r),
-        };
-        let job = job_of(&parts, &body);
-        // A client that leaves before the request reaches the object is a canceled upgrade seen
-        // by the edge; after that the object sees (and counts) it.
-        let mut edge_cancel = EdgeCancel {
-            worker: worker.clone(),
-            job,
-            armed: client_upgrade.is_some(),
-        };
+            .then(|| hyper::upgrade::on(&mut *req));
         let upgrade = client_upgrade.is_some();
-        let _open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
-        let forwarded = Box::pin(forward(&worker, job, upgrade, parts, body)).await;
-        edge_cancel.armed = false;
-        let (sender, response) = match forwarded {
-            Ok(x) => x,
-            Err(Some(r)) => return Ok(r),
-            Err(None) => return Err(Reset),
+        let (job, _open, sender, response) = {
+            // Its box is freed at the end of this block, not the future's.
+            let (parts, body) = {
+                let req = req;
+                (*req).into_parts()
+            };
+            let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
+                Ok(b) => b,
+                Err(r) => return Ok(r),
+            };
+            let job = job_of(&parts, &body);
+            // A client that leaves before the request reaches the object is a canceled upgrade
+            // seen by the edge; after that the object sees (and counts) it.
+            let mut edge_cancel = EdgeCancel {
+                worker: worker.clone(),
+                job,
+                armed: client_upgrade.is_some(),
+            };
+            let open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
+            let forwarded = Box::pin(forward(&worker, job, upgrade, parts, body)).await;
+            edge_cancel.armed = false;
+            match forwarded {
+                Ok((sender, response)) => (job, open, sender, response),
+                Err(Some(r)) => return Ok(r),
+                Err(None) => return Err(Reset),
+            }
         };
         let mut resp = match response.await {
             Ok(r) => r,
@@ -313,9 +326,9 @@ async fn open_connection(worker: &Worker) -> Result<Sender, Option<Response<Body
                 &format!("object host: {e}"),
             ))
         })?;
-    task::spawn(async move {
-        let _ = conn.with_upgrades().await;
-    });
+    // Not an `async` block, which would hold the connection twice (captured, and in the
+    // future it awaits) for the connection's life.
+    task::spawn(conn.with_upgrades().map(drop));
     Ok(sender)
 }
 

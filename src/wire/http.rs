@@ -107,17 +107,22 @@ const HTTP_BUF_BYTES_MAX: usize = 64 * 1024;
 /// ready for one: the first request, or the next on a keep-alive connection, so it bounds a
 /// slow head and an idle keep-alive connection alike (hyper restarts the timer after each
 /// response).
-pub(crate) async fn serve_http1<S, F, Fut, E>(
+///
+/// The connection is set up at once and the future is the connection itself: a herd holds two
+/// of these a job (issue 27), and an `async fn` would also keep its arguments and the builder.
+pub(crate) fn serve_http1<S, F, Fut, E>(
     stream: S,
     handle: F,
     what: &'static str,
     header_timeout: Option<Duration>,
-) where
+) -> impl std::future::Future<Output = ()>
+where
     S: super::Io,
     F: Fn(hyper::Request<Incoming>) -> Fut + 'static,
     Fut: std::future::Future<Output = Result<Response<Body>, E>> + 'static,
     E: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    use futures_util::FutureExt;
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.max_buf_size(HTTP_BUF_BYTES_MAX);
     match header_timeout {
@@ -127,15 +132,17 @@ pub(crate) async fn serve_http1<S, F, Fut, E>(
         // No timer in the simulation: its clients are the model's.
         None => builder.header_read_timeout(None),
     };
-    let conn = builder
+    builder
         .serve_connection(
             hyper_util::rt::TokioIo::new(stream),
             hyper::service::service_fn(handle),
         )
-        .with_upgrades();
-    if let Err(e) = conn.await {
-        tracing::trace!(error = %e, server = what, "connection ended");
-    }
+        .with_upgrades()
+        .map(move |ended| {
+            if let Err(e) = ended {
+                tracing::trace!(error = %e, server = what, "connection ended");
+            }
+        })
 }
 
 #[cfg(test)]

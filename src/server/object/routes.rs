@@ -25,10 +25,13 @@ use crate::wire::api::{self, BatchAccepted, BatchRequest, SessionAccepted, Sessi
 use crate::wire::{plain, read_body, serve_http1, Body, Io};
 
 /// Serves one connection to the object host (HTTP/1.1 with upgrades).
-pub(crate) async fn serve_objects_conn<S: Io>(stream: S, objects: Rc<Objects>) {
+pub(crate) fn serve_objects_conn<S: Io>(
+    stream: S,
+    objects: Rc<Objects>,
+) -> impl std::future::Future<Output = ()> {
     let header_timeout = objects.env.bounds().map(|b| b.header_timeout);
     let handle = move |req| route(req, objects.clone()).map(Ok::<_, Infallible>);
-    serve_http1(stream, handle, "object", header_timeout).await;
+    serve_http1(stream, handle, "object", header_timeout)
 }
 
 /// The request's route, boxed on its own: a request in flight holds its own route's future,

@@ -95,7 +95,7 @@ impl Object {
         if st.incarnation == incarnation {
             for (k, v) in keys.iter().zip(&values) {
                 if let Some(v) = v {
-                    st.store.cache.entry(k).or_insert_with(|| v.clone());
+                    st.store.cache.insert_if_absent(k, || v.clone());
                 }
             }
         }
@@ -217,7 +217,6 @@ impl Object {
             .durable
             .iter()
             .chain(store.cache.iter())
-            .map(|(k, v)| (*k, v))
             .chain(pending.map(|(k, v)| (*k, v)))
             .filter_map(|(k, v)| match v {
                 Stored::Ms(ms) if k == AUTH_TOKEN_EXPIRATION => Some(*ms),

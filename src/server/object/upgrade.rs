@@ -82,9 +82,11 @@ impl Refused {
 // Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
 #[allow(clippy::manual_async_fn)]
 pub(super) fn upgrade(
-    mut req: Request<Incoming>,
+    req: Request<Incoming>,
     objects: Rc<Objects>,
 ) -> impl std::future::Future<Output = Response<Body>> {
+    // Boxed, so that the future holds a pointer to it, not its 248 bytes, once it is dropped.
+    let mut req = Box::new(req);
     async move {
         let mut asked = match check_request(&req) {
             Ok(asked) => asked,
@@ -92,7 +94,7 @@ pub(super) fn upgrade(
         };
         asked.edge_verified = crate::server::edge::verified(&objects.env, req.headers());
         let object = objects.find(&asked.job_id);
-        let on_upgrade = hyper::upgrade::on(&mut req);
+        let on_upgrade = hyper::upgrade::on(&mut *req);
         // The request's headers are not needed while the handshake runs (a herd of them waits).
         drop(req);
         // The handshake runs as its own task, so its timings are recorded even when the client
