@@ -130,17 +130,15 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 }
 
 /// Relays one request: up to the object host (its latency, a drop on either link), the
-/// answer back down the same way, and, after a 101, the socket's bytes both ways.
-/// The way up is boxed while it runs: a herd of requests waits for the object's answer
-/// without it.
+/// answer back down the same way, and, after a 101, the socket's bytes both ways. The request
+/// is boxed and the way up runs boxed: a herd of requests waits for the object's answer
+/// holding neither.
 // Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
 #[allow(clippy::manual_async_fn)]
 fn relay(
     req: Request<Incoming>,
     worker: Rc<Worker>,
 ) -> impl std::future::Future<Output = Result<Response<Body>, Reset>> {
-    // Boxed until the way up takes it apart, and the way up's locals scoped to it: a herd of
-    // requests waits for the object's answer holding neither.
     let mut req = Box::new(req);
     async move {
         // Refused at the edge, before anything is drawn for it: the simulated clients always send
@@ -154,32 +152,10 @@ fn relay(
             .contains_key(UPGRADE)
             .then(|| hyper::upgrade::on(&mut *req));
         let upgrade = client_upgrade.is_some();
-        let (job, _open, sender, response) = {
-            // Its box is freed at the end of this block, not the future's.
-            let (parts, body) = {
-                let req = req;
-                (*req).into_parts()
-            };
-            let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
-                Ok(b) => b,
-                Err(r) => return Ok(r),
-            };
-            let job = job_of(&parts, &body);
-            // A client that leaves before the request reaches the object is a canceled upgrade
-            // seen by the edge; after that the object sees (and counts) it.
-            let mut edge_cancel = EdgeCancel {
-                worker: worker.clone(),
-                job,
-                armed: client_upgrade.is_some(),
-            };
-            let open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
-            let forwarded = Box::pin(forward(&worker, job, upgrade, parts, body)).await;
-            edge_cancel.armed = false;
-            match forwarded {
-                Ok((sender, response)) => (job, open, sender, response),
-                Err(Some(r)) => return Ok(r),
-                Err(None) => return Err(Reset),
-            }
+        // `_open`, not `_`: the upgrade stays open until the relay ends.
+        let (job, _open, sender, response) = match Box::pin(way_up(&worker, req, upgrade)).await {
+            Ok(up) => up,
+            Err(early) => return early,
         };
         let mut resp = match response.await {
             Ok(r) => r,
@@ -225,6 +201,46 @@ fn relay(
             });
         }
         Ok(Response::from_parts(parts, Full::new(body)))
+    }
+}
+
+/// The request's way up: its body, the job it is for, then [`forward`]. `Ok`: the job, the
+/// upgrade held open (for as long as the relay runs), the connection and the answer to come;
+/// `Err`: what the relay answers at once.
+async fn way_up(
+    worker: &Rc<Worker>,
+    req: Box<Request<Incoming>>,
+    upgrade: bool,
+) -> Result<
+    (
+        u64,
+        Option<crate::record::UpgradeOpen>,
+        Sender,
+        impl std::future::Future<Output = hyper::Result<Response<Incoming>>>,
+    ),
+    Result<Response<Body>, Reset>,
+> {
+    // Out of its box, which is freed with this future rather than the relay's.
+    let (parts, body) = (*req).into_parts();
+    let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
+        Ok(b) => b,
+        Err(r) => return Err(Ok(r)),
+    };
+    let job = job_of(&parts, &body);
+    // A client that leaves before the request reaches the object is a canceled upgrade seen
+    // by the edge; after that the object sees (and counts) it.
+    let mut edge_cancel = EdgeCancel {
+        worker: worker.clone(),
+        job,
+        armed: upgrade,
+    };
+    let open = upgrade.then(|| crate::record::UpgradeOpen::new(&worker.env.recorder));
+    let forwarded = forward(worker, job, upgrade, parts, body).await;
+    edge_cancel.armed = false;
+    match forwarded {
+        Ok((sender, response)) => Ok((job, open, sender, response)),
+        Err(Some(r)) => Err(Ok(r)),
+        Err(None) => Err(Err(Reset)),
     }
 }
 

@@ -93,6 +93,10 @@ pub(super) fn run<S: Io>(
                 t_ms = env.clock.now_ms(),
                 "object crashed before the socket opened"
             );
+            // In the order an `async fn` dropped them (its arguments, last first): each wakes a
+            // task (the old socket's, the worker's splice), and tasks run in wake order.
+            drop(attached);
+            drop(io);
             return;
         }
         let mut ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;

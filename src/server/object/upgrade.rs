@@ -187,7 +187,7 @@ fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
 }
 
 /// The handshake task: decides, sends the answer to the request handler, and after a 101
-/// runs the socket. An accept whose client is gone is counted as canceled. `_open` keeps the
+/// runs the socket. An accept whose client is gone is counted as canceled. `open` keeps the
 /// run from ending before the task does.
 // Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
 #[allow(clippy::manual_async_fn)]
