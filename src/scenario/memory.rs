@@ -10,23 +10,26 @@ use super::Scenario;
 
 /// The peak resident memory the runs of one command may be estimated to need: 8 GB. Fixed,
 /// so that a scenario is accepted or refused the same way on every machine. The largest single
-/// run the limits allow (a million jobs, 100,000 in flight) is estimated at 5.2 GB, both
-/// variants of `sims/issue407.toml` at 5.8 GB (measured: 4.43 GB).
+/// run the limits allow (a million jobs, 100,000 in flight) is estimated at 4.4 GB, both
+/// variants of `sims/issue407.toml` at 4.9 GB. Both variants of a million jobs at the file's
+/// concurrency of 50 are estimated at 2.69 GB, and peaked at 2.40 GB (docs/performance.md).
 pub const MEMORY_BUDGET_BYTES: u64 = 8_000_000_000;
-/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 2,963 MB
+/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 2,517 MB
 /// (`bench --child --workload flow --scenario sims/bench.toml --set scenario.jobs=200000 --set
-/// scenario.concurrency=100000`), 29,632 B a slot; less the world of its two jobs a slot
-/// ([`WORLD_BYTES_PER_JOB`] each), 24.5 KB; rounded up. With crates.io's hyper instead of the
-/// vendored one (a crate depending on this one without the `[patch]`) a job in flight takes
-/// ~100 KB, and this estimate is low for it.
-pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 25 * 1024;
-/// Heap bytes per job a run holds until it ends, rounded up: the job's durable object (kept,
-/// as a durable object's storage is, for a later request to find), its storage and its record
-/// (heaptrack: 100.6 MB at the peak of `run sims/issue407.toml --set scenario.jobs=40000
-/// --variant sequential`, 2.5 KB a job).
-pub const WORLD_BYTES_PER_JOB: u64 = 2_560;
+/// scenario.concurrency=100000`, median of three), 25,175 B a slot; less the world of its two
+/// jobs a slot ([`WORLD_BYTES_PER_JOB`] each), 21.6 KB; rounded up. With crates.io's hyper
+/// instead of the vendored one (a crate depending on this one without the `[patch]`) a job in
+/// flight takes ~100 KB, and this estimate is low for it.
+pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 22 * 1024;
+/// Heap bytes per job a run holds until it ends: the job's durable object (kept, as a durable
+/// object's storage is, for a later request to find), its storage and its record (heaptrack:
+/// 67.7 MB at the peak of `run sims/issue407.toml --set scenario.jobs=40000 --variant
+/// sequential`, 1,693 B a job), rounded up to 2 KiB for what the heap does not show: both
+/// variants of a million jobs at concurrency 50 peaked at 2.40 GB of RSS, 9% above the
+/// 2.21 GB of world and records these heap figures add up to.
+pub const WORLD_BYTES_PER_JOB: u64 = 2_048;
 /// Bytes per job of a finished run's records, kept until every run is summarised, rounded up
-/// (the records were 21 MB of the 100.6 MB above: 525 B a job).
+/// (the records were 20.7 MB of the 67.7 MB above: 518 B a job).
 pub const RECORD_BYTES_PER_JOB: u64 = 576;
 /// What a run needs whatever its size, rounded up: `run sims/issue407.toml` (400 jobs) peaks
 /// at 19 MB (`/usr/bin/time -f '%M KB'`).
@@ -126,17 +129,17 @@ mod tests {
     fn the_estimate_adds_its_parts_and_the_message_names_the_largest_first() {
         let s = scenario(1_000_000, 100_000);
         let one = Estimate::of(&s, 1);
-        assert_eq!(one.in_flight_bytes, 100_000 * 25 * 1024);
-        assert_eq!(one.world_bytes, 2_560_000_000);
+        assert_eq!(one.in_flight_bytes, 100_000 * 22 * 1024);
+        assert_eq!(one.world_bytes, 2_048_000_000);
         assert_eq!(one.records_bytes, 0);
-        assert_eq!(one.bytes(), BASE_BYTES + 2_560_000_000 + 2_560_000_000);
+        assert_eq!(one.bytes(), BASE_BYTES + 2_252_800_000 + 2_048_000_000);
         assert!(check(&s, 2).is_ok());
         let why = check(&s, 10).unwrap_err();
         assert!(
             why.starts_with(
-                "10 run(s) need an estimated 10.4 GB, over the memory budget of 8.0 GB: \
+                "10 run(s) need an estimated 9.6 GB, over the memory budget of 8.0 GB: \
                  5.2 GB for the records of 9 earlier run(s) (run fewer seeds or variants); \
-                 2.6 GB for 100000 job(s) in flight"
+                 2.3 GB for 100000 job(s) in flight"
             ),
             "{why}"
         );
@@ -144,7 +147,7 @@ mod tests {
         let why = check(&scenario(1_000_000, 50), 20).unwrap_err();
         assert!(why.contains(": 10.9 GB for the records of 19"), "{why}");
         assert!(
-            why.contains("; 2.6 GB for the world of a run of 1000000 job(s)"),
+            why.contains("; 2.0 GB for the world of a run of 1000000 job(s)"),
             "{why}"
         );
     }
