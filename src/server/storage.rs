@@ -165,3 +165,34 @@ pub(crate) struct Read {
     pub(crate) values: Vec<Option<Stored>>,
     pub(crate) took_ms: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What the store asked of the ordered map it replaced: key order, one value a key, an
+    /// insert that replaces and one that does not, removal.
+    #[test]
+    fn entries_keep_one_value_a_key_in_key_order() {
+        let mut e = Entries::default();
+        e.insert(AUTH_TOKEN_EXPIRATION, Stored::Ms(1));
+        e.insert(AUTH_TOKEN, Stored::Text("a".into()));
+        e.insert(AUTH_TOKEN_EXPIRATION, Stored::Ms(2));
+        e.insert_if_absent(AUTH_TOKEN, || Stored::Text("b".into()));
+        let all: Vec<_> = e.iter().collect();
+        assert_eq!(
+            all,
+            [
+                (AUTH_TOKEN, &Stored::Text("a".into())),
+                (AUTH_TOKEN_EXPIRATION, &Stored::Ms(2)),
+            ]
+        );
+        e.remove(AUTH_TOKEN);
+        assert!(!e.contains_key(AUTH_TOKEN));
+        assert_eq!(e.get(AUTH_TOKEN_EXPIRATION), Some(&Stored::Ms(2)));
+        e.insert_if_absent(AUTH_TOKEN, || Stored::Text("c".into()));
+        assert_eq!(e.get(AUTH_TOKEN), Some(&Stored::Text("c".into())));
+        e.clear();
+        assert_eq!(e.iter().count(), 0);
+    }
+}
