@@ -133,7 +133,7 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 /// answer back down the same way, and, after a 101, the socket's bytes both ways. The request
 /// is boxed and the way up runs boxed: a herd of requests waits for the object's answer
 /// holding neither.
-// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+// Not an `async fn`: ARCHITECTURE.md, "What a job in flight holds".
 #[allow(clippy::manual_async_fn)]
 fn relay(
     req: Request<Incoming>,

@@ -76,7 +76,7 @@ pub(super) fn detach(object: &Object, attached: Attached) {
 /// Runs an accepted socket over `io` once the 101 is out. `incarnation`: the object's when it
 /// accepted; a crash since then has already taken the socket, which is dropped without a
 /// close frame.
-// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+// Not an `async fn`: ARCHITECTURE.md, "What a job in flight holds".
 #[allow(clippy::manual_async_fn)]
 pub(super) fn run<S: Io>(
     objects: Rc<Objects>,

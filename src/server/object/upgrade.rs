@@ -79,7 +79,7 @@ impl Refused {
 
 /// The checks, then the handshake spawned; the future waits for its answer without the
 /// request (a herd of upgrades waits here).
-// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+// Not an `async fn`: ARCHITECTURE.md, "What a job in flight holds".
 #[allow(clippy::manual_async_fn)]
 pub(super) fn upgrade(
     req: Request<Incoming>,
@@ -189,7 +189,7 @@ fn websocket_key(headers: &HeaderMap) -> Result<Vec<u8>, Refused> {
 /// The handshake task: decides, sends the answer to the request handler, and after a 101
 /// runs the socket. An accept whose client is gone is counted as canceled. `open` keeps the
 /// run from ending before the task does.
-// Not an `async fn`, which keeps a second copy of its arguments in its future (issue 27).
+// Not an `async fn`: ARCHITECTURE.md, "What a job in flight holds".
 #[allow(clippy::manual_async_fn)]
 fn handshake_task(
     objects: Rc<Objects>,
