@@ -27,6 +27,8 @@ use crate::server::{self, Dial, Env, Objects, Variant, Worker};
 use crate::task;
 use crate::wire::IoObject;
 
+mod pipe;
+
 /// The one turmoil host of a run: the client fleet, with the worker and the durable objects
 /// as tasks beside it (see `pipe`).
 pub(crate) const FLEET_HOST: &str = "fleet";
@@ -94,11 +96,11 @@ const PIPE_BYTES: usize = 256 * 1024;
 /// the caller's host. No turmoil hop, so no delivery tick: what a message takes is what the
 /// worker sleeps. Dropping an end is the connection's reset: the other end reads EOF and its
 /// writes fail.
-fn pipe<Fut>(serve: impl FnOnce(tokio::io::DuplexStream) -> Fut) -> Box<dyn IoObject>
+fn pipe<Fut>(serve: impl FnOnce(pipe::End) -> Fut) -> Box<dyn IoObject>
 where
     Fut: std::future::Future<Output = ()> + 'static,
 {
-    let (near, far) = tokio::io::duplex(PIPE_BYTES);
+    let (near, far) = pipe::pipe(PIPE_BYTES);
     task::spawn(serve(far));
     Box::new(near)
 }
