@@ -265,6 +265,11 @@ where
             }
             Poll::Pending => {
                 self.read_blocked = true;
+                // handshake-sim patch 4: a connection waiting for bytes with none buffered
+                // holds no read buffer (the next read reserves one again).
+                if self.read_buf.is_empty() {
+                    self.read_buf = BytesMut::new();
+                }
                 Poll::Pending
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -495,7 +500,9 @@ impl Cursor<Vec<u8>> {
 
     fn reset(&mut self) {
         self.pos = 0;
-        self.bytes.clear();
+        // handshake-sim patch 4: a head written to its end leaves no buffer behind
+        // (`WriteBuf::headers_mut` reserves one again for the next, patch 3).
+        self.bytes = Vec::new();
     }
 }
 
@@ -713,6 +720,51 @@ mod tests {
         assert_eq!(write_buf.headers.bytes.capacity(), 0);
         write_buf.headers_mut();
         assert_eq!(write_buf.headers.bytes.capacity(), INIT_BUFFER_SIZE);
+    }
+
+    // handshake-sim patch 4.
+    #[test]
+    fn a_head_written_to_its_end_leaves_no_head_buffer() {
+        let mut write_buf = WriteBuf::<Cursor<Vec<u8>>>::new(WriteStrategy::Flatten);
+        let head = b"HTTP/1.1 101 Switching Protocols\r\n\r\n";
+        write_buf.headers_mut().bytes.extend_from_slice(head);
+        write_buf.advance(head.len() - 1);
+        assert!(write_buf.headers.bytes.capacity() >= head.len(), "not yet written");
+        write_buf.advance(1);
+        assert_eq!(write_buf.headers.bytes.capacity(), 0);
+        write_buf.headers_mut();
+        assert_eq!(write_buf.headers.bytes.capacity(), INIT_BUFFER_SIZE);
+    }
+
+    // handshake-sim patch 4.
+    #[cfg(not(miri))]
+    #[tokio::test]
+    async fn a_connection_waiting_with_nothing_buffered_holds_no_read_buffer() {
+        let head = b"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+        let mock = Mock::new()
+            .read(head)
+            .wait(Duration::from_secs(1))
+            .build();
+        let mut buffered = Buffered::<_, Cursor<Vec<u8>>>::new(Compat::new(mock));
+        let n = futures_util::future::poll_fn(|cx| buffered.poll_read_from_io(cx))
+            .await
+            .unwrap();
+        assert_eq!(n, head.len());
+        // Bytes not yet consumed keep their buffer while the next read waits.
+        futures_util::future::poll_fn(|cx| {
+            assert!(buffered.poll_read_from_io(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert!(buffered.read_buf.capacity() >= head.len());
+        // Consumed: nothing is buffered, and the wait holds no buffer.
+        buffered.read_buf.clear();
+        futures_util::future::poll_fn(|cx| {
+            assert!(buffered.poll_read_from_io(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        assert_eq!(buffered.read_buf.capacity(), 0);
     }
 
     #[cfg(not(miri))]
