@@ -24,8 +24,12 @@ impl<K: Ord + Copy, V> Recent<K, V> {
 
     /// The value of `key`, inserted with `make` if it is not kept.
     pub(crate) fn entry(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
+        let Some(bound) = self.bound else {
+            // The simulation's: one lookup (the network's counts are looked up per message).
+            return self.current.entry(key).or_insert_with(make);
+        };
         if !self.current.contains_key(&key) {
-            if self.bound.is_some_and(|b| self.current.len() >= b) {
+            if self.current.len() >= bound {
                 self.older = std::mem::take(&mut self.current);
             }
             let v = self.older.remove(&key).unwrap_or_else(make);
