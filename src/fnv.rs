@@ -1,6 +1,7 @@
 //! FNV-1a, 64-bit: a small hash that is the same on every platform and in every release, so
-//! what it keys never moves: a job id's random draws (`wire::api::job_key`) and the trace
-//! fingerprint of a determinism check (`replay`).
+//! what it keys never moves: a job id's random draws (`wire::api::job_key`), the trace
+//! fingerprint of a determinism check (`replay`), and the simulation's per-message maps
+//! (`server::recent`).
 
 /// The running state of an FNV-1a hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,17 @@ impl Fnv1a {
     }
 
     pub fn finish(self) -> u64 {
+        self.0
+    }
+}
+
+/// As a `Hasher`, for a map that must hash the same on every run (`server::recent`).
+impl std::hash::Hasher for Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        Fnv1a::write(self, bytes);
+    }
+
+    fn finish(&self) -> u64 {
         self.0
     }
 }

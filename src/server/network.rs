@@ -17,7 +17,7 @@ use crate::scenario::LinkName;
 const COUNTED_JOBS_PER_JOB: usize = 2;
 
 /// Which way a message goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(super) enum Direction {
     /// Object → client.
     Down,

@@ -2,46 +2,66 @@
 //! current one and the one before; a key found in the older one moves to the current one, and
 //! when the current one reaches the bound it becomes the older one (the older one's keys are
 //! forgotten). So at most twice the bound is kept, and a key used within the last bound-many
-//! new keys is never lost. Without a bound (the simulation) it is a plain ordered map.
+//! new keys is never lost. Without a bound (the simulation) it is a plain hash map: a herd
+//! looks a key up per message among hundreds of thousands, where an ordered map's lookups
+//! missed the cache at every level. Its hasher is FNV-1a, the same on every run, and it is
+//! never iterated, so nothing output depends on its order. The bounded map (live) stays
+//! ordered: its keys come from clients, which must not be able to choose colliding ones.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hash};
+
+use crate::fnv::Fnv1a;
 
 #[derive(Debug)]
-pub(crate) struct Recent<K, V> {
-    current: BTreeMap<K, V>,
-    older: BTreeMap<K, V>,
-    bound: Option<usize>,
+pub(crate) enum Recent<K, V> {
+    Unbounded(HashMap<K, V, BuildHasherDefault<Fnv1a>>),
+    Bounded {
+        current: BTreeMap<K, V>,
+        older: BTreeMap<K, V>,
+        bound: usize,
+    },
 }
 
-impl<K: Ord + Copy, V> Recent<K, V> {
+impl<K: Ord + Hash + Copy, V> Recent<K, V> {
     pub(crate) fn new(bound: Option<usize>) -> Self {
-        Recent {
-            current: BTreeMap::new(),
-            older: BTreeMap::new(),
-            bound,
+        match bound {
+            None => Recent::Unbounded(HashMap::default()),
+            Some(bound) => Recent::Bounded {
+                current: BTreeMap::new(),
+                older: BTreeMap::new(),
+                bound,
+            },
         }
     }
 
     /// The value of `key`, inserted with `make` if it is not kept.
     pub(crate) fn entry(&mut self, key: K, make: impl FnOnce() -> V) -> &mut V {
-        let Some(bound) = self.bound else {
-            // The simulation's: one lookup (the network's counts are looked up per message).
-            return self.current.entry(key).or_insert_with(make);
+        let (current, older, bound) = match self {
+            Recent::Unbounded(map) => return map.entry(key).or_insert_with(make),
+            Recent::Bounded {
+                current,
+                older,
+                bound,
+            } => (current, older, *bound),
         };
-        if !self.current.contains_key(&key) {
-            if self.current.len() >= bound {
-                self.older = std::mem::take(&mut self.current);
+        if !current.contains_key(&key) {
+            if current.len() >= bound {
+                *older = std::mem::take(current);
             }
-            let v = self.older.remove(&key).unwrap_or_else(make);
-            self.current.insert(key, v);
+            let v = older.remove(&key).unwrap_or_else(make);
+            current.insert(key, v);
         }
-        self.current.get_mut(&key).expect("inserted above")
+        current.get_mut(&key).expect("inserted above")
     }
 
     /// Keys kept now.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.current.len() + self.older.len()
+        match self {
+            Recent::Unbounded(map) => map.len(),
+            Recent::Bounded { current, older, .. } => current.len() + older.len(),
+        }
     }
 }
 
