@@ -3,12 +3,12 @@
 //! entropy, no files, no real sockets.
 //!
 //! The world is one turmoil host. The fleet's jobs are its tasks; a connection to the worker,
-//! and the worker's to the objects, is an in-process pipe whose far end a task on the same
-//! host serves (`pipe`). Real HTTP and WebSocket bytes cross every pipe, and the network
-//! between the ends is the worker's: it sleeps the scenario's latencies and applies loss and
-//! partitions. Nothing else takes time: a byte written at T is read at T, so simulated latency
-//! is the scenario's latency (turmoil's TCP between hosts costs a tick per hop; see
-//! ARCHITECTURE.md, "One host, in-process connections").
+//! and the worker's to the objects, is an in-process pipe (`pipe`) whose far end a task on
+//! the same host serves (`connect_in_process`). Real HTTP and WebSocket bytes cross every
+//! pipe, and the network between the ends is the worker's: it sleeps the scenario's latencies
+//! and applies loss and partitions. Nothing else takes time: a byte written at T is read at T,
+//! so simulated latency is the scenario's latency (turmoil's TCP between hosts costs a tick
+//! per hop; see ARCHITECTURE.md, "One host, in-process connections").
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -30,7 +30,7 @@ use crate::wire::IoObject;
 mod pipe;
 
 /// The one turmoil host of a run: the client fleet, with the worker and the durable objects
-/// as tasks beside it (see `pipe`).
+/// as tasks beside it (see `connect_in_process`).
 pub(crate) const FLEET_HOST: &str = "fleet";
 /// The worker's authority in the Host header and the socket URL.
 const EDGE_AUTHORITY: &str = "worker:8787";
@@ -96,7 +96,7 @@ const PIPE_BYTES: usize = 256 * 1024;
 /// the caller's host. No turmoil hop, so no delivery tick: what a message takes is what the
 /// worker sleeps. Dropping an end is the connection's reset: the other end reads EOF and its
 /// writes fail.
-fn pipe<Fut>(serve: impl FnOnce(pipe::End) -> Fut) -> Box<dyn IoObject>
+fn connect_in_process<Fut>(serve: impl FnOnce(pipe::End) -> Fut) -> Box<dyn IoObject>
 where
     Fut: std::future::Future<Output = ()> + 'static,
 {
@@ -111,7 +111,11 @@ struct ObjectsDial(Rc<Objects>);
 impl Dial for ObjectsDial {
     fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
         let objects = self.0.clone();
-        Box::pin(async move { Ok(pipe(|s| server::serve_objects_conn(s, objects))) })
+        Box::pin(async move {
+            Ok(connect_in_process(|s| {
+                server::serve_objects_conn(s, objects)
+            }))
+        })
     }
 }
 
@@ -121,7 +125,7 @@ struct EdgeDial(Rc<Worker>);
 impl Connect for EdgeDial {
     fn connect(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
         let worker = self.0.clone();
-        Box::pin(async move { Ok(pipe(|s| server::serve_worker_conn(s, worker))) })
+        Box::pin(async move { Ok(connect_in_process(|s| server::serve_worker_conn(s, worker))) })
     }
     fn authority(&self) -> String {
         EDGE_AUTHORITY.to_string()

@@ -40,6 +40,7 @@ struct Direction {
 
 /// A pipe whose directions each hold at most `bytes_max` unread bytes (a write past it waits).
 pub(super) fn pipe(bytes_max: usize) -> (End, End) {
+    assert!(bytes_max > 0, "a pipe that holds no byte never carries one");
     let shared = Arc::new(Mutex::new(Shared {
         directions: Default::default(),
         bytes_max,
@@ -53,12 +54,7 @@ pub(super) fn pipe(bytes_max: usize) -> (End, End) {
 
 impl Direction {
     /// Moves what is buffered into `buf`: `Pending` (the waker kept) while nothing is.
-    fn read(
-        &mut self,
-        cx: &Context<'_>,
-        buf: &mut ReadBuf<'_>,
-        wake: &mut Option<Waker>,
-    ) -> Poll<()> {
+    fn read(&mut self, cx: &Context<'_>, buf: &mut ReadBuf<'_>, wakers: &mut Wakers) -> Poll<()> {
         if buf.remaining() == 0 {
             return Poll::Ready(());
         }
@@ -70,13 +66,13 @@ impl Direction {
                 // Read to its end: a waiting connection holds no bytes.
                 self.buffer = BytesMut::new();
             }
-            *wake = self.write_waker.take();
+            wakers.wake = self.write_waker.take();
             return Poll::Ready(());
         }
         if self.closed {
             return Poll::Ready(());
         }
-        keep(&mut self.read_waker, cx);
+        wakers.replaced = keep(&mut self.read_waker, cx);
         Poll::Pending
     }
 
@@ -86,7 +82,7 @@ impl Direction {
         cx: &Context<'_>,
         bufs: &[io::IoSlice<'_>],
         bytes_max: usize,
-        wake: &mut Option<Waker>,
+        wakers: &mut Wakers,
     ) -> Poll<io::Result<usize>> {
         if self.closed {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
@@ -96,7 +92,7 @@ impl Direction {
         }
         let avail = bytes_max.saturating_sub(self.buffer.len());
         if avail == 0 {
-            keep(&mut self.write_waker, cx);
+            wakers.replaced = keep(&mut self.write_waker, cx);
             return Poll::Pending;
         }
         let mut room = avail;
@@ -105,7 +101,7 @@ impl Direction {
             self.buffer.extend_from_slice(&b[..n]);
             room -= n;
         }
-        *wake = self.read_waker.take();
+        wakers.wake = self.read_waker.take();
         Poll::Ready(Ok(avail - room))
     }
 
@@ -116,11 +112,29 @@ impl Direction {
     }
 }
 
-/// Keeps `cx`'s waker in `slot`, not cloning it again when it is the one kept.
-fn keep(slot: &mut Option<Waker>, cx: &Context<'_>) {
+/// Keeps `cx`'s waker in `slot`, not cloning it again when it is the one kept; the waker it
+/// replaces is returned, to be dropped once the lock is let go.
+fn keep(slot: &mut Option<Waker>, cx: &Context<'_>) -> Option<Waker> {
     match slot {
-        Some(w) if w.will_wake(cx.waker()) => {}
-        _ => *slot = Some(cx.waker().clone()),
+        Some(w) if w.will_wake(cx.waker()) => None,
+        _ => slot.replace(cx.waker().clone()),
+    }
+}
+
+/// What a poll wakes, and the waker it replaced: both handled after the lock is let go, as
+/// a woken task, or a dropped waker's last reference, may use the pipe.
+#[derive(Default)]
+struct Wakers {
+    wake: Option<Waker>,
+    replaced: Option<Waker>,
+}
+
+impl Wakers {
+    fn wake(self) {
+        if let Some(w) = self.wake {
+            w.wake();
+        }
+        drop(self.replaced);
     }
 }
 
@@ -147,21 +161,18 @@ impl End {
     ) -> Poll<io::Result<usize>> {
         // The runtime's budget, as tokio's pipe spends it: a task yields at the same point.
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
-        let mut wake = None;
+        let mut wakers = Wakers::default();
         let written = {
             let mut shared = self.lock();
             let bytes_max = shared.bytes_max;
             End::directions(&mut shared, self.reads)
                 .1
-                .write(cx, bufs, bytes_max, &mut wake)
+                .write(cx, bufs, bytes_max, &mut wakers)
         };
         if written.is_ready() {
             coop.made_progress();
         }
-        // Woken after the lock is let go: the woken task may use the pipe.
-        if let Some(w) = wake {
-            w.wake();
-        }
+        wakers.wake();
         written
     }
 }
@@ -173,19 +184,17 @@ impl AsyncRead for End {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let coop = ready!(tokio::task::coop::poll_proceed(cx));
-        let mut wake = None;
+        let mut wakers = Wakers::default();
         let read = {
             let mut shared = self.lock();
             End::directions(&mut shared, self.reads)
                 .0
-                .read(cx, buf, &mut wake)
+                .read(cx, buf, &mut wakers)
         };
         if read.is_ready() {
             coop.made_progress();
         }
-        if let Some(w) = wake {
-            w.wake();
-        }
+        wakers.wake();
         read.map(Ok)
     }
 }
@@ -235,6 +244,8 @@ impl Drop for End {
             let (mine, theirs) = End::directions(&mut shared, self.reads);
             let reader = theirs.close();
             mine.closed = true;
+            // No one reads it again.
+            mine.buffer = BytesMut::new();
             (reader, mine.write_waker.take())
         };
         if let Some(w) = reader {
@@ -286,6 +297,68 @@ mod tests {
         assert_eq!(near.write(b"ef").await.unwrap(), 2);
     }
 
+    /// A waker that says whether it was woken.
+    #[derive(Default)]
+    struct Flag(std::sync::atomic::AtomicBool);
+
+    impl std::task::Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    impl Flag {
+        fn woken(&self) -> bool {
+            self.0.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
+
+    /// Polls a read of `end` once with a fresh flag: the poll's result and the flag.
+    fn poll_read_once(end: &mut End) -> (Poll<io::Result<()>>, Arc<Flag>) {
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut buf = [0; 8];
+        let polled = Pin::new(end).poll_read(
+            &mut Context::from_waker(&waker),
+            &mut ReadBuf::new(&mut buf),
+        );
+        (polled, flag)
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reader_is_woken_by_a_write_a_shutdown_and_a_reset() {
+        let (mut near, mut far) = pipe(1024);
+        let (polled, flag) = poll_read_once(&mut far);
+        assert!(polled.is_pending());
+        near.write_all(b"x").await.unwrap();
+        assert!(flag.woken(), "a write wakes the reader");
+        far.read_exact(&mut [0; 1]).await.unwrap();
+        let (polled, flag) = poll_read_once(&mut far);
+        assert!(polled.is_pending());
+        near.shutdown().await.unwrap();
+        assert!(flag.woken(), "a shutdown wakes the reader");
+        let (near, mut far) = pipe(1024);
+        let (polled, flag) = poll_read_once(&mut far);
+        assert!(polled.is_pending());
+        drop(near);
+        assert!(flag.woken(), "a reset wakes the reader");
+        assert_eq!(far.read(&mut [0; 8]).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_is_woken_by_a_reset_and_its_write_fails() {
+        let (mut near, far) = pipe(1);
+        near.write_all(b"x").await.unwrap();
+        let flag = Arc::new(Flag::default());
+        let waker = Waker::from(flag.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut near).poll_write(&mut cx, b"y").is_pending());
+        drop(far);
+        assert!(flag.woken(), "a reset wakes the writer");
+        let err = near.write(b"y").await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
+    }
+
     #[tokio::test]
     async fn a_shutdown_is_the_readers_end_and_a_dropped_end_a_reset() {
         let (mut near, mut far) = pipe(1024);
@@ -294,6 +367,9 @@ mod tests {
         let mut got = Vec::new();
         far.read_to_end(&mut got).await.unwrap();
         assert_eq!(got, b"bye");
+        // A reset, on a pair whose ends have not shut down: the survivor reads the end, and
+        // its writes fail.
+        let (mut near, far) = pipe(1024);
         drop(far);
         assert_eq!(near.read(&mut [0; 8]).await.unwrap(), 0);
         let err = near.write(b"x").await.unwrap_err();
