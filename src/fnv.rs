@@ -1,7 +1,8 @@
-//! FNV-1a, 64-bit: a small hash that is the same on every platform and in every release, so
-//! what it keys never moves: a job id's random draws (`wire::api::job_key`), the trace
-//! fingerprint of a determinism check (`replay`), and the simulation's per-message maps
-//! (`server::recent`).
+//! FNV-1a, 64-bit: a small hash of bytes that is the same on every platform and in every
+//! release, so what it keys never moves: a job id's random draws (`wire::api::job_key`) and the
+//! trace fingerprint of a determinism check (`replay`). It is also the hasher of the
+//! simulation's maps keyed by job (`server::recent`), which need it only to be the same on
+//! every run.
 
 /// The running state of an FNV-1a hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,7 +28,9 @@ impl Fnv1a {
     }
 }
 
-/// As a `Hasher`, for a map that must hash the same on every run (`server::recent`).
+/// As a `Hasher`, for a map that must hash the same on every run of a build (`server::recent`;
+/// integers are hashed as their native-endian bytes, so not the same on every platform, which
+/// a map that is never iterated does not need).
 impl std::hash::Hasher for Fnv1a {
     fn write(&mut self, bytes: &[u8]) {
         Fnv1a::write(self, bytes);

@@ -2,10 +2,11 @@
 //! current one and the one before; a key found in the older one moves to the current one, and
 //! when the current one reaches the bound it becomes the older one (the older one's keys are
 //! forgotten). So at most twice the bound is kept, and a key used within the last bound-many
-//! new keys is never lost. Without a bound (the simulation) it is a plain hash map: a herd
-//! looks a key up per message among hundreds of thousands, where an ordered map's lookups
-//! missed the cache at every level. Its hasher is FNV-1a, the same on every run, and it is
-//! never iterated, so nothing output depends on its order. The bounded map (live) stays
+//! new keys is never lost. Without a bound (the simulation: the network's message counts and
+//! first sightings, the KV namespace's jobs) it is a plain hash map: a herd looks a key up per
+//! message among hundreds of thousands, where an ordered map's lookups missed the cache at
+//! every level. Its hasher is FNV-1a, the same on every run, and it is never iterated, so
+//! nothing output depends on its order. The bounded map (live) stays
 //! ordered: its keys come from clients, which must not be able to choose colliding ones.
 
 use std::collections::{BTreeMap, HashMap};
