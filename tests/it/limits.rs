@@ -339,7 +339,7 @@ fn a_run_over_the_memory_budget_is_refused_before_it_runs() {
 /// vendored hyper's and tungstenite's patches a job in flight held ~100 KB (`bench`'s
 /// heap/job: 102,286 B here); before its futures were cut down, 27,170 B; before its pipe and
 /// hyper's patch 4 freed the buffers a waiting connection had emptied, 18,878 B (today's bound
-/// is 23,552 B; 16,304 B now).
+/// is 23,552 B; 16,317 B now).
 #[test]
 fn a_job_in_flight_stays_within_the_memory_budgets_figure() {
     use handshake_sim::internal::scenario::memory::{IN_FLIGHT_BYTES_PER_JOB, WORLD_BYTES_PER_JOB};
