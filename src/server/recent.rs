@@ -6,8 +6,8 @@
 //! first sightings, the KV namespace's jobs) it is a plain hash map: a herd looks a key up per
 //! message among hundreds of thousands, where an ordered map's lookups missed the cache at
 //! every level. Its hasher is FNV-1a, the same on every run, and it is never iterated, so
-//! nothing output depends on its order. The bounded map (live) stays
-//! ordered: its keys come from clients, which must not be able to choose colliding ones.
+//! nothing output depends on its order. The bounded map (live) stays ordered: its keys come
+//! from clients, which must not be able to choose colliding ones.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash};

@@ -23,14 +23,14 @@ pub(super) struct End {
 /// What both ends share.
 #[derive(Debug)]
 struct Shared {
-    directions: [Direction; 2],
+    directions: [OneWay; 2],
     /// Most unread bytes a direction holds; a write past it waits.
     bytes_max: usize,
 }
 
 /// The bytes one way, and who waits on them.
 #[derive(Debug, Default)]
-struct Direction {
+struct OneWay {
     buffer: BytesMut,
     /// The writer shut down, or either end was dropped.
     closed: bool,
@@ -52,7 +52,7 @@ pub(super) fn pipe(bytes_max: usize) -> (End, End) {
     (near, End { shared, reads: 1 })
 }
 
-impl Direction {
+impl OneWay {
     /// Moves what is buffered into `buf`: `Pending` (the waker kept) while nothing is.
     fn read(&mut self, cx: &Context<'_>, buf: &mut ReadBuf<'_>, wakers: &mut Wakers) -> Poll<()> {
         if buf.remaining() == 0 {
@@ -145,7 +145,7 @@ impl End {
     }
 
     /// The direction it reads and the one it writes.
-    fn directions(shared: &mut Shared, reads: usize) -> (&mut Direction, &mut Direction) {
+    fn directions(shared: &mut Shared, reads: usize) -> (&mut OneWay, &mut OneWay) {
         let [a, b] = &mut shared.directions;
         if reads == 0 {
             (a, b)
