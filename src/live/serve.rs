@@ -17,7 +17,7 @@ use crate::clock::Clock;
 use crate::draw::Draws;
 use crate::record::Recorder;
 use crate::scenario::Scenario;
-use crate::server::{self, Bounds, Dial, Env, Live, Objects, Variant, Worker};
+use crate::server::{self, Bounds, Dial, Env, Live, Objects, Upstream, Variant, Worker};
 use crate::wire::IoObject;
 use rand::rngs::OsRng;
 use rand::TryRngCore;
@@ -121,7 +121,8 @@ impl Server {
             }),
         };
         let objects = Objects::new(env());
-        let worker = Worker::new(env(), Box::new(TcpDial(self.objects_addr)));
+        let upstream = Upstream::Connect(Box::new(TcpDial(self.objects_addr)));
+        let worker = Worker::new(env(), upstream);
         let objects_loop = accept_loop(
             &self.objects_listener,
             Accept {

@@ -26,7 +26,7 @@ pub use object::Object;
 pub(crate) use object::{serve_objects_conn, Objects};
 pub use storage::StorageFailed;
 pub use variant::Variant;
-pub(crate) use worker::{serve_worker_conn, Dial, Worker};
+pub(crate) use worker::{serve_worker_conn, Dial, Upstream, Worker};
 
 /// What every server component of a run shares.
 pub struct Env {

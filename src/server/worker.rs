@@ -1,8 +1,9 @@
 //! The Worker: refuses a request without one well-formed `Host`, routes each request to the
-//! object host and relays the answer, then a socket's bytes both ways. In the simulation its
-//! connections are in-process pipes that take no time; every HTTP message and relayed chunk
-//! goes through the network model (`network`: latency, loss, partitions) on its way, in order
-//! (a chunk never overtakes an earlier one).
+//! object host and relays the answer, then a socket's bytes both ways. In the simulation it
+//! calls the object host (`Upstream::Call`) and its streams are in-process pipes that take no
+//! time; live, it connects over HTTP/1.1 (`Upstream::Connect`). Every HTTP message and relayed
+//! chunk goes through the network model (`network`: latency, loss, partitions) on its way, in
+//! order (a chunk never overtakes an earlier one).
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -21,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::AsyncWriteExt;
 
 use super::network::{Direction, Hop, Network};
+use super::object::{Handover, Objects};
 use super::Env;
 use crate::clock;
 use crate::scenario::LinkName;
@@ -33,6 +35,22 @@ pub(crate) trait Dial {
     fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>>;
 }
 
+/// The worker's way to the object host.
+pub(crate) enum Upstream {
+    /// HTTP/1.1 connections it dials, pooled for plain requests (live: loopback TCP).
+    Connect(Box<dyn Dial>),
+    /// A call, as a Worker's `stub.fetch()` is: the request handed to the object host's routes
+    /// and the response back, with no connection between them (the simulation). An accepted
+    /// socket runs on a connected pair of streams from `pair`: the worker's end, the object's.
+    Call {
+        objects: Rc<Objects>,
+        pair: SocketPair,
+    },
+}
+
+/// Makes a connected pair of streams for an accepted socket: the worker's end, the object's.
+pub(crate) type SocketPair = fn() -> (Box<dyn IoObject>, Box<dyn IoObject>);
+
 /// Relay chunk size, and the most chunks in flight per direction of one socket. A read of more
 /// bytes than a chunk becomes several chunks, each with its own latency draw; the socket
 /// messages of the bundled scenarios are far smaller, and each open socket holds two buffers.
@@ -41,11 +59,11 @@ const CHUNKS_IN_FLIGHT_MAX: usize = 64;
 
 pub(crate) struct Worker {
     env: Env,
-    dial: Box<dyn Dial>,
+    upstream: Upstream,
     /// Latencies, losses and partitions of the messages it relays.
     network: Network,
     /// Idle keep-alive connections to the object host with when each went idle, reused for
-    /// plain requests (an upgrade consumes its connection).
+    /// plain requests (an upgrade consumes its connection); `Upstream::Connect` only.
     idle: RefCell<Vec<(Sender, u64)>>,
 }
 
@@ -55,11 +73,11 @@ type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
 const IDLE_CONNECTIONS_MAX: usize = 256;
 
 impl Worker {
-    pub(crate) fn new(env: Env, dial: Box<dyn Dial>) -> Rc<Self> {
+    pub(crate) fn new(env: Env, upstream: Upstream) -> Rc<Self> {
         Rc::new(Worker {
             network: Network::new(&env),
             env,
-            dial,
+            upstream,
             idle: RefCell::new(Vec::new()),
         })
     }
@@ -153,37 +171,26 @@ fn relay(
             .then(|| hyper::upgrade::on(&mut *req));
         let upgrade = client_upgrade.is_some();
         // `_open`, not `_`: the upgrade stays open until the relay ends.
-        let (job, _open, sender, response) = match Box::pin(way_up(&worker, req, upgrade)).await {
+        let (job, _open, exchange) = match Box::pin(way_up(&worker, req, upgrade)).await {
             Ok(up) => up,
             Err(early) => return early,
         };
-        let mut resp = match response.await {
-            Ok(r) => r,
-            Err(e) => {
-                return Ok(status(
-                    StatusCode::BAD_GATEWAY,
-                    &format!("object host: {e}"),
-                ))
-            }
-        };
-        let object_upgrade = (resp.status() == StatusCode::SWITCHING_PROTOCOLS)
-            .then(|| hyper::upgrade::on(&mut resp));
-        let (parts, body) = resp.into_parts();
-        let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
-            Ok(b) => b,
+        let Answer {
+            parts,
+            body,
+            socket,
+        } = match exchange.answer(&worker, upgrade).await {
+            Ok(a) => a,
             Err(r) => return Ok(r),
         };
-        if !upgrade {
-            worker.put_idle(sender);
-            if parts.status == StatusCode::ACCEPTED {
-                super::edge::put_accepted(&worker.env, job, &body).await;
-            }
+        if !upgrade && parts.status == StatusCode::ACCEPTED {
+            super::edge::put_accepted(&worker.env, job, &body).await;
         }
         let hop = worker.hop(job, Direction::Down);
         // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
         clock::sleep_ms_since(hop.latency_ms, arrived).await;
         match hop.dropped_by {
-            // The object's end of an accepted upgrade is dropped with `object_upgrade`.
+            // The worker's end of an accepted socket is dropped with `socket`.
             Some(LinkName::ClientEdge) => return Err(Reset),
             Some(LinkName::EdgeObject) => {
                 return Ok(status(
@@ -193,10 +200,10 @@ fn relay(
             }
             None => {}
         }
-        if let (Some(client_up), Some(object_up)) = (client_upgrade, object_upgrade) {
+        if let (Some(client_up), Some(object_up)) = (client_upgrade, socket) {
             task::spawn(async move {
-                if let (Ok(c), Ok(o)) = (client_up.await, object_up.await) {
-                    splice(worker, job, TokioIo::new(c), TokioIo::new(o)).await;
+                if let (Ok(c), Some(o)) = (client_up.await, object_up.await) {
+                    splice(worker, job, TokioIo::new(c), o).await;
                 }
             });
         }
@@ -205,21 +212,13 @@ fn relay(
 }
 
 /// The request's way up: its body, the job it is for, then [`forward`]. `Ok`: the job, the
-/// upgrade held open (for as long as the relay runs), the connection and the answer to come;
+/// upgrade held open (for as long as the relay runs) and the exchange with the object host;
 /// `Err`: what the relay answers at once.
 async fn way_up(
     worker: &Rc<Worker>,
     req: Box<Request<Incoming>>,
     upgrade: bool,
-) -> Result<
-    (
-        u64,
-        Option<crate::record::UpgradeOpen>,
-        Sender,
-        impl std::future::Future<Output = hyper::Result<Response<Incoming>>>,
-    ),
-    Result<Response<Body>, Reset>,
-> {
+) -> Result<(u64, Option<crate::record::UpgradeOpen>, Exchange), Result<Response<Body>, Reset>> {
     // Out of its box, which is freed with this future rather than the relay's.
     let (parts, body) = (*req).into_parts();
     let body = match read_body(body, worker.env.bounds().map(|b| b.header_timeout)).await {
@@ -238,7 +237,7 @@ async fn way_up(
     let forwarded = forward(worker, job, upgrade, parts, body).await;
     edge_cancel.armed = false;
     match forwarded {
-        Ok((sender, response)) => Ok((job, open, sender, response)),
+        Ok(exchange) => Ok((job, open, exchange)),
         Err(Some(r)) => Err(Ok(r)),
         Err(None) => Err(Err(Reset)),
     }
@@ -269,23 +268,16 @@ fn job_of(parts: &hyper::http::request::Parts, body: &Bytes) -> u64 {
         .map_or(u64::MAX, api::job_key)
 }
 
-/// The request's way up: its latency over both links, a drop on either, then a connection
-/// to the object host (pooled, unless it is an upgrade, which consumes its connection) and
-/// the request sent on it. `Err(None)`: the client's connection resets; `Err(Some(r))`: the
-/// edge answers `r`.
+/// The request's way up: its latency over both links, a drop on either, then the request
+/// sent to the object host ([`send`]). `Err(None)`: the client's connection resets;
+/// `Err(Some(r))`: the edge answers `r`.
 async fn forward(
     worker: &Worker,
     job: u64,
     upgrade: bool,
     mut parts: hyper::http::request::Parts,
     body: Bytes,
-) -> Result<
-    (
-        Sender,
-        impl std::future::Future<Output = hyper::Result<Response<Incoming>>>,
-    ),
-    Option<Response<Body>>,
-> {
+) -> Result<Exchange, Option<Response<Body>>> {
     let hop = worker.hop(job, Direction::Up);
     clock::sleep_ms(hop.latency_ms).await;
     match hop.dropped_by {
@@ -310,11 +302,6 @@ async fn forward(
             )));
         }
     }
-    let pooled = if upgrade { None } else { worker.take_idle() };
-    let mut sender = match pooled {
-        Some(s) => s,
-        None => open_connection(worker).await?,
-    };
     let mut forward = Request::from_parts(parts, Full::new(body));
     *forward.uri_mut() = forward
         .uri()
@@ -322,13 +309,115 @@ async fn forward(
         .map_or("/", |pq| pq.as_str())
         .parse()
         .expect("a path and query is a valid URI");
-    let response = sender.send_request(forward);
-    Ok((sender, response))
+    send(worker, upgrade, forward).await
+}
+
+/// Sends `req` to the object host: on a connection (pooled, unless it is an upgrade, which
+/// consumes its connection), or as a call.
+async fn send(
+    worker: &Worker,
+    upgrade: bool,
+    req: Request<Body>,
+) -> Result<Exchange, Option<Response<Body>>> {
+    match &worker.upstream {
+        Upstream::Connect(dial) => {
+            let pooled = if upgrade { None } else { worker.take_idle() };
+            let mut sender = match pooled {
+                Some(s) => s,
+                None => open_connection(dial.as_ref()).await?,
+            };
+            let response = Box::pin(sender.send_request(req));
+            Ok(Exchange::Connection(sender, response))
+        }
+        Upstream::Call { objects, pair } => {
+            let (handed, handover) = tokio::sync::oneshot::channel();
+            let response = super::object::route(req, objects.clone(), Handover::Direct(handover));
+            Ok(Exchange::Call(response, handed, *pair))
+        }
+    }
+}
+
+/// A request sent to the object host, its answer to come.
+enum Exchange {
+    /// On a connection, which goes back to the pool after a plain request's answer.
+    Connection(
+        Sender,
+        LocalBoxFuture<'static, hyper::Result<Response<Incoming>>>,
+    ),
+    /// A call: the object host's answer, the sender of the object's end of a socket it
+    /// accepts, and where a socket's pair of ends comes from.
+    Call(
+        LocalBoxFuture<'static, Response<Body>>,
+        tokio::sync::oneshot::Sender<Box<dyn IoObject>>,
+        SocketPair,
+    ),
+}
+
+/// The object host's answer as the worker relays it: its head and body, and after a 101 the
+/// worker's end of the socket, to come.
+struct Answer {
+    parts: hyper::http::response::Parts,
+    body: Bytes,
+    socket: Option<LocalBoxFuture<'static, Option<Box<dyn IoObject>>>>,
+}
+
+impl Exchange {
+    /// The object host's answer, or the edge's own when that answer cannot be read.
+    async fn answer(self, worker: &Worker, upgrade: bool) -> Result<Answer, Response<Body>> {
+        let timeout = worker.env.bounds().map(|b| b.header_timeout);
+        match self {
+            Exchange::Connection(sender, response) => {
+                let mut resp = response
+                    .await
+                    .map_err(|e| status(StatusCode::BAD_GATEWAY, &format!("object host: {e}")))?;
+                let socket = switched(&resp).then(|| {
+                    let on = hyper::upgrade::on(&mut resp);
+                    async move {
+                        let up = on.await.ok()?;
+                        Some(Box::new(TokioIo::new(up)) as Box<dyn IoObject>)
+                    }
+                    .boxed_local()
+                });
+                let (parts, body) = resp.into_parts();
+                let body = read_body(body, timeout).await?;
+                if !upgrade {
+                    worker.put_idle(sender);
+                }
+                Ok(Answer {
+                    parts,
+                    body,
+                    socket,
+                })
+            }
+            Exchange::Call(response, handed, pair) => {
+                let resp = response.await;
+                // The object's end leaves with the 101, as hyper's upgrade hands the object
+                // host its connection once the 101 is written.
+                let socket = switched(&resp).then(|| {
+                    let (worker_end, object_end) = pair();
+                    let _ = handed.send(object_end);
+                    std::future::ready(Some(worker_end)).boxed_local()
+                });
+                let (parts, body) = resp.into_parts();
+                let body = read_body(body, timeout).await?;
+                Ok(Answer {
+                    parts,
+                    body,
+                    socket,
+                })
+            }
+        }
+    }
+}
+
+/// Whether the object host accepted an upgrade.
+fn switched<B>(resp: &Response<B>) -> bool {
+    resp.status() == StatusCode::SWITCHING_PROTOCOLS
 }
 
 /// A new connection to the object host, its connection task spawned.
-async fn open_connection(worker: &Worker) -> Result<Sender, Option<Response<Body>>> {
-    let io = worker.dial.dial().await.map_err(|e| {
+async fn open_connection(dial: &dyn Dial) -> Result<Sender, Option<Response<Body>>> {
+    let io = dial.dial().await.map_err(|e| {
         Some(status(
             StatusCode::BAD_GATEWAY,
             &format!("object host unreachable: {e}"),

@@ -2,11 +2,12 @@
 //! it to the end, and returns the per-job records. Pure simulation: no wall clock, no OS
 //! entropy, no files, no real sockets.
 //!
-//! The world is one turmoil host. The fleet's jobs are its tasks; a connection to the worker,
-//! and the worker's to the objects, is an in-process pipe (`pipe`) whose far end a task on
-//! the same host serves (`connect_in_process`). Real HTTP and WebSocket bytes cross every
-//! pipe, and the network between the ends is the worker's: it sleeps the scenario's latencies
-//! and applies loss and partitions. Nothing else takes time: a byte written at T is read at T,
+//! The world is one turmoil host. The fleet's jobs are its tasks; a connection to the worker
+//! is an in-process pipe (`pipe`) whose far end a task on the same host serves
+//! (`connect_in_process`). The worker calls the object host, as `stub.fetch()` is a call
+//! (`Upstream::Call`), and an accepted socket's two ends are a pipe of their own
+//! (`socket_pair`). Real HTTP and WebSocket bytes cross every pipe, and the network between the
+//! ends is the worker's: it sleeps the scenario's latencies and applies loss and partitions. Nothing else takes time: a byte written at T is read at T,
 //! so simulated latency is the scenario's latency (turmoil's TCP between hosts costs a tick
 //! per hop; see ARCHITECTURE.md, "One host, in-process connections").
 
@@ -23,7 +24,7 @@ use crate::draw::Draws;
 use crate::names::VariantId;
 use crate::record::{JobRecord, Recorder};
 use crate::scenario::Scenario;
-use crate::server::{self, Dial, Env, Objects, Variant, Worker};
+use crate::server::{self, Env, Objects, Upstream, Variant, Worker};
 use crate::task;
 use crate::wire::IoObject;
 
@@ -105,18 +106,11 @@ where
     Box::new(near)
 }
 
-/// The worker's way to the durable objects.
-struct ObjectsDial(Rc<Objects>);
-
-impl Dial for ObjectsDial {
-    fn dial(&self) -> LocalBoxFuture<'static, io::Result<Box<dyn IoObject>>> {
-        let objects = self.0.clone();
-        Box::pin(async move {
-            Ok(connect_in_process(|s| {
-                server::serve_objects_conn(s, objects)
-            }))
-        })
-    }
+/// The two ends of an accepted socket between the worker and an object: the worker calls
+/// the object host (`Upstream::Call`), and only the socket's bytes need a stream.
+fn socket_pair() -> (Box<dyn IoObject>, Box<dyn IoObject>) {
+    let (worker_end, object_end) = pipe::pipe(PIPE_BYTES);
+    (Box::new(worker_end), Box::new(object_end))
 }
 
 /// A client's way to the worker.
@@ -210,7 +204,11 @@ pub(crate) fn world_ticking<'a>(
         edge_secret: server::SIM_EDGE_SECRET.into(),
     };
     let objects = Objects::new(env());
-    let worker = Worker::new(env(), Box::new(ObjectsDial(objects.clone())));
+    let upstream = Upstream::Call {
+        objects: objects.clone(),
+        pair: socket_pair,
+    };
+    let worker = Worker::new(env(), upstream);
     World {
         sim,
         objects,

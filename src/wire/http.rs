@@ -69,8 +69,19 @@ fn reg_name_byte(b: u8) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BadBody;
 
+/// A request or response body as it arrives: hyper's from a connection, or the body a
+/// caller built (the simulation's worker calls its object host directly: `server::worker`).
+pub(crate) trait InBody:
+    hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+{
+}
+impl<B> InBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+{
+}
+
 /// Collects a body of at most [`api::BODY_BYTES_MAX`] bytes.
-pub(crate) async fn collect_body(body: Incoming) -> Result<Bytes, BadBody> {
+pub(crate) async fn collect_body(body: impl InBody) -> Result<Bytes, BadBody> {
     match Limited::new(body, api::BODY_BYTES_MAX).collect().await {
         Ok(b) => Ok(b.to_bytes()),
         Err(_) => Err(BadBody),
@@ -80,7 +91,7 @@ pub(crate) async fn collect_body(body: Incoming) -> Result<Bytes, BadBody> {
 /// Reads a JSON body of at most [`api::BODY_BYTES_MAX`] bytes within `timeout` (none in the
 /// simulation), or the answer that refuses it: 413 too large, 408 too slow.
 pub(crate) async fn read_body(
-    body: Incoming,
+    body: impl InBody,
     timeout: Option<Duration>,
 ) -> Result<Bytes, Response<Body>> {
     let too_large = || {

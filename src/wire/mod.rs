@@ -7,7 +7,7 @@ mod http;
 mod io;
 mod ws;
 
-pub(crate) use http::{collect_body, host_refusal, plain, read_body, serve_http1, Body};
+pub(crate) use http::{collect_body, host_refusal, plain, read_body, serve_http1, Body, InBody};
 pub(crate) use io::Io;
 pub use io::IoObject;
 pub(crate) use ws::{ws_config, WS_WRITE_BUFFER_BYTES_MAX};

@@ -31,8 +31,9 @@ use super::storage::{Store, Stored, AUTH_TOKEN, AUTH_TOKEN_EXPIRATION};
 use super::Env;
 use crate::wire::api::{self, ServerMsg};
 
+pub(super) use routes::route;
 pub(crate) use routes::serve_objects_conn;
-pub(super) use upgrade::canceled;
+pub(super) use upgrade::{canceled, Handover};
 
 /// Most objects one simulated host keeps (one per job posted; a run has at most 100,000
 /// jobs). A live host keeps `Bounds::jobs_max` and forgets idle ones (`retention`).

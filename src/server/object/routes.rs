@@ -8,7 +8,6 @@ use bytes::Bytes;
 use futures_util::future::LocalBoxFuture;
 use futures_util::FutureExt;
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::header::HeaderValue;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::Serialize;
@@ -16,13 +15,13 @@ use serde::Serialize;
 use super::enrichment::enrich;
 use super::lifecycle::schedule_crash;
 use super::session;
-use super::upgrade::upgrade;
+use super::upgrade::{upgrade, Handover};
 use super::{Object, Objects};
 use crate::draw::Purpose;
 use crate::names::FaultKind;
 use crate::task;
 use crate::wire::api::{self, BatchAccepted, BatchRequest, SessionAccepted, SessionRequest};
-use crate::wire::{plain, read_body, serve_http1, Body, Io};
+use crate::wire::{plain, read_body, serve_http1, Body, InBody, Io};
 
 /// Serves one connection to the object host (HTTP/1.1 with upgrades).
 pub(crate) fn serve_objects_conn<S: Io>(
@@ -30,13 +29,20 @@ pub(crate) fn serve_objects_conn<S: Io>(
     objects: Rc<Objects>,
 ) -> impl std::future::Future<Output = ()> {
     let header_timeout = objects.env.bounds().map(|b| b.header_timeout);
-    let handle = move |req| route(req, objects.clone()).map(Ok::<_, Infallible>);
+    let handle =
+        move |req| route(req, objects.clone(), Handover::Connection).map(Ok::<_, Infallible>);
     serve_http1(stream, handle, "object", header_timeout)
 }
 
 /// The request's route, boxed on its own: a request in flight holds its own route's future,
-/// not the size of the largest (a herd of upgrades waits at its objects: issue 27).
-fn route(req: Request<Incoming>, objects: Rc<Objects>) -> LocalBoxFuture<'static, Response<Body>> {
+/// not the size of the largest (a herd of upgrades waits at its objects: issue 27). The
+/// request comes off an HTTP/1 connection (live) or from the worker's direct call (the
+/// simulation); `handover` says how an accepted socket's end will reach the object.
+pub(crate) fn route<B: InBody + 'static>(
+    req: Request<B>,
+    objects: Rc<Objects>,
+    handover: Handover,
+) -> LocalBoxFuture<'static, Response<Body>> {
     let answer = |status, why| -> LocalBoxFuture<'static, Response<Body>> {
         Box::pin(std::future::ready(plain(status, why)))
     };
@@ -44,7 +50,7 @@ fn route(req: Request<Incoming>, objects: Rc<Objects>) -> LocalBoxFuture<'static
         (&Method::POST, api::BATCH_PATH) => Box::pin(post_batch(req, objects)),
         (_, api::BATCH_PATH) => answer(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
         (&Method::GET, api::PROGRESS_PATH | api::SESSION_SOCKET_PATH) => {
-            Box::pin(upgrade(req, objects))
+            Box::pin(upgrade(req, objects, handover))
         }
         (&Method::POST, api::SESSION_PATH) => Box::pin(post_session(req, objects)),
         (_, api::SESSION_PATH) => answer(StatusCode::METHOD_NOT_ALLOWED, "use POST"),
@@ -72,7 +78,7 @@ fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
 }
 
 /// `POST /api/enrichment/batch`: a fresh token, stored; the job started on the first POST.
-async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+async fn post_batch(req: Request<impl InBody>, objects: Rc<Objects>) -> Response<Body> {
     let batch = match parse_batch(req, &objects).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -142,7 +148,7 @@ async fn post_batch(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Bo
 
 /// `POST /api/session`: a fresh token for the session's socket, stored as a job's is (the
 /// handshake variants read it the same way).
-async fn post_session(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+async fn post_session(req: Request<impl InBody>, objects: Rc<Objects>) -> Response<Body> {
     let timeout = objects.env.bounds().map(|b| b.header_timeout);
     let body = match read_body(req.into_body(), timeout).await {
         Ok(b) => b,
@@ -197,7 +203,7 @@ async fn post_session(req: Request<Incoming>, objects: Rc<Objects>) -> Response<
 
 /// The batch POST's body: a well-formed job id and at most the most books a job may have.
 async fn parse_batch(
-    req: Request<Incoming>,
+    req: Request<impl InBody>,
     objects: &Objects,
 ) -> Result<BatchRequest, Response<Body>> {
     let timeout = objects.env.bounds().map(|b| b.header_timeout);
@@ -312,7 +318,7 @@ impl Object {
 
 /// `GET /api/enrichment/status?jobId=…&token=…`: the job's progress, for a client that
 /// cannot keep a socket. The token is checked as the upgrade checks it.
-async fn status(req: Request<Incoming>, objects: Rc<Objects>) -> Response<Body> {
+async fn status(req: Request<impl InBody>, objects: Rc<Objects>) -> Response<Body> {
     let query = req.uri().query();
     let (job_id, token) = match api::job_and_token(query) {
         Ok(x) => x,

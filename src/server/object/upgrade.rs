@@ -6,12 +6,10 @@ use std::rc::Rc;
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::header::{
     HeaderMap, HeaderName, HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY,
     SEC_WEBSOCKET_VERSION, UPGRADE,
 };
-use hyper::upgrade::OnUpgrade;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
@@ -24,7 +22,7 @@ use crate::record::UpgradeOpen;
 use crate::server::{auth, Env};
 use crate::task;
 use crate::wire::api;
-use crate::wire::{plain, Body};
+use crate::wire::{plain, Body, IoObject};
 
 /// What the upgrade handler decided.
 enum Decision {
@@ -77,13 +75,43 @@ impl Refused {
     }
 }
 
+/// How the object's end of an accepted socket reaches it.
+pub(crate) enum Handover {
+    /// hyper's upgrade of the HTTP/1 connection the request came on (live `serve`).
+    Connection,
+    /// Handed over by the worker, which called the object host with no connection between
+    /// them (the simulation, as a Worker's `stub.fetch()` is a call): the worker sends the
+    /// object's end once it has the 101, and drops the sender if it never will.
+    Direct(oneshot::Receiver<Box<dyn IoObject>>),
+}
+
+/// The object's end of an accepted socket, to come.
+enum End {
+    Upgrade(hyper::upgrade::OnUpgrade),
+    Handed(oneshot::Receiver<Box<dyn IoObject>>),
+}
+
+impl End {
+    /// The end, or `None` when the connection or the worker let it go first.
+    async fn get(self) -> Option<Box<dyn IoObject>> {
+        match self {
+            End::Upgrade(on) => on
+                .await
+                .ok()
+                .map(|up| Box::new(TokioIo::new(up)) as Box<dyn IoObject>),
+            End::Handed(handed) => handed.await.ok(),
+        }
+    }
+}
+
 /// The checks, then the handshake spawned; the future waits for its answer without the
 /// request (a herd of upgrades waits here).
 // Not an `async fn`: ARCHITECTURE.md, "What a job in flight holds".
 #[allow(clippy::manual_async_fn)]
-pub(super) fn upgrade(
-    req: Request<Incoming>,
+pub(super) fn upgrade<B: 'static>(
+    req: Request<B>,
     objects: Rc<Objects>,
+    handover: Handover,
 ) -> impl std::future::Future<Output = Response<Body>> {
     // Boxed, so that the future holds a pointer to it, not its 248 bytes, once it is dropped.
     let mut req = Box::new(req);
@@ -94,14 +122,17 @@ pub(super) fn upgrade(
         };
         asked.edge_verified = crate::server::edge::verified(&objects.env, req.headers());
         let object = objects.find(&asked.job_id);
-        let on_upgrade = hyper::upgrade::on(&mut *req);
+        let end = match handover {
+            Handover::Connection => End::Upgrade(hyper::upgrade::on(&mut *req)),
+            Handover::Direct(handed) => End::Handed(handed),
+        };
         // The request's headers are not needed while the handshake runs (a herd of them waits).
         drop(req);
         // The handshake runs as its own task, so its timings are recorded even when the client
         // is gone and hyper drops this request; the server then counts the upgrade as canceled.
         let (tx, rx) = oneshot::channel();
         let open = UpgradeOpen::new(&objects.env.recorder);
-        task::spawn(handshake_task(objects, object, asked, on_upgrade, tx, open));
+        task::spawn(handshake_task(objects, object, asked, end, tx, open));
         rx.await
             .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
     }
@@ -109,7 +140,7 @@ pub(super) fn upgrade(
 
 /// The request's checks, all instant, in the call flow's order: the upgrade header (step 3),
 /// the job id and token (step 4), then what RFC 6455 4.2.1 requires of the handshake.
-fn check_request(req: &Request<Incoming>) -> Result<Asked, Refused> {
+fn check_request<B>(req: &Request<B>) -> Result<Asked, Refused> {
     let headers = req.headers();
     let wants_ws = headers
         .get(UPGRADE)
@@ -195,7 +226,7 @@ fn handshake_task(
     objects: Rc<Objects>,
     object: Rc<Object>,
     asked: Asked,
-    on_upgrade: OnUpgrade,
+    end: End,
     tx: oneshot::Sender<Response<Body>>,
     open: UpgradeOpen,
 ) -> impl std::future::Future<Output = ()> {
@@ -215,12 +246,9 @@ fn handshake_task(
         let Some((incarnation, socket)) = accepted else {
             return;
         };
-        match on_upgrade.await {
-            Ok(upgraded) => {
-                let io = TokioIo::new(upgraded);
-                socket::run(objects.clone(), object, io, socket, incarnation).await
-            }
-            Err(_) => {
+        match end.get().await {
+            Some(io) => socket::run(objects.clone(), object, io, socket, incarnation).await,
+            None => {
                 socket::detach(&object, socket);
                 canceled(env, &object, "upgrade failed")
             }
