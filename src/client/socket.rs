@@ -152,7 +152,7 @@ impl Session {
         // The token and job id come from the server: whatever it sent is input, and a URL
         // that does not parse fails the attempt (the 202's body is checked too).
         let request = match url.into_client_request() {
-            Ok(r) => r,
+            Ok(r) => BoxedRequest(Box::new(r)),
             Err(e) => {
                 tracing::warn!(job = n, error = %e, "the progress URL does not parse");
                 return Err((Outcome::Rejected, None));
@@ -400,6 +400,21 @@ impl Session {
                 true
             }
         }
+    }
+}
+
+/// An upgrade request, boxed: tokio-tungstenite's client handshake keeps the request it is
+/// given at each of its nested futures' levels, and a herd of handshakes waits at once (a
+/// pointer each, not 224 bytes each: issue 27).
+struct BoxedRequest(Box<tokio_tungstenite::tungstenite::handshake::client::Request>);
+
+impl IntoClientRequest for BoxedRequest {
+    fn into_client_request(
+        self,
+    ) -> tokio_tungstenite::tungstenite::Result<
+        tokio_tungstenite::tungstenite::handshake::client::Request,
+    > {
+        Ok(*self.0)
     }
 }
 

@@ -149,8 +149,9 @@ fn status(code: StatusCode, text: &str) -> Response<Body> {
 
 /// Relays one request: up to the object host (its latency, a drop on either link), the
 /// answer back down the same way, and, after a 101, the socket's bytes both ways. The request
-/// is boxed and the way up runs boxed: a herd of requests waits for the object's answer
-/// holding neither.
+/// is boxed, and every phase but the wait for the object's answer runs boxed (the way up, the
+/// KV put, the hop down): a herd of requests waits for its answers holding none of them, and
+/// hyper sizes each connection's slot for a request by this future.
 // Not an `async fn`: ARCHITECTURE.md, "What a job in flight holds".
 #[allow(clippy::manual_async_fn)]
 fn relay(
@@ -184,11 +185,11 @@ fn relay(
             Err(r) => return Ok(r),
         };
         if !upgrade && parts.status == StatusCode::ACCEPTED {
-            super::edge::put_accepted(&worker.env, job, &body).await;
+            Box::pin(super::edge::put_accepted(&worker.env, job, &body)).await;
         }
         let hop = worker.hop(job, Direction::Down);
         // Live, the hop down takes back the hop up's timer lateness (one path, one timeline).
-        clock::sleep_ms_since(hop.latency_ms, arrived).await;
+        Box::pin(clock::sleep_ms_since(hop.latency_ms, arrived)).await;
         match hop.dropped_by {
             // The worker's end of an accepted socket is dropped with `socket`.
             Some(LinkName::ClientEdge) => return Err(Reset),
@@ -362,7 +363,8 @@ struct Answer {
 }
 
 impl Exchange {
-    /// The object host's answer, or the edge's own when that answer cannot be read.
+    /// The object host's answer, or the edge's own when that answer cannot be read. The body
+    /// is read boxed: the future waits for the answer holding a pointer, not the read.
     async fn answer(self, worker: &Worker, upgrade: bool) -> Result<Answer, Response<Body>> {
         let timeout = worker.env.bounds().map(|b| b.header_timeout);
         match self {
@@ -379,7 +381,7 @@ impl Exchange {
                     .boxed_local()
                 });
                 let (parts, body) = resp.into_parts();
-                let body = read_body(body, timeout).await?;
+                let body = Box::pin(read_body(body, timeout)).await?;
                 if !upgrade {
                     worker.put_idle(sender);
                 }
@@ -399,7 +401,7 @@ impl Exchange {
                     std::future::ready(Some(worker_end)).boxed_local()
                 });
                 let (parts, body) = resp.into_parts();
-                let body = read_body(body, timeout).await?;
+                let body = Box::pin(read_body(body, timeout)).await?;
                 Ok(Answer {
                     parts,
                     body,
