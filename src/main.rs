@@ -7,7 +7,9 @@ use std::process::ExitCode;
 mod cli;
 
 // The simulator allocates per message (hyper, tungstenite, turmoil); mimalloc cuts that cost.
-// `Counting` lets `bench` measure the live heap per open connection.
+// Its v2 line (Cargo.toml's `features = ["v2"]`), not v3: the herd at 20,000 jobs in flight
+// peaks 5% lower with it, at the same speed (docs/performance.md, "The worker calls the
+// object host"). `Counting` lets `bench` measure the live heap per open connection.
 #[global_allocator]
 static ALLOCATOR: handshake_sim::internal::bench::Counting<mimalloc::MiMalloc> =
     handshake_sim::internal::bench::Counting(mimalloc::MiMalloc);
