@@ -9,6 +9,8 @@ use crate::draw::Purpose;
 use crate::wire::api::ServerMsg;
 
 /// The enrichment pipeline of one job: one progress event per enriched book, then completion.
+/// An event's delivery runs boxed: the task waits between books holding only its sleep (a
+/// herd's jobs all have one of these: issue 27).
 pub(super) async fn enrich(objects: Rc<Objects>, object: Rc<Object>, books: u32) {
     let env = &objects.env;
     for i in 0..books {
@@ -20,23 +22,19 @@ pub(super) async fn enrich(objects: Rc<Objects>, object: Rc<Object>, books: u32)
         );
         clock::sleep_ms(ms).await;
         object.state.borrow_mut().books_done = i + 1;
-        object
-            .progress(
-                &objects,
-                ServerMsg::Progress {
-                    seq: i + 1,
-                    books,
-                    job_id: None,
-                },
-            )
-            .await;
+        let progress = ServerMsg::Progress {
+            seq: i + 1,
+            books,
+            job_id: None,
+        };
+        Box::pin(object.progress(&objects, progress)).await;
     }
     object.state.borrow_mut().done = true;
     let complete = ServerMsg::Complete {
         books,
         job_id: None,
     };
-    object.progress(&objects, complete).await;
+    Box::pin(object.progress(&objects, complete)).await;
     tracing::debug!(
         job = object.job,
         t_ms = env.clock.now_ms(),
