@@ -63,14 +63,11 @@ pub(crate) struct Worker {
     /// Latencies, losses and partitions of the messages it relays.
     network: Network,
     /// Idle keep-alive connections to the object host with when each went idle, reused for
-    /// plain requests (an upgrade consumes its connection); `Upstream::Connect` only.
+    /// plain requests (an upgrade consumes its connection); live `Upstream::Connect` only.
     idle: RefCell<Vec<(Sender, u64)>>,
 }
 
 type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
-
-/// Most idle connections the worker keeps to the object host in the simulation.
-const IDLE_CONNECTIONS_MAX: usize = 256;
 
 impl Worker {
     pub(crate) fn new(env: Env, upstream: Upstream) -> Rc<Self> {
@@ -87,15 +84,13 @@ impl Worker {
         self.network.hop(&self.env, job, direction)
     }
 
-    /// An idle connection to the object host that can take a request now, if any. Live, one
+    /// An idle connection to the object host that can take a request now, if any: live
+    /// only (`Upstream::Connect`; a worker without a live server's bounds keeps none). One
     /// idle for half the object host's header timeout is let go: the host closes an idle
     /// keep-alive connection after that timeout, and a request must not race that close.
     fn take_idle(&self) -> Option<Sender> {
         let now_ms = self.env.clock.now_ms();
-        let fresh_ms = self
-            .env
-            .bounds()
-            .map_or(u64::MAX, |b| b.header_timeout.as_millis() as u64 / 2);
+        let fresh_ms = self.env.bounds()?.header_timeout.as_millis() as u64 / 2;
         let mut idle = self.idle.borrow_mut();
         while let Some((s, since_ms)) = idle.pop() {
             if s.is_ready() && now_ms.saturating_sub(since_ms) < fresh_ms {
@@ -107,19 +102,14 @@ impl Worker {
 
     fn put_idle(&self, sender: Sender) {
         let now_ms = self.env.clock.now_ms();
-        let mut idle = self.idle.borrow_mut();
-        let max = match self.env.bounds() {
-            Some(b) => {
-                // Live: connections gone stale or closed leave now (their descriptors too).
-                let fresh_ms = b.header_timeout.as_millis() as u64 / 2;
-                idle.retain(|(s, since_ms)| {
-                    !s.is_closed() && now_ms.saturating_sub(*since_ms) < fresh_ms
-                });
-                b.pool_max
-            }
-            None => IDLE_CONNECTIONS_MAX,
+        let Some(b) = self.env.bounds() else {
+            return;
         };
-        if idle.len() < max && !sender.is_closed() {
+        let mut idle = self.idle.borrow_mut();
+        // Connections gone stale or closed leave now (their descriptors too).
+        let fresh_ms = b.header_timeout.as_millis() as u64 / 2;
+        idle.retain(|(s, since_ms)| !s.is_closed() && now_ms.saturating_sub(*since_ms) < fresh_ms);
+        if idle.len() < b.pool_max && !sender.is_closed() {
             idle.push((sender, now_ms));
         }
     }
@@ -331,8 +321,15 @@ async fn send(
             Ok(Exchange::Connection(sender, response))
         }
         Upstream::Call { objects, pair } => {
-            let (handed, handover) = tokio::sync::oneshot::channel();
-            let response = super::object::route(req, objects.clone(), Handover::Direct(handover));
+            // hyper upgrades a connection for an HTTP/1.1 request only: the call hands the
+            // object its end under the same condition.
+            let (handed, handover) = if upgrade && req.version() == hyper::Version::HTTP_11 {
+                let (handed, handover) = tokio::sync::oneshot::channel();
+                (Some(handed), Handover::Direct(handover))
+            } else {
+                (None, Handover::Never)
+            };
+            let response = super::object::route(req, objects.clone(), handover);
             Ok(Exchange::Call(response, handed, *pair))
         }
     }
@@ -346,10 +343,10 @@ enum Exchange {
         LocalBoxFuture<'static, hyper::Result<Response<Incoming>>>,
     ),
     /// A call: the object host's answer, the sender of the object's end of a socket it
-    /// accepts, and where a socket's pair of ends comes from.
+    /// accepts (for an upgrade), and where a socket's pair of ends comes from.
     Call(
         LocalBoxFuture<'static, Response<Body>>,
-        tokio::sync::oneshot::Sender<Box<dyn IoObject>>,
+        Option<tokio::sync::oneshot::Sender<Box<dyn IoObject>>>,
         SocketPair,
     ),
 }
@@ -395,11 +392,14 @@ impl Exchange {
                 let resp = response.await;
                 // The object's end leaves with the 101, as hyper's upgrade hands the object
                 // host its connection once the 101 is written.
-                let socket = switched(&resp).then(|| {
-                    let (worker_end, object_end) = pair();
-                    let _ = handed.send(object_end);
-                    std::future::ready(Some(worker_end)).boxed_local()
-                });
+                let socket = match handed {
+                    Some(handed) if switched(&resp) => {
+                        let (worker_end, object_end) = pair();
+                        let _ = handed.send(object_end);
+                        Some(std::future::ready(Some(worker_end)).boxed_local())
+                    }
+                    _ => None,
+                };
                 let (parts, body) = resp.into_parts();
                 let body = Box::pin(read_body(body, timeout)).await?;
                 Ok(Answer {

@@ -6,10 +6,11 @@
 //! is an in-process pipe (`pipe`) whose far end a task on the same host serves
 //! (`connect_in_process`). The worker calls the object host, as `stub.fetch()` is a call
 //! (`Upstream::Call`), and an accepted socket's two ends are a pipe of their own
-//! (`socket_pair`). Real HTTP and WebSocket bytes cross every pipe, and the network between the
-//! ends is the worker's: it sleeps the scenario's latencies and applies loss and partitions. Nothing else takes time: a byte written at T is read at T,
-//! so simulated latency is the scenario's latency (turmoil's TCP between hosts costs a tick
-//! per hop; see ARCHITECTURE.md, "One host, in-process connections").
+//! (`socket_pair`). Real HTTP and WebSocket bytes cross every pipe, and the network between
+//! the ends is the worker's: it sleeps the scenario's latencies and applies loss and
+//! partitions. Nothing else takes time: a byte written at T is read at T, so simulated
+//! latency is the scenario's latency (turmoil's TCP between hosts costs a tick per hop; see
+//! ARCHITECTURE.md, "One host, in-process connections").
 
 use std::cell::{Cell, RefCell};
 use std::io;
@@ -31,7 +32,7 @@ use crate::wire::IoObject;
 mod pipe;
 
 /// The one turmoil host of a run: the client fleet, with the worker and the durable objects
-/// as tasks beside it (see `connect_in_process`).
+/// as tasks beside it (see `connect_in_process` and `socket_pair`).
 pub(crate) const FLEET_HOST: &str = "fleet";
 /// The worker's authority in the Host header and the socket URL.
 const EDGE_AUTHORITY: &str = "worker:8787";

@@ -1041,3 +1041,87 @@ proptest! {
         }
     }
 }
+
+/// An upgrade over HTTP/1.0, whose connection hyper does not upgrade: the object's socket never
+/// opens, and the object counts its accept as canceled ("upgrade failed"), as it did when the
+/// worker reached the object over HTTP/1 of its own (the worker now calls the object host and
+/// hands it the socket's end only for an upgrade hyper would make).
+#[test]
+fn an_http_1_0_upgrade_opens_no_socket_at_the_object() {
+    let s = crate::scenario("[enrichment]\nbook_ms = { constant = 100 }\n");
+    let mut world = sim::world(&s, variant::by_name("parallel").unwrap(), 1);
+    let edge = world.edge();
+    let failures = Rc::new(RefCell::new(Vec::new()));
+    let out = failures.clone();
+    world.sim.client("tester", async move {
+        let accepted = match post(&*edge, JOBS[0]).await {
+            Ok(a) => a,
+            Err(e) => {
+                out.borrow_mut().push(e);
+                return Ok(());
+            }
+        };
+        let uri = format!("{PROGRESS}?jobId={}&token={}", JOBS[0], accepted.token);
+        let req = Request::get(uri)
+            .version(hyper::Version::HTTP_10)
+            .header("host", "worker")
+            .header("upgrade", "websocket")
+            .header("connection", "upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        // Whatever the client reads (hyper's server may close instead of answering), the
+        // object's side is what is checked below.
+        let _ = send(&*edge, req).await;
+        Ok(())
+    });
+    let trace = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(trace.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || world.sim.run()).expect("the run ends");
+    assert_eq!(failures.take(), Vec::<String>::new());
+    let trace = trace.text();
+    assert!(
+        trace.contains("upgrade failed") && !trace.contains("socket closed before"),
+        "{trace}"
+    );
+    let canceled: u32 = world
+        .recorder
+        .borrow()
+        .clone_records()
+        .iter()
+        .map(|r| r.canceled)
+        .sum();
+    assert_eq!(canceled, 1, "the object's accept of an HTTP/1.0 upgrade");
+}
+
+/// A trace written to memory.
+#[derive(Clone, Default)]
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Capture {
+        self.clone()
+    }
+}

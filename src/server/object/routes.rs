@@ -23,7 +23,8 @@ use crate::task;
 use crate::wire::api::{self, BatchAccepted, BatchRequest, SessionAccepted, SessionRequest};
 use crate::wire::{plain, read_body, serve_http1, Body, InBody, Io};
 
-/// Serves one connection to the object host (HTTP/1.1 with upgrades).
+/// Serves one connection to the object host (HTTP/1.1 with upgrades): live `serve`'s; the
+/// simulation's worker calls [`route`] instead.
 pub(crate) fn serve_objects_conn<S: Io>(
     stream: S,
     objects: Rc<Objects>,

@@ -83,12 +83,16 @@ pub(crate) enum Handover {
     /// them (the simulation, as a Worker's `stub.fetch()` is a call): the worker sends the
     /// object's end once it has the 101, and drops the sender if it never will.
     Direct(oneshot::Receiver<Box<dyn IoObject>>),
+    /// None will come: the worker's call is not an upgrade hyper would make of a connection
+    /// (no `Upgrade` header, or not HTTP/1.1), so an accept fails as it would there.
+    Never,
 }
 
 /// The object's end of an accepted socket, to come.
 enum End {
     Upgrade(hyper::upgrade::OnUpgrade),
     Handed(oneshot::Receiver<Box<dyn IoObject>>),
+    Never,
 }
 
 impl End {
@@ -100,6 +104,7 @@ impl End {
                 .ok()
                 .map(|up| Box::new(TokioIo::new(up)) as Box<dyn IoObject>),
             End::Handed(handed) => handed.await.ok(),
+            End::Never => None,
         }
     }
 }
@@ -125,6 +130,7 @@ pub(super) fn upgrade<B: 'static>(
         let end = match handover {
             Handover::Connection => End::Upgrade(hyper::upgrade::on(&mut *req)),
             Handover::Direct(handed) => End::Handed(handed),
+            Handover::Never => End::Never,
         };
         // The request's headers are not needed while the handshake runs (a herd of them waits).
         drop(req);
