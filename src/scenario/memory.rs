@@ -10,27 +10,27 @@ use super::Scenario;
 
 /// The peak resident memory the runs of one command may be estimated to need: 8 GB. Fixed,
 /// so that a scenario is accepted or refused the same way on every machine. The largest single
-/// run the limits allow (a million jobs, 100,000 in flight) is estimated at 4.1 GB, both
-/// variants of `sims/issue407.toml` at 4.6 GB, and those peaked at 3.26 GB. Both variants of a
-/// million jobs at the file's concurrency of 50 are estimated at 2.69 GB, and peaked at 2.36 GB
+/// run the limits allow (a million jobs, 100,000 in flight) is estimated at 3.4 GB, both
+/// variants of `sims/issue407.toml` at 4.0 GB, and those peaked at 2.94 GB. Both variants of a
+/// million jobs at the file's concurrency of 50 are estimated at 2.69 GB, and peaked at 2.21 GB
 /// (docs/performance.md, "A million jobs").
 pub const MEMORY_BUDGET_BYTES: u64 = 8_000_000_000;
-/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 2.18 GB
+/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 1.54 GB
 /// (`bench --child --workload flow --scenario sims/bench.toml --set scenario.jobs=200000 --set
-/// scenario.concurrency=100000`, median of three; 2,175.5 MB), 21,755 B a slot; less the world
-/// of its two jobs a slot (1,672 B each, measured as below), 18,411 B; rounded up to a whole
-/// KiB with a KiB to spare (18 KiB would leave 21 B a job). With crates.io's hyper
+/// scenario.concurrency=100000`, median of three; 1,544.3 MB), 15,443 B a slot; less the world
+/// of its two jobs a slot (1,672 B each, measured as below), 12,099 B; rounded up to a whole
+/// KiB with a KiB to spare (12 KiB would leave 189 B a job). With crates.io's hyper
 /// instead of the vendored one (a crate depending on this one without the `[patch]`) a job in
 /// flight takes ~100 KB, and this estimate is low for it.
-pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 19 * 1024;
+pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 13 * 1024;
 /// Heap bytes per job a run holds until it ends: the job's durable object (kept, as a durable
 /// object's storage is, for a later request to find), its storage and its record (heaptrack:
 /// 66.9 MB at the peak of `run sims/issue407.toml --set scenario.jobs=40000 --variant
 /// sequential`, 1,672 B a job), rounded up to 2 KiB for what the heap does not show: the
 /// network's hash map of message counts doubles as it grows (at a million jobs ~105 B a job,
 /// ~157 B while it doubles, by hashbrown's layout: 82 B here), and both variants of a million
-/// jobs at concurrency 50 peaked at 2.36 GB of RSS, 8% above the 2.19 GB of world and records
-/// these heap figures add up to.
+/// jobs at concurrency 50 peaked at 2.21 GB of RSS (2.36 GB at `16cba3d`), 1% above
+/// the 2.19 GB of world and records these heap figures add up to.
 pub const WORLD_BYTES_PER_JOB: u64 = 2_048;
 /// Bytes per job of a finished run's records, kept until every run is summarised, rounded up
 /// (the records were 20.7 MB of the 66.9 MB above: 518 B a job).
@@ -133,18 +133,18 @@ mod tests {
     fn the_estimate_adds_its_parts_and_the_message_names_the_largest_first() {
         let s = scenario(1_000_000, 100_000);
         let one = Estimate::of(&s, 1);
-        assert_eq!(one.in_flight_bytes, 100_000 * 19 * 1024);
+        assert_eq!(one.in_flight_bytes, 100_000 * 13 * 1024);
         assert_eq!(one.world_bytes, 2_048_000_000);
         assert_eq!(one.records_bytes, 0);
-        assert_eq!(one.bytes(), BASE_BYTES + 1_945_600_000 + 2_048_000_000);
+        assert_eq!(one.bytes(), BASE_BYTES + 1_331_200_000 + 2_048_000_000);
         assert!(check(&s, 2).is_ok());
         let why = check(&s, 10).unwrap_err();
         assert!(
             why.starts_with(
-                "10 run(s) need an estimated 9.2 GB, over the memory budget of 8.0 GB: \
+                "10 run(s) need an estimated 8.6 GB, over the memory budget of 8.0 GB: \
                  5.2 GB for the records of 9 earlier run(s) (run fewer seeds or variants); \
                  2.0 GB for the world of a run of 1000000 job(s) (lower scenario.jobs); \
-                 1.9 GB for 100000 job(s) in flight, 19 KiB each"
+                 1.3 GB for 100000 job(s) in flight, 13 KiB each"
             ),
             "{why}"
         );
