@@ -30,8 +30,11 @@ pub(crate) fn serve_objects_conn<S: Io>(
     objects: Rc<Objects>,
 ) -> impl std::future::Future<Output = ()> {
     let header_timeout = objects.env.bounds().map(|b| b.header_timeout);
-    let handle =
-        move |req| route(req, objects.clone(), Handover::Connection).map(Ok::<_, Infallible>);
+    let handle = move |mut req: Request<_>| {
+        // Taken from every request (live only): an upgrade is known by the route it takes.
+        let handover = Handover::Upgrade(hyper::upgrade::on(&mut req));
+        route(req, objects.clone(), handover).map(Ok::<_, Infallible>)
+    };
     serve_http1(stream, handle, "object", header_timeout)
 }
 

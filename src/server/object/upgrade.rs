@@ -78,7 +78,7 @@ impl Refused {
 /// How the object's end of an accepted socket reaches it.
 pub(crate) enum Handover {
     /// hyper's upgrade of the HTTP/1 connection the request came on (live `serve`).
-    Connection,
+    Upgrade(hyper::upgrade::OnUpgrade),
     /// Handed over by the worker, which called the object host with no connection between
     /// them (the simulation, as a Worker's `stub.fetch()` is a call): the worker sends the
     /// object's end once it has the 101, and drops the sender if it never will.
@@ -88,23 +88,16 @@ pub(crate) enum Handover {
     Never,
 }
 
-/// The object's end of an accepted socket, to come.
-enum End {
-    Upgrade(hyper::upgrade::OnUpgrade),
-    Handed(oneshot::Receiver<Box<dyn IoObject>>),
-    Never,
-}
-
-impl End {
+impl Handover {
     /// The end, or `None` when the connection or the worker let it go first.
-    async fn get(self) -> Option<Box<dyn IoObject>> {
+    async fn end(self) -> Option<Box<dyn IoObject>> {
         match self {
-            End::Upgrade(on) => on
+            Handover::Upgrade(on) => on
                 .await
                 .ok()
                 .map(|up| Box::new(TokioIo::new(up)) as Box<dyn IoObject>),
-            End::Handed(handed) => handed.await.ok(),
-            End::Never => None,
+            Handover::Direct(handed) => handed.await.ok(),
+            Handover::Never => None,
         }
     }
 }
@@ -119,7 +112,7 @@ pub(super) fn upgrade<B: 'static>(
     handover: Handover,
 ) -> impl std::future::Future<Output = Response<Body>> {
     // Boxed, so that the future holds a pointer to it, not its 248 bytes, once it is dropped.
-    let mut req = Box::new(req);
+    let req = Box::new(req);
     async move {
         let mut asked = match check_request(&req) {
             Ok(asked) => asked,
@@ -127,18 +120,13 @@ pub(super) fn upgrade<B: 'static>(
         };
         asked.edge_verified = crate::server::edge::verified(&objects.env, req.headers());
         let object = objects.find(&asked.job_id);
-        let end = match handover {
-            Handover::Connection => End::Upgrade(hyper::upgrade::on(&mut *req)),
-            Handover::Direct(handed) => End::Handed(handed),
-            Handover::Never => End::Never,
-        };
         // The request's headers are not needed while the handshake runs (a herd of them waits).
         drop(req);
         // The handshake runs as its own task, so its timings are recorded even when the client
         // is gone and hyper drops this request; the server then counts the upgrade as canceled.
         let (tx, rx) = oneshot::channel();
         let open = UpgradeOpen::new(&objects.env.recorder);
-        task::spawn(handshake_task(objects, object, asked, end, tx, open));
+        task::spawn(handshake_task(objects, object, asked, handover, tx, open));
         rx.await
             .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "handshake task ended"))
     }
@@ -232,7 +220,7 @@ fn handshake_task(
     objects: Rc<Objects>,
     object: Rc<Object>,
     asked: Asked,
-    end: End,
+    handover: Handover,
     tx: oneshot::Sender<Response<Body>>,
     open: UpgradeOpen,
 ) -> impl std::future::Future<Output = ()> {
@@ -252,7 +240,7 @@ fn handshake_task(
         let Some((incarnation, socket)) = accepted else {
             return;
         };
-        match end.get().await {
+        match handover.end().await {
             Some(io) => socket::run(objects.clone(), object, io, socket, incarnation).await,
             None => {
                 socket::detach(&object, socket);
