@@ -335,10 +335,69 @@ pub(crate) fn note_run_start() {
     });
 }
 
-/// Records of one run, keyed by job (ordered, so outputs never depend on hash order).
+/// Job records by job id, in id order (so outputs never depend on hash order). A run's jobs are
+/// numbered from 0, so a vector indexed by id holds those below the room made for them at once
+/// ([`Recorder::for_jobs`]). It never grows by doubling, and its records leave it as the run's
+/// vector of records without a copy: a copy is a new block as large as all the records, which
+/// the memory the allocator keeps once freed (src/main.rs), in pieces, cannot hold. An id past
+/// the room (none in a run) goes to an ordered map, as every id did before.
+#[derive(Debug, Default)]
+struct Records {
+    /// Slot `id` holds job `id`'s record, if it has one.
+    dense: Vec<Option<JobRecord>>,
+    /// The ids `dense` holds: those below.
+    room: u64,
+    sparse: BTreeMap<u64, JobRecord>,
+}
+
+impl Records {
+    fn with_room(jobs: usize) -> Self {
+        Records {
+            dense: Vec::with_capacity(jobs),
+            room: jobs as u64,
+            sparse: BTreeMap::new(),
+        }
+    }
+
+    fn entry(&mut self, job: u64) -> &mut JobRecord {
+        if job >= self.room {
+            return self
+                .sparse
+                .entry(job)
+                .or_insert_with(|| JobRecord::new(job));
+        }
+        let slot = job as usize;
+        if slot >= self.dense.len() {
+            self.dense.resize_with(slot + 1, || None);
+        }
+        self.dense[slot].get_or_insert_with(|| JobRecord::new(job))
+    }
+
+    fn get(&self, job: u64) -> Option<&JobRecord> {
+        if job >= self.room {
+            return self.sparse.get(&job);
+        }
+        self.dense.get(job as usize).and_then(Option::as_ref)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &JobRecord> {
+        self.dense.iter().flatten().chain(self.sparse.values())
+    }
+
+    fn into_vec(self) -> Vec<JobRecord> {
+        // `filter_map` collects into the dense vector's own block (std collects in place when
+        // the items are the same size, and `Option<JobRecord>` is); `flatten` would copy.
+        #[allow(clippy::filter_map_identity)]
+        let mut records: Vec<JobRecord> = self.dense.into_iter().filter_map(|r| r).collect();
+        records.extend(self.sparse.into_values());
+        records
+    }
+}
+
+/// Records of one run, by job, and its counters.
 #[derive(Debug, Default)]
 pub struct Recorder {
-    jobs: BTreeMap<u64, JobRecord>,
+    jobs: Records,
     enrichments_open: usize,
     upgrades_open: usize,
     sockets_open: usize,
@@ -351,6 +410,14 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder with room made at once for the records of jobs `0..jobs` (a run's).
+    pub fn for_jobs(jobs: usize) -> Self {
+        Recorder {
+            jobs: Records::with_room(jobs),
+            ..Recorder::default()
+        }
+    }
+
     /// A recorder that keeps the counters and no job records.
     pub fn discarding_jobs() -> Self {
         Recorder {
@@ -363,19 +430,19 @@ impl Recorder {
         if self.discard_jobs {
             return self.scratch.insert(JobRecord::new(job));
         }
-        self.jobs.entry(job).or_insert_with(|| JobRecord::new(job))
+        self.jobs.entry(job)
     }
 
     pub fn get(&self, job: u64) -> Option<&JobRecord> {
-        self.jobs.get(&job)
+        self.jobs.get(job)
     }
 
     pub fn clone_records(&self) -> Vec<JobRecord> {
-        self.jobs.values().cloned().collect()
+        self.jobs.iter().cloned().collect()
     }
 
     pub fn into_records(self) -> Vec<JobRecord> {
-        self.jobs.into_values().collect()
+        self.jobs.into_vec()
     }
 
     pub fn enrichment_started(&mut self) {
@@ -456,5 +523,38 @@ impl Drop for UpgradeOpen {
         let mut r = self.0.borrow_mut();
         assert!(r.upgrades_open > 0, "an upgrade ended that never began");
         r.upgrades_open -= 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_come_out_in_id_order_from_the_room_and_past_it() {
+        let mut r = Recorder::for_jobs(4);
+        for job in [7, 2, 0, 3, 5] {
+            r.job(job).attempts = job as u32 + 1;
+        }
+        assert_eq!(r.get(2).map(|j| j.attempts), Some(3));
+        assert_eq!(r.get(7).map(|j| j.attempts), Some(8));
+        assert!(r.get(1).is_none() && r.get(4).is_none() && r.get(6).is_none());
+        let ids = |v: &[JobRecord]| v.iter().map(|j| j.job).collect::<Vec<_>>();
+        assert_eq!(ids(&r.clone_records()), [0, 2, 3, 5, 7]);
+        assert_eq!(ids(&r.into_records()), [0, 2, 3, 5, 7]);
+    }
+
+    /// The run's records are the recorder's own block: no copy as large as the records
+    /// (std collects `filter_map` in place; this fails if it stops doing so).
+    #[test]
+    fn a_runs_records_leave_the_recorder_without_a_copy() {
+        let mut r = Recorder::for_jobs(1_000);
+        for job in (0..1_000).filter(|j| j % 7 != 3) {
+            r.job(job);
+        }
+        let block = r.jobs.dense.as_ptr() as usize;
+        let records = r.into_records();
+        assert_eq!(records.as_ptr() as usize, block);
+        assert_eq!(records.len(), 857);
     }
 }

@@ -192,7 +192,7 @@ pub(crate) fn world_ticking<'a>(
         .rng_seed(seed)
         .build();
     let draws = Draws::new(seed, meta.tick_ms);
-    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let recorder = Rc::new(RefCell::new(Recorder::for_jobs(meta.jobs as usize)));
     let kv = crate::server::kv_namespace(&scenario, None);
     let env = || Env {
         scenario: scenario.clone(),
