@@ -28,7 +28,8 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// later (its default). A run frees a job's memory as the job ends and allocates the next
 /// job's at once. Handed back, each reused page was faulted in and zeroed again by the kernel
 /// (12.7% of a profile of 100,000 jobs in flight). Kept, that herd takes 0.76 of the wall time
-/// and peaks 3.6% higher (docs/performance.md, "mimalloc keeps what it frees"). A live `serve`
+/// (docs/performance.md, "mimalloc keeps what it frees"); what grows with a run's jobs is
+/// therefore made at its size at once (`record::Records`, ARCHITECTURE.md). A live `serve`
 /// keeps its peak too, until it exits: it is a test bed's server, not a long-lived service.
 fn keep_freed_memory() {
     // SAFETY: sets one integer option. The call comes first in `main`, before any thread.

@@ -11,15 +11,15 @@ use super::Scenario;
 /// The peak resident memory the runs of one command may be estimated to need: 8 GB. Fixed,
 /// so that a scenario is accepted or refused the same way on every machine. The largest single
 /// run the limits allow (a million jobs, 100,000 in flight) is estimated at 3.4 GB, both
-/// variants of `sims/issue407.toml` at 4.0 GB, and those peaked at 2.94 GB. Both variants of a
-/// million jobs at the file's concurrency of 50 are estimated at 2.69 GB, and peaked at 2.21 GB
+/// variants of `sims/issue407.toml` at 4.0 GB, and those peaked at 2.85 GB. Both variants of a
+/// million jobs at the file's concurrency of 50 are estimated at 2.69 GB, and peaked at 1.96 GB
 /// (docs/performance.md, "A million jobs").
 pub const MEMORY_BUDGET_BYTES: u64 = 8_000_000_000;
-/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 1.54 GB
+/// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 1.56 GB
 /// (`bench --child --workload flow --scenario sims/bench.toml --set scenario.jobs=200000 --set
-/// scenario.concurrency=100000`, median of three; 1,544.3 MB), 15,443 B a slot; less the world
-/// of its two jobs a slot (1,672 B each, measured as below), 12,099 B; rounded up to a whole
-/// KiB with a KiB to spare (12 KiB would leave 189 B a job). With crates.io's hyper
+/// scenario.concurrency=100000`, median of three; 1,563.7 MB), 15,637 B a slot; less the world
+/// of its two jobs a slot (1,672 B each, measured as below), 12,293 B; rounded up to a whole
+/// KiB (1,019 B to spare a job). With crates.io's hyper
 /// instead of the vendored one (a crate depending on this one without the `[patch]`) a job in
 /// flight takes ~100 KB, and this estimate is low for it.
 pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 13 * 1024;
@@ -28,9 +28,10 @@ pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 13 * 1024;
 /// 66.9 MB at the peak of `run sims/issue407.toml --set scenario.jobs=40000 --variant
 /// sequential`, 1,672 B a job), rounded up to 2 KiB for what the heap does not show: the
 /// network's hash map of message counts doubles as it grows (at a million jobs ~105 B a job,
-/// ~157 B while it doubles, by hashbrown's layout: 82 B here), and both variants of a million
-/// jobs at concurrency 50 peaked at 2.21 GB of RSS (2.36 GB at `16cba3d`), 1% above
-/// the 2.19 GB of world and records these heap figures add up to.
+/// ~157 B while it doubles, by hashbrown's layout: 82 B here); both variants of a million
+/// jobs at concurrency 50 peaked at 2.21 GB of RSS at `f2748dc` (2.36 GB at `16cba3d`), 1%
+/// above the 2.19 GB of world and records these heap figures add up to, and at 1.96 GB at
+/// `1ffdad7`, whose records are a vector (smaller than the ordered map's nodes).
 pub const WORLD_BYTES_PER_JOB: u64 = 2_048;
 /// Bytes per job of a finished run's records, kept until every run is summarised, rounded up
 /// (the records were 20.7 MB of the 66.9 MB above: 518 B a job).

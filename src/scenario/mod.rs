@@ -33,7 +33,7 @@ use crate::names::{Figure, VariantId};
 pub const JOBS_MAX: u32 = 1_000_000;
 /// Most jobs in flight at once. Connections are in-process pipes, not turmoil TCP, so no
 /// simulated port runs out (turmoil's ephemeral ports once did, with a panic); the bound is
-/// memory: about 15 KB per job in flight, 1.54 GB at the maximum (docs/performance.md), within
+/// memory: about 16 KB per job in flight, 1.56 GB at the maximum (docs/performance.md), within
 /// the memory budget ([`memory::MEMORY_BUDGET_BYTES`], which bounds concurrency, jobs and the
 /// number of runs together).
 pub const CONCURRENCY_MAX: u32 = 100_000;
@@ -108,7 +108,7 @@ pub struct Meta {
     /// Client sessions, one durable object each.
     #[schemars(range(min = 1, max = JOBS_MAX))]
     pub jobs: u32,
-    /// Jobs in flight at once; the next starts when one ends. About 15 KB each: with the jobs
+    /// Jobs in flight at once; the next starts when one ends. About 16 KB each: with the jobs
     /// and the number of runs, within the memory budget of 8 GB (docs/scenario.md, "Resource
     /// limits").
     #[schemars(range(min = 1, max = CONCURRENCY_MAX))]

@@ -339,8 +339,8 @@ fn a_run_over_the_memory_budget_is_refused_before_it_runs() {
 /// vendored hyper's and tungstenite's patches a job in flight held ~100 KB (`bench`'s
 /// heap/job: 102,286 B here); before its futures were cut down, 27,170 B; before its pipe and
 /// hyper's patch 4 freed the buffers a waiting connection had emptied, 18,878 B; before the
-/// worker called its object host instead of connecting to it, 16,317 B (today's bound is
-/// 17,408 B; 11,991 B now).
+/// worker called its object host instead of connecting to it, 16,317 B; before the run's
+/// records became a vector, 11,991 B (today's bound is 17,408 B; 11,311 B now).
 #[test]
 fn a_job_in_flight_stays_within_the_memory_budgets_figure() {
     use handshake_sim::internal::scenario::memory::{IN_FLIGHT_BYTES_PER_JOB, WORLD_BYTES_PER_JOB};
