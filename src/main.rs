@@ -20,31 +20,39 @@ fn main() -> ExitCode {
 }
 
 /// mimalloc's `purge_delay` option: `mi_option_purge_delay` of the v2 `mi_option_e` in
-/// mimalloc.h, between the two libmimalloc-sys names (`mi_option_eager_commit_delay`, 14, and
-/// `mi_option_use_numa_nodes`, 16); the crate does not name it.
-const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// mimalloc.h, which libmimalloc-sys does not name; it comes between two that it does,
+/// `mi_option_eager_commit_delay` and `mi_option_use_numa_nodes`.
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_eager_commit_delay + 1;
 
 /// Keeps the memory mimalloc frees for reuse, rather than handing it back to the OS 10 ms
-/// later (its default). A run frees a job's memory as the job ends and allocates the next
-/// job's at once. Handed back, each reused page was faulted in and zeroed again by the kernel
+/// later (its default). A run frees memory as its jobs move from phase to phase and end, and
+/// allocates again at once. Handed back, each reused page was faulted in and zeroed again by the kernel
 /// (12.7% of a profile of 100,000 jobs in flight). Kept, that herd takes 0.76 of the wall time
 /// (docs/performance.md, "mimalloc keeps what it frees"); what grows with a run's jobs is
 /// therefore made at its size at once (`record::Records`, ARCHITECTURE.md). A live `serve`
 /// keeps its peak too, until it exits: it is a test bed's server, not a long-lived service.
+/// The default only: `MIMALLOC_PURGE_DELAY` in the environment still sets it (an A/B run).
 fn keep_freed_memory() {
     // SAFETY: sets one integer option. The call comes first in `main`, before any thread.
-    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, -1) }
+    unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, -1) }
 }
 
 #[cfg(test)]
 mod tests {
-    /// Guards the option's number: 15 has the purge delay's documented default of 10 ms,
-    /// which its neighbours do not have (1 and 0), and `keep_freed_memory` turns it off.
+    use libmimalloc_sys::{mi_option_get, mi_option_use_numa_nodes};
+
+    /// Guards the option's number: it lies between the crate's two names, and it has the purge
+    /// delay's documented default of 10 ms, which its neighbours do not have (1 and 0); then
+    /// `keep_freed_memory` turns it off. Unless the environment set it: then that value stays.
     #[test]
-    fn option_15_is_the_purge_delay_and_keeping_turns_it_off() {
-        let get = || unsafe { libmimalloc_sys::mi_option_get(super::PURGE_DELAY) };
-        assert_eq!(get(), 10);
+    fn the_purge_delay_is_found_by_its_number_and_keeping_turns_it_off() {
+        assert_eq!(super::PURGE_DELAY + 1, mi_option_use_numa_nodes);
+        let get = || unsafe { mi_option_get(super::PURGE_DELAY) };
+        let from_env = ["MIMALLOC_PURGE_DELAY", "MIMALLOC_RESET_DELAY"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok()?.parse::<std::ffi::c_long>().ok());
+        assert_eq!(get(), from_env.unwrap_or(10));
         super::keep_freed_memory();
-        assert_eq!(get(), -1);
+        assert_eq!(get(), from_env.unwrap_or(-1));
     }
 }

@@ -336,16 +336,17 @@ pub(crate) fn note_run_start() {
 }
 
 /// Job records by job id, in id order (so outputs never depend on hash order). A run's jobs are
-/// numbered from 0, so a vector indexed by id holds those below the room made for them at once
-/// ([`Recorder::for_jobs`]). It never grows by doubling, and its records leave it as the run's
-/// vector of records without a copy: a copy is a new block as large as all the records, which
-/// the memory the allocator keeps once freed (src/main.rs), in pieces, cannot hold. An id past
-/// the room (none in a run) goes to an ordered map, as every id did before.
+/// numbered from 0, so a vector indexed by id holds ids `0..room`, with room made for them at
+/// once ([`Recorder::for_jobs`]). It never grows by doubling, and its records become the run's
+/// vector of records without a copy. Why: the binary's allocator keeps the memory it frees
+/// (src/main.rs) and reuses it in pieces, so a doubled vector or a copy of the records would
+/// be a fresh block as large as itself. An id at or past the room (none in a run) goes to an
+/// ordered map, as every id did before.
 #[derive(Debug, Default)]
 struct Records {
     /// Slot `id` holds job `id`'s record, if it has one.
     dense: Vec<Option<JobRecord>>,
-    /// The ids `dense` holds: those below.
+    /// `dense` holds ids `0..room`.
     room: u64,
     sparse: BTreeMap<u64, JobRecord>,
 }
@@ -386,7 +387,8 @@ impl Records {
 
     fn into_vec(self) -> Vec<JobRecord> {
         // `filter_map` collects into the dense vector's own block (std collects in place when
-        // the items are the same size, and `Option<JobRecord>` is); `flatten` would copy.
+        // the items are the same size, and `Option<JobRecord>` is); `flatten` copies here
+        // (the test below fails with it).
         #[allow(clippy::filter_map_identity)]
         let mut records: Vec<JobRecord> = self.dense.into_iter().filter_map(|r| r).collect();
         records.extend(self.sparse.into_values());

@@ -17,9 +17,10 @@ use super::Scenario;
 pub const MEMORY_BUDGET_BYTES: u64 = 8_000_000_000;
 /// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 1.56 GB
 /// (`bench --child --workload flow --scenario sims/bench.toml --set scenario.jobs=200000 --set
-/// scenario.concurrency=100000`, median of three; 1,563.7 MB), 15,637 B a slot; less the world
-/// of its two jobs a slot (1,672 B each, measured as below), 12,293 B; rounded up to a whole
-/// KiB (1,019 B to spare a job). With crates.io's hyper
+/// scenario.concurrency=100000`, median of three; 1,563.7 MB), 15,637 B a slot. Less the world
+/// of its two jobs a slot: 1,672 B each as measured below, before the records became a vector;
+/// at least 1,426 B now (a record's 518 B became a 272 B slot and what the record holds). So
+/// 12,785 B at most, rounded up to a whole KiB (at least 527 B to spare). With crates.io's hyper
 /// instead of the vendored one (a crate depending on this one without the `[patch]`) a job in
 /// flight takes ~100 KB, and this estimate is low for it.
 pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 13 * 1024;
