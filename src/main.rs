@@ -24,14 +24,15 @@ fn main() -> ExitCode {
 /// `mi_option_eager_commit_delay` and `mi_option_use_numa_nodes`.
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = libmimalloc_sys::mi_option_eager_commit_delay + 1;
 
-/// Keeps the memory mimalloc frees for reuse, rather than handing it back to the OS 10 ms
-/// later (its default). A run frees memory as its jobs move from phase to phase and end, and
-/// allocates again at once. Handed back, each reused page was faulted in and zeroed again by the kernel
-/// (12.7% of a profile of 100,000 jobs in flight). Kept, that herd takes 0.76 of the wall time
-/// (docs/performance.md, "mimalloc keeps what it frees"); what grows with a run's jobs is
-/// therefore made at its size at once (`record::Records`, ARCHITECTURE.md). A live `serve`
-/// keeps its peak too, until it exits: it is a test bed's server, not a long-lived service.
-/// The default only: `MIMALLOC_PURGE_DELAY` in the environment still sets it (an A/B run).
+/// Keeps the memory mimalloc frees for reuse, rather than handing it back to the OS 10 ms later
+/// (its default). A run frees memory as its jobs move from phase to phase and end, and
+/// allocates again at once. Handed back, each reused page was faulted in and zeroed again by
+/// the kernel (12.7% of a profile of 100,000 jobs in flight). Kept, that herd takes 0.76 of the
+/// wall time (docs/performance.md, "mimalloc keeps what it frees"); what grows with a run's
+/// jobs is therefore made at its size at once (`record::Records`, ARCHITECTURE.md). A live
+/// `serve` keeps its peak too, until it exits: it is a test bed's server, not a long-lived
+/// service. The default only: `MIMALLOC_PURGE_DELAY` in the environment still sets it (an A/B
+/// run).
 fn keep_freed_memory() {
     // SAFETY: sets one integer option. The call comes first in `main`, before any thread.
     unsafe { libmimalloc_sys::mi_option_set_default(PURGE_DELAY, -1) }
