@@ -17,17 +17,17 @@ use super::Scenario;
 pub const MEMORY_BUDGET_BYTES: u64 = 8_000_000_000;
 /// Peak resident bytes per job in flight: the flow at 100,000 in flight peaked at 1.56 GB
 /// (`bench --child --workload flow --scenario sims/bench.toml --set scenario.jobs=200000 --set
-/// scenario.concurrency=100000`, median of three; 1,563.7 MB), 15,637 B a slot. Less the world
-/// of its two jobs a slot: 1,672 B each as measured below, before the records became a vector;
-/// at least 1,426 B now (a record's 518 B became a 272 B slot and what the record holds). So
-/// 12,785 B at most, rounded up to a whole KiB (at least 527 B to spare). With crates.io's hyper
+/// scenario.concurrency=100000`, median of three; 1,563.7 MB), 15,637 B a slot; less the world
+/// of its two jobs a slot (1,420 B each at `1ffdad7`, measured as below), 12,797 B; rounded up
+/// to a whole KiB (515 B to spare). With crates.io's hyper
 /// instead of the vendored one (a crate depending on this one without the `[patch]`) a job in
 /// flight takes ~100 KB, and this estimate is low for it.
 pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 13 * 1024;
 /// Heap bytes per job a run holds until it ends: the job's durable object (kept, as a durable
 /// object's storage is, for a later request to find), its storage and its record (heaptrack:
 /// 66.9 MB at the peak of `run sims/issue407.toml --set scenario.jobs=40000 --variant
-/// sequential`, 1,672 B a job), rounded up to 2 KiB for what the heap does not show: the
+/// sequential` at `16cba3d`, 1,672 B a job; 56.8 MB at `1ffdad7`, 1,420 B a job, since the
+/// records are a vector), rounded up to 2 KiB for what the heap does not show: the
 /// network's hash map of message counts doubles as it grows (at a million jobs ~105 B a job,
 /// ~157 B while it doubles, by hashbrown's layout: 82 B here); both variants of a million
 /// jobs at concurrency 50 peaked at 2.21 GB of RSS at `f2748dc` (2.36 GB at `16cba3d`), 1%
@@ -35,7 +35,8 @@ pub const IN_FLIGHT_BYTES_PER_JOB: u64 = 13 * 1024;
 /// `1ffdad7`, whose records are a vector (smaller than the ordered map's nodes).
 pub const WORLD_BYTES_PER_JOB: u64 = 2_048;
 /// Bytes per job of a finished run's records, kept until every run is summarised, rounded up
-/// (the records were 20.7 MB of the 66.9 MB above: 518 B a job).
+/// (the records were 20.7 MB of the 66.9 MB above: 518 B a job; 272 B a job at `1ffdad7`, a
+/// vector's slot each).
 pub const RECORD_BYTES_PER_JOB: u64 = 576;
 /// What a run needs whatever its size, rounded up: `run sims/issue407.toml` (400 jobs) peaks
 /// at 19 MB (`/usr/bin/time -f '%M KB'`).
