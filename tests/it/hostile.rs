@@ -187,6 +187,17 @@ const KEYS: &[&str] = &[
 ];
 
 /// The scenario the structured mutations start from.
+/// One count of the run's job records, summed over its jobs.
+fn sum_of(world: &sim::World<'_>, count: impl Fn(&handshake_sim::JobRecord) -> u32) -> u32 {
+    world
+        .recorder
+        .borrow()
+        .clone_records()
+        .iter()
+        .map(count)
+        .sum()
+}
+
 fn faults_toml() -> String {
     std::fs::read_to_string(crate::root().join("sims/faults.toml")).unwrap()
 }
@@ -984,13 +995,7 @@ fn run_attempts(v: &'static str, seed: u64, attempts: &[Attempt]) -> Vec<String>
             .borrow_mut()
             .push("something in the simulation panicked (see stderr)".into());
     }
-    let unauthorized: u32 = world
-        .recorder
-        .borrow()
-        .clone_records()
-        .iter()
-        .map(|r| r.unauthorized_accepts)
-        .sum();
+    let unauthorized = sum_of(&world, |r| r.unauthorized_accepts);
     if unauthorized > 0 {
         failures.borrow_mut().push(format!(
             "{unauthorized} upgrade(s) accepted a token the durable store does not hold"
@@ -1089,13 +1094,7 @@ fn an_http_1_0_upgrade_opens_no_socket_at_the_object() {
         trace.contains("upgrade failed") && !trace.contains("socket closed before"),
         "{trace}"
     );
-    let canceled: u32 = world
-        .recorder
-        .borrow()
-        .clone_records()
-        .iter()
-        .map(|r| r.canceled)
-        .sum();
+    let canceled = sum_of(&world, |r| r.canceled);
     assert_eq!(canceled, 1, "the object's accept of an HTTP/1.0 upgrade");
 }
 
