@@ -147,6 +147,8 @@ fn exit_code(result: CliResult<Status>) -> ExitCode {
         Ok(Status::Success) => ExitCode::SUCCESS,
         Ok(Status::Failed) => ExitCode::from(1),
         Err(e) => {
+            // What was made for the outputs before the command failed goes, if still empty.
+            handshake_sim::internal::files::remove_created_dirs();
             eprintln!("handshake-sim: error: {}", message(&e.error));
             ExitCode::from(if e.bad_input { 2 } else { 1 })
         }

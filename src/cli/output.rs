@@ -32,9 +32,11 @@ pub(crate) fn one_stdout(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
 }
 
 /// Refuses, before anything runs or connects (exit 2), two outputs to standard output
-/// ([`one_stdout`]) and a file output that cannot be written ([`check_file_writable`]).
+/// ([`one_stdout`]), two on one file, and a file output that cannot be written
+/// ([`check_file_writable`]).
 pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
     one_stdout(outputs)?;
+    check_no_overwrite(outputs, &[])?;
     for (arg, path) in outputs {
         if let Some(path) = path {
             check_file_writable(arg, path)?;

@@ -6,8 +6,9 @@ use super::FileError;
 
 /// The inputs and outputs of one command. Refused, before anything is opened for writing:
 /// an output file that is an input file or another output (by path, however spelled, or by
-/// inode); an output file inside an input directory; an output directory that is, holds or
-/// is inside an input directory; the same input directory twice.
+/// inode); an output file inside an input directory, inside another output file, or that is
+/// an output directory; an output directory that is, holds or is inside an input directory;
+/// the same input directory twice.
 #[derive(Debug, Default)]
 pub struct Disjoint {
     inputs: Vec<(String, PathBuf)>,
@@ -77,6 +78,15 @@ impl Disjoint {
             }
             if let Some((other, _)) = self.outputs[..i].iter().find(|(_, p)| same(p, out)) {
                 return refuse(out, format!("{arg} is also the output of {other}"));
+            }
+            if let Some((other, _)) = self.outputs.iter().find(|(_, p)| inside(out, p)) {
+                return refuse(out, format!("{arg} is inside the output file of {other}"));
+            }
+            if let Some((dir_arg, _)) = self.output_dirs.iter().find(|(_, d)| same(d, out)) {
+                return refuse(
+                    out,
+                    format!("{arg} is also the output directory of {dir_arg}"),
+                );
             }
         }
         Ok(())

@@ -9,10 +9,12 @@
 //! regular file in a managed directory, never over a read-only file ([`output`]), and never
 //! over one of the command's own inputs ([`Disjoint`]).
 
+mod claimed;
 mod disjoint;
 mod input;
 mod output;
 
+pub use claimed::remove_created_dirs;
 pub use disjoint::Disjoint;
 pub use input::{
     memory_limit_bytes, open_input, open_named_input, resident_bytes, Input, MemoryCap,
@@ -89,6 +91,8 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
         "a socket"
     } else if t.is_block_device() || t.is_char_device() {
         "a device"
+    } else if t.is_file() {
+        "a regular file"
     } else {
         "not a regular file"
     }

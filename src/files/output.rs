@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::{kind_of, parent_of, set_nonblocking, FileError};
+use super::{claimed, kind_of, parent_of, set_nonblocking, FileError};
 
 /// The temporary file of target `NAME` is `.NAME` + this, in the same directory: one fixed
 /// name, so an interrupted write leaves at most one behind, which the next write of that
@@ -79,7 +79,8 @@ pub fn check_output(path: &Path) -> Result<(), FileError> {
 }
 
 /// [`check_output`] for a path the user named (`--json FILE`): a device or a FIFO is
-/// written in place (a FIFO is not opened until then: opening it would end its reader's
+/// written in place. A FIFO is opened now, so that one nobody reads is refused before the
+/// work, and held open until it is written ([`claimed`]: closing it would end its reader's
 /// input).
 pub fn check_named_output(path: &Path) -> Result<(), FileError> {
     check(path, Named::ByUser)
@@ -87,7 +88,7 @@ pub fn check_named_output(path: &Path) -> Result<(), FileError> {
 
 fn check(path: &Path, named: Named) -> Result<(), FileError> {
     if way_of(path, named)? == Way::Stream {
-        return Ok(());
+        return hold_if_fifo(path);
     }
     let dir = parent_of(path);
     match std::fs::metadata(&dir) {
@@ -109,6 +110,16 @@ fn check(path: &Path, named: Named) -> Result<(), FileError> {
     let temp = temp_path(path);
     create_temp(&temp, path)?;
     let _ = std::fs::remove_file(&temp);
+    Ok(())
+}
+
+/// Opens the FIFO `path` for writing and holds it ([`claimed`]); a device is left unopened.
+fn hold_if_fifo(path: &Path) -> Result<(), FileError> {
+    use std::os::unix::fs::FileTypeExt;
+    let fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
+    if fifo && !claimed::holds_fifo(path) {
+        claimed::hold_fifo(path, open_stream(path)?);
+    }
     Ok(())
 }
 
@@ -190,7 +201,10 @@ impl Staged {
                 let temp = temp_path(target);
                 (create_temp(&temp, target)?, Some(temp))
             }
-            Way::Stream => (open_stream(target)?, None),
+            Way::Stream => match claimed::take_fifo(target) {
+                Some(held) => (held, None),
+                None => (open_stream(target)?, None),
+            },
         };
         Ok(Staged {
             target: target.to_path_buf(),
@@ -278,7 +292,7 @@ pub fn create_parent(path: &Path) -> Result<(), FileError> {
         return Ok(());
     };
     match std::fs::symlink_metadata(parent) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(parent)
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => claimed::create_dir_all(parent)
             .map_err(|e| {
                 FileError::refused(path, format!("its directory cannot be created ({e})"))
             }),
@@ -298,7 +312,7 @@ pub fn prepare_dir(dir: &Path) -> Result<(), FileError> {
                 format!("is {}, not a directory", kind_of(&meta)),
             ))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir_all(dir)
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => claimed::create_dir_all(dir)
             .map_err(|e| FileError::refused(dir, format!("cannot be written ({e})")))?,
         Err(e) => return Err(FileError::refused(dir, format!("cannot be written ({e})"))),
     }

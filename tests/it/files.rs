@@ -870,3 +870,147 @@ fn every_output_creates_its_missing_parents_and_a_refused_run_creates_nothing() 
         "{err}"
     );
 }
+
+/// A new user's trial: a FIFO nobody reads, named as an output, was refused only when the
+/// output was written, after all the work (`run` ran its jobs, `sweep` wrote its directory).
+/// Every output flag now refuses it before anything runs; one with a reader gets the bytes.
+#[test]
+fn a_fifo_output_nobody_reads_is_refused_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("out.fifo");
+    mkfifo(&fifo);
+    let log = dir.path().join("tiny.log");
+    let line = "[job-1] 📊 WebSocket upgrade timing: { storageDuration: \"150ms\" }\n";
+    std::fs::write(&log, line.repeat(3)).unwrap();
+    let sweep_out = dir.path().join("sweep");
+    let (s1, s2) = shards(dir.path());
+    let merged = dir.path().join("merged");
+    let run = ["run", "sims/issue407.toml", "--jobs", "10"];
+    let commands: Vec<Vec<&str>> = vec![
+        [&run[..], &["--json", s(&fifo)]].concat(),
+        [&run[..], &["--records", s(&fifo)]].concat(),
+        vec![
+            "check",
+            "sims/issue407.toml",
+            "--jobs",
+            "10",
+            "--junit",
+            s(&fifo),
+        ],
+        vec![
+            "bench",
+            "--workload",
+            "floor",
+            "--set",
+            "scenario.jobs=10",
+            "--json",
+            s(&fifo),
+        ],
+        vec!["calibrate", s(&log), "--sequential", "--out", s(&fifo)],
+        vec![
+            "sweep",
+            "sims/issue407.toml",
+            "--jobs",
+            "10",
+            "--param",
+            "client.retries=0,1",
+            "--out",
+            s(&sweep_out),
+            "--html",
+            s(&fifo),
+        ],
+        vec![
+            "merge",
+            s(&s1),
+            s(&s2),
+            "--out",
+            s(&merged),
+            "--html",
+            s(&fifo),
+        ],
+    ];
+    for args in &commands {
+        refused(args, &[s(&fifo), "a FIFO nobody reads", "nothing was run"]);
+    }
+    assert!(!sweep_out.exists(), "a refused sweep wrote its directory");
+    assert!(!merged.exists(), "a refused merge wrote its directory");
+    // With a reader (`--json >(jq .)`), the output is written into it whole.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let (code, _, err) = exec_within(&[&run[..], &["-q", "--json", s(&fifo)]].concat(), LIMIT);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
+    assert_eq!(json["tool"], "handshake-sim");
+}
+
+/// A new user's trial: `probe` and `conform` wrote two outputs named as one file, the second
+/// over the first, where every other command refuses it. Refused before connecting.
+#[test]
+fn probe_and_conform_refuse_two_outputs_on_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("one.out");
+    let url = "http://127.0.0.1:9";
+    refused(
+        &["probe", url, "--json", s(&out), "--records", s(&out)],
+        &["is also the output of --json", "nothing was run"],
+    );
+    refused(
+        &["conform", url, "--json", s(&out), "--junit", s(&out)],
+        &["is also the output of --json", "nothing was run"],
+    );
+    assert!(!out.exists());
+}
+
+/// A new user's trial: a refused command left the directories it had made for its outputs
+/// (`merge --out` with a shard missing), and an output file named as another output's
+/// directory was made a directory, then refused as one.
+#[test]
+fn a_refused_command_leaves_no_directory_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let (s1, _) = shards(dir.path());
+    let merged = dir.path().join("m/n");
+    let (code, _, err) = exec_within(&["merge", s(&s1), "--out", s(&merged)], LIMIT);
+    assert_eq!(code, 2, "{err}");
+    assert!(!dir.path().join("m").exists(), "{err}");
+    let both = dir.path().join("p/x.json");
+    refused(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "5",
+            "--json",
+            s(&both),
+            "--plots",
+            s(&both),
+        ],
+        &["--plots", "--json", "nothing was run"],
+    );
+    assert!(
+        !dir.path().join("p").exists(),
+        "a refused run made its directories"
+    );
+    let html = dir.path().join("q/a");
+    let json = html.join("x.json");
+    refused(
+        &[
+            "run",
+            "sims/issue407.toml",
+            "-q",
+            "--jobs",
+            "5",
+            "--json",
+            s(&json),
+            "--html",
+            s(&html),
+        ],
+        &["--json", "--html", "nothing was run"],
+    );
+    assert!(
+        !dir.path().join("q").exists(),
+        "a refused run made its directories"
+    );
+}
