@@ -68,6 +68,11 @@ pub(crate) fn bench(args: Args) -> CliResult<Status> {
     if args.child {
         return child(workloads[0], &flow, &args.sets.sets);
     }
+    // Each workload's scenario with the overrides, made here first: a bad --set is the
+    // user's input (exit 2), not a workload that failed in its process.
+    for &w in workloads.iter().chain(&[Workload::Floor]) {
+        bench::scenario(w, &flow, &args.sets.sets)?;
+    }
     if let Some(path) = &args.json {
         check_file_writable("--json", path)?;
     }

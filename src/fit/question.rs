@@ -3,8 +3,8 @@
 //! parsed here once.
 
 use super::error::FitError;
-use crate::names::{Figure, VariantId};
-use crate::scenario::{NoNumber, Number, Override, Scenario};
+use crate::names::{Figure, Kind, VariantId};
+use crate::scenario::{not_a_parameter, parse_override_from, NoNumber, Number, Override, Scenario};
 
 /// The question: which `key` makes `variant`'s `figure` equal `target`.
 pub struct FitSpec<'a> {
@@ -57,9 +57,24 @@ impl Goal {
                 "the target {parsed} is not a finite number"
             )));
         }
+        let figure = Figure::parse(metric).map_err(FitError::Usage)?;
+        let possible = match figure.kind() {
+            Kind::Rate => (0.0..=1.0).contains(&parsed),
+            Kind::Count | Kind::Ms => parsed >= 0.0,
+            Kind::Delta => true,
+        };
+        if !possible {
+            return Err(FitError::Usage(format!(
+                "--target {arg:?}: no run has {metric} = {parsed} ({})",
+                match figure.kind() {
+                    Kind::Rate => "a share of jobs is between 0 and 1",
+                    _ => "it is never negative",
+                }
+            )));
+        }
         Ok(Goal {
             variant,
-            figure: Figure::parse(metric).map_err(FitError::Usage)?,
+            figure,
             metric: metric.to_string(),
             value: parsed,
         })
@@ -109,6 +124,12 @@ pub struct Parameter {
 impl Parameter {
     /// Looks up `key` (dotted; array items by index, e.g. `storage.read_ms.uniform.1`).
     pub fn lookup(scenario: &Scenario, key: &str) -> Result<Parameter, FitError> {
+        let path = parse_override_from("--param", &format!("{key}=0"))
+            .map(|o| o.path)
+            .unwrap_or_default();
+        if let Some(why) = not_a_parameter(&path) {
+            return Err(FitError::Usage(format!("--param {key}: {why}")));
+        }
         match scenario.number_at(key) {
             Ok(Number::Integer(i)) => Ok(Parameter {
                 current: i as f64,
@@ -129,7 +150,16 @@ impl Parameter {
     /// The search range: `given` (`LOW..HIGH`), else half to twice the current value.
     pub fn range(&self, given: Option<&str>) -> Result<(f64, f64), FitError> {
         match given {
-            Some(r) => parse_range(r),
+            Some(r) => {
+                let (low, high) = parse_range(r)?;
+                if self.integer && low.abs().max(high.abs()) > INTEGER_MAX {
+                    return Err(FitError::Usage(format!(
+                        "--range {r:?}: past the integers a key of the scenario takes \
+                         (at most {INTEGER_MAX:e} either way)"
+                    )));
+                }
+                Ok((low, high))
+            }
             None if self.current > 0.0 => Ok((self.current / 2.0, self.current * 2.0)),
             None => Err(FitError::Usage(
                 "the current value is 0: give --range LOW..HIGH".into(),
@@ -137,6 +167,10 @@ impl Parameter {
         }
     }
 }
+
+/// The largest integer a range of an integer key may reach: past it a value cannot be
+/// written as the integer the scenario reads (2^53, where f64 stops holding every integer).
+const INTEGER_MAX: f64 = 9_007_199_254_740_992.0;
 
 /// `LOW..HIGH` → (LOW, HIGH); the order is checked by `fit::check`.
 fn parse_range(s: &str) -> Result<(f64, f64), FitError> {

@@ -36,6 +36,33 @@ pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
     parse_override_from("--set", arg)
 }
 
+/// The TOML parser's message, said plainly where its own words are about its internals: an
+/// integer past TOML's range is reported as a failed conversion to `i128` or `u64`.
+fn toml_message(message: &str) -> String {
+    let message = message.trim();
+    if message.contains("as i128") || message.contains("u64 value was too large") {
+        return format!("an integer past TOML's largest ({})", i64::MAX);
+    }
+    message.to_string()
+}
+
+/// Why `--param` cannot vary the key at `path` from one point of a sweep or fit to the next,
+/// when it cannot: the key is set by each run, not by the point, so a point's value of it would
+/// be taken and never used.
+pub fn not_a_parameter(path: &[String]) -> Option<&'static str> {
+    match path {
+        [s, k] if s == "scenario" && k == "seed" => Some(
+            "each run's seed comes from --seed and --seeds, not from a point; give --seeds N \
+             for more seeds",
+        ),
+        [s, k] if s == "scenario" && k == "variants" => Some(
+            "every point runs the scenario's variants; pick them with --variant, or run one \
+             sweep per variant",
+        ),
+        _ => None,
+    }
+}
+
 /// Parses `key.path=VALUE` that came from `origin` (`--param`, `--jobs`, …), which errors
 /// about it name.
 pub fn parse_override_from(origin: &'static str, arg: &str) -> Result<Override, ScenarioError> {
@@ -233,7 +260,7 @@ impl Scenario {
             ));
         }
         let mut table: toml::Table =
-            toml::from_str(text).map_err(|e| at(e.span(), None, e.message().trim().to_string()))?;
+            toml::from_str(text).map_err(|e| at(e.span(), None, toml_message(e.message())))?;
         // Each overridden key, with the origin of its last override.
         let mut overridden = BTreeMap::new();
         let defaults = match toml::Value::try_from(Scenario::default()) {

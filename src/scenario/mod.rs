@@ -16,8 +16,8 @@ pub use dist::{Dist, EMPIRICAL_SAMPLES_MAX, LATENCY_MS_MAX};
 pub use error::{clip, Location, ScenarioError};
 pub use expect::{Expectation, FigureRef, Op, Term};
 pub use load::{
-    apply_override, parse_override, parse_override_from, parse_overrides, read_text, Override,
-    FILE_BYTES_MAX, KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
+    apply_override, not_a_parameter, parse_override, parse_override_from, parse_overrides,
+    read_text, Override, FILE_BYTES_MAX, KEY_BYTES_MAX, KEY_SEGMENTS_MAX,
 };
 pub use lookup::{NoNumber, Number};
 pub use reported::{Reported, Stated, REPORTED_MAX};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::error::SweepError;
 use crate::draw::{Draws, Purpose};
 use crate::names::VariantId;
-use crate::scenario::{parse_override_from, ScenarioError};
+use crate::scenario::{not_a_parameter, parse_override_from, ScenarioError};
 
 /// Most grid points one sweep may have, and most runs (points × variants × seeds).
 pub const POINTS_MAX: usize = 100_000;
@@ -164,6 +164,7 @@ impl ParamSpec {
         for v in &values {
             parse_override_from("--param", &format!("{key}={v}")).map_err(|e| inner(arg, e))?;
         }
+        check_parameter(arg, &key)?;
         Ok(ParamSpec {
             key,
             spec,
@@ -193,14 +194,25 @@ impl ParamSpec {
         if lo > hi {
             return Err(param_err(arg, "LOW > HIGH"));
         }
-        // The key must be one the loader accepts (its depth and length are capped).
-        parse_override_from("--param", &format!("{}=0", key.trim())).map_err(|e| inner(arg, e))?;
+        check_parameter(arg, key.trim())?;
         Ok(ParamSpec {
             key: key.trim().into(),
             spec: spec.trim().into(),
             values: Vec::new(),
             range: Some((lo, hi, int)),
         })
+    }
+}
+
+/// Refuses a key the loader does not accept (its depth and length are capped), and one each
+/// run sets itself ([`not_a_parameter`]).
+fn check_parameter(arg: &str, key: &str) -> Result<(), SweepError> {
+    let path = parse_override_from("--param", &format!("{key}=0"))
+        .map_err(|e| inner(arg, e))?
+        .path;
+    match not_a_parameter(&path) {
+        Some(why) => Err(param_err(arg, why)),
+        None => Ok(()),
     }
 }
 

@@ -445,3 +445,111 @@ fn conform_request_timeout_has_one_range() {
         Ok(_) => panic!("the library ran with a job timeout of 3,600,001 ms"),
     }
 }
+
+/// A new user's trial: `--param scenario.seed=1,2,3` swept three points that were one run
+/// (the seed is each run's, from --seed/--seeds), `--param scenario.variants=…` was ignored,
+/// and `fit --param scenario.seed` reported a flat metric. Each is refused, saying what to use.
+#[test]
+fn keys_each_run_sets_itself_are_not_parameters() {
+    let sweep = ["sweep", "sims/issue407.toml", "--jobs", "10", "--out"];
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("s");
+    let out = out.to_str().unwrap();
+    check(
+        &[&sweep[..], &[out, "--param", "scenario.seed=1,2,3"]].concat(),
+        &["scenario.seed=1,2,3", "--seeds"],
+    );
+    check(
+        &[
+            &sweep[..],
+            &[
+                out,
+                "--param",
+                r#"scenario.variants=[["parallel"],["sequential"]]"#,
+            ],
+        ]
+        .concat(),
+        &["scenario.variants", "--variant"],
+    );
+    check(
+        &[
+            &sweep[..],
+            &[out, "--swarm", "4", "--param", "scenario.seed=1..9"],
+        ]
+        .concat(),
+        &["scenario.seed", "--seeds"],
+    );
+    check(
+        &[
+            "fit",
+            "sims/issue407.toml",
+            "--param",
+            "scenario.seed",
+            "--target",
+            "sequential.failure_rate=0.3",
+        ],
+        &["--param scenario.seed", "--seeds"],
+    );
+    assert!(!dir.path().join("s").exists());
+}
+
+/// A new user's trial: a bad `--set` on `bench` was reported as a workload that failed
+/// (exit 1) from the workload's own process.
+#[test]
+fn bench_refuses_a_bad_override_before_any_workload() {
+    check(
+        &["bench", "--workload", "flow", "--set", "nosuch=1"],
+        &["--set", "nosuch"],
+    );
+}
+
+/// A new user's trial: three messages that misled. A regular file as a sweep's `--out` was
+/// called "not a regular file"; `fit --range 1..1e30` named a number nobody typed
+/// (9223372036854775807); a target no run can have (a rate of 2) searched, then failed with
+/// exit 1 asking to widen the range.
+#[test]
+fn misleading_messages_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("victim.txt");
+    std::fs::write(&file, "keep").unwrap();
+    check(
+        &[
+            "sweep",
+            "sims/issue407.toml",
+            "--jobs",
+            "10",
+            "--param",
+            "client.retries=0,1",
+            "--out",
+            file.to_str().unwrap(),
+        ],
+        &["is a regular file, not a directory"],
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");
+    let fit = [
+        "fit",
+        "sims/issue407.toml",
+        "--param",
+        "client.handshake_timeout_ms",
+    ];
+    check(
+        &[
+            &fit[..],
+            &[
+                "--range",
+                "1..1e30",
+                "--target",
+                "sequential.failure_rate=0.3",
+            ],
+        ]
+        .concat(),
+        &["--range \"1..1e30\"", "past the integers"],
+    );
+    for (target, why) in [
+        ("sequential.failure_rate=2", "between 0 and 1"),
+        ("sequential.failure_rate=-0.1", "between 0 and 1"),
+        ("sequential.upgrade_ms.p95=-5", "never negative"),
+    ] {
+        check(&[&fit[..], &["--target", target]].concat(), &[target, why]);
+    }
+}

@@ -597,3 +597,46 @@ fn the_timeline_axis_fits_the_job_not_a_far_deadline() {
     assert!(svg.contains("past this axis"), "{svg}");
     assert!(!svg.contains("class=\"deadline\""), "{svg}");
 }
+
+/// A new user's trial: with a 1 ms deadline and no upgrade, the upgrade CDF's axis was 1 ms
+/// wide and labelled its ticks "0 0 0 1 1 1", and the histogram's empty panels counted jobs
+/// "0 0 1". Every tick label of an axis is its own number.
+#[test]
+fn a_narrow_axis_labels_each_tick_once() {
+    let dir = tmp("narrow");
+    let plots = dir.join("plots");
+    ok(&[
+        "run",
+        "sims/issue407.toml",
+        "-q",
+        "--jobs",
+        "40",
+        "--set",
+        "client.handshake_timeout_ms=1",
+        "--plots",
+        plots.to_str().unwrap(),
+    ]);
+    for name in ["upgrade-cdf.svg", "storage-histogram.svg"] {
+        let svg = read(&plots.join(name));
+        // Tick labels are the bare numbers; an axis's labels share an x (y axis) or a y (x axis).
+        let numbers: Vec<(f64, f64, String)> = texts(&svg)
+            .into_iter()
+            .filter(|(_, _, t)| t.parse::<f64>().is_ok())
+            .collect();
+        let mut by_axis: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (x, y, t) in &numbers {
+            let same_x = numbers.iter().filter(|(x2, _, _)| x2 == x).count() > 1;
+            let key = if same_x {
+                format!("x={x}")
+            } else {
+                format!("y={y}")
+            };
+            by_axis.entry(key).or_default().push(t.clone());
+        }
+        for (axis, labels) in by_axis {
+            let mut distinct = labels.clone();
+            distinct.dedup();
+            assert_eq!(distinct, labels, "{name}, axis at {axis}: {labels:?}");
+        }
+    }
+}

@@ -172,11 +172,12 @@ impl Cdf {
             Scale::Linear => {
                 // The deadline stretches the axis only when it is near the data.
                 let shown = self.deadline_ms <= 1.5 * data_max;
-                let hi = if shown {
+                let hi = (if shown {
                     self.deadline_ms.max(data_max)
                 } else {
                     data_max
-                } * 1.05;
+                } * 1.05)
+                    .max(AXIS_MS_MIN);
                 (0.0, hi, nice_ticks(0.0, hi, 8), shown)
             }
             Scale::Log => {
@@ -231,6 +232,14 @@ impl Cdf {
         legend
     }
 }
+
+/// The narrowest linear time axis, in ms. Times are whole milliseconds and so are the tick
+/// labels: an axis 1 ms wide ticked fractions and labelled them "0 0 0 1 1 1".
+const AXIS_MS_MIN: f64 = 10.0;
+
+/// The lowest top of a histogram's count axis: its three labels are whole jobs, and an axis
+/// of one job labelled them "0 0 1".
+const COUNT_AXIS_MIN: u64 = 4;
 
 /// Ticks at 1, 2 and 5 times powers of ten within `lo..hi` (log10 units).
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
@@ -412,7 +421,14 @@ impl Drawing for Facets {
         // wide labels its ticks "0 0 0 0 0 1 1 1 1".
         let bins = counts.first().map_or(1, Vec::len).max(10);
         let x_max = (bins as u64 * bin) as f64;
-        let y_max = counts.iter().flatten().copied().max().unwrap_or(1).max(1) as f64 * 1.1;
+        let y_max = counts
+            .iter()
+            .flatten()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(COUNT_AXIS_MIN) as f64
+            * 1.1;
         let n = self.series.len().max(1);
         let (panels, axis) = area.split_vertically(PANEL_PX * n as u32);
         let rows = panels.split_evenly((n, 1));
