@@ -8,7 +8,7 @@ use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::Scenario;
 
 use super::args::Sets;
-use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
+use super::output::{check_outputs, is_stdout, write_output};
 use super::Status;
 use super::{CliResult, Context as _};
 
@@ -73,10 +73,7 @@ pub(crate) fn bench(args: Args) -> CliResult<Status> {
     for &w in workloads.iter().chain(&[Workload::Floor]) {
         bench::scenario(w, &flow, &args.sets.sets)?;
     }
-    if let Some(path) = &args.json {
-        check_file_writable("--json", path)?;
-    }
-    check_no_overwrite(
+    check_outputs(
         &[("--json", args.json.as_deref())],
         &[("--scenario", &args.scenario)],
     )?;

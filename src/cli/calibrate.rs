@@ -97,16 +97,7 @@ pub(crate) fn calibrate(args: Args) -> CliResult<Status> {
     if let Some(v) = &args.variant {
         super::args::parse_variant(v)?;
     }
-    for (flag, path) in [("--out", &args.out), ("--report", &args.report)] {
-        if let Some(path) = path {
-            super::output::check_file_writable(flag, path)?;
-        }
-    }
-    super::output::check_outputs(&[
-        ("--out", args.out.as_deref()),
-        ("--report", args.report.as_deref()),
-    ])?;
-    super::output::check_no_overwrite(
+    super::output::check_outputs(
         &[
             ("--out", args.out.as_deref()),
             ("--report", args.report.as_deref()),

@@ -8,7 +8,7 @@ use handshake_sim::internal::scenario::{Location, Scenario, ScenarioError};
 use handshake_sim::internal::verdict::{self, check_scenario_with, CheckRow};
 
 use super::args::{SeedRange, Sets};
-use super::output::{any_stdout, check_no_overwrite, check_outputs, write_output};
+use super::output::{any_stdout, check_outputs, write_output};
 use super::progress::Progress;
 use super::Status;
 use super::{CliError, CliResult, Context as _};
@@ -89,7 +89,11 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
     ];
     // Load everything first: bad input stops the check before any run.
     let scenarios = load_all(&args)?;
-    check_outputs(&outputs)?;
+    let inputs: Vec<(&str, &std::path::Path)> = scenarios
+        .iter()
+        .map(|(f, _)| ("SCENARIO", std::path::Path::new(f)))
+        .collect();
+    check_outputs(&outputs, &inputs)?;
     if args.paths.is_empty() && !args.quiet {
         // A bare `check` gates on every bundled scenario, the benchmark's among them: say so.
         let names: Vec<&str> = scenarios
@@ -101,11 +105,6 @@ pub(crate) fn check(args: Args) -> CliResult<Status> {
             names.join(", ")
         );
     }
-    let inputs: Vec<(&str, &std::path::Path)> = scenarios
-        .iter()
-        .map(|(f, _)| ("SCENARIO", std::path::Path::new(f)))
-        .collect();
-    check_no_overwrite(&outputs, &inputs)?;
     let sets = &args.sets.sets;
     let runs = scenarios
         .iter()

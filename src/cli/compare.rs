@@ -7,7 +7,7 @@ use handshake_sim::internal::names::shell_quote;
 use handshake_sim::internal::report::compare::{compare_json, compare_text};
 use handshake_sim::internal::report::compare_html;
 
-use super::output::{check_no_overwrite, check_outputs, is_stdout, write_output};
+use super::output::{check_outputs, is_stdout, write_output};
 use super::CliResult;
 use super::Status;
 
@@ -78,8 +78,7 @@ pub(crate) fn compare(args: Args) -> CliResult<Status> {
         ("--html", args.html.as_deref()),
     ];
     super::output::one_stdout(&outputs)?;
-    check_outputs(&outputs)?;
-    check_no_overwrite(&outputs, &[("A", &args.a), ("B", &args.b)])?;
+    check_outputs(&outputs, &[("A", &args.a), ("B", &args.b)])?;
     let a = compare::read(&args.a)?;
     let b = compare::read(&args.b)?;
     let (name_a, name_b) = (args.a.display().to_string(), args.b.display().to_string());

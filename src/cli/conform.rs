@@ -101,7 +101,7 @@ pub(crate) fn conform(args: Args) -> CliResult<Status> {
         ("--json", args.json.as_deref()),
         ("--junit", args.junit.as_deref()),
     ];
-    check_outputs(&outputs)?;
+    check_outputs(&outputs, &[])?;
     let cases = conform::select(&args.cases).map_err(LiveError::Usage)?;
     let settings = Settings {
         job_prefix: args

@@ -9,7 +9,7 @@ use handshake_sim::internal::report::decision_html;
 use handshake_sim::internal::scenario::{self, Scenario};
 
 use super::args::{seed_range, Sets};
-use super::output::{check_no_overwrite, check_outputs, is_stdout, write_output};
+use super::output::{check_outputs, is_stdout, write_output};
 use super::{CliResult, Status};
 
 pub(crate) const EXAMPLES: &str =
@@ -110,8 +110,7 @@ pub(crate) fn decide(args: Args) -> CliResult<Status> {
         ("--json", args.json.as_deref()),
         ("--html", args.html.as_deref()),
     ];
-    check_outputs(&outputs)?;
-    check_no_overwrite(&outputs, &[("SCENARIO", &args.scenario)])?;
+    check_outputs(&outputs, &[("SCENARIO", &args.scenario)])?;
     let text = scenario::read_text(&args.scenario)?;
     let origin = args.scenario.display().to_string();
     let overrides = args.sets.overrides()?;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use handshake_sim::internal::report::dev_latency;
 use handshake_sim::internal::scenario::Scenario;
 
-use super::output::{check_file_writable, check_no_overwrite, write_output};
+use super::output::{check_outputs, write_output};
 use super::Status;
 use super::{CliResult, Context as _};
 
@@ -41,10 +41,7 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn dev_latency(args: Args) -> CliResult<Status> {
-    if let Some(path) = &args.out {
-        check_file_writable("--out", path)?;
-    }
-    check_no_overwrite(
+    check_outputs(
         &[("--out", args.out.as_deref())],
         &[("SCENARIO", &args.scenario)],
     )?;

@@ -10,7 +10,7 @@ use handshake_sim::internal::report;
 use handshake_sim::internal::scenario::{self, Scenario};
 
 use super::args::{SeedRange, Sets};
-use super::output::{check_file_writable, check_no_overwrite, is_stdout, write_output};
+use super::output::{check_outputs, is_stdout, write_output};
 use super::Status;
 use super::{CliResult, Context as _};
 
@@ -111,10 +111,7 @@ pub(crate) fn fit(args: Args) -> CliResult<Status> {
     let parameter = Parameter::lookup(&base, &args.param)?;
     let range = parameter.range(args.range.as_deref())?;
     let seeds = args.seeds.seeds(base.scenario.seed);
-    if let Some(path) = &args.json {
-        check_file_writable("--json", path)?;
-    }
-    check_no_overwrite(
+    check_outputs(
         &[("--json", args.json.as_deref())],
         &[("SCENARIO", &args.scenario)],
     )?;

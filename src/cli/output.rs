@@ -32,11 +32,16 @@ pub(crate) fn one_stdout(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
 }
 
 /// Refuses, before anything runs or connects (exit 2), two outputs to standard output
-/// ([`one_stdout`]), two on one file, and a file output that cannot be written
-/// ([`check_file_writable`]).
-pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> {
+/// ([`one_stdout`]), an output on one of the command's `inputs` or on another output
+/// ([`check_no_overwrite`]), and a file output that cannot be written
+/// ([`check_file_writable`]), in that order: a FIFO is opened for writing only once it is
+/// known to be no input.
+pub(crate) fn check_outputs(
+    outputs: &[(&str, Option<&Path>)],
+    inputs: &[(&str, &Path)],
+) -> CliResult<()> {
     one_stdout(outputs)?;
-    check_no_overwrite(outputs, &[])?;
+    check_no_overwrite(outputs, inputs)?;
     for (arg, path) in outputs {
         if let Some(path) = path {
             check_file_writable(arg, path)?;
@@ -46,8 +51,8 @@ pub(crate) fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> CliResult<()> 
 }
 
 /// Refuses (exit 2), before anything is written, an output file that is one of the command's
-/// input files: `outputs` and `inputs` are (option, its path).
-pub(crate) fn check_no_overwrite(
+/// input files or another output: `outputs` and `inputs` are (option, its path).
+fn check_no_overwrite(
     outputs: &[(&str, Option<&Path>)],
     inputs: &[(&str, &Path)],
 ) -> CliResult<()> {
@@ -129,7 +134,7 @@ pub(crate) fn write_records(
 /// its directory takes no new file, or it is a symbolic link or a directory
 /// ([`files::check_named_output`]). The one rule for every output flag: missing parent
 /// directories are created (as a directory output is, [`check_dir_writable`]); nothing else is
-/// created, and nothing is opened for writing.
+/// created, and nothing but a FIFO is opened for writing (held open until it is written).
 pub(crate) fn check_file_writable(arg: &str, path: &Path) -> CliResult<()> {
     if path.as_os_str() == "-" {
         return Ok(());

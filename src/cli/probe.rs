@@ -10,7 +10,7 @@ use handshake_sim::internal::sim::RunOutput;
 use handshake_sim::internal::verdict::{slo, SloJudged, Verdict};
 
 use super::args::Sets;
-use super::output::{any_stdout, check_no_overwrite, check_outputs, init_tracing, write_output};
+use super::output::{any_stdout, check_outputs, init_tracing, write_output};
 use super::serve::block_on_local;
 use super::Status;
 use super::{CliError, CliResult, Context as _};
@@ -85,10 +85,12 @@ pub(crate) fn probe(args: Args) -> CliResult<Status> {
         ("--json", args.json.as_deref()),
         ("--records", args.records.as_deref()),
     ];
-    check_outputs(&outputs)?;
-    if let Some(path) = &args.scenario {
-        check_no_overwrite(&outputs, &[("--scenario", path)])?;
-    }
+    let inputs: Vec<(&str, &std::path::Path)> = args
+        .scenario
+        .iter()
+        .map(|p| ("--scenario", p.as_path()))
+        .collect();
+    check_outputs(&outputs, &inputs)?;
     let scenario = args.sets.load(args.scenario.as_deref())?;
     if args.emulate_client_edge && !scenario.network.types.is_empty() {
         return Err(CliError::usage(

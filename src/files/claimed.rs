@@ -37,11 +37,13 @@ pub(super) fn take_fifo(path: &Path) -> Option<std::fs::File> {
     Some(fifos.remove(i).1)
 }
 
-/// Makes `dir` and whatever is missing above it, noting each directory it made.
+/// Makes `dir` and whatever is missing above it, noting each directory it made (those made
+/// before a failure too).
 pub(super) fn create_dir_all(dir: &Path) -> std::io::Result<()> {
-    let made = make_dirs(dir)?;
+    let mut made = Vec::new();
+    let result = make_dirs(dir, &mut made);
     lock(&DIRS).extend(made);
-    Ok(())
+    result
 }
 
 /// Removes the directories made for outputs that are still empty, innermost first: a
@@ -52,17 +54,23 @@ pub fn remove_created_dirs() {
     remove_empty(made);
 }
 
-/// Makes `dir` and whatever is missing above it; the directories it made, outermost first.
-fn make_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut missing: Vec<PathBuf> = dir
+/// Makes `dir` and whatever is missing above it, one level at a time, pushing each directory
+/// this call made onto `made` (outermost first). One that exists already, or that another
+/// process makes meanwhile, is not ours and is not noted.
+fn make_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut levels: Vec<&Path> = dir
         .ancestors()
         .filter(|a| !a.as_os_str().is_empty())
-        .take_while(|a| std::fs::symlink_metadata(a).is_err())
-        .map(Path::to_path_buf)
         .collect();
-    std::fs::create_dir_all(dir)?;
-    missing.reverse();
-    Ok(missing)
+    levels.reverse();
+    for level in levels {
+        match std::fs::create_dir(level) {
+            Ok(()) => made.push(level.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && level.is_dir() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// Removes each of `made` (outermost first) that is empty, innermost first.
@@ -81,19 +89,31 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let empty = d.path().join("a/b/c");
         let kept = d.path().join("x/y");
-        let mut made = make_dirs(&empty).unwrap();
-        assert_eq!(
-            made,
-            [d.path().join("a"), d.path().join("a/b"), empty.clone()]
-        );
-        made.extend(make_dirs(&kept).unwrap());
+        let mut made = Vec::new();
+        make_dirs(&empty, &mut made).unwrap();
+        let a = d.path().join("a");
+        assert_eq!(made, [a.clone(), a.join("b"), empty.clone()]);
+        make_dirs(&kept, &mut made).unwrap();
         std::fs::write(kept.join("f"), b"keep").unwrap();
         remove_empty(made);
-        assert!(!d.path().join("a").exists());
+        assert!(!a.exists());
         assert!(kept.join("f").is_file());
         assert!(
             d.path().is_dir(),
             "a directory there before is never removed"
         );
+    }
+
+    /// A level that cannot be made (a name past the file system's limit) stops the making;
+    /// the levels made before it are noted, so that they can be removed.
+    #[test]
+    fn levels_made_before_a_failure_are_noted() {
+        let d = tempfile::tempdir().unwrap();
+        let long = "x".repeat(300);
+        let mut made = Vec::new();
+        assert!(make_dirs(&d.path().join("new").join(&long).join("y"), &mut made).is_err());
+        assert_eq!(made, [d.path().join("new")]);
+        remove_empty(made);
+        assert!(!d.path().join("new").exists());
     }
 }

@@ -41,25 +41,38 @@ pub fn parse_override(arg: &str) -> Result<Override, ScenarioError> {
 fn toml_message(message: &str) -> String {
     let message = message.trim();
     if message.contains("as i128") || message.contains("u64 value was too large") {
-        return format!("an integer past TOML's largest ({})", i64::MAX);
+        return format!(
+            "an integer outside TOML's range ({} to {})",
+            i64::MIN,
+            i64::MAX
+        );
     }
     message.to_string()
 }
 
 /// Why `--param` cannot vary the key at `path` from one point of a sweep or fit to the next,
 /// when it cannot: the key is set by each run, not by the point, so a point's value of it would
-/// be taken and never used.
+/// be taken and never used. Its table (`scenario={seed=…}`) and its parts
+/// (`scenario.variants.1`) are refused with it.
 pub fn not_a_parameter(path: &[String]) -> Option<&'static str> {
-    match path {
-        [s, k] if s == "scenario" && k == "seed" => Some(
+    let key = |name: &str| path.len() >= 2 && path[0] == "scenario" && path[1] == name;
+    if path.len() == 1 && path[0] == "scenario" {
+        Some(
+            "a point sets keys of [scenario] one at a time (scenario.jobs, …), not the table: \
+             its seed and variants are each run's own",
+        )
+    } else if key("seed") {
+        Some(
             "each run's seed comes from --seed and --seeds, not from a point; give --seeds N \
              for more seeds",
-        ),
-        [s, k] if s == "scenario" && k == "variants" => Some(
+        )
+    } else if key("variants") {
+        Some(
             "every point runs the scenario's variants; pick them with --variant, or run one \
              sweep per variant",
-        ),
-        _ => None,
+        )
+    } else {
+        None
     }
 }
 

@@ -472,6 +472,22 @@ fn keys_each_run_sets_itself_are_not_parameters() {
         &["scenario.variants", "--variant"],
     );
     check(
+        &[&sweep[..], &[out, "--param", "scenario={seed=1},{seed=2}"]].concat(),
+        &["scenario={seed=1},{seed=2}", "one at a time"],
+    );
+    check(
+        &[
+            &sweep[..],
+            &[
+                out,
+                "--param",
+                r#"scenario.variants.1="parallel","batched""#,
+            ],
+        ]
+        .concat(),
+        &["scenario.variants.1", "--variant"],
+    );
+    check(
         &[
             &sweep[..],
             &[out, "--swarm", "4", "--param", "scenario.seed=1..9"],

@@ -934,15 +934,47 @@ fn a_fifo_output_nobody_reads_is_refused_before_anything_runs() {
     }
     assert!(!sweep_out.exists(), "a refused sweep wrote its directory");
     assert!(!merged.exists(), "a refused merge wrote its directory");
-    // With a reader (`--json >(jq .)`), the output is written into it whole.
-    let reader = {
-        let fifo = fifo.clone();
-        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
-    };
+    // A FIFO that is also an input is refused as one, before it is opened for writing.
+    let other = dir.path().join("other.json");
+    refused(
+        &["compare", s(&fifo), s(&other), "--json", s(&fifo)],
+        &["would overwrite the input A"],
+    );
+    // With a reader (`--json >(jq .)`), the output is written into it whole. The reader is
+    // there before the command starts, as a shell's `>(…)` is.
+    let reader = read_fifo(&fifo);
     let (code, _, err) = exec_within(&[&run[..], &["-q", "--json", s(&fifo)]].concat(), LIMIT);
     assert_eq!(code, 0, "{err}");
     let json: serde_json::Value = serde_json::from_str(&reader.join().unwrap()).unwrap();
     assert_eq!(json["tool"], "handshake-sim");
+}
+
+/// Opens `fifo` for reading now (non-blocking, so no writer is needed yet) and reads it on a
+/// thread until its writer, once it came, closes it.
+fn read_fifo(fifo: &Path) -> std::thread::JoinHandle<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(fifo)
+        .unwrap();
+    std::thread::spawn(move || {
+        let (mut text, mut buf) = (Vec::new(), [0u8; 4096]);
+        let start = Instant::now();
+        loop {
+            match file.read(&mut buf) {
+                // End of file once something came: the writer closed it.
+                Ok(0) if !text.is_empty() => break,
+                Ok(n) => text.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("reading the FIFO: {e}"),
+            }
+            assert!(start.elapsed() < LIMIT, "nothing came through the FIFO");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        String::from_utf8(text).unwrap()
+    })
 }
 
 /// A new user's trial: `probe` and `conform` wrote two outputs named as one file, the second

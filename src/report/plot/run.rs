@@ -172,13 +172,12 @@ impl Cdf {
             Scale::Linear => {
                 // The deadline stretches the axis only when it is near the data.
                 let shown = self.deadline_ms <= 1.5 * data_max;
-                let hi = (if shown {
+                let hi = if shown {
                     self.deadline_ms.max(data_max)
                 } else {
                     data_max
-                } * 1.05)
-                    .max(AXIS_MS_MIN);
-                (0.0, hi, nice_ticks(0.0, hi, 8), shown)
+                } * 1.05;
+                (0.0, hi, whole_ms(nice_ticks(0.0, hi, 8)), shown)
             }
             Scale::Log => {
                 let data_min = self
@@ -233,13 +232,15 @@ impl Cdf {
     }
 }
 
-/// The narrowest linear time axis, in ms. Times are whole milliseconds and so are the tick
-/// labels: an axis 1 ms wide ticked fractions and labelled them "0 0 0 1 1 1".
-const AXIS_MS_MIN: f64 = 10.0;
+/// The ticks at whole milliseconds: times are whole milliseconds and so are the labels, and an
+/// axis a few ms wide ticked fractions, labelled "0 0 0 1 1 1".
+fn whole_ms(ticks: Vec<f64>) -> Vec<f64> {
+    ticks.into_iter().filter(|t| t.fract() == 0.0).collect()
+}
 
-/// The lowest top of a histogram's count axis: its three labels are whole jobs, and an axis
-/// of one job labelled them "0 0 1".
-const COUNT_AXIS_MIN: u64 = 4;
+/// The lowest top of a histogram's count axis: its labels are whole jobs, and an axis of one
+/// job labelled them "0 0 1".
+const COUNT_AXIS_MIN: u64 = 2;
 
 /// Ticks at 1, 2 and 5 times powers of ten within `lo..hi` (log10 units).
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
