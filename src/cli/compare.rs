@@ -77,7 +77,6 @@ pub(crate) fn compare(args: Args) -> CliResult<Status> {
         ("--json", args.json.as_deref()),
         ("--html", args.html.as_deref()),
     ];
-    super::output::one_stdout(&outputs)?;
     check_outputs(&outputs, &[("A", &args.a), ("B", &args.b)])?;
     let a = compare::read(&args.a)?;
     let b = compare::read(&args.b)?;

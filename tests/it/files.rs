@@ -1006,43 +1006,31 @@ fn a_refused_command_leaves_no_directory_behind() {
     let (code, _, err) = exec_within(&["merge", s(&s1), "--out", s(&merged)], LIMIT);
     assert_eq!(code, 2, "{err}");
     assert!(!dir.path().join("m").exists(), "{err}");
-    let both = dir.path().join("p/x.json");
-    refused(
-        &[
-            "run",
-            "sims/issue407.toml",
-            "-q",
-            "--jobs",
-            "5",
-            "--json",
-            s(&both),
-            "--plots",
-            s(&both),
-        ],
-        &["--plots", "--json", "nothing was run"],
-    );
+    // An output file that is another output's directory, and one inside another output's
+    // file: refused before any directory is made.
+    let (p, q) = (dir.path().join("p"), dir.path().join("q"));
+    let cases = [
+        (p.join("x.json"), "--plots", p.join("x.json")),
+        (q.join("a/x.json"), "--html", q.join("a")),
+    ];
+    for (json, flag, other) in &cases {
+        refused(
+            &[
+                "run",
+                "sims/issue407.toml",
+                "-q",
+                "--jobs",
+                "5",
+                "--json",
+                s(json),
+                flag,
+                s(other),
+            ],
+            &["--json", flag, "nothing was run"],
+        );
+    }
     assert!(
-        !dir.path().join("p").exists(),
-        "a refused run made its directories"
-    );
-    let html = dir.path().join("q/a");
-    let json = html.join("x.json");
-    refused(
-        &[
-            "run",
-            "sims/issue407.toml",
-            "-q",
-            "--jobs",
-            "5",
-            "--json",
-            s(&json),
-            "--html",
-            s(&html),
-        ],
-        &["--json", "--html", "nothing was run"],
-    );
-    assert!(
-        !dir.path().join("q").exists(),
+        !p.exists() && !q.exists(),
         "a refused run made its directories"
     );
 }
