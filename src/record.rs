@@ -137,7 +137,9 @@ impl Violation {
             Violation::BodyTooLarge => {
                 "an HTTP answer's body was over 64 KiB (by its Content-Length or as read)"
             }
-            Violation::Bad202 => "a 202's body was not {jobId, token} usable in a URL",
+            Violation::Bad202 => {
+                "a 202's body was not {jobId, token} usable in a URL, or named another job"
+            }
             Violation::PingFlood => {
                 "the server pinged faster than it read the pongs (over 64 KiB of pongs unsent)"
             }

@@ -258,8 +258,20 @@ fn counts_text(run: &ConformRun, strict: bool) -> String {
     };
     let non_strict = run.results.iter().filter(|r| r.non_strict()).count();
     let verdict = if run.passed(strict) { "pass" } else { "FAIL" };
+    let must_unmet = run.count_graded(Grade::Must, CaseResult::Fail)
+        + run.count_graded(Grade::Must, CaseResult::Error);
+    // What the verdict comes from: a FAIL names the MUST cases first, so that SHOULD cases
+    // failed beside them are not read as its cause.
     let mode = match (strict, non_strict) {
         (true, _) => " (--strict: a SHOULD case counts as a MUST case)".to_string(),
+        (false, n) if must_unmet > 0 => {
+            let besides = if n > 0 {
+                format!("; {n} SHOULD case(s) failed too, non-strict")
+            } else {
+                String::new()
+            };
+            format!(" ({must_unmet} MUST case(s) failed or could not be judged{besides})")
+        }
         (false, 0) => String::new(),
         (false, n) => format!(" ({n} non-strict: SHOULD case(s) failed; --strict fails them)"),
     };

@@ -165,6 +165,15 @@ impl Session {
             );
             return Err(bad_202);
         }
+        // The 202 echoes the job posted (docs/api.md): one for another job is not this job's.
+        if accepted.job_id != job_id {
+            tracing::warn!(
+                job_id = job_id,
+                answered = accepted.job_id.as_str(),
+                "the 202 names another job; the job is rejected"
+            );
+            return Err(bad_202);
+        }
         Ok(accepted)
     }
 }

@@ -103,6 +103,8 @@ enum Defect {
     NoCloseAfterComplete,
     /// A session's socket replays every job from its start, whatever `after` says.
     SessionReplayFromStart,
+    /// Not a defect: sends an unsolicited pong (a heartbeat, RFC 6455 §5.5.3) after `ready`.
+    HeartbeatPong,
 }
 
 /// The case named `name` in `conform`'s JSON.
@@ -197,7 +199,7 @@ fn a_101_for_any_token_fails_exactly_the_token_cases() {
     assert!(
         out.contains("FAIL upgrade-wrong-token (MUST)")
             && out.contains("MUST 0 passed, 1 failed, 0 error(s)")
-            && out.contains("verdict: FAIL"),
+            && out.contains("verdict: FAIL (1 MUST case(s) failed or could not be judged)"),
         "{out}"
     );
 }
@@ -843,6 +845,9 @@ async fn socket(mut ws: RefWs, jobs: Jobs, id: String, after: Option<u32>, defec
     for m in out {
         let _ = ws.send(m).await;
     }
+    if defect == Defect::HeartbeatPong {
+        let _ = ws.send(Message::Pong("heartbeat".into())).await;
+    }
     let mut next = done + 1;
     loop {
         let due = start + Duration::from_millis(BOOK_MS * next as u64);
@@ -942,4 +947,15 @@ fn the_ping_case_does_not_race_the_jobs_end() {
         assert_eq!(with_outcome(&v, "pass").len(), 1, "{v:#}\n{err}");
         assert_eq!(code, 0, "{v:#}\n{err}");
     }
+}
+
+/// A hostile-peer trial: a server that sends a heartbeat pong (unsolicited, as RFC 6455
+/// §5.5.3 allows) failed the MUST case `socket-ping`, which took the first pong for the
+/// answer to its ping. Other pongs are now passed over.
+#[test]
+fn an_unsolicited_pong_is_not_the_answer_to_the_ping() {
+    let addr = reference(Defect::HeartbeatPong);
+    let (code, v, err) = conform(addr, &["--case", "socket-ping"]);
+    assert_eq!(with_outcome(&v, "pass").len(), 1, "{v:#}\n{err}");
+    assert_eq!(code, 0, "{v:#}\n{err}");
 }

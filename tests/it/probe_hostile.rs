@@ -22,6 +22,8 @@ use super::live::local;
 enum Post {
     /// A 202 with a usable job id and token.
     Accepted,
+    /// A 202 with a usable token, for a job other than the one posted.
+    OtherJob,
     /// A 202 whose body runs 8 MiB, ended by the connection's close (no Content-Length).
     Oversized,
     /// A 202 whose head never ends: one header line after another.
@@ -73,7 +75,9 @@ async fn answer(mut tcp: TcpStream, post: Post, socket: Socket) -> std::io::Resu
         let length = header(&head, "content-length").map_or(0, |v| v.parse().unwrap());
         let mut body = vec![0u8; length];
         tcp.read_exact(&mut body).await?;
-        return answer_post(tcp, post).await;
+        let posted: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let job = posted["jobId"].as_str().unwrap_or_default().to_string();
+        return answer_post(tcp, post, &job).await;
     }
     let key = header(&head, "sec-websocket-key").unwrap_or_default();
     let upgraded = format!(
@@ -90,10 +94,14 @@ async fn answer(mut tcp: TcpStream, post: Post, socket: Socket) -> std::io::Resu
     }
 }
 
-async fn answer_post(mut tcp: TcpStream, post: Post) -> std::io::Result<()> {
-    let accepted = r#"{"jobId":"hostile-0","token":"t0k3n","expiresAtMs":0}"#;
+async fn answer_post(mut tcp: TcpStream, post: Post, job: &str) -> std::io::Result<()> {
+    let answered = match post {
+        Post::OtherJob => "another-job",
+        _ => job,
+    };
+    let accepted = format!(r#"{{"jobId":"{answered}","token":"t0k3n","expiresAtMs":0}}"#);
     match post {
-        Post::Accepted => {
+        Post::Accepted | Post::OtherJob => {
             let head = format!(
                 "HTTP/1.1 202 Accepted\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
                 accepted.len()
@@ -368,10 +376,12 @@ fn results_after_the_deadline_fail_the_job() {
     assert_eq!(v["violations"]["results_late"], 2, "{v}");
 }
 
-/// The 202 answers that said "nothing answered": each is now named, the job `rejected`.
+/// The 202 answers that said "nothing answered": each is now named, the job `rejected`. A
+/// 202 for another job than the one posted (a hostile-peer trial: it was followed, `ok`) too.
 #[test]
 fn unreadable_answers_are_named_not_nothing_answered() {
     for (post, name) in [
+        (Post::OtherJob, "bad_202"),
         (Post::Oversized, "body_too_large"),
         (Post::EndlessHeader, "head_too_large"),
         (Post::AbsurdLength, "body_too_large"),

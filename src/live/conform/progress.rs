@@ -159,16 +159,26 @@ pub(super) async fn ping(ctx: &Context) -> Checked {
         .send(Message::Ping(payload.clone().into()), "ping")
         .await?;
     let wait = Wait::new(ctx.request_timeout());
+    // A pong of another payload may be a heartbeat (RFC 6455 §5.5.3: a pong may be sent
+    // unsolicited): passed over, and named if no pong of the ping's payload comes.
+    let mut other: Option<String> = None;
     loop {
-        match socket.next(wait, "the pong").await? {
-            Message::Pong(p) if p.as_ref() == payload.as_slice() => break,
-            Message::Pong(p) => {
-                return Err(mismatch(
-                    "the pong's payload",
-                    "conform-ping",
-                    String::from_utf8_lossy(&p),
-                ))
+        let message = match socket.next(wait, "the pong").await {
+            Ok(m) => m,
+            Err(e) => {
+                return Err(match other {
+                    Some(seen) => mismatch(
+                        "the pong's payload",
+                        "conform-ping",
+                        format!("only {seen:?}"),
+                    ),
+                    None => e,
+                })
             }
+        };
+        match message {
+            Message::Pong(p) if p.as_ref() == payload.as_slice() => break,
+            Message::Pong(p) => other = Some(String::from_utf8_lossy(&p).into_owned()),
             Message::Close(f) => {
                 return Err(mismatch(
                     "the answer to a ping",
