@@ -19,6 +19,17 @@ pub fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The arguments of the smallest sweep that writes every file of one (two points of ten jobs),
+/// for tests of its outputs: followed by `--out DIR` and any more.
+pub const SMALL_SWEEP: [&str; 6] = [
+    "sweep",
+    "sims/issue407.toml",
+    "--jobs",
+    "10",
+    "--param",
+    "client.retries=0,1",
+];
+
 /// Runs the binary in the repository's root: (exit code, stdout, stderr). `threads` sets
 /// RAYON_NUM_THREADS.
 pub fn exec(args: &[&str], threads: Option<&str>) -> (i32, String, String) {

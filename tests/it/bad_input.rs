@@ -529,16 +529,7 @@ fn misleading_messages_say_what_is_wrong() {
     let file = dir.path().join("victim.txt");
     std::fs::write(&file, "keep").unwrap();
     check(
-        &[
-            "sweep",
-            "sims/issue407.toml",
-            "--jobs",
-            "10",
-            "--param",
-            "client.retries=0,1",
-            "--out",
-            file.to_str().unwrap(),
-        ],
+        &[&crate::SMALL_SWEEP[..], &["--out", file.to_str().unwrap()]].concat(),
         &["is a regular file, not a directory"],
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep");

@@ -198,16 +198,7 @@ fn outputs_are_never_written_through_a_symbolic_link() {
     ] {
         let link = plant(&out, name);
         refused(
-            &[
-                "sweep",
-                "sims/issue407.toml",
-                "--jobs",
-                "10",
-                "--param",
-                "client.retries=0,1",
-                "--out",
-                s(&out),
-            ],
+            &[&crate::SMALL_SWEEP[..], &["--out", s(&out)]].concat(),
             &[s(&link), "symbolic link"],
         );
         intact();
@@ -216,16 +207,7 @@ fn outputs_are_never_written_through_a_symbolic_link() {
     // A file the tool no longer writes under that name is not touched either.
     plant(&out, "points-by-seed.csv.partial");
     let (code, _, err) = exec_within(
-        &[
-            "sweep",
-            "sims/issue407.toml",
-            "--jobs",
-            "10",
-            "--param",
-            "client.retries=0,1",
-            "--out",
-            s(&out),
-        ],
+        &[&crate::SMALL_SWEEP[..], &["--out", s(&out)]].concat(),
         LIMIT,
     );
     assert_eq!(code, 0, "{err}");
@@ -907,18 +889,11 @@ fn a_fifo_output_nobody_reads_is_refused_before_anything_runs() {
             s(&fifo),
         ],
         vec!["calibrate", s(&log), "--sequential", "--out", s(&fifo)],
-        vec![
-            "sweep",
-            "sims/issue407.toml",
-            "--jobs",
-            "10",
-            "--param",
-            "client.retries=0,1",
-            "--out",
-            s(&sweep_out),
-            "--html",
-            s(&fifo),
-        ],
+        [
+            &crate::SMALL_SWEEP[..],
+            &["--out", s(&sweep_out), "--html", s(&fifo)],
+        ]
+        .concat(),
         vec![
             "merge",
             s(&s1),

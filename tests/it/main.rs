@@ -45,4 +45,4 @@ mod workerd;
 #[path = "../common/mod.rs"]
 mod common;
 
-pub use common::{exec, load, report, root, scenario};
+pub use common::{exec, load, report, root, scenario, SMALL_SWEEP};
